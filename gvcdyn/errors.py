@@ -1,0 +1,44 @@
+"""One root for every error gvcdyn raises on purpose.
+
+Each subclass also inherits the matching builtin, so callers can catch either
+``GvcdynError`` (anything we diagnosed) or the usual ``ValueError`` /
+``FileNotFoundError`` / ``KeyError``. Messages name the thing that is wrong and
+say what to do about it; the CLI prints them as one line.
+"""
+
+from __future__ import annotations
+
+
+class GvcdynError(Exception):
+    """Root of all errors raised deliberately by gvcdyn."""
+
+
+class ModelFileNotFoundError(GvcdynError, FileNotFoundError):
+    """A model file (or a file it needs) does not exist."""
+
+
+class ModelParseError(GvcdynError, ValueError):
+    """The .mdl file could not be read or translated."""
+
+
+class UnsupportedFeatureError(GvcdynError, ValueError):
+    """The model uses a Vensim function or construct the compiled core does not support."""
+
+
+class ModelStructureError(GvcdynError, ValueError):
+    """The model is readable but ill-formed: undefined names, algebraic loops, bad shapes."""
+
+
+class UnknownParameterError(GvcdynError, KeyError):
+    """A parameter name that the model does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterValueError(GvcdynError, ValueError):
+    """A parameter value that is not a finite number, has the wrong shape, or is out of range."""
+
+
+class SimulationSettingsError(GvcdynError, ValueError):
+    """Bad integration settings: method, time step, save period or final time."""

@@ -1,0 +1,201 @@
+"""gvcdyn's own model representation: small, frozen, and independent of PySD.
+
+A model is lowered to *scalar cells*: every cell of every (possibly subscripted)
+variable becomes one symbol, and every stateful builtin (SMOOTH, DELAY, TREND, ...)
+becomes ordinary internal stocks. The code generator therefore only sees four
+kinds of symbols (parameters, stocks, auxiliaries and INITIAL values) and plain
+expressions over them, already sorted in evaluation order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Num:
+    """A literal number."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A reference to a scalar symbol (a cell of a variable, an internal stock, ``time``...)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator: ``+ - * / ^ neg < <= > >= = <> and or not``."""
+
+    op: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A pure builtin function of its arguments (and of ``time``/``time_step`` where noted)."""
+
+    function: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class LookupCall:
+    """Linear interpolation in a lookup table, holding the end values outside its x range."""
+
+    table: str
+    arg: Expr
+
+
+Expr = Num | Sym | Op | Call | LookupCall
+
+TIME = Sym("time")
+TIME_STEP = Sym("time_step")
+# Control symbols are provided by the kernel itself, never computed by an equation.
+CONTROL_SYMBOLS = frozenset({"time", "time_step", "initial_time", "saveper", "final_time"})
+
+
+def symbols_in(expr: Expr) -> set[str]:
+    """All symbol names an expression reads."""
+    found: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Sym):
+            found.add(node.name)
+        elif isinstance(node, Op | Call):
+            stack.extend(node.args)
+        elif isinstance(node, LookupCall):
+            stack.append(node.arg)
+    return found
+
+
+# --------------------------------------------------------------------------- model parts
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A constant cell the user may set per run.
+
+    ``column`` is its position in the per-run parameter row of the kernel.
+    """
+
+    name: str
+    symbol: str
+    column: int
+    default: float
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    units: str = ""
+    doc: str = ""
+    variable: str = ""
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``symbol = expr``, evaluated in dependency order."""
+
+    symbol: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Stock:
+    """An integrated state: ``d symbol/dt = rate``, starting at ``initial``."""
+
+    symbol: str
+    rate: Expr
+    initial: Expr
+
+
+@dataclass(frozen=True)
+class DiscreteState:
+    """A state overwritten once per step (SAMPLE IF TRUE): ``state := update`` after each step.
+
+    ``update`` is evaluated with the other rates, on the state before the step.
+    """
+
+    symbol: str
+    update: Expr
+    initial: Expr
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A lookup table: ``xs`` strictly sorted, ``ys`` the same length."""
+
+    name: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A model variable as the user knows it, with the symbols of its cells.
+
+    ``dims`` are subscript range names, ``coords`` their element names; ``cells`` lists
+    the cell symbols in C order over ``dims`` (one cell for a scalar variable).
+    ``kind`` is one of ``constant``, ``stock``, ``auxiliary``, ``lookup``.
+    """
+
+    name: str
+    kind: str
+    cells: tuple[str, ...]
+    dims: tuple[str, ...] = ()
+    coords: tuple[tuple[str, ...], ...] = ()
+    units: str = ""
+    doc: str = ""
+    time_varying: bool = True
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The simulation controls as expressions (FINAL TIME may depend on time)."""
+
+    initial_time: Expr
+    final_time: Expr
+    time_step: Expr
+    saveper: Expr
+    time_units: str = ""
+
+
+@dataclass(frozen=True)
+class ModelIR:
+    """A whole model, ready for code generation.
+
+    - ``init_equations``: evaluated once at the initial time, initialization semantics
+      (ACTIVE INITIAL takes its initial argument); they compute what stocks' initial values
+      and INITIAL() values need.
+    - ``initial_values``: INITIAL(x) symbols, frozen after initialization.
+    - ``static_equations``: auxiliaries that depend on no stock and not on time; computed
+      once per run after initialization.
+    - ``dynamic_equations``: everything else, recomputed at every evaluation of the rates.
+    """
+
+    name: str
+    source_hash: str
+    controls: Controls
+    parameters: tuple[Parameter, ...]
+    stocks: tuple[Stock, ...]
+    discrete_states: tuple[DiscreteState, ...]
+    init_equations: tuple[Equation, ...]
+    initial_values: tuple[Equation, ...]
+    static_equations: tuple[Equation, ...]
+    dynamic_equations: tuple[Equation, ...]
+    lookups: tuple[Lookup, ...]
+    variables: tuple[Variable, ...]
+    final_time_symbol: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def variable(self, name: str) -> Variable:
+        """The variable with this (Vensim) name."""
+        for var in self.variables:
+            if var.name == name:
+                return var
+        raise KeyError(name)
