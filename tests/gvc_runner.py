@@ -1,0 +1,186 @@
+"""One place that runs models/gvc_upgrading.mdl for the behavioural tests.
+
+Every behavioural test calls :func:`run_gvc`, so switching the tests from PySD to
+gvcdyn's compiled core is a change to this file only. Today it runs PySD: the model is
+translated once per process from a copy in a temporary directory, because
+``pysd.read_vensim`` writes a ``.py`` file next to the ``.mdl`` and must never write into
+the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "gvc_upgrading.mdl"
+
+#: The stocks of the model (names fixed by issue 4).
+STOCKS = (
+    "Process Capability",
+    "Product Capability",
+    "Innovation Capability",
+    "Search Effort",
+    "Institutional Capacity",
+    "Buyer Control",
+    "Global Production Capacity",
+    "World Price",
+    "Entrant Capability",
+    "Market Share",
+    "Wage",
+)
+
+#: Outcome auxiliaries reported for every run.
+OUTCOMES = (
+    "Unit Value",
+    "Value Capture Share",
+    "Market Position",
+    "Innovation Gap",
+    "Market Vulnerability",
+)
+
+#: The levers a case or a what-if run sets (names fixed by issue 4).
+LEVERS = (
+    "Initial Buyer Control",
+    "Buyer Challenge",
+    "Buyer Support",
+    "Buyer Blocking Strength",
+    "National Market Share",
+    "Shock Year",
+    "Shock Size",
+    "State Participation",
+    "Initial Institutional Capacity",
+    "Business Association Strength",
+    "Global Demand Growth",
+    "Entrant Wage Gap",
+    "Scouting Intensity",
+)
+
+#: Extra auxiliaries some tests read.
+EXTRA = ("Production Gap", "labour productivity", "cluster unit cost")
+
+_RANGE = re.compile(r"\[\s*([-+0-9.eE]+|\?)\s*,\s*([-+0-9.eE]+|\?)")
+
+
+@functools.lru_cache(maxsize=1)
+def _pysd_model() -> Any:
+    """Translate the model once per process, in a temporary directory.
+
+    Cached because translation costs about a second and the tests run the model hundreds
+    of times; the temporary directory lives as long as the process.
+    """
+    import pysd
+
+    tmp = Path(tempfile.mkdtemp(prefix="gvc_pysd_"))
+    copy = tmp / MODEL_PATH.name
+    shutil.copy(MODEL_PATH, copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = pysd.read_vensim(str(copy))
+    # PySD keeps params set in one run() for the next; remember the defaults so that
+    # every run starts from the model as written.
+    model._gvc_defaults = {name: float(model[name]) for name in lever_ranges()}
+    model._gvc_time_step = float(model["TIME STEP"])
+    model._gvc_final_time = float(model["FINAL TIME"])
+    return model
+
+
+def fresh_pysd_model() -> Any:
+    """Return a PySD model object (translated once) for tests that need the integrator.
+
+    Only the Euler-vs-RK4 test needs this; everything else goes through :func:`run_gvc`.
+    """
+    return _pysd_model()
+
+
+def run_gvc(
+    params: Mapping[str, float] | Sequence[Mapping[str, float]],
+    final_time: float | None = None,
+    columns: Sequence[str] | None = None,
+    time_step: float | None = None,
+) -> list[pd.DataFrame]:
+    """Run the model once per parameter mapping and return one frame per run.
+
+    Each frame is indexed by time (saved every SAVEPER) with one column per variable,
+    under its Vensim name. Unset constants keep their model defaults, so every call is a
+    fresh run from the model's own initial values.
+
+    When gvcdyn can compile the model this becomes
+    ``gvcdyn.load(MODEL_PATH).run(params=..., final_time=...)`` sliced per run.
+    """
+    rows = [params] if isinstance(params, Mapping) else list(params)
+    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *EXTRA]
+    model = _pysd_model()
+    out = []
+    unknown = {k for row in rows for k in row} - set(model._gvc_defaults)
+    if unknown:
+        raise KeyError(f"not constants of the model: {sorted(unknown)}")
+    for row in rows:
+        p = {**model._gvc_defaults, **row}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = model.run(
+                params=p,
+                return_columns=cols,
+                final_time=final_time if final_time is not None else model._gvc_final_time,
+                time_step=time_step if time_step is not None else model._gvc_time_step,
+                saveper=1.0,
+            )
+        out.append(df)
+    return out
+
+
+def constant_ranges() -> dict[str, tuple[float, float]]:
+    """Read each constant's documented ``[min,max]`` range from the .mdl units field.
+
+    The ranges live in the model so that the random test, the scenarios and the Sobol
+    analysis all use the same bounds; ``?`` (unbounded) becomes ``inf``.
+    """
+    text = MODEL_PATH.read_text(encoding="utf-8").split("\\\\\\---///")[0]
+    text = text.replace("{UTF-8}", "", 1)
+    ranges: dict[str, tuple[float, float]] = {}
+    for block in text.split("|"):
+        parts = block.split("~")
+        if len(parts) < 3 or "=" not in parts[0]:
+            continue
+        name, expr = parts[0].split("=", 1)
+        name = name.strip()
+        m = _RANGE.search(parts[1])
+        if m is None:
+            continue
+        lo, hi = (np.inf if v == "?" else float(v) for v in m.groups())
+        try:
+            float(expr.strip())
+        except ValueError:
+            name = "stock or auxiliary:" + name
+        ranges[name] = (lo, hi)
+    return ranges
+
+
+def variable_ranges() -> dict[str, tuple[float, float]]:
+    """Documented ranges of stocks and auxiliaries (not constants), by Vensim name."""
+    return {
+        k.split(":", 1)[1]: v
+        for k, v in constant_ranges().items()
+        if k.startswith("stock or auxiliary:")
+    }
+
+
+def lever_ranges() -> dict[str, tuple[float, float]]:
+    """Documented ranges of the constants (levers and rate/time constants)."""
+    return {
+        k: v
+        for k, v in constant_ranges().items()
+        if not k.startswith("stock or auxiliary:") and k not in CONTROL
+    }
+
+
+CONTROL = ("FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP")
