@@ -446,12 +446,17 @@ def test_reference_times_not_simulated_are_missing_not_failures() -> None:
 
 
 def test_nearby_time_does_not_match_neighbour() -> None:
-    # 0.26 is more than a quarter of the spacing (0.25) away from 0.5: not matched.
-    sim_time = np.array([0.0, 0.25, 0.5, 0.75])
-    ref = _ref({"x": [1.0]}, [0.45])
-    result = compare({"x": np.ones(4)}, ref, time=sim_time)
-    assert result.missing_times == (0.45,)
-    assert not result.passed and result.n_compared_values == 0
+    # Late in a long run 1e-4 relative (about 1.0 here) is wider than the save spacing
+    # (0.01): the quarter-spacing cap (0.0025) keeps 10000.004 from matching 10000.0.
+    sim_time = 10000.0 + 0.01 * np.arange(5)
+    ref = _ref({"x": [1.0, 1.0]}, [10000.004, 10000.02])
+    result = compare({"x": np.ones(5)}, ref, time=sim_time)
+    assert result.missing_times == (10000.004,)
+    assert result.passed and result.n_compared_values == 1
+    # and one that is neither within 1e-4 relative nor a quarter spacing of any save
+    early = compare({"x": np.ones(4)}, _ref({"x": [1.0]}, [0.45]), time=np.arange(4) / 4)
+    assert early.missing_times == (0.45,)
+    assert not early.passed and early.n_compared_values == 0
 
 
 def test_zero_common_columns_is_a_failure() -> None:
