@@ -42,3 +42,10 @@ class ParameterValueError(GvcdynError, ValueError):
 
 class SimulationSettingsError(GvcdynError, ValueError):
     """Bad integration settings: method, time step, save period or final time."""
+
+
+class UnknownVariableError(GvcdynError, KeyError):
+    """A variable name (for output selection) that the model does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -295,8 +295,9 @@ def dataset_columns(ds: xr.Dataset, run: int = 0) -> tuple[np.ndarray, dict[str,
     Returns ``(time, columns)``: the float time vector and ``{name: values over time}``
     where a subscripted variable with dims ``(run, time, Dim1, Dim2)`` becomes one column
     per element, ``Var[e1,e2]``, named from the subscript coordinates in the variable's
-    own dimension order (the order Vensim writes). Variables without a ``time`` dimension
-    (parameter values, ``status``) are not outputs over time and are skipped.
+    own dimension order (the order Vensim writes). Model constants, stored without a
+    ``time`` dimension (attribute ``kind``), are repeated over time as Vensim writes them;
+    other variables without ``time`` (``status``) are skipped.
 
     Raises:
         ComparisonInputError: there is no ``time`` coordinate, ``run`` is out of range,
@@ -310,7 +311,9 @@ def dataset_columns(ds: xr.Dataset, run: int = 0) -> tuple[np.ndarray, dict[str,
     columns: dict[str, np.ndarray] = {}
     for name, var in ds.data_vars.items():
         if "time" not in var.dims:
-            continue
+            if "kind" not in var.attrs:
+                continue
+            var = var.expand_dims(time=time)
         if "run" in var.dims:
             var = var.isel(run=run)
         sub_dims = [d for d in var.dims if d != "time"]

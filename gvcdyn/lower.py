@@ -1,0 +1,792 @@
+"""Lower PySD's abstract model to gvcdyn's IR.
+
+Steps, each a method of ``_Lowerer``:
+
+1. classify every element (constant, stock, auxiliary, lookup) and fix its dimensions;
+2. expand each component into scalar cells, lowering its AST per cell with the
+   subscripts bound to that cell's elements;
+3. turn stateful builtins (SMOOTH*, DELAY*, TREND, FORECAST, SAMPLE IF TRUE, INITIAL)
+   into internal stocks and frozen values, as PySD's runtime defines them;
+4. sort the equations once: an initialization block, a static block and a dynamic block.
+
+Anything not supported raises ``UnsupportedFeatureError`` naming the variable and the
+function; an undefined name or an algebraic loop raises ``ModelStructureError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+import numpy as np
+from pysd.translators.structures import abstract_expressions as ae
+from pysd.translators.structures.abstract_model import (
+    AbstractControlElement,
+    AbstractLookup,
+    AbstractUnchangeableConstant,
+)
+
+from gvcdyn import ir
+from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
+from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
+
+# Vensim function (PySD reference name) -> (IR function, allowed argument counts)
+PURE_FUNCTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "abs": ("abs", (1,)),
+    "exp": ("exp", (1,)),
+    "ln": ("ln", (1,)),
+    "log": ("log", (2,)),
+    "sqrt": ("sqrt", (1,)),
+    "power": ("power", (2,)),
+    "sin": ("sin", (1,)),
+    "cos": ("cos", (1,)),
+    "tan": ("tan", (1,)),
+    "arcsin": ("arcsin", (1,)),
+    "arccos": ("arccos", (1,)),
+    "arctan": ("arctan", (1,)),
+    "sinh": ("sinh", (1,)),
+    "cosh": ("cosh", (1,)),
+    "tanh": ("tanh", (1,)),
+    "pi": ("pi", (0,)),
+    "min": ("min", (2,)),
+    "max": ("max", (2,)),
+    "integer": ("integer", (1,)),
+    "modulo": ("modulo", (2,)),
+    "quantum": ("quantum", (2,)),
+    "if_then_else": ("if_then_else", (3,)),
+    "xidz": ("xidz", (3,)),
+    "zidz": ("zidz", (2,)),
+    "step": ("step", (2,)),
+    "ramp": ("ramp", (2, 3)),
+    "pulse": ("pulse", (2,)),
+    "pulse_train": ("pulse_train", (4,)),
+    "active_initial": ("active_initial", (2,)),
+}
+REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
+# Functions whose value depends on the current time (never static).
+TIME_FUNCTIONS = frozenset({"step", "ramp", "pulse", "pulse_train"})
+
+CONTROL_NAMES = {
+    "initial_time": "initial_time",
+    "final_time": "final_time",
+    "time_step": "time_step",
+    "saveper": "saveper",
+}
+
+
+@dataclass
+class _Var:
+    """Working record of one model element while lowering."""
+
+    name: str
+    element: Any
+    kind: str
+    dims: tuple[Range, ...] = ()
+    cells: list[str] = field(default_factory=list)
+
+    def cell_symbol(self, elements: tuple[str, ...]) -> str:
+        if not self.dims:
+            return self.name
+        return f"{self.name}[{','.join(elements)}]"
+
+    def cell_index(self, elements: tuple[str, ...]) -> int:
+        index = 0
+        for rng, element in zip(self.dims, elements, strict=True):
+            index = index * len(rng.elements) + rng.index(element)
+        return index
+
+
+class _Lowerer:
+    def __init__(self, section: Any, model_name: str, source_hash: str) -> None:
+        self.section = section
+        self.model_name = model_name
+        self.source_hash = source_hash
+        self.catalog = SubscriptCatalog(section.subscripts)
+        self.vars: dict[str, _Var] = {}
+        self.controls: dict[str, Any] = {}
+        self.time_units = ""
+        self.parameters: list[ir.Parameter] = []
+        self.equations: dict[str, ir.Expr] = {}  # auxiliaries, keyed by cell symbol
+        self.stocks: dict[str, ir.Stock] = {}
+        self.discrete: dict[str, ir.DiscreteState] = {}
+        self.initials: dict[str, ir.Expr] = {}  # INITIAL(x) frozen values
+        self.lookups: dict[str, ir.Lookup] = {}
+        self.fixed: dict[str, float] = {}  # unchangeable constants (==)
+        self.notes: list[str] = []
+        self._counter = itertools.count()
+        self._current = ""  # variable being lowered, for error messages
+
+    # ------------------------------------------------------------------ step 1: classify
+    def classify(self) -> None:
+        for element in self.section.elements:
+            key = name_key(element.name)
+            if isinstance(element, AbstractControlElement):
+                control = CONTROL_NAMES.get(key)
+                if control is None:
+                    raise ModelStructureError(f"unknown control variable '{element.name}'")
+                self.controls[control] = element
+                if control == "time_step":
+                    self.time_units = element.units or ""
+                continue
+            if key in self.vars:
+                raise ModelStructureError(f"variable '{element.name}' is defined twice")
+            if key in CONTROL_NAMES or key == "time":
+                raise ModelStructureError(f"'{element.name}' clashes with a control variable")
+            self.vars[key] = _Var(element.name, element, self._kind(element))
+        for var in self.vars.values():
+            var.dims = self._dims(var)
+            var.cells = [
+                var.cell_symbol(combo)
+                for combo in itertools.product(*(r.elements for r in var.dims))
+            ]
+
+    def _kind(self, element: Any) -> str:
+        components = element.components
+        if all(isinstance(c, AbstractLookup) for c in components):
+            return "lookup"
+        for component in components:
+            ast = component.ast
+            if isinstance(ast, ae.DataStructure | ae.GetDataStructure):
+                raise UnsupportedFeatureError(
+                    f"'{element.name}' is a data variable (values from a file or another run); "
+                    "gvcdyn supports self-contained models only"
+                )
+            if isinstance(
+                ast, ae.GetConstantsStructure | ae.GetLookupsStructure
+            ) or isinstance(component, AbstractLookup):
+                raise UnsupportedFeatureError(
+                    f"'{element.name}' reads external data (GET XLS/DIRECT ...); "
+                    "gvcdyn supports self-contained models only"
+                )
+        if any(isinstance(c.ast, ae.IntegStructure) for c in components):
+            return "stock"
+        if all(_is_number(c.ast) for c in components):
+            return "constant"
+        return "auxiliary"
+
+    def _dims(self, var: _Var) -> tuple[Range, ...]:
+        lhs_lists = [list(c.subscripts[0]) for c in var.element.components]
+        if not lhs_lists or not lhs_lists[0]:
+            if any(lhs_lists):
+                raise ModelStructureError(f"'{var.name}' mixes scalar and subscripted definitions")
+            return ()
+        rank = len(lhs_lists[0])
+        if any(len(lhs) != rank for lhs in lhs_lists):
+            raise ModelStructureError(f"'{var.name}' has definitions with different subscripts")
+        dims = []
+        for position in range(rank):
+            covered: list[str] = []
+            for lhs in lhs_lists:
+                covered.extend(self.catalog.members(lhs[position]))
+            dims.append(self.catalog.covering_range(covered, lhs_lists[0][position]))
+        return tuple(dims)
+
+    # ------------------------------------------------------------------ step 2: cells
+    def lower_all(self) -> None:
+        for var in self.vars.values():
+            self._current = var.name
+            defined: set[str] = set()
+            for component in var.element.components:
+                for elements, env, position in self._component_cells(var, component):
+                    symbol = var.cell_symbol(elements)
+                    if symbol in defined:
+                        raise ModelStructureError(
+                            f"'{symbol}' is defined by more than one equation"
+                        )
+                    defined.add(symbol)
+                    self._lower_cell(var, component, symbol, env, position)
+            missing = [c for c in var.cells if c not in defined]
+            if missing:
+                raise ModelStructureError(
+                    f"'{var.name}' leaves cells undefined: {', '.join(missing[:5])}"
+                )
+
+    def _component_cells(self, var: _Var, component: Any):
+        """Yield ``(cell elements, subscript bindings, position in the component)``."""
+        lhs, excepts = component.subscripts
+        if not lhs:
+            yield (), {}, ()
+            return
+        excluded: set[tuple[str, ...]] = set()
+        for exception in excepts or []:
+            for combo in itertools.product(*(self.catalog.members(s) for s in exception)):
+                excluded.add(tuple(name_key(e) for e in combo))
+        member_lists = [self.catalog.members(s) for s in lhs]
+        for position in itertools.product(*(range(len(m)) for m in member_lists)):
+            elements = tuple(m[i] for m, i in zip(member_lists, position, strict=True))
+            if tuple(name_key(e) for e in elements) in excluded:
+                continue
+            env: dict[str, str] = {}
+            for sub, dim, element in zip(lhs, var.dims, elements, strict=True):
+                env[name_key(dim.name)] = element
+                if self.catalog.is_range(sub):
+                    env[name_key(sub)] = element
+            canonical = tuple(
+                dim.elements[dim.index(e)] for dim, e in zip(var.dims, elements, strict=True)
+            )
+            yield canonical, env, position
+
+    def _lower_cell(
+        self, var: _Var, component: Any, symbol: str, env: dict[str, str], position: tuple
+    ) -> None:
+        ast = component.ast
+        if var.kind == "lookup":
+            self._add_lookup(symbol, ast)
+            return
+        if var.kind == "constant" or (_is_number(ast) and var.kind != "stock"):
+            value = _number_at(ast, position)
+            if isinstance(component, AbstractUnchangeableConstant):
+                self.fixed[symbol] = value
+                self.equations[symbol] = ir.Num(value)
+                return
+            self._add_parameter(var, symbol, value)
+            return
+        if isinstance(ast, ae.IntegStructure):
+            self.stocks[symbol] = ir.Stock(
+                symbol, self.expr(ast.flow, env, symbol), self.expr(ast.initial, env, symbol)
+            )
+            return
+        if var.kind == "stock":
+            raise ModelStructureError(f"'{symbol}' mixes INTEG and non-INTEG definitions")
+        self.equations[symbol] = self.expr(ast, env, symbol)
+
+    def _add_parameter(self, var: _Var, symbol: str, value: float) -> None:
+        element = var.element
+        limits = tuple(element.limits or ()) + (None, None, None)
+        lo, hi, step = (None if v is None else float(v) for v in limits[:3])
+        self.parameters.append(
+            ir.Parameter(
+                name=symbol,
+                symbol=symbol,
+                column=len(self.parameters),
+                default=value,
+                minimum=lo,
+                maximum=hi,
+                step=step,
+                units=(element.units or "").strip(),
+                doc=(element.documentation or "").strip(),
+                variable=var.name,
+            )
+        )
+
+    def _add_lookup(self, symbol: str, ast: Any) -> None:
+        if not isinstance(ast, ae.LookupsStructure):
+            raise UnsupportedFeatureError(
+                f"lookup '{symbol}' is not a plain table ({type(ast).__name__})"
+            )
+        self.lookups[symbol] = _make_lookup(symbol, ast)
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        """Lower one PySD AST node for the cell ``owner`` with subscripts bound by ``env``."""
+        if _is_number(node):
+            if isinstance(node, np.ndarray):
+                if node.size != 1:
+                    raise UnsupportedFeatureError(
+                        f"'{owner}': array literal inside an expression is not supported"
+                    )
+                node = node.reshape(-1)[0]
+            return ir.Num(float(node))
+        if isinstance(node, ae.ReferenceStructure):
+            return self.reference(node, env, owner)
+        if isinstance(node, ae.ArithmeticStructure):
+            return self._arithmetic(node, env, owner)
+        if isinstance(node, ae.LogicStructure):
+            return self._logic(node, env, owner)
+        if isinstance(node, ae.CallStructure):
+            return self._call(node, env, owner)
+        if isinstance(node, ae.InlineLookupsStructure):
+            table = f"{owner}~with_lookup{next(self._counter)}"
+            self.lookups[table] = _make_lookup(table, node.lookups)
+            return ir.LookupCall(table, self.expr(node.argument, env, owner))
+        if isinstance(node, ae.GameStructure):
+            return self.expr(node.expression, env, owner)
+        if isinstance(node, ae.InitialStructure):
+            symbol = f"{owner}~initial{next(self._counter)}"
+            self.initials[symbol] = self.expr(node.initial, env, owner)
+            return ir.Sym(symbol)
+        if isinstance(node, ae.SmoothStructure | ae.SmoothNStructure):
+            return self._smooth(node, env, owner)
+        if isinstance(node, ae.DelayStructure | ae.DelayNStructure):
+            return self._delay(node, env, owner)
+        if isinstance(node, ae.TrendStructure):
+            return self._trend(node, env, owner, forecast=False)
+        if isinstance(node, ae.ForecastStructure):
+            return self._trend(node, env, owner, forecast=True)
+        if isinstance(node, ae.SampleIfTrueStructure):
+            symbol = f"{owner}~sample{next(self._counter)}"
+            condition = self.expr(node.condition, env, owner)
+            value = ir.Call(
+                "if_then_else", (condition, self.expr(node.input, env, owner), ir.Sym(symbol))
+            )
+            self.discrete[symbol] = ir.DiscreteState(
+                symbol, value, self.expr(node.initial, env, owner)
+            )
+            return ir.Call("if_then_else", (condition, self.expr(node.input, env, owner),
+                                            ir.Sym(symbol)))
+        if isinstance(node, ae.IntegStructure):
+            raise UnsupportedFeatureError(
+                f"'{self._current}': INTEG must be the whole equation, not part of an expression"
+            )
+        raise UnsupportedFeatureError(
+            f"'{self._current}' uses {_construct_name(node)}, which gvcdyn does not support"
+        )
+
+    def _arithmetic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        ops = list(node.operators)
+        args = list(node.arguments)
+        if ops == ["negative"]:
+            return ir.Op("neg", (self.expr(args[0], env, owner),))
+        if ops and all(o == "^" for o in ops):
+            # a^b^c is right-associative; a negative literal/negated base binds after ^
+            result = self.expr(args[-1], env, owner)
+            for base in reversed(args[:-1]):
+                result = self._power(base, result, env, owner)
+            return result
+        result = self.expr(args[0], env, owner)
+        for op, arg in zip(ops, args[1:], strict=True):
+            rhs = self.expr(arg, env, owner)
+            if op == "^":
+                result = ir.Op("^", (result, rhs))
+            elif op in {"+", "-", "*", "/"}:
+                result = ir.Op(op, (result, rhs))
+            else:
+                raise UnsupportedFeatureError(f"'{owner}': unknown operator '{op}'")
+        return result
+
+    def _power(self, base: Any, exponent: ir.Expr, env: dict[str, str], owner: str) -> ir.Expr:
+        if _is_number(base) and float(base) < 0:
+            return ir.Op("neg", (ir.Op("^", (ir.Num(-float(base)), exponent)),))
+        if isinstance(base, ae.ArithmeticStructure) and list(base.operators) == ["negative"]:
+            inner = self.expr(base.arguments[0], env, owner)
+            return ir.Op("neg", (ir.Op("^", (inner, exponent)),))
+        return ir.Op("^", (self.expr(base, env, owner), exponent))
+
+    def _logic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        ops = [o.lower() for o in node.operators]
+        args = list(node.arguments)
+        if ops == [":not:"]:
+            return ir.Op("not", (self.expr(args[0], env, owner),))
+        names = {":and:": "and", ":or:": "or", "=": "=", "<>": "<>", "<": "<", "<=": "<=",
+                 ">": ">", ">=": ">="}
+        result = self.expr(args[0], env, owner)
+        for op, arg in zip(ops, args[1:], strict=True):
+            if op not in names:
+                raise UnsupportedFeatureError(f"'{owner}': unknown logical operator '{op}'")
+            result = ir.Op(names[op], (result, self.expr(arg, env, owner)))
+        return result
+
+    def _call(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        function = node.function
+        key = name_key(function.reference)
+        if key in self.vars and self.vars[key].kind == "lookup":
+            if len(node.arguments) != 1:
+                raise ModelStructureError(f"'{owner}': lookup '{key}' takes one argument")
+            table = self._resolve_cell(self.vars[key], function.subscripts, env, owner)
+            return ir.LookupCall(table, self.expr(node.arguments[0], env, owner))
+        if key in self.vars:
+            raise ModelStructureError(
+                f"'{owner}' calls '{self.vars[key].name}' like a function, but it is not a lookup"
+            )
+        if key in REDUCTIONS:
+            return self._reduce(REDUCTIONS[key], node.arguments[0], env, owner)
+        if key == "elmcount":
+            return ir.Num(float(len(self.catalog.range(_subscript_name(node.arguments[0])).elements)))
+        if key not in PURE_FUNCTIONS:
+            raise UnsupportedFeatureError(
+                f"'{self._current}' uses the function {function.reference.upper()}, "
+                "which gvcdyn does not support"
+            )
+        name, counts = PURE_FUNCTIONS[key]
+        if len(node.arguments) not in counts:
+            raise ModelStructureError(
+                f"'{owner}': {key.upper()} takes {' or '.join(map(str, counts))} arguments, "
+                f"got {len(node.arguments)}"
+            )
+        return ir.Call(name, tuple(self.expr(a, env, owner) for a in node.arguments))
+
+    def _reduce(self, op: str, argument: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        bang = sorted(_bang_ranges(argument))
+        if not bang:
+            return self.expr(argument, env, owner)
+        terms = []
+        ranges = [self.catalog.range(name) for name in bang]
+        for combo in itertools.product(*(r.elements for r in ranges)):
+            inner = dict(env)
+            for name, element in zip(bang, combo, strict=True):
+                inner[name_key(name) + "!"] = element
+            terms.append(self.expr(argument, inner, owner))
+        result = terms[0]
+        for term in terms[1:]:
+            result = ir.Call(op, (result, term)) if op in {"min", "max"} else ir.Op(op, (result, term))
+        return result
+
+    # ------------------------------------------------------------------ references
+    def reference(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        key = name_key(node.reference)
+        if key == "time":
+            return ir.TIME
+        if key in CONTROL_NAMES:
+            return ir.Sym(CONTROL_NAMES[key])
+        var = self.vars.get(key)
+        if var is None:
+            raise ModelStructureError(
+                f"'{self._current}' refers to '{node.reference}', which the model does not define"
+            )
+        if var.kind == "lookup":
+            raise UnsupportedFeatureError(
+                f"'{self._current}' uses lookup '{var.name}' without calling it"
+            )
+        return ir.Sym(self._resolve_cell(var, node.subscripts, env, owner))
+
+    def _resolve_cell(self, var: _Var, subscripts: Any, env: dict[str, str], owner: str) -> str:
+        if not var.dims:
+            return var.cells[0]
+        subs = list(subscripts.subscripts) if subscripts is not None else [
+            d.name for d in var.dims
+        ]
+        if len(subs) != len(var.dims):
+            raise ModelStructureError(
+                f"'{owner}' refers to '{var.name}' with {len(subs)} subscripts; "
+                f"it has {len(var.dims)}"
+            )
+        elements = tuple(
+            self._element_for(sub, dim, env, owner, var)
+            for sub, dim in zip(subs, var.dims, strict=True)
+        )
+        return var.cell_symbol(elements)
+
+    def _element_for(
+        self, sub: str, dim: Range, env: dict[str, str], owner: str, var: _Var
+    ) -> str:
+        """The element of ``dim`` that subscript ``sub`` stands for in the current cell."""
+        if sub.endswith("!"):
+            element = env.get(name_key(sub[:-1]) + "!")
+            if element is None:
+                raise ModelStructureError(f"'{owner}': '{sub}' outside SUM/PROD/VMIN/VMAX")
+            return self._fit(element, self.catalog.range(sub), dim, owner, var)
+        if not self.catalog.is_range(sub):
+            if not self.catalog.is_element(sub):
+                raise ModelStructureError(f"'{owner}': unknown subscript '{sub}'")
+            return self._fit(self.catalog.canonical_element(sub), None, dim, owner, var)
+        rng = self.catalog.range(sub)
+        bound = env.get(name_key(sub))
+        if bound is not None:
+            return self._fit(bound, rng, dim, owner, var)
+        # an unbound range: find a bound range it maps to, or one of the same family
+        for bound_name, element in env.items():
+            if bound_name.endswith("!") or bound_name not in self.catalog.ranges:
+                continue
+            other = self.catalog.ranges[bound_name]
+            if self.catalog.maps_between(rng, other) and len(rng.elements) == len(other.elements):
+                return self._fit(rng.elements[other.index(element)], rng, dim, owner, var)
+        for bound_name, element in env.items():
+            if not bound_name.endswith("!") and rng.has(element):
+                return self._fit(element, rng, dim, owner, var)
+        raise ModelStructureError(
+            f"'{owner}' refers to '{var.name}[{sub}]' but '{sub}' is not bound in this equation"
+        )
+
+    def _fit(self, element: str, source: Range | None, dim: Range, owner: str, var: _Var) -> str:
+        if dim.has(element):
+            return dim.elements[dim.index(element)]
+        if source is not None and self.catalog.maps_between(source, dim):
+            return dim.elements[source.index(element)]
+        raise ModelStructureError(
+            f"'{owner}': element '{element}' is not in dimension '{dim.name}' of '{var.name}'"
+        )
+
+    # ------------------------------------------------------------------ stateful builtins
+    def _static_order(self, node: Any, owner: str, what: str) -> int:
+        order = node.order
+        if _is_number(order):
+            return int(round(float(order)))
+        if isinstance(order, ae.ReferenceStructure):
+            var = self.vars.get(name_key(order.reference))
+            if var is not None and var.kind == "constant" and not var.dims:
+                return int(round(float(_number_at(var.element.components[0].ast, ()))))
+        raise UnsupportedFeatureError(
+            f"'{owner}': the order of {what} must be a number or a scalar constant"
+        )
+
+    def _smooth(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        order = self._static_order(node, owner, "SMOOTH N")
+        u = self.expr(node.input, env, owner)
+        tau = self.expr(node.smooth_time, env, owner)
+        init = self.expr(node.initial, env, owner)
+        base = f"{owner}~smooth{next(self._counter)}"
+        states = [f"{base}[{k}]" for k in range(order)]
+        for k, state in enumerate(states):
+            upstream = u if k == 0 else ir.Sym(states[k - 1])
+            rate = ir.Op("/", (ir.Op("*", (ir.Op("-", (upstream, ir.Sym(state))),
+                                            ir.Num(order))), tau))
+            self.stocks[state] = ir.Stock(state, rate, init)
+        return ir.Sym(states[-1])
+
+    def _delay(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        order = self._static_order(node, owner, "DELAY N")
+        u = self.expr(node.input, env, owner)
+        tau = self.expr(node.delay_time, env, owner)
+        init = self.expr(node.initial, env, owner)
+        base = f"{owner}~delay{next(self._counter)}"
+        states = [f"{base}[{k}]" for k in range(order)]
+        # PySD: every stage starts at init*T and outputs stage/T; stage k is fed by stage k-1
+        for k, state in enumerate(states):
+            inflow = u if k == 0 else ir.Op("/", (ir.Sym(states[k - 1]), tau))
+            outflow = ir.Op("/", (ir.Sym(state), tau))
+            rate = ir.Op("*", (ir.Num(order), ir.Op("-", (inflow, outflow))))
+            self.stocks[state] = ir.Stock(state, rate, ir.Op("*", (init, tau)))
+        return ir.Op("/", (ir.Sym(states[-1]), tau))
+
+    def _trend(self, node: Any, env: dict[str, str], owner: str, forecast: bool) -> ir.Expr:
+        u = self.expr(node.input, env, owner)
+        tau = self.expr(node.average_time, env, owner)
+        trend0 = self.expr(node.initial_trend, env, owner)
+        state = f"{owner}~{'forecast' if forecast else 'trend'}{next(self._counter)}"
+        s = ir.Sym(state)
+        if forecast:
+            initial = ir.Op("/", (u, ir.Op("+", (ir.Num(1.0), trend0))))
+        else:
+            initial = ir.Op("/", (u, ir.Op("+", (ir.Num(1.0), ir.Op("*", (trend0, tau))))))
+        self.stocks[state] = ir.Stock(state, ir.Op("/", (ir.Op("-", (u, s)), tau)), initial)
+        if forecast:
+            horizon = self.expr(node.horizon, env, owner)
+            ratio = ir.Call("zidz", (ir.Op("-", (u, s)), ir.Op("*", (tau, s))))
+            return ir.Op("*", (u, ir.Op("+", (ir.Num(1.0), ir.Op("*", (ratio, horizon))))))
+        return ir.Call("zidz", (ir.Op("-", (u, s)), ir.Op("*", (tau, ir.Call("abs", (s,))))))
+
+    # ------------------------------------------------------------------ controls
+    def control_expr(self, name: str, default: float | None) -> ir.Expr:
+        element = self.controls.get(name)
+        if element is None:
+            if default is None:
+                raise ModelStructureError(f"the model does not define {name.upper()}")
+            return ir.Num(default)
+        self._current = element.name
+        return self.expr(element.components[0].ast, {}, name)
+
+
+# ---------------------------------------------------------------------- ordering
+
+
+def _sort(graph: dict[str, set[str]], what: str) -> list[str]:
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        cycle = [c for c in exc.args[1] if not c.startswith("~")]
+        raise ModelStructureError(
+            f"{what}: the equations form a loop with no stock in it: {' -> '.join(cycle)}"
+        ) from None
+
+
+def _init_expr(expr: ir.Expr) -> ir.Expr:
+    """The expression as seen during initialization: ACTIVE INITIAL takes its 2nd argument."""
+    if isinstance(expr, ir.Call):
+        if expr.function == "active_initial":
+            return _init_expr(expr.args[1])
+        return ir.Call(expr.function, tuple(_init_expr(a) for a in expr.args))
+    if isinstance(expr, ir.Op):
+        return ir.Op(expr.op, tuple(_init_expr(a) for a in expr.args))
+    if isinstance(expr, ir.LookupCall):
+        return ir.LookupCall(expr.table, _init_expr(expr.arg))
+    return expr
+
+
+def _uses_time(expr: ir.Expr) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.Sym) and node.name == "time":
+            return True
+        if isinstance(node, ir.Call):
+            if node.function in TIME_FUNCTIONS:
+                return True
+            stack.extend(node.args)
+        elif isinstance(node, ir.Op):
+            stack.extend(node.args)
+        elif isinstance(node, ir.LookupCall):
+            stack.append(node.arg)
+    return False
+
+
+def lower(abstract: Any, source_hash: str, model_name: str) -> ir.ModelIR:
+    """Lower PySD's ``AbstractModel`` to a sorted, scalar ``ModelIR``."""
+    main = abstract.sections[0]
+    if len(abstract.sections) > 1:
+        names = ", ".join(s.name for s in abstract.sections[1:])
+        raise UnsupportedFeatureError(f"the model defines macros ({names}); gvcdyn does not "
+                                      "support macros yet")
+    low = _Lowerer(main, model_name, source_hash)
+    low.classify()
+    low.lower_all()
+    controls = ir.Controls(
+        initial_time=low.control_expr("initial_time", 0.0),
+        final_time=low.control_expr("final_time", None),
+        time_step=low.control_expr("time_step", 1.0),
+        saveper=low.control_expr("saveper", None) if "saveper" in low.controls else ir.TIME_STEP,
+        time_units=low.time_units,
+    )
+    return _assemble(low, controls)
+
+
+def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
+    equations = dict(low.equations)
+    final_time_symbol = None
+    if _uses_time(controls.final_time) or (
+        ir.symbols_in(controls.final_time) - set(p.symbol for p in low.parameters)
+        - ir.CONTROL_SYMBOLS - set(low.fixed)
+    ):
+        final_time_symbol = "final_time~dynamic"
+        equations[final_time_symbol] = controls.final_time
+
+    params = {p.symbol for p in low.parameters}
+    stocks = set(low.stocks) | set(low.discrete)
+    initials = set(low.initials)
+    known = params | stocks | initials | set(equations) | ir.CONTROL_SYMBOLS
+    for owner, expr in itertools.chain(
+        equations.items(), ((s.symbol, s.rate) for s in low.stocks.values())
+    ):
+        unknown = ir.symbols_in(expr) - known
+        if unknown:
+            raise ModelStructureError(f"'{owner}' refers to undefined {sorted(unknown)}")
+
+    # dynamic/static split on the step-stage graph (stocks and INITIALs are sources)
+    step_graph = {s: ir.symbols_in(e) & set(equations) for s, e in equations.items()}
+    order = _sort(step_graph, "model equations")
+    static: set[str] = set()
+    for symbol in order:
+        expr = equations[symbol]
+        deps = ir.symbols_in(expr)
+        if (
+            not _uses_time(expr)
+            and not deps & stocks
+            and deps <= params | initials | static | (ir.CONTROL_SYMBOLS - {"time", "final_time"})
+        ):
+            static.add(symbol)
+    static_eqs = tuple(ir.Equation(s, equations[s]) for s in order if s in static)
+    dynamic_eqs = tuple(ir.Equation(s, equations[s]) for s in order if s not in static)
+
+    # initialization: stocks' initial values, INITIAL() values, discrete states
+    init_targets: dict[str, ir.Expr] = {}
+    for stock in low.stocks.values():
+        init_targets[stock.symbol] = _init_expr(stock.initial)
+    for state in low.discrete.values():
+        init_targets[state.symbol] = _init_expr(state.initial)
+    for symbol, expr in low.initials.items():
+        init_targets[symbol] = _init_expr(expr)
+    init_exprs = {**{s: _init_expr(e) for s, e in equations.items()}, **init_targets}
+    needed: set[str] = set()
+    stack = list(init_targets)
+    while stack:
+        symbol = stack.pop()
+        if symbol in needed or symbol not in init_exprs:
+            continue
+        needed.add(symbol)
+        stack.extend(ir.symbols_in(init_exprs[symbol]))
+    init_graph = {s: ir.symbols_in(init_exprs[s]) & needed for s in needed}
+    init_order = _sort(init_graph, "initial values")
+    init_eqs = tuple(ir.Equation(s, init_exprs[s]) for s in init_order)
+
+    return ir.ModelIR(
+        name=low.model_name,
+        source_hash=low.source_hash,
+        controls=controls,
+        parameters=tuple(low.parameters),
+        stocks=tuple(low.stocks.values()),
+        discrete_states=tuple(low.discrete.values()),
+        init_equations=init_eqs,
+        initial_values=tuple(ir.Equation(s, e) for s, e in low.initials.items()),
+        static_equations=static_eqs,
+        dynamic_equations=dynamic_eqs,
+        lookups=tuple(low.lookups.values()),
+        variables=_variables(low, static),
+        final_time_symbol=final_time_symbol,
+        notes=tuple(low.notes),
+    )
+
+
+def _variables(low: _Lowerer, static: set[str]) -> tuple[ir.Variable, ...]:
+    params = {p.symbol for p in low.parameters}
+    result = []
+    for var in low.vars.values():
+        if var.kind == "lookup":
+            continue
+        constant_cells = all(c in params or c in static for c in var.cells)
+        result.append(
+            ir.Variable(
+                name=var.name,
+                kind="constant" if var.kind == "constant" else var.kind,
+                cells=tuple(var.cells),
+                dims=tuple(d.name for d in var.dims),
+                coords=tuple(d.elements for d in var.dims),
+                units=(var.element.units or "").strip(),
+                doc=(var.element.documentation or "").strip(),
+                time_varying=not constant_cells,
+            )
+        )
+    return tuple(result)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _is_number(node: Any) -> bool:
+    return isinstance(node, int | float | np.integer | np.floating | np.ndarray) and not isinstance(
+        node, bool
+    )
+
+
+def _number_at(node: Any, position: tuple[int, ...]) -> float:
+    if isinstance(node, np.ndarray):
+        if node.ndim == 0:
+            return float(node)
+        if node.size == 1:
+            return float(node.reshape(-1)[0])
+        return float(node[position] if len(position) == node.ndim else node.reshape(-1)[0])
+    return float(node)
+
+
+def _make_lookup(name: str, table: Any) -> ir.Lookup:
+    xs = tuple(float(x) for x in table.x)
+    ys = tuple(float(y) for y in table.y)
+    if len(xs) != len(ys) or not xs:
+        raise ModelStructureError(f"lookup '{name}' has {len(xs)} x values and {len(ys)} y values")
+    if any(b < a for a, b in itertools.pairwise(xs)):
+        raise ModelStructureError(f"lookup '{name}': x values must be increasing")
+    if getattr(table, "type", "interpolate") != "interpolate":
+        raise UnsupportedFeatureError(f"lookup '{name}' uses '{table.type}' (only interpolate)")
+    return ir.Lookup(name, xs, ys)
+
+
+def _bang_ranges(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, ae.SubscriptsReferenceStructure):
+        found.update(s[:-1] for s in node.subscripts if s.endswith("!"))
+    elif hasattr(node, "__dataclass_fields__"):
+        for name in node.__dataclass_fields__:
+            found |= _bang_ranges(getattr(node, name))
+    elif isinstance(node, tuple | list):
+        for item in node:
+            found |= _bang_ranges(item)
+    return found
+
+
+def _subscript_name(node: Any) -> str:
+    if isinstance(node, ae.ReferenceStructure):
+        return node.reference.rstrip("!")
+    if isinstance(node, ae.SubscriptsReferenceStructure):
+        return node.subscripts[0].rstrip("!")
+    raise ModelStructureError("ELMCOUNT takes a subscript range")
+
+
+def _construct_name(node: Any) -> str:
+    names = {
+        "DelayFixedStructure": "DELAY FIXED",
+        "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
+        "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
+        "GetDataStructure": "GET DATA",
+        "DataStructure": "a data variable",
+    }
+    return names.get(type(node).__name__, type(node).__name__)

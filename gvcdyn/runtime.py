@@ -1,0 +1,109 @@
+"""Compiled helper functions called from generated kernels.
+
+Each reproduces the semantics of PySD's runtime (``pysd/py_backend/functions.py``),
+which reproduces Vensim's; the tolerances are theirs. All are scalar, branch-light
+and inlined by LLVM into the kernel. Never called per step from Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+SMALL_VENSIM = 1e-6  # PySD's tolerance for time comparisons and safe division
+
+_jit = njit(cache=True, inline="always", error_model="numpy", nogil=True)
+
+
+@_jit
+def lookup(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
+    """Linear interpolation in a table, holding the end values outside its x range.
+
+    A plain scan/bisection: numba's ``np.interp`` costs ~110 ns per scalar call.
+    """
+    n = xs.shape[0]
+    if x != x:
+        return x
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[n - 1]:
+        return ys[n - 1]
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    x0 = xs[lo]
+    x1 = xs[hi]
+    if x1 == x0:
+        return ys[hi]
+    return ys[lo] + (ys[hi] - ys[lo]) * (x - x0) / (x1 - x0)
+
+
+@_jit
+def step(height: float, step_time: float, time: float, dt: float) -> float:
+    """STEP: ``height`` once ``time`` is within half a time step of ``step_time``."""
+    return height if time + dt / 2.0 > step_time else 0.0
+
+
+@_jit
+def ramp(slope: float, start: float, end: float, time: float) -> float:
+    """RAMP with an end time: rises from ``start`` and holds after ``end``."""
+    if time + SMALL_VENSIM > start:
+        return slope * (min(end, time) - start)
+    return 0.0
+
+
+@_jit
+def ramp_open(slope: float, start: float, time: float) -> float:
+    """RAMP without an end time."""
+    if time + SMALL_VENSIM > start:
+        return slope * (time - start)
+    return 0.0
+
+
+@_jit
+def pulse(start: float, width: float, time: float) -> float:
+    """PULSE: 1 for ``start <= time < start + width`` (with PySD's tolerance at start)."""
+    return 1.0 if start - SMALL_VENSIM <= time < start + width else 0.0
+
+
+@_jit
+def pulse_train(start: float, interval: float, width: float, end: float, time: float) -> float:
+    """PULSE TRAIN, arguments in PySD's order (start, interval, width, end)."""
+    if start <= time < end and (time - start + SMALL_VENSIM) % interval < width:
+        return 1.0
+    return 0.0
+
+
+@_jit
+def xidz(a: float, b: float, x: float) -> float:
+    """XIDZ: ``a/b``, or ``x`` when ``|b|`` is below 1e-6."""
+    return x if abs(b) < SMALL_VENSIM else a / b
+
+
+@_jit
+def zidz(a: float, b: float) -> float:
+    """ZIDZ: ``a/b``, or 0 when ``|b|`` is below 1e-6."""
+    return 0.0 if abs(b) < SMALL_VENSIM else a / b
+
+
+@_jit
+def quantum(a: float, q: float) -> float:
+    """QUANTUM: ``a`` truncated to a multiple of ``q`` (``a`` itself when ``q < 1e-6``)."""
+    return a if q < SMALL_VENSIM else q * np.trunc(a / q)
+
+
+@_jit
+def modulo(x: float, m: float) -> float:
+    """MODULO as PySD: ``x - QUANTUM(x, m)``: sign of ``x``; 0 for any ``m < 1e-6``."""
+    return x - quantum(x, m)
+
+
+@_jit
+def all_finite(total: float) -> bool:
+    """True if a sum of values is finite (a NaN or infinity anywhere makes the sum non-finite)."""
+    return total - total == 0.0
