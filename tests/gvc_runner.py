@@ -13,6 +13,7 @@ import functools
 import re
 import shutil
 import tempfile
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -106,6 +107,7 @@ def run_gvc(
     final_time: float | None = None,
     columns: Sequence[str] | None = None,
     time_step: float | None = None,
+    method: str = "euler",
 ) -> list[pd.DataFrame]:
     """Run the model once per parameter mapping and return one frame per run.
 
@@ -113,9 +115,15 @@ def run_gvc(
     under its Vensim name. Unset constants keep their model defaults, so every call is a
     fresh run from the model's own initial values.
 
+    ``method="rk4"`` swaps PySD's Euler step for a classical RK4 step over the same
+    translated equations (PySD itself only integrates with Euler); it exists to show that
+    the model's TIME STEP is small enough.
+
     When gvcdyn can compile the model this becomes
     ``gvcdyn.load(MODEL_PATH).run(params=..., final_time=...)`` sliced per run.
     """
+    if method not in ("euler", "rk4"):
+        raise ValueError(f"method must be 'euler' or 'rk4', not {method!r}")
     rows = [params] if isinstance(params, Mapping) else list(params)
     cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *EXTRA]
     model = _pysd_model()
@@ -125,17 +133,47 @@ def run_gvc(
         raise KeyError(f"not constants of the model: {sorted(unknown)}")
     for row in rows:
         p = {**model._gvc_defaults, **row}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = model.run(
-                params=p,
-                return_columns=cols,
-                final_time=final_time if final_time is not None else model._gvc_final_time,
-                time_step=time_step if time_step is not None else model._gvc_time_step,
-                saveper=1.0,
-            )
+        if method == "rk4":
+            model._integrate_step = types.MethodType(_rk4_step, model)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                df = model.run(
+                    params=p,
+                    return_columns=cols,
+                    final_time=final_time if final_time is not None else model._gvc_final_time,
+                    time_step=time_step if time_step is not None else model._gvc_time_step,
+                    saveper=1.0,
+                )
+        finally:
+            model.__dict__.pop("_integrate_step", None)
         out.append(df)
     return out
+
+
+def _rk4_step(self: Any) -> None:
+    """One classical RK4 step over all of PySD's dynamic stateful elements.
+
+    Replaces ``Model._integrate_step`` (Euler) for one run: the stocks (and SMOOTH
+    states) are set to the stage values, the caches cleaned, and ``ddt()`` re-evaluated.
+    """
+    dt = self.time.time_step()
+    t = self.time()
+    y0 = self.state
+    k1 = self.ddt()
+    self.state = y0 + k1 * (dt / 2)
+    self.time.update(t + dt / 2)
+    self.clean_caches()
+    k2 = self.ddt()
+    self.state = y0 + k2 * (dt / 2)
+    self.clean_caches()
+    k3 = self.ddt()
+    self.state = y0 + k3 * dt
+    self.time.update(t + dt)
+    self.clean_caches()
+    k4 = self.ddt()
+    self.state = y0 + (k1 + 2 * k2 + 2 * k3 + k4) * (dt / 6)
+    self.clean_caches()
 
 
 def constant_ranges() -> dict[str, tuple[float, float]]:
