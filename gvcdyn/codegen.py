@@ -14,6 +14,8 @@ rounding) and ``rk4`` (classic fourth order; discrete states update once per ste
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from collections.abc import Callable, Mapping
 
@@ -21,6 +23,9 @@ from gvcdyn import ir
 from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK
 
 METHODS = ("euler", "rk4")
+# prefixes the generator uses for derivatives, stage values and tables
+_RESERVED_PREFIXES = ("d_", "u_", "k1_", "k2_", "k3_", "k4_", "y_", "lookup_", "n_", "pipe_",
+                      "p_")
 _KERNEL_FLAGS = 'cache=True, error_model="numpy", nogil=True'
 
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "<>": "!="}
@@ -30,7 +35,8 @@ _NUMPY_1 = {
     "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh", "integer": "np.trunc",
     "abs": "abs",
 }
-_RUNTIME = {"xidz": "rt.xidz", "zidz": "rt.zidz", "modulo": "rt.modulo", "quantum": "rt.quantum"}
+_RUNTIME = {"xidz": "rt.xidz", "zidz": "rt.zidz", "modulo": "rt.modulo", "quantum": "rt.quantum",
+            "delay_order": "rt.delay_order"}
 
 
 def identifiers(model: ir.ModelIR) -> dict[str, str]:
@@ -43,9 +49,12 @@ def identifiers(model: ir.ModelIR) -> dict[str, str]:
         "final_time": "final_time",
     }
     taken = set(names.values()) | {"np", "rt", "prange", "njit", "c", "out", "sel", "vals",
-                                    "status", "step", "row", "j", "n_steps", "save_rows"}
+                                    "status", "step", "row", "j", "n_steps", "save_rows",
+                                    "total", "time_s"}
+    taken |= set(keyword.kwlist) | set(dir(builtins))
     symbols = [p.symbol for p in model.parameters]
     symbols += [s.symbol for s in model.stocks] + [d.symbol for d in model.discrete_states]
+    symbols += [f.symbol for f in model.fixed_delays]
     symbols += [e.symbol for e in model.initial_values]
     for block in (model.init_equations, model.static_equations, model.dynamic_equations):
         symbols += [e.symbol for e in block]
@@ -54,6 +63,8 @@ def identifiers(model: ir.ModelIR) -> dict[str, str]:
             continue
         base = re.sub(r"\W+", "_", symbol.lower()).strip("_") or "v"
         if base[0].isdigit():
+            base = "v_" + base
+        if base.startswith(_RESERVED_PREFIXES) or base in taken:
             base = "v_" + base
         candidate = base
         counter = 1
@@ -208,6 +219,11 @@ def _simulate_function(
     out.append(f"{i1}# initialization")
     for eq in model.init_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
+    for f in model.fixed_delays:
+        ident = names[f.symbol]
+        out.append(f"{i1}n_{ident} = int(round(max({names[f.delay_symbol]} / dt, 1.0) + 1e-6))")
+        out.append(f"{i1}pipe_{ident} = np.full(n_{ident}, {ident})")
+        out.append(f"{i1}p_{ident} = 0")
     out.append(f"{i1}# constant auxiliaries")
     for eq in model.static_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
@@ -234,8 +250,7 @@ def _simulate_function(
     stocks = list(model.stocks)
     if method == "euler":
         out += _rates(model, emitter, plain, "d_", i2, names)
-        for d in model.discrete_states:
-            out.append(f"{i2}{names[d.symbol]} = u_{names[d.symbol]}")
+        out += _discrete_updates(model, names, i2)
         for s in stocks:
             out.append(f"{i2}{names[s.symbol]} = {names[s.symbol]} + dt * d_{names[s.symbol]}")
     else:
@@ -266,6 +281,19 @@ def _rates(
     if prefix == "d_" or prefix == "k1_":
         for d in model.discrete_states:
             out.append(f"{indent}u_{names[d.symbol]} = {emitter.expr(d.update, rename)}")
+        for f in model.fixed_delays:
+            out.append(f"{indent}u_{names[f.symbol]} = {emitter.expr(f.input, rename)}")
+    return out
+
+
+def _discrete_updates(model: ir.ModelIR, names: Mapping[str, str], indent: str) -> list[str]:
+    """Once per step, after the rates: SAMPLE IF TRUE / DELAY N registers, DELAY FIXED pipes."""
+    out = [f"{indent}{names[d.symbol]} = u_{names[d.symbol]}" for d in model.discrete_states]
+    for f in model.fixed_delays:
+        ident = names[f.symbol]
+        out.append(f"{indent}pipe_{ident}[p_{ident}] = u_{ident}")
+        out.append(f"{indent}p_{ident} = (p_{ident} + 1) % n_{ident}")
+        out.append(f"{indent}{ident} = pipe_{ident}[p_{ident}]")
     return out
 
 
@@ -290,8 +318,7 @@ def _rk4_step(
         for eq in model.dynamic_equations:
             out.append(_assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
         out += _rates(model, emitter, rename, prefix, indent, names)
-    for d in model.discrete_states:
-        out.append(f"{indent}{names[d.symbol]} = u_{names[d.symbol]}")
+    out += _discrete_updates(model, names, indent)
     for ident in stock_ids.values():
         out.append(
             f"{indent}{ident} = {ident} + dt / 6.0 * "

@@ -127,6 +127,20 @@ class DiscreteState:
 
 
 @dataclass(frozen=True)
+class FixedDelay:
+    """DELAY FIXED: a pipeline of ``round(max(T0/dt, 1))`` past inputs, as PySD's ``DelayFixed``.
+
+    ``symbol`` holds the output; ``delay_symbol`` the delay time at initialization (an
+    initialization equation). The pipeline is pushed once per step with ``input``.
+    """
+
+    symbol: str
+    input: Expr
+    initial: Expr
+    delay_symbol: str
+
+
+@dataclass(frozen=True)
 class Lookup:
     """A lookup table: ``xs`` strictly sorted, ``ys`` the same length."""
 
@@ -184,6 +198,7 @@ class ModelIR:
     parameters: tuple[Parameter, ...]
     stocks: tuple[Stock, ...]
     discrete_states: tuple[DiscreteState, ...]
+    fixed_delays: tuple[FixedDelay, ...]
     init_equations: tuple[Equation, ...]
     initial_values: tuple[Equation, ...]
     static_equations: tuple[Equation, ...]
@@ -191,6 +206,7 @@ class ModelIR:
     lookups: tuple[Lookup, ...]
     variables: tuple[Variable, ...]
     final_time_symbol: str | None = None
+    structural: tuple[str, ...] = ()  # parameters fixed at compile time (e.g. SMOOTH N order)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def variable(self, name: str) -> Variable:

@@ -64,6 +64,8 @@ PURE_FUNCTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "pulse_train": ("pulse_train", (4,)),
     "active_initial": ("active_initial", (2,)),
 }
+# Internal functions that lowering emits itself (never parsed from a model).
+INTERNAL_FUNCTIONS = frozenset({"delay_order"})
 REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
 # Functions whose value depends on the current time (never static).
 TIME_FUNCTIONS = frozenset({"step", "ramp", "pulse", "pulse_train"})
@@ -111,10 +113,12 @@ class _Lowerer:
         self.equations: dict[str, ir.Expr] = {}  # auxiliaries, keyed by cell symbol
         self.stocks: dict[str, ir.Stock] = {}
         self.discrete: dict[str, ir.DiscreteState] = {}
+        self.fixed_delays: dict[str, ir.FixedDelay] = {}
         self.initials: dict[str, ir.Expr] = {}  # INITIAL(x) frozen values
         self.lookups: dict[str, ir.Lookup] = {}
         self.fixed: dict[str, float] = {}  # unchangeable constants (==)
         self.notes: list[str] = []
+        self.structural: set[str] = set()  # parameters that fix the model's shape
         self._counter = itertools.count()
         self._current = ""  # variable being lowered, for error messages
 
@@ -236,7 +240,7 @@ class _Lowerer:
             self._add_lookup(symbol, ast)
             return
         if var.kind == "constant" or (_is_number(ast) and var.kind != "stock"):
-            value = _number_at(ast, position)
+            value = _number_at(ast, self._array_position(component, position))
             if isinstance(component, AbstractUnchangeableConstant):
                 self.fixed[symbol] = value
                 self.equations[symbol] = ir.Num(value)
@@ -251,6 +255,22 @@ class _Lowerer:
         if var.kind == "stock":
             raise ModelStructureError(f"'{symbol}' mixes INTEG and non-INTEG definitions")
         self.equations[symbol] = self.expr(ast, env, symbol)
+
+    def _array_position(self, component: Any, position: tuple) -> tuple[int, ...]:
+        """Index into an array literal: only the range subscripts of the left side count."""
+        lhs = component.subscripts[0]
+        kept = tuple(i for sub, i in zip(lhs, position, strict=True) if self.catalog.is_range(sub))
+        ast = component.ast
+        if isinstance(ast, np.ndarray) and ast.size > 1:
+            shape = tuple(
+                len(self.catalog.members(sub)) for sub in lhs if self.catalog.is_range(sub)
+            )
+            if int(np.prod(shape)) != ast.size:
+                raise ModelStructureError(
+                    f"'{self._current}': array of {ast.size} values for subscripts {lhs}"
+                )
+            return (int(np.ravel_multi_index(kept, shape)),)
+        return kept
 
     def _add_parameter(self, var: _Var, symbol: str, value: float) -> None:
         element = var.element
@@ -326,6 +346,17 @@ class _Lowerer:
             )
             return ir.Call("if_then_else", (condition, self.expr(node.input, env, owner),
                                             ir.Sym(symbol)))
+        if isinstance(node, ae.DelayFixedStructure):
+            symbol = f"{owner}~delay_fixed{next(self._counter)}"
+            delay_symbol = f"{symbol}~T0"
+            self.initials[delay_symbol] = self.expr(node.delay_time, env, owner)
+            self.fixed_delays[symbol] = ir.FixedDelay(
+                symbol,
+                self.expr(node.input, env, owner),
+                self.expr(node.initial, env, owner),
+                delay_symbol,
+            )
+            return ir.Sym(symbol)
         if isinstance(node, ae.IntegStructure):
             raise UnsupportedFeatureError(
                 f"'{self._current}': INTEG must be the whole equation, not part of an expression"
@@ -431,6 +462,10 @@ class _Lowerer:
         if key in CONTROL_NAMES:
             return ir.Sym(CONTROL_NAMES[key])
         var = self.vars.get(key)
+        if var is None and self.catalog.is_range(node.reference):
+            return self._range_position(node.reference, env, owner)
+        if var is None and self.catalog.is_element(node.reference):
+            return self._element_position(node.reference)
         if var is None:
             raise ModelStructureError(
                 f"'{self._current}' refers to '{node.reference}', which the model does not define"
@@ -440,6 +475,26 @@ class _Lowerer:
                 f"'{self._current}' uses lookup '{var.name}' without calling it"
             )
         return ir.Sym(self._resolve_cell(var, node.subscripts, env, owner))
+
+    def _range_position(self, name: str, env: dict[str, str], owner: str) -> ir.Expr:
+        """A subscript range used as a value: the bound element's 1-based position.
+
+        Vensim counts positions in the element's whole family (the largest range that
+        holds it), so a subrange's first element can be number 28.
+        """
+        rng = self.catalog.range(name)
+        element = env.get(name_key(name))
+        if element is None:
+            element = next((e for k, e in env.items() if not k.endswith("!") and rng.has(e)), None)
+        if element is None:
+            raise ModelStructureError(f"'{owner}' uses subscript range '{name}' as a value "
+                                      "outside an equation subscripted by it")
+        return self._element_position(element)
+
+    def _element_position(self, element: str) -> ir.Expr:
+        """An element name used as a value: its 1-based position in its family range."""
+        family = max(self.catalog.ranges_of(element), key=lambda r: len(r.elements))
+        return ir.Num(float(family.index(element) + 1))
 
     def _resolve_cell(self, var: _Var, subscripts: Any, env: dict[str, str], owner: str) -> str:
         if not var.dims:
@@ -500,16 +555,69 @@ class _Lowerer:
 
     # ------------------------------------------------------------------ stateful builtins
     def _static_order(self, node: Any, owner: str, what: str) -> int:
-        order = node.order
-        if _is_number(order):
-            return int(round(float(order)))
-        if isinstance(order, ae.ReferenceStructure):
-            var = self.vars.get(name_key(order.reference))
-            if var is not None and var.kind == "constant" and not var.dims:
-                return int(round(float(_number_at(var.element.components[0].ast, ()))))
-        raise UnsupportedFeatureError(
-            f"'{owner}': the order of {what} must be a number or a scalar constant"
-        )
+        """The order of SMOOTH N / DELAY N, fixed at initialization as PySD does.
+
+        The order shapes the model (its number of internal stocks), so the parameters it
+        is computed from become structural: they cannot vary between runs.
+        """
+        touched: set[str] = set()
+        try:
+            value = self._initial_value(node.order, touched)
+        except (ModelStructureError, UnsupportedFeatureError) as exc:
+            raise UnsupportedFeatureError(
+                f"'{owner}': the order of {what} must be computable at the initial time "
+                f"from constants ({exc})"
+            ) from None
+        self.structural |= touched
+        order = int(value)  # PySD casts with int()
+        if order < 1:
+            raise ModelStructureError(f"'{owner}': the order of {what} is {value}, below 1")
+        return order
+
+    def _initial_value(self, node: Any, touched: set[str]) -> float:
+        """Evaluate a scalar AST at the initial time from parameter defaults."""
+        if _is_number(node):
+            return _number_at(node, (0,))
+        if isinstance(node, ae.ReferenceStructure):
+            key = name_key(node.reference)
+            if key == "time":
+                return self._control_value("initial_time", touched)
+            if key in CONTROL_NAMES:
+                return self._control_value(key, touched)
+            var = self.vars.get(key)
+            if var is None or var.dims or var.kind not in {"constant", "auxiliary"}:
+                raise UnsupportedFeatureError(f"'{node.reference}' is not a scalar constant")
+            if var.kind == "constant":
+                touched.add(var.name)
+            return self._initial_value(var.element.components[0].ast, touched)
+        if isinstance(node, ae.ArithmeticStructure):
+            values = [self._initial_value(a, touched) for a in node.arguments]
+            if list(node.operators) == ["negative"]:
+                return -values[0]
+            result = values[0]
+            for op, value in zip(node.operators, values[1:], strict=True):
+                result = {"+": result + value, "-": result - value, "*": result * value,
+                          "/": result / value if value else float("nan"),
+                          "^": result**value}[op]
+            return result
+        if isinstance(node, ae.CallStructure):
+            fn = name_key(node.function.reference)
+            args = [self._initial_value(a, touched) for a in node.arguments]
+            if fn == "step":
+                now = self._control_value("initial_time", touched)
+                dt = self._control_value("time_step", touched)
+                return args[0] if now + dt / 2 > args[1] else 0.0
+            if fn in {"min", "max"}:
+                return min(args) if fn == "min" else max(args)
+            if fn == "integer":
+                return float(int(args[0]))
+        raise UnsupportedFeatureError(f"{_construct_name(node)} cannot be evaluated here")
+
+    def _control_value(self, name: str, touched: set[str]) -> float:
+        element = self.controls.get(name)
+        if element is None:
+            return 0.0 if name == "initial_time" else 1.0
+        return self._initial_value(element.components[0].ast, touched)
 
     def _smooth(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
         order = self._static_order(node, owner, "SMOOTH N")
@@ -526,19 +634,49 @@ class _Lowerer:
         return ir.Sym(states[-1])
 
     def _delay(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
-        order = self._static_order(node, owner, "DELAY N")
+        """DELAY1/DELAY3/DELAY N as a chain of internal stocks, as PySD's ``Delay``/``DelayN``.
+
+        Every stage starts at ``init*T`` and empties at ``stage/T``. For DELAY N each stage
+        divides by the delay time of its own age: a shift register of past delay times,
+        pushed once per step (the register is a set of discrete states).
+        """
+        is_n = isinstance(node, ae.DelayNStructure)
+        order = self._static_order(node, owner, "DELAY N" if is_n else "DELAY")
         u = self.expr(node.input, env, owner)
         tau = self.expr(node.delay_time, env, owner)
         init = self.expr(node.initial, env, owner)
         base = f"{owner}~delay{next(self._counter)}"
         states = [f"{base}[{k}]" for k in range(order)]
-        # PySD: every stage starts at init*T and outputs stage/T; stage k is fed by stage k-1
+        if is_n:
+            register = [f"{base}~time[{k}]" for k in range(order)]
+            pushed = [tau] + [ir.Sym(r) for r in register[:-1]]  # times after this step's push
+            for symbol, value in zip(register, pushed, strict=True):
+                self.discrete[symbol] = ir.DiscreteState(symbol, value, tau)
+            output_time: ir.Expr = ir.Sym(register[0])
+        else:
+            pushed = [tau] * order
+            output_time = tau
+        # PySD lowers the order at initialization while order*TIME STEP > delay time
+        effective: ir.Expr = ir.Num(order)
+        if order > 1:
+            order_symbol = f"{base}~order"
+            self.initials[order_symbol] = ir.Call(
+                "delay_order", (ir.Num(order), tau, ir.TIME_STEP)
+            )
+            effective = ir.Sym(order_symbol)
         for k, state in enumerate(states):
-            inflow = u if k == 0 else ir.Op("/", (ir.Sym(states[k - 1]), tau))
-            outflow = ir.Op("/", (ir.Sym(state), tau))
-            rate = ir.Op("*", (ir.Num(order), ir.Op("-", (inflow, outflow))))
+            inflow = u if k == 0 else ir.Op("/", (ir.Sym(states[k - 1]), pushed[k - 1]))
+            outflow = ir.Op("/", (ir.Sym(state), pushed[k]))
+            rate: ir.Expr = ir.Op("*", (effective, ir.Op("-", (inflow, outflow))))
+            if k > 0:
+                rate = ir.Call("if_then_else", (ir.Op(">", (effective, ir.Num(k))), rate,
+                                                ir.Num(0.0)))
             self.stocks[state] = ir.Stock(state, rate, ir.Op("*", (init, tau)))
-        return ir.Op("/", (ir.Sym(states[-1]), tau))
+        output: ir.Expr = ir.Sym(states[0])
+        for k in range(1, order):
+            output = ir.Call("if_then_else", (ir.Op(">", (effective, ir.Num(k))),
+                                              ir.Sym(states[k]), output))
+        return ir.Op("/", (output, output_time))
 
     def _trend(self, node: Any, env: dict[str, str], owner: str, forecast: bool) -> ir.Expr:
         u = self.expr(node.input, env, owner)
@@ -642,11 +780,13 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         equations[final_time_symbol] = controls.final_time
 
     params = {p.symbol for p in low.parameters}
-    stocks = set(low.stocks) | set(low.discrete)
+    stocks = set(low.stocks) | set(low.discrete) | set(low.fixed_delays)
     initials = set(low.initials)
     known = params | stocks | initials | set(equations) | ir.CONTROL_SYMBOLS
     for owner, expr in itertools.chain(
-        equations.items(), ((s.symbol, s.rate) for s in low.stocks.values())
+        equations.items(),
+        ((s.symbol, s.rate) for s in low.stocks.values()),
+        ((d.symbol, d.input) for d in low.fixed_delays.values()),
     ):
         unknown = ir.symbols_in(expr) - known
         if unknown:
@@ -674,6 +814,8 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         init_targets[stock.symbol] = _init_expr(stock.initial)
     for state in low.discrete.values():
         init_targets[state.symbol] = _init_expr(state.initial)
+    for delay in low.fixed_delays.values():
+        init_targets[delay.symbol] = _init_expr(delay.initial)
     for symbol, expr in low.initials.items():
         init_targets[symbol] = _init_expr(expr)
     init_exprs = {**{s: _init_expr(e) for s, e in equations.items()}, **init_targets}
@@ -696,6 +838,7 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         parameters=tuple(low.parameters),
         stocks=tuple(low.stocks.values()),
         discrete_states=tuple(low.discrete.values()),
+        fixed_delays=tuple(low.fixed_delays.values()),
         init_equations=init_eqs,
         initial_values=tuple(ir.Equation(s, e) for s, e in low.initials.items()),
         static_equations=static_eqs,
@@ -703,6 +846,7 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         lookups=tuple(low.lookups.values()),
         variables=_variables(low, static),
         final_time_symbol=final_time_symbol,
+        structural=tuple(sorted(low.structural)),
         notes=tuple(low.notes),
     )
 
@@ -739,12 +883,10 @@ def _is_number(node: Any) -> bool:
 
 
 def _number_at(node: Any, position: tuple[int, ...]) -> float:
+    """A number literal, or element ``position`` (a flat index) of an array literal."""
     if isinstance(node, np.ndarray):
-        if node.ndim == 0:
-            return float(node)
-        if node.size == 1:
-            return float(node.reshape(-1)[0])
-        return float(node[position] if len(position) == node.ndim else node.reshape(-1)[0])
+        flat = node.reshape(-1)
+        return float(flat[position[0]] if flat.size > 1 else flat[0])
     return float(node)
 
 

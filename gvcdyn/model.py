@@ -161,6 +161,11 @@ class Model:
                 ) from None
             if not allow_out_of_range:
                 _check_range(param, column)
+            if param.variable in self.ir.structural and np.any(column != param.default):
+                raise ParameterValueError(
+                    f"parameter '{param.name}' fixes the model's structure (an order of SMOOTH N "
+                    "or DELAY N) and cannot be changed at run time; edit the model instead"
+                )
             matrix[:, param.column] = column
         return matrix
 

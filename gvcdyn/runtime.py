@@ -104,6 +104,14 @@ def modulo(x: float, m: float) -> float:
 
 
 @_jit
+def delay_order(order: float, delay_time: float, dt: float) -> float:
+    """DELAY order as PySD fixes it at initialization: lowered while ``order*dt > delay``."""
+    while order > 0.0 and order * dt > delay_time:
+        order -= 1.0
+    return order
+
+
+@_jit
 def all_finite(total: float) -> bool:
     """True if a sum of values is finite (a NaN or infinity anywhere makes the sum non-finite)."""
     return total - total == 0.0

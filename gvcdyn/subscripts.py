@@ -42,27 +42,38 @@ class SubscriptCatalog:
         defined: dict[str, object] = {name_key(r.name): r for r in raw}
         self.ranges: dict[str, Range] = {}
         for r in raw:
-            elements = r.subscripts
-            seen: set[str] = set()
-            while isinstance(elements, str):  # a copy: DimB <-> DimA
-                source = name_key(elements)
-                if source in seen or source not in defined:
-                    raise ModelStructureError(
-                        f"subscript range '{r.name}' copies unknown range '{elements}'"
-                    )
-                seen.add(source)
-                elements = defined[source].subscripts
-            if isinstance(elements, dict):
-                raise UnsupportedFeatureError(
-                    f"subscript range '{r.name}' is read from a file (GET XLS/DIRECT SUBSCRIPT), "
-                    "which gvcdyn does not support; list its elements in the model"
-                )
+            elements = self._expand(r.name, defined, ())
             mapping = tuple(m if isinstance(m, str) else str(m) for m in (r.mapping or []))
             self.ranges[name_key(r.name)] = Range(r.name, tuple(elements), mapping)
         self._element_ranges: dict[str, list[Range]] = {}
         for rng in self.ranges.values():
             for element in rng.elements:
                 self._element_ranges.setdefault(name_key(element), []).append(rng)
+
+    @staticmethod
+    def _expand(name: str, defined: dict[str, object], seen: tuple[str, ...]) -> list[str]:
+        """Elements of a range: copies resolved, nested range names replaced by elements."""
+        key = name_key(name)
+        if key in seen:
+            raise ModelStructureError(f"subscript range '{name}' is defined in terms of itself")
+        elements = defined[key].subscripts
+        if isinstance(elements, dict):
+            raise UnsupportedFeatureError(
+                f"subscript range '{name}' is read from a file (GET XLS/DIRECT SUBSCRIPT), "
+                "which gvcdyn does not support; list its elements in the model"
+            )
+        if isinstance(elements, str):  # a copy: DimB <-> DimA
+            elements = [elements]
+        expanded: list[str] = []
+        for element in elements:
+            if name_key(element) in defined and name_key(element) != key:
+                expanded += SubscriptCatalog._expand(element, defined, (*seen, key))
+            else:
+                expanded.append(element)
+        return expanded
+
+    def ranges_of(self, element: str) -> list[Range]:
+        return self._element_ranges[name_key(element)]
 
     def is_range(self, name: str) -> bool:
         return name_key(name.rstrip("!")) in self.ranges
