@@ -166,6 +166,7 @@ class Variable:
     units: str = ""
     doc: str = ""
     time_varying: bool = True
+    undefined: tuple[str, ...] = ()  # cells no equation defines (Vensim leaves them out)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class _Var:
     kind: str
     dims: tuple[Range, ...] = ()
     cells: list[str] = field(default_factory=list)
+    undefined: list[str] = field(default_factory=list)
 
     def cell_symbol(self, elements: tuple[str, ...]) -> str:
         if not self.dims:
@@ -201,11 +202,10 @@ class _Lowerer:
                         )
                     defined.add(symbol)
                     self._lower_cell(var, component, symbol, env, position)
-            missing = [c for c in var.cells if c not in defined]
-            if missing:
-                raise ModelStructureError(
-                    f"'{var.name}' leaves cells undefined: {', '.join(missing[:5])}"
-                )
+            # Vensim allows partial definitions; the cells left out are not outputs
+            var.undefined = [c for c in var.cells if c not in defined]
+            for cell in var.undefined:
+                self.equations[cell] = ir.Num(float("nan"))
 
     def _component_cells(self, var: _Var, component: Any):
         """Yield ``(cell elements, subscript bindings, position in the component)``."""
@@ -858,12 +858,19 @@ def _variables(low: _Lowerer, static: set[str]) -> tuple[ir.Variable, ...]:
         if var.kind == "lookup":
             continue
         constant_cells = all(c in params or c in static for c in var.cells)
+        dims: list[str] = []
+        for d in var.dims:  # a repeated dimension (x[dim,dim]) gets a distinct name
+            name = d.name
+            while name in dims:
+                name += "_"
+            dims.append(name)
         result.append(
             ir.Variable(
                 name=var.name,
                 kind="constant" if var.kind == "constant" else var.kind,
                 cells=tuple(var.cells),
-                dims=tuple(d.name for d in var.dims),
+                undefined=tuple(var.undefined),
+                dims=tuple(dims),
                 coords=tuple(d.elements for d in var.dims),
                 units=(var.element.units or "").strip(),
                 doc=(var.element.documentation or "").strip(),

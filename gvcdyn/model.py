@@ -211,7 +211,9 @@ class Model:
                         _unknown("variable", name, [v.name for v in self.ir.variables])
                     )
                 chosen.append(var)
-        cells = [self._cell_index[c] for var in chosen for c in var.cells]
+        cells = [
+            self._cell_index[c] for var in chosen for c in var.cells if c not in var.undefined
+        ]
         return chosen, np.array(cells, dtype=np.int64)
 
     # ------------------------------------------------------------------ running
@@ -266,9 +268,10 @@ class Model:
         coords: dict[str, Any] = {"run": np.arange(n_runs), "time": raw.grid.save_times}
         start = 0
         for var in chosen:
-            width = len(var.cells)
-            block = raw.values[:, :, start:start + width]
-            start += width
+            defined = [i for i, c in enumerate(var.cells) if c not in var.undefined]
+            block = np.full((n_runs, raw.values.shape[1], len(var.cells)), np.nan)
+            block[:, :, defined] = raw.values[:, :, start:start + len(defined)]
+            start += len(defined)
             shape = tuple(len(c) for c in var.coords)
             for dim, elements in zip(var.dims, var.coords, strict=True):
                 coords.setdefault(dim, list(elements))
