@@ -56,7 +56,8 @@ def identifiers(model: ir.ModelIR) -> dict[str, str]:
     symbols += [s.symbol for s in model.stocks] + [d.symbol for d in model.discrete_states]
     symbols += [f.symbol for f in model.fixed_delays]
     symbols += [e.symbol for e in model.initial_values]
-    for block in (model.init_equations, model.static_equations, model.dynamic_equations):
+    for block in (model.init_equations, model.static_equations, model.dynamic_equations,
+                  model.output_equations):
         symbols += [e.symbol for e in block]
     for symbol in symbols:
         if symbol in names:
@@ -234,6 +235,8 @@ def _simulate_function(
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i2))
     out.append(f"{i2}row = save_rows[step]")
     out.append(f"{i2}if row >= 0:")
+    for eq in model.output_equations:
+        out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
     for k, cell in enumerate(cells):
         out.append(f"{i3}vals[{k}] = {names[cell]}")
     out.append(f"{i3}total = 0.0")

@@ -190,7 +190,9 @@ class ModelIR:
     - ``initial_values``: INITIAL(x) symbols, frozen after initialization.
     - ``static_equations``: auxiliaries that depend on no stock and not on time; computed
       once per run after initialization.
-    - ``dynamic_equations``: everything else, recomputed at every evaluation of the rates.
+    - ``dynamic_equations``: what the rates need, recomputed at every evaluation of the rates.
+    - ``output_equations``: auxiliaries nothing dynamic depends on; computed only at the
+      time points that are saved.
     """
 
     name: str
@@ -204,6 +206,7 @@ class ModelIR:
     initial_values: tuple[Equation, ...]
     static_equations: tuple[Equation, ...]
     dynamic_equations: tuple[Equation, ...]
+    output_equations: tuple[Equation, ...]
     lookups: tuple[Lookup, ...]
     variables: tuple[Variable, ...]
     final_time_symbol: str | None = None

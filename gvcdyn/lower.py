@@ -806,7 +806,24 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         ):
             static.add(symbol)
     static_eqs = tuple(ir.Equation(s, equations[s]) for s in order if s in static)
-    dynamic_eqs = tuple(ir.Equation(s, equations[s]) for s in order if s not in static)
+    # what the rates need is computed every step; the rest only at saved times
+    roots = [s.rate for s in low.stocks.values()]
+    roots += [d.update for d in low.discrete.values()]
+    roots += [f.input for f in low.fixed_delays.values()]
+    if final_time_symbol is not None:
+        roots.append(ir.Sym(final_time_symbol))
+    for_rates: set[str] = set()
+    stack = [name for root in roots for name in ir.symbols_in(root)]
+    while stack:
+        symbol = stack.pop()
+        if symbol in for_rates or symbol not in equations or symbol in static:
+            continue
+        for_rates.add(symbol)
+        stack.extend(ir.symbols_in(equations[symbol]))
+    dynamic_eqs = tuple(ir.Equation(s, equations[s]) for s in order if s in for_rates)
+    output_eqs = tuple(
+        ir.Equation(s, equations[s]) for s in order if s not in static and s not in for_rates
+    )
 
     # initialization: stocks' initial values, INITIAL() values, discrete states
     init_targets: dict[str, ir.Expr] = {}
@@ -843,6 +860,7 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         initial_values=tuple(ir.Equation(s, e) for s, e in low.initials.items()),
         static_equations=static_eqs,
         dynamic_equations=dynamic_eqs,
+        output_equations=output_eqs,
         lookups=tuple(low.lookups.values()),
         variables=_variables(low, static),
         final_time_symbol=final_time_symbol,
