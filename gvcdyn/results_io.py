@@ -1,0 +1,225 @@
+"""Results on disk: self-describing netCDF written atomically, plus summary tables.
+
+A results file must outlive gvcdyn: it opens with plain ``xarray.open_dataset`` (no
+gvcdyn import), carries its own provenance (model hash, gvcdyn version, command line,
+method, time step, date) and the lever values of every run, and reading it back gives
+the data that was written. It is written to a temporary name in the target directory
+and renamed into place, so an interrupted run never leaves a half-written file under the
+requested name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "GVC_OUTCOMES",
+    "annotate",
+    "atomic_write",
+    "default_outcomes",
+    "final_values",
+    "netcdf_safe",
+    "write_netcdf",
+]
+
+#: The main outcomes of the GVC upgrading model, reported by ``run`` and ``demo``.
+GVC_OUTCOMES = (
+    "Unit Value",
+    "Value Capture Share",
+    "Market Position",
+    "Innovation Gap",
+    "Market Share",
+    "Innovation Capability",
+)
+
+
+def annotate(
+    ds: xr.Dataset,
+    batch: Any,
+    model: Any,
+    *,
+    command_line: Sequence[str] | None = None,
+    allow_out_of_range: bool = False,
+) -> xr.Dataset:
+    """Attach run labels, lever values and provenance to a ``Model.run`` result.
+
+    Lever values become coordinates ``lever_value(run, lever)`` indexed by the lever
+    names: netCDF's ``coordinates`` attribute is space separated, so Vensim names with
+    spaces cannot be coordinates of their own. ``scenario`` labels each run.
+    """
+    ds = ds.copy()
+    coords: dict[str, Any] = {
+        "scenario": ("run", np.array(batch.labels, dtype=str),
+                     {"description": "label of each run: scenario name and swept values"}),
+        "scenario_description": ("run", np.array(batch.descriptions, dtype=str),
+                                 {"description": "description from the scenario file"}),
+    }
+    if batch.levers:
+        params = [model.parameter(name) for name in batch.levers]
+        coords["lever"] = ("lever", np.array(batch.levers, dtype=str),
+                           {"description": "model constants set by the what-if request"})
+        coords["lever_value"] = (
+            ("run", "lever"),
+            np.stack([batch.params[name] for name in batch.levers], axis=1),
+            {"description": "value of each lever in each run (the model default where "
+                            "the run does not set it)"},
+        )
+        coords["lever_units"] = ("lever", np.array([p.units for p in params], dtype=str),
+                                 {"description": "units of each lever"})
+        coords["lever_default"] = ("lever", np.array([p.default for p in params]),
+                                   {"description": "the model's default value of each lever"})
+    ds = ds.assign_coords(coords)
+    ds.attrs["command_line"] = shlex.join(command_line if command_line is not None else
+                                          [Path(sys.argv[0]).name, *sys.argv[1:]])
+    ds.attrs["allow_out_of_range"] = int(allow_out_of_range)
+    ds.attrs["n_runs"] = int(ds.sizes["run"])
+    ds.attrs.setdefault("title", f"gvcdyn what-if runs of {ds.attrs.get('model', 'a model')}")
+    return ds
+
+
+def _safe_value(value: Any) -> Any:
+    """One attribute value in a form every netCDF engine accepts."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, Mapping):
+        return json.dumps(value, default=str, sort_keys=True)
+    if isinstance(value, str | int | float | np.integer | np.floating):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf":
+            return value.astype(np.int64) if value.dtype.kind == "b" else value
+        return json.dumps(value.tolist(), default=str)
+    if isinstance(value, list | tuple):
+        items = list(value)
+        if items and all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+            return np.asarray(items)
+        if all(isinstance(v, str) for v in items):
+            return ", ".join(items)
+        return json.dumps(items, default=str)
+    return str(value)
+
+
+def netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
+    """Make every attribute netCDF-legal and every name writable.
+
+    No None, bools or nested containers in attributes (netCDF has none of them), and no
+    ``/`` in variable names (HDF5 reads it as a group path; replaced by ``_``, the
+    original kept in the ``vensim_name`` attribute).
+    """
+    ds = ds.copy()
+    ds.attrs = {str(k): _safe_value(v) for k, v in ds.attrs.items()}
+    for name in list(ds.variables):
+        ds[name].attrs = {str(k): _safe_value(v) for k, v in ds[name].attrs.items()}
+    renames = {name: str(name).replace("/", "_") for name in ds.variables if "/" in str(name)}
+    if renames:
+        for old in renames:
+            ds[old].attrs["vensim_name"] = str(old)
+        ds = ds.rename(renames)
+    return ds
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place.
+
+    The temporary file is in the same directory, so ``os.replace`` is an atomic rename;
+    on any error (or Ctrl-C) it is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` to ``path`` as netCDF-4, atomically; returns the path."""
+    safe = netcdf_safe(ds)
+    encoding = {
+        name: {"zlib": True, "complevel": 4}
+        for name, var in safe.data_vars.items()
+        if var.dtype.kind in "fiu"
+    }
+
+    def write(tmp: Path) -> None:
+        safe.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+
+    return atomic_write(path, write)
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def default_outcomes(ds: xr.Dataset, limit: int = 6) -> list[str]:
+    """The variables a summary shows when the user names none.
+
+    The GVC model's main outcomes when present; otherwise the model's stocks (the state
+    is what a modeler looks at first), at most ``limit``.
+    """
+    present = [name for name in GVC_OUTCOMES if name in ds.data_vars]
+    if present:
+        return present
+    stocks = [str(n) for n, v in ds.data_vars.items() if v.attrs.get("kind") == "stock"]
+    if stocks:
+        return stocks[:limit]
+    timed = [str(n) for n, v in ds.data_vars.items() if "time" in v.dims]
+    return timed[:limit]
+
+
+def final_values(ds: xr.Dataset, variables: Sequence[str]) -> pd.DataFrame:
+    """Final-time value of each variable per run, indexed by the run's label.
+
+    Subscripted variables become one column per element (``Var[a,b]``); constants show
+    their value.
+    """
+    labels = ds["scenario"].values if "scenario" in ds.coords else ds["run"].values
+    columns: dict[str, np.ndarray] = {}
+    for name in variables:
+        var = ds[name]
+        if "time" in var.dims:
+            var = var.isel(time=-1)
+        extra = [d for d in var.dims if d != "run"]
+        if not extra:
+            columns[name] = np.asarray(var.values, dtype=float)
+            continue
+        stacked = var.stack(_cell=extra).transpose("run", "_cell")
+        for i, cell in enumerate(stacked["_cell"].values):
+            cell = cell if isinstance(cell, tuple) else (cell,)
+            columns[f"{name}[{','.join(str(c) for c in cell)}]"] = np.asarray(
+                stacked.values[:, i], dtype=float)
+    frame = pd.DataFrame(columns, index=pd.Index([str(x) for x in labels], name="scenario"))
+    return frame
+
+
+def units_of(ds: xr.Dataset, name: str) -> str:
+    """The units attribute of a variable ('' when absent)."""
+    base = name.split("[", 1)[0]
+    if base in ds.variables:
+        return str(ds[base].attrs.get("units", "") or "")
+    return ""

@@ -1,0 +1,301 @@
+"""What-if inputs: scenario files, ``--set`` and ``--sweep``, turned into one batch of runs.
+
+A modeler states a what-if in the model's own lever names: a TOML scenario file
+(``description = "..."`` and a ``[parameters]`` table), ``--set NAME=VALUE`` on the
+command line, or ``--sweep NAME=START:STOP:N`` for a grid. This module checks every name
+and value against the model *before* anything is compiled or run, so a typo or an
+out-of-range value costs a second, not a kernel compile, and the error names the file,
+the key and the allowed range. It then lays all runs side by side (scenarios x the
+cartesian product of sweeps) so that they go through ONE ``Model.run`` call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.errors import GvcdynError, ParameterValueError, UnknownParameterError
+
+__all__ = [
+    "Batch",
+    "Scenario",
+    "ScenarioFileError",
+    "ScenarioFormatError",
+    "SpecSyntaxError",
+    "build_batch",
+    "parse_set",
+    "parse_sweep",
+    "read_scenario",
+    "resolve_parameters",
+]
+
+
+class ScenarioFileError(GvcdynError, FileNotFoundError):
+    """A scenario file named on the command line does not exist."""
+
+
+class ScenarioFormatError(GvcdynError, ValueError):
+    """A scenario file exists but is not valid TOML or not in the scenario layout."""
+
+
+class SpecSyntaxError(GvcdynError, ValueError):
+    """A ``--set`` or ``--sweep`` argument that does not follow its syntax."""
+
+
+_ALLOWED_KEYS = {"description", "parameters"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of lever values.
+
+    ``source`` says where the values came from (a file path or ``"defaults"``) so that
+    every later error can point the user back to it.
+    """
+
+    name: str
+    parameters: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """All runs of one what-if request, ready for a single ``Model.run`` call.
+
+    ``params`` maps canonical lever names to one value per run (defaults filled in where
+    a scenario leaves a lever alone), ``labels`` names each run for tables, legends and
+    the ``scenario`` coordinate, and ``levers`` lists the levers the user touched (in
+    first-mention order): these become the lever coordinates of the result.
+    """
+
+    labels: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    params: dict[str, np.ndarray]
+    levers: tuple[str, ...]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.labels)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read one scenario TOML file; the scenario is named after the file's stem.
+
+    Raises ``ScenarioFileError`` if it is missing and ``ScenarioFormatError`` (naming the
+    file, and the key where one is at fault) for bad TOML, unknown top-level keys, a
+    missing ``[parameters]`` table or a value that is not a number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioFileError(f"scenario file not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioFormatError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioFormatError(f"{path}: cannot be read: {exc}") from None
+    unknown = sorted(set(data) - _ALLOWED_KEYS)
+    if unknown:
+        raise ScenarioFormatError(
+            f"{path}: unexpected key {unknown[0]!r}; a scenario file has "
+            "'description = \"...\"' and a [parameters] table of lever = value"
+        )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioFormatError(f"{path}: key 'description' must be a string")
+    table = data.get("parameters")
+    if not isinstance(table, dict):
+        raise ScenarioFormatError(
+            f"{path}: missing [parameters] table (lever name = value, one per line)"
+        )
+    values: dict[str, float] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioFormatError(
+                f"{path}: key {key!r} must be a number, got {value!r}"
+            )
+        values[key] = float(value)
+    return Scenario(path.stem, values, description, str(path))
+
+
+def parse_set(text: str) -> tuple[str, float]:
+    """Parse ``NAME=VALUE`` (the lever name may contain spaces; quote it in the shell)."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name or not value.strip():
+        raise SpecSyntaxError(
+            f"--set {text!r}: expected NAME=VALUE, e.g. --set \"Shock Size=0.5\""
+        )
+    try:
+        number = float(value)
+    except ValueError:
+        raise SpecSyntaxError(f"--set {text!r}: value {value.strip()!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SpecSyntaxError(f"--set {text!r}: value must be a finite number")
+    return name, number
+
+
+def parse_sweep(text: str) -> tuple[str, np.ndarray]:
+    """Parse ``NAME=START:STOP:N`` into N evenly spaced values from START to STOP inclusive."""
+    example = "e.g. --sweep \"Shock Size=0:0.8:5\""
+    name, sep, spec = text.partition("=")
+    name = name.strip()
+    parts = spec.split(":")
+    if not sep or not name or len(parts) != 3:
+        raise SpecSyntaxError(f"--sweep {text!r}: expected NAME=START:STOP:N, {example}")
+    try:
+        start, stop = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise SpecSyntaxError(
+            f"--sweep {text!r}: START and STOP must be numbers, {example}"
+        ) from None
+    try:
+        count = int(parts[2])
+    except ValueError:
+        raise SpecSyntaxError(
+            f"--sweep {text!r}: N must be a whole number of values, {example}"
+        ) from None
+    if count < 1:
+        raise SpecSyntaxError(f"--sweep {text!r}: N must be at least 1")
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise SpecSyntaxError(f"--sweep {text!r}: START and STOP must be finite")
+    return name, np.linspace(start, stop, count)
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _span(lo: float | None, hi: float | None) -> str:
+    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+def resolve_parameters(
+    model: Any,
+    values: Mapping[str, float | np.ndarray],
+    source: str,
+    *,
+    allow_out_of_range: bool = False,
+) -> dict[str, np.ndarray]:
+    """Map user-spelled lever names to the model's names, checking names and ranges.
+
+    ``source`` (a file name, ``--set 'X=1'``...) starts every message, so the user knows
+    which input to fix. Returns ``{canonical name: 1-D array of values}``.
+    """
+    resolved: dict[str, np.ndarray] = {}
+    for key, value in values.items():
+        try:
+            param = model.parameter(key)
+        except UnknownParameterError as exc:
+            raise UnknownParameterError(f"{source}: key {key!r}: {exc}") from None
+        column = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if not allow_out_of_range:
+            lo, hi = param.minimum, param.maximum
+            bad = np.zeros(column.shape, dtype=bool)
+            if lo is not None:
+                bad |= column < lo
+            if hi is not None:
+                bad |= column > hi
+            if bad.any():
+                raise ParameterValueError(
+                    f"{source}: key {key!r} = {column[bad][0]:g} is outside the allowed range "
+                    f"{_span(lo, hi)} of '{param.name}'; use a value inside it or pass "
+                    "--allow-out-of-range"
+                )
+        resolved[param.name] = column
+    return resolved
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def build_batch(
+    model: Any,
+    scenarios: Sequence[Scenario] = (),
+    sets: Sequence[str] = (),
+    sweeps: Sequence[str] = (),
+    *,
+    allow_out_of_range: bool = False,
+) -> Batch:
+    """Lay out every run of a what-if request: scenarios x product of the sweeps.
+
+    Precedence, from weakest to strongest: model defaults, the scenario file, ``--set``
+    (applies to every run), ``--sweep``. With no scenario the model's defaults are the
+    single base ("default"). Everything is validated here, before the kernel is touched.
+    """
+    bases = list(scenarios) or [Scenario("default", {}, "model defaults", "defaults")]
+    checked_bases = [
+        resolve_parameters(model, s.parameters, s.source or s.name,
+                           allow_out_of_range=allow_out_of_range)
+        for s in bases
+    ]
+    set_values: dict[str, np.ndarray] = {}
+    for text in sets:
+        name, value = parse_set(text)
+        set_values.update(resolve_parameters(model, {name: value}, f"--set {text!r}",
+                                             allow_out_of_range=allow_out_of_range))
+    sweep_axes: dict[str, np.ndarray] = {}
+    for text in sweeps:
+        name, grid = parse_sweep(text)
+        resolved = resolve_parameters(model, {name: grid}, f"--sweep {text!r}",
+                                      allow_out_of_range=allow_out_of_range)
+        ((canonical, values),) = resolved.items()
+        if canonical in sweep_axes:
+            raise SpecSyntaxError(f"--sweep {text!r}: '{canonical}' is swept twice")
+        sweep_axes[canonical] = values
+
+    levers: list[str] = []
+    for source in [*checked_bases, set_values, sweep_axes]:
+        levers.extend(k for k in source if k not in levers)
+
+    defaults = {name: model.parameter(name).default for name in levers}
+    labels: list[str] = []
+    descriptions: list[str] = []
+    rows: list[dict[str, float]] = []
+    unique = _unique_names([s.name for s in bases])
+    combos = list(itertools.product(*sweep_axes.values())) if sweep_axes else [()]
+    for scenario, base_name, base in zip(bases, unique, checked_bases, strict=True):
+        for combo in combos:
+            row = dict(defaults)
+            row.update({k: float(v[0]) for k, v in base.items()})
+            row.update({k: float(v[0]) for k, v in set_values.items()})
+            swept = dict(zip(sweep_axes, combo, strict=True))
+            row.update({k: float(v) for k, v in swept.items()})
+            parts = [] if swept and not scenarios else [base_name]
+            parts += [f"{k}={_fmt(v)}" for k, v in swept.items()]
+            label = ", ".join(parts)
+            labels.append(label)
+            descriptions.append(scenario.description)
+            rows.append(row)
+    params = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in levers}
+    return Batch(tuple(labels), tuple(descriptions), params, tuple(levers))
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    """Scenario names as given, with ``-2``, ``-3``... added to repeats (same stem twice)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
+
+
+def scenario_files(folder: str | Path) -> list[Path]:
+    """The ``*.toml`` files of a folder in a stable (sorted) order."""
+    return sorted(Path(folder).glob("*.toml"))
