@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from graphlib import CycleError, TopologicalSorter
+import heapq
 from typing import Any
 
 import numpy as np
@@ -709,14 +709,47 @@ class _Lowerer:
 # ---------------------------------------------------------------------- ordering
 
 
-def _sort(graph: dict[str, set[str]], what: str) -> list[str]:
-    try:
-        return list(TopologicalSorter(graph).static_order())
-    except CycleError as exc:
-        cycle = [c for c in exc.args[1] if not c.startswith("~")]
+def _sort(graph: dict[str, set[str]], what: str, rank: dict[str, int]) -> list[str]:
+    """Topological order of ``graph`` (node -> its dependencies), ties broken by ``rank``.
+
+    Deterministic on purpose: the generated source, and so the kernel cache key, must
+    not depend on Python's per-process string hashing.
+    """
+    pending = {node: set(deps) & graph.keys() for node, deps in graph.items()}
+    users: dict[str, list[str]] = {node: [] for node in graph}
+    for node, deps in pending.items():
+        for dep in deps:
+            users[dep].append(node)
+    ready = [(rank.get(n, 0), n) for n, deps in pending.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for user in users[node]:
+            pending[user].discard(node)
+            if not pending[user]:
+                heapq.heappush(ready, (rank.get(user, 0), user))
+    if len(order) < len(graph):
+        cycle = _find_cycle({n: d for n, d in pending.items() if d})
         raise ModelStructureError(
             f"{what}: the equations form a loop with no stock in it: {' -> '.join(cycle)}"
-        ) from None
+        )
+    return order
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle among the nodes left unsorted, named by their variables."""
+    node = min(graph)
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = min(graph[node])
+    cycle = path[seen[node]:] + [node]
+    names = [c.split("~")[0] for c in cycle]
+    return [n for i, n in enumerate(names) if i == 0 or n != names[i - 1]]
 
 
 def _init_expr(expr: ir.Expr) -> ir.Expr:
@@ -794,7 +827,11 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
 
     # dynamic/static split on the step-stage graph (stocks and INITIALs are sources)
     step_graph = {s: ir.symbols_in(e) & set(equations) for s, e in equations.items()}
-    order = _sort(step_graph, "model equations")
+    definition_order = itertools.chain(
+        equations, low.stocks, low.discrete, low.fixed_delays, low.initials
+    )
+    rank = {symbol: i for i, symbol in enumerate(definition_order)}
+    order = _sort(step_graph, "model equations", rank)
     static: set[str] = set()
     for symbol in order:
         expr = equations[symbol]
@@ -845,7 +882,7 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         needed.add(symbol)
         stack.extend(ir.symbols_in(init_exprs[symbol]))
     init_graph = {s: ir.symbols_in(init_exprs[s]) & needed for s in needed}
-    init_order = _sort(init_graph, "initial values")
+    init_order = _sort(init_graph, "initial values", rank)
     init_eqs = tuple(ir.Equation(s, init_exprs[s]) for s in init_order)
 
     return ir.ModelIR(
