@@ -86,8 +86,9 @@ def _timed_subprocess(mdl: Path, cache: str | None) -> float:
     env = dict(os.environ)
     if cache is not None:
         env["GVCDYN_CACHE_DIR"] = cache
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -137,11 +138,15 @@ def main() -> None:
         per_run = time_gvcdyn(mdl, batches, repeats)
         print(f"\n## {name} ({mdl.name})")
         print(f"PySD: translate {translate:.2f} s, run {pysd_run * 1e3:.1f} ms per run")
-        print(f"gvcdyn: cold load+compile {cold:.2f} s, cached load+first run {warm:.2f} s "
-              "(fresh process, excluding interpreter start)")
+        print(
+            f"gvcdyn: cold load+compile {cold:.2f} s, cached load+first run {warm:.2f} s "
+            "(fresh process, excluding interpreter start)"
+        )
         print(f"{'batch':>8} {'us/run':>10} {'runs/s':>12} {'x PySD':>10}")
         for n, seconds in per_run.items():
-            print(f"{n:>8} {seconds * 1e6:>10.2f} {1 / seconds:>12,.0f} {pysd_run / seconds:>10,.0f}")
+            print(
+                f"{n:>8} {seconds * 1e6:>10.2f} {1 / seconds:>12,.0f} {pysd_run / seconds:>10,.0f}"
+            )
 
 
 if __name__ == "__main__":

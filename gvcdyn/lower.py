@@ -15,9 +15,9 @@ function; an undefined name or an algebraic loop raises ``ModelStructureError``.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass, field
-import heapq
 from typing import Any
 
 import numpy as np
@@ -158,9 +158,9 @@ class _Lowerer:
                     f"'{element.name}' is a data variable (values from a file or another run); "
                     "gvcdyn supports self-contained models only"
                 )
-            if isinstance(
-                ast, ae.GetConstantsStructure | ae.GetLookupsStructure
-            ) or isinstance(component, AbstractLookup):
+            if isinstance(ast, ae.GetConstantsStructure | ae.GetLookupsStructure) or isinstance(
+                component, AbstractLookup
+            ):
                 raise UnsupportedFeatureError(
                     f"'{element.name}' reads external data (GET XLS/DIRECT ...); "
                     "gvcdyn supports self-contained models only"
@@ -274,7 +274,7 @@ class _Lowerer:
 
     def _add_parameter(self, var: _Var, symbol: str, value: float) -> None:
         element = var.element
-        limits = tuple(element.limits or ()) + (None, None, None)
+        limits = (*tuple(element.limits or ()), None, None, None)
         lo, hi, step = (None if v is None else float(v) for v in limits[:3])
         self.parameters.append(
             ir.Parameter(
@@ -344,8 +344,9 @@ class _Lowerer:
             self.discrete[symbol] = ir.DiscreteState(
                 symbol, value, self.expr(node.initial, env, owner)
             )
-            return ir.Call("if_then_else", (condition, self.expr(node.input, env, owner),
-                                            ir.Sym(symbol)))
+            return ir.Call(
+                "if_then_else", (condition, self.expr(node.input, env, owner), ir.Sym(symbol))
+            )
         if isinstance(node, ae.DelayFixedStructure):
             symbol = f"{owner}~delay_fixed{next(self._counter)}"
             delay_symbol = f"{symbol}~T0"
@@ -400,8 +401,16 @@ class _Lowerer:
         args = list(node.arguments)
         if ops == [":not:"]:
             return ir.Op("not", (self.expr(args[0], env, owner),))
-        names = {":and:": "and", ":or:": "or", "=": "=", "<>": "<>", "<": "<", "<=": "<=",
-                 ">": ">", ">=": ">="}
+        names = {
+            ":and:": "and",
+            ":or:": "or",
+            "=": "=",
+            "<>": "<>",
+            "<": "<",
+            "<=": "<=",
+            ">": ">",
+            ">=": ">=",
+        }
         result = self.expr(args[0], env, owner)
         for op, arg in zip(ops, args[1:], strict=True):
             if op not in names:
@@ -424,7 +433,9 @@ class _Lowerer:
         if key in REDUCTIONS:
             return self._reduce(REDUCTIONS[key], node.arguments[0], env, owner)
         if key == "elmcount":
-            return ir.Num(float(len(self.catalog.range(_subscript_name(node.arguments[0])).elements)))
+            return ir.Num(
+                float(len(self.catalog.range(_subscript_name(node.arguments[0])).elements))
+            )
         if key not in PURE_FUNCTIONS:
             raise UnsupportedFeatureError(
                 f"'{self._current}' uses the function {function.reference.upper()}, "
@@ -451,7 +462,9 @@ class _Lowerer:
             terms.append(self.expr(argument, inner, owner))
         result = terms[0]
         for term in terms[1:]:
-            result = ir.Call(op, (result, term)) if op in {"min", "max"} else ir.Op(op, (result, term))
+            result = (
+                ir.Call(op, (result, term)) if op in {"min", "max"} else ir.Op(op, (result, term))
+            )
         return result
 
     # ------------------------------------------------------------------ references
@@ -487,8 +500,10 @@ class _Lowerer:
         if element is None:
             element = next((e for k, e in env.items() if not k.endswith("!") and rng.has(e)), None)
         if element is None:
-            raise ModelStructureError(f"'{owner}' uses subscript range '{name}' as a value "
-                                      "outside an equation subscripted by it")
+            raise ModelStructureError(
+                f"'{owner}' uses subscript range '{name}' as a value "
+                "outside an equation subscripted by it"
+            )
         return self._element_position(element)
 
     def _element_position(self, element: str) -> ir.Expr:
@@ -499,9 +514,7 @@ class _Lowerer:
     def _resolve_cell(self, var: _Var, subscripts: Any, env: dict[str, str], owner: str) -> str:
         if not var.dims:
             return var.cells[0]
-        subs = list(subscripts.subscripts) if subscripts is not None else [
-            d.name for d in var.dims
-        ]
+        subs = list(subscripts.subscripts) if subscripts is not None else [d.name for d in var.dims]
         if len(subs) != len(var.dims):
             raise ModelStructureError(
                 f"'{owner}' refers to '{var.name}' with {len(subs)} subscripts; "
@@ -513,9 +526,7 @@ class _Lowerer:
         )
         return var.cell_symbol(elements)
 
-    def _element_for(
-        self, sub: str, dim: Range, env: dict[str, str], owner: str, var: _Var
-    ) -> str:
+    def _element_for(self, sub: str, dim: Range, env: dict[str, str], owner: str, var: _Var) -> str:
         """The element of ``dim`` that subscript ``sub`` stands for in the current cell."""
         if sub.endswith("!"):
             element = env.get(name_key(sub[:-1]) + "!")
@@ -596,9 +607,13 @@ class _Lowerer:
                 return -values[0]
             result = values[0]
             for op, value in zip(node.operators, values[1:], strict=True):
-                result = {"+": result + value, "-": result - value, "*": result * value,
-                          "/": result / value if value else float("nan"),
-                          "^": result**value}[op]
+                result = {
+                    "+": result + value,
+                    "-": result - value,
+                    "*": result * value,
+                    "/": result / value if value else float("nan"),
+                    "^": result**value,
+                }[op]
             return result
         if isinstance(node, ae.CallStructure):
             fn = name_key(node.function.reference)
@@ -628,8 +643,9 @@ class _Lowerer:
         states = [f"{base}[{k}]" for k in range(order)]
         for k, state in enumerate(states):
             upstream = u if k == 0 else ir.Sym(states[k - 1])
-            rate = ir.Op("/", (ir.Op("*", (ir.Op("-", (upstream, ir.Sym(state))),
-                                            ir.Num(order))), tau))
+            rate = ir.Op(
+                "/", (ir.Op("*", (ir.Op("-", (upstream, ir.Sym(state))), ir.Num(order))), tau)
+            )
             self.stocks[state] = ir.Stock(state, rate, init)
         return ir.Sym(states[-1])
 
@@ -660,22 +676,22 @@ class _Lowerer:
         effective: ir.Expr = ir.Num(order)
         if order > 1:
             order_symbol = f"{base}~order"
-            self.initials[order_symbol] = ir.Call(
-                "delay_order", (ir.Num(order), tau, ir.TIME_STEP)
-            )
+            self.initials[order_symbol] = ir.Call("delay_order", (ir.Num(order), tau, ir.TIME_STEP))
             effective = ir.Sym(order_symbol)
         for k, state in enumerate(states):
             inflow = u if k == 0 else ir.Op("/", (ir.Sym(states[k - 1]), pushed[k - 1]))
             outflow = ir.Op("/", (ir.Sym(state), pushed[k]))
             rate: ir.Expr = ir.Op("*", (effective, ir.Op("-", (inflow, outflow))))
             if k > 0:
-                rate = ir.Call("if_then_else", (ir.Op(">", (effective, ir.Num(k))), rate,
-                                                ir.Num(0.0)))
+                rate = ir.Call(
+                    "if_then_else", (ir.Op(">", (effective, ir.Num(k))), rate, ir.Num(0.0))
+                )
             self.stocks[state] = ir.Stock(state, rate, ir.Op("*", (init, tau)))
         output: ir.Expr = ir.Sym(states[0])
         for k in range(1, order):
-            output = ir.Call("if_then_else", (ir.Op(">", (effective, ir.Num(k))),
-                                              ir.Sym(states[k]), output))
+            output = ir.Call(
+                "if_then_else", (ir.Op(">", (effective, ir.Num(k))), ir.Sym(states[k]), output)
+            )
         return ir.Op("/", (output, output_time))
 
     def _trend(self, node: Any, env: dict[str, str], owner: str, forecast: bool) -> ir.Expr:
@@ -747,7 +763,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
         seen[node] = len(path)
         path.append(node)
         node = min(graph[node])
-    cycle = path[seen[node]:] + [node]
+    cycle = [*path[seen[node] :], node]
     names = [c.split("~")[0] for c in cycle]
     return [n for i, n in enumerate(names) if i == 0 or n != names[i - 1]]
 
@@ -787,8 +803,9 @@ def lower(abstract: Any, source_hash: str, model_name: str) -> ir.ModelIR:
     main = abstract.sections[0]
     if len(abstract.sections) > 1:
         names = ", ".join(s.name for s in abstract.sections[1:])
-        raise UnsupportedFeatureError(f"the model defines macros ({names}); gvcdyn does not "
-                                      "support macros yet")
+        raise UnsupportedFeatureError(
+            f"the model defines macros ({names}); gvcdyn does not support macros yet"
+        )
     low = _Lowerer(main, model_name, source_hash)
     low.classify()
     low.lower_all()
@@ -806,8 +823,10 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
     equations = dict(low.equations)
     final_time_symbol = None
     if _uses_time(controls.final_time) or (
-        ir.symbols_in(controls.final_time) - set(p.symbol for p in low.parameters)
-        - ir.CONTROL_SYMBOLS - set(low.fixed)
+        ir.symbols_in(controls.final_time)
+        - set(p.symbol for p in low.parameters)
+        - ir.CONTROL_SYMBOLS
+        - set(low.fixed)
     ):
         final_time_symbol = "final_time~dynamic"
         equations[final_time_symbol] = controls.final_time

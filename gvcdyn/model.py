@@ -105,7 +105,9 @@ class Model:
         """Look a parameter up by name (case and spaces/underscores ignored)."""
         found = self._param_index.get(name_key(name))
         if found is None:
-            raise UnknownParameterError(_unknown("parameter", name, [p.name for p in self.parameters]))
+            raise UnknownParameterError(
+                _unknown("parameter", name, [p.name for p in self.parameters])
+            )
         return found
 
     def defaults(self) -> np.ndarray:
@@ -123,8 +125,9 @@ class Model:
         return getattr(self._module, f"batch_{method}")
 
     # ------------------------------------------------------------------ inputs
-    def parameter_matrix(self, params: ParamsLike = None, *, allow_out_of_range: bool = False
-                         ) -> np.ndarray:
+    def parameter_matrix(
+        self, params: ParamsLike = None, *, allow_out_of_range: bool = False
+    ) -> np.ndarray:
         """One row of parameter values per run, from a dict of scalars/arrays or a DataFrame."""
         if params is None:
             params = {}
@@ -169,14 +172,23 @@ class Model:
             matrix[:, param.column] = column
         return matrix
 
-    def grid(self, matrix: np.ndarray, *, final_time: float | None = None,
-             time_step: float | None = None, saveper: float | None = None) -> TimeGrid:
+    def grid(
+        self,
+        matrix: np.ndarray,
+        *,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> TimeGrid:
         """The batch's time grid: model controls, overridden by explicit settings."""
         values = self._uniform_values(matrix)
         controls = self.ir.controls
         t0 = evaluate(controls.initial_time, self.ir, values, 0.0)
-        dt = float(time_step) if time_step is not None else evaluate(
-            controls.time_step, self.ir, values, t0)
+        dt = (
+            float(time_step)
+            if time_step is not None
+            else evaluate(controls.time_step, self.ir, values, t0)
+        )
         values["time_step"] = dt
         if saveper is None:
             saveper = evaluate(controls.saveper, self.ir, values, t0)
@@ -196,7 +208,9 @@ class Model:
                 values[p.symbol] = float(column[0])
         return values
 
-    def output_columns(self, variables: Sequence[str] | None) -> tuple[list[ir.Variable], np.ndarray]:
+    def output_columns(
+        self, variables: Sequence[str] | None
+    ) -> tuple[list[ir.Variable], np.ndarray]:
         """The variables to report and the kernel's cell indices for them."""
         if variables is None:
             chosen = list(self.ir.variables)
@@ -211,14 +225,18 @@ class Model:
                         _unknown("variable", name, [v.name for v in self.ir.variables])
                     )
                 chosen.append(var)
-        cells = [
-            self._cell_index[c] for var in chosen for c in var.cells if c not in var.undefined
-        ]
+        cells = [self._cell_index[c] for var in chosen for c in var.cells if c not in var.undefined]
         return chosen, np.array(cells, dtype=np.int64)
 
     # ------------------------------------------------------------------ running
-    def simulate(self, matrix: np.ndarray, *, method: str = "euler", grid: TimeGrid | None = None,
-                 columns: np.ndarray | None = None) -> RawResult:
+    def simulate(
+        self,
+        matrix: np.ndarray,
+        *,
+        method: str = "euler",
+        grid: TimeGrid | None = None,
+        columns: np.ndarray | None = None,
+    ) -> RawResult:
         """Run a batch: ``matrix[run, parameter column]`` in, raw saved values out."""
         kernel = self.kernel(method)
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
@@ -234,8 +252,18 @@ class Model:
         n_runs = matrix.shape[0]
         values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
         status = np.zeros(n_runs, dtype=np.int64)
-        kernel(matrix, values, status, grid.save_rows, columns, grid.initial_time,
-               grid.time_step, grid.n_steps, grid.saveper, grid.final_time)
+        kernel(
+            matrix,
+            values,
+            status,
+            grid.save_rows,
+            columns,
+            grid.initial_time,
+            grid.time_step,
+            grid.n_steps,
+            grid.saveper,
+            grid.final_time,
+        )
         return RawResult(values, status, grid, tuple(self._cells[i] for i in columns))
 
     def run(
@@ -261,8 +289,9 @@ class Model:
         raw = self.simulate(matrix, method=method, grid=grid, columns=columns)
         return self._dataset(raw, chosen, matrix, method)
 
-    def _dataset(self, raw: RawResult, chosen: list[ir.Variable], matrix: np.ndarray,
-                 method: str) -> xr.Dataset:
+    def _dataset(
+        self, raw: RawResult, chosen: list[ir.Variable], matrix: np.ndarray, method: str
+    ) -> xr.Dataset:
         n_runs = raw.values.shape[0]
         data_vars: dict[str, xr.DataArray] = {}
         coords: dict[str, Any] = {"run": np.arange(n_runs), "time": raw.grid.save_times}
@@ -270,7 +299,7 @@ class Model:
         for var in chosen:
             defined = [i for i, c in enumerate(var.cells) if c not in var.undefined]
             block = np.full((n_runs, raw.values.shape[1], len(var.cells)), np.nan)
-            block[:, :, defined] = raw.values[:, :, start:start + len(defined)]
+            block[:, :, defined] = raw.values[:, :, start : start + len(defined)]
             start += len(defined)
             shape = tuple(len(c) for c in var.coords)
             for dim, elements in zip(var.dims, var.coords, strict=True):
@@ -280,12 +309,16 @@ class Model:
                 array = block.reshape((n_runs, block.shape[1], *shape))
                 dims = ("run", "time", *var.dims)
             else:
-                array = block[:, 0, :].reshape((n_runs, *shape)) if block.shape[1] else \
-                    self._constant_cells(var, matrix)
+                array = (
+                    block[:, 0, :].reshape((n_runs, *shape))
+                    if block.shape[1]
+                    else self._constant_cells(var, matrix)
+                )
                 dims = ("run", *var.dims)
             data_vars[var.name] = xr.DataArray(array, dims=dims, attrs=attrs)
         data_vars["status"] = xr.DataArray(
-            raw.status, dims=("run",),
+            raw.status,
+            dims=("run",),
             attrs={
                 "flag_values": np.array(sorted(MESSAGES), dtype=np.int64),
                 "flag_meanings": " | ".join(MESSAGES[k] for k in sorted(MESSAGES)),

@@ -114,9 +114,7 @@ class SubscriptCatalog:
             r for r in self.ranges.values() if wanted <= {name_key(e) for e in r.elements}
         ]
         if not candidates:
-            raise ModelStructureError(
-                f"no subscript range contains all of {sorted(elements)}"
-            )
+            raise ModelStructureError(f"no subscript range contains all of {sorted(elements)}")
         return min(candidates, key=lambda r: len(r.elements))
 
     def maps_between(self, a: Range, b: Range) -> bool:

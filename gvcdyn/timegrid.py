@@ -35,8 +35,12 @@ class TimeGrid:
 
 def make_grid(initial_time: float, final_time: float, time_step: float, saveper: float) -> TimeGrid:
     """Steps and save rows for the given controls; bad controls raise a clear error."""
-    for label, value in (("INITIAL TIME", initial_time), ("FINAL TIME", final_time),
-                         ("TIME STEP", time_step), ("SAVEPER", saveper)):
+    for label, value in (
+        ("INITIAL TIME", initial_time),
+        ("FINAL TIME", final_time),
+        ("TIME STEP", time_step),
+        ("SAVEPER", saveper),
+    ):
         if not math.isfinite(value):
             raise SimulationSettingsError(f"{label} must be a finite number, got {value}")
     if time_step <= 0:
@@ -76,9 +80,18 @@ def make_grid(initial_time: float, final_time: float, time_step: float, saveper:
 
 
 _PY_FUNCTIONS = {
-    "abs": abs, "exp": math.exp, "ln": math.log, "sqrt": math.sqrt, "sin": math.sin,
-    "cos": math.cos, "tan": math.tan, "min": min, "max": max, "integer": math.trunc,
-    "power": pow, "log": lambda x, b: math.log(x) / math.log(b),
+    "abs": abs,
+    "exp": math.exp,
+    "ln": math.log,
+    "sqrt": math.sqrt,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "min": min,
+    "max": max,
+    "integer": math.trunc,
+    "power": pow,
+    "log": lambda x, b: math.log(x) / math.log(b),
 }
 
 
@@ -126,11 +139,19 @@ def _py_op(op: str, args: list[float]) -> float:
         return -args[0]
     a, b = args[0], args[-1]
     table = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+        "+": lambda: a + b,
+        "-": lambda: a - b,
+        "*": lambda: a * b,
         "/": lambda: a / b if b != 0 else math.copysign(math.inf, a) if a else math.nan,
-        "^": lambda: a**b, "<": lambda: float(a < b), "<=": lambda: float(a <= b),
-        ">": lambda: float(a > b), ">=": lambda: float(a >= b), "=": lambda: float(a == b),
-        "<>": lambda: float(a != b), "and": lambda: float(bool(a) and bool(b)),
-        "or": lambda: float(bool(a) or bool(b)), "not": lambda: float(not a),
+        "^": lambda: a**b,
+        "<": lambda: float(a < b),
+        "<=": lambda: float(a <= b),
+        ">": lambda: float(a > b),
+        ">=": lambda: float(a >= b),
+        "=": lambda: float(a == b),
+        "<>": lambda: float(a != b),
+        "and": lambda: float(bool(a) and bool(b)),
+        "or": lambda: float(bool(a) or bool(b)),
+        "not": lambda: float(not a),
     }
     return float(table[op]())

@@ -1,10 +1,10 @@
 """One place that runs models/gvc_upgrading.mdl for the behavioural tests.
 
-Every behavioural test calls :func:`run_gvc`, so switching the tests from PySD to
-gvcdyn's compiled core is a change to this file only. Today it runs PySD: the model is
-translated once per process from a copy in a temporary directory, because
-``pysd.read_vensim`` writes a ``.py`` file next to the ``.mdl`` and must never write into
-the repository.
+Every behavioural test calls :func:`run_gvc`, which runs gvcdyn's compiled core (all
+parameter sets in one batch). :func:`run_gvc_pysd` runs the same model through PySD,
+translated once per process from a copy in a temporary directory (``pysd.read_vensim``
+writes a ``.py`` file next to the ``.mdl`` and must never write into the repository);
+the parity test checks that both agree.
 """
 
 from __future__ import annotations
@@ -102,6 +102,14 @@ def fresh_pysd_model() -> Any:
     return _pysd_model()
 
 
+@functools.lru_cache(maxsize=1)
+def gvcdyn_model() -> Any:
+    """The model loaded by gvcdyn once per process (its kernel is cached per machine)."""
+    import gvcdyn
+
+    return gvcdyn.load(MODEL_PATH)
+
+
 def run_gvc(
     params: Mapping[str, float] | Sequence[Mapping[str, float]],
     final_time: float | None = None,
@@ -109,18 +117,52 @@ def run_gvc(
     time_step: float | None = None,
     method: str = "euler",
 ) -> list[pd.DataFrame]:
-    """Run the model once per parameter mapping and return one frame per run.
+    """Run the model once per parameter mapping (one compiled batch); one frame per run.
 
-    Each frame is indexed by time (saved every SAVEPER) with one column per variable,
-    under its Vensim name. Unset constants keep their model defaults, so every call is a
-    fresh run from the model's own initial values.
+    Each frame is indexed by time (saved every year) with one column per variable, under
+    its Vensim name. Unset constants keep their model defaults. Every run must end with
+    status ok; a non-finite value anywhere fails the calling test here.
+    """
+    rows = [params] if isinstance(params, Mapping) else list(params)
+    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *EXTRA]
+    names = sorted({k for row in rows for k in row})
+    model = gvcdyn_model()
+    defaults = {name: model.parameter(name).default for name in names}
+    table = pd.DataFrame([{**defaults, **row} for row in rows], columns=names)
+    ds = model.run(
+        table if names else {},
+        final_time=final_time,
+        time_step=time_step,
+        saveper=1.0,
+        method=method,
+        variables=cols,
+    )
+    if len(rows) > 1 and not names:
+        raise ValueError("several runs need at least one parameter")
+    bad = np.flatnonzero(ds["status"].values != 0)
+    assert bad.size == 0, f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
+    frames = []
+    for run in range(ds.sizes["run"]):
+        frame = pd.DataFrame(
+            {c: np.broadcast_to(ds[c].isel(run=run).values, ds.sizes["time"]) for c in cols},
+            index=pd.Index(ds["time"].values, name="time"),
+        )
+        frames.append(frame)
+    return frames
 
-    ``method="rk4"`` swaps PySD's Euler step for a classical RK4 step over the same
-    translated equations (PySD itself only integrates with Euler); it exists to show that
-    the model's TIME STEP is small enough.
 
-    When gvcdyn can compile the model this becomes
-    ``gvcdyn.load(MODEL_PATH).run(params=..., final_time=...)`` sliced per run.
+def run_gvc_pysd(
+    params: Mapping[str, float] | Sequence[Mapping[str, float]],
+    final_time: float | None = None,
+    columns: Sequence[str] | None = None,
+    time_step: float | None = None,
+    method: str = "euler",
+) -> list[pd.DataFrame]:
+    """The same as :func:`run_gvc`, through PySD, one run at a time.
+
+    Unset constants keep their model defaults (PySD would otherwise keep ``params`` from
+    the previous run). ``method="rk4"`` swaps PySD's Euler step for a classical RK4 step
+    over the same translated equations (PySD itself only integrates with Euler).
     """
     if method not in ("euler", "rk4"):
         raise ValueError(f"method must be 'euler' or 'rk4', not {method!r}")
