@@ -1,0 +1,64 @@
+"""Writing small Vensim ``.mdl`` files for tests.
+
+``write_mdl`` takes the model's equations in Vensim syntax (``name = expr ~ units ~ doc |``
+blocks) and appends a control section, so a test states only what it is about.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+_CONTROLS = """\
+********************************************************
+	.Control
+********************************************************~
+		Simulation Control Parameters
+	|
+
+FINAL TIME  = {final_time!r}
+	~	Month
+	~	The final time for the simulation.
+	|
+
+INITIAL TIME  = {initial_time!r}
+	~	Month
+	~	The initial time for the simulation.
+	|
+
+SAVEPER  = {saveper}
+	~	Month [0,?]
+	~	The frequency with which output is stored.
+	|
+
+TIME STEP  = {time_step!r}
+	~	Month [0,?]
+	~	The time step for the simulation.
+	|
+"""
+
+
+def write_mdl(
+    tmp_path: Path,
+    equations: str,
+    final_time: float = 10.0,
+    time_step: float = 1.0,
+    saveper: float | str = "TIME STEP",
+    *,
+    initial_time: float = 0.0,
+    name: str = "model",
+) -> Path:
+    """Write ``<tmp_path>/<name>.mdl`` with ``equations`` and the given controls; return its path.
+
+    ``saveper`` may be a number or an expression such as ``"TIME STEP"``.
+    """
+    body = textwrap.dedent(equations).strip() + "\n\n"
+    controls = _CONTROLS.format(
+        final_time=float(final_time),
+        initial_time=float(initial_time),
+        saveper=repr(float(saveper)) if not isinstance(saveper, str) else saveper,
+        time_step=float(time_step),
+    )
+    path = Path(tmp_path) / f"{name}.mdl"
+    path.write_text("{UTF-8}\n" + body + controls, encoding="utf-8")
+    return path
