@@ -336,6 +336,7 @@ class _Lowerer:
         if isinstance(node, ae.ForecastStructure):
             return self._trend(node, env, owner, forecast=True)
         if isinstance(node, ae.SampleIfTrueStructure):
+            # value = input if condition else the last sample; the sample is kept per step
             symbol = f"{owner}~sample{next(self._counter)}"
             condition = self.expr(node.condition, env, owner)
             value = ir.Call(
@@ -344,9 +345,7 @@ class _Lowerer:
             self.discrete[symbol] = ir.DiscreteState(
                 symbol, value, self.expr(node.initial, env, owner)
             )
-            return ir.Call(
-                "if_then_else", (condition, self.expr(node.input, env, owner), ir.Sym(symbol))
-            )
+            return value
         if isinstance(node, ae.DelayFixedStructure):
             symbol = f"{owner}~delay_fixed{next(self._counter)}"
             delay_symbol = f"{symbol}~T0"

@@ -182,21 +182,21 @@ class Model:
     ) -> TimeGrid:
         """The batch's time grid: model controls, overridden by explicit settings."""
         values = self._uniform_values(matrix)
+        varying = frozenset(p.symbol for p in self.parameters if p.symbol not in values)
         controls = self.ir.controls
-        t0 = evaluate(controls.initial_time, self.ir, values, 0.0)
+        t0 = evaluate(controls.initial_time, self.ir, values, 0.0, varying)
         dt = (
             float(time_step)
             if time_step is not None
-            else evaluate(controls.time_step, self.ir, values, t0)
+            else evaluate(controls.time_step, self.ir, values, t0, varying)
         )
         values["time_step"] = dt
         if saveper is None:
-            saveper = evaluate(controls.saveper, self.ir, values, t0)
-            if time_step is not None and isinstance(controls.saveper, ir.Sym):
-                saveper = dt  # SAVEPER = TIME STEP follows an overridden step
+            # SAVEPER = TIME STEP follows an overridden step: values["time_step"] is dt
+            saveper = evaluate(controls.saveper, self.ir, values, t0, varying)
         values["saveper"] = float(saveper)
         if final_time is None:
-            final_time = evaluate(controls.final_time, self.ir, values, t0)
+            final_time = evaluate(controls.final_time, self.ir, values, t0, varying)
         return make_grid(t0, float(final_time), dt, float(saveper))
 
     def _uniform_values(self, matrix: np.ndarray) -> dict[str, float]:

@@ -95,14 +95,23 @@ _PY_FUNCTIONS = {
 }
 
 
-def evaluate(expr: ir.Expr, model: ir.ModelIR, values: Mapping[str, float], time: float) -> float:
+def evaluate(
+    expr: ir.Expr,
+    model: ir.ModelIR,
+    values: Mapping[str, float],
+    time: float,
+    varying: frozenset[str] = frozenset(),
+) -> float:
     """Evaluate an expression of parameters and auxiliaries in Python (for the controls).
 
     Only what controls need: arithmetic, comparisons, IF THEN ELSE and elementary
     functions over parameters, other auxiliaries and ``time``. Anything that needs a
     stock raises ``SimulationSettingsError``.
     """
-    equations = {e.symbol: e.expr for e in model.static_equations + model.dynamic_equations}
+    equations = {
+        e.symbol: e.expr
+        for e in model.static_equations + model.dynamic_equations + model.output_equations
+    }
 
     def ev(node: ir.Expr) -> float:
         if isinstance(node, ir.Num):
@@ -114,6 +123,11 @@ def evaluate(expr: ir.Expr, model: ir.ModelIR, values: Mapping[str, float], time
                 return float(values[node.name])
             if node.name in equations:
                 return ev(equations[node.name])
+            if node.name in varying:
+                raise SimulationSettingsError(
+                    f"a simulation control (FINAL TIME, TIME STEP, SAVEPER) depends on "
+                    f"parameter '{node.name}', which must then be the same in all runs of a batch"
+                )
             raise SimulationSettingsError(
                 f"a simulation control depends on '{node.name}', which is not known before "
                 "the run starts; make the controls constants"
