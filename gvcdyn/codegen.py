@@ -276,7 +276,7 @@ def _simulate_function(
     out.append(f"{i3}total = 0.0")
     out.append(f"{i3}for j in range(sel.shape[0]):")
     out.append(f"{i3}    out[row, j] = vals[sel[j]]")
-    out.append(f"{i3}    total += vals[sel[j]]")
+    out.append(f"{i3}    total += vals[sel[j]] * 0.0  # NaN if any value is NaN/inf")
     out.append(f"{i3}if not rt.all_finite(total):")
     out.append(f"{i3}    status = max(status, {NONFINITE_OUTPUT})")
     out.append(f"{i2}if step == n_steps:")
@@ -294,7 +294,8 @@ def _simulate_function(
         out += _rk4_step(model, emitter, names, i2)
     out.append(f"{i2}time = time + dt")
     if stocks:
-        total = " + ".join(names[s.symbol] for s in stocks)
+        # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow
+        total = " + ".join(f"{names[s.symbol]} * 0.0" for s in stocks)
         out.append(f"{i2}if not rt.all_finite({total}):")
         out.append(f"{i3}return {NONFINITE_STATE}")
     out.append(f"{i1}return status")

@@ -437,7 +437,8 @@ class _Lowerer:
             )
         if key not in PURE_FUNCTIONS:
             raise UnsupportedFeatureError(
-                f"'{self._current}' uses the function {function.reference.upper()}, "
+                f"'{self._current}' uses the function "
+                f"{function.reference.upper().replace('_', ' ')}, "
                 "which gvcdyn does not support"
             )
         name, counts = PURE_FUNCTIONS[key]

@@ -113,5 +113,5 @@ def delay_order(order: float, delay_time: float, dt: float) -> float:
 
 @_jit
 def all_finite(total: float) -> bool:
-    """True if a sum of values is finite (a NaN or infinity anywhere makes the sum non-finite)."""
+    """True if ``total`` is finite; callers sum ``x * 0.0`` terms, which cannot overflow."""
     return total - total == 0.0
