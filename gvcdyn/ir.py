@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 # --------------------------------------------------------------------------- expressions
 
 
@@ -95,6 +97,22 @@ class Parameter:
     units: str = ""
     doc: str = ""
     variable: str = ""
+
+    def outside_range(self, values: np.ndarray) -> np.ndarray:
+        """Boolean mask of the values outside the documented ``[minimum, maximum]``."""
+        values = np.asarray(values, dtype=np.float64)
+        bad = np.zeros(values.shape, dtype=bool)
+        if self.minimum is not None:
+            bad |= values < self.minimum
+        if self.maximum is not None:
+            bad |= values > self.maximum
+        return bad
+
+    def range_text(self) -> str:
+        """The documented range as ``[min, max]``, open ends as -inf/inf."""
+        lo = "-inf" if self.minimum is None else f"{self.minimum:g}"
+        hi = "inf" if self.maximum is None else f"{self.maximum:g}"
+        return f"[{lo}, {hi}]"
 
 
 @dataclass(frozen=True)

@@ -355,17 +355,11 @@ class Model:
 def _check_range(param: ir.Parameter, column: np.ndarray) -> None:
     if np.any(np.isnan(column)) and not math.isnan(param.default):
         raise ParameterValueError(f"parameter '{param.name}': NaN is not a valid value")
-    lo, hi = param.minimum, param.maximum
-    bad = np.zeros(column.shape, dtype=bool)
-    if lo is not None:
-        bad |= column < lo
-    if hi is not None:
-        bad |= column > hi
+    bad = param.outside_range(column)
     if bad.any():
-        value = column[bad][0]
-        span = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
         raise ParameterValueError(
-            f"parameter '{param.name}' = {value:g} is outside its range {span}; "
+            f"parameter '{param.name}' = {column[bad][0]:g} is outside its range "
+            f"{param.range_text()}; "
             "use a value inside it or allow out-of-range values explicitly"
         )
 

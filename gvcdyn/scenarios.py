@@ -177,10 +177,6 @@ def parse_sweep(text: str) -> tuple[str, np.ndarray]:
 # --------------------------------------------------------------------------- checking
 
 
-def _span(lo: float | None, hi: float | None) -> str:
-    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
-
-
 def resolve_parameters(
     model: Any,
     values: Mapping[str, float | np.ndarray],
@@ -201,16 +197,11 @@ def resolve_parameters(
             raise UnknownParameterError(f"{source}: key {key!r}: {exc}") from None
         column = np.atleast_1d(np.asarray(value, dtype=np.float64))
         if not allow_out_of_range:
-            lo, hi = param.minimum, param.maximum
-            bad = np.zeros(column.shape, dtype=bool)
-            if lo is not None:
-                bad |= column < lo
-            if hi is not None:
-                bad |= column > hi
+            bad = param.outside_range(column)
             if bad.any():
                 raise ParameterValueError(
                     f"{source}: key {key!r} = {column[bad][0]:g} is outside the allowed range "
-                    f"{_span(lo, hi)} of '{param.name}'; use a value inside it or pass "
+                    f"{param.range_text()} of '{param.name}'; use a value inside it or pass "
                     "--allow-out-of-range"
                 )
         resolved[param.name] = column
