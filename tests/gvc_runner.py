@@ -80,14 +80,16 @@ def _pysd_model() -> Any:
     """
     import pysd
 
-    tmp = Path(tempfile.mkdtemp(prefix="gvc_pysd_"))
-    copy = tmp / MODEL_PATH.name
+    # removed when the model object goes away, at the latest at interpreter exit
+    tmp_dir = tempfile.TemporaryDirectory(prefix="gvc_pysd_")
+    copy = Path(tmp_dir.name) / MODEL_PATH.name
     shutil.copy(MODEL_PATH, copy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = pysd.read_vensim(str(copy))
     # PySD keeps params set in one run() for the next; remember the defaults so that
     # every run starts from the model as written.
+    model._gvc_tmp_dir = tmp_dir
     model._gvc_defaults = {name: float(model[name]) for name in lever_ranges()}
     model._gvc_time_step = float(model["TIME STEP"])
     model._gvc_final_time = float(model["FINAL TIME"])
