@@ -163,6 +163,8 @@ class _Emitter:
             cond = self.cond(node.args[0], rename)
             yes, no = (self.expr(a, rename) for a in node.args[1:])
             return f"({yes} if {cond} else {no})"
+        if fn == "gate":  # value where the condition holds, else 0, without a branch block
+            return f"rt.gate({self.cond(node.args[0], rename)}, {self.expr(node.args[1], rename)})"
         if fn == "active_initial":  # initialization blocks were rewritten by lowering
             return self.expr(node.args[0], rename)
         args = [self.expr(a, rename) for a in node.args]
@@ -179,6 +181,17 @@ class _Emitter:
             return f"(np.log({args[0]}) / np.log({args[1]}))"
         if fn == "pi":
             return "np.pi"
+        if fn == "vector_select":
+            n = int(node.args[2].value)  # lowering puts the pair count here
+            selection, expression = args[3 : 3 + n], args[3 + n :]
+            return (
+                f"rt.vector_select({args[0]}, {args[1]}, ({', '.join(selection)},), "
+                f"({', '.join(expression)},))"
+            )
+        if fn == "select_stage":
+            return f"rt.select_stage({args[0]}, ({', '.join(args[1:])},))"
+        if fn == "inverse_entry":
+            return f"rt.inverse_entry(int({args[0]}), int({args[1]}), ({', '.join(args[2:])},))"
         if fn == "step":
             return f"rt.step({args[0]}, {args[1]}, {time}, {dt})"
         if fn == "ramp":
@@ -298,9 +311,14 @@ def _simulate_function(
         out += _rk4_step(model, emitter, names, i2)
     out.append(f"{i2}time = time + dt")
     if stocks:
-        # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow
-        total = " + ".join(f"{names[s.symbol]} * 0.0" for s in stocks)
-        out.append(f"{i2}if not rt.all_finite({total}):")
+        # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow,
+        # in short statements (one long expression overflows numba's recursion limit)
+        idents = [names[s.symbol] for s in stocks]
+        out.append(f"{i2}check = 0.0")
+        for start in range(0, len(idents), 8):
+            terms = " + ".join(f"{ident} * 0.0" for ident in idents[start : start + 8])
+            out.append(f"{i2}check += {terms}")
+        out.append(f"{i2}if not rt.all_finite(check):")
         out.append(f"{i3}return {NONFINITE_STATE}")
     out.append(f"{i1}return status")
     out.append("")

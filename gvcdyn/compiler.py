@@ -8,11 +8,13 @@ new process loads the machine code instead of compiling again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -39,6 +41,21 @@ def kernel_key(source: str) -> str:
     digest.update(Path(runtime.__file__).read_bytes())
     digest.update(numba.__version__.encode())
     return digest.hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def compile_headroom(limit: int = 50_000) -> Iterator[None]:
+    """Raise Python's recursion limit while numba may compile a kernel.
+
+    numba's SSA pass recurses along control-flow paths; a large generated kernel (many
+    IF THEN ELSE branches, unrolled subscripts) exceeds the default limit of 1,000.
+    """
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def load_kernel_module(source: str) -> ModuleType:

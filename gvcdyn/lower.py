@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from pysd.translators.structures.abstract_model import (
     AbstractUnchangeableConstant,
 )
 
-from gvcdyn import ir
+from gvcdyn import ir, vector_functions
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
 from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
 
@@ -65,7 +66,7 @@ PURE_FUNCTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "active_initial": ("active_initial", (2,)),
 }
 # Internal functions that lowering emits itself (never parsed from a model).
-INTERNAL_FUNCTIONS = frozenset({"delay_order"})
+INTERNAL_FUNCTIONS = frozenset({"delay_order", "gate", "select_stage"})
 REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
 # Functions whose value depends on the current time (never static).
 TIME_FUNCTIONS = frozenset({"step", "ramp", "pulse", "pulse_train"})
@@ -431,6 +432,10 @@ class _Lowerer:
             )
         if key in REDUCTIONS:
             return self._reduce(REDUCTIONS[key], node.arguments[0], env, owner)
+        if key == "vector_select":
+            return self._vector_select(node.arguments, env, owner)
+        if key == "invert_matrix":
+            return self._invert_matrix(node.arguments, env, owner)
         if key == "elmcount":
             return ir.Num(
                 float(len(self.catalog.range(_subscript_name(node.arguments[0])).elements))
@@ -449,23 +454,65 @@ class _Lowerer:
             )
         return ir.Call(name, tuple(self.expr(a, env, owner) for a in node.arguments))
 
-    def _reduce(self, op: str, argument: Any, env: dict[str, str], owner: str) -> ir.Expr:
-        bang = sorted(_bang_ranges(argument))
-        if not bang:
-            return self.expr(argument, env, owner)
-        terms = []
+    def _bang_terms(
+        self, arguments: Sequence[Any], env: dict[str, str], owner: str
+    ) -> list[tuple[ir.Expr, ...]]:
+        """The arguments lowered once per element of their ``Range!`` subscripts.
+
+        All ``!`` ranges of all the arguments are iterated together (their cartesian
+        product), which is what PySD's xarray broadcasting does.
+        """
+        bang = sorted(set().union(*(_bang_ranges(a) for a in arguments)))
         ranges = [self.catalog.range(name) for name in bang]
+        terms = []
         for combo in itertools.product(*(r.elements for r in ranges)):
             inner = dict(env)
             for name, element in zip(bang, combo, strict=True):
                 inner[name_key(name) + "!"] = element
-            terms.append(self.expr(argument, inner, owner))
+            terms.append(tuple(self.expr(a, inner, owner) for a in arguments))
+        return terms
+
+    def _reduce(self, op: str, argument: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        terms = [t[0] for t in self._bang_terms([argument], env, owner)]
         result = terms[0]
         for term in terms[1:]:
             result = (
                 ir.Call(op, (result, term)) if op in {"min", "max"} else ir.Op(op, (result, term))
             )
         return result
+
+    def _vector_select(self, arguments: Sequence[Any], env: dict[str, str], owner: str) -> ir.Expr:
+        if len(arguments) != 5:
+            raise ModelStructureError(f"'{owner}': VECTOR SELECT takes 5 arguments")
+        pairs = [(t[0], t[1]) for t in self._bang_terms(arguments[:2], env, owner)]
+        missing, action, error = (self.expr(a, env, owner) for a in arguments[2:])
+        return vector_functions.vector_select(pairs, missing, action, error, owner)
+
+    def _invert_matrix(self, arguments: Sequence[Any], env: dict[str, str], owner: str) -> ir.Expr:
+        """One entry of INVERT MATRIX: the last two subscripts span the matrix."""
+        matrix = arguments[0]
+        subs = list(matrix.subscripts.subscripts) if getattr(matrix, "subscripts", None) else []
+        if not isinstance(matrix, ae.ReferenceStructure) or len(subs) < 2 or not all(
+            self.catalog.is_range(s) for s in subs[-2:]
+        ):
+            raise UnsupportedFeatureError(
+                f"'{owner}': INVERT MATRIX needs a variable subscripted by two ranges last"
+            )
+        rows, cols = (self.catalog.range(s) for s in subs[-2:])
+        if len(rows.elements) != len(cols.elements):
+            raise ModelStructureError(f"'{owner}': INVERT MATRIX of a non-square matrix")
+        here = [env.get(name_key(s)) for s in subs[-2:]]
+        if None in here:
+            raise ModelStructureError(
+                f"'{owner}': INVERT MATRIX must be subscripted by the matrix's ranges"
+            )
+        cells = []
+        for p, q in itertools.product(rows.elements, cols.elements):
+            inner = {**env, name_key(subs[-2]): p, name_key(subs[-1]): q}
+            cells.append(self.reference(matrix, inner, owner))
+        return vector_functions.invert_matrix_entry(
+            cells, len(rows.elements), rows.index(here[0]), cols.index(here[1])
+        )
 
     # ------------------------------------------------------------------ references
     def reference(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
@@ -682,16 +729,12 @@ class _Lowerer:
             inflow = u if k == 0 else ir.Op("/", (ir.Sym(states[k - 1]), pushed[k - 1]))
             outflow = ir.Op("/", (ir.Sym(state), pushed[k]))
             rate: ir.Expr = ir.Op("*", (effective, ir.Op("-", (inflow, outflow))))
-            if k > 0:
-                rate = ir.Call(
-                    "if_then_else", (ir.Op(">", (effective, ir.Num(k))), rate, ir.Num(0.0))
-                )
+            if k > 0:  # stages past the effective order stay still (branch-free: see gate)
+                rate = ir.Call("gate", (ir.Op(">", (effective, ir.Num(k))), rate))
             self.stocks[state] = ir.Stock(state, rate, ir.Op("*", (init, tau)))
         output: ir.Expr = ir.Sym(states[0])
-        for k in range(1, order):
-            output = ir.Call(
-                "if_then_else", (ir.Op(">", (effective, ir.Num(k))), ir.Sym(states[k]), output)
-            )
+        if order > 1:
+            output = ir.Call("select_stage", (effective, *(ir.Sym(x) for x in states)))
         return ir.Op("/", (output, output_time))
 
     def _trend(self, node: Any, env: dict[str, str], owner: str, forecast: bool) -> ir.Expr:

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from gvcdyn import codegen, ir
-from gvcdyn.compiler import load_kernel_module
+from gvcdyn.compiler import compile_headroom, load_kernel_module
 from gvcdyn.errors import (
     ParameterValueError,
     SimulationSettingsError,
@@ -252,18 +252,19 @@ class Model:
         n_runs = matrix.shape[0]
         values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
         status = np.zeros(n_runs, dtype=np.int64)
-        kernel(
-            matrix,
-            values,
-            status,
-            grid.save_rows,
-            columns,
-            grid.initial_time,
-            grid.time_step,
-            grid.n_steps,
-            grid.saveper,
-            grid.final_time,
-        )
+        with compile_headroom():  # first call compiles (or loads from the cache)
+            kernel(
+                matrix,
+                values,
+                status,
+                grid.save_rows,
+                columns,
+                grid.initial_time,
+                grid.time_step,
+                grid.n_steps,
+                grid.saveper,
+                grid.final_time,
+            )
         return RawResult(values, status, grid, tuple(self._cells[i] for i in columns))
 
     def run(

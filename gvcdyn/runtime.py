@@ -13,6 +13,9 @@ from numba import njit
 SMALL_VENSIM = 1e-6  # PySD's tolerance for time comparisons and safe division
 
 _jit = njit(cache=True, inline="always", error_model="numpy", nogil=True)
+# Loops over tuples are not inlined at numba-IR level: a model can call them hundreds of
+# times, and inlining each call site multiplies compile time (LLVM still inlines small ones).
+_jit_call = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
@@ -109,6 +112,73 @@ def delay_order(order: float, delay_time: float, dt: float) -> float:
     while order > 0.0 and order * dt > delay_time:
         order -= 1.0
     return order
+
+
+@_jit_call
+def gate(flag: bool, value: float) -> float:
+    """``value`` if ``flag`` else 0.0, as a call (no branch blocks in the kernel's IR)."""
+    return value if flag else 0.0
+
+
+@_jit_call
+def select_stage(order: float, stages: tuple) -> float:
+    """The last active stage of a delay chain whose order was lowered at initialization."""
+    return stages[max(int(order), 1) - 1]
+
+
+@_jit_call
+def vector_select(action: float, missing: float, selection: tuple, expression: tuple) -> float:
+    """VECTOR SELECT as PySD: combine the elements whose selection is non-zero.
+
+    Actions: 0-4 ``selection*expression`` summed, multiplied, min, max, mean; 5 product of
+    ``expression**selection``; 6-10 plain expression sum, product, min, max, mean.
+    ``missing`` if no selection is non-zero; NaN for an action outside 0-10.
+    """
+    code = int(action) if action == action else -1
+    if code < 0 or code > 10 or code != action:
+        return np.nan
+    count = 0
+    total = 0.0
+    product = 1.0
+    low = np.inf
+    high = -np.inf
+    for k in range(len(selection)):
+        s = selection[k]
+        if s == 0.0:
+            continue
+        e = expression[k]
+        if code <= 4:
+            value = s * e
+        elif code == 5:
+            value = e**s
+        else:
+            value = e
+        count += 1
+        total += value
+        product *= value
+        low = min(low, value)
+        high = max(high, value)
+    if count == 0:
+        return missing
+    if code in (0, 6):
+        return total
+    if code in (1, 5, 7):
+        return product
+    if code in (2, 8):
+        return low
+    if code in (3, 9):
+        return high
+    return total / count
+
+
+@_jit_call
+def inverse_entry(row: int, column: int, cells: tuple) -> float:
+    """Entry (row, column) of the inverse of a square matrix given row-major as a tuple."""
+    n = int(np.sqrt(len(cells)) + 0.5)
+    matrix = np.empty((n, n))
+    for k in range(n * n):
+        matrix[k // n, k % n] = cells[k]
+    return np.linalg.inv(matrix)[row, column]
 
 
 @_jit

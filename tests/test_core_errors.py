@@ -140,24 +140,21 @@ x = INTEG(alpha, 1)
 
 
 def test_unsupported_function(tmp_path: Path) -> None:
-    """VECTOR SELECT: UnsupportedFeatureError naming the function and the variable."""
+    """VECTOR SORT ORDER: UnsupportedFeatureError naming the function and the variable."""
     error = _load_error(tmp_path, """
 Dim: a1, a2
 	~	~	|
-sel[Dim] = 1, 0
-	~	Dmnl
-	~		|
 vals[Dim] = 3, 4
 	~	Dmnl
 	~		|
-picked = VECTOR SELECT(sel[Dim!], vals[Dim!], 0, 0, 0)
+order[Dim] = VECTOR SORT ORDER(vals[Dim], 1)
 	~	Dmnl
 	~		|
 """)
     assert isinstance(error, UnsupportedFeatureError)
     message = _loose(str(error))
-    assert "vector select" in message
-    assert "picked" in message
+    assert "vector sort order" in message
+    assert "order" in message
 
 
 def test_external_data_is_unsupported(tmp_path: Path) -> None:

@@ -469,3 +469,45 @@ def test_lookups_hold_end_values_over_time(semantics: xr.Dataset) -> None:
     inline = _series(semantics, "inline of time")
     expected = {t: 1.0 if t <= 2 else 3.0 if t >= 4 else 1.0 + (t - 2) for t in inline}
     assert inline == expected
+
+
+def test_vector_select_and_invert_matrix(tmp_path: Path) -> None:
+    """VECTOR SELECT (weighted sum, missing value) and INVERT MATRIX against hand values."""
+    path = write_mdl(tmp_path, """
+Dim: a1, a2, a3
+	~	~	|
+Row: r1, r2
+	~	~	|
+Col: c1, c2
+	~	~	|
+sel[Dim] = 1, 0, 2
+	~	Dmnl
+	~		|
+none[Dim] = 0, 0, 0
+	~	Dmnl
+	~		|
+vals[Dim] = 3, 4, 5
+	~	Dmnl
+	~		|
+weighted sum = VECTOR SELECT(sel[Dim!], vals[Dim!], -1, 0, 0)
+	~	Dmnl
+	~		|
+plain max = VECTOR SELECT(sel[Dim!], vals[Dim!], -1, 9, 0)
+	~	Dmnl
+	~		|
+nothing = VECTOR SELECT(none[Dim!], vals[Dim!], -1, 0, 0)
+	~	Dmnl
+	~		|
+m[Row, Col] = 4, 7; 2, 6;
+	~	Dmnl
+	~		|
+mi[Row, Col] = INVERT MATRIX(m[Row, Col], 2)
+	~	Dmnl
+	~		|
+""", final_time=1, name="vectors")
+    ds = gvcdyn.load(path).run().isel(run=0)  # all constant: no time dimension
+    assert float(ds["weighted sum"]) == 1 * 3 + 2 * 5
+    assert float(ds["plain max"]) == 5
+    assert float(ds["nothing"]) == -1
+    inverse = ds["mi"].values
+    np.testing.assert_allclose(inverse, np.linalg.inv([[4, 7], [2, 6]]), rtol=1e-12)

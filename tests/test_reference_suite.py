@@ -3,9 +3,9 @@
 Every model of ``sd-test-models`` in the basic, builtins and subscripts tiers is
 compiled and run with its own control variables, flattened to Vensim's column layout
 and compared with the canonical Vensim output under the suite's rule
-(``numpy.isclose(sim, ref, rtol=1e-3, atol=1e-6)``). Models PySD passes must pass;
-models PySD fails or cannot run are expected failures with the manifest's note as the
-reason (a pass there is reported as XPASS and is worth a second look).
+(``numpy.isclose(sim, ref, rtol=1e-3, atol=1e-6)``). Models PySD passes must pass.
+Models PySD fails must still compile and run; only their comparison may fail (an
+expected failure with the manifest's note as the reason), never with an exception.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from gvcdyn.errors import UnsupportedFeatureError
 from gvcdyn.reference import compare, dataset_columns, read_reference
 
-# Models the compiled core does not support yet: {manifest name: reason}. Each entry
-# turns that model's test into an expected failure; remove it once the core covers it.
-KNOWN_UNSUPPORTED: dict[str, str] = {
-    "invert_matrix": "INVERT MATRIX is not supported by the compiled core (fails loudly by name)",
-    "vector_select": "VECTOR SELECT is not supported by the compiled core (fails loudly by name)",
-}
+# Models the compiled core does not support yet: {manifest name: Vensim function}. Their
+# test asserts that loading fails with UnsupportedFeatureError naming the function.
+KNOWN_UNSUPPORTED: dict[str, str] = {"Query_file": "RANDOM UNIFORM"}
 
 TIERS = ("basic", "builtins", "subscripts")
 
@@ -51,17 +49,7 @@ def _cases() -> list:
         ]
     with open(manifest, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["tier"] in TIERS]
-    cases = []
-    for row in rows:
-        marks = []
-        if row["name"] in KNOWN_UNSUPPORTED:
-            marks.append(pytest.mark.xfail(strict=False, reason=KNOWN_UNSUPPORTED[row["name"]]))
-        elif row["pysd_status"] != "pass":
-            marks.append(
-                pytest.mark.xfail(strict=False, reason=f"PySD {row['pysd_status']}: {row['note']}")
-            )
-        cases.append(pytest.param(row, id=row["name"], marks=marks))
-    return cases
+    return [pytest.param(row, id=row["name"]) for row in rows]
 
 
 @pytest.mark.parametrize("row", _cases())
@@ -74,8 +62,14 @@ def test_matches_vensim(row: dict[str, str], tmp_path: Path) -> None:
     (mdl,) = [p for p in folder.iterdir() if p.suffix.lower() == ".mdl"]
     reference = read_reference(folder / row["canonical_file"])
 
+    if row["name"] in KNOWN_UNSUPPORTED:
+        with pytest.raises(UnsupportedFeatureError, match=KNOWN_UNSUPPORTED[row["name"]]):
+            gvcdyn.load(mdl)
+        return
     result = gvcdyn.load(mdl).run()
     time, columns = dataset_columns(result)
     comparison = compare(columns, reference, time=time)
 
+    if row["pysd_status"] != "pass" and not comparison.passed:
+        pytest.xfail(f"PySD {row['pysd_status']} too: {row['note']}")
     assert comparison.passed, f"{row['name']}: {comparison.summary()}"
