@@ -173,8 +173,8 @@ class _Emitter:
             return f"{_NUMPY_1[fn]}({args[0]})"
         if fn in _RUNTIME:
             return f"{_RUNTIME[fn]}({', '.join(args)})"
-        if fn in {"min", "max"}:
-            return f"{fn}({args[0]}, {args[1]})"
+        if fn in {"min", "max"}:  # np.minimum/np.maximum pass NaN on, as in PySD
+            return f"np.{fn}imum({args[0]}, {args[1]})"
         if fn == "power":
             return f"({args[0]} ** {args[1]})"
         if fn == "log":

@@ -160,7 +160,7 @@ class FixedDelay:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A lookup table: ``xs`` strictly sorted, ``ys`` the same length."""
+    """A lookup table: ``xs`` non-decreasing (a repeated x makes a step), ``ys`` alike long."""
 
     name: str
     xs: tuple[float, ...]

@@ -397,26 +397,15 @@ class _Lowerer:
         return ir.Op("^", (self.expr(base, env, owner), exponent))
 
     def _logic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
+        """Comparisons and :AND:/:OR:/:NOT:; a flat chain binds :AND: before :OR:."""
         ops = [o.lower() for o in node.operators]
-        args = list(node.arguments)
+        args = [self.expr(a, env, owner) for a in node.arguments]
         if ops == [":not:"]:
-            return ir.Op("not", (self.expr(args[0], env, owner),))
-        names = {
-            ":and:": "and",
-            ":or:": "or",
-            "=": "=",
-            "<>": "<>",
-            "<": "<",
-            "<=": "<=",
-            ">": ">",
-            ">=": ">=",
-        }
-        result = self.expr(args[0], env, owner)
-        for op, arg in zip(ops, args[1:], strict=True):
-            if op not in names:
-                raise UnsupportedFeatureError(f"'{owner}': unknown logical operator '{op}'")
-            result = ir.Op(names[op], (result, self.expr(arg, env, owner)))
-        return result
+            return ir.Op("not", (args[0],))
+        unknown = [o for o in ops if o not in _LOGIC_OPS]
+        if unknown:
+            raise UnsupportedFeatureError(f"'{owner}': unknown logical operator '{unknown[0]}'")
+        return _fold_by_precedence([_LOGIC_OPS[o] for o in ops], args)
 
     def _call(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
         function = node.function
@@ -595,9 +584,18 @@ class _Lowerer:
             other = self.catalog.ranges[bound_name]
             if self.catalog.maps_between(rng, other) and len(rng.elements) == len(other.elements):
                 return self._fit(rng.elements[other.index(element)], rng, dim, owner, var)
-        for bound_name, element in env.items():
-            if not bound_name.endswith("!") and rng.has(element):
-                return self._fit(element, rng, dim, owner, var)
+        candidates = {
+            rng.elements[rng.index(element)]
+            for bound_name, element in env.items()
+            if not bound_name.endswith("!") and rng.has(element)
+        }
+        if len(candidates) > 1:
+            raise ModelStructureError(
+                f"'{owner}' refers to '{var.name}[{sub}]', but '{sub}' could stand for any of "
+                f"{sorted(candidates)} in this equation; subscript it explicitly"
+            )
+        if candidates:
+            return self._fit(candidates.pop(), rng, dim, owner, var)
         raise ModelStructureError(
             f"'{owner}' refers to '{var.name}[{sub}]' but '{sub}' is not bound in this equation"
         )
@@ -627,6 +625,8 @@ class _Lowerer:
                 f"from constants ({exc})"
             ) from None
         self.structural |= touched
+        if not np.isfinite(value):
+            raise ModelStructureError(f"'{owner}': the order of {what} evaluates to {value}")
         order = int(value)  # PySD casts with int()
         if order < 1:
             raise ModelStructureError(f"'{owner}': the order of {what} is {value}, below 1")
@@ -763,6 +763,33 @@ class _Lowerer:
             return ir.Num(default)
         self._current = element.name
         return self.expr(element.components[0].ast, {}, name)
+
+
+# ---------------------------------------------------------------------- logic
+
+_LOGIC_OPS = {":and:": "and", ":or:": "or", "=": "=", "<>": "<>", "<": "<", "<=": "<=",
+              ">": ">", ">=": ">="}
+_LOGIC_PRECEDENCE = {"or": 0, "and": 1}  # comparisons bind tightest (2)
+
+
+def _fold_by_precedence(ops: list[str], args: list[ir.Expr]) -> ir.Expr:
+    """Build a flat operator chain with Vensim's precedence, left to right within a level."""
+    if not ops:
+        return args[0]
+    lowest = min(_LOGIC_PRECEDENCE.get(o, 2) for o in ops)
+    groups: list[ir.Expr] = []
+    joins: list[str] = []
+    start = 0
+    for i, op in enumerate(ops):
+        if _LOGIC_PRECEDENCE.get(op, 2) == lowest:
+            groups.append(_fold_by_precedence(ops[start:i], args[start : i + 1]))
+            joins.append(op)
+            start = i + 1
+    groups.append(_fold_by_precedence(ops[start:], args[start:]))
+    result = groups[0]
+    for op, group in zip(joins, groups[1:], strict=True):
+        result = ir.Op(op, (result, group))
+    return result
 
 
 # ---------------------------------------------------------------------- ordering
@@ -1020,7 +1047,7 @@ def _make_lookup(name: str, table: Any) -> ir.Lookup:
     if len(xs) != len(ys) or not xs:
         raise ModelStructureError(f"lookup '{name}' has {len(xs)} x values and {len(ys)} y values")
     if any(b < a for a, b in itertools.pairwise(xs)):
-        raise ModelStructureError(f"lookup '{name}': x values must be increasing")
+        raise ModelStructureError(f"lookup '{name}': x values must not decrease")
     if getattr(table, "type", "interpolate") != "interpolate":
         raise UnsupportedFeatureError(f"lookup '{name}' uses '{table.type}' (only interpolate)")
     return ir.Lookup(name, xs, ys)

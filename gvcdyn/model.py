@@ -29,7 +29,7 @@ from gvcdyn.errors import (
 )
 from gvcdyn.frontend import read_abstract_model
 from gvcdyn.lower import lower
-from gvcdyn.status import MESSAGES
+from gvcdyn.status import MESSAGES, describe
 from gvcdyn.subscripts import name_key
 from gvcdyn.timegrid import TimeGrid, evaluate, make_grid
 
@@ -154,8 +154,15 @@ class Model:
         if n_runs < 1:
             raise ParameterValueError("params describe zero runs")
         matrix = np.tile(self.defaults(), (n_runs, 1))
+        seen: dict[str, str] = {}
         for key, value in columns.items():
             param = self.parameter(key)
+            if param.name in seen:
+                raise ParameterValueError(
+                    f"parameter '{param.name}' is given twice (as '{seen[param.name]}' and "
+                    f"'{key}'); give it once"
+                )
+            seen[param.name] = key
             try:
                 column = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_runs,))
             except (TypeError, ValueError):
@@ -286,6 +293,14 @@ class Model:
         """
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
+        if variables is not None:  # the runs' parameter values always come along
+            variables = [variables] if isinstance(variables, str) else list(variables)
+            chosen_keys = {name_key(v) for v in variables}
+            variables += [
+                v.name
+                for v in self.ir.variables
+                if v.kind == "constant" and name_key(v.name) not in chosen_keys
+            ]
         chosen, columns = self.output_columns(variables)
         raw = self.simulate(matrix, method=method, grid=grid, columns=columns)
         return self._dataset(raw, chosen, matrix, method)
@@ -350,7 +365,8 @@ class Model:
         return matrix[:, columns].reshape((matrix.shape[0], *(len(c) for c in var.coords)))
 
     def status_message(self, code: int) -> str:
-        return MESSAGES.get(int(code), f"unknown status {code}")
+        """What a run's status code means."""
+        return describe(code)
 
 
 def _check_range(param: ir.Parameter, column: np.ndarray) -> None:

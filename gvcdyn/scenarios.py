@@ -126,6 +126,8 @@ def read_scenario(path: str | Path) -> Scenario:
             raise ScenarioFormatError(
                 f"{path}: key {key!r} must be a number, got {value!r}"
             )
+        if not math.isfinite(value):
+            raise ScenarioFormatError(f"{path}: key {key!r} must be a finite number, got {value}")
         values[key] = float(value)
     return Scenario(path.stem, values, description, str(path))
 
@@ -145,6 +147,10 @@ def parse_set(text: str) -> tuple[str, float]:
     if not math.isfinite(number):
         raise SpecSyntaxError(f"--set {text!r}: value must be a finite number")
     return name, number
+
+
+MAX_SWEEP_POINTS = 100_000  # per swept lever; the whole grid is capped in build_batch
+MAX_BATCH_RUNS = 1_000_000
 
 
 def parse_sweep(text: str) -> tuple[str, np.ndarray]:
@@ -167,8 +173,10 @@ def parse_sweep(text: str) -> tuple[str, np.ndarray]:
         raise SpecSyntaxError(
             f"--sweep {text!r}: N must be a whole number of values, {example}"
         ) from None
-    if count < 1:
-        raise SpecSyntaxError(f"--sweep {text!r}: N must be at least 1")
+    if not 1 <= count <= MAX_SWEEP_POINTS:
+        raise SpecSyntaxError(
+            f"--sweep {text!r}: N must be between 1 and {MAX_SWEEP_POINTS:,}"
+        )
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise SpecSyntaxError(f"--sweep {text!r}: START and STOP must be finite")
     return name, np.linspace(start, stop, count)
@@ -259,6 +267,12 @@ def build_batch(
     descriptions: list[str] = []
     rows: list[dict[str, float]] = []
     unique = _unique_names([s.name for s in bases])
+    n_runs = len(bases) * math.prod(len(v) for v in sweep_axes.values())
+    if n_runs > MAX_BATCH_RUNS:
+        raise SpecSyntaxError(
+            f"the request makes {n_runs:,} runs (scenarios x sweep points), more than "
+            f"{MAX_BATCH_RUNS:,}; use fewer sweep points or split it"
+        )
     combos = list(itertools.product(*sweep_axes.values())) if sweep_axes else [()]
     for scenario, base_name, base in zip(bases, unique, checked_bases, strict=True):
         for combo in combos:

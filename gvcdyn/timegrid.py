@@ -8,6 +8,7 @@ the same way; this module precomputes which steps are saved.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class TimeGrid:
     save_times: np.ndarray
 
 
+@functools.lru_cache(maxsize=64)
 def make_grid(initial_time: float, final_time: float, time_step: float, saveper: float) -> TimeGrid:
     """Steps and save rows for the given controls; bad controls raise a clear error."""
     for label, value in (
@@ -56,27 +58,38 @@ def make_grid(initial_time: float, final_time: float, time_step: float, saveper:
         raise SimulationSettingsError(
             f"{estimate:.3g} time steps is too many (limit {MAX_STEPS}); use a larger TIME STEP"
         )
-    times = []
-    t = initial_time
-    while t + time_step * 1e-5 < final_time:
-        times.append(t)
-        t += time_step
-    times.append(t)
-    times_arr = np.array(times)
+    times_arr = _step_times(initial_time, final_time, time_step)
     tol = time_step * 1e-5
     offset = times_arr - initial_time
     saved = (np.mod(offset, saveper) < tol) | (np.mod(-offset, saveper) < tol)
-    rows = np.full(len(times), -1, dtype=np.int64)
+    rows = np.full(len(times_arr), -1, dtype=np.int64)
     rows[saved] = np.arange(int(saved.sum()))
+    save_times = times_arr[saved]
+    rows.flags.writeable = False  # shared by every batch with these controls (cached)
+    save_times.flags.writeable = False
     return TimeGrid(
         initial_time=initial_time,
         final_time=final_time,
         time_step=time_step,
         saveper=saveper,
-        n_steps=len(times) - 1,
+        n_steps=len(times_arr) - 1,
         save_rows=rows,
-        save_times=times_arr[saved],
+        save_times=save_times,
     )
+
+
+def _step_times(initial_time: float, final_time: float, time_step: float) -> np.ndarray:
+    """Times PySD visits: ``t += dt`` (accumulated, as its loop does) while
+    ``t + dt*1e-5 < final_time``, plus the time at which the loop stops."""
+    n = math.ceil((final_time - initial_time) / time_step) + 2
+    while True:
+        increments = np.full(n + 1, time_step)
+        increments[0] = initial_time
+        times = np.add.accumulate(increments)  # sequential, bit-identical to the loop
+        running = times + time_step * 1e-5 < final_time
+        if not running.all():
+            return times[: int(np.argmin(running)) + 1]
+        n *= 2
 
 
 _PY_FUNCTIONS = {
@@ -139,7 +152,13 @@ def evaluate(
             if node.function == "if_then_else":
                 return ev(node.args[1]) if ev(node.args[0]) != 0 else ev(node.args[2])
             if node.function in _PY_FUNCTIONS:
-                return float(_PY_FUNCTIONS[node.function](*(ev(a) for a in node.args)))
+                try:
+                    return float(_PY_FUNCTIONS[node.function](*(ev(a) for a in node.args)))
+                except (ValueError, OverflowError) as exc:
+                    raise SimulationSettingsError(
+                        f"a simulation control could not be evaluated: {node.function.upper()} "
+                        f"failed ({exc})"
+                    ) from None
         raise SimulationSettingsError(
             f"a simulation control uses {type(node).__name__}, which gvcdyn cannot evaluate "
             "before the run; make the controls constants"

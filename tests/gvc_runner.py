@@ -131,6 +131,8 @@ def run_gvc(
     model = gvcdyn_model()
     defaults = {name: model.parameter(name).default for name in names}
     table = pd.DataFrame([{**defaults, **row} for row in rows], columns=names)
+    if len(rows) > 1 and not names:
+        raise ValueError("several runs need at least one parameter")
     ds = model.run(
         table if names else {},
         final_time=final_time,
@@ -139,8 +141,6 @@ def run_gvc(
         method=method,
         variables=cols,
     )
-    if len(rows) > 1 and not names:
-        raise ValueError("several runs need at least one parameter")
     bad = np.flatnonzero(ds["status"].values != 0)
     assert bad.size == 0, f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
     frames = []

@@ -261,9 +261,13 @@ def test_unknown_output_variable(model: gvcdyn.Model) -> None:
 
 
 def test_known_output_variables_select(model: gvcdyn.Model) -> None:
-    """A valid selection returns exactly those variables (and status)."""
+    """A valid selection returns exactly those variables over time, plus the runs'
+    parameter values (dims (run,)) and status."""
     ds = model.run(variables=["net growth", "Population"])
-    assert set(ds.data_vars) == {"net growth", "population", "status"}
+    over_time = {name for name, var in ds.data_vars.items() if "time" in var.dims}
+    assert over_time == {"net growth", "population"}
+    constants = {v.name for v in model.variables if v.kind == "constant"}
+    assert set(ds.data_vars) == {"net growth", "population", "status"} | constants
 
 
 def test_every_error_has_one_root() -> None:

@@ -511,3 +511,36 @@ mi[Row, Col] = INVERT MATRIX(m[Row, Col], 2)
     assert float(ds["nothing"]) == -1
     inverse = ds["mi"].values
     np.testing.assert_allclose(inverse, np.linalg.inv([[4, 7], [2, 6]]), rtol=1e-12)
+
+
+def test_logic_precedence_and_nan_in_min_max(tmp_path: Path) -> None:
+    """:AND: binds before :OR: in a flat chain (as PySD evaluates it); MIN/MAX pass NaN on
+    like numpy's minimum/maximum instead of hiding it."""
+    path = write_mdl(tmp_path, """
+a = 1
+	~	Dmnl
+	~		|
+b = 1
+	~	Dmnl
+	~		|
+c = 0
+	~	Dmnl
+	~		|
+or and = IF THEN ELSE(a :OR: b :AND: c, 1, 0)
+	~	Dmnl
+	~		|
+and or = IF THEN ELSE(c :AND: a :OR: b, 1, 0)
+	~	Dmnl
+	~		|
+not and = IF THEN ELSE(:NOT: c :AND: a, 1, 0)
+	~	Dmnl
+	~		|
+nan min = MIN(1, SQRT(-1))
+	~	Dmnl
+	~		|
+""", final_time=1, name="logic")
+    ds = gvcdyn.load(path).run().isel(run=0)
+    assert float(ds["or and"]) == 1.0
+    assert float(ds["and or"]) == 1.0
+    assert float(ds["not and"]) == 1.0
+    assert math.isnan(float(ds["nan min"]))
