@@ -9,7 +9,7 @@ expressions over them, already sorted in evaluation order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -229,7 +229,6 @@ class ModelIR:
     variables: tuple[Variable, ...]
     final_time_symbol: str | None = None
     structural: tuple[str, ...] = ()  # parameters fixed at compile time (e.g. SMOOTH N order)
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def variable(self, name: str) -> Variable:
         """The variable with this (Vensim) name."""

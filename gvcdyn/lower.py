@@ -65,8 +65,7 @@ PURE_FUNCTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "pulse_train": ("pulse_train", (4,)),
     "active_initial": ("active_initial", (2,)),
 }
-# Internal functions that lowering emits itself (never parsed from a model).
-INTERNAL_FUNCTIONS = frozenset({"delay_order", "gate", "select_stage"})
+
 REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
 # Functions whose value depends on the current time (never static).
 TIME_FUNCTIONS = frozenset({"step", "ramp", "pulse", "pulse_train"})
@@ -119,7 +118,6 @@ class _Lowerer:
         self.initials: dict[str, ir.Expr] = {}  # INITIAL(x) frozen values
         self.lookups: dict[str, ir.Lookup] = {}
         self.fixed: dict[str, float] = {}  # unchangeable constants (==)
-        self.notes: list[str] = []
         self.structural: set[str] = set()  # parameters that fix the model's shape
         self._counter = itertools.count()
         self._current = ""  # variable being lowered, for error messages
@@ -991,7 +989,6 @@ def _assemble(low: _Lowerer, controls: ir.Controls) -> ir.ModelIR:
         variables=_variables(low, static),
         final_time_symbol=final_time_symbol,
         structural=tuple(sorted(low.structural)),
-        notes=tuple(low.notes),
     )
 
 

@@ -96,15 +96,6 @@ def _pysd_model() -> Any:
     return model
 
 
-def fresh_pysd_model() -> Any:
-    """Return a PySD model object (translated once) for tests that need the integrator.
-
-    Only the Euler-vs-RK4 test needs this; everything else goes through :func:`run_gvc`.
-    """
-    return _pysd_model()
-
-
-@functools.lru_cache(maxsize=1)
 def gvcdyn_model() -> Any:
     """The model loaded by gvcdyn once per process (its kernel is cached per machine)."""
     import gvcdyn
