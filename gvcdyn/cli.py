@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gvcdyn.compiler import is_compiled
 from gvcdyn.errors import GvcdynError
 
 app = typer.Typer(
@@ -87,23 +88,6 @@ def _writing(path: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- helpers
 
 
-def kernel_is_cached(model: Any, method: str) -> bool:
-    """Whether numba has this model's kernel for ``method`` on disk already.
-
-    Only used to say the right thing while the user waits: a first use compiles
-    (seconds), later uses load machine code from the cache.
-    """
-    from gvcdyn.compiler import cache_dir, kernel_key
-
-    try:
-        key = kernel_key(model.source)
-        pattern = f"gvcdyn_kernel_{key}.batch_{method}-*.nbi"
-        found = list((cache_dir() / "__pycache__").glob(pattern))
-    except OSError:
-        return False
-    return bool(found)
-
-
 def _load(path: Path) -> Any:
     import gvcdyn
 
@@ -112,7 +96,7 @@ def _load(path: Path) -> Any:
 
 
 def _run_batch(model: Any, params: Any, *, method: str, **settings: Any) -> Any:
-    if kernel_is_cached(model, method):
+    if is_compiled(model.source, method):
         message = f"loading the compiled {method} kernel and running"
     else:
         message = f"compiling {method} kernel (first use of this model, cached afterwards)"

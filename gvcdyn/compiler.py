@@ -43,6 +43,19 @@ def kernel_key(source: str) -> str:
     return digest.hexdigest()[:24]
 
 
+def is_compiled(source: str, method: str) -> bool:
+    """Whether numba's disk cache already holds the batch kernel of ``source`` for ``method``.
+
+    Lets a front end say "compiling (first use)" or "loading" while the user waits; it
+    reads numba's cache index names, so it is a hint, never a promise.
+    """
+    pattern = f"gvcdyn_kernel_{kernel_key(source)}.batch_{method}-*.nbi"
+    try:
+        return any((cache_dir() / "__pycache__").glob(pattern))
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def compile_headroom(limit: int = 50_000) -> Iterator[None]:
     """Raise Python's recursion limit while numba may compile a kernel.

@@ -151,3 +151,15 @@ def test_changed_model_gets_a_new_kernel(cache: Path, model_path: Path) -> None:
     x_old = old.run()["x"].isel(run=0).values
     x_new = new.run()["x"].isel(run=0).values
     assert x_new[1] == pytest.approx(0.0) and x_old[1] == pytest.approx(0.5)
+
+
+def test_is_compiled_tells_first_use_from_cached(cache: Path, tmp_path: Path) -> None:
+    """compiler.is_compiled (the CLI's "compiling" vs "loading" hint) is False before the
+    first run of a method and True after it, per method."""
+    from gvcdyn.compiler import is_compiled
+
+    model = gvcdyn.load(write_mdl(tmp_path, _equations(), name="hint"))
+    assert not is_compiled(model.source, "euler")
+    model.run()
+    assert is_compiled(model.source, "euler")
+    assert not is_compiled(model.source, "rk4")
