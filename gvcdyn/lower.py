@@ -498,7 +498,7 @@ class _Lowerer:
             inner = {**env, name_key(subs[-2]): p, name_key(subs[-1]): q}
             cells.append(self.reference(matrix, inner, owner))
         return vector_functions.invert_matrix_entry(
-            cells, len(rows.elements), rows.index(here[0]), cols.index(here[1])
+            cells, rows.index(here[0]), cols.index(here[1])
         )
 
     # ------------------------------------------------------------------ references

@@ -45,6 +45,6 @@ def vector_select(
     )
 
 
-def invert_matrix_entry(cells: Sequence[ir.Expr], n: int, row: int, column: int) -> ir.Expr:
+def invert_matrix_entry(cells: Sequence[ir.Expr], row: int, column: int) -> ir.Expr:
     """Entry (row, column) of the inverse of the n x n matrix given by ``cells`` (row-major)."""
     return ir.Call("inverse_entry", (ir.Num(float(row)), ir.Num(float(column)), *cells))

@@ -294,6 +294,39 @@ def test_check_fails_on_a_wrong_reference(tmp_path: Path) -> None:
     assert "FAIL" in result.stdout and "Infectious" in result.stdout
 
 
+def test_check_tolerances_decide_the_verdict(tmp_path: Path) -> None:
+    """--rtol/--atol are the comparison rule: a reference 10% off fails at the default
+    rtol and passes at rtol 0.2."""
+    from gvcdyn.reference import read_reference
+
+    ref = read_reference(SIR_OUTPUT)
+    ref["Infectious"] = ref["Infectious"] * 1.1
+    off = tmp_path / "off.csv"
+    ref.to_csv(off, index_label="Time")
+    assert gvcdyn("check", SIR, "--reference", off, "--rtol", "1e-3").returncode == 1
+    loose = gvcdyn("check", SIR, "--reference", off, "--rtol", "0.2", "--atol", "1e-6")
+    assert loose.returncode == 0, loose.stdout + loose.stderr
+
+
+def test_run_integration_settings(tmp_path: Path) -> None:
+    """--method, --final-time and --time-step reach the kernel and the file's provenance."""
+    result = gvcdyn("run", GVC, "--method", "rk4", "--final-time", "12", "--time-step",
+                    "0.0625", "--vars", "Market Share", "--out", "settings.nc", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with xr.open_dataset(tmp_path / "settings.nc") as ds:
+        assert ds.attrs["method"] == "rk4"
+        assert float(ds.attrs["time_step"]) == 0.0625
+        assert float(ds["time"].values[-1]) == 12.0
+
+
+def test_demo_out_dir(tmp_path: Path) -> None:
+    """demo --out-dir writes its two files there."""
+    result = gvcdyn("demo", "--out-dir", "elsewhere", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "elsewhere" / "demo.nc").is_file()
+    assert (tmp_path / "elsewhere" / "demo.png").read_bytes().startswith(PNG_MAGIC)
+
+
 def test_check_missing_reference_is_an_error(tmp_path: Path) -> None:
     assert_one_line_error(gvcdyn("check", GVC, "--reference", tmp_path / "none.csv"),
                           "none.csv")
