@@ -6,14 +6,8 @@ compiled to batched numba kernels that integrate many parameter sets at once.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from gvcdyn._version import __version__
 from gvcdyn.errors import GvcdynError
 from gvcdyn.model import Model, load
-
-try:
-    __version__ = version("gvcdyn")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
 
 __all__ = ["GvcdynError", "Model", "__version__", "load"]
