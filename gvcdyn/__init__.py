@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from gvcdyn._version import __version__
 from gvcdyn.errors import GvcdynError
+from gvcdyn.evaluator import Evaluator
 from gvcdyn.model import Model, load
+from gvcdyn.outcomes import Outcome
+from gvcdyn.space import ParameterSpace
 
-__all__ = ["GvcdynError", "Model", "__version__", "load"]
+__all__ = [
+    "Evaluator",
+    "GvcdynError",
+    "Model",
+    "Outcome",
+    "ParameterSpace",
+    "__version__",
+    "load",
+]

@@ -49,3 +49,45 @@ class UnknownVariableError(GvcdynError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class OutputWriteError(GvcdynError, OSError):
+    """A results file or plot could not be written (missing folder, no permission)."""
+
+
+class CheckError(GvcdynError, RuntimeError):
+    """The comparison simulator (PySD) could not run the model."""
+
+
+class SensitivityDesignError(GvcdynError, ValueError):
+    """A sensitivity design that cannot be analysed: wrong sample size, bad ranges or levers."""
+
+
+class OutcomeError(GvcdynError, ValueError):
+    """An outcome definition that cannot be read from the model's results."""
+
+
+class ExecutorError(GvcdynError, RuntimeError):
+    """An executor could not be set up: a bad option or an unreachable dask scheduler."""
+
+
+class CheckpointError(GvcdynError, ValueError):
+    """A job's checkpoint folder cannot be used: it belongs to another job, or is unreadable."""
+
+
+class JobInterrupted(GvcdynError, KeyboardInterrupt):
+    """A chunked job stopped on Ctrl-C; finished chunks are kept and the message says how to
+    resume. It is a ``KeyboardInterrupt`` too, so code that lets Ctrl-C through keeps doing so.
+    """
+
+
+class CaseDataError(GvcdynError, ValueError):
+    """A case table that cannot be used: a missing column, a bad year, an unmapped value."""
+
+
+class CaseMappingError(GvcdynError, ValueError):
+    """A case -> lever mapping file that is malformed or names an unknown lever."""
+
+
+class CalibrationConfigError(GvcdynError, ValueError):
+    """A calibration config (or a fit file) that is malformed or inconsistent."""

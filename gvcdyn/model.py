@@ -7,31 +7,35 @@ checking and returns a self-describing ``xarray.Dataset``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from gvcdyn import codegen, ir
-from gvcdyn.compiler import compile_headroom, load_kernel_module
+from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
     ParameterValueError,
-    SimulationSettingsError,
     UnknownParameterError,
     UnknownVariableError,
 )
+from gvcdyn.evaluator import Evaluator
 from gvcdyn.frontend import read_abstract_model
+from gvcdyn.kernel import Kernel
 from gvcdyn.lower import lower
-from gvcdyn.status import MESSAGES, describe
+from gvcdyn.status import describe
 from gvcdyn.subscripts import name_key
 from gvcdyn.timegrid import TimeGrid, evaluate, make_grid
+
+if TYPE_CHECKING:
+    from gvcdyn.outcomes import Outcome
+    from gvcdyn.space import ParameterSpace
 
 ParamsLike = Mapping[str, float | Sequence[float] | np.ndarray] | pd.DataFrame | None
 
@@ -60,11 +64,33 @@ class Model:
         self.ir = model_ir
         self.path = path
         self.source = codegen.generate(model_ir)
-        self._cells = codegen.visible_cells(model_ir)
+        self._index()
+
+    def _index(self) -> None:
+        """Lookup tables derived from the IR (rebuilt, not pickled)."""
+        self._cells = codegen.visible_cells(self.ir)
         self._cell_index = {cell: i for i, cell in enumerate(self._cells)}
-        self._param_index = {name_key(p.name): p for p in model_ir.parameters}
-        self._var_index = {name_key(v.name): v for v in model_ir.variables}
-        self._module: Any = None
+        self._param_index = {name_key(p.name): p for p in self.ir.parameters}
+        self._var_index = {name_key(v.name): v for v in self.ir.variables}
+        self._structural_columns = np.array(
+            [p.column for p in self.ir.parameters if p.variable in self.ir.structural],
+            dtype=np.int64,
+        )
+        self._kernels = {method: Kernel(self.source, method) for method in codegen.METHODS}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A model pickles as its IR, path and kernel source: no module, no machine code.
+
+        Unpickled in another process, its kernel is imported from the content-addressed
+        cache (numba's disk cache holds the machine code), so nothing is recompiled.
+        """
+        return {"ir": self.ir, "path": self.path, "source": self.source}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.ir = state["ir"]
+        self.path = state["path"]
+        self.source = state["source"]
+        self._index()
 
     def __repr__(self) -> str:
         return (
@@ -110,19 +136,28 @@ class Model:
             )
         return found
 
+    def variable(self, name: str) -> ir.Variable:
+        """Look a variable up by name (case and spaces/underscores ignored)."""
+        found = self._var_index.get(name_key(name))
+        if found is None:
+            raise UnknownVariableError(
+                _unknown("variable", name, [v.name for v in self.ir.variables])
+            )
+        return found
+
     def defaults(self) -> np.ndarray:
         return np.array([p.default for p in self.parameters], dtype=np.float64)
 
     # ------------------------------------------------------------------ compiled kernel
-    def kernel(self, method: str):
+    def kernel(self, method: str) -> Any:
         """The compiled batch function for ``method`` (compiled on first use, then cached)."""
-        if method not in codegen.METHODS:
-            raise SimulationSettingsError(
-                f"unknown integration method '{method}'; choose one of {', '.join(codegen.METHODS)}"
-            )
-        if self._module is None:
-            self._module = load_kernel_module(self.source)
-        return getattr(self._module, f"batch_{method}")
+        return self._kernel(method).function
+
+    def _kernel(self, method: str) -> Kernel:
+        found = self._kernels.get(method)
+        if found is None:
+            Kernel(self.source, method)  # raises the error that names the methods
+        return found
 
     # ------------------------------------------------------------------ inputs
     def parameter_matrix(
@@ -224,14 +259,7 @@ class Model:
         else:
             if isinstance(variables, str):
                 variables = [variables]
-            chosen = []
-            for name in variables:
-                var = self._var_index.get(name_key(name))
-                if var is None:
-                    raise UnknownVariableError(
-                        _unknown("variable", name, [v.name for v in self.ir.variables])
-                    )
-                chosen.append(var)
+            chosen = [self.variable(name) for name in variables]
         cells = [self._cell_index[c] for var in chosen for c in var.cells if c not in var.undefined]
         return chosen, np.array(cells, dtype=np.int64)
 
@@ -244,35 +272,52 @@ class Model:
         grid: TimeGrid | None = None,
         columns: np.ndarray | None = None,
     ) -> RawResult:
-        """Run a batch: ``matrix[run, parameter column]`` in, raw saved values out."""
-        kernel = self.kernel(method)
+        """Run a batch: ``matrix[run, parameter column]`` in, raw saved values out.
+
+        ``columns`` are indices into :meth:`cells` (default: every cell). Rows that give a
+        structural parameter (the order of SMOOTH N / DELAY N, fixed when the kernel was
+        generated) a value other than the model's are refused, never silently ignored.
+        """
+        kernel = self._kernel(method)
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != len(self.parameters):
             raise ParameterValueError(
                 f"parameter matrix must have shape (runs, {len(self.parameters)}), "
                 f"got {matrix.shape}"
             )
+        if matrix.shape[0] < 1:
+            raise ParameterValueError("the parameter matrix has no rows (zero runs)")
+        self._check_structural(matrix)
         if grid is None:
             grid = self.grid(matrix)
         if columns is None:
             columns = np.arange(len(self._cells), dtype=np.int64)
-        n_runs = matrix.shape[0]
-        values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
-        status = np.zeros(n_runs, dtype=np.int64)
-        with compile_headroom():  # first call compiles (or loads from the cache)
-            kernel(
-                matrix,
-                values,
-                status,
-                grid.save_rows,
-                columns,
-                grid.initial_time,
-                grid.time_step,
-                grid.n_steps,
-                grid.saveper,
-                grid.final_time,
-            )
+        columns = np.ascontiguousarray(columns, dtype=np.int64)
+        values, status = kernel.run(matrix, grid, columns)
         return RawResult(values, status, grid, tuple(self._cells[i] for i in columns))
+
+    def cells(self) -> tuple[str, ...]:
+        """The cell symbols a kernel can save, in the order ``columns`` index them."""
+        return tuple(self._cells)
+
+    def cell_index(self, cell: str) -> int:
+        """Position of a cell symbol among :meth:`cells`."""
+        return self._cell_index[cell]
+
+    def _check_structural(self, matrix: np.ndarray) -> None:
+        if not self._structural_columns.size:
+            return
+        block = matrix[:, self._structural_columns]
+        defaults = self.defaults()[self._structural_columns]
+        same = (block == defaults) | (np.isnan(block) & np.isnan(defaults))
+        if not same.all():
+            run, k = np.argwhere(~same)[0]
+            param = self.parameters[int(self._structural_columns[k])]
+            raise ParameterValueError(
+                f"parameter '{param.name}' fixes the model's structure (an order of SMOOTH N "
+                f"or DELAY N, {param.default:g} in the model) and cannot change at run time, "
+                f"but run {run} sets it to {block[run, k]:g}; edit the model instead"
+            )
 
     def run(
         self,
@@ -290,79 +335,43 @@ class Model:
         ``params``: a dict of scalars (one run), a dict of 1-D arrays or a DataFrame (one
         row per run). Values outside a parameter's documented range are an error unless
         ``allow_out_of_range``. Each run has a ``status`` (0 = ok); see ``status_message``.
+        Constants are reported as ``(run,)`` data and always come along, so a result file
+        says which parameter values produced it.
         """
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
-        if variables is not None:  # the runs' parameter values always come along
-            variables = [variables] if isinstance(variables, str) else list(variables)
-            chosen_keys = {name_key(v) for v in variables}
-            variables += [
-                v.name
-                for v in self.ir.variables
-                if v.kind == "constant" and name_key(v.name) not in chosen_keys
-            ]
-        chosen, columns = self.output_columns(variables)
-        raw = self.simulate(matrix, method=method, grid=grid, columns=columns)
-        return self._dataset(raw, chosen, matrix, method)
+        chosen, _ = self.output_columns(variables)
+        shown = {v.name for v in chosen}
+        chosen += [v for v in self.ir.variables if v.kind == "constant" and v.name not in shown]
+        computed = [v for v in chosen if v.kind != "constant"]
+        raw = self.simulate(matrix, method=method, grid=grid, columns=self._columns(computed))
+        return build_dataset(self, raw, chosen, matrix, method)
 
-    def _dataset(
-        self, raw: RawResult, chosen: list[ir.Variable], matrix: np.ndarray, method: str
-    ) -> xr.Dataset:
-        n_runs = raw.values.shape[0]
-        data_vars: dict[str, xr.DataArray] = {}
-        coords: dict[str, Any] = {"run": np.arange(n_runs), "time": raw.grid.save_times}
-        start = 0
-        for var in chosen:
-            defined = [i for i, c in enumerate(var.cells) if c not in var.undefined]
-            block = np.full((n_runs, raw.values.shape[1], len(var.cells)), np.nan)
-            block[:, :, defined] = raw.values[:, :, start : start + len(defined)]
-            start += len(defined)
-            shape = tuple(len(c) for c in var.coords)
-            for dim, elements in zip(var.dims, var.coords, strict=True):
-                coords.setdefault(dim, list(elements))
-            attrs = {"units": var.units, "description": var.doc, "kind": var.kind}
-            if var.time_varying:
-                array = block.reshape((n_runs, block.shape[1], *shape))
-                dims = ("run", "time", *var.dims)
-            else:
-                array = (
-                    block[:, 0, :].reshape((n_runs, *shape))
-                    if block.shape[1]
-                    else self._constant_cells(var, matrix)
-                )
-                dims = ("run", *var.dims)
-            data_vars[var.name] = xr.DataArray(array, dims=dims, attrs=attrs)
-        data_vars["status"] = xr.DataArray(
-            raw.status,
-            dims=("run",),
-            attrs={
-                "flag_values": np.array(sorted(MESSAGES), dtype=np.int64),
-                "flag_meanings": " | ".join(MESSAGES[k] for k in sorted(MESSAGES)),
-                "description": "per-run status: 0 ok; see flag_meanings",
-            },
+    def _columns(self, variables: Sequence[ir.Variable]) -> np.ndarray:
+        """Kernel cell indices of the defined cells of ``variables``, in order."""
+        return np.array(
+            [self._cell_index[c] for v in variables for c in v.cells if c not in v.undefined],
+            dtype=np.int64,
         )
-        from gvcdyn import __version__
 
-        attrs = {
-            "model": self.ir.name,
-            "model_file": str(self.path) if self.path else "",
-            "model_sha256": self.ir.source_hash,
-            "gvcdyn_version": __version__,
-            "method": method,
-            "initial_time": raw.grid.initial_time,
-            "final_time": raw.grid.final_time,
-            "time_step": raw.grid.time_step,
-            "saveper": raw.grid.saveper,
-            "time_units": self.ir.controls.time_units,
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
-        ds["time"].attrs["units"] = self.ir.controls.time_units
-        return ds
+    def evaluator(
+        self,
+        space: ParameterSpace,
+        outcomes: Sequence[Outcome],
+        *,
+        method: str = "euler",
+        final_time: float | None = None,
+        time_step: float | None = None,
+    ) -> Evaluator:
+        """``f(X) -> (Y, status)``: the ``(n, k)`` parameters of ``space`` in, outcomes out.
 
-    def _constant_cells(self, var: ir.Variable, matrix: np.ndarray) -> np.ndarray:
-        columns = [self.parameter(c).column for c in var.cells]
-        return matrix[:, columns].reshape((matrix.shape[0], *(len(c) for c in var.coords)))
+        The function calibration, sensitivity analysis and distributed runs call: it saves
+        only the variables the outcomes read, reduces them on the raw arrays, and pickles
+        (a worker loads the kernel from the cache instead of compiling it).
+        """
+        return Evaluator(
+            self, space, outcomes, method=method, final_time=final_time, time_step=time_step
+        )
 
     def status_message(self, code: int) -> str:
         """What a run's status code means."""

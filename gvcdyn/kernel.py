@@ -1,0 +1,79 @@
+"""The compiled kernel of one model and its calling convention, in one place.
+
+The generated module (``codegen.generate``) defines ``batch_<method>(C, OUT, STATUS,
+save_rows, sel, t0, dt, n_steps, saveper, final_time)``. Only this module knows that
+signature: everything else hands a parameter matrix, a time grid and the output
+columns to :meth:`Kernel.run` and gets arrays back.
+
+A ``Kernel`` pickles as its source text and method: unpickled in another process it
+imports the module from the content-addressed cache, where numba's own disk cache holds
+the machine code, so nothing is compiled again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gvcdyn import codegen
+from gvcdyn.compiler import compile_headroom, load_kernel_module
+from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.timegrid import TimeGrid
+
+
+class Kernel:
+    """``batch_<method>`` of a generated kernel module, loaded on first use."""
+
+    def __init__(self, source: str, method: str) -> None:
+        if method not in codegen.METHODS:
+            raise SimulationSettingsError(
+                f"unknown integration method '{method}'; choose one of {', '.join(codegen.METHODS)}"
+            )
+        self.source = source
+        self.method = method
+        self._function: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"source": self.source, "method": self.method}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.source = state["source"]
+        self.method = state["method"]
+        self._function = None
+
+    @property
+    def function(self) -> Any:
+        """The numba dispatcher (its ``stats`` show cache hits and misses)."""
+        if self._function is None:
+            module = load_kernel_module(self.source)
+            self._function = getattr(module, f"batch_{self.method}")
+        return self._function
+
+    def run(
+        self, matrix: np.ndarray, grid: TimeGrid, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Integrate every row of ``matrix``: ``(values[run, saved time, column], status[run])``.
+
+        ``matrix`` must be C-contiguous float64 and ``columns`` int64 cell indices; the
+        kernel writes every cell of ``values`` (NaN past the point where a run stopped),
+        so the array is allocated without being filled first.
+        """
+        n_runs = matrix.shape[0]
+        values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
+        status = np.zeros(n_runs, dtype=np.int64)
+        function = self.function
+        with compile_headroom():  # the first call compiles (or loads from the cache)
+            function(
+                matrix,
+                values,
+                status,
+                grid.save_rows,
+                columns,
+                grid.initial_time,
+                grid.time_step,
+                grid.n_steps,
+                grid.saveper,
+                grid.final_time,
+            )
+        return values, status
