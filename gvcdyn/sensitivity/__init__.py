@@ -1,0 +1,15 @@
+"""Global sensitivity analysis of a model's levers: Sobol' indices and Morris screening."""
+
+from __future__ import annotations
+
+from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, read_ranges, view_names
+from gvcdyn.sensitivity.sobol import SobolResult, sobol_indices
+
+__all__ = [
+    "LeverChoice",
+    "SobolResult",
+    "choose_levers",
+    "read_ranges",
+    "sobol_indices",
+    "view_names",
+]
