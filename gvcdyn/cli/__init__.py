@@ -1,0 +1,84 @@
+"""The ``gvcdyn`` command: thin typer commands over the library.
+
+Each command module parses its arguments, calls library functions and prints or writes
+the result. Errors are turned into output in ONE place, :func:`main`: every error gvcdyn
+diagnoses (a ``GvcdynError``) and every usage error click detects (unknown option, bad
+value, missing argument) prints one line ``error: ...`` on stderr and exits with code 2,
+never a traceback or a box. ``check`` exits 0 when the model agrees with its reference
+and 1 when it does not.
+
+How to add a command module (e.g. ``gvcdyn/cli/calibrate.py``):
+  1. in the module, define ``def register(app: typer.Typer) -> None`` that adds its
+     commands with ``app.command()(function)``; raise ``GvcdynError`` subclasses for bad
+     input and let them propagate (``main`` prints them);
+  2. add ONE line below, ``calibrate.register(app)``, next to the others (and the import).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from gvcdyn.cli import check, params, whatif
+from gvcdyn.errors import GvcdynError
+
+try:  # typer >= 0.2x parses with its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer parses with click itself
+    from click import exceptions as click_exceptions
+
+app = typer.Typer(
+    name="gvcdyn",
+    help="Compile Vensim .mdl models to batched kernels and run what-if experiments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+whatif.register(app)
+params.register(app)
+check.register(app)
+
+EXIT_ERROR = 2
+
+
+def _one_line(text: str) -> str:
+    # typer validates values with pydantic, whose messages start with its own category.
+    return " ".join(text.replace("Value error, ", "").split())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``gvcdyn``): the one place errors become output."""
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
+    try:
+        code = app(
+            args=None if argv is None else list(argv), prog_name="gvcdyn", standalone_mode=False
+        )
+    except click_exceptions.NoArgsIsHelpError as exc:  # bare ``gvcdyn``: show the help
+        text = exc.format_message().strip()
+        if text:  # typer may have printed the help already
+            print(text, file=sys.stderr)
+        return EXIT_ERROR
+    except click_exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "gvcdyn"
+        print(f"error: {_one_line(exc.format_message())} (see '{where} --help')", file=sys.stderr)
+        return EXIT_ERROR
+    except click_exceptions.ClickException as exc:
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 1
+    except GvcdynError as exc:
+        print(f"error: {_one_line(str(exc)) or type(exc).__name__}", file=sys.stderr)
+        return EXIT_ERROR
+    return code if isinstance(code, int) else 0
+
+
+__all__ = ["app", "main", "run_cli"]

@@ -1,0 +1,67 @@
+"""``gvcdyn params``: the model's levers and constants as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gvcdyn.cli.common import Format, load, out
+
+
+def params(
+    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    format_: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format.")
+    ] = Format.table,
+) -> None:
+    """List the model's levers and constants: name, default, range, units, documentation.
+
+    Example:
+
+      gvcdyn params models/gvc_upgrading.mdl
+
+      gvcdyn params models/gvc_upgrading.mdl --format csv > levers.csv
+    """
+    m = load(model)
+    frame = m.parameter_table()
+    if format_ is Format.csv:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    if format_ is Format.json:
+        records = [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        ]
+        json.dump(records, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return
+    table = Table(title=f"{m.name}: {len(frame)} constants", title_justify="left")
+    for column, justify in [
+        ("name", "left"),
+        ("default", "right"),
+        ("range", "center"),
+        ("units", "left"),
+        ("doc", "left"),
+    ]:
+        table.add_column(
+            column,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
+            ratio=3 if column == "doc" else None,
+        )
+    for row in frame.itertuples(index=False):
+        lo = "" if row.min is None or row.min != row.min else f"{row.min:g}"
+        hi = "" if row.max is None or row.max != row.max else f"{row.max:g}"
+        span = f"[{lo or '-inf'}, {hi or 'inf'}]" if (lo or hi) else ""
+        table.add_row(str(row.name), f"{row.default:g}", span, str(row.units), str(row.doc))
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``params`` to the ``gvcdyn`` command."""
+    app.command()(params)
