@@ -1,0 +1,330 @@
+"""The calibration config (``calibration/config.toml``): what to fit, to which cases, how.
+
+Paths are relative to the config file. Every key has a default except the mapping, the
+parameters to estimate and the outcomes; ``EXAMPLE_CONFIG`` (shown by
+``gvcdyn calibrate --help``) is a complete example.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gvcdyn.errors import CalibrationConfigError
+
+__all__ = [
+    "EXAMPLE_CONFIG",
+    "CalibrationConfig",
+    "EstimatedParameter",
+    "OutcomeSpec",
+    "load_config",
+    "parse_config",
+]
+
+EXAMPLE_CONFIG = """\
+# paths are relative to this file
+model = "../models/gvc_upgrading.mdl"    # optional: default is the mapping's model
+cases = "gvc_cases.csv"
+mapping = "case_levers.toml"
+method = "euler"                          # or "rk4"
+
+[estimate]                                # at most about eight; bounds default to the model's
+"Local Learning Rate" = { bounds = [0.05, 1.5] }
+"Innovation Learning Rate" = { bounds = [0.1, 3.0], prior = { normal = [1.5, 0.5] } }
+
+[[outcome]]                               # ordered levels, lowest first
+column = "functional_upg"
+levels = ["0", "1", "2"]
+quantity = "Functional Upgrading"         # read as its plain value at the case's horizon
+scale = 1.0                               # fixed: eta = quantity / scale (slope not estimated)
+
+[[outcome]]
+column = "outcome_class"
+levels = ["decline", "treadmilling", "incremental", "leap-forward"]
+quantity = "Cluster Market Position"
+
+[weights]                                 # case weights by a column (missing value: error)
+column = "confidence"
+values = { high = 1.0, medium = 1.0, low = 0.5 }
+
+[fit]
+seeds = [1, 2, 3]                         # one differential-evolution start per seed
+popsize = 10                              # population = popsize x number of parameters
+maxiter = 40                              # generations per start
+tol = 1e-4
+polish = "Powell"                         # local polish of the best start: Powell | L-BFGS-B | none
+pseudo_count = 0.5                        # weak prior keeping cutpoints finite and ordered
+
+[uncertainty]
+profile_points = 11                       # grid points per parameter (profile likelihood)
+bootstrap = 100                           # case-bootstrap replicates (0 = none)
+seed = 7
+
+[crossval]                                # run by `gvcdyn calibrate --crossval`
+folds = 5
+repeats = 2
+loo = true
+seed = 11
+outcomes = ["outcome_class", "functional_upg"]
+"""
+
+
+@dataclass(frozen=True)
+class EstimatedParameter:
+    """A model constant to estimate: bounds and an optional normal prior (mean, sd)."""
+
+    name: str
+    bounds: tuple[float, float] | None = None
+    prior_normal: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """An ordinal case column and the model quantity it is read from."""
+
+    column: str
+    levels: tuple[str, ...]
+    quantity: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    path: Path | None
+    text: str
+    model: Path | None
+    cases: Path
+    mapping: Path
+    method: str
+    estimate: tuple[EstimatedParameter, ...]
+    outcomes: tuple[OutcomeSpec, ...]
+    weight_column: str | None = None
+    weight_values: dict[str, float] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (1, 2, 3)
+    popsize: int = 10
+    maxiter: int = 40
+    tol: float = 1e-4
+    polish: str = "Powell"
+    pseudo_count: float = 0.5
+    profile_points: int = 11
+    bootstrap: int = 100
+    uncertainty_seed: int = 7
+    cv_folds: int = 5
+    cv_repeats: int = 2
+    cv_loo: bool = True
+    cv_seed: int = 11
+    cv_outcomes: tuple[str, ...] = ()
+
+    def with_seed(self, seed: int) -> CalibrationConfig:
+        """The config with its random seeds derived from one user seed (``--seed``)."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            seeds=tuple(seed + 1000 * i for i in range(len(self.seeds))),
+            uncertainty_seed=seed + 7,
+            cv_seed=seed + 11,
+        )
+
+
+def load_config(path: str | Path) -> CalibrationConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationConfigError(f"calibration config {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CalibrationConfigError(
+            f"calibration config {path} is not valid TOML: {exc}"
+        ) from None
+    return parse_config(doc, path=path, text=text)
+
+
+def _table(doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise CalibrationConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _check_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+    extra = sorted(set(table) - known)
+    if extra:
+        raise CalibrationConfigError(f"{where}: unknown key '{extra[0]}' (known: {sorted(known)})")
+
+
+def _pair(value: Any, where: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value
+        )
+    ):
+        raise CalibrationConfigError(f"{where}: give two finite numbers [a, b], got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _int(table: dict[str, Any], key: str, default: int, where: str, low: int = 0) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise CalibrationConfigError(f"{where}: {key} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _float(table: dict[str, Any], key: str, default: float, where: str) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise CalibrationConfigError(f"{where}: {key} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def parse_config(
+    doc: dict[str, Any], *, path: Path | None = None, text: str = ""
+) -> CalibrationConfig:
+    where = f"calibration config {path}" if path else "calibration config"
+    root = path.parent if path else Path.cwd()
+    _check_keys(
+        doc,
+        {
+            "model",
+            "cases",
+            "mapping",
+            "method",
+            "estimate",
+            "outcome",
+            "weights",
+            "fit",
+            "uncertainty",
+            "crossval",
+        },
+        where,
+    )
+    for key in ("cases", "mapping"):
+        if key not in doc:
+            raise CalibrationConfigError(f"{where}: '{key}' (a path) is required")
+
+    def resolve(value: Any) -> Path:
+        p = Path(str(value))
+        return p if p.is_absolute() else (root / p).resolve()
+
+    estimate = []
+    for name, spec in _table(doc, "estimate", where).items():
+        w = f"{where}, [estimate] '{name}'"
+        if not isinstance(spec, dict):
+            raise CalibrationConfigError(f"{w}: give a table, e.g. {{ bounds = [0, 1] }}")
+        _check_keys(spec, {"bounds", "prior"}, w)
+        bounds = _pair(spec["bounds"], f"{w}, bounds") if "bounds" in spec else None
+        if bounds and not bounds[0] < bounds[1]:
+            raise CalibrationConfigError(f"{w}: bounds need low < high, got {list(bounds)}")
+        prior = spec.get("prior", "uniform")
+        normal = None
+        if isinstance(prior, dict) and set(prior) == {"normal"}:
+            normal = _pair(prior["normal"], f"{w}, prior.normal")
+            if normal[1] <= 0:
+                raise CalibrationConfigError(f"{w}: the prior's sd must be > 0")
+        elif prior != "uniform":
+            raise CalibrationConfigError(
+                f'{w}: prior must be "uniform" or {{ normal = [mean, sd] }}, got {prior!r}'
+            )
+        estimate.append(EstimatedParameter(str(name), bounds, normal))
+    if not estimate:
+        raise CalibrationConfigError(f"{where}: [estimate] lists no parameter to estimate")
+
+    outcomes = []
+    raw_outcomes = doc.get("outcome", [])
+    if not isinstance(raw_outcomes, list) or not raw_outcomes:
+        raise CalibrationConfigError(f"{where}: give at least one [[outcome]]")
+    for i, spec in enumerate(raw_outcomes):
+        w = f"{where}, [[outcome]] #{i + 1}"
+        if not isinstance(spec, dict):
+            raise CalibrationConfigError(f"{w}: must be a table")
+        _check_keys(spec, {"column", "levels", "quantity", "scale"}, w)
+        for key in ("column", "levels", "quantity"):
+            if key not in spec:
+                raise CalibrationConfigError(f"{w}: '{key}' is required")
+        levels = spec["levels"]
+        if (
+            not isinstance(levels, list)
+            or len(levels) < 2
+            or len(set(map(str, levels))) != len(levels)
+        ):
+            raise CalibrationConfigError(f"{w}: levels must list two or more distinct values")
+        scale = spec.get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+            raise CalibrationConfigError(f"{w}: scale must be a number > 0")
+        outcomes.append(
+            OutcomeSpec(
+                str(spec["column"]),
+                tuple(str(v) for v in levels),
+                str(spec["quantity"]),
+                float(scale),
+            )
+        )
+    columns = [o.column for o in outcomes]
+    if len(set(columns)) != len(columns):
+        raise CalibrationConfigError(f"{where}: an outcome column is listed twice")
+
+    weights = _table(doc, "weights", where)
+    _check_keys(weights, {"column", "values"}, where + " [weights]")
+    weight_values = {str(k): float(v) for k, v in dict(weights.get("values", {})).items()}
+    if any(not (math.isfinite(v) and v >= 0) for v in weight_values.values()):
+        raise CalibrationConfigError(f"{where}: [weights] values must be numbers >= 0")
+    if "column" in weights and not weight_values:
+        raise CalibrationConfigError(f"{where}: [weights] needs values = {{ level = weight }}")
+
+    fit = _table(doc, "fit", where)
+    w = where + " [fit]"
+    _check_keys(fit, {"seeds", "popsize", "maxiter", "tol", "polish", "pseudo_count"}, w)
+    seeds = fit.get("seeds", [1, 2, 3])
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
+        raise CalibrationConfigError(f"{w}: seeds must be a list of integers >= 0")
+    polish = str(fit.get("polish", "Powell"))
+    if polish not in ("Powell", "L-BFGS-B", "Nelder-Mead", "none"):
+        raise CalibrationConfigError(f"{w}: polish must be Powell, L-BFGS-B, Nelder-Mead or none")
+    unc = _table(doc, "uncertainty", where)
+    wu = where + " [uncertainty]"
+    _check_keys(unc, {"profile_points", "bootstrap", "seed"}, wu)
+    cv = _table(doc, "crossval", where)
+    wc = where + " [crossval]"
+    _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes"}, wc)
+    cv_outcomes = tuple(str(c) for c in cv.get("outcomes", columns))
+    unknown = [c for c in cv_outcomes if c not in columns]
+    if unknown:
+        raise CalibrationConfigError(f"{wc}: outcome '{unknown[0]}' is not an [[outcome]] column")
+    method = str(doc.get("method", "euler"))
+    return CalibrationConfig(
+        path=path,
+        text=text,
+        model=resolve(doc["model"]) if "model" in doc else None,
+        cases=resolve(doc["cases"]),
+        mapping=resolve(doc["mapping"]),
+        method=method,
+        estimate=tuple(estimate),
+        outcomes=tuple(outcomes),
+        weight_column=str(weights["column"]) if "column" in weights else None,
+        weight_values=weight_values,
+        seeds=tuple(seeds),
+        popsize=_int(fit, "popsize", 10, w, 2),
+        maxiter=_int(fit, "maxiter", 40, w, 1),
+        tol=_float(fit, "tol", 1e-4, w),
+        polish=polish,
+        pseudo_count=_float(fit, "pseudo_count", 0.5, w),
+        profile_points=_int(unc, "profile_points", 11, wu, 0),
+        bootstrap=_int(unc, "bootstrap", 100, wu, 0),
+        uncertainty_seed=_int(unc, "seed", 7, wu),
+        cv_folds=_int(cv, "folds", 5, wc, 2),
+        cv_repeats=_int(cv, "repeats", 2, wc, 1),
+        cv_loo=bool(cv.get("loo", True)),
+        cv_seed=_int(cv, "seed", 11, wc),
+        cv_outcomes=cv_outcomes,
+    )

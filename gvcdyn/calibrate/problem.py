@@ -1,0 +1,272 @@
+"""A calibration problem: estimated parameters x cases -> model quantities -> likelihood.
+
+Everything downstream (differential evolution, profiles, bootstrap, cross-validation,
+prediction) asks one question many times: for these ``n`` candidate parameter vectors,
+what is each case's model quantity, and how likely are the observed outcomes? One call
+of :meth:`CalibrationProblem.quantities` builds the ``n x C`` runs (the candidates
+repeated over the cases, each case's levers beside them) and evaluates them as ONE
+compiled batch through the analysis seam, each run read at its own case's horizon.
+The likelihood of any re-weighting of the cases (a bootstrap replicate, a training
+fold) is then numpy on those quantities, with the cutpoints profiled out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gvcdyn.calibrate.cases import CaseMapping, CaseTable, apply_mapping, read_case_csv
+from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
+from gvcdyn.calibrate.likelihood import profile_cutpoints
+from gvcdyn.errors import CalibrationConfigError, CaseDataError
+from gvcdyn.outcomes import Outcome
+from gvcdyn.space import ParameterSpace
+
+__all__ = ["CalibrationProblem", "case_weights", "observed_levels"]
+
+#: objective value given to a candidate whose runs fail (NaN/inf in the model)
+FAILED = 1e10
+
+
+def observed_levels(
+    cases: CaseTable, outcomes: Sequence[OutcomeSpec], *, strict: bool = True
+) -> np.ndarray:
+    """``(C, m)`` level index of each observed outcome; -1 where the cell is blank."""
+    levels = np.full((len(cases), len(outcomes)), -1, dtype=np.int64)
+    bad = []
+    for k, spec in enumerate(outcomes):
+        if spec.column not in cases.frame.columns:
+            if strict:
+                raise CaseDataError(f"case table has no outcome column '{spec.column}'")
+            continue
+        index = {v: j for j, v in enumerate(spec.levels)}
+        for i, raw in enumerate(cases.frame[spec.column]):
+            key = raw
+            if key not in index:  # "2.0" for "2"
+                try:
+                    number = float(raw)
+                    key = str(int(number)) if number == int(number) else raw
+                except ValueError:
+                    pass
+            if key in index:
+                levels[i, k] = index[key]
+            elif raw != "":
+                bad.append(
+                    f"case '{cases.ids[i]}', column '{spec.column}': value '{raw}' is "
+                    f"not one of the levels {list(spec.levels)}"
+                )
+    if bad and strict:
+        raise CaseDataError("; ".join(bad[:10]))
+    return levels
+
+
+def case_weights(cases: CaseTable, config: CalibrationConfig) -> np.ndarray:
+    """``(C,)`` case weights from the weight column (1 everywhere when none is configured)."""
+    if config.weight_column is None:
+        return np.ones(len(cases))
+    if config.weight_column not in cases.frame.columns:
+        raise CaseDataError(f"case table has no weight column '{config.weight_column}'")
+    weights = np.ones(len(cases))
+    for i, raw in enumerate(cases.frame[config.weight_column]):
+        if raw not in config.weight_values:
+            raise CaseDataError(
+                f"case '{cases.ids[i]}', column '{config.weight_column}': value '{raw}' has no "
+                f"weight in [weights] (known: {sorted(config.weight_values)})"
+            )
+        weights[i] = config.weight_values[raw]
+    return weights
+
+
+@dataclass
+class RunCounter:
+    runs: int = 0
+    batches: int = 0
+
+
+class CalibrationProblem:
+    """Estimated parameters, mapped cases, outcome quantities and the likelihood."""
+
+    def __init__(
+        self,
+        model,
+        config: CalibrationConfig,
+        mapping: CaseMapping,
+        cases: CaseTable,
+        *,
+        strict_outcomes: bool = True,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.mapping = mapping.canonical(model)
+        self.cases = cases
+        self.outcomes = config.outcomes
+        names, bounds, priors = [], [], []
+        for est in config.estimate:
+            param = model.parameter(est.name)
+            if param.name in cases.levers:
+                raise CalibrationConfigError(
+                    f"'{param.name}' is both estimated and set by the case mapping; "
+                    "estimate it or map it, not both"
+                )
+            lo, hi = est.bounds if est.bounds else (param.minimum, param.maximum)
+            if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+                raise CalibrationConfigError(
+                    f"estimated parameter '{param.name}' has no finite range in the model; "
+                    "give bounds = [low, high] in [estimate]"
+                )
+            names.append(param.name)
+            bounds.append((float(lo), float(hi)))
+            priors.append(est.prior_normal)
+        self.names: tuple[str, ...] = tuple(names)
+        self.bounds = np.array(bounds, dtype=float)
+        self._priors = priors
+        self.levels = observed_levels(cases, self.outcomes, strict=strict_outcomes)
+        self.weights = case_weights(cases, config) if strict_outcomes else np.ones(len(cases))
+        self.counter = RunCounter()
+        self._build_evaluator()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(cls, config: CalibrationConfig, model=None) -> CalibrationProblem:
+        import gvcdyn
+        from gvcdyn.calibrate.cases import read_mapping
+
+        mapping = read_mapping(config.mapping)
+        model_path = config.model or mapping.model
+        if model is None:
+            if model_path is None:
+                raise CalibrationConfigError(
+                    "no model: give 'model' in the calibration config or in the mapping file"
+                )
+            model = gvcdyn.load(model_path)
+        frame = read_case_csv(config.cases, mapping.id_column)
+        cases = apply_mapping(frame, mapping, model=model, source=f"case file {config.cases}")
+        if len(cases) == 0:
+            raise CaseDataError(f"case file {config.cases}: no case is left after the mapping")
+        return cls(model, config, mapping, cases)
+
+    def _build_evaluator(self) -> None:
+        model = self.model
+        levers = list(self.cases.levers)
+        lever_bounds = {}
+        for j, lever in enumerate(levers):
+            param = model.parameter(lever)
+            if (
+                param.minimum is not None
+                and param.maximum is not None
+                and math.isfinite(param.minimum)
+                and math.isfinite(param.maximum)
+                and param.minimum < param.maximum
+            ):
+                lever_bounds[lever] = (param.minimum, param.maximum)
+            else:
+                column = self.cases.values[:, j]
+                span = np.concatenate([column[np.isfinite(column)], [param.default]])
+                lever_bounds[lever] = (float(span.min()), float(span.max()) + 1e-9)
+        names = [*self.names, *levers]
+        bounds = {n: tuple(b) for n, b in zip(self.names, self.bounds, strict=True)}
+        self.space = ParameterSpace(model, names, bounds={**bounds, **lever_bounds})
+        base = self.space.base[self.space.columns[len(self.names) :]]
+        self.case_levers = np.where(np.isnan(self.cases.values), base, self.cases.values)
+        outcomes = [Outcome(o.quantity, "value", at="run", name=o.column) for o in self.outcomes]
+        final = float(np.max(self.cases.horizon)) if len(self.cases) else None
+        self.evaluator = model.evaluator(
+            self.space, outcomes, method=self.config.method, final_time=final
+        )
+        self.scales = np.array([o.scale for o in self.outcomes])
+
+    # ------------------------------------------------------------------ evaluation
+    @property
+    def k(self) -> int:
+        return len(self.names)
+
+    def quantities(
+        self, theta: np.ndarray, cases: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``theta (n, k)`` -> quantities ``(n, C, m)`` and run status ``(n, C)``, one batch."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        rows = np.arange(len(self.cases)) if cases is None else np.asarray(cases)
+        n, c = theta.shape[0], len(rows)
+        X = np.concatenate(
+            [np.repeat(theta, c, axis=0), np.tile(self.case_levers[rows], (n, 1))], axis=1
+        )
+        Y, status = self.evaluator(X, times=np.tile(self.cases.horizon[rows], n))
+        self.counter.runs += X.shape[0]
+        self.counter.batches += 1
+        return Y.reshape(n, c, -1), status.reshape(n, c)
+
+    def log_prior(self, theta: np.ndarray) -> np.ndarray:
+        """Minus the log prior density (up to a constant): 0 for uniform priors."""
+        theta = np.atleast_2d(theta)
+        total = np.zeros(theta.shape[0])
+        for j, prior in enumerate(self._priors):
+            if prior is not None:
+                total += 0.5 * ((theta[:, j] - prior[0]) / prior[1]) ** 2
+        return total
+
+    def nll_from_quantities(
+        self, s: np.ndarray, status: np.ndarray, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Profiled negative log-likelihood ``(n,)`` and cutpoints per outcome ``(n, J-1)``.
+
+        ``weights`` ``(C,)`` or ``(n, C)`` replace the case weights (bootstrap, folds).
+        """
+        n = s.shape[0]
+        w = self.weights if weights is None else weights
+        w = np.broadcast_to(w, (n, s.shape[1]))
+        failed = np.any((status != 0) & (w > 0), axis=1)
+        total = np.zeros(n)
+        cuts = []
+        for k, spec in enumerate(self.outcomes):
+            eta = s[:, :, k] / self.scales[k]
+            nll, c = profile_cutpoints(
+                eta, self.levels[:, k], w, len(spec.levels), pseudo_count=self.config.pseudo_count
+            )
+            total += nll
+            cuts.append(c)
+        total = np.where(failed | ~np.isfinite(total), FAILED, total)
+        return total, cuts
+
+    def objective(self, theta: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Negative log posterior ``(n,)`` of candidates ``theta (n, k)``: one batch."""
+        s, status = self.quantities(theta)
+        nll, _ = self.nll_from_quantities(s, status, weights)
+        return nll + self.log_prior(theta)
+
+    def unit(self, theta: np.ndarray) -> np.ndarray:
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        return (np.asarray(theta) - lo) / (hi - lo)
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        return lo + np.clip(np.asarray(u), 0.0, 1.0) * (hi - lo)
+
+    def with_frame(self, frame) -> CalibrationProblem:
+        """The same problem (same evaluator) with the outcome columns of ``frame``.
+
+        ``frame`` has the problem's cases in the same order (e.g. from
+        :func:`gvcdyn.calibrate.synthetic.simulate_outcomes`).
+        """
+        import copy
+
+        from gvcdyn.calibrate.cases import CaseTable
+
+        if list(frame[self.mapping.id_column]) != list(self.cases.ids):
+            raise CaseDataError("the new outcome table must list the same cases in the same order")
+        clone = copy.copy(self)
+        c = self.cases
+        clone.cases = CaseTable(
+            c.ids,
+            c.levers,
+            c.values,
+            c.horizon,
+            frame.reset_index(drop=True),
+            c.excluded,
+            c.invalid,
+        )
+        clone.levels = observed_levels(clone.cases, self.outcomes)
+        clone.counter = self.counter
+        return clone
