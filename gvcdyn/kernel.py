@@ -62,13 +62,17 @@ class Kernel:
         n_runs = matrix.shape[0]
         values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
         status = np.zeros(n_runs, dtype=np.int64)
+        # one signature for every caller: numba types read-only and writeable arrays
+        # differently (a cached grid has read-only rows, an unpickled one writeable rows)
+        # and would compile a second specialisation for each mix
+        matrix, save_rows, columns = (_read_only(a) for a in (matrix, grid.save_rows, columns))
         function = self.function
         with compile_headroom():  # the first call compiles (or loads from the cache)
             function(
                 matrix,
                 values,
                 status,
-                grid.save_rows,
+                save_rows,
                 columns,
                 grid.initial_time,
                 grid.time_step,
@@ -77,3 +81,9 @@ class Kernel:
                 grid.final_time,
             )
         return values, status
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
