@@ -387,11 +387,16 @@ class _Lowerer:
         return result
 
     def _power(self, base: Any, exponent: ir.Expr, env: dict[str, str], owner: str) -> ir.Expr:
+        """``base ^ exponent``, with Vensim's observed rule for a leading minus.
+
+        Vensim computes ``-2^2`` as -4 and ``-a^2`` as ``-(a^2)`` (its own output in the
+        reference suite's ``exponentiation`` model), whatever its operator table says.
+        PySD's parser already wraps ``-a^b`` as ``negative(a^b)``, but folds the sign of a
+        literal into the number, so ``-2^2`` arrives as ``(-2)^2``: only that case is undone
+        here. A negated base in parentheses, ``(-a)^2``, is a real negative base.
+        """
         if _is_number(base) and float(base) < 0:
             return ir.Op("neg", (ir.Op("^", (ir.Num(-float(base)), exponent)),))
-        if isinstance(base, ae.ArithmeticStructure) and list(base.operators) == ["negative"]:
-            inner = self.expr(base.arguments[0], env, owner)
-            return ir.Op("neg", (ir.Op("^", (inner, exponent)),))
         return ir.Op("^", (self.expr(base, env, owner), exponent))
 
     def _logic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
