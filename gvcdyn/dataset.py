@@ -33,7 +33,8 @@ def build_dataset(
     """The dataset of one batch: dims ``run`` and ``time`` (plus subscript dims)."""
     n_runs, n_times = raw.values.shape[:2]
     coords: dict[str, Any] = {"run": np.arange(n_runs), "time": raw.grid.save_times}
-    data_vars: dict[str, xr.DataArray] = {}
+    # (dims, data, attrs) tuples: xarray wraps them without aligning DataArrays
+    data_vars: dict[str, tuple] = {}
     start = 0
     for var in chosen:
         for dim, elements in zip(var.dims, var.coords, strict=True):
@@ -43,7 +44,7 @@ def build_dataset(
         if var.kind == "constant":
             columns = [model.parameter(c).column for c in var.cells]
             array = matrix[:, columns].reshape((n_runs, *shape))
-            data_vars[var.name] = xr.DataArray(array, dims=("run", *var.dims), attrs=attrs)
+            data_vars[var.name] = (("run", *var.dims), array, attrs)
             continue
         n_defined = len(var.cells) - len(var.undefined)
         block = _variable_block(raw.values, var, start, n_defined)
@@ -52,11 +53,11 @@ def build_dataset(
             array, dims = block.reshape((n_runs, n_times, *shape)), ("run", "time", *var.dims)
         else:
             array, dims = block[:, 0].reshape((n_runs, *shape)), ("run", *var.dims)
-        data_vars[var.name] = xr.DataArray(array, dims=dims, attrs=attrs)
-    data_vars["status"] = xr.DataArray(
+        data_vars[var.name] = (dims, array, attrs)
+    data_vars["status"] = (
+        ("run",),
         raw.status,
-        dims=("run",),
-        attrs={
+        {
             "flag_values": np.array(sorted(MESSAGES), dtype=np.int64),
             "flag_meanings": " | ".join(MESSAGES[k] for k in sorted(MESSAGES)),
             "description": "per-run status: 0 ok; see flag_meanings",
