@@ -1,0 +1,37 @@
+"""Running many parameter sets: executors, chunked jobs, checkpoints, streamed results.
+
+- ``InProcessExecutor`` / ``DaskExecutor(workers=N)`` / ``DaskExecutor(scheduler=ADDR)``:
+  where chunks of runs are computed (``executor_from_options`` picks one from CLI flags).
+- ``map_runs(f, X, executor=..., checkpoint=..., sink=...)``: evaluate a picklable
+  ``f(X) -> (Y, status)`` over row chunks, in run order, bitwise as ``f(X)`` would.
+- ``Checkpoint`` + ``fingerprint``: finished chunks saved next to the output; resume.
+- ``MemorySink`` / ``NetCDFSink``: the result in memory or streamed to disk.
+"""
+
+from __future__ import annotations
+
+from gvcdyn.execute.checkpoint import Checkpoint, Fingerprint, checkpoint_dir, fingerprint
+from gvcdyn.execute.executors import Chunk, DaskExecutor, Executor, InProcessExecutor
+from gvcdyn.execute.jobs import RunResult, chunk_bounds, default_chunk_size, map_runs
+from gvcdyn.execute.options import executor_from_options, resume_command
+from gvcdyn.execute.sinks import MemorySink, NetCDFSink, TimeSeriesLayout
+
+__all__ = [
+    "Checkpoint",
+    "Chunk",
+    "DaskExecutor",
+    "Executor",
+    "Fingerprint",
+    "InProcessExecutor",
+    "MemorySink",
+    "NetCDFSink",
+    "RunResult",
+    "TimeSeriesLayout",
+    "checkpoint_dir",
+    "chunk_bounds",
+    "default_chunk_size",
+    "executor_from_options",
+    "fingerprint",
+    "map_runs",
+    "resume_command",
+]

@@ -1,0 +1,301 @@
+"""Where chunks of runs are computed: in this process, a local dask cluster, or a remote one.
+
+An executor maps a picklable function ``f(X_chunk[, times_chunk]) -> (Y_chunk,
+status_chunk)`` (the analysis seam's evaluator, or any callable with that contract) over
+chunks of a parameter matrix and yields each chunk's result as it completes. Ordering,
+checkpoints and output files are the job's business (``gvcdyn.execute.jobs``), so an
+executor stays small: it only decides *where* a chunk runs.
+
+Every run in the kernel is independent of the others and each chunk is computed by the same
+compiled code, so the result of a chunk does not depend on where it ran: dask results
+are bitwise identical to in-process ones. Numba's thread count is set per worker so that
+workers on one machine share its cores instead of oversubscribing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.errors import ExecutorError
+
+__all__ = ["Chunk", "DaskExecutor", "Executor", "InProcessExecutor", "call_chunk"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``start:stop`` of a job: their parameter matrix and optional per-run horizons."""
+
+    index: int
+    start: int
+    stop: int
+    X: np.ndarray
+    times: np.ndarray | None = None
+
+
+ChunkResult = tuple[int, np.ndarray, np.ndarray]
+
+
+def call_chunk(f: Callable[..., Any], X: np.ndarray, times: np.ndarray | None) -> tuple:
+    """Call ``f`` on one chunk and check that it kept the contract (one row per run)."""
+    Y, status = f(X) if times is None else f(X, times=times)
+    Y = np.asarray(Y)
+    status = np.asarray(status)
+    if Y.shape[:1] != (X.shape[0],) or status.shape != (X.shape[0],):
+        raise ExecutorError(
+            f"the evaluated function returned Y of shape {Y.shape} and status of shape "
+            f"{status.shape} for {X.shape[0]} runs; it must return one row per run"
+        )
+    return Y, status
+
+
+class Executor(ABC):
+    """Maps a function over chunks; subclasses decide where the chunks run."""
+
+    #: how many chunks can run at the same time (for choosing a chunk size)
+    n_workers: int = 1
+
+    @abstractmethod
+    def map_chunks(
+        self, f: Callable[..., Any], chunks: Iterable[Chunk]
+    ) -> Generator[ChunkResult, None, None]:
+        """Yield ``(chunk.index, Y, status)`` for every chunk, in order of completion."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook: only dask has something to release)
+        """Release workers and connections (nothing to do in-process)."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Runs chunks one after another in this process; the kernel uses numba's threads."""
+
+    def map_chunks(
+        self, f: Callable[..., Any], chunks: Iterable[Chunk]
+    ) -> Generator[ChunkResult, None, None]:
+        for chunk in chunks:
+            Y, status = call_chunk(f, chunk.X, chunk.times)
+            yield chunk.index, Y, status
+
+    def describe(self) -> str:
+        return "in-process"
+
+
+# ----------------------------------------------------------------------------- dask
+
+# On a worker: the functions of recent jobs, unpickled once per worker process (a job's
+# function carries a compiled model; unpickling it per chunk would reload the kernel).
+_WORKER_FUNCTIONS: OrderedDict[str, Callable[..., Any]] = OrderedDict()
+_WORKER_FUNCTIONS_KEPT = 4
+
+
+def _worker_call(
+    token: str, payload: bytes, X: np.ndarray, times: np.ndarray | None, numba_threads: int
+) -> tuple:
+    """Task body on a dask worker: cached function, bounded numba threads, one chunk."""
+    f = _WORKER_FUNCTIONS.get(token)
+    if f is None:
+        f = pickle.loads(payload)
+        _WORKER_FUNCTIONS[token] = f
+        while len(_WORKER_FUNCTIONS) > _WORKER_FUNCTIONS_KEPT:
+            _WORKER_FUNCTIONS.popitem(last=False)
+    _limit_numba_threads(numba_threads)
+    return call_chunk(f, X, times)
+
+
+def _limit_numba_threads(n: int) -> None:
+    """numba's thread count is per calling thread: set it in the task's own thread."""
+    import numba
+
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+
+
+def _dumps(f: Callable[..., Any]) -> bytes:
+    """Pickle ``f`` by reference where possible, by value (cloudpickle) otherwise."""
+    try:
+        return pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        import cloudpickle
+
+        return cloudpickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class DaskExecutor(Executor):
+    """Chunks as dask tasks: on an embedded ``LocalCluster`` or on an existing scheduler.
+
+    ``workers=N`` starts N local worker processes (one thread each; numba gets
+    ``cores // N`` threads in each) on loopback; ``scheduler="tcp://HOST:PORT"`` connects
+    to a running cluster instead. A worker that dies mid-job loses only its running
+    chunks: dask reruns them elsewhere, and the job's result does not change.
+
+    Only a few chunks are in flight at a time (``max_in_flight``, default two per worker
+    plus one), so results never pile up on the workers or in this process.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        numba_threads: int | None = None,
+        max_in_flight: int | None = None,
+        connect_timeout: float = 20.0,
+    ) -> None:
+        if (workers is None) == (scheduler is None):
+            raise ExecutorError("give either workers=N (a local cluster) or scheduler=ADDRESS")
+        from distributed import Client
+
+        self._cluster: Any = None
+        if scheduler is not None:
+            address = _scheduler_address(scheduler)
+            try:
+                self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise ExecutorError(
+                    f"cannot reach the dask scheduler at {address} ({exc}); start one with "
+                    "`dask scheduler` and workers with `dask worker ADDRESS`, or drop "
+                    "--scheduler to run locally"
+                ) from None
+            self.address = address
+            self.n_workers = max(1, len(self._client.scheduler_info()["workers"]))
+            threads = numba_threads or self._threads_per_worker_on_cluster()
+        else:
+            if workers < 1:
+                raise ExecutorError(f"--workers must be at least 1, got {workers}")
+            cores = os.cpu_count() or 1
+            threads = numba_threads or max(1, cores // workers)
+            self._cluster = _local_cluster(workers, threads)
+            self._client = Client(self._cluster, set_as_default=False)
+            self.address = self._cluster.scheduler_address
+            self.n_workers = workers
+        self.numba_threads = threads
+        self.max_in_flight = max_in_flight or 2 * self.n_workers + 1
+
+    def _threads_per_worker_on_cluster(self) -> int:
+        """numba threads per task thread: a host's cores shared by all task threads on it."""
+        info = self._client.scheduler_info()["workers"]
+        if not info:
+            return 1
+        cores = self._client.run(os.cpu_count)
+        per_host: dict[str, int] = {}
+        host_cores: dict[str, int] = {}
+        for address, worker in info.items():
+            host = worker.get("host", address)
+            per_host[host] = per_host.get(host, 0) + int(worker.get("nthreads", 1))
+            host_cores[host] = int(cores.get(address) or 1)
+        return max(1, min(host_cores[h] // max(1, n) for h, n in per_host.items()))
+
+    def map_chunks(
+        self, f: Callable[..., Any], chunks: Iterable[Chunk]
+    ) -> Generator[ChunkResult, None, None]:
+        from distributed import as_completed
+
+        payload = _dumps(f)
+        token = hashlib.sha256(payload).hexdigest()[:16]
+        pending = iter(chunks)
+        futures: dict[Any, int] = {}
+        completed = as_completed(loop=self._client.loop)
+
+        def submit_next() -> bool:
+            chunk = next(pending, None)
+            if chunk is None:
+                return False
+            future = self._client.submit(
+                _worker_call,
+                token,
+                payload,
+                chunk.X,
+                chunk.times,
+                self.numba_threads,
+                pure=False,
+                key=f"gvcdyn-chunk-{token}-{chunk.index}-{os.urandom(4).hex()}",
+            )
+            futures[future] = chunk.index
+            completed.add(future)
+            return True
+
+        try:
+            for _ in range(self.max_in_flight):
+                if not submit_next():
+                    break
+            for future in completed:
+                index = futures.pop(future)
+                Y, status = future.result()
+                future.release()
+                yield index, Y, status
+                submit_next()
+        finally:
+            if futures:  # interrupted or failed: stop what is still running
+                self._client.cancel(list(futures))
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def describe(self) -> str:
+        kind = "local dask cluster" if self._cluster is not None else "dask cluster"
+        return (
+            f"{kind} at {self.address} ({self.n_workers} worker(s), "
+            f"{self.numba_threads} numba thread(s) each)"
+        )
+
+
+def _scheduler_address(text: str) -> str:
+    """``tcp://HOST:PORT`` from ``tcp://HOST:PORT`` or ``HOST:PORT``."""
+    address = text.strip()
+    if "://" not in address:
+        address = "tcp://" + address
+    host_port = address.split("://", 1)[1]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise ExecutorError(
+            f"--scheduler {text!r}: expected an address like tcp://HOST:PORT "
+            "(as printed by `dask scheduler`)"
+        )
+    return address
+
+
+def _local_cluster(workers: int, numba_threads: int) -> Any:
+    """A loopback-only cluster of ``workers`` single-threaded processes."""
+    from distributed import LocalCluster
+
+    env = {
+        "NUMBA_NUM_THREADS": str(numba_threads),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    for name in ("GVCDYN_CACHE_DIR", "PYTHONPATH"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    try:
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env=env,
+        )
+    except (OSError, TimeoutError) as exc:
+        raise ExecutorError(
+            f"could not start a local dask cluster of {workers} workers: {exc}"
+        ) from None

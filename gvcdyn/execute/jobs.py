@@ -1,0 +1,155 @@
+"""A long job as chunks of runs: computed anywhere, saved as they finish, resumable.
+
+``map_runs(f, X, ...)`` is what ``run --sweep``, ``sensitivity`` and ``calibrate`` call
+instead of ``f(X)``. It splits the parameter matrix into row chunks, hands them to an
+executor, puts each finished chunk into its rows of the result (in memory or a netCDF
+file), and, with a checkpoint, saves each chunk on disk as it completes so that Ctrl-C,
+a crash or a killed process loses only the chunks that were in flight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.errors import ExecutorError, JobInterrupted
+from gvcdyn.execute.checkpoint import Checkpoint
+from gvcdyn.execute.executors import Chunk, Executor, InProcessExecutor
+from gvcdyn.execute.sinks import MemorySink, Sink
+
+__all__ = ["RunResult", "chunk_bounds", "default_chunk_size", "map_runs"]
+
+MIN_CHUNK = 1_000
+MAX_CHUNK = 20_000
+CHUNKS_PER_WORKER = 4
+
+
+def default_chunk_size(n_runs: int, n_workers: int = 1) -> int:
+    """Rows per chunk: a few chunks per worker, each big enough to amortise a task's cost.
+
+    20,000 runs of 205 outcomes are 33 MB, so a chunk always fits in memory, and a lost
+    chunk costs seconds of work, not minutes.
+    """
+    target = math.ceil(n_runs / max(1, n_workers * CHUNKS_PER_WORKER))
+    return max(1, min(n_runs, max(MIN_CHUNK, min(MAX_CHUNK, target))))
+
+
+def chunk_bounds(n_runs: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every chunk, in run order."""
+    if chunk_size < 1:
+        raise ExecutorError(f"chunk size must be at least 1, got {chunk_size}")
+    return [(s, min(s + chunk_size, n_runs)) for s in range(0, n_runs, chunk_size)]
+
+
+@dataclass
+class RunResult:
+    """What ``map_runs`` produced.
+
+    ``Y``/``status`` are the in-memory result (None when a file sink took it; ``output``
+    is then the file). ``computed`` and ``reused`` count chunks run now and chunks taken
+    from a checkpoint.
+    """
+
+    Y: np.ndarray | None
+    status: np.ndarray | None
+    output: Path | None
+    n_chunks: int
+    computed: int
+    reused: int
+
+
+def map_runs(
+    f: Callable[..., Any],
+    X: np.ndarray,
+    *,
+    times: np.ndarray | None = None,
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+    checkpoint: Checkpoint | None = None,
+    sink: Sink | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Evaluate ``f`` on every row of ``X`` in chunks; rows of the result follow rows of X.
+
+    - ``f(X_chunk)`` (or ``f(X_chunk, times=t_chunk)`` when ``times`` is given) returns
+      ``(Y_chunk, status_chunk)``: the seam's ``model.evaluator(...)`` or any picklable
+      callable with that contract.
+    - ``executor``: where chunks run (default: in this process).
+    - ``chunk_size``: rows per chunk (default from ``default_chunk_size``). It is part of
+      a checkpoint's fingerprint: a resumed job must use the same value.
+    - ``checkpoint``: a ``Checkpoint`` (``Checkpoint.open(output, fingerprint(...))``);
+      finished chunks are saved there and, on resume, read back instead of recomputed.
+      The folder is deleted once the sink has the whole result.
+    - ``sink``: where the result goes (default ``MemorySink``: arrays returned in
+      ``RunResult.Y/status``); a ``NetCDFSink`` streams it to a file in bounded memory.
+    - ``progress(done_chunks, n_chunks)`` is called after each chunk.
+
+    Ctrl-C raises ``JobInterrupted`` (a ``GvcdynError`` and a ``KeyboardInterrupt``)
+    whose message says how many chunks are saved and the command that resumes.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ExecutorError(f"the parameter matrix must be 2-D (runs, parameters), got {X.shape}")
+    n_runs = X.shape[0]
+    if times is not None:
+        times = np.asarray(times, dtype=np.float64)
+        if times.shape != (n_runs,):
+            raise ExecutorError(f"times must have one value per run ({n_runs}), got {times.shape}")
+    executor = executor or InProcessExecutor()
+    chunk_size = chunk_size or default_chunk_size(n_runs, executor.n_workers)
+    bounds = chunk_bounds(n_runs, chunk_size)
+    sink = sink if sink is not None else MemorySink(n_runs)
+    done = 0
+    reused = 0
+    try:
+        saved = set(checkpoint.finished()) if checkpoint else set()
+        for index in sorted(saved):
+            start, stop = bounds[index] if index < len(bounds) else (0, -1)
+            loaded = checkpoint.load(index) if stop > start else None
+            if loaded is None or len(loaded[0]) != stop - start:
+                saved.discard(index)
+                continue
+            sink.write(start, *loaded)
+            reused += 1
+            done += 1
+            if progress:
+                progress(done, len(bounds))
+
+        def todo() -> Iterator[Chunk]:
+            for index, (start, stop) in enumerate(bounds):
+                if index not in saved:
+                    t = None if times is None else times[start:stop]
+                    yield Chunk(index, start, stop, X[start:stop], t)
+
+        results = executor.map_chunks(f, todo())
+        try:
+            for index, Y, status in results:
+                if checkpoint:
+                    checkpoint.save(index, Y, status)
+                sink.write(bounds[index][0], Y, status)
+                done += 1
+                if progress:
+                    progress(done, len(bounds))
+        finally:
+            results.close()  # an interrupted executor cancels its chunks in flight
+    except KeyboardInterrupt:
+        sink.abort()
+        if checkpoint is None:
+            raise JobInterrupted("interrupted; no checkpoint was kept, nothing saved") from None
+        n_saved = len(checkpoint.finished())
+        raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
+    except BaseException:
+        sink.abort()
+        raise
+    result = sink.close()
+    if checkpoint:
+        checkpoint.remove()
+    if isinstance(result, tuple):
+        Y, status = result
+        return RunResult(Y, status, None, len(bounds), done - reused, reused)
+    return RunResult(None, None, Path(result), len(bounds), done - reused, reused)

@@ -1,0 +1,196 @@
+"""Where a job's finished chunks go: arrays in memory, or a netCDF file written chunk by chunk.
+
+Chunks arrive in any order (dask finishes them as it likes); a sink puts each into its
+rows, so the result is in run order whatever the completion order. ``NetCDFSink`` keeps
+only one chunk in memory at a time, which is what lets a job larger than memory finish:
+it writes with h5netcdf into a file preallocated along ``run`` under a temporary name
+and renames it into place when every chunk is in, so the requested name never holds a
+half-written file. The file opens in plain ``xarray.open_dataset``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from gvcdyn.errors import ExecutorError
+
+__all__ = ["MemorySink", "NetCDFSink", "Sink", "TimeSeriesLayout"]
+
+
+class Sink(Protocol):
+    def write(self, start: int, Y: np.ndarray, status: np.ndarray) -> None: ...
+
+    def close(self) -> Any: ...
+
+    def abort(self) -> None: ...
+
+
+class MemorySink:
+    """Collects the whole result in two arrays (allocated when the first chunk arrives)."""
+
+    def __init__(self, n_runs: int) -> None:
+        self.n_runs = n_runs
+        self.Y: np.ndarray | None = None
+        self.status = np.full(n_runs, -1, dtype=np.int64)
+
+    def write(self, start: int, Y: np.ndarray, status: np.ndarray) -> None:
+        if self.Y is None:
+            self.Y = np.empty((self.n_runs, *Y.shape[1:]), dtype=Y.dtype)
+        self.Y[start : start + len(Y)] = Y
+        self.status[start : start + len(Y)] = status
+
+    def close(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.Y is None:  # zero runs
+            self.Y = np.empty((0, 0))
+        return self.Y, self.status
+
+    def abort(self) -> None:
+        self.Y = None
+
+
+class TimeSeriesLayout:
+    """Columns of Y as ``variables x times`` (variable-major): one netCDF variable each.
+
+    The analysis seam makes a time-resolved output as one outcome per (variable, time);
+    this layout stores them as ``variable(run, time)`` rather than one wide matrix.
+    """
+
+    def __init__(self, variables: Sequence[str], times: Sequence[float]) -> None:
+        self.variables = list(variables)
+        self.times = np.asarray(times, dtype=np.float64)
+
+    @property
+    def width(self) -> int:
+        return len(self.variables) * len(self.times)
+
+
+class NetCDFSink:
+    """Streams chunks into a netCDF file: ``Y(run, outcome)`` or one ``var(run, time)`` each.
+
+    ``outcomes`` names the columns of Y (the ``outcome`` coordinate); ``layout`` splits
+    them into time series instead. ``parameters`` (names) and ``X`` store the runs'
+    inputs as ``parameter_value(run, parameter)``; ``attrs`` become global attributes.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        n_runs: int,
+        *,
+        outcomes: Sequence[str] | None = None,
+        layout: TimeSeriesLayout | None = None,
+        parameters: Sequence[str] | None = None,
+        X: np.ndarray | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        rows_per_block: int = 10_000,
+    ) -> None:
+        import h5netcdf
+
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ExecutorError(f"cannot write {self.path}: folder {self.path.parent} is missing")
+        self.n_runs = n_runs
+        self.outcomes = list(outcomes) if outcomes is not None else None
+        self.layout = layout
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._file = h5netcdf.File(self._tmp, "w")
+        self._rows = max(1, min(rows_per_block, n_runs))
+        self._file.dimensions["run"] = n_runs
+        run = self._file.create_variable("run", ("run",), np.int64)
+        run[:] = np.arange(n_runs)
+        status = self._file.create_variable(
+            "status", ("run",), np.int64, chunks=(self._rows,), fillvalue=-1
+        )
+        status.attrs["description"] = "per-run status: 0 ok, -1 not computed"
+        for key, value in (attrs or {}).items():
+            self._file.attrs[key] = value
+        if parameters is not None and X is not None:
+            self._write_parameters(list(parameters), X)
+        self._vars: list[Any] | None = None
+
+    def _write_parameters(self, names: list[str], X: np.ndarray) -> None:
+        self._file.dimensions["parameter"] = len(names)
+        coord = self._file.create_variable("parameter", ("parameter",), str)
+        coord[:] = np.array(names, dtype=object)
+        values = self._file.create_variable(
+            "parameter_value",
+            ("run", "parameter"),
+            np.float64,
+            chunks=(self._rows, len(names)),
+        )
+        for start in range(0, self.n_runs, self._rows):
+            values[start : start + self._rows] = X[start : start + self._rows]
+        values.attrs["description"] = "value of each varied parameter in each run"
+
+    def _create_outputs(self, Y: np.ndarray) -> None:
+        f = self._file
+        if self.layout is not None:
+            if Y.ndim != 2 or Y.shape[1] != self.layout.width:
+                raise ExecutorError(
+                    f"results have {Y.shape[1:]} columns per run but the layout expects "
+                    f"{len(self.layout.variables)} variables x {len(self.layout.times)} times"
+                )
+            f.dimensions["time"] = len(self.layout.times)
+            f.create_variable("time", ("time",), np.float64)[:] = self.layout.times
+            self._vars = [
+                f.create_variable(
+                    name.replace("/", "_"),
+                    ("run", "time"),
+                    np.float64,
+                    chunks=(self._rows, len(self.layout.times)),
+                    fillvalue=np.nan,
+                )
+                for name in self.layout.variables
+            ]
+            for var, name in zip(self._vars, self.layout.variables, strict=True):
+                var.attrs["vensim_name"] = name
+            return
+        width = int(np.prod(Y.shape[1:]))
+        names = self.outcomes or [f"y{i}" for i in range(width)]
+        if len(names) != width:
+            raise ExecutorError(f"{len(names)} outcome names for {width} result columns")
+        f.dimensions["outcome"] = width
+        f.create_variable("outcome", ("outcome",), str)[:] = np.array(names, dtype=object)
+        self._vars = [
+            f.create_variable(
+                "value",
+                ("run", "outcome"),
+                np.float64,
+                chunks=(self._rows, width),
+                fillvalue=np.nan,
+            )
+        ]
+
+    def write(self, start: int, Y: np.ndarray, status: np.ndarray) -> None:
+        Y = Y.reshape(len(Y), -1)
+        if self._vars is None:
+            self._create_outputs(Y)
+        stop = start + len(Y)
+        if self.layout is not None:
+            n_times = len(self.layout.times)
+            for j, var in enumerate(self._vars):
+                var[start:stop, :] = Y[:, j * n_times : (j + 1) * n_times]
+        else:
+            self._vars[0][start:stop, :] = Y
+        self._file.variables["status"][start:stop] = status
+
+    def close(self) -> Path:
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
