@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GVCDYN_SHARED", REPO.parent / "shared"))
+SUITE = Path(os.environ.get("GVCDYN_SD_TEST_MODELS", REPO / "tests" / "sd-test-models"))
 
 MODELS = {
-    "teacup": SHARED / "sd-test-models" / "teacup" / "teacup.mdl",
-    "gvc_like": SHARED / "bench" / "gvc_like.mdl",
+    "teacup": SUITE / "teacup" / "teacup.mdl",
+    "gvc_like": REPO / "benchmarks" / "models" / "gvc_like.mdl",
     # the largest reference-suite model (by equations) that both PySD and gvcdyn run
-    "subscripted_trig": SHARED / "sd-test-models" / "subscripted_trig",
+    "subscripted_trig": SUITE / "subscripted_trig",
     "gvc_upgrading": REPO / "models" / "gvc_upgrading.mdl",
 }
 

@@ -10,21 +10,27 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: The reference suite, vendored so that a clone runs every test (see its NOTE.md).
+VENDORED_SD_TEST_MODELS = REPO / "tests" / "sd-test-models"
+#: The benchmark model, vendored with the benchmarks (see benchmarks/models/README.md).
+BENCH_MODEL = REPO / "benchmarks" / "models" / "gvc_like.mdl"
+
+
 def sd_test_models_dir() -> Path:
-    """The reference suite: ``$GVCDYN_SD_TEST_MODELS`` or ``<repo>/../shared/sd-test-models``."""
-    return Path(os.environ.get("GVCDYN_SD_TEST_MODELS", REPO.parent / "shared" / "sd-test-models"))
+    """The reference suite: ``$GVCDYN_SD_TEST_MODELS`` if set, else the vendored copy."""
+    return Path(os.environ.get("GVCDYN_SD_TEST_MODELS", VENDORED_SD_TEST_MODELS))
 
 
 SD_TEST_MODELS_MISSING = (
-    "reference suite not found at {path}: put the sd-test-models folder (with MANIFEST.csv) "
-    "there or point GVCDYN_SD_TEST_MODELS at it"
+    "reference suite not found at {path}: GVCDYN_SD_TEST_MODELS must point at a "
+    "sd-test-models folder (with MANIFEST.csv); unset it to use the vendored tests/sd-test-models"
 )
 
 
 @pytest.fixture(scope="session")
 def sd_test_models() -> Path:
-    """Path of the reference suite folder; skips the test when it is absent."""
+    """Path of the reference suite folder; a missing suite fails the test (never a skip)."""
     path = sd_test_models_dir()
     if not (path / "MANIFEST.csv").is_file():
-        pytest.skip(SD_TEST_MODELS_MISSING.format(path=path))
+        pytest.fail(SD_TEST_MODELS_MISSING.format(path=path))
     return path

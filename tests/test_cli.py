@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import sd_test_models_dir
 
 from gvcdyn.errors import GvcdynError, ParameterValueError, UnknownParameterError
 from gvcdyn.scenarios import (
@@ -37,7 +38,7 @@ from gvcdyn.scenarios import (
 REPO = Path(__file__).resolve().parents[1]
 GVC = REPO / "models" / "gvc_upgrading.mdl"
 SCENARIOS = REPO / "models" / "scenarios"
-SUITE = Path(os.environ.get("GVCDYN_SD_TEST_MODELS", REPO.parent / "shared" / "sd-test-models"))
+SUITE = sd_test_models_dir()
 SIR = SUITE / "SIR" / "SIR.mdl"
 SIR_OUTPUT = SUITE / "SIR" / "output.csv"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -294,6 +295,7 @@ def test_check_fails_on_a_wrong_reference(tmp_path: Path) -> None:
     assert "FAIL" in result.stdout and "Infectious" in result.stdout
 
 
+@needs_sir
 def test_check_tolerances_decide_the_verdict(tmp_path: Path) -> None:
     """--rtol/--atol are the comparison rule: a reference 10% off fails at the default
     rtol and passes at rtol 0.2."""

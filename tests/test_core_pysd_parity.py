@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import REPO, sd_test_models_dir
+from conftest import BENCH_MODEL, sd_test_models_dir
 from mdl_helpers import write_mdl
 
 import gvcdyn
@@ -29,7 +29,7 @@ pysd = pytest.importorskip("pysd")
 RTOL = 1e-9
 ATOL_SCALE = 1e-12
 N_RUNS = 3
-BENCH = REPO.parent / "shared" / "bench" / "gvc_like.mdl"
+BENCH = BENCH_MODEL
 
 # A lookup-driven model: named and inline tables whose arguments leave the x range, so
 # the end-value rule is exercised, and whose arguments depend on the varied parameters.
