@@ -1,0 +1,233 @@
+"""A sensitivity study of a model's levers: sample, run, analyse, return a Dataset.
+
+The study combines the three parts of the analysis seam: a ``ParameterSpace`` (the
+levers and their ranges, everything else at a base: model defaults, a scenario file or
+a calibration fit), ``Outcome``s (each output variable read at each requested time: one
+outcome per time makes the analysis time-resolved) and the model's evaluator (the
+design runs as compiled batches). Sampling and the Morris analysis are SALib's; the
+Sobol' analysis is :func:`gvcdyn.sensitivity.sobol.sobol_indices`, which gives SALib's
+numbers for every output column at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.sensitivity import dataset as _dataset
+from gvcdyn.sensitivity.levers import choose_levers
+from gvcdyn.sensitivity.progress import ProgressFactory, silent
+from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
+from gvcdyn.sensitivity.sobol import block_size, sobol_indices
+
+__all__ = ["Study", "morris", "prepare", "sobol"]
+
+AtLike = str | float | Sequence[float]
+BaseLike = Mapping[str, float] | str | Path | None
+
+
+@dataclass
+class Study:
+    """What a study varies and reads, with its evaluator; built by :func:`prepare`."""
+
+    model: Any
+    space: Any
+    evaluator: Any
+    outputs: tuple[str, ...]
+    times: np.ndarray
+    base_label: str
+    levers_source: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        return self.space.to_salib()
+
+
+def prepare(
+    model: Any,
+    outputs: Sequence[str],
+    *,
+    at: AtLike = "final",
+    params: Sequence[str] | None = None,
+    ranges: str | Path | None = None,
+    base: BaseLike = None,
+    base_label: str | None = None,
+    integration: str = "euler",
+) -> Study:
+    """The space, the outcomes (each output at each time) and the evaluator of a study."""
+    import gvcdyn
+
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not outputs:
+        raise SensitivityDesignError("name at least one output variable")
+    choice = choose_levers(model, params, ranges)
+    space = gvcdyn.ParameterSpace(model, choice.names, bounds=choice.bounds or None, base=base)
+    probe = model.evaluator(space, [gvcdyn.Outcome(outputs[0])], method=integration)
+    times = resolve_times(at, probe.grid.save_times)
+    names = [v.strip() if "[" in v else model.variable(v).name for v in outputs]
+    outcomes = [
+        gvcdyn.Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times
+    ]
+    evaluator = model.evaluator(space, outcomes, method=integration)
+    label = base_label or (str(base) if isinstance(base, str | Path) else space.base_source)
+    return Study(model, space, evaluator, tuple(names), times, label, choice.source)
+
+
+def resolve_times(at: AtLike, save_times: np.ndarray) -> np.ndarray:
+    """``final`` -> the last saved time; ``all`` -> every saved time; else the given times."""
+    if isinstance(at, str):
+        text = at.strip().lower()
+        if text == "final":
+            return save_times[-1:].copy()
+        if text == "all":
+            return save_times.copy()
+        try:
+            values = [float(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise SensitivityDesignError(
+                f"--at {at!r}: give 'final', 'all' or saved times like 10,20,40"
+            ) from None
+    elif isinstance(at, int | float):
+        values = [float(at)]
+    else:
+        values = [float(t) for t in at]
+    if not values:
+        raise SensitivityDesignError("no times to analyse; give 'final', 'all' or times")
+    return np.array(values, dtype=np.float64)
+
+
+def sobol(
+    study: Study,
+    n: int,
+    *,
+    second_order: bool = False,
+    seed: int | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFactory = silent,
+    command_line: Sequence[str] | None = None,
+) -> Any:
+    """Sobol' indices S1, ST (and S2) with intervals, as a Dataset (parameter, output, time)."""
+    from SALib.sample import sobol as sobol_sample
+
+    _check_power_of_two(n)
+    seed = _seed(seed)
+    D = study.space.k
+    t0 = time.perf_counter()
+    X = sobol_sample.sample(study.problem, n, calc_second_order=second_order, seed=seed)
+    t1 = time.perf_counter()
+    Y, status = run_design(study.evaluator, X, chunk=chunk, progress=progress)
+    t2 = time.perf_counter()
+    kept = drop_failed_groups(X, Y, status, block_size(D, second_order), what="base sample")
+    advance = progress("analysis", kept.Y.shape[1])
+    result = sobol_indices(
+        kept.Y,
+        D,
+        second_order=second_order,
+        num_resamples=num_resamples,
+        conf_level=conf_level,
+        seed=seed,
+        progress=advance,
+    )
+    t3 = time.perf_counter()
+    study.timings.update(sampling=t1 - t0, runs=t2 - t1, analysis=t3 - t2)
+    settings = {
+        "method": "sobol",
+        "N": n,
+        "N_analysed": result.N,
+        "second_order": second_order,
+        "num_resamples": num_resamples,
+        "conf_level": conf_level,
+        "seed": seed,
+    }
+    return _dataset.sobol_dataset(study, result, kept, settings, command_line)
+
+
+def morris(
+    study: Study,
+    n: int,
+    *,
+    num_levels: int = 4,
+    seed: int | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFactory = silent,
+    command_line: Sequence[str] | None = None,
+) -> Any:
+    """Morris elementary effects (mu, mu_star, sigma, mu_star_conf): cheap screening.
+
+    ``n`` trajectories of ``D + 1`` runs each; SALib's analysis per output column.
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.sample import morris as morris_sample
+
+    if n < 2:
+        raise SensitivityDesignError(f"Morris needs at least 2 trajectories, got {n}")
+    seed = _seed(seed)
+    D = study.space.k
+    t0 = time.perf_counter()
+    X = morris_sample.sample(study.problem, n, num_levels=num_levels, seed=seed)
+    t1 = time.perf_counter()
+    Y, status = run_design(study.evaluator, X, chunk=chunk, progress=progress)
+    t2 = time.perf_counter()
+    kept = drop_failed_groups(X, Y, status, D + 1, what="trajectory")
+    m = kept.Y.shape[1]
+    advance = progress("analysis", m)
+    stats = {k: np.zeros((D, m)) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
+    for j in range(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a constant column: sigma 0/0
+            si = morris_analyze.analyze(
+                dict(study.problem),
+                kept.X,
+                np.ascontiguousarray(kept.Y[:, j]),
+                num_resamples=num_resamples,
+                conf_level=conf_level,
+                num_levels=num_levels,
+                seed=seed,
+            )
+        for key, array in stats.items():
+            array[:, j] = np.asarray(si[key], dtype=float)
+        advance(1)
+    t3 = time.perf_counter()
+    study.timings.update(sampling=t1 - t0, runs=t2 - t1, analysis=t3 - t2)
+    settings = {
+        "method": "morris",
+        "N": n,
+        "num_levels": num_levels,
+        "num_resamples": num_resamples,
+        "conf_level": conf_level,
+        "seed": seed,
+    }
+    return _dataset.morris_dataset(study, stats, kept, settings, command_line)
+
+
+def _check_power_of_two(n: int) -> None:
+    if n < 2 or n & (n - 1):
+        low = 2 ** max(1, int(math.log2(max(n, 2))))
+        raise SensitivityDesignError(
+            f"N = {n}: Sobol' sampling needs a power of two for its balance properties; "
+            f"use {low} or {low * 2}"
+        )
+
+
+def _seed(seed: int | None) -> int:
+    """A seed is always recorded: a fresh one when none is given (never 0, which SALib's
+    bootstrap would treat as 'no seed')."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SensitivityDesignError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
