@@ -26,44 +26,45 @@ __all__ = [
 
 EXAMPLE_CONFIG = """\
 # paths are relative to this file
-model = "../models/gvc_upgrading.mdl"    # optional: default is the mapping's model
+model = "../models/gvc_upgrading.mdl"  # default: the mapping's model
 cases = "gvc_cases.csv"
 mapping = "case_levers.toml"
-method = "euler"                          # or "rk4"
+method = "euler"                # or "rk4"
+# time_step = 0.0625            # override the model's TIME STEP
 
-[estimate]                                # at most about eight; bounds default to the model's
+[estimate]                      # at most about eight; bounds: the model's
 "Local Learning Rate" = { bounds = [0.05, 1.5] }
-"Innovation Learning Rate" = { bounds = [0.1, 3.0], prior = { normal = [1.5, 0.5] } }
+"Innovation Learning Rate" = { prior = { normal = [1.5, 0.5] } }
 
-[[outcome]]                               # ordered levels, lowest first
+[[outcome]]                     # ordered levels, lowest first
 column = "functional_upg"
 levels = ["0", "1", "2"]
-quantity = "Functional Upgrading"         # read as its plain value at the case's horizon
-scale = 1.0                               # fixed: eta = quantity / scale (slope not estimated)
+quantity = "Functional Upgrading"   # its value at the case's horizon
+scale = 0.1                     # fixed: eta = quantity / scale
 
 [[outcome]]
 column = "outcome_class"
 levels = ["decline", "treadmilling", "incremental", "leap-forward"]
 quantity = "Cluster Market Position"
 
-[weights]                                 # case weights by a column (missing value: error)
+[weights]                       # case weights by a column
 column = "confidence"
 values = { high = 1.0, medium = 1.0, low = 0.5 }
 
 [fit]
-seeds = [1, 2, 3]                         # one differential-evolution start per seed
-popsize = 10                              # population = popsize x number of parameters
-maxiter = 40                              # generations per start
+seeds = [1, 2, 3]               # one differential-evolution start each
+popsize = 10                    # population = popsize x parameters
+maxiter = 40                    # generations per start
 tol = 1e-4
-polish = "Powell"                         # local polish of the best start: Powell | L-BFGS-B | none
-pseudo_count = 0.5                        # weak prior keeping cutpoints finite and ordered
+polish = "Powell"               # Powell | L-BFGS-B | Nelder-Mead | none
+pseudo_count = 0.5              # weak prior: finite, ordered cutpoints
 
 [uncertainty]
-profile_points = 11                       # grid points per parameter (profile likelihood)
-bootstrap = 100                           # case-bootstrap replicates (0 = none)
+profile_points = 11             # grid points per parameter
+bootstrap = 100                 # case-bootstrap replicates (0 = none)
 seed = 7
 
-[crossval]                                # run by `gvcdyn calibrate --crossval`
+[crossval]                      # run by `gvcdyn calibrate --crossval`
 folds = 5
 repeats = 2
 loo = true
@@ -99,6 +100,7 @@ class CalibrationConfig:
     cases: Path
     mapping: Path
     method: str
+    time_step: float | None
     estimate: tuple[EstimatedParameter, ...]
     outcomes: tuple[OutcomeSpec, ...]
     weight_column: str | None = None
@@ -302,6 +304,11 @@ def parse_config(
     if unknown:
         raise CalibrationConfigError(f"{wc}: outcome '{unknown[0]}' is not an [[outcome]] column")
     method = str(doc.get("method", "euler"))
+    time_step = doc.get("time_step")
+    if time_step is not None and (
+        isinstance(time_step, bool) or not isinstance(time_step, int | float) or not time_step > 0
+    ):
+        raise CalibrationConfigError(f"{where}: time_step must be a number > 0")
     return CalibrationConfig(
         path=path,
         text=text,
@@ -309,6 +316,7 @@ def parse_config(
         cases=resolve(doc["cases"]),
         mapping=resolve(doc["mapping"]),
         method=method,
+        time_step=None if time_step is None else float(time_step),
         estimate=tuple(estimate),
         outcomes=tuple(outcomes),
         weight_column=str(weights["column"]) if "column" in weights else None,

@@ -174,7 +174,11 @@ class CalibrationProblem:
         outcomes = [Outcome(o.quantity, "value", at="run", name=o.column) for o in self.outcomes]
         final = float(np.max(self.cases.horizon)) if len(self.cases) else None
         self.evaluator = model.evaluator(
-            self.space, outcomes, method=self.config.method, final_time=final
+            self.space,
+            outcomes,
+            method=self.config.method,
+            final_time=final,
+            time_step=self.config.time_step,
         )
         self.scales = np.array([o.scale for o in self.outcomes])
 

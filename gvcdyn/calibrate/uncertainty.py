@@ -61,6 +61,7 @@ class Identifiability:
 class Bootstrap:
     theta: np.ndarray  # (B, k)
     objective: np.ndarray  # (B,)
+    cutpoints: list[np.ndarray]  # per outcome (B, J-1), refitted with each replicate's weights
     low: np.ndarray
     high: np.ndarray
     seed: int
@@ -197,4 +198,6 @@ def bootstrap(
     starts = np.repeat(theta[None, :], replicates, axis=0)
     fitted, values = batched_search(problem, starts, weights=weights)
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
-    return Bootstrap(fitted, values, low, high, seed)
+    s, status = problem.quantities(fitted)
+    _, cuts = problem.nll_from_quantities(s, status, weights)
+    return Bootstrap(fitted, values, cuts, low, high, seed)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
-from gvcdyn.cli import check, params, whatif
+from gvcdyn.cli import calibrate, check, params, whatif
 from gvcdyn.errors import GvcdynError
 
 try:  # typer >= 0.2x parses with its own copy of click
@@ -37,9 +38,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gvcdyn._version import __version__
+
+        print(f"gvcdyn {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Compile Vensim .mdl models to batched kernels and run what-if experiments."""
+
+
 whatif.register(app)
 params.register(app)
 check.register(app)
+calibrate.register(app)
 
 EXIT_ERROR = 2
 

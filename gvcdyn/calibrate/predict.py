@@ -1,0 +1,176 @@
+"""``predict``: outcome probabilities for new cases from a fit file.
+
+The fit file carries what prediction needs: the estimates, cutpoints, bootstrap
+replicates, the mapping text, the outcome definitions and the model's path and hash.
+When the fit has bootstrap replicates, each case's probabilities are averaged over them
+(each replicate with its own refitted cutpoints): the prediction integrates over
+parameter uncertainty. Otherwise the point estimate is used. Which one is recorded in
+the companion JSON written next to the CSV.
+
+Cases whose context cannot be mapped (a blank or unknown value, a bad year) are
+reported by id and column; every other case still gets its prediction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gvcdyn.calibrate.cases import CaseIssue, apply_mapping, parse_mapping, read_case_csv
+from gvcdyn.calibrate.config import parse_config
+from gvcdyn.calibrate.likelihood import level_probabilities
+from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.errors import CalibrationConfigError
+
+__all__ = ["Prediction", "predict", "probability_columns", "write_predictions"]
+
+
+@dataclass
+class Prediction:
+    table: pd.DataFrame
+    problems: list[CaseIssue]
+    meta: dict
+
+
+def read_fit(path: str | Path) -> xr.Dataset:
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationConfigError(f"fit file {path} does not exist")
+    try:
+        ds = xr.load_dataset(path)
+    except (OSError, ValueError) as exc:
+        raise CalibrationConfigError(f"fit file {path} is not a readable netCDF: {exc}") from None
+    if "estimate" not in ds or "config_text" not in ds.attrs:
+        raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
+    return ds
+
+
+def probability_columns(column: str, levels: list[str], categorical_unique: bool) -> list[str]:
+    """Column names: ``p_<level>`` for a categorical outcome, ``p<level>_<column>`` otherwise."""
+    if all(level.isdigit() for level in levels) or not categorical_unique:
+        return [f"p{level}_{column}" for level in levels]
+    return [f"p_{level}" for level in levels]
+
+
+def predict(
+    fit_path: str | Path, cases_path: str | Path, *, model=None, use_bootstrap: bool = True
+) -> Prediction:
+    """Probabilities of every outcome level for each case of ``cases_path``."""
+    import gvcdyn
+
+    ds = read_fit(fit_path)
+    config_path = Path(ds.attrs.get("config_path") or ".")
+    config = parse_config(
+        _toml(ds.attrs["config_text"]), path=config_path, text=ds.attrs["config_text"]
+    )
+    mapping = parse_mapping(
+        _toml(ds.attrs["mapping_text"]),
+        path=Path(ds.attrs["mapping_path"]),
+        text=ds.attrs["mapping_text"],
+    )
+    if model is None:
+        model = gvcdyn.load(ds.attrs["model_path"])
+    if model.ir.source_hash != ds.attrs["model_sha256"]:
+        raise CalibrationConfigError(
+            f"the model {ds.attrs['model_path']} changed since the fit (SHA-256 differs); "
+            "refit before predicting"
+        )
+    frame = read_case_csv(cases_path, mapping.id_column)
+    cases = apply_mapping(
+        frame, mapping, model=model, strict=False, source=f"case file {cases_path}"
+    )
+    problems = list(cases.invalid) + list(cases.excluded)
+    names = [str(n) for n in ds["parameter"].values]
+    outcomes = config.outcomes
+    labels = [o.column for o in outcomes]
+    categorical = [o for o in outcomes if not all(v.isdigit() for v in o.levels)]
+    unique = len(categorical) <= 1
+    columns = {o.column: probability_columns(o.column, list(o.levels), unique) for o in outcomes}
+    table = pd.DataFrame({"id": list(frame[mapping.id_column])})
+    for o in outcomes:
+        for c in columns[o.column]:
+            table[c] = np.nan
+        table[f"pred_{o.column}"] = ""
+    table["note"] = ""
+    for issue in problems:
+        table.loc[table["id"] == issue.case_id, "note"] = f"{issue.column}: {issue.message}"
+    meta = {
+        "fit": str(fit_path),
+        "cases": str(cases_path),
+        "n_cases": len(frame),
+        "n_predicted": len(cases),
+        "parameters": names,
+        "outcomes": labels,
+        "problems": [str(p) for p in problems],
+    }
+    if len(cases) == 0:
+        meta["uncertainty"] = "none: no case could be mapped"
+        return Prediction(table, problems, meta)
+    problem = CalibrationProblem(model, config, mapping, cases, strict_outcomes=False)
+    if use_bootstrap and "bootstrap_estimate" in ds:
+        thetas = np.vstack([ds["estimate"].values[None, :], ds["bootstrap_estimate"].values])
+        meta["uncertainty"] = (
+            f"averaged over the point estimate and {len(thetas) - 1} case-"
+            "bootstrap replicates (each with its own cutpoints)"
+        )
+    else:
+        thetas = ds["estimate"].values[None, :]
+        meta["uncertainty"] = "point estimate only (the fit has no bootstrap replicates)"
+    thetas = np.clip(thetas, problem.bounds[:, 0], problem.bounds[:, 1])
+    cuts = _cutpoints(ds, len(thetas), config)
+    s, status = problem.quantities(thetas)
+    rows = table.index[table["id"].isin(cases.ids)]
+    order = {cid: i for i, cid in enumerate(cases.ids)}
+    case_rows = np.array([order[cid] for cid in table.loc[rows, "id"]])
+    failed = np.any(status != 0, axis=0)
+    for k, o in enumerate(outcomes):
+        eta = s[:, :, k] / o.scale  # (draws, C)
+        probs = np.mean(
+            [level_probabilities(eta[d], cuts[k][d]) for d in range(len(thetas))], axis=0
+        )
+        probs[failed] = np.nan
+        for j, c in enumerate(columns[o.column]):
+            table.loc[rows, c] = probs[case_rows, j]
+        best = np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1)
+        table.loc[rows, f"pred_{o.column}"] = [
+            o.levels[b] if not failed[i] else ""
+            for i, b in zip(case_rows, best[case_rows], strict=True)
+        ]
+    for i in np.flatnonzero(failed):
+        table.loc[table["id"] == cases.ids[i], "note"] = "model run failed (non-finite value)"
+    meta["n_draws"] = len(thetas)
+    return Prediction(table, problems, meta)
+
+
+def _cutpoints(ds: xr.Dataset, n_draws: int, config) -> list[np.ndarray]:
+    """Cutpoints per draw ``(draws, J-1)`` per outcome: the estimate's, then each replicate's."""
+    cuts = []
+    for k, o in enumerate(config.outcomes):
+        n = len(o.levels) - 1
+        point = ds["cutpoint"].values[k, :n][None, :]
+        if n_draws > 1:
+            point = np.vstack([point, ds["bootstrap_cutpoint"].values[:, k, :n]])
+        cuts.append(point)
+    return cuts
+
+
+def _toml(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def write_predictions(prediction: Prediction, out: str | Path) -> tuple[Path, Path]:
+    """Write the CSV and its companion JSON atomically; returns both paths."""
+    from gvcdyn.results_io import atomic_write
+
+    out = Path(out)
+    meta_path = out.with_suffix(".json")
+    atomic_write(out, lambda tmp: prediction.table.to_csv(tmp, index=False, float_format="%.6g"))
+    atomic_write(meta_path, lambda tmp: tmp.write_text(json.dumps(prediction.meta, indent=2)))
+    return out, meta_path

@@ -1,0 +1,280 @@
+"""``calibrate(config)``: fit, uncertainty and identifiability as one self-describing Dataset.
+
+The steps are the library's (``fit``, ``profiles``, ``identifiability``, ``bootstrap``,
+optionally ``crossvalidate``); this module only runs them in order and records what
+came out with its provenance (config text, mapping text, the case file's and the
+model's SHA-256, seeds, number of model runs, convergence messages), so a fit file
+can be re-read, reported and used for prediction without the config at hand.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gvcdyn._version import __version__
+from gvcdyn.calibrate.cases import file_sha256
+from gvcdyn.calibrate.config import CalibrationConfig
+from gvcdyn.calibrate.fit import FitResult, Progress, fit
+from gvcdyn.calibrate.likelihood import level_probabilities
+from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
+
+__all__ = ["calibrate", "fit_dataset"]
+
+#: stage(name) is called as each step starts (for a CLI status line)
+Stage = Callable[[str], None]
+
+
+def calibrate(
+    config: CalibrationConfig,
+    *,
+    seed: int | None = None,
+    crossval: bool = False,
+    progress: Progress | None = None,
+    stage: Stage | None = None,
+    model=None,
+    command_line: list[str] | None = None,
+) -> xr.Dataset:
+    """Run the whole calibration described by ``config``; returns the fit as a Dataset."""
+    if seed is not None:
+        config = config.with_seed(seed)
+    say = stage or (lambda _name: None)
+    say("loading the model and the cases")
+    problem = CalibrationProblem.from_config(config, model=model)
+    say("fitting (differential evolution, multi-start)")
+    result = fit(problem, progress=progress)
+    theta, objective = result.theta, result.objective
+    prof = []
+    if config.profile_points > 0:
+        say("profile likelihoods")
+        prof, better_theta, better = profiles(problem, theta, objective, config.profile_points)
+        if better < objective - 1e-6:
+            result.extra["profile_improved"] = objective - better
+            result.message += (
+                f"; a profile found a better optimum (by {objective - better:.3g}),"
+                " used as the estimate"
+            )
+            theta, objective = better_theta, better
+            result.theta, result.objective = theta, objective
+            s, status = problem.quantities(theta[None, :])
+            result.cutpoints = [c[0] for c in problem.nll_from_quantities(s, status)[1]]
+    say("identifiability (Fisher information, collinearity)")
+    ident = identifiability(problem, theta)
+    boot = None
+    if config.bootstrap > 0:
+        say(f"case bootstrap ({config.bootstrap} replicates)")
+        boot = bootstrap(problem, theta, config.bootstrap, config.uncertainty_seed)
+    cv = None
+    if crossval:
+        from gvcdyn.calibrate.crossval import crossvalidate
+
+        say("cross-validation")
+        cv = crossvalidate(problem)
+    result.n_runs = problem.counter.runs
+    return fit_dataset(problem, result, prof, ident, boot, cv, command_line=command_line)
+
+
+def fit_dataset(
+    problem: CalibrationProblem,
+    result: FitResult,
+    prof,
+    ident,
+    boot,
+    cv=None,
+    *,
+    command_line: list[str] | None = None,
+) -> xr.Dataset:
+    """The fit and its uncertainty as an ``xarray.Dataset`` (see ``calibration/README.md``)."""
+    cfg = problem.config
+    names = list(problem.names)
+    outcomes = [o.column for o in problem.outcomes]
+    n_cut = max(len(o.levels) for o in problem.outcomes) - 1
+    cut = np.full((len(outcomes), n_cut), np.nan)
+    for k, c in enumerate(result.cutpoints):
+        cut[k, : len(c)] = c
+    s, _status = problem.quantities(result.theta[None, :])
+    probs = np.full((len(problem.cases), len(outcomes), n_cut + 1), np.nan)
+    for k, spec in enumerate(problem.outcomes):
+        probs[:, k, : len(spec.levels)] = level_probabilities(
+            s[0, :, k] / problem.scales[k], result.cutpoints[k]
+        )
+    data = {
+        "estimate": (
+            ("parameter",),
+            result.theta,
+            {"description": "maximum-likelihood estimate (posterior mode with priors)"},
+        ),
+        "bound_low": (("parameter",), problem.bounds[:, 0], {"description": "search bound"}),
+        "bound_high": (("parameter",), problem.bounds[:, 1], {"description": "search bound"}),
+        "cutpoint": (
+            ("outcome", "cut"),
+            cut,
+            {"description": "ordered-logit cutpoints at the estimate (eta scale)"},
+        ),
+        "start_estimate": (
+            ("start", "parameter"),
+            np.array([s_.theta for s_ in result.starts]),
+            {"description": "optimum of each differential-evolution start"},
+        ),
+        "start_objective": (
+            ("start",),
+            np.array([s_.objective for s_ in result.starts]),
+            {"description": "objective at each start's optimum"},
+        ),
+        "start_seed": (
+            ("start",),
+            np.array([s_.seed for s_ in result.starts], dtype=np.int64),
+            {"description": "random seed of each start"},
+        ),
+        "start_generations": (
+            ("start",),
+            np.array([s_.generations for s_ in result.starts], dtype=np.int64),
+            {},
+        ),
+        "quantity": (
+            ("case", "outcome"),
+            s[0],
+            {"description": "model quantity at each case's horizon, at the estimate"},
+        ),
+        "observed": (
+            ("case", "outcome"),
+            problem.levels,
+            {"description": "observed level index (-1 = blank)"},
+        ),
+        "probability": (
+            ("case", "outcome", "level"),
+            probs,
+            {"description": "P(level) per case at the estimate"},
+        ),
+        "weight": (("case",), problem.weights, {"description": "case weight in the likelihood"}),
+        "horizon": (
+            ("case",),
+            problem.cases.horizon,
+            {"description": "period length (years): where each case is read"},
+        ),
+        "lever_value": (
+            ("case", "lever"),
+            problem.case_levers,
+            {"description": "lever values set by the case mapping"},
+        ),
+        "hessian": (
+            ("parameter", "parameter_b"),
+            ident.hessian,
+            {"description": "Hessian of the objective in unit-scaled parameters"},
+        ),
+        "fisher_eigenvalue": (("eigen",), ident.eigenvalues, {}),
+        "sensitivity_cosine": (
+            ("parameter", "parameter_b"),
+            ident.sensitivity_cosine,
+            {"description": "cosine of two parameters' sensitivity vectors"},
+        ),
+    }
+    if prof:
+        n_pts = max(len(p.grid) for p in prof)
+        grid = np.full((len(names), n_pts), np.nan)
+        delta = np.full((len(names), n_pts), np.nan)
+        for i, p in enumerate(prof):
+            grid[i, : len(p.grid)] = p.grid
+            delta[i, : len(p.delta)] = p.delta
+        data.update(
+            {
+                "profile_value": (("parameter", "profile_point"), grid, {}),
+                "profile_delta": (
+                    ("parameter", "profile_point"),
+                    delta,
+                    {"description": "profile objective minus its minimum"},
+                ),
+                "lower": (
+                    ("parameter",),
+                    np.array([p.low for p in prof]),
+                    {"description": "95% profile-likelihood interval (delta = 1.92)"},
+                ),
+                "upper": (("parameter",), np.array([p.high for p in prof]), {}),
+                "lower_open": (
+                    ("parameter",),
+                    np.array([int(p.low_open) for p in prof]),
+                    {"description": "1: the profile never crosses 1.92 on this side"},
+                ),
+                "upper_open": (("parameter",), np.array([int(p.high_open) for p in prof]), {}),
+                "identifiability": (
+                    ("parameter",),
+                    np.array([p.status for p in prof], dtype=str),
+                    {},
+                ),
+            }
+        )
+    if boot is not None:
+        boot_cut = np.full((len(boot.theta), len(outcomes), n_cut), np.nan)
+        for k, c in enumerate(boot.cutpoints):
+            boot_cut[:, k, : c.shape[1]] = c
+        data.update(
+            {
+                "bootstrap_cutpoint": (("replicate", "outcome", "cut"), boot_cut, {}),
+                "bootstrap_estimate": (("replicate", "parameter"), boot.theta, {}),
+                "bootstrap_objective": (("replicate",), boot.objective, {}),
+                "bootstrap_lower": (
+                    ("parameter",),
+                    boot.low,
+                    {"description": "2.5% percentile of the case bootstrap"},
+                ),
+                "bootstrap_upper": (("parameter",), boot.high, {}),
+            }
+        )
+    if cv is not None:
+        data.update(cv.to_data_vars())
+    coords = {
+        "parameter": names,
+        "parameter_b": names,
+        "outcome": outcomes,
+        "case": list(problem.cases.ids),
+        "lever": list(problem.cases.levers),
+        "level": np.arange(n_cut + 1),
+        "cut": np.arange(n_cut),
+    }
+    if cv is not None:
+        coords.update(cv.coords())
+    mapping_text = problem.mapping.text
+    attrs = {
+        "title": "gvcdyn calibration to case outcomes",
+        "objective": result.objective,
+        "n_runs": int(result.n_runs),
+        "success": int(result.success),
+        "message": result.message,
+        "polish": result.polish_message,
+        "seeds": json.dumps(list(cfg.seeds)),
+        "bootstrap_seed": cfg.uncertainty_seed,
+        "cv_seed": cfg.cv_seed,
+        "fisher_rank": ident.rank,
+        "collinearity_index": ident.collinearity_index,
+        "near_duplicates": json.dumps(ident.near_duplicates),
+        "outcome_levels": json.dumps({o.column: list(o.levels) for o in problem.outcomes}),
+        "outcome_quantity": json.dumps({o.column: o.quantity for o in problem.outcomes}),
+        "outcome_scale": json.dumps({o.column: o.scale for o in problem.outcomes}),
+        "excluded_cases": json.dumps(
+            [[x.case_id, x.column, x.message] for x in problem.cases.excluded]
+        ),
+        "config_text": cfg.text,
+        "config_path": str(cfg.path.resolve()) if cfg.path else "",
+        "mapping_text": mapping_text,
+        "mapping_path": str(cfg.mapping),
+        "model_path": str(problem.model.path.resolve()) if problem.model.path else "",
+        "model_sha256": problem.model.ir.source_hash,
+        "case_file": str(cfg.cases),
+        "case_file_sha256": file_sha256(cfg.cases),
+        "method": cfg.method,
+        "pseudo_count": cfg.pseudo_count,
+        "gvcdyn_version": __version__,
+        "command_line": shlex.join(
+            command_line if command_line is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
+        ),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
