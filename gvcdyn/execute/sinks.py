@@ -3,9 +3,10 @@
 Chunks arrive in any order (dask finishes them as it likes); a sink puts each into its
 rows, so the result is in run order whatever the completion order. ``NetCDFSink`` keeps
 only one chunk in memory at a time, which is what lets a job larger than memory finish:
-it writes with h5netcdf into a file preallocated along ``run`` under a temporary name
+it writes into a file preallocated along ``run`` under a temporary name
 and renames it into place when every chunk is in, so the requested name never holds a
-half-written file. The file opens in plain ``xarray.open_dataset``.
+half-written file. It is written with the netCDF4 library (h5netcdf needs h5py, which
+is not installed here) and opens in plain ``xarray.open_dataset``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class NetCDFSink:
         attrs: Mapping[str, Any] | None = None,
         rows_per_block: int = 10_000,
     ) -> None:
-        import h5netcdf
+        import netCDF4
 
         self.path = Path(path)
         if not self.path.parent.is_dir():
@@ -103,34 +104,32 @@ class NetCDFSink:
         )
         os.close(fd)
         self._tmp = Path(tmp)
-        self._file = h5netcdf.File(self._tmp, "w")
+        self._file = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
         self._rows = max(1, min(rows_per_block, n_runs))
-        self._file.dimensions["run"] = n_runs
-        run = self._file.create_variable("run", ("run",), np.int64)
-        run[:] = np.arange(n_runs)
-        status = self._file.create_variable(
-            "status", ("run",), np.int64, chunks=(self._rows,), fillvalue=-1
+        self._file.createDimension("run", n_runs)
+        run = self._file.createVariable("run", "i8", ("run",))
+        for start in range(0, n_runs, self._rows):
+            run[start : start + self._rows] = np.arange(start, min(start + self._rows, n_runs))
+        status = self._file.createVariable(
+            "status", "i8", ("run",), chunksizes=(self._rows,), fill_value=-1
         )
-        status.attrs["description"] = "per-run status: 0 ok, -1 not computed"
+        status.description = "per-run status: 0 ok, -1 not computed"
         for key, value in (attrs or {}).items():
-            self._file.attrs[key] = value
+            self._file.setncattr(key, value)
         if parameters is not None and X is not None:
             self._write_parameters(list(parameters), X)
         self._vars: list[Any] | None = None
 
     def _write_parameters(self, names: list[str], X: np.ndarray) -> None:
-        self._file.dimensions["parameter"] = len(names)
-        coord = self._file.create_variable("parameter", ("parameter",), str)
+        self._file.createDimension("parameter", len(names))
+        coord = self._file.createVariable("parameter", str, ("parameter",))
         coord[:] = np.array(names, dtype=object)
-        values = self._file.create_variable(
-            "parameter_value",
-            ("run", "parameter"),
-            np.float64,
-            chunks=(self._rows, len(names)),
+        values = self._file.createVariable(
+            "parameter_value", "f8", ("run", "parameter"), chunksizes=(self._rows, len(names))
         )
         for start in range(0, self.n_runs, self._rows):
-            values[start : start + self._rows] = X[start : start + self._rows]
-        values.attrs["description"] = "value of each varied parameter in each run"
+            values[start : start + self._rows, :] = X[start : start + self._rows]
+        values.description = "value of each varied parameter in each run"
 
     def _create_outputs(self, Y: np.ndarray) -> None:
         f = self._file
@@ -140,34 +139,30 @@ class NetCDFSink:
                     f"results have {Y.shape[1:]} columns per run but the layout expects "
                     f"{len(self.layout.variables)} variables x {len(self.layout.times)} times"
                 )
-            f.dimensions["time"] = len(self.layout.times)
-            f.create_variable("time", ("time",), np.float64)[:] = self.layout.times
+            f.createDimension("time", len(self.layout.times))
+            f.createVariable("time", "f8", ("time",))[:] = self.layout.times
             self._vars = [
-                f.create_variable(
+                f.createVariable(
                     name.replace("/", "_"),
+                    "f8",
                     ("run", "time"),
-                    np.float64,
-                    chunks=(self._rows, len(self.layout.times)),
-                    fillvalue=np.nan,
+                    chunksizes=(self._rows, len(self.layout.times)),
+                    fill_value=np.nan,
                 )
                 for name in self.layout.variables
             ]
             for var, name in zip(self._vars, self.layout.variables, strict=True):
-                var.attrs["vensim_name"] = name
+                var.vensim_name = name
             return
         width = int(np.prod(Y.shape[1:]))
         names = self.outcomes or [f"y{i}" for i in range(width)]
         if len(names) != width:
             raise ExecutorError(f"{len(names)} outcome names for {width} result columns")
-        f.dimensions["outcome"] = width
-        f.create_variable("outcome", ("outcome",), str)[:] = np.array(names, dtype=object)
+        f.createDimension("outcome", width)
+        f.createVariable("outcome", str, ("outcome",))[:] = np.array(names, dtype=object)
         self._vars = [
-            f.create_variable(
-                "value",
-                ("run", "outcome"),
-                np.float64,
-                chunks=(self._rows, width),
-                fillvalue=np.nan,
+            f.createVariable(
+                "value", "f8", ("run", "outcome"), chunksizes=(self._rows, width), fill_value=np.nan
             )
         ]
 
