@@ -146,6 +146,7 @@ class DaskExecutor(Executor):
 
     Only a few chunks are in flight at a time (``max_in_flight``, default two per worker
     plus one), so results never pile up on the workers or in this process.
+    ``job_timeout`` (seconds, default none) bounds a whole ``map_chunks`` call.
     """
 
     def __init__(
@@ -156,6 +157,7 @@ class DaskExecutor(Executor):
         numba_threads: int | None = None,
         max_in_flight: int | None = None,
         connect_timeout: float = 20.0,
+        job_timeout: float | None = None,
     ) -> None:
         if (workers is None) == (scheduler is None):
             raise ExecutorError("give either workers=N (a local cluster) or scheduler=ADDRESS")
@@ -186,6 +188,7 @@ class DaskExecutor(Executor):
             self.n_workers = workers
         self.numba_threads = threads
         self.max_in_flight = max_in_flight or 2 * self.n_workers + 1
+        self.job_timeout = job_timeout
 
     def _threads_per_worker_on_cluster(self) -> int:
         """numba threads per task thread: a host's cores shared by all task threads on it."""
@@ -210,7 +213,7 @@ class DaskExecutor(Executor):
         token = hashlib.sha256(payload).hexdigest()[:16]
         pending = iter(chunks)
         futures: dict[Any, int] = {}
-        completed = as_completed(loop=self._client.loop)
+        completed = as_completed(loop=self._client.loop, timeout=self.job_timeout)
 
         def submit_next() -> bool:
             chunk = next(pending, None)
@@ -231,18 +234,37 @@ class DaskExecutor(Executor):
             return True
 
         try:
-            for _ in range(self.max_in_flight):
-                if not submit_next():
-                    break
-            for future in completed:
-                index = futures.pop(future)
-                Y, status = future.result()
-                future.release()
-                yield index, Y, status
-                submit_next()
+            yield from self._collect(completed, futures, submit_next)
+        except TimeoutError:
+            raise ExecutorError(
+                f"the job did not finish within {self.job_timeout} s; "
+                f"{len(futures)} chunk(s) were still running on {self.address}"
+            ) from None
         finally:
             if futures:  # interrupted or failed: stop what is still running
                 self._client.cancel(list(futures))
+
+    def _collect(
+        self, completed: Any, futures: dict[Any, int], submit_next: Callable[[], bool]
+    ) -> Generator[ChunkResult, None, None]:
+        """Keep ``max_in_flight`` chunks submitted; yield each result as it arrives."""
+        from distributed.scheduler import KilledWorker
+
+        for _ in range(self.max_in_flight):
+            if not submit_next():
+                break
+        for future in completed:
+            index = futures.pop(future)
+            try:
+                Y, status = future.result()
+            except KilledWorker as exc:
+                raise ExecutorError(
+                    f"chunk {index} was running on workers that died repeatedly ({exc}); "
+                    "check the workers' memory and logs"
+                ) from None
+            future.release()
+            yield index, Y, status
+            submit_next()
 
     def close(self) -> None:
         self._client.close()
