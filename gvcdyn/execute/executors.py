@@ -127,13 +127,14 @@ def _limit_numba_threads(n: int) -> None:
 
 
 def _dumps(f: Callable[..., Any]) -> bytes:
-    """Pickle ``f`` by reference where possible, by value (cloudpickle) otherwise."""
-    try:
-        return pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        import cloudpickle
+    """Pickle ``f`` for the workers: by reference where importable, by value otherwise.
 
-        return cloudpickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
+    cloudpickle (shipped with dask) also carries functions and classes defined in a
+    script's ``__main__``, which a worker could not import.
+    """
+    import cloudpickle
+
+    return cloudpickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class DaskExecutor(Executor):
