@@ -198,6 +198,7 @@ def parse_config(
             "cases",
             "mapping",
             "method",
+            "time_step",
             "estimate",
             "outcome",
             "weights",

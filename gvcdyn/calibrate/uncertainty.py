@@ -31,6 +31,9 @@ THRESHOLD_95 = 1.92  # half the chi-square(1) 95% quantile
 FLAT = 0.1
 FD_STEP = 0.01  # finite-difference step in the unit cube
 NEAR_DUPLICATE = 0.95  # |cosine| of two parameters' sensitivity vectors
+# local refits start at (or next to) the optimum: first moves of 5% of a range, stop at 0.5%
+LOCAL_STEP = 0.05
+LOCAL_MIN_STEP = 0.005
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ def profiles(
             starts.append(start)
             free.append(mask)
             owner.append(i)
-    fitted, values = batched_search(problem, np.array(starts), free=np.array(free))
+    fitted, values = batched_search(
+        problem, np.array(starts), free=np.array(free), step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+    )
     owner = np.array(owner)
     best_i = int(np.argmin(values))
     best_theta, best = (
@@ -196,7 +201,9 @@ def bootstrap(
     counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
     weights = counts * problem.weights[None, :]
     starts = np.repeat(theta[None, :], replicates, axis=0)
-    fitted, values = batched_search(problem, starts, weights=weights)
+    fitted, values = batched_search(
+        problem, starts, weights=weights, step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+    )
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
     s, status = problem.quantities(fitted)
     _, cuts = problem.nll_from_quantities(s, status, weights)
