@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from gvcdyn.cli import calibrate, check, params, whatif
+from gvcdyn.cli import calibrate, check, params, sensitivity, whatif
 from gvcdyn.errors import GvcdynError
 
 try:  # typer >= 0.2x parses with its own copy of click
@@ -63,6 +63,7 @@ whatif.register(app)
 params.register(app)
 check.register(app)
 calibrate.register(app)
+sensitivity.register(app)
 
 EXIT_ERROR = 2
 

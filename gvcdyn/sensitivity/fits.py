@@ -48,7 +48,8 @@ def fit_draws(path: str | Path, limit: int | None = None) -> list[dict[str, floa
     """Parameter sets drawn from the fit's uncertainty (empty when it has none)."""
     ds = _open(path)
     names = [str(n) for n in ds["parameter"].values] if "parameter" in ds.coords else []
-    for var in ds.data_vars.values():
+    preferred = [ds[v] for v in ("bootstrap_estimate",) if v in ds.data_vars]
+    for var in [*preferred, *ds.data_vars.values()]:
         dims = var.dims
         if len(dims) == 2 and "parameter" in dims and any(d in _DRAW_DIMS for d in dims):
             values = np.asarray(var.transpose(..., "parameter").values, dtype=float)

@@ -28,7 +28,7 @@ from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
 from gvcdyn.sensitivity.sobol import block_size, sobol_indices
 
-__all__ = ["Study", "morris", "prepare", "sobol"]
+__all__ = ["Study", "base_of", "morris", "prepare", "sobol"]
 
 AtLike = str | float | Sequence[float]
 BaseLike = Mapping[str, float] | str | Path | None
@@ -81,6 +81,34 @@ def prepare(
     evaluator = model.evaluator(space, outcomes, method=integration)
     label = base_label or (str(base) if isinstance(base, str | Path) else space.base_source)
     return Study(model, space, evaluator, tuple(names), times, label, choice.source)
+
+
+def base_of(
+    model: Any, scenario: str | Path | None = None, fit: str | Path | None = None
+) -> tuple[BaseLike, str]:
+    """The values every non-varied parameter keeps, and a label for them.
+
+    Model defaults, overridden by a scenario file, overridden by a calibration fit's
+    estimates (the fit decides the parameters it estimated; the scenario the rest).
+    """
+    from gvcdyn.scenarios import read_scenario
+    from gvcdyn.sensitivity.fits import fit_estimates
+
+    if scenario is None and fit is None:
+        return None, "model defaults"
+    values: dict[str, float] = {}
+    labels = []
+    if scenario is not None:
+        values.update(_canonical(model, read_scenario(scenario).parameters))
+        labels.append(f"scenario {Path(scenario).name}")
+    if fit is not None:
+        values.update(_canonical(model, fit_estimates(fit)))
+        labels.append(f"fit {Path(fit).name}")
+    return values, ", ".join(labels)
+
+
+def _canonical(model: Any, values: Mapping[str, float]) -> dict[str, float]:
+    return {model.parameter(k).name: float(v) for k, v in values.items()}
 
 
 def resolve_times(at: AtLike, save_times: np.ndarray) -> np.ndarray:

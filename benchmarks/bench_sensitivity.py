@@ -1,0 +1,103 @@
+"""Benchmark a full Sobol' study of the GVC model against the issue's 60 s target.
+
+Sobol' with second order for every lever of ``models/gvc_upgrading.mdl`` (its "Levers"
+view) at N = 4,096, with indices at every saved year (the final time included), for the
+functional-upgrading outputs. Prints the time of sampling, runs and analysis
+separately, and SALib's ``sobol.analyze`` time per output column on the same outputs
+(measured on a few columns), so the two analyses can be compared per column.
+
+    python benchmarks/bench_sensitivity.py                  # N = 4096, all saved years
+    python benchmarks/bench_sensitivity.py --n 1024 --salib-columns 1
+
+Numbers depend on the machine and on what else runs on it; run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import gvcdyn
+from gvcdyn.sensitivity import study as sens
+from gvcdyn.sensitivity.sobol import sobol_indices
+
+REPO = Path(__file__).resolve().parents[1]
+#: Functional-upgrading outputs; those the model does not have are left out.
+OUTPUTS = ("Innovation Capability", "Value Capture Share", "Functional Upgrading")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "gvc_upgrading.mdl")
+    parser.add_argument("--n", type=int, default=4096)
+    parser.add_argument("--salib-columns", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    model = gvcdyn.load(args.model)
+    names = {v.name for v in model.variables}
+    outputs = [o for o in OUTPUTS if o in names]
+    study = sens.prepare(model, outputs, at="all")
+    model.simulate(study.space.matrix(study.space.bounds[:, :1].T))  # compile or load once
+    setup = time.perf_counter() - start
+
+    ds = sens.sobol(study, args.n, second_order=True, seed=args.seed)
+    t = study.timings
+    D, m = study.space.k, len(outputs) * len(study.times)
+    total = t["sampling"] + t["runs"] + t["analysis"]
+    print(f"model: {args.model.name}, {D} levers, outputs: {', '.join(outputs)}")
+    print(f"design: Sobol' with second order, N = {args.n}, {ds.attrs['n_runs']:,} runs, "
+          f"{len(study.times)} times x {len(outputs)} outputs = {m} columns")
+    print(f"numba threads: {_threads()}, cores: {os.cpu_count()}")
+    print(f"load + kernel (not in total): {setup:6.2f} s")
+    print(f"sampling (SALib):             {t['sampling']:6.2f} s")
+    print(f"runs (evaluator):             {t['runs']:6.2f} s "
+          f"({1e6 * t['runs'] / ds.attrs['n_runs']:.1f} us per run)")
+    print(f"analysis (vectorised):        {t['analysis']:6.2f} s "
+          f"({1e3 * t['analysis'] / m:.1f} ms per column, 100 resamples)")
+    print(f"total:                        {total:6.2f} s  (target < 60 s)")
+    if args.salib_columns:
+        salib_per_column(study, args, ds)
+
+
+def salib_per_column(study: sens.Study, args: argparse.Namespace, ds) -> None:
+    """SALib's ``sobol.analyze`` on the same design, a few columns, and ours on one."""
+    from SALib.analyze import sobol as salib_sobol
+    from SALib.sample import sobol as salib_sample
+
+    X = salib_sample.sample(study.problem, args.n, calc_second_order=True, seed=args.seed)
+    final = [j for j, label in enumerate(study.evaluator.names) if label.endswith(
+        f"@ {study.times[-1]:g}")]
+    Y, _ = study.evaluator(X)
+    times = []
+    for j in final[: args.salib_columns]:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            salib_sobol.analyze(study.problem, Y[:, j].copy(), calc_second_order=True,
+                                seed=args.seed)
+        times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    sobol_indices(Y[:, final[:1]], study.space.k, second_order=True, seed=args.seed)
+    ours_one = time.perf_counter() - t0
+    per = float(np.mean(times))
+    m = len(study.evaluator.names)
+    print(f"SALib sobol.analyze:          {per:6.2f} s per column (mean of {len(times)}), "
+          f"{per * m:.0f} s for all {m} columns")
+    print(f"ours on one column alone:     {ours_one:6.2f} s")
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""``gvcdyn sensitivity``: which levers move an output most, with intervals, over time."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from gvcdyn.cli.common import Method, err, load, out, writing
+
+#: Parameters listed per output in the printed ranking (the file has them all).
+SHOWN = 15
+EXIT_INTERRUPTED = 130
+
+
+class Analysis(StrEnum):
+    sobol = "sobol"
+    morris = "morris"
+
+
+def sensitivity(
+    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    output: Annotated[
+        list[str],
+        typer.Option("--output", "-o", help="Output variable to explain; repeatable."),
+    ],
+    at: Annotated[
+        str,
+        typer.Option(help="When to read the outputs: final, all (every saved time) or T1,T2,..."),
+    ] = "final",
+    params: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated parameters to vary (default: the model's Levers view)."),
+    ] = None,
+    ranges: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML: an optional list 'parameters' and a 'ranges' table of "
+            "name = (low, high) pairs."
+        ),
+    ] = None,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario .toml fixing the parameters not varied.")
+    ] = None,
+    fit: Annotated[
+        Path | None, typer.Option(help="Calibration fit (.nc): its estimates fix the rest.")
+    ] = None,
+    method: Annotated[Analysis, typer.Option(help="sobol (indices) or morris (screening).")] = (
+        Analysis.sobol
+    ),
+    n: Annotated[
+        int,
+        typer.Option("--n", help="Sobol: base samples (a power of two); Morris: trajectories."),
+    ] = 1024,
+    second_order: Annotated[
+        bool, typer.Option("--second-order", help="Sobol: also pairwise indices S2.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of sampling and bootstrap.")] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 100,
+    conf_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    integration: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the indices as netCDF here.")
+    ] = None,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="Write ranked indices and indices over time.")
+    ] = None,
+) -> None:
+    """Global sensitivity of outputs to the model's levers: Sobol' indices or Morris effects.
+
+    Ranges are the levers' documented ranges unless --ranges overrides them; everything not
+    varied stays at the model defaults, the --scenario, or the --fit estimates.
+
+    Example (time-resolved, second order, files written):
+
+      gvcdyn sensitivity models/gvc_upgrading.mdl -o "Innovation Capability" \\
+          -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
+          --scenario models/scenarios/captive.toml --out results/sens.nc --plot results/sens.png
+    """
+    from gvcdyn.sensitivity import study as sens
+    from gvcdyn.sensitivity.dataset import write
+    from gvcdyn.sensitivity.plots import check_plot_path, plot_indices
+    from gvcdyn.sensitivity.progress import rich_progress
+
+    if plot_path is not None:
+        check_plot_path(plot_path)
+    names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+    loaded = load(model)
+    base, label = sens.base_of(loaded, scenario, fit)
+    study = sens.prepare(
+        loaded,
+        output,
+        at=at,
+        params=names,
+        ranges=ranges,
+        base=base,
+        base_label=label,
+        integration=integration.value,
+    )
+    settings: dict[str, Any] = {
+        "command_line": ["gvcdyn", *sys.argv[1:]],
+        "seed": seed,
+        "num_resamples": resamples,
+        "conf_level": conf_level,
+    }
+    try:
+        with err.status("loading the compiled kernel"):
+            study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
+        with rich_progress(err) as progress:
+            if method is Analysis.sobol:
+                ds = sens.sobol(study, n, second_order=second_order, progress=progress, **settings)
+            else:
+                ds = sens.morris(study, n, progress=progress, **settings)
+    except KeyboardInterrupt:
+        err.print("interrupted: no results written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _print_ranking(ds)
+    if ds.attrs["n_failed_runs"]:
+        err.print(
+            f"warning: {ds.attrs['n_failed_runs']} runs failed; "
+            f"{ds.attrs['n_dropped_groups']} of the design's groups were left out"
+        )
+    if out_path is not None:
+        with writing(out_path):
+            write(ds, out_path)
+        out.print(f"results: {escape(str(out_path))}")
+    if plot_path is not None:
+        with writing(plot_path):
+            plot_indices(ds, plot_path)
+        out.print(f"plot:    {escape(str(plot_path))}")
+
+
+def _print_ranking(ds: Any) -> None:
+    """Per output, the parameters ranked at the last time analysed."""
+    sobol = "ST" in ds
+    main = "ST" if sobol else "mu_star"
+    last = float(ds.time.values[-1])
+    for output in ds.output.values:
+        one = ds.sel(output=output).isel(time=-1)
+        table = Table(
+            title=f"{output} at time {last:g} ({ds.attrs['method']}, "
+            f"N = {ds.attrs['N']}, {ds.attrs['n_runs']:,} runs)",
+            title_justify="left",
+        )
+        table.add_column("parameter", style="bold")
+        columns = ["ST", "S1"] if sobol else ["mu_star", "mu", "sigma"]
+        for column in columns:
+            table.add_column(column, justify="right")
+        order = one[main].values.argsort()[::-1]
+        for i in order[:SHOWN]:
+            cells = []
+            for column in columns:
+                value = float(one[column].values[i])
+                conf = f"{column}_conf"
+                cells.append(
+                    f"{value:.3f} ± {float(one[conf].values[i]):.3f}"
+                    if conf in one
+                    else f"{value:.3g}"
+                )
+            table.add_row(escape(str(one.parameter.values[i])), *cells)
+        out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sensitivity)
