@@ -2,7 +2,7 @@
 
 Everything is refitted inside each fold from the training cases alone: the model's
 parameters (batched local search from fixed, data-independent starting points: the
-centre of the bounds and a seeded Latin hypercube), its cutpoints, and both baselines:
+centre of the bounds and a seeded Latin-hypercube point), its cutpoints, and both baselines:
 
 - ``frequencies``: the training cases' level shares (weighted, with the same small
   pseudo-count as the cutpoints);
@@ -39,7 +39,10 @@ __all__ = ["CrossValidation", "crossvalidate", "scores", "stratified_folds"]
 PREDICTORS = ("model", "frequencies", "context")
 METRICS = ("log_loss", "rps", "accuracy")
 RIDGE = 1.0
-N_STARTS = 4  # per fold: the centre + 3 Latin-hypercube points
+N_STARTS = 2  # per fold: the centre of the bounds + 1 Latin-hypercube point
+# the fold searches start far from any optimum: first moves of a quarter of each range
+CV_STEP = 0.25
+CV_MIN_STEP = 0.01
 N_BOOT = 2000
 
 
@@ -212,7 +215,13 @@ def _fold_predictions(problem, members, tests, outcome_idx, rng) -> list[dict]:
         [np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)]
     )
     starts = np.repeat(problem.from_unit(unit_starts)[None], n_folds, axis=0).reshape(-1, k)
-    fitted, values = batched_search(problem, starts, weights=np.repeat(weights, N_STARTS, axis=0))
+    fitted, values = batched_search(
+        problem,
+        starts,
+        weights=np.repeat(weights, N_STARTS, axis=0),
+        step=CV_STEP,
+        min_step=CV_MIN_STEP,
+    )
     fitted = fitted.reshape(n_folds, N_STARTS, k)
     best = fitted[np.arange(n_folds), np.argmin(values.reshape(n_folds, N_STARTS), axis=1)]
     s, status = problem.quantities(best)
