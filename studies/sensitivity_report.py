@@ -1,0 +1,428 @@
+"""Write ``results/sensitivity.md``: which levers most affect functional upgrading.
+
+Re-run it whenever the model or the calibration fit changes: nothing in the text below
+is typed by hand except the design and the seeds' claims; every number, ranking and
+verdict is computed from the runs.
+
+Design. Two base scenarios (``models/scenarios/captive.toml`` and
+``market-based.toml``), at the calibrated parameters when ``results/fit.nc`` exists.
+In each, the governance lever that defines the chain type (``Initial Buyer Control``)
+stays at the scenario's value and every other lever in the model's "Levers" view varies
+over its documented range: Sobol' first-order and total indices with 95% bootstrap
+intervals at 10, 20 and 40 years, plus Morris mean elementary effects for the
+direction of each effect. A pooled study (model defaults, governance varied too) ranks
+the governance lever itself. The fit's parameter uncertainty: the same Sobol' study
+repeated at bootstrap draws of the fit, with how far each ranking moves.
+
+    python studies/sensitivity_report.py                   # N = 1024, 8 fit draws
+    python studies/sensitivity_report.py --n 256 --draws 3 # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from scipy.stats import spearmanr
+
+import gvcdyn
+from gvcdyn.sensitivity import study as sens
+from gvcdyn.sensitivity.dataset import write
+from gvcdyn.sensitivity.fits import fit_draws
+from gvcdyn.sensitivity.levers import choose_levers
+from gvcdyn.sensitivity.plots import plot_indices
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")
+TIMES = (10.0, 20.0, 40.0)
+GOVERNANCE = ("Initial Buyer Control",)
+BASES = {"captive": "captive.toml", "market-based": "market-based.toml"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A seed claim, the levers that carry it and the sign it predicts on upgrading."""
+
+    title: str
+    statement: str
+    levers: dict[str, str]  # lever -> expected sign of its effect: "+", "-", "0" or "?"
+
+
+CLAIMS = (
+    Claim(
+        "Buyer power and resource requirements as obstacles",
+        "Captive buyers block suppliers' moves into design, branding and marketing, and "
+        "functional upgrading needs resources that captive margins do not leave [S §5].",
+        {"Buyer Blocking Strength": "-", "Initial Buyer Control": "-"},
+    ),
+    Claim(
+        "National markets",
+        "Selling in national and regional markets gives room to experiment with design and "
+        "branding [S §6].",
+        {"National Market Share": "+"},
+    ),
+    Claim(
+        "Induced search and sources of learning",
+        "Upgrading starts from shocks of market vulnerability (usually state policy); "
+        "what follows depends on the sources of learning [PF].",
+        {
+            "Shock Size": "?",
+            "State Participation": "+",
+            "Initial Institutional Capacity": "+",
+            "Business Association Strength": "+",
+            "University Research Strength": "+",
+            "FDI Learning": "?",
+            "State Led Start": "+",
+            "Buyer Led Start": "?",
+            "FDI Led Start": "?",
+        },
+    ),
+    Claim(
+        "The race to the bottom",
+        "Buyers scouting cheaper suppliers drag established producers into a race to the "
+        "bottom; innovation does not follow production [S §8].",
+        {"Entrant Wage Gap": "-", "Scouting Intensity": "-", "Global Demand Growth": "+"},
+    ),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "gvc_upgrading.mdl")
+    parser.add_argument("--fit", type=Path, default=REPO / "results" / "fit.nc")
+    parser.add_argument("--no-fit", action="store_true", help="ignore the fit file")
+    parser.add_argument("--n", type=int, default=1024, help="Sobol' N at the estimate")
+    parser.add_argument("--draws", type=int, default=8, help="fit bootstrap draws")
+    parser.add_argument("--draw-n", type=int, default=256, help="Sobol' N at each draw")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "sensitivity.md")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    model = gvcdyn.load(args.model)
+    known = {v.name for v in model.variables}
+    outputs = [o for o in OUTPUTS if o in known]
+    fit = None if args.no_fit or not args.fit.is_file() else args.fit
+    levers = choose_levers(model).names
+    varied = [name for name in levers if name not in GOVERNANCE]
+    times = ",".join(f"{t:g}" for t in TIMES)
+    results_dir = args.out.parent
+
+    studies: dict[str, xr.Dataset] = {}
+    morris: dict[str, xr.Dataset] = {}
+    n_runs = 0
+    for label, file in BASES.items():
+        scenario = REPO / "models" / "scenarios" / file
+        base, base_label = sens.base_of(model, scenario, fit)
+        study = sens.prepare(
+            model, outputs, at=times, params=varied, base=base, base_label=base_label
+        )
+        print(f"{label}: Sobol' N = {args.n}, {study.space.k} levers ...", flush=True)
+        studies[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
+        morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
+        n_runs += studies[label].attrs["n_runs"] + morris[label].attrs["n_runs"]
+        write(studies[label], results_dir / f"sensitivity_{label}.nc")
+        plot_indices(studies[label], results_dir / f"sensitivity_{label}.png")
+
+    pooled_base, pooled_label = sens.base_of(model, None, fit)
+    pooled_study = sens.prepare(
+        model, outputs, at=times, params=levers, base=pooled_base, base_label=pooled_label
+    )
+    print(f"pooled: Sobol' N = {args.n}, {pooled_study.space.k} levers ...", flush=True)
+    pooled = sens.sobol(pooled_study, args.n, seed=args.seed, command_line=sys.argv)
+    pooled_morris = sens.morris(pooled_study, 100, seed=args.seed, command_line=sys.argv)
+    n_runs += pooled.attrs["n_runs"] + pooled_morris.attrs["n_runs"]
+    write(pooled, results_dir / "sensitivity_pooled.nc")
+
+    spread: dict[str, list[xr.Dataset]] = {label: [] for label in BASES}
+    draws = fit_draws(fit, args.draws) if fit is not None else []
+    for i, draw in enumerate(draws):
+        for label, file in BASES.items():
+            scenario = REPO / "models" / "scenarios" / file
+            base, _ = sens.base_of(model, scenario, None)
+            base = {**base, **{model.parameter(k).name: v for k, v in draw.items()}}
+            study = sens.prepare(
+                model, outputs, at=times, params=varied, base=base, base_label=f"fit draw {i}"
+            )
+            print(f"fit draw {i + 1}/{len(draws)}, {label} ...", flush=True)
+            spread[label].append(sens.sobol(study, args.draw_n, seed=args.seed + 1 + i))
+            n_runs += spread[label][-1].attrs["n_runs"]
+
+    elapsed = time.perf_counter() - started
+    text = render(
+        model, args, fit, outputs, studies, morris, pooled, pooled_morris, spread, n_runs, elapsed
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out} ({n_runs:,} runs, {elapsed:.0f} s)")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def ranking(ds: xr.Dataset, output: str, t: float) -> list[tuple[str, float, float, float]]:
+    """(lever, ST, ST_conf, S1) sorted by ST, largest first."""
+    one = ds.sel(output=output, time=t)
+    rows = [
+        (
+            str(p),
+            float(one.ST.sel(parameter=p)),
+            float(one.ST_conf.sel(parameter=p)),
+            float(one.S1.sel(parameter=p)),
+        )
+        for p in one.parameter.values
+    ]
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def rank_of(ds: xr.Dataset, output: str, t: float, lever: str) -> int | None:
+    names = [r[0] for r in ranking(ds, output, t)]
+    return names.index(lever) + 1 if lever in names else None
+
+
+def direction(ds: xr.Dataset, output: str, t: float, lever: str) -> str:
+    """Sign of the Morris mean effect, when the effects mostly share it (|mu| > mu*/2)."""
+    if lever not in ds.parameter.values:
+        return "n/a"
+    one = ds.sel(output=output, time=t, parameter=lever)
+    mu, mu_star = float(one.mu), float(one.mu_star)
+    if mu_star < 1e-9:
+        return "0"
+    if abs(mu) <= 0.5 * mu_star:
+        return "±"
+    return "+" if mu > 0 else "-"
+
+
+def render(
+    model, args, fit, outputs, studies, morris, pooled, pooled_morris, spread, n_runs, elapsed
+) -> str:
+    main = outputs[0]
+    any_ds = next(iter(studies.values()))
+    lines = [
+        "# Which levers most affect functional upgrading",
+        "",
+        f"Generated by `{shlex.join(['python', *sys.argv])}` on "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({n_runs:,} model runs, {elapsed:.0f} s "
+        "on this machine). Re-run it after the model or the fit changes; every number below "
+        "comes from the runs.",
+        "",
+        f"- model: `{_shown(Path(args.model))}`, "
+        f"SHA-256 `{model.ir.source_hash[:16]}…`, gvcdyn {gvcdyn.__version__}",
+        f"- base parameters: {_fit_line(fit)}",
+        f"- design: Sobol' (Saltelli sampling, first-order S1 and total ST with 95% bootstrap "
+        f"intervals, 100 resamples), N = {args.n}, seed {args.seed}; {any_ds.attrs['n_runs']:,} "
+        f"runs per study; Morris (100 trajectories, 4 levels) for the direction of effects",
+        f"- outputs: {', '.join(outputs)}, read at {', '.join(f'{t:g}' for t in TIMES)} years",
+        f"- varied: every lever of the model's Levers view except {', '.join(GOVERNANCE)} "
+        "(which defines the chain type and stays at the scenario's value), each over its "
+        "documented range; all other constants at the scenario (and the fit's estimates)",
+        "- files: `results/sensitivity_{captive,market-based,pooled}.nc` (indices with "
+        "dimensions parameter, output, time) and `results/sensitivity_{captive,market-based}.png`",
+        "",
+        "ST is the share of the output's variance that involves the lever (alone or with "
+        "others); S1 the share it explains alone. Direction is the sign of the Morris mean "
+        "effect (± when the effects change sign across the space).",
+        "",
+    ]
+    shown: list[str] = []
+    for output in outputs:
+        twin = next((o for o in shown if _same_indices(studies, o, output)), None)
+        if twin is not None:
+            lines += [
+                f"## {output}",
+                "",
+                f"Indices identical to those of {twin} in every study (a linear rescaling of "
+                "it under this design); see above.",
+                "",
+            ]
+            continue
+        shown.append(output)
+        lines += [f"## {output}", ""]
+        for label, ds in studies.items():
+            lines += [f"### {label} chain", ""]
+            lines += _ranking_table(ds, morris[label], output)
+    lines += ["## The governance lever itself (pooled: chain type varied too)", ""]
+    lines += _pooled_lines(pooled, pooled_morris, outputs)
+    lines += ["## What it says about the seeds' claims", ""]
+    lines += _claims(studies, morris, pooled, pooled_morris, main)
+    lines += ["## How much the ranking moves across the fit's parameter uncertainty", ""]
+    lines += _uncertainty(studies, spread, main, fit)
+    lines += ["## Caveats", ""]
+    lines += _caveats(studies, main)
+    return "\n".join(lines) + "\n"
+
+
+def _same_indices(studies, a: str, b: str) -> bool:
+    return all(
+        np.allclose(ds.ST.sel(output=a), ds.ST.sel(output=b), atol=1e-6)
+        and np.allclose(ds.S1.sel(output=a), ds.S1.sel(output=b), atol=1e-6)
+        for ds in studies.values()
+    )
+
+
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def _fit_line(fit) -> str:
+    if fit is None:
+        return "model defaults (no calibration fit in results/fit.nc)"
+    ds = xr.load_dataset(fit)
+    pairs = ", ".join(
+        f"{p} = {v:.3g}" for p, v in zip(ds.parameter.values, ds.estimate.values, strict=True)
+    )
+    return (
+        f"calibrated estimates from `{Path(fit).name}` (created "
+        f"{ds.attrs.get('created', '?')}): {pairs}"
+    )
+
+
+def _ranking_table(ds: xr.Dataset, md: xr.Dataset, output: str) -> list[str]:
+    head = "| rank | " + " | ".join(f"{t:g} years: lever | ST ± 95% | S1 | dir" for t in TIMES)
+    sep = "|---|" + "---|---|---|---|" * len(TIMES)
+    rows = [head + " |", sep]
+    rankings = {t: ranking(ds, output, t) for t in TIMES}
+    for r in range(min(8, ds.sizes["parameter"])):
+        cells = []
+        for t in TIMES:
+            name, st, conf, s1 = rankings[t][r]
+            cells.append(
+                f"{name} | {st:.3f} ± {conf:.3f} | {s1:.3f} | {direction(md, output, t, name)}"
+            )
+        rows.append(f"| {r + 1} | " + " | ".join(cells) + " |")
+    total_s1 = {t: sum(row[3] for row in rankings[t]) for t in TIMES}
+    rows += [
+        "",
+        "Sum of S1 (1 = additive; less = interactions): "
+        + ", ".join(f"{total_s1[t]:.2f} at {t:g}" for t in TIMES)
+        + f". {ds.sizes['parameter']} levers "
+        "varied; the rest are in the netCDF file.",
+        "",
+    ]
+    return rows
+
+
+def _pooled_lines(pooled: xr.Dataset, md: xr.Dataset, outputs) -> list[str]:
+    lines = []
+    for output in outputs:
+        parts = []
+        for t in TIMES:
+            for lever in GOVERNANCE:
+                one = pooled.sel(output=output, time=t, parameter=lever)
+                parts.append(
+                    f"{t:g} years: rank {rank_of(pooled, output, t, lever)} of "
+                    f"{pooled.sizes['parameter']}, ST {float(one.ST):.3f} ± "
+                    f"{float(one.ST_conf):.3f}, direction "
+                    f"{direction(md, output, t, lever)}"
+                )
+        lines.append(f"- {output}, {', '.join(GOVERNANCE)}: " + "; ".join(parts))
+    return [*lines, ""]
+
+
+def _claims(studies, morris, pooled, pooled_morris, output) -> list[str]:
+    t = TIMES[-1]
+    lines = [
+        f"On {output} at {t:g} years (rank of the lever among those varied, ST, "
+        "direction; expected = the sign the claim predicts):",
+        "",
+    ]
+    for claim in CLAIMS:
+        lines += [f"**{claim.title}.** {claim.statement}", ""]
+        for lever, expected in claim.levers.items():
+            cells = []
+            for label, ds in [*studies.items(), ("pooled", pooled)]:
+                md = pooled_morris if label == "pooled" else morris[label]
+                if lever not in ds.parameter.values:
+                    continue
+                one = ds.sel(output=output, time=t, parameter=lever)
+                got = direction(md, output, t, lever)
+                cells.append(
+                    f"{label}: rank {rank_of(ds, output, t, lever)}/"
+                    f"{ds.sizes['parameter']}, ST {float(one.ST):.2f} ± "
+                    f"{float(one.ST_conf):.2f}, {got}{_verdict(expected, got, one)}"
+                )
+            if cells:
+                lines.append(f"- {lever} (expected {expected}): " + "; ".join(cells))
+            else:
+                lines.append(f"- {lever}: not a lever of this model version")
+        lines.append("")
+    return lines
+
+
+def _verdict(expected: str, got: str, one: xr.Dataset) -> str:
+    if float(one.ST) <= float(one.ST_conf):
+        return " (no effect distinguishable from zero)"
+    if expected in "+-" and got in "+-":
+        return " (as claimed)" if got == expected else " (**against the claim**)"
+    return ""
+
+
+def _uncertainty(studies, spread, output, fit) -> list[str]:
+    if fit is None or not any(spread.values()):
+        return [
+            "No calibration fit with bootstrap draws was found; re-run after "
+            "`gvcdyn calibrate ... --out results/fit.nc`.",
+            "",
+        ]
+    lines = [
+        f"The Sobol' study of {output} repeated at {len(next(iter(spread.values())))} "
+        "bootstrap draws of the fit (smaller N per draw). Spearman correlation of each "
+        "draw's ST vector with the estimate's, the share of draws with the same leading "
+        "lever, and the range of rank of the estimate's top three levers:",
+        "",
+        "| chain | time | Spearman rho (min / median) | same top lever | ranks of the top 3 "
+        "across draws |",
+        "|---|---|---|---|---|",
+    ]
+    for label, draws in spread.items():
+        ds = studies[label]
+        for t in TIMES:
+            ref = ds.sel(output=output, time=t).ST
+            top = [r[0] for r in ranking(ds, output, t)[:3]]
+            rhos, same, ranks = [], 0, {name: [] for name in top}
+            for d in draws:
+                st = d.sel(output=output, time=t).ST.sel(parameter=ref.parameter)
+                rhos.append(spearmanr(ref.values, st.values).statistic)
+                order = [r[0] for r in ranking(d, output, t)]
+                same += order[0] == top[0]
+                for name in top:
+                    ranks[name].append(order.index(name) + 1)
+            rank_text = ", ".join(f"{n} {min(v)}-{max(v)}" for n, v in ranks.items())
+            lines.append(
+                f"| {label} | {t:g} | {np.nanmin(rhos):.2f} / {np.nanmedian(rhos):.2f} "
+                f"| {same}/{len(draws)} | {rank_text} |"
+            )
+    return [*lines, ""]
+
+
+def _caveats(studies, output) -> list[str]:
+    lines = []
+    for label, ds in studies.items():
+        widest = float(ds.ST_conf.sel(output=output).max())
+        lines.append(
+            f"- {label}: widest 95% interval of ST on {output}: ±{widest:.3f}; "
+            f"{ds.attrs['n_failed_runs']} failed runs "
+            f"({ds.attrs['n_dropped_groups']} base samples left out)."
+        )
+    lines += [
+        "- Indices depend on the ranges: a lever's documented range is a statement about "
+        "which clusters are plausible, and a narrow range makes a lever look unimportant.",
+        "- Sobol' indices rank contributions to variance, not the size or sign of an effect; "
+        "the direction column comes from Morris elementary effects on the same space.",
+        "- `python benchmarks/sensitivity_convergence.py` shows how the indices and their "
+        "intervals settle as N grows.",
+        "",
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    main()
