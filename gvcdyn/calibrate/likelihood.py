@@ -8,7 +8,8 @@ leave one direction unidentified. ``P(y <= j) = logistic(c_kj - eta_ik)`` with o
 cutpoints ``c_k1 < ... < c_k,J-1``.
 
 Cutpoints are nuisance parameters: for every candidate set of model parameters they are
-profiled out by Newton's method, vectorised over all candidates. In the raw cutpoints
+profiled out by Newton's method (compiled; one small problem per candidate, with a
+tridiagonal Hessian). In the raw cutpoints
 the negative log-likelihood is convex, so the profile is exact and cheap; order is kept
 by step halving. A weak pseudo-count prior (``pseudo_count`` observations in total,
 spread evenly over the levels, placed at the weighted mean of eta) keeps the optimum
@@ -23,8 +24,11 @@ with other coefficients (the context-only baseline).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.special import expit, log_expit
+from numba import njit
+from scipy.special import expit
 
 __all__ = [
     "cutpoints_from_free",
@@ -65,57 +69,6 @@ def level_probabilities(eta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return np.clip(upper - lower, 0.0, 1.0)
 
 
-def _log_interval(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log(F(a) - F(b))`` for ``a > b`` without cancellation, F the logistic CDF."""
-    # F(a) - F(b) = F(a) * F(-b) * (1 - exp(b - a))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        return log_expit(a) + log_expit(-b) + np.log(-np.expm1(b - a))
-
-
-def _objective_parts(
-    cuts: np.ndarray, eta: np.ndarray, levels: np.ndarray, weights: np.ndarray, n_levels: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Negative log-likelihood, gradient and Hessian in the raw cutpoints.
-
-    ``cuts (n, J-1)``, ``eta (n, N)``, ``levels (N,)`` ints in 0..J-1, ``weights (n, N)``.
-    """
-    n, n_cuts = cuts.shape
-    big = 1e6  # stands in for +-infinity at the open ends
-    padded = np.concatenate([np.full((n, 1), -big), cuts, np.full((n, 1), big)], axis=1)
-    a = padded[:, levels + 1] - eta  # upper bound of each observation's interval
-    b = padded[:, levels] - eta
-    logp = _log_interval(a, b)
-    nll = -np.sum(np.where(weights > 0, weights * logp, 0.0), axis=1)
-    p = np.exp(logp)
-    fa = expit(a) * expit(-a)
-    fb = expit(b) * expit(-b)
-    dfa = fa * (1.0 - 2.0 * expit(a))
-    dfb = fb * (1.0 - 2.0 * expit(b))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ga = np.where(p > 0, fa / p, 0.0)  # d log p / d upper cut
-        gb = np.where(p > 0, -fb / p, 0.0)  # d log p / d lower cut
-        haa = np.where(p > 0, dfa / p, 0.0) - ga**2
-        hbb = np.where(p > 0, -dfb / p, 0.0) - gb**2
-        hab = -ga * gb
-    grad = np.zeros((n, n_cuts))
-    hess = np.zeros((n, n_cuts, n_cuts))
-    for j in range(n_cuts):
-        up = levels == j  # observations whose upper cut is c_j
-        lo = levels == j + 1  # observations whose lower cut is c_j
-        grad[:, j] = -(
-            np.sum(weights[:, up] * ga[:, up], 1) + np.sum(weights[:, lo] * gb[:, lo], 1)
-        )
-        hess[:, j, j] = -(
-            np.sum(weights[:, up] * haa[:, up], 1) + np.sum(weights[:, lo] * hbb[:, lo], 1)
-        )
-        if j + 1 < n_cuts:
-            both = levels == j + 1  # interval (c_j, c_j+1]
-            cross = -np.sum(weights[:, both] * hab[:, both], 1)
-            hess[:, j, j + 1] = cross
-            hess[:, j + 1, j] = cross
-    return nll, grad, hess
-
-
 def profile_cutpoints(
     eta: np.ndarray,
     levels: np.ndarray,
@@ -128,64 +81,206 @@ def profile_cutpoints(
 
     ``eta (n, C)`` latent index per candidate and case; ``levels (C,)`` observed level
     (-1 = missing); ``weights (n, C)`` or ``(C,)`` case weights (0 drops a case). Rows
-    with a non-finite eta on a weighted case get ``nll = inf``.
+    with a non-finite eta on a weighted case get ``nll = inf``. The returned ``nll`` is
+    the data part (the pseudo-count prior only steadies the cutpoints). Compiled: rows
+    are independent Newton problems with a tridiagonal Hessian.
     """
-    eta = np.atleast_2d(np.asarray(eta, dtype=float))
+    eta = np.ascontiguousarray(np.atleast_2d(np.asarray(eta, dtype=np.float64)))
     n, n_cases = eta.shape
-    levels = np.asarray(levels, dtype=np.int64)
-    weights = np.broadcast_to(np.asarray(weights, dtype=float), (n, n_cases))
-    weights = np.where(levels[None, :] >= 0, weights, 0.0)
-    bad = ~np.all(np.isfinite(eta) | (weights == 0), axis=1)
-    eta = np.where(np.isfinite(eta), eta, 0.0)
-    total = weights.sum(axis=1)
-    centre = np.where(total > 0, (weights * eta).sum(1) / np.maximum(total, 1e-300), 0.0)
-    # pseudo-observations: one per level at the centre, each of weight pseudo_count / J
-    eta_all = np.concatenate([eta, np.repeat(centre[:, None], n_levels, axis=1)], axis=1)
-    lev_all = np.concatenate([np.maximum(levels, 0), np.arange(n_levels)])
-    w_all = np.concatenate([weights, np.full((n, n_levels), pseudo_count / n_levels)], axis=1)
+    levels = np.ascontiguousarray(np.asarray(levels, dtype=np.int64))
+    weights = np.ascontiguousarray(
+        np.broadcast_to(np.asarray(weights, dtype=np.float64), (n, n_cases))
+    )
+    nll = np.empty(n)
+    cuts = np.empty((n, n_levels - 1))
+    _profile_rows(eta, levels, weights, n_levels, float(pseudo_count), nll, cuts)
+    return nll, cuts
 
-    # start: cumulative level shares (with the pseudo-counts) around the centre
-    share = np.stack([(w_all * (lev_all == j)).sum(1) for j in range(n_levels)], axis=1)
-    cum = np.cumsum(share, axis=1)[:, :-1] / share.sum(1, keepdims=True)
-    cuts = centre[:, None] + np.log(cum / (1.0 - cum))
-    nll, grad, hess = _objective_parts(cuts, eta_all, lev_all, w_all, n_levels)
-    active = np.ones(n, dtype=bool)
-    for _ in range(NEWTON_ITERATIONS):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        step = -np.linalg.solve(hess[idx], grad[idx][..., None])[..., 0]
-        size = np.ones(len(idx))
-        best_nll = nll[idx]
-        accepted = np.zeros(len(idx), dtype=bool)
-        for _ in range(30):  # step halving: keep order, never increase the objective
-            pending = np.flatnonzero(~accepted)
-            if not len(pending):
+
+@njit(cache=True, nogil=True)
+def _log_expit(x: float) -> float:
+    if x >= 0.0:
+        return -math.log1p(math.exp(-x))
+    return x - math.log1p(math.exp(x))
+
+
+@njit(cache=True, nogil=True)
+def _expit(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, nogil=True)
+def _parts(cuts, eta, levels, w, n_levels, centre, pseudo_w, grad, hdiag, hoff) -> float:
+    """Negative log-likelihood (data + pseudo-observations), its gradient and tridiagonal
+    Hessian in the raw cutpoints; NaN when the cutpoints give an observation zero mass."""
+    n_cuts = n_levels - 1
+    for j in range(n_cuts):
+        grad[j] = 0.0
+        hdiag[j] = 0.0
+    for j in range(n_cuts - 1):
+        hoff[j] = 0.0
+    total = 0.0
+    n_obs = eta.shape[0]
+    for i in range(n_obs + n_levels):
+        if i < n_obs:
+            y = levels[i]
+            wi = w[i]
+            e = eta[i]
+            if y < 0 or wi == 0.0:
+                continue
+        else:
+            y = i - n_obs
+            wi = pseudo_w
+            e = centre
+            if wi == 0.0:
+                continue
+        if y == 0:  # P = F(a)
+            a = cuts[0] - e
+            fa = _expit(a)
+            total -= wi * _log_expit(a)
+            grad[0] -= wi * (1.0 - fa)
+            hdiag[0] += wi * fa * (1.0 - fa)
+        elif y == n_cuts:  # P = 1 - F(b)
+            b = cuts[n_cuts - 1] - e
+            fb = _expit(b)
+            total -= wi * _log_expit(-b)
+            grad[n_cuts - 1] += wi * fb
+            hdiag[n_cuts - 1] += wi * fb * (1.0 - fb)
+        else:
+            a = cuts[y] - e
+            b = cuts[y - 1] - e
+            if not b < a:
+                return np.nan
+            logp = _log_expit(a) + _log_expit(-b) + math.log(-math.expm1(b - a))
+            p = math.exp(logp)
+            if p <= 0.0:
+                return np.nan
+            Fa = _expit(a)
+            Fb = _expit(b)
+            fa = Fa * (1.0 - Fa)
+            fb = Fb * (1.0 - Fb)
+            ga = fa / p
+            gb = -fb / p
+            haa = fa * (1.0 - 2.0 * Fa) / p - ga * ga
+            hbb = -fb * (1.0 - 2.0 * Fb) / p - gb * gb
+            total -= wi * logp
+            grad[y] -= wi * ga
+            grad[y - 1] -= wi * gb
+            hdiag[y] -= wi * haa
+            hdiag[y - 1] -= wi * hbb
+            hoff[y - 1] += wi * ga * gb
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _solve_tridiagonal(diag, off, rhs, out) -> bool:
+    """Solve ``H x = rhs`` for a symmetric tridiagonal ``H`` (Thomas algorithm)."""
+    n = diag.shape[0]
+    c = np.empty(n)
+    d = np.empty(n)
+    if diag[0] == 0.0:
+        return False
+    c[0] = off[0] / diag[0] if n > 1 else 0.0
+    d[0] = rhs[0] / diag[0]
+    for i in range(1, n):
+        denom = diag[i] - off[i - 1] * c[i - 1]
+        if denom == 0.0:
+            return False
+        c[i] = off[i] / denom if i < n - 1 else 0.0
+        d[i] = (rhs[i] - off[i - 1] * d[i - 1]) / denom
+    out[n - 1] = d[n - 1]
+    for i in range(n - 2, -1, -1):
+        out[i] = d[i] - c[i] * out[i + 1]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _profile_rows(eta, levels, weights, n_levels, pseudo, out_nll, out_cuts) -> None:
+    n, n_obs = eta.shape
+    n_cuts = n_levels - 1
+    grad = np.empty(n_cuts)
+    hdiag = np.empty(n_cuts)
+    hoff = np.empty(max(n_cuts - 1, 1))
+    t_grad = np.empty(n_cuts)
+    t_hdiag = np.empty(n_cuts)
+    t_hoff = np.empty(max(n_cuts - 1, 1))
+    step = np.empty(n_cuts)
+    trial = np.empty(n_cuts)
+    share = np.empty(n_levels)
+    pseudo_w = pseudo / n_levels
+    for r in range(n):
+        e = eta[r]
+        w = weights[r]
+        bad = False
+        total_w = 0.0
+        centre = 0.0
+        for i in range(n_obs):
+            if levels[i] >= 0 and w[i] > 0.0:
+                if not math.isfinite(e[i]):
+                    bad = True
+                    break
+                total_w += w[i]
+                centre += w[i] * e[i]
+        if bad:
+            out_nll[r] = np.inf
+            for j in range(n_cuts):
+                out_cuts[r, j] = np.nan
+            continue
+        centre = centre / total_w if total_w > 0.0 else 0.0
+        # start: cumulative level shares (pseudo-counts included) around the centre
+        for j in range(n_levels):
+            share[j] = pseudo_w
+        for i in range(n_obs):
+            if levels[i] >= 0 and w[i] > 0.0:
+                share[levels[i]] += w[i]
+        total = 0.0
+        for j in range(n_levels):
+            total += share[j]
+        cum = 0.0
+        cuts = out_cuts[r]
+        for j in range(n_cuts):
+            cum += share[j]
+            q = min(max(cum / total, 1e-9), 1.0 - 1e-9)
+            cuts[j] = centre + math.log(q / (1.0 - q))
+        value = _parts(cuts, e, levels, w, n_levels, centre, pseudo_w, grad, hdiag, hoff)
+        for _ in range(NEWTON_ITERATIONS):
+            for j in range(n_cuts):
+                grad[j] = -grad[j]
+            if not _solve_tridiagonal(hdiag, hoff, grad, step):
                 break
-            rows = idx[pending]
-            trial = cuts[rows] + size[pending, None] * step[pending]
-            ordered = (
-                np.all(np.diff(trial, axis=1) > 0, axis=1)
-                if trial.shape[1] > 1
-                else np.ones(len(rows), dtype=bool)
-            )
-            t_nll, t_grad, t_hess = _objective_parts(
-                trial, eta_all[rows], lev_all, w_all[rows], n_levels
-            )
-            ok = ordered & np.isfinite(t_nll) & (t_nll <= best_nll[pending] + 1e-12)
-            good = rows[ok]
-            cuts[good] = trial[ok]
-            nll[good], grad[good], hess[good] = t_nll[ok], t_grad[ok], t_hess[ok]
-            accepted[pending[ok]] = True
-            size[pending[~ok]] /= 2.0
-        decrease = best_nll - nll[idx]
-        done = (
-            ~accepted
-            | (decrease < NEWTON_TOLERANCE)
-            | (np.abs(size[:, None] * step).max(1) < 1e-10)
-        )
-        active[idx[done]] = False
-    # report the data part only (pseudo-counts are a prior on the cutpoints, kept small)
-    data_nll, _, _ = _objective_parts(cuts, eta, np.maximum(levels, 0), weights, n_levels)
-    data_nll = np.where(bad, np.inf, data_nll)
-    return data_nll, cuts
+            size = 1.0
+            accepted = False
+            t_value = value
+            for _ in range(40):
+                ordered = True
+                for j in range(n_cuts):
+                    trial[j] = cuts[j] + size * step[j]
+                    if j > 0 and not trial[j] > trial[j - 1]:
+                        ordered = False
+                if ordered:
+                    t_value = _parts(
+                        trial, e, levels, w, n_levels, centre, pseudo_w, t_grad, t_hdiag, t_hoff
+                    )
+                    if math.isfinite(t_value) and t_value <= value + 1e-12:
+                        accepted = True
+                        break
+                size *= 0.5
+            if not accepted:
+                break
+            largest = 0.0
+            for j in range(n_cuts):
+                largest = max(largest, abs(trial[j] - cuts[j]))
+                cuts[j] = trial[j]
+                grad[j] = t_grad[j]
+                hdiag[j] = t_hdiag[j]
+            for j in range(n_cuts - 1):
+                hoff[j] = t_hoff[j]
+            decrease = value - t_value
+            value = t_value
+            if decrease < NEWTON_TOLERANCE or largest < 1e-10:
+                break
+        # the data part only
+        out_nll[r] = _parts(cuts, e, levels, w, n_levels, centre, 0.0, grad, hdiag, hoff)
