@@ -1,0 +1,56 @@
+"""Cross-validation on the toy cases: no leakage from held-out cases, and a sane comparison."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.crossval import METRICS, PREDICTORS, _fold_predictions, crossvalidate
+from gvcdyn.calibrate.problem import CalibrationProblem
+
+DATA = Path(__file__).parent / "data" / "calibration"
+
+
+@pytest.fixture(scope="module")
+def toy_problem():
+    config = replace(load_config(DATA / "toy_config.toml"), cv_folds=4, cv_repeats=1, cv_loo=False)
+    return CalibrationProblem.from_config(config)
+
+
+def test_held_out_outcome_does_not_change_its_own_prediction(toy_problem):
+    """Refit inside the fold: flipping the held-out case's observed level changes nothing."""
+    problem = toy_problem
+    members = np.arange(len(problem.cases))
+    test = [np.array([5])]
+    before = _fold_predictions(problem, members, test, [0, 1], np.random.default_rng(1))
+    flipped = problem.with_frame(problem.cases.frame.copy())
+    flipped.levels = problem.levels.copy()
+    flipped.levels[5] = (problem.levels[5] + 1) % 3
+    after = _fold_predictions(flipped, members, test, [0, 1], np.random.default_rng(1))
+    for name in PREDICTORS:
+        for c in range(2):
+            np.testing.assert_array_equal(before[0][name][c], after[0][name][c])
+    # ... while flipping a TRAINING case's outcome does change it (the check can fail)
+    flipped.levels = problem.levels.copy()
+    flipped.levels[:20, 1] = 2 - flipped.levels[:20, 1]
+    moved = _fold_predictions(flipped, members, test, [0, 1], np.random.default_rng(1))
+    assert not np.allclose(before[0]["frequencies"][1], moved[0]["frequencies"][1])
+
+
+def test_crossvalidation_table_and_the_model_beats_frequencies_on_its_own_data(toy_problem):
+    cv = crossvalidate(toy_problem)
+    assert cv.subsets == ["all", "without_low"]
+    assert cv.schemes == ["4-fold x1"]
+    assert cv.score.shape == (2, 1, 2, len(PREDICTORS), len(METRICS))
+    assert np.all(np.isfinite(cv.score))
+    assert np.all(cv.low <= cv.score + 1e-12) and np.all(cv.score <= cv.high + 1e-12)
+    assert cv.n_cases[1] < cv.n_cases[0]
+    log_loss = cv.score[0, 0, :, :, 0]  # (outcome, predictor) on all cases
+    # the toy outcomes were simulated from the model: it must predict them better than
+    # the level shares do
+    assert np.all(log_loss[:, 0] < log_loss[:, 1])
+    np.testing.assert_array_equal(cv.diff_low[..., 0, :], 0.0)  # model minus itself
