@@ -105,3 +105,31 @@ class JobInterrupted(GvcdynError, KeyboardInterrupt):
     """A chunked job stopped on Ctrl-C; finished chunks are kept and the message says how to
     resume. It is a ``KeyboardInterrupt`` too, so code that lets Ctrl-C through keeps doing so.
     """
+
+
+class ScenarioFileError(GvcdynError, FileNotFoundError):
+    """A scenario file named on the command line does not exist."""
+
+
+class ScenarioFormatError(GvcdynError, ValueError):
+    """A scenario file exists but is not valid TOML or not in the scenario layout."""
+
+
+class SpecSyntaxError(GvcdynError, ValueError):
+    """A ``--set`` or ``--sweep`` argument that does not follow its syntax (or repeats a lever)."""
+
+
+class ReferenceFileError(GvcdynError, FileNotFoundError):
+    """The reference output file (Vensim ``.tab``/``.csv``) does not exist."""
+
+
+class ReferenceFormatError(GvcdynError, ValueError):
+    """The reference output file exists but cannot be read as a Vensim export."""
+
+
+class ComparisonInputError(GvcdynError, ValueError):
+    """The simulated data handed to ``reference.compare`` is inconsistent (lengths, names)."""
+
+
+class PlotFormatError(GvcdynError, ValueError):
+    """A plot file name whose extension is not an image format gvcdyn writes."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn.errors import GvcdynError
+from gvcdyn.errors import ComparisonInputError, ReferenceFileError, ReferenceFormatError
 
 __all__ = [
     "Comparison",
@@ -41,18 +41,6 @@ __all__ = [
     "normalize_name",
     "read_reference",
 ]
-
-
-class ReferenceFileError(GvcdynError, FileNotFoundError):
-    """The reference output file does not exist."""
-
-
-class ReferenceFormatError(GvcdynError, ValueError):
-    """The reference output file exists but cannot be read as a Vensim export."""
-
-
-class ComparisonInputError(GvcdynError, ValueError):
-    """The simulated data handed to :func:`compare` is inconsistent (lengths, names)."""
 
 
 # ---------------------------------------------------------------------------------------

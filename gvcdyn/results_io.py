@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,69 +21,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gvcdyn.errors import OutputWriteError
+
 __all__ = [
-    "GVC_OUTCOMES",
-    "annotate",
     "atomic_write",
+    "check_writable",
     "default_outcomes",
     "final_values",
     "netcdf_safe",
+    "units_of",
     "write_netcdf",
 ]
-
-#: The main outcomes of the GVC upgrading model, reported by ``run`` and ``demo``.
-GVC_OUTCOMES = (
-    "Unit Value",
-    "Value Capture Share",
-    "Market Position",
-    "Innovation Gap",
-    "Market Share",
-    "Innovation Capability",
-)
-
-
-def annotate(
-    ds: xr.Dataset,
-    batch: Any,
-    model: Any,
-    *,
-    command_line: Sequence[str] | None = None,
-    allow_out_of_range: bool = False,
-) -> xr.Dataset:
-    """Attach run labels, lever values and provenance to a ``Model.run`` result.
-
-    Lever values become coordinates ``lever_value(run, lever)`` indexed by the lever
-    names: netCDF's ``coordinates`` attribute is space separated, so Vensim names with
-    spaces cannot be coordinates of their own. ``scenario`` labels each run.
-    """
-    ds = ds.copy()
-    coords: dict[str, Any] = {
-        "scenario": ("run", np.array(batch.labels, dtype=str),
-                     {"description": "label of each run: scenario name and swept values"}),
-        "scenario_description": ("run", np.array(batch.descriptions, dtype=str),
-                                 {"description": "description from the scenario file"}),
-    }
-    if batch.levers:
-        params = [model.parameter(name) for name in batch.levers]
-        coords["lever"] = ("lever", np.array(batch.levers, dtype=str),
-                           {"description": "model constants set by the what-if request"})
-        coords["lever_value"] = (
-            ("run", "lever"),
-            np.stack([batch.params[name] for name in batch.levers], axis=1),
-            {"description": "value of each lever in each run (the model default where "
-                            "the run does not set it)"},
-        )
-        coords["lever_units"] = ("lever", np.array([p.units for p in params], dtype=str),
-                                 {"description": "units of each lever"})
-        coords["lever_default"] = ("lever", np.array([p.default for p in params]),
-                                   {"description": "the model's default value of each lever"})
-    ds = ds.assign_coords(coords)
-    ds.attrs["command_line"] = shlex.join(command_line if command_line is not None else
-                                          [Path(sys.argv[0]).name, *sys.argv[1:]])
-    ds.attrs["allow_out_of_range"] = int(allow_out_of_range)
-    ds.attrs["n_runs"] = int(ds.sizes["run"])
-    ds.attrs.setdefault("title", f"gvcdyn what-if runs of {ds.attrs.get('model', 'a model')}")
-    return ds
 
 
 def _safe_value(value: Any) -> Any:
@@ -152,6 +98,25 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def check_writable(path: str | Path) -> Path:
+    """Fail now, not after a long run, if ``path`` cannot be written.
+
+    Creates the missing parent folders and a throwaway file beside ``path`` (removed at
+    once). Raises ``OutputWriteError`` naming the path and the reason.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise OutputWriteError(f"cannot write {path}: it is a folder; give a file name")
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -176,13 +141,13 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- summaries
 
 
-def default_outcomes(ds: xr.Dataset, limit: int = 6) -> list[str]:
+def default_outcomes(ds: xr.Dataset, preferred: Sequence[str] = (), limit: int = 6) -> list[str]:
     """The variables a summary shows when the user names none.
 
-    The GVC model's main outcomes when present; otherwise the model's stocks (the state
-    is what a modeler looks at first), at most ``limit``.
+    The ``preferred`` ones that are present (a model's main outcomes); otherwise the
+    model's stocks (the state is what a modeler looks at first), at most ``limit``.
     """
-    present = [name for name in GVC_OUTCOMES if name in ds.data_vars]
+    present = [name for name in preferred if name in ds.data_vars]
     if present:
         return present
     stocks = [str(n) for n, v in ds.data_vars.items() if v.attrs.get("kind") == "stock"]
@@ -212,7 +177,8 @@ def final_values(ds: xr.Dataset, variables: Sequence[str]) -> pd.DataFrame:
         for i, cell in enumerate(stacked["_cell"].values):
             cell = cell if isinstance(cell, tuple) else (cell,)
             columns[f"{name}[{','.join(str(c) for c in cell)}]"] = np.asarray(
-                stacked.values[:, i], dtype=float)
+                stacked.values[:, i], dtype=float
+            )
     frame = pd.DataFrame(columns, index=pd.Index([str(x) for x in labels], name="scenario"))
     return frame
 

@@ -21,7 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.errors import GvcdynError, ParameterValueError, UnknownParameterError
+from gvcdyn.errors import (
+    ParameterValueError,
+    ScenarioFileError,
+    ScenarioFormatError,
+    SpecSyntaxError,
+    UnknownParameterError,
+)
 
 __all__ = [
     "Batch",
@@ -35,18 +41,6 @@ __all__ = [
     "read_scenario",
     "resolve_parameters",
 ]
-
-
-class ScenarioFileError(GvcdynError, FileNotFoundError):
-    """A scenario file named on the command line does not exist."""
-
-
-class ScenarioFormatError(GvcdynError, ValueError):
-    """A scenario file exists but is not valid TOML or not in the scenario layout."""
-
-
-class SpecSyntaxError(GvcdynError, ValueError):
-    """A ``--set`` or ``--sweep`` argument that does not follow its syntax."""
 
 
 _ALLOWED_KEYS = {"description", "parameters"}
@@ -72,14 +66,17 @@ class Batch:
 
     ``params`` maps canonical lever names to one value per run (defaults filled in where
     a scenario leaves a lever alone), ``labels`` names each run for tables, legends and
-    the ``scenario`` coordinate, and ``levers`` lists the levers the user touched (in
-    first-mention order): these become the lever coordinates of the result.
+    the ``scenario`` coordinate, ``bases`` the scenario each run starts from, ``levers``
+    lists the levers the user touched (in first-mention order): these become the lever
+    coordinates of the result; ``swept`` the levers of ``--sweep`` (in order).
     """
 
     labels: tuple[str, ...]
     descriptions: tuple[str, ...]
     params: dict[str, np.ndarray]
     levers: tuple[str, ...]
+    bases: tuple[str, ...] = ()
+    swept: tuple[str, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -123,9 +120,7 @@ def read_scenario(path: str | Path) -> Scenario:
     values: dict[str, float] = {}
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScenarioFormatError(
-                f"{path}: key {key!r} must be a number, got {value!r}"
-            )
+            raise ScenarioFormatError(f"{path}: key {key!r} must be a number, got {value!r}")
         if not math.isfinite(value):
             raise ScenarioFormatError(f"{path}: key {key!r} must be a finite number, got {value}")
         values[key] = float(value)
@@ -137,9 +132,7 @@ def parse_set(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name or not value.strip():
-        raise SpecSyntaxError(
-            f"--set {text!r}: expected NAME=VALUE, e.g. --set \"Shock Size=0.5\""
-        )
+        raise SpecSyntaxError(f'--set {text!r}: expected NAME=VALUE, e.g. --set "Shock Size=0.5"')
     try:
         number = float(value)
     except ValueError:
@@ -155,7 +148,7 @@ MAX_BATCH_RUNS = 1_000_000
 
 def parse_sweep(text: str) -> tuple[str, np.ndarray]:
     """Parse ``NAME=START:STOP:N`` into N evenly spaced values from START to STOP inclusive."""
-    example = "e.g. --sweep \"Shock Size=0:0.8:5\""
+    example = 'e.g. --sweep "Shock Size=0:0.8:5"'
     name, sep, spec = text.partition("=")
     name = name.strip()
     parts = spec.split(":")
@@ -174,15 +167,22 @@ def parse_sweep(text: str) -> tuple[str, np.ndarray]:
             f"--sweep {text!r}: N must be a whole number of values, {example}"
         ) from None
     if not 1 <= count <= MAX_SWEEP_POINTS:
-        raise SpecSyntaxError(
-            f"--sweep {text!r}: N must be between 1 and {MAX_SWEEP_POINTS:,}"
-        )
+        raise SpecSyntaxError(f"--sweep {text!r}: N must be between 1 and {MAX_SWEEP_POINTS:,}")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise SpecSyntaxError(f"--sweep {text!r}: START and STOP must be finite")
     return name, np.linspace(start, stop, count)
 
 
 # --------------------------------------------------------------------------- checking
+
+#: Vensim's control variables, which are settings of a run rather than levers, and how to
+#: change each one instead.
+_SETTINGS = {
+    "final time": "change it with --final-time (or final_time= in the library)",
+    "time step": "change it with --time-step (or time_step= in the library)",
+    "initial time": "it cannot be changed per run; edit INITIAL TIME in the model",
+    "saveper": "it cannot be changed per run; choose what is saved with --vars",
+}
 
 
 def resolve_parameters(
@@ -199,6 +199,11 @@ def resolve_parameters(
     """
     resolved: dict[str, np.ndarray] = {}
     for key, value in values.items():
+        setting = _SETTINGS.get(" ".join(key.lower().replace("_", " ").split()))
+        if setting is not None:
+            raise UnknownParameterError(
+                f"{source}: {key!r} is a simulation setting, not a lever; {setting}"
+            )
         try:
             param = model.parameter(key)
         except UnknownParameterError as exc:
@@ -239,23 +244,37 @@ def build_batch(
     """
     bases = list(scenarios) or [Scenario("default", {}, "model defaults", "defaults")]
     checked_bases = [
-        resolve_parameters(model, s.parameters, s.source or s.name,
-                           allow_out_of_range=allow_out_of_range)
+        resolve_parameters(
+            model, s.parameters, s.source or s.name, allow_out_of_range=allow_out_of_range
+        )
         for s in bases
     ]
     set_values: dict[str, np.ndarray] = {}
     for text in sets:
         name, value = parse_set(text)
-        set_values.update(resolve_parameters(model, {name: value}, f"--set {text!r}",
-                                             allow_out_of_range=allow_out_of_range))
+        resolved = resolve_parameters(
+            model, {name: value}, f"--set {text!r}", allow_out_of_range=allow_out_of_range
+        )
+        ((canonical, column),) = resolved.items()
+        if canonical in set_values:
+            raise SpecSyntaxError(
+                f"--set {text!r}: '{canonical}' is set twice (first to "
+                f"{set_values[canonical][0]:g}); give each lever once, or --sweep it"
+            )
+        set_values[canonical] = column
     sweep_axes: dict[str, np.ndarray] = {}
     for text in sweeps:
         name, grid = parse_sweep(text)
-        resolved = resolve_parameters(model, {name: grid}, f"--sweep {text!r}",
-                                      allow_out_of_range=allow_out_of_range)
+        resolved = resolve_parameters(
+            model, {name: grid}, f"--sweep {text!r}", allow_out_of_range=allow_out_of_range
+        )
         ((canonical, values),) = resolved.items()
         if canonical in sweep_axes:
             raise SpecSyntaxError(f"--sweep {text!r}: '{canonical}' is swept twice")
+        if canonical in set_values:
+            raise SpecSyntaxError(
+                f"--sweep {text!r}: '{canonical}' is also given with --set; use one of the two"
+            )
         sweep_axes[canonical] = values
 
     levers: list[str] = []
@@ -264,6 +283,7 @@ def build_batch(
 
     defaults = {name: model.parameter(name).default for name in levers}
     labels: list[str] = []
+    base_names: list[str] = []
     descriptions: list[str] = []
     rows: list[dict[str, float]] = []
     unique = _unique_names([s.name for s in bases])
@@ -281,14 +301,26 @@ def build_batch(
             row.update({k: float(v[0]) for k, v in set_values.items()})
             swept = dict(zip(sweep_axes, combo, strict=True))
             row.update({k: float(v) for k, v in swept.items()})
-            parts = [] if swept and not scenarios else [base_name]
+            if scenarios:
+                parts = [base_name]
+            else:  # no scenario: the run is named by what the request changed
+                parts = [f"{k}={_fmt(v[0])}" for k, v in set_values.items()] or (
+                    [] if swept else [base_name]
+                )
             parts += [f"{k}={_fmt(v)}" for k, v in swept.items()]
-            label = ", ".join(parts)
-            labels.append(label)
+            labels.append(", ".join(parts))
+            base_names.append(base_name)
             descriptions.append(scenario.description)
             rows.append(row)
     params = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in levers}
-    return Batch(tuple(labels), tuple(descriptions), params, tuple(levers))
+    return Batch(
+        tuple(labels),
+        tuple(descriptions),
+        params,
+        tuple(levers),
+        tuple(base_names),
+        tuple(sweep_axes),
+    )
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:

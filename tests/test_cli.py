@@ -420,7 +420,8 @@ def test_build_batch_errors_name_the_source(gvc_model) -> None:
 
 
 def test_netcdf_round_trip(gvc_model, tmp_path: Path) -> None:
-    from gvcdyn.results_io import annotate, netcdf_safe, write_netcdf
+    from gvcdyn.results_io import netcdf_safe, write_netcdf
+    from gvcdyn.whatif import annotate
 
     batch = build_batch(gvc_model, [read_scenario(SCENARIOS / "policy-shock.toml")],
                         sweeps=["Scouting Intensity=0:1:3"])

@@ -16,6 +16,7 @@ How to add a command module (e.g. ``gvcdyn/cli/calibrate.py``):
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import Annotated
@@ -73,6 +74,34 @@ def _one_line(text: str) -> str:
     return " ".join(text.replace("Value error, ", "").split())
 
 
+_VALIDATION_WORDING = re.compile(r"Input should be (?:a )?valid (\w+)[^.]*")
+
+
+def _given_value(argv: Sequence[str], opts: Sequence[str]) -> str | None:
+    """The value the user typed for an option (``--x v`` or ``--x=v``), if it can be found."""
+    for i, token in enumerate(argv):
+        if token in opts and i + 1 < len(argv):
+            return argv[i + 1]
+        for opt in opts:
+            if token.startswith(f"{opt}="):
+                return token[len(opt) + 1 :]
+    return None
+
+
+def _usage_message(exc: Exception, argv: Sequence[str]) -> str:
+    """click's message, with the validation library's wording replaced by the typed value."""
+    message = _one_line(exc.format_message())  # type: ignore[attr-defined]
+    match = _VALIDATION_WORDING.search(message)
+    param = getattr(exc, "param", None)
+    value = _given_value(argv, getattr(param, "opts", ())) if param is not None else None
+    if match and value is not None:
+        kind = {"int": "whole number", "integer": "whole number", "float": "number"}.get(
+            match.group(1), match.group(1)
+        )
+        message = message.replace(match.group(0), f"{value!r} is not a {kind}")
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``gvcdyn``): the one place errors become output."""
     sys.exit(run_cli(argv))
@@ -91,7 +120,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except click_exceptions.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "gvcdyn"
-        print(f"error: {_one_line(exc.format_message())} (see '{where} --help')", file=sys.stderr)
+        given = list(sys.argv[1:] if argv is None else argv)
+        print(f"error: {_usage_message(exc, given)} (see '{where} --help')", file=sys.stderr)
         return EXIT_ERROR
     except click_exceptions.ClickException as exc:
         print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)

@@ -1,8 +1,9 @@
-"""What every command shares: the two consoles, option enums, and progress messages."""
+"""What every command shares: the two consoles, option enums, progress and write errors."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -10,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
-from gvcdyn.compiler import is_compiled
 from gvcdyn.errors import OutputWriteError
 
 
 def _console(stream: Any) -> Console:
-    # Pipes and test captures get a wide table instead of rich's 80-column default.
-    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False)
+    # A terminal (or an explicit COLUMNS) sets the width; pipes and test captures get a
+    # wide table instead of rich's 80-column default.
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(file=stream, width=200 if wide else None, highlight=False)
 
 
 out = _console(sys.stdout)
@@ -44,17 +47,13 @@ def writing(path: Path) -> Iterator[None]:
         raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def status(message: str) -> contextlib.AbstractContextManager[Any]:
+    """A spinner on stderr while a library step runs (the library's ``progress`` hook)."""
+    return err.status(escape(message))
+
+
 def load(path: Path) -> Any:
     import gvcdyn
 
-    with err.status(f"reading {path}"):
+    with status(f"reading {path}"):
         return gvcdyn.load(path)
-
-
-def run_batch(model: Any, params: Any, *, method: str, **settings: Any) -> Any:
-    if is_compiled(model.source, method):
-        message = f"loading the compiled {method} kernel and running"
-    else:
-        message = f"compiling {method} kernel (first use of this model, cached afterwards)"
-    with err.status(message):
-        return model.run(params, method=method, **settings)

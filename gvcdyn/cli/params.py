@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gvcdyn.cli.common import Format, load, out
@@ -40,7 +41,7 @@ def params(
         json.dump(records, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{m.name}: {len(frame)} constants", title_justify="left")
+    table = Table(title=escape(f"{m.name}: {len(frame)} constants"), title_justify="left")
     for column, justify in [
         ("name", "left"),
         ("default", "right"),
@@ -58,7 +59,8 @@ def params(
         lo = "" if row.min is None or row.min != row.min else f"{row.min:g}"
         hi = "" if row.max is None or row.max != row.max else f"{row.max:g}"
         span = f"[{lo or '-inf'}, {hi or 'inf'}]" if (lo or hi) else ""
-        table.add_row(str(row.name), f"{row.default:g}", span, str(row.units), str(row.doc))
+        cells = (str(row.name), f"{row.default:g}", span, str(row.units), str(row.doc))
+        table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
 
 

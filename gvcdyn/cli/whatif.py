@@ -1,4 +1,9 @@
-"""``gvcdyn run`` and ``gvcdyn demo``: what-if runs, scenario comparisons and sweeps."""
+"""``gvcdyn run`` and ``gvcdyn demo``: what-if runs, scenario comparisons and sweeps.
+
+The commands parse, check that the output files can be written (before a long run),
+call ``gvcdyn.whatif.run_what_if`` and print its summary; the plot and the netCDF file
+are written by ``gvcdyn.plotting`` and ``gvcdyn.results_io``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import Method, err, load, out, run_batch, writing
+from gvcdyn.cli.common import Method, err, out, status, writing
 
 SUMMARY_ROWS = 30
 
@@ -18,32 +24,70 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _column_groups(widths: Sequence[int], room: int) -> list[list[int]]:
+    """Split columns (by index) into consecutive groups whose widths fit in ``room``."""
+    groups: list[list[int]] = [[]]
+    used = 0
+    for i, width in enumerate(widths):
+        if groups[-1] and used + width + 3 > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(i)
+        used += width + 3
+    return groups
+
+
 def _print_summary(ds: Any, variables: Sequence[str], title: str) -> None:
+    """Final values per run. Labels fold (never cut) so runs stay distinguishable, and
+    outcome columns that do not fit the terminal go to a second table instead of off-screen.
+    """
     from gvcdyn.results_io import final_values, units_of
 
     frame = final_values(ds, variables)
-    table = Table(title=title, title_justify="left")
-    table.add_column("scenario", style="bold")
-    for column in frame.columns:
-        units = units_of(ds, column)
-        table.add_column(f"{column}\n[{units}]" if units else column, justify="right")
     status = ds["status"].values if "status" in ds else None
     shown = frame.iloc[:SUMMARY_ROWS]
-    for i, (label, row) in enumerate(shown.iterrows()):
-        mark = "" if status is None or status[i] == 0 else " (!)"
-        table.add_row(f"{label}{mark}", *(_fmt(v) for v in row.to_numpy()))
-    out.print(table)
+    labels = [
+        f"{label}{'' if status is None or status[i] == 0 else ' (!)'}"
+        for i, label in enumerate(shown.index)
+    ]
+    cells = [[_fmt(v) for v in shown[column].to_numpy()] for column in frame.columns]
+    headers = []
+    for column in frame.columns:
+        units = units_of(ds, column)
+        headers.append(f"{column}\n[{units}]" if units else column)
+    narrow = [  # a header wrapped at its words
+        max([len(word) for word in header.split()] + [len(c) for c in column_cells])
+        for header, column_cells in zip(headers, cells, strict=True)
+    ]
+    wide = [  # a header on as few lines as it was written
+        max([len(line) for line in header.splitlines()] + [len(c) for c in column_cells])
+        for header, column_cells in zip(headers, cells, strict=True)
+    ]
+    label_width = min(max([len(x) for x in labels] + [8]), max(14, out.width // 3))
+    room = out.width - label_width - 4
+    for k, group in enumerate(_column_groups(narrow, room)):
+        fits = sum(wide[i] + 3 for i in group) <= room
+        table = Table(title=escape(title) if k == 0 else None, title_justify="left")
+        table.add_column("scenario", style="bold", overflow="fold", width=label_width)
+        for i in group:
+            width = wide[i] if fits else narrow[i]
+            table.add_column(escape(headers[i]), justify="right", width=width)
+        for r, label in enumerate(labels):
+            table.add_row(escape(label), *(cells[i][r] for i in group))
+        out.print(table)
     if len(frame) > SUMMARY_ROWS:
         out.print(f"... and {len(frame) - SUMMARY_ROWS} more runs (all are in the results file)")
 
 
-def _report_status(ds: Any, model: Any) -> None:
+def _report_status(ds: Any) -> None:
+    from gvcdyn.status import describe
+
     if "status" not in ds:
         return
     labels = ds["scenario"].values if "scenario" in ds.coords else ds["run"].values
     bad = [(str(labels[i]), int(code)) for i, code in enumerate(ds["status"].values) if code]
     for label, code in bad[:10]:
-        err.print(f"warning: run {label!r}: {model.status_message(code)}")
+        err.print(escape(f"warning: run {label!r}: {describe(code)}"))
     if len(bad) > 10:
         err.print(f"warning: {len(bad) - 10} more runs did not finish cleanly (see 'status')")
 
@@ -53,6 +97,18 @@ def _split_vars(text: str | None) -> list[str] | None:
         return None
     names = [v.strip() for v in text.split(",") if v.strip()]
     return names or None
+
+
+def _check_outputs(out_path: Path | None, plot_path: Path | None) -> None:
+    """Fail before a long run (and before printing anything) if an output cannot be written."""
+    from gvcdyn.plotting import check_plot_path
+    from gvcdyn.results_io import check_writable
+
+    if out_path is not None:
+        check_writable(out_path)
+    if plot_path is not None:
+        check_plot_path(plot_path)
+        check_writable(plot_path)
 
 
 def _what_if(
@@ -69,42 +125,38 @@ def _what_if(
     out_path: Path | None,
     plot_path: Path | None,
     title: str,
-) -> Any:
-    """The shared body of ``run`` and ``demo``: validate, run one batch, report, write."""
-    from gvcdyn.results_io import annotate, default_outcomes, write_netcdf
-    from gvcdyn.scenarios import build_batch, read_scenario
+) -> None:
+    """The shared body of ``run`` and ``demo``: check outputs, run, print, write."""
+    from gvcdyn.plotting import plot_runs
+    from gvcdyn.results_io import write_netcdf
+    from gvcdyn.whatif import describe_request, run_what_if, shown_variables
 
-    scenarios = [read_scenario(p) for p in scenario_paths]
-    model = load(model_path)
-    batch = build_batch(model, scenarios, sets, sweeps, allow_out_of_range=allow_out_of_range)
-    if variables is not None:
-        for name in variables:  # fail before compiling, with the close names
-            model.output_columns([name])
-    ds = run_batch(
-        model,
-        batch.params,
+    _check_outputs(out_path, plot_path)
+    ds = run_what_if(
+        model_path,
+        scenario_paths,
+        sets,
+        sweeps,
         method=method,
         final_time=final_time,
         time_step=time_step,
         variables=variables,
         allow_out_of_range=allow_out_of_range,
+        progress=status,
     )
-    ds = annotate(ds, batch, model, allow_out_of_range=allow_out_of_range)
-    shown = variables if variables is not None else default_outcomes(ds)
+    shown = shown_variables(ds, variables)
+    title = describe_request(ds, title)
     final = float(ds["time"].values[-1]) if ds.sizes["time"] else float("nan")
     _print_summary(ds, shown, f"{title}: final values at time {final:g}")
-    _report_status(ds, model)
+    _report_status(ds)
     if out_path is not None:
         with writing(out_path):
             write_netcdf(ds, out_path)
-        out.print(f"results: {out_path}")
+        out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
-        from gvcdyn.plotting import plot_runs
-
         with writing(plot_path):
             plot_runs(ds, shown, plot_path, title=title)
-        out.print(f"plot:    {plot_path}")
-    return ds
+        out.print(f"plot:    {escape(str(plot_path))}")
 
 
 def run(
@@ -139,7 +191,9 @@ def run(
     ] = None,
     plot_path: Annotated[
         Path | None,
-        typer.Option("--plot", help="Write a PNG of the shown variables over time here."),
+        typer.Option(
+            "--plot", help="Write a picture of the shown variables over time (.png .jpg .pdf .svg)."
+        ),
     ] = None,
     allow_out_of_range: Annotated[
         bool,
@@ -175,29 +229,6 @@ def run(
     )
 
 
-def bundled_gvc() -> tuple[Path, list[Path]]:
-    """The GVC model and its scenario files shipped with the source tree.
-
-    They are found relative to the installed package (``<repo>/models`` beside
-    ``<repo>/gvcdyn``), which is where ``pip install -e .`` leaves them, so ``demo``
-    works from any directory.
-    """
-    from gvcdyn.errors import ModelFileNotFoundError
-    from gvcdyn.scenarios import scenario_files
-
-    root = Path(__file__).resolve().parents[2] / "models"
-    model = root / "gvc_upgrading.mdl"
-    if not model.is_file():
-        raise ModelFileNotFoundError(
-            f"the bundled GVC model is not at {model}; 'gvcdyn demo' needs the source tree "
-            "(install with: pip install -e . from a clone of the repository)"
-        )
-    scenarios = scenario_files(root / "scenarios")
-    if not scenarios:
-        raise ModelFileNotFoundError(f"no scenario files (*.toml) in {root / 'scenarios'}")
-    return model, scenarios
-
-
 def demo(
     out_dir: Annotated[Path, typer.Option(help="Folder for demo.nc and demo.png.")] = Path(
         "results"
@@ -210,8 +241,13 @@ def demo(
 
       gvcdyn demo
     """
-    model, scenarios = bundled_gvc()
-    out.print(f"GVC upgrading model: {len(scenarios)} scenarios from {scenarios[0].parent}")
+    from gvcdyn.bundled import gvc_model
+
+    model, scenarios = gvc_model()
+    _check_outputs(out_dir / "demo.nc", out_dir / "demo.png")
+    out.print(
+        f"GVC upgrading model: {len(scenarios)} scenarios from {escape(str(scenarios[0].parent))}"
+    )
     _what_if(
         model,
         scenarios,
@@ -226,10 +262,8 @@ def demo(
         plot_path=out_dir / "demo.png",
         title="GVC upgrading scenarios",
     )
-    out.print(
-        'open the results with: python -c "import xarray; '
-        f"print(xarray.open_dataset('{out_dir / 'demo.nc'}'))\""
-    )
+    opener = f"print(xarray.open_dataset({str(out_dir / 'demo.nc')!r}))"
+    out.print(escape(f'open the results with: python -c "import xarray; {opener}"'))
 
 
 def register(app: typer.Typer) -> None:

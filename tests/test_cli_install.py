@@ -1,0 +1,69 @@
+"""``pip install .`` (not editable) ships everything ``gvcdyn demo`` needs (issue 9, section 4).
+
+The package is built from a copy of the sources (pip builds in the source folder, which
+must not be the working tree) into a throwaway virtual environment that sees the
+already-installed dependencies, then the installed ``gvcdyn`` console script runs the
+demo from an unrelated directory. Slow: a wheel build and a Python start-up or two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+REPO = Path(__file__).resolve().parents[1]
+#: What a build needs from the repository (the rest is tests, docs and benchmarks).
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "gvcdyn", "models")
+
+
+def _run(args: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=900, env=env
+    )
+
+
+@pytest.mark.slow
+def test_non_editable_install_runs_the_demo_anywhere(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(path, source / name)
+    venv = tmp_path / "venv"
+    made = _run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    install = _run([bindir / "python", "-m", "pip", "install", "--no-deps", source], tmp_path)
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = _run(
+        [bindir / "python", "-c", "import gvcdyn.bundled as b; print(b.bundled_models_dir())"],
+        cwd=elsewhere,
+    )
+    assert where.returncode == 0, where.stderr
+    bundled = Path(where.stdout.strip())
+    assert venv in bundled.parents, f"the model should come from the install: {bundled}"
+
+    version = _run([bindir / "gvcdyn", "--version"], cwd=elsewhere)
+    assert version.returncode == 0 and version.stdout.startswith("gvcdyn "), version.stderr
+
+    demo = _run([bindir / "gvcdyn", "demo"], cwd=elsewhere)
+    assert demo.returncode == 0, demo.stderr
+    assert "bundled" not in demo.stderr
+    scenarios = sorted(p.stem for p in (REPO / "models" / "scenarios").glob("*.toml"))
+    with xr.open_dataset(elsewhere / "results" / "demo.nc") as ds:
+        assert sorted(str(s) for s in ds["scenario"].values) == scenarios
+        assert venv in Path(ds.attrs["model_file"]).parents
+    assert (elsewhere / "results" / "demo.png").read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,200 @@
+"""The rough edges of the command line (issue 9, section 4), each through the real script.
+
+Every test runs the installed ``gvcdyn`` console script in a subprocess, as a user would:
+usage errors are one line, user text with square brackets is printed as written, run
+labels stay distinct in narrow terminals, repeated or misplaced settings are refused,
+plots are written in the format their name says, outputs are checked before a run, and
+results record where the model came from. Small models are written per test so that a
+kernel compiles in a second.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from mdl_helpers import write_mdl
+
+REPO = Path(__file__).resolve().parents[1]
+GVC = REPO / "models" / "gvc_upgrading.mdl"
+SCENARIOS = REPO / "models" / "scenarios"
+
+# Documentation and units with square brackets, which rich would read as markup.
+GROWTH_MODEL = """
+stock = INTEG(inflow, 1)
+	~	widgets
+	~	The stock [design note sec.2].
+	|
+inflow = rate * stock
+	~	widgets/Month
+	~	Growth, [red]not red[/red].
+	|
+rate = 0.1
+	~	1/Month [0, 1]
+	~	Growth rate, see [design note sec.2].
+	|
+"""
+
+
+def gvcdyn(*args: str | Path, cwd: Path | None = None, columns: int = 200):
+    """Run the installed console script with a terminal width of ``columns``."""
+    exe = shutil.which("gvcdyn")
+    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
+    env = {**os.environ, "COLUMNS": str(columns)}
+    return subprocess.run(
+        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Exit 2, nothing on stdout, one stderr line 'error: ...' without a box or traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == "", result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    (line,) = lines
+    assert line.startswith("error: "), line
+    assert not set(line) & set("╭╮╰╯│─"), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line
+
+
+@pytest.fixture
+def growth(tmp_path: Path) -> Path:
+    return write_mdl(tmp_path, GROWTH_MODEL, final_time=10, time_step=0.5, name="growth")
+
+
+def test_version_is_the_installed_one() -> None:
+    result = gvcdyn("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"gvcdyn {version('gvcdyn')}"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--method", "rk5"), ("--method", "rk5", "euler", "rk4")),
+        (("--time-step", "abc"), ("--time-step", "abc")),
+        (("--no-such-flag",), ("--no-such-flag",)),
+    ],
+    ids=["bad-choice", "not-a-number", "unknown-option"],
+)
+def test_usage_errors_are_one_line(growth: Path, args: tuple[str, ...], fragments) -> None:
+    line = assert_one_line_error(gvcdyn("run", growth, *args), *fragments)
+    assert "Value error" not in line  # no validation-library wording
+
+
+def test_missing_argument_is_one_line() -> None:
+    assert_one_line_error(gvcdyn("run"), "Missing argument", "gvcdyn run --help")
+
+
+def test_params_prints_square_brackets_as_written(growth: Path) -> None:
+    result = gvcdyn("params", growth)
+    assert result.returncode == 0, result.stderr
+    assert "[design note sec.2]" in result.stdout
+    assert "[0, 1]" in result.stdout
+
+
+def test_scenario_names_with_brackets_are_printed_as_written(growth: Path, tmp_path: Path):
+    scenario = tmp_path / "my[red]scen.toml"
+    scenario.write_text('description = "x [y]"\n[parameters]\nrate = 0.2\n', encoding="utf-8")
+    result = gvcdyn("run", growth, "-s", scenario)
+    assert result.returncode == 0, result.stderr
+    assert "my[red]scen" in result.stdout
+
+
+def _first_column(table_text: str) -> list[str]:
+    """The first column of every rich table in ``table_text``, folded lines joined."""
+    labels: list[str] = []
+    for line in table_text.splitlines():
+        cells = line.split("│")
+        if len(cells) < 3:
+            continue
+        first, rest = cells[1].strip(), [c.strip() for c in cells[2:-1]]
+        if any(rest):  # a new row (its numbers are on its first line)
+            labels.append(first)
+        elif labels:  # a folded continuation of the label above
+            labels[-1] += first
+    return labels
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_scenario_labels_stay_distinct_in_narrow_terminals(tmp_path: Path, columns: int):
+    scenarios = sorted(SCENARIOS.glob("*.toml"))
+    args = [a for path in scenarios for a in ("-s", path)]
+    result = gvcdyn("run", GVC, *args, cwd=tmp_path, columns=columns)
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+    labels = _first_column(result.stdout)
+    expected = [p.stem for p in scenarios]
+    # each table (outcomes may be split over several) lists every run, whole
+    assert len(labels) % len(expected) == 0 and labels, result.stdout
+    for k in range(0, len(labels), len(expected)):
+        assert labels[k : k + len(expected)] == expected, result.stdout
+
+
+def test_a_lever_set_twice_is_an_error(growth: Path) -> None:
+    assert_one_line_error(
+        gvcdyn("run", growth, "--set", "rate=0.2", "--set", "rate=0.4"), "rate", "twice"
+    )
+
+
+def test_a_run_is_labelled_with_what_was_set(growth: Path) -> None:
+    result = gvcdyn("run", growth, "--set", "rate=0.2")
+    assert result.returncode == 0, result.stderr
+    assert "rate=0.2" in result.stdout and "default" not in result.stdout
+
+
+def test_setting_final_time_points_to_its_option(growth: Path) -> None:
+    line = assert_one_line_error(gvcdyn("run", growth, "--set", "FINAL TIME=20"), "--final-time")
+    assert "did you mean" not in line.lower()
+
+
+def test_jpeg_plot_is_a_jpeg_and_unknown_extensions_are_refused(growth, tmp_path: Path):
+    result = gvcdyn("run", growth, "--plot", "p.jpg", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG's SOI marker
+    assert_one_line_error(gvcdyn("run", growth, "--plot", "p.bmp", cwd=tmp_path), "p.bmp", ".png")
+    assert not (tmp_path / "p.bmp").exists()
+
+
+def test_demo_fails_on_an_unwritable_folder_before_printing(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert_one_line_error(gvcdyn("demo", "--out-dir", blocker / "sub"), str(blocker / "sub"))
+    if Path("/proc").is_dir():  # the case from the issue, on systems that have /proc
+        assert_one_line_error(gvcdyn("demo", "--out-dir", "/proc/nope"), "/proc/nope")
+
+
+def test_provenance_records_the_model_path_absolute(growth: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    relative = os.path.relpath(growth, work)
+    result = gvcdyn("run", relative, "--out", "r.nc", cwd=work)
+    assert result.returncode == 0, result.stderr
+    with xr.open_dataset(work / "r.nc") as ds:
+        assert Path(ds.attrs["model_file"]) == growth.resolve()
+        assert Path(ds.attrs["working_directory"]) == work.resolve()
+        assert relative in ds.attrs["command_line"]
+
+
+def test_sweep_plot_names_what_was_varied(growth: Path, tmp_path: Path) -> None:
+    """An SVG keeps its texts as comments: the title and the legend can be read back."""
+    for name, value in (("slow", 0.05), ("fast", 0.3)):
+        (tmp_path / f"{name}.toml").write_text(f"[parameters]\nrate = {value}\n", encoding="utf-8")
+    result = gvcdyn(
+        "run", growth, "-s", "slow.toml", "-s", "fast.toml", "--sweep", "rate=0:0.2:3",
+        "--plot", "s.svg", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    texts = re.findall(r"<!-- (.*?) -->", (tmp_path / "s.svg").read_text(encoding="utf-8"))
+    assert any("sweep of rate 0 to 0.2 (3 values)" in t for t in texts), texts
+    assert "rate (light to dark)" in texts and "scenario" in texts
+    assert {"slow", "fast"} <= set(texts)
