@@ -93,20 +93,6 @@ class CalibrationConfigError(GvcdynError, ValueError):
     """A calibration config (or a fit file) that is malformed or inconsistent."""
 
 
-class ExecutorError(GvcdynError, RuntimeError):
-    """An executor could not be set up: a bad option or an unreachable dask scheduler."""
-
-
-class CheckpointError(GvcdynError, ValueError):
-    """A job's checkpoint folder cannot be used: it belongs to another job, or is unreadable."""
-
-
-class JobInterrupted(GvcdynError, KeyboardInterrupt):
-    """A chunked job stopped on Ctrl-C; finished chunks are kept and the message says how to
-    resume. It is a ``KeyboardInterrupt`` too, so code that lets Ctrl-C through keeps doing so.
-    """
-
-
 class ScenarioFileError(GvcdynError, FileNotFoundError):
     """A scenario file named on the command line does not exist."""
 
