@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,13 @@ from gvcdyn.sensitivity.levers import choose_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
 from gvcdyn.sensitivity.sobol import block_size, sobol_indices
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from gvcdyn.evaluator import Evaluator
+    from gvcdyn.model import Model
+    from gvcdyn.space import ParameterSpace
 
 __all__ = ["Study", "base_of", "morris", "prepare", "sobol"]
 
@@ -38,9 +45,9 @@ BaseLike = Mapping[str, float] | str | Path | None
 class Study:
     """What a study varies and reads, with its evaluator; built by :func:`prepare`."""
 
-    model: Any
-    space: Any
-    evaluator: Any
+    model: Model
+    space: ParameterSpace
+    evaluator: Evaluator
     outputs: tuple[str, ...]
     times: np.ndarray
     base_label: str
@@ -53,7 +60,7 @@ class Study:
 
 
 def prepare(
-    model: Any,
+    model: Model,
     outputs: Sequence[str],
     *,
     at: AtLike = "final",
@@ -84,7 +91,7 @@ def prepare(
 
 
 def base_of(
-    model: Any, scenario: str | Path | None = None, fit: str | Path | None = None
+    model: Model, scenario: str | Path | None = None, fit: str | Path | None = None
 ) -> tuple[BaseLike, str]:
     """The values every non-varied parameter keeps, and a label for them.
 
@@ -145,7 +152,7 @@ def sobol(
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFactory = silent,
     command_line: Sequence[str] | None = None,
-) -> Any:
+) -> xr.Dataset:
     """Sobol' indices S1, ST (and S2) with intervals, as a Dataset (parameter, output, time)."""
     from SALib.sample import sobol as sobol_sample
 
@@ -193,7 +200,7 @@ def morris(
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFactory = silent,
     command_line: Sequence[str] | None = None,
-) -> Any:
+) -> xr.Dataset:
     """Morris elementary effects (mu, mu_star, sigma, mu_star_conf): cheap screening.
 
     ``n`` trajectories of ``D + 1`` runs each; SALib's analysis per output column.
