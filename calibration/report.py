@@ -187,7 +187,9 @@ def main() -> None:
     eig = ds["fisher_eigenvalue"].values
     dups = json.loads(ds.attrs["near_duplicates"])
     unident = [
-        n for n, s in zip(names, ds["identifiability"].values, strict=True) if s != "identifiable"
+        n
+        for n, s in zip(names, ds["identifiability"].values, strict=True)
+        if "unidentifiable" in str(s)
     ]
     add(
         f"- Fisher information (Hessian of the objective in unit-scaled parameters): rank "

@@ -94,6 +94,7 @@ def test_fit_file_round_trip_and_prediction(tmp_path, toy_config):
     assert back.attrs["n_runs"] > 0 and "Learning Rate" in back.attrs["config_text"]
     assert set(back["identifiability"].values) <= {
         "identifiable",
+        "identifiable (estimate at a bound)",
         "practically unidentifiable",
         "structurally unidentifiable",
     }

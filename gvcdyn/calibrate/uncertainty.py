@@ -5,7 +5,8 @@
   where the objective stays within 1.92 of its minimum. A profile that stays flat
   (rises by less than ``FLAT`` anywhere) marks a structurally unidentifiable parameter;
   one that rises but never crosses 1.92 on a side is practically unidentifiable (an
-  open-ended interval).
+  open-ended interval). An estimate ON a bound closes its interval there (one-sided
+  interval, "identifiable (estimate at a bound)"): the data push against the bound.
 - Fisher information: the Hessian of the objective at the optimum in unit-scaled
   parameters (central differences, one batch); its numerical rank says how many
   directions the data distinguish.
@@ -112,9 +113,16 @@ def profiles(
 
 def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Profile:
     centre = int(np.argmin(np.abs(grid - at)))
+    span = grid[-1] - grid[0]
     bounds = []
     opens = []
     for direction in (-1, 1):
+        edge = 0 if direction < 0 else len(grid) - 1
+        if abs(grid[edge] - at) <= 1e-9 * max(span, 1e-300):
+            # the estimate sits on this bound: the interval ends there, it is not open
+            opens.append(False)
+            bounds.append(grid[edge])
+            continue
         j = centre
         crossing = None
         while 0 <= j + direction < len(grid):
@@ -126,11 +134,13 @@ def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Prof
                 break
             j = nxt
         opens.append(crossing is None)
-        bounds.append(grid[0 if direction < 0 else -1] if crossing is None else crossing)
+        bounds.append(grid[edge] if crossing is None else crossing)
     if np.nanmax(delta) < FLAT:
         status = "structurally unidentifiable"
     elif any(opens):
         status = "practically unidentifiable"
+    elif at in (grid[0], grid[-1]):
+        status = "identifiable (estimate at a bound)"
     else:
         status = "identifiable"
     return Profile(
