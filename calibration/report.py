@@ -125,6 +125,16 @@ def main() -> None:
         f"{ds.attrs['bootstrap_seed']}. Convergence: {ds.attrs['message']}; polish: "
         f"{ds.attrs['polish']}.\n"
     )
+    timing = json.loads(ds.attrs.get("timing", "{}"))
+    if timing:
+        wall = sum(v[0] for v in timing.values())
+        cpu = sum(v[1] for v in timing.values())
+        add(
+            f"Time on this machine: {wall:.0f} s wall, {cpu:.0f} s CPU (both cores); per stage "
+            + "; ".join(f"{k}: {v[0]:.0f} s wall / {v[1]:.0f} s CPU" for k, v in timing.items())
+            + f". Load average at the end (1, 5, 15 min): {ds.attrs.get('load_average', '?')}"
+            " (other jobs share the 2 cores).\n"
+        )
     excluded = json.loads(ds.attrs["excluded_cases"])
     if excluded:
         add("Excluded by the mapping: " + "; ".join(f"{c} ({m})" for c, _, m in excluded) + "\n")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +48,17 @@ def calibrate(
     """Run the whole calibration described by ``config``; returns the fit as a Dataset."""
     if seed is not None:
         config = config.with_seed(seed)
-    say = stage or (lambda _name: None)
+    timing: dict[str, list[float]] = {}  # stage -> [wall s, CPU s of this process]
+    clock = [time.perf_counter(), time.process_time(), ""]
+
+    def say(name: str) -> None:
+        now = [time.perf_counter(), time.process_time()]
+        if clock[2]:
+            timing[clock[2]] = [round(now[0] - clock[0], 2), round(now[1] - clock[1], 2)]
+        clock[:] = [*now, name]
+        if name and stage is not None:
+            stage(name)
+
     say("loading the model and the cases")
     problem = CalibrationProblem.from_config(config, model=model)
     say("fitting (differential evolution, multi-start)")
@@ -78,7 +90,9 @@ def calibrate(
 
         say("cross-validation")
         cv = crossvalidate(problem)
+    say("")
     result.n_runs = problem.counter.runs
+    result.extra["timing"] = timing
     return fit_dataset(problem, result, prof, ident, boot, cv, command_line=command_line)
 
 
@@ -276,5 +290,7 @@ def fit_dataset(
             command_line if command_line is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
         ),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "timing": json.dumps(result.extra.get("timing", {})),
+        "load_average": json.dumps([round(x, 2) for x in os.getloadavg()]),
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
