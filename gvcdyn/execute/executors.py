@@ -315,6 +315,9 @@ def _local_cluster(workers: int, numba_threads: int) -> Any:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's small HTTP server (health checks) starts even without a
+            # dashboard: on a free loopback port, not 8787 that another cluster may hold
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
             env=env,
         )
