@@ -1,7 +1,9 @@
 """One place that runs models/gvc_upgrading.mdl for the behavioural tests.
 
 Every behavioural test calls :func:`run_gvc`, which runs gvcdyn's compiled core (all
-parameter sets in one batch). :func:`run_gvc_pysd` runs the same model through PySD,
+parameter sets in one batch). Every constant not set by a test comes from the pinned
+reference parameter file ``gvc_reference_params.toml``, not from the model's defaults:
+calibration may change the defaults in the ``.mdl`` without changing what the tests mean. :func:`run_gvc_pysd` runs the same model through PySD,
 translated once per process from a copy in a temporary directory (``pysd.read_vensim``
 writes a ``.py`` file next to the ``.mdl`` and must never write into the repository);
 the parity test checks that both agree.
@@ -13,6 +15,7 @@ import functools
 import re
 import shutil
 import tempfile
+import tomllib
 import types
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "gvc_upgrading.mdl"
+REFERENCE_PATH = Path(__file__).resolve().parent / "gvc_reference_params.toml"
 
 #: The stocks of the model (names fixed by issue 4).
 STOCKS = (
@@ -48,6 +52,15 @@ OUTCOMES = (
     "Market Vulnerability",
 )
 
+#: Measurement variables calibration reads at each case's horizon (issue 10): latent
+#: quantities of the ordered logits, relative to the start of the run.
+MEASURES = (
+    "Process Upgrading",
+    "Product Upgrading",
+    "Functional Upgrading",
+    "Cluster Market Position",
+)
+
 #: The levers a case or a what-if run sets (names fixed by issue 4).
 LEVERS = (
     "Initial Buyer Control",
@@ -63,10 +76,19 @@ LEVERS = (
     "Global Demand Growth",
     "Entrant Wage Gap",
     "Scouting Intensity",
+    # v2 (issue 10): kinds of start and further sources of learning [PF]
+    "Buyer Led Start",
+    "State Led Start",
+    "FDI Led Start",
+    "University Research Strength",
+    "FDI Learning",
 )
 
 #: Extra auxiliaries some tests read.
-EXTRA = ("Production Gap", "labour productivity", "cluster unit cost")
+EXTRA = ("Production Gap", "labour productivity", "cluster unit cost", "Cluster Margin",
+         "profit index", "buyer blocking", "shock pressure", "share loss vulnerability",
+         "financing capacity", "innovation effort", "margin vulnerability",
+         "experimentation space", "innovation learning sources")
 
 _RANGE = re.compile(r"\[\s*([-+0-9.eE]+|\?)\s*,\s*([-+0-9.eE]+|\?)")
 
@@ -96,6 +118,7 @@ def _pysd_model() -> Any:
     return model
 
 
+@functools.lru_cache(maxsize=1)
 def gvcdyn_model() -> Any:
     """The model loaded by gvcdyn once per process (its kernel is cached per machine)."""
     import gvcdyn
@@ -109,23 +132,25 @@ def run_gvc(
     columns: Sequence[str] | None = None,
     time_step: float | None = None,
     method: str = "euler",
+    check_status: bool = True,
 ) -> list[pd.DataFrame]:
     """Run the model once per parameter mapping (one compiled batch); one frame per run.
 
     Each frame is indexed by time (saved every year) with one column per variable, under
-    its Vensim name. Unset constants keep their model defaults. Every run must end with
-    status ok; a non-finite value anywhere fails the calling test here.
+    its Vensim name. Unset constants take their pinned reference values. Every run must
+    end with status ok (a non-finite value anywhere fails the calling test here) unless
+    ``check_status`` is false, as in the robustness test, which counts such runs as
+    failures of the behaviour instead.
     """
     rows = [params] if isinstance(params, Mapping) else list(params)
-    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *EXTRA]
-    names = sorted({k for row in rows for k in row})
-    model = gvcdyn_model()
-    defaults = {name: model.parameter(name).default for name in names}
-    table = pd.DataFrame([{**defaults, **row} for row in rows], columns=names)
-    if len(rows) > 1 and not names:
-        raise ValueError("several runs need at least one parameter")
-    ds = model.run(
-        table if names else {},
+    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *MEASURES, *EXTRA]
+    base = reference_params()
+    names = sorted(base)
+    table = pd.DataFrame([{**base, **row} for row in rows], columns=names)
+    if table.shape[1] != len(names):
+        raise KeyError(f"not constants of the model: {sorted(set(table.columns) - set(base))}")
+    ds = gvcdyn_model().run(
+        table,
         final_time=final_time,
         time_step=time_step,
         saveper=1.0,
@@ -133,15 +158,16 @@ def run_gvc(
         variables=cols,
     )
     bad = np.flatnonzero(ds["status"].values != 0)
-    assert bad.size == 0, f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
-    frames = []
-    for run in range(ds.sizes["run"]):
-        frame = pd.DataFrame(
-            {c: np.broadcast_to(ds[c].isel(run=run).values, ds.sizes["time"]) for c in cols},
-            index=pd.Index(ds["time"].values, name="time"),
-        )
-        frames.append(frame)
-    return frames
+    assert bad.size == 0 or not check_status, f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
+    n_run, n_time = ds.sizes["run"], ds.sizes["time"]
+    # one (run, time, column) array, then cheap per-run frames (xarray indexing per run
+    # and column would cost more than the simulation itself)
+    cube = np.empty((n_run, n_time, len(cols)))
+    for j, c in enumerate(cols):
+        values = ds[c].values
+        cube[:, :, j] = values if values.ndim == 2 else values[:, None]
+    index = pd.Index(ds["time"].values, name="time")
+    return [pd.DataFrame(cube[run], index=index, columns=cols) for run in range(n_run)]
 
 
 def run_gvc_pysd(
@@ -160,14 +186,14 @@ def run_gvc_pysd(
     if method not in ("euler", "rk4"):
         raise ValueError(f"method must be 'euler' or 'rk4', not {method!r}")
     rows = [params] if isinstance(params, Mapping) else list(params)
-    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *EXTRA]
+    cols = list(columns) if columns is not None else [*STOCKS, *OUTCOMES, *MEASURES, *EXTRA]
     model = _pysd_model()
     out = []
     unknown = {k for row in rows for k in row} - set(model._gvc_defaults)
     if unknown:
         raise KeyError(f"not constants of the model: {sorted(unknown)}")
     for row in rows:
-        p = {**model._gvc_defaults, **row}
+        p = {**model._gvc_defaults, **reference_params(), **row}
         if method == "rk4":
             model._integrate_step = types.MethodType(_rk4_step, model)
         try:
@@ -257,3 +283,41 @@ def lever_ranges() -> dict[str, tuple[float, float]]:
 
 
 CONTROL = ("FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP")
+
+
+@functools.lru_cache(maxsize=1)
+def _reference() -> dict[str, float]:
+    data = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))
+    return {k: float(v) for k, v in data["parameters"].items()}
+
+
+def reference_params() -> dict[str, float]:
+    """The pinned reference value of every constant of the model (a fresh copy)."""
+    return dict(_reference())
+
+
+def non_lever_constants() -> tuple[str, ...]:
+    """Constants that are neither levers nor fixed index bases (range ``[1,1]``): the
+    rates, times, sensitivities and initial values the robustness test perturbs."""
+    ranges = lever_ranges()
+    return tuple(
+        n for n in sorted(reference_params()) if n not in LEVERS and ranges[n][0] < ranges[n][1]
+    )
+
+
+def draw_constants(n: int, spread: float, seed: int) -> list[dict[str, float]]:
+    """``n`` sets of all non-lever constants, each drawn uniformly within +-``spread``
+    (a fraction) of its reference value and clipped to its documented range."""
+    rng = np.random.default_rng(seed)
+    ranges = lever_ranges()
+    ref = reference_params()
+    names = non_lever_constants()
+    sets = []
+    for _ in range(n):
+        row = {}
+        for name in names:
+            lo, hi = ranges[name]
+            value = ref[name] * (1 + rng.uniform(-spread, spread))
+            row[name] = float(min(max(value, lo), hi))
+        sets.append(row)
+    return sets
