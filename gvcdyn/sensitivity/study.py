@@ -22,18 +22,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.levers import choose_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
 from gvcdyn.sensitivity.sobol import block_size, sobol_indices
+from gvcdyn.space import ParameterSpace
 
 if TYPE_CHECKING:
     import xarray as xr
 
     from gvcdyn.evaluator import Evaluator
     from gvcdyn.model import Model
-    from gvcdyn.space import ParameterSpace
 
 __all__ = ["Study", "base_of", "morris", "prepare", "sobol"]
 
@@ -71,20 +72,16 @@ def prepare(
     integration: str = "euler",
 ) -> Study:
     """The space, the outcomes (each output at each time) and the evaluator of a study."""
-    import gvcdyn
-
     if isinstance(outputs, str):
         outputs = [outputs]
     if not outputs:
         raise SensitivityDesignError("name at least one output variable")
     choice = choose_levers(model, params, ranges)
-    space = gvcdyn.ParameterSpace(model, choice.names, bounds=choice.bounds or None, base=base)
-    probe = model.evaluator(space, [gvcdyn.Outcome(outputs[0])], method=integration)
+    space = ParameterSpace(model, choice.names, bounds=choice.bounds or None, base=base)
+    probe = model.evaluator(space, [Outcome(outputs[0])], method=integration)
     times = resolve_times(at, probe.grid.save_times)
     names = [v.strip() if "[" in v else model.variable(v).name for v in outputs]
-    outcomes = [
-        gvcdyn.Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times
-    ]
+    outcomes = [Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times]
     evaluator = model.evaluator(space, outcomes, method=integration)
     label = base_label or (str(base) if isinstance(base, str | Path) else space.base_source)
     return Study(model, space, evaluator, tuple(names), times, label, choice.source)
