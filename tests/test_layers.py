@@ -139,3 +139,10 @@ def test_the_translator_is_pinned_to_the_version_lowering_was_written_for() -> N
     import pysd
 
     assert pysd.__version__.startswith("3.14.")
+
+
+def test_every_code_folder_is_a_package_that_setup_ships() -> None:
+    """setup.py ships the folders ``find_packages`` finds: those with an ``__init__.py``."""
+    for folder in PACKAGE.rglob("*"):
+        if folder.is_dir() and folder.name != "__pycache__" and any(folder.glob("*.py")):
+            assert (folder / "__init__.py").is_file(), f"{folder} has no __init__.py"
