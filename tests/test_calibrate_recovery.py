@@ -122,6 +122,14 @@ def test_fit_file_round_trip_and_prediction(tmp_path, toy_config):
     assert "bootstrap" in prediction.meta["uncertainty"]
     csv, meta = write_predictions(prediction, tmp_path / "pred.csv")
     assert csv.is_file() and meta.is_file()
+    # the command: same table, the bad row reported on stderr, exit 0
+    out = tmp_path / "cli" / "predictions.csv"
+    code = run_cli(["predict", "--fit", str(path), "--cases", str(cases), "--out", str(out)])
+    assert code == 0
+    written = pd.read_csv(out)
+    assert list(written.columns[:4]) == ["id", "p0_skill_upg", "p1_skill_upg", "p2_skill_upg"]
+    np.testing.assert_allclose(written["p_rise"], table["p_rise"].astype(float), rtol=1e-5)
+    assert (tmp_path / "cli" / "predictions.json").is_file()
 
 
 def test_cli_calibrate_refuses_a_bad_case_file_and_writes_nothing(tmp_path, capsys):
