@@ -17,6 +17,7 @@ import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 from mdl_helpers import write_mdl
@@ -198,3 +199,17 @@ def test_sweep_plot_names_what_was_varied(growth: Path, tmp_path: Path) -> None:
     assert any("sweep of rate 0 to 0.2 (3 values)" in t for t in texts), texts
     assert "rate (light to dark)" in texts and "scenario" in texts
     assert {"slow", "fast"} <= set(texts)
+    # The six run lines (drawn in run order: slow x 3 rates, then fast x 3) are shades of
+    # two colours: each colour is its scenario's colour mixed with white.
+    svg = (tmp_path / "s.svg").read_text(encoding="utf-8")
+    strokes = re.findall(r"stroke: (#[0-9a-f]{6}); stroke-width: 1\.6", svg)
+    assert len(strokes) == 6, strokes
+    rgb = np.array([[int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)] for h in strokes])
+    assert len({tuple(c) for c in rgb.round(3)}) == 6  # every run its own shade
+    for group in (rgb[:3], rgb[3:]):
+        darkest = 1.0 - group[-1]  # the last sweep value is the full colour
+        for colour in group:
+            along = np.cross(1.0 - colour, darkest)
+            assert np.allclose(along, 0, atol=0.02), (colour, group[-1])
+        assert (group.sum(axis=1)[:-1] > group.sum(axis=1)[1:]).all()  # light to dark
+    assert not np.allclose(rgb[2], rgb[5])  # the two scenarios differ
