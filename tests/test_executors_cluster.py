@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from executor_helpers import TESTS, Slow, decay_evaluator, design, write_decay
 
-from gvcdyn.execute import DaskExecutor, checkpoint_dir, map_runs
+from gvcdyn.errors import JobInterrupted
+from gvcdyn.execute import Checkpoint, DaskExecutor, checkpoint_dir, fingerprint, map_runs
 
 pytestmark = pytest.mark.slow
 
@@ -176,13 +177,39 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
     f = decay_evaluator(write_decay(tmp_path, uuid.uuid4().hex))
     X = design(2000, seed=8)
     expected_Y, expected_status = f(X)
+    out = tmp_path / "sa.nc"
+    fp = fingerprint(model="m", config={}, seed=1, n_runs=len(X), chunk_size=150, X=X)
+
+    def ctrl_c_after_three(done: int, n_chunks: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt  # as Ctrl-C arrives in the main thread
+
     with DaskExecutor(workers=2, job_timeout=JOB_TIMEOUT) as executor:
         result = map_runs(f, X, executor=executor, chunk_size=150)
         threads = map_runs(NumbaThreads(), X[:40], executor=executor, chunk_size=5)
+        checkpoint = Checkpoint.open(out, fp, resume_command="again --resume")
+        with pytest.raises(JobInterrupted, match="3 of 14 chunks are saved"):
+            map_runs(
+                f,
+                X,
+                executor=executor,
+                chunk_size=150,
+                checkpoint=checkpoint,
+                progress=ctrl_c_after_three,
+            )
+        resumed = map_runs(
+            f,
+            X,
+            executor=executor,
+            chunk_size=150,
+            checkpoint=Checkpoint.open(out, fp, resume=True),
+        )
     assert _same_bits(result.Y, expected_Y)
     assert _same_bits(result.status, expected_status)
     cores = os.cpu_count() or 1
     assert set(threads.Y.ravel()) == {float(max(1, cores // 2))}
+    assert (resumed.reused, resumed.computed) == (3, 11)
+    assert _same_bits(resumed.Y, expected_Y)
 
 
 # ----------------------------------------------------------------------------- killed jobs
