@@ -149,7 +149,7 @@ def main() -> None:
     t_analysis = time.perf_counter() - start
 
     D = gvc_study.space.k
-    names = tuple(f"{i} {n}" for i, n in enumerate(gvc_study.space.names))
+    names = gvc_study.space.names
     lines = [
         "# Sobol' convergence: indices and interval widths against N",
         "",
