@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 import xarray as xr
 from executor_helpers import (
     CountingCalls,
@@ -22,6 +23,7 @@ from executor_helpers import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from gvcdyn.errors import CheckpointError, ExecutorError, GvcdynError, JobInterrupted
 from gvcdyn.execute import (
@@ -38,6 +40,7 @@ from gvcdyn.execute import (
     map_runs,
     resume_command,
 )
+from gvcdyn.execute.options import ResumeOption, SchedulerOption, WorkersOption
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -292,3 +295,52 @@ def test_chunked_equals_direct_for_any_size(n_runs: int, chunk: int, seed: int) 
     result = map_runs(Polynomial(), X, chunk_size=chunk)
     Y, status = Polynomial()(X)
     assert _same_bits(result.Y, Y) and _same_bits(result.status, status)
+
+
+def test_a_streamed_job_resumes_into_a_complete_file(tmp_path: Path) -> None:
+    out = tmp_path / "big.nc"
+    X = design(90, seed=6)
+    fp = _fp(X, 10)
+    sink = NetCDFSink(out, 90, outcomes=Polynomial.names)
+    with pytest.raises(JobInterrupted, match="4 of 9 chunks"):
+        map_runs(
+            InterruptAfter(Polynomial(), 5),
+            X,
+            chunk_size=10,
+            checkpoint=Checkpoint.open(out, fp),
+            sink=sink,
+        )
+    assert not out.exists()
+    sink = NetCDFSink(out, 90, outcomes=Polynomial.names)
+    result = map_runs(
+        Polynomial(), X, chunk_size=10, checkpoint=Checkpoint.open(out, fp, resume=True), sink=sink
+    )
+    assert (result.reused, result.computed) == (4, 5)
+    with xr.open_dataset(out) as ds:
+        assert _same_bits(ds["value"].values, Polynomial()(X)[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.nc"]
+
+
+def test_typer_options_reach_the_executor_helper() -> None:
+    app = typer.Typer()
+
+    @app.command()
+    def job(
+        workers: WorkersOption = None,
+        scheduler: SchedulerOption = None,
+        resume: ResumeOption = False,
+    ) -> None:
+        try:
+            with executor_from_options(workers, scheduler, n_runs=10) as executor:
+                typer.echo(f"{executor.describe()} resume={resume}")
+        except GvcdynError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["--workers", "0", "--resume"])
+    assert ok.exit_code == 0 and "in-process resume=True" in ok.output
+    both = runner.invoke(app, ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
+    assert both.exit_code == 2 and "not both" in both.output
+    negative = runner.invoke(app, ["--workers", "-1"])
+    assert negative.exit_code != 0
