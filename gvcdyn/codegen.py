@@ -5,7 +5,8 @@ commented with its Vensim name, in the order the IR fixed. It defines
 
 - ``simulate_<method>(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time)``:
   one run, serial; ``c`` is the run's parameter row, ``out`` its (saved time x selected
-  variable) block; returns the run's status code;
+  variable) block, every cell of which it writes (NaN in the saved rows a run stops
+  before: a non-finite stock, or a dynamic FINAL TIME); returns the run's status code;
 - ``batch_<method>(C, OUT, STATUS, ...)``: a thin ``prange`` wrapper over runs.
 
 Methods are ``euler`` (Vensim's update order, so results agree with Vensim and PySD to
@@ -19,38 +20,14 @@ import keyword
 import re
 from collections.abc import Callable, Mapping
 
-from gvcdyn import ir
+from gvcdyn import functions, ir
 from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK
+from gvcdyn.timegrid import TIME_TOLERANCE
 
 METHODS = ("euler", "rk4")
 # prefixes the generator uses for derivatives, stage values and tables
 _RESERVED_PREFIXES = ("d_", "u_", "k1_", "k2_", "k3_", "k4_", "y_", "lookup_", "n_", "pipe_", "p_")
 _KERNEL_FLAGS = 'cache=True, error_model="numpy", nogil=True'
-
-_COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "<>": "!="}
-_NUMPY_1 = {
-    "exp": "np.exp",
-    "ln": "np.log",
-    "sqrt": "np.sqrt",
-    "sin": "np.sin",
-    "cos": "np.cos",
-    "tan": "np.tan",
-    "arcsin": "np.arcsin",
-    "arccos": "np.arccos",
-    "arctan": "np.arctan",
-    "sinh": "np.sinh",
-    "cosh": "np.cosh",
-    "tanh": "np.tanh",
-    "integer": "np.trunc",
-    "abs": "abs",
-}
-_RUNTIME = {
-    "xidz": "rt.xidz",
-    "zidz": "rt.zidz",
-    "modulo": "rt.modulo",
-    "quantum": "rt.quantum",
-    "delay_order": "rt.delay_order",
-}
 
 
 def identifiers(model: ir.ModelIR) -> dict[str, str]:
@@ -79,6 +56,8 @@ def identifiers(model: ir.ModelIR) -> dict[str, str]:
         "save_rows",
         "total",
         "time_s",
+        "next_row",
+        "check",
     }
     taken |= set(keyword.kwlist) | set(dir(builtins))
     symbols = [p.symbol for p in model.parameters]
@@ -132,77 +111,38 @@ class _Emitter:
     def cond(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
         """A boolean Python expression (Vensim truth: nonzero)."""
         if isinstance(node, ir.Op):
-            if node.op in _COMPARE:
+            operator = functions.OPERATORS[node.op]
+            if operator.kind == "comparison":
                 a, b = (self.expr(x, rename) for x in node.args)
-                return f"({a} {_COMPARE[node.op]} {b})"
-            if node.op in {"and", "or"}:
+                return f"({a} {operator.python} {b})"
+            if operator.kind == "logic" and operator.arity == 2:
                 a, b = (self.cond(x, rename) for x in node.args)
-                return f"({a} {node.op} {b})"
-            if node.op == "not":
-                return f"(not {self.cond(node.args[0], rename)})"
+                return f"({a} {operator.python} {b})"
+            if operator.kind == "logic":
+                return f"({operator.python} {self.cond(node.args[0], rename)})"
         return f"({self.expr(node, rename)} != 0.0)"
 
     def _op(self, node: ir.Op, rename: Callable[[str], str]) -> str:
-        op = node.op
-        if op in _COMPARE or op in {"and", "or", "not"}:
+        operator = functions.OPERATORS[node.op]
+        if operator.kind != "arithmetic":
             return f"(1.0 if {self.cond(node, rename)} else 0.0)"
         args = [self.expr(a, rename) for a in node.args]
-        if op == "neg":
-            return f"(-{args[0]})"
-        if op == "^":
-            exponent = node.args[1]
-            if isinstance(exponent, ir.Num) and exponent.value in (2.0, 3.0, 4.0):
-                # small whole powers as products: pow() costs ~20 ns a call in the hot loop
-                return "(" + " * ".join([args[0]] * int(exponent.value)) + ")"
-            return f"({args[0]} ** {args[1]})"
-        return f"({args[0]} {op} {args[1]})"
+        if operator.arity == 1:
+            return f"({operator.python}{args[0]})"
+        power = functions.whole_power(node)
+        if power is not None:
+            return "(" + " * ".join([args[0]] * power) + ")"
+        if node.op == "^":
+            return functions.power_source(args[0], args[1])
+        return f"({args[0]} {operator.python} {args[1]})"
 
     def _call(self, node: ir.Call, rename: Callable[[str], str]) -> str:
-        fn = node.function
-        if fn == "if_then_else":
-            cond = self.cond(node.args[0], rename)
-            yes, no = (self.expr(a, rename) for a in node.args[1:])
-            return f"({yes} if {cond} else {no})"
-        if fn == "gate":  # value where the condition holds, else 0, without a branch block
-            return f"rt.gate({self.cond(node.args[0], rename)}, {self.expr(node.args[1], rename)})"
-        if fn == "active_initial":  # initialization blocks were rewritten by lowering
-            return self.expr(node.args[0], rename)
-        args = [self.expr(a, rename) for a in node.args]
-        time, dt = rename("time"), rename("time_step")
-        if fn in _NUMPY_1:
-            return f"{_NUMPY_1[fn]}({args[0]})"
-        if fn in _RUNTIME:
-            return f"{_RUNTIME[fn]}({', '.join(args)})"
-        if fn in {"min", "max"}:  # np.minimum/np.maximum pass NaN on, as in PySD
-            return f"np.{fn}imum({args[0]}, {args[1]})"
-        if fn == "power":
-            return f"({args[0]} ** {args[1]})"
-        if fn == "log":
-            return f"(np.log({args[0]}) / np.log({args[1]}))"
-        if fn == "pi":
-            return "np.pi"
-        if fn == "vector_select":
-            n = int(node.args[2].value)  # lowering puts the pair count here
-            selection, expression = args[3 : 3 + n], args[3 + n :]
-            return (
-                f"rt.vector_select({args[0]}, {args[1]}, ({', '.join(selection)},), "
-                f"({', '.join(expression)},))"
-            )
-        if fn == "select_stage":
-            return f"rt.select_stage({args[0]}, ({', '.join(args[1:])},))"
-        if fn == "inverse_entry":
-            return f"rt.inverse_entry(int({args[0]}), int({args[1]}), ({', '.join(args[2:])},))"
-        if fn == "step":
-            return f"rt.step({args[0]}, {args[1]}, {time}, {dt})"
-        if fn == "ramp":
-            if len(args) == 3:
-                return f"rt.ramp({args[0]}, {args[1]}, {args[2]}, {time})"
-            return f"rt.ramp_open({args[0]}, {args[1]}, {time})"
-        if fn == "pulse":
-            return f"rt.pulse({args[0]}, {args[1]}, {time})"
-        if fn == "pulse_train":
-            return f"rt.pulse_train({', '.join(args)}, {time})"
-        raise AssertionError(f"lowering let through an unknown function {fn}")
+        function = functions.get(node.function)
+        args = tuple(
+            self.cond(a, rename) if i in function.condition_args else self.expr(a, rename)
+            for i, a in enumerate(node.args)
+        )
+        return function.emit(functions.Emit(args, node.args, rename("time"), rename("time_step")))
 
 
 def _float(value: float) -> str:
@@ -264,6 +204,7 @@ def _simulate_function(
         f'{i1}"""One run ({method}). Returns its status code."""',
         f"{i1}time = t0",
         f"{i1}status = {OK}",
+        f"{i1}next_row = 0  # rows from here on are not reached (yet)",
     ]
     out.append(f"{i1}# parameters")
     for p in model.parameters:
@@ -286,6 +227,7 @@ def _simulate_function(
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i2))
     out.append(f"{i2}row = save_rows[step]")
     out.append(f"{i2}if row >= 0:")
+    out.append(f"{i3}next_row = row + 1")
     for eq in model.output_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
     for k, cell in enumerate(cells):
@@ -299,7 +241,8 @@ def _simulate_function(
     out.append(f"{i2}if step == n_steps:")
     out.append(f"{i3}break")
     if model.final_time_symbol is not None:
-        out.append(f"{i2}if not (time + dt * 1e-5 < {names[model.final_time_symbol]}):")
+        tolerance = f"dt * {TIME_TOLERANCE!r}"  # the time grid's rule for the last step
+        out.append(f"{i2}if not (time + {tolerance} < {names[model.final_time_symbol]}):")
         out.append(f"{i3}break")
     stocks = list(model.stocks)
     if method == "euler":
@@ -319,7 +262,9 @@ def _simulate_function(
             terms = " + ".join(f"{ident} * 0.0" for ident in idents[start : start + 8])
             out.append(f"{i2}check += {terms}")
         out.append(f"{i2}if not rt.all_finite(check):")
+        out.append(f"{i3}rt.fill_unreached(out, next_row)")
         out.append(f"{i3}return {NONFINITE_STATE}")
+    out.append(f"{i1}rt.fill_unreached(out, next_row)  # a dynamic FINAL TIME may stop early")
     out.append(f"{i1}return status")
     out.append("")
     out.append("")

@@ -9,6 +9,7 @@ expressions over them, already sorted in evaluation order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,19 +63,44 @@ TIME_STEP = Sym("time_step")
 CONTROL_SYMBOLS = frozenset({"time", "time_step", "initial_time", "saveper", "final_time"})
 
 
-def symbols_in(expr: Expr) -> set[str]:
-    """All symbol names an expression reads."""
-    found: set[str] = set()
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of a node (none for a number or a symbol)."""
+    if isinstance(expr, Op | Call):
+        return expr.args
+    if isinstance(expr, LookupCall):
+        return (expr.arg,)
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression, the node itself first (depth first, pre-order)."""
     stack = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, Sym):
-            found.add(node.name)
-        elif isinstance(node, Op | Call):
-            stack.extend(node.args)
-        elif isinstance(node, LookupCall):
-            stack.append(node.arg)
-    return found
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """The node rebuilt with ``fn`` applied to each direct child (a leaf is returned as is).
+
+    Rewrites recurse by calling ``map_children`` from ``fn``; nodes whose children do not
+    change are returned unchanged, so shared sub-trees stay shared.
+    """
+    if isinstance(expr, Op | Call):
+        args = tuple(fn(a) for a in expr.args)
+        if all(new is old for new, old in zip(args, expr.args, strict=True)):
+            return expr
+        return Op(expr.op, args) if isinstance(expr, Op) else Call(expr.function, args)
+    if isinstance(expr, LookupCall):
+        arg = fn(expr.arg)
+        return expr if arg is expr.arg else LookupCall(expr.table, arg)
+    return expr
+
+
+def symbols_in(expr: Expr) -> set[str]:
+    """All symbol names an expression reads."""
+    return {node.name for node in walk(expr) if isinstance(node, Sym)}
 
 
 # --------------------------------------------------------------------------- model parts

@@ -181,6 +181,15 @@ def inverse_entry(row: int, column: int, cells: tuple) -> float:
     return np.linalg.inv(matrix)[row, column]
 
 
+@_jit_call
+def fill_unreached(out: np.ndarray, first_row: int) -> None:
+    """NaN in every row of ``out`` from ``first_row`` on: the saved times a run stopped
+    before (a non-finite stock, or a dynamic FINAL TIME), so the caller need not fill it."""
+    for row in range(first_row, out.shape[0]):
+        for j in range(out.shape[1]):
+            out[row, j] = np.nan
+
+
 @_jit
 def all_finite(total: float) -> bool:
     """True if ``total`` is finite; callers sum ``x * 0.0`` terms, which cannot overflow."""

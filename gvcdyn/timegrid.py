@@ -17,8 +17,12 @@ import numpy as np
 
 from gvcdyn import ir
 from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.evaluate import evaluate as ir_evaluate
 
 MAX_STEPS = 50_000_000
+# PySD's tolerance on time comparisons, as a fraction of TIME STEP: the loop runs while
+# ``t + dt*TIME_TOLERANCE < final_time``. The generated kernel uses the same constant.
+TIME_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def make_grid(initial_time: float, final_time: float, time_step: float, saveper:
             f"{estimate:.3g} time steps is too many (limit {MAX_STEPS}); use a larger TIME STEP"
         )
     times_arr = _step_times(initial_time, final_time, time_step)
-    tol = time_step * 1e-5
+    tol = time_step * TIME_TOLERANCE
     offset = times_arr - initial_time
     saved = (np.mod(offset, saveper) < tol) | (np.mod(-offset, saveper) < tol)
     rows = np.full(len(times_arr), -1, dtype=np.int64)
@@ -86,26 +90,10 @@ def _step_times(initial_time: float, final_time: float, time_step: float) -> np.
         increments = np.full(n + 1, time_step)
         increments[0] = initial_time
         times = np.add.accumulate(increments)  # sequential, bit-identical to the loop
-        running = times + time_step * 1e-5 < final_time
+        running = times + time_step * TIME_TOLERANCE < final_time
         if not running.all():
             return times[: int(np.argmin(running)) + 1]
         n *= 2
-
-
-_PY_FUNCTIONS = {
-    "abs": abs,
-    "exp": math.exp,
-    "ln": math.log,
-    "sqrt": math.sqrt,
-    "sin": math.sin,
-    "cos": math.cos,
-    "tan": math.tan,
-    "min": min,
-    "max": max,
-    "integer": math.trunc,
-    "power": pow,
-    "log": lambda x, b: math.log(x) / math.log(b),
-}
 
 
 def evaluate(
@@ -115,76 +103,33 @@ def evaluate(
     time: float,
     varying: frozenset[str] = frozenset(),
 ) -> float:
-    """Evaluate an expression of parameters and auxiliaries in Python (for the controls).
+    """Evaluate a control's expression before the run (``gvcdyn.evaluate`` semantics).
 
-    Only what controls need: arithmetic, comparisons, IF THEN ELSE and elementary
-    functions over parameters, other auxiliaries and ``time``. Anything that needs a
-    stock raises ``SimulationSettingsError``.
+    Parameters come from ``values``, auxiliaries from their equations, ``time`` and
+    INITIAL TIME are ``time``. Anything that needs a stock, or a parameter in ``varying``
+    (different across the batch), raises ``SimulationSettingsError``.
     """
     equations = {
         e.symbol: e.expr
         for e in model.static_equations + model.dynamic_equations + model.output_equations
     }
+    lookups = {lk.name: lk for lk in model.lookups}
+    known: dict[str, float] = {"time": time, "initial_time": time, **values}
 
-    def ev(node: ir.Expr) -> float:
-        if isinstance(node, ir.Num):
-            return node.value
-        if isinstance(node, ir.Sym):
-            if node.name == "time" or node.name == "initial_time":
-                return time
-            if node.name in values:
-                return float(values[node.name])
-            if node.name in equations:
-                return ev(equations[node.name])
-            if node.name in varying:
-                raise SimulationSettingsError(
-                    f"a simulation control (FINAL TIME, TIME STEP, SAVEPER) depends on "
-                    f"parameter '{node.name}', which must then be the same in all runs of a batch"
-                )
+    def resolve(name: str) -> float:
+        if name in known:
+            return float(known[name])
+        if name in equations:
+            known[name] = ir_evaluate(equations[name], resolve, lookups)
+            return known[name]
+        if name in varying:
             raise SimulationSettingsError(
-                f"a simulation control depends on '{node.name}', which is not known before "
-                "the run starts; make the controls constants"
+                f"a simulation control (FINAL TIME, TIME STEP, SAVEPER) depends on "
+                f"parameter '{name}', which must then be the same in all runs of a batch"
             )
-        if isinstance(node, ir.Op):
-            args = [ev(a) for a in node.args]
-            return _py_op(node.op, args)
-        if isinstance(node, ir.Call):
-            if node.function == "if_then_else":
-                return ev(node.args[1]) if ev(node.args[0]) != 0 else ev(node.args[2])
-            if node.function in _PY_FUNCTIONS:
-                try:
-                    return float(_PY_FUNCTIONS[node.function](*(ev(a) for a in node.args)))
-                except (ValueError, OverflowError) as exc:
-                    raise SimulationSettingsError(
-                        f"a simulation control could not be evaluated: {node.function.upper()} "
-                        f"failed ({exc})"
-                    ) from None
         raise SimulationSettingsError(
-            f"a simulation control uses {type(node).__name__}, which gvcdyn cannot evaluate "
-            "before the run; make the controls constants"
+            f"a simulation control depends on '{name}', which is not known before "
+            "the run starts; make the controls constants"
         )
 
-    return float(ev(expr))
-
-
-def _py_op(op: str, args: list[float]) -> float:
-    if op == "neg":
-        return -args[0]
-    a, b = args[0], args[-1]
-    table = {
-        "+": lambda: a + b,
-        "-": lambda: a - b,
-        "*": lambda: a * b,
-        "/": lambda: a / b if b != 0 else math.copysign(math.inf, a) if a else math.nan,
-        "^": lambda: a**b,
-        "<": lambda: float(a < b),
-        "<=": lambda: float(a <= b),
-        ">": lambda: float(a > b),
-        ">=": lambda: float(a >= b),
-        "=": lambda: float(a == b),
-        "<>": lambda: float(a != b),
-        "and": lambda: float(bool(a) and bool(b)),
-        "or": lambda: float(bool(a) or bool(b)),
-        "not": lambda: float(not a),
-    }
-    return float(table[op]())
+    return ir_evaluate(expr, resolve, lookups)

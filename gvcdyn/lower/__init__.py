@@ -1,0 +1,130 @@
+"""Lower PySD's abstract model to gvcdyn's IR.
+
+1. ``elements``: classify every element (constant, stock, auxiliary, lookup) and fix its
+   dimensions and cells;
+2. here: expand each component into scalar cells, lowering its AST per cell
+   (``expressions``) with the subscripts bound to that cell's elements; stateful builtins
+   become internal stocks (``stateful``);
+3. ``gvcdyn.schedule``: sort the equations into initialization, static, dynamic and
+   output blocks (IR -> IR, no PySD).
+
+Anything not supported raises ``UnsupportedFeatureError`` naming the variable and the
+function; an undefined name or an algebraic loop raises ``ModelStructureError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pysd.translators.structures import abstract_expressions as ae
+from pysd.translators.structures.abstract_model import AbstractUnchangeableConstant
+
+from gvcdyn import ir
+from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
+from gvcdyn.lower.elements import (
+    ModelVariable,
+    array_position,
+    classify,
+    component_cells,
+    is_number,
+    make_lookup,
+    number_at,
+    parameter,
+    user_variables,
+)
+from gvcdyn.lower.expressions import ExpressionLowerer
+from gvcdyn.schedule import ModelParts, schedule
+from gvcdyn.subscripts import SubscriptCatalog
+
+__all__ = ["lower"]
+
+
+def lower(abstract: Any, source_hash: str, model_name: str) -> ir.ModelIR:
+    """Lower PySD's ``AbstractModel`` to a sorted, scalar ``ModelIR``."""
+    main = abstract.sections[0]
+    if len(abstract.sections) > 1:
+        names = ", ".join(s.name for s in abstract.sections[1:])
+        raise UnsupportedFeatureError(
+            f"the model defines macros ({names}); gvcdyn does not support macros yet"
+        )
+    catalog = SubscriptCatalog(main.subscripts)
+    classified = classify(main, catalog)
+    parts = ModelParts()
+    low = ExpressionLowerer(catalog, classified.variables, classified.controls, parts)
+    for var in classified.variables.values():
+        _lower_variable(low, var)
+
+    def control(name: str, default: float | None) -> ir.Expr:
+        element = classified.controls.get(name)
+        if element is None:
+            if default is None:
+                raise ModelStructureError(f"the model does not define {name.upper()}")
+            return ir.Num(default)
+        low.current = element.name
+        return low.expr(element.components[0].ast, {}, name)
+
+    controls = ir.Controls(
+        initial_time=control("initial_time", 0.0),
+        final_time=control("final_time", None),
+        time_step=control("time_step", 1.0),
+        saveper=control("saveper", None) if "saveper" in classified.controls else ir.TIME_STEP,
+        time_units=classified.time_units,
+    )
+    return schedule(
+        parts,
+        controls,
+        user_variables(classified.variables),
+        name=model_name,
+        source_hash=source_hash,
+    )
+
+
+def _lower_variable(low: ExpressionLowerer, var: ModelVariable) -> None:
+    """All cells of one variable; the cells no definition covers are NaN, not outputs."""
+    low.current = var.name
+    defined: set[str] = set()
+    for component in var.element.components:
+        for elements, env, position in component_cells(low.catalog, var, component):
+            symbol = var.cell_symbol(elements)
+            if symbol in defined:
+                raise ModelStructureError(f"'{symbol}' is defined by more than one equation")
+            defined.add(symbol)
+            _lower_cell(low, var, component, symbol, env, position)
+    var.undefined = [c for c in var.cells if c not in defined]
+    for cell in var.undefined:
+        low.parts.equations[cell] = ir.Num(float("nan"))
+
+
+def _lower_cell(
+    low: ExpressionLowerer,
+    var: ModelVariable,
+    component: Any,
+    symbol: str,
+    env: dict[str, str],
+    position: tuple[int, ...],
+) -> None:
+    parts = low.parts
+    ast = component.ast
+    if var.kind == "lookup":
+        if not isinstance(ast, ae.LookupsStructure):
+            raise UnsupportedFeatureError(
+                f"lookup '{symbol}' is not a plain table ({type(ast).__name__})"
+            )
+        parts.lookups[symbol] = make_lookup(symbol, ast)
+        return
+    if var.kind == "constant" or (is_number(ast) and var.kind != "stock"):
+        value = number_at(ast, array_position(low.catalog, component, position, var.name))
+        if isinstance(component, AbstractUnchangeableConstant):
+            parts.fixed[symbol] = value
+            parts.equations[symbol] = ir.Num(value)
+            return
+        parts.parameters.append(parameter(var, symbol, value, len(parts.parameters)))
+        return
+    if isinstance(ast, ae.IntegStructure):
+        parts.stocks[symbol] = ir.Stock(
+            symbol, low.expr(ast.flow, env, symbol), low.expr(ast.initial, env, symbol)
+        )
+        return
+    if var.kind == "stock":
+        raise ModelStructureError(f"'{symbol}' mixes INTEG and non-INTEG definitions")
+    parts.equations[symbol] = low.expr(ast, env, symbol)
