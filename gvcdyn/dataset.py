@@ -41,8 +41,8 @@ def build_dataset(
             coords.setdefault(dim, list(elements))
         attrs = {"units": var.units, "description": var.doc, "kind": var.kind}
         shape = tuple(len(c) for c in var.coords)
-        if var.kind == "constant":
-            columns = [model.parameter(c).column for c in var.cells]
+        columns = model.parameter_columns(var)
+        if columns is not None:
             array = matrix[:, columns].reshape((n_runs, *shape))
             data_vars[var.name] = (("run", *var.dims), array, attrs)
             continue

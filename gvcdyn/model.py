@@ -343,9 +343,23 @@ class Model:
         chosen, _ = self.output_columns(variables)
         shown = {v.name for v in chosen}
         chosen += [v for v in self.ir.variables if v.kind == "constant" and v.name not in shown]
-        computed = [v for v in chosen if v.kind != "constant"]
+        computed = [v for v in chosen if self.parameter_columns(v) is None]
         raw = self.simulate(matrix, method=method, grid=grid, columns=self._columns(computed))
         return build_dataset(self, raw, chosen, matrix, method)
+
+    def parameter_columns(self, var: ir.Variable) -> list[int] | None:
+        """Parameter-matrix columns of a constant whose every cell is a parameter, else None.
+
+        Such a constant varies only by run, so results take it from the matrix as
+        ``(run,)`` data instead of saving it at every time. (A constant the user cannot
+        set, such as Vensim's ``==``, is computed by the kernel like an auxiliary.)
+        """
+        if var.kind != "constant":
+            return None
+        params = [self._param_index.get(name_key(c)) for c in var.cells]
+        if any(p is None for p in params):
+            return None
+        return [p.column for p in params]
 
     def _columns(self, variables: Sequence[ir.Variable]) -> np.ndarray:
         """Kernel cell indices of the defined cells of ``variables``, in order."""

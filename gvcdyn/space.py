@@ -176,4 +176,9 @@ def _base_vector(model: Model, base: BaseLike, allow_out_of_range: bool) -> np.n
         raise ParameterValueError(
             f"base must be a mapping of parameter values or a scenario file, not {type(base)}"
         )
+    for name, value in base.items():
+        if np.ndim(value) != 0:
+            raise ParameterValueError(
+                f"base value of '{name}' must be one number (the base is one run), got {value!r}"
+            )
     return model.parameter_matrix(dict(base), allow_out_of_range=allow_out_of_range)[0].copy()
