@@ -60,7 +60,7 @@ class Kernel:
         so the array is allocated without being filled first.
         """
         n_runs = matrix.shape[0]
-        values = np.full((n_runs, len(grid.save_times), len(columns)), np.nan)
+        values = np.empty((n_runs, len(grid.save_times), len(columns)))
         status = np.zeros(n_runs, dtype=np.int64)
         # one signature for every caller: numba types read-only and writeable arrays
         # differently (a cached grid has read-only rows, an unpickled one writeable rows)
