@@ -24,7 +24,7 @@ import numpy as np
 
 import gvcdyn
 from gvcdyn.sensitivity import study as sens
-from gvcdyn.sensitivity.sobol import sobol_indices
+from gvcdyn.sensitivity.estimator import sobol_indices
 
 REPO = Path(__file__).resolve().parents[1]
 #: Functional-upgrading outputs; those the model does not have are left out.

@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 
 import gvcdyn
 from gvcdyn.sensitivity import study as sens
-from gvcdyn.sensitivity.sobol import block_size, sobol_indices
+from gvcdyn.sensitivity.estimator import block_size, sobol_indices
 
 REPO = Path(__file__).resolve().parents[1]
 GVC_OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")

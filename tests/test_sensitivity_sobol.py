@@ -15,7 +15,7 @@ from SALib.sample import sobol as salib_sample
 from SALib.test_functions import Ishigami, Sobol_G
 
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
-from gvcdyn.sensitivity.sobol import block_size, bootstrap_counts, sobol_indices
+from gvcdyn.sensitivity.estimator import block_size, bootstrap_counts, sobol_indices
 
 PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
 
@@ -84,7 +84,7 @@ def test_every_column_uses_the_same_resamples():
 
 
 def test_chunks_of_columns_give_the_same_numbers(monkeypatch):
-    from gvcdyn.sensitivity import sobol as module
+    from gvcdyn.sensitivity import estimator as module
 
     Y = _outputs(True)
     whole = sobol_indices(Y, 3, second_order=True, seed=4)

@@ -11,9 +11,9 @@ evaluator); results are ``xarray.Dataset``s over ``parameter``, ``output`` and `
 from __future__ import annotations
 
 from gvcdyn.sensitivity.dataset import write
+from gvcdyn.sensitivity.estimator import SobolResult, sobol_indices
 from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, read_ranges, view_names
 from gvcdyn.sensitivity.plots import plot_indices
-from gvcdyn.sensitivity.sobol import SobolResult, sobol_indices
 from gvcdyn.sensitivity.study import Study, base_of, morris, prepare, sobol
 
 __all__ = [

@@ -21,8 +21,8 @@ import xarray as xr
 
 from gvcdyn._version import __version__
 from gvcdyn.results_io import write_netcdf
+from gvcdyn.sensitivity.estimator import SobolResult
 from gvcdyn.sensitivity.runs import DesignRuns
-from gvcdyn.sensitivity.sobol import SobolResult
 
 __all__ = ["morris_dataset", "sobol_dataset", "write"]
 

@@ -5,7 +5,7 @@ levers and their ranges, everything else at a base: model defaults, a scenario f
 a calibration fit), ``Outcome``s (each output variable read at each requested time: one
 outcome per time makes the analysis time-resolved) and the model's evaluator (the
 design runs as compiled batches). Sampling and the Morris analysis are SALib's; the
-Sobol' analysis is :func:`gvcdyn.sensitivity.sobol.sobol_indices`, which gives SALib's
+Sobol' analysis is :func:`gvcdyn.sensitivity.estimator.sobol_indices`, which gives SALib's
 numbers for every output column at once.
 """
 
@@ -24,10 +24,10 @@ import numpy as np
 from gvcdyn.errors import SensitivityDesignError
 from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
+from gvcdyn.sensitivity.estimator import block_size, sobol_indices
 from gvcdyn.sensitivity.levers import choose_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
-from gvcdyn.sensitivity.sobol import block_size, sobol_indices
 from gvcdyn.space import ParameterSpace
 
 if TYPE_CHECKING:
