@@ -9,12 +9,13 @@ a hang (each input gets ``INPUT_SECONDS``, enforced by SIGALRM) or, for a model 
 loads and runs, a NaN reported as a successful run.
 
 ``pytest tests/test_fuzz_inputs.py --hypothesis-show-statistics`` prints how many
-mutated inputs each test tried.
+mutated inputs each test tried; ``GVCDYN_FUZZ_SCALE=10`` tries ten times more.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
@@ -122,11 +123,15 @@ def refused_cleanly(exc: BaseException, path: Path) -> None:
     assert path.name in str(exc), f"the message does not name the file {path.name}: {exc}"
 
 
+#: ``GVCDYN_FUZZ_SCALE=10 pytest tests/test_fuzz_inputs.py`` tries ten times more inputs.
+FUZZ_SCALE = float(os.environ.get("GVCDYN_FUZZ_SCALE", "1"))
+
+
 def fuzz(examples: int) -> settings:
-    """Hypothesis settings of a fuzz test: ``examples`` inputs, no per-input deadline (the
-    time limit is ``INPUT_SECONDS``), fixtures shared across inputs."""
+    """Hypothesis settings of a fuzz test: ``examples`` inputs (times ``FUZZ_SCALE``), no
+    per-input deadline (the time limit is ``INPUT_SECONDS``), fixtures shared across inputs."""
     return settings(
-        max_examples=examples,
+        max_examples=max(1, round(examples * FUZZ_SCALE)),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
