@@ -10,9 +10,12 @@ In each, the governance lever that defines the chain type (``Initial Buyer Contr
 stays at the scenario's value and every other lever in the model's "Levers" view varies
 over its documented range: Sobol' first-order and total indices with 95% bootstrap
 intervals at 10, 20 and 40 years, plus Morris mean elementary effects for the
-direction of each effect. A pooled study (model defaults, governance varied too) ranks
-the governance lever itself. The fit's parameter uncertainty: the same Sobol' study
-repeated at bootstrap draws of the fit, with how far each ranking moves.
+direction of each effect. The trigger year (``Shock Year``) can take most of the
+variance by deciding whether anything has happened by the reading time, so the design is
+repeated with it held at the scenario's value; the claims are read from that one. A
+pooled study (governance varied too) ranks the governance lever itself. The fit's
+parameter uncertainty: the same Sobol' study repeated at bootstrap draws of the fit, with
+how far each ranking moves.
 
     python studies/sensitivity_report.py                   # N = 1024, 8 fit draws
     python studies/sensitivity_report.py --n 256 --draws 3 # quick look
@@ -43,6 +46,11 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")
 TIMES = (10.0, 20.0, 40.0)
 GOVERNANCE = ("Initial Buyer Control",)
+#: Levers that set *when* things happen; their range spans the horizon, so they can take
+#: most of the variance at a fixed reading time. A second design holds them fixed.
+TIMING = ("Shock Year",)
+#: Below this total index a lever's effect is called negligible in the claims section.
+NEGLIGIBLE = 0.01
 BASES = {"captive": "captive.toml", "market-based": "market-based.toml"}
 
 
@@ -131,6 +139,21 @@ def main() -> None:
         write(studies[label], results_dir / f"sensitivity_{label}.nc")
         plot_indices(studies[label], results_dir / f"sensitivity_{label}.png")
 
+    fixed: dict[str, xr.Dataset] = {}
+    fixed_morris: dict[str, xr.Dataset] = {}
+    untimed = [name for name in varied if name not in TIMING]
+    for label, file in BASES.items() if len(untimed) < len(varied) else ():
+        scenario = REPO / "models" / "scenarios" / file
+        base, base_label = sens.base_of(model, scenario, fit)
+        study = sens.prepare(
+            model, outputs, at=times, params=untimed, base=base, base_label=base_label
+        )
+        print(f"{label}, timing fixed: Sobol' N = {args.n}, {study.space.k} levers", flush=True)
+        fixed[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
+        fixed_morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
+        n_runs += fixed[label].attrs["n_runs"] + fixed_morris[label].attrs["n_runs"]
+        write(fixed[label], results_dir / f"sensitivity_{label}_timing_fixed.nc")
+
     pooled_base, pooled_label = sens.base_of(model, None, fit)
     pooled_study = sens.prepare(
         model, outputs, at=times, params=levers, base=pooled_base, base_label=pooled_label
@@ -157,7 +180,16 @@ def main() -> None:
 
     elapsed = time.perf_counter() - started
     text = render(
-        model, args, fit, outputs, studies, morris, pooled, pooled_morris, spread, n_runs, elapsed
+        model,
+        args,
+        fit,
+        outputs,
+        (studies, morris),
+        (fixed, fixed_morris),
+        (pooled, pooled_morris),
+        spread,
+        n_runs,
+        elapsed,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
@@ -201,8 +233,11 @@ def direction(ds: xr.Dataset, output: str, t: float, lever: str) -> str:
 
 
 def render(
-    model, args, fit, outputs, studies, morris, pooled, pooled_morris, spread, n_runs, elapsed
+    model, args, fit, outputs, main_design, fixed_design, pooled_design, spread, n_runs, elapsed
 ) -> str:
+    studies, morris = main_design
+    fixed, fixed_morris = fixed_design
+    pooled, pooled_morris = pooled_design
     main = outputs[0]
     any_ds = next(iter(studies.values()))
     lines = [
@@ -248,10 +283,27 @@ def render(
         for label, ds in studies.items():
             lines += [f"### {label} chain", ""]
             lines += _ranking_table(ds, morris[label], output)
+    if fixed:
+        lines += [
+            f"## {main} with {', '.join(TIMING)} held at the scenario's value",
+            "",
+            f"{', '.join(TIMING)} sets when the trigger (shock, buyer-, state- or FDI-led start) "
+            "comes; over a range that spans the horizon it decides whether anything has "
+            "happened by the reading time, which can hide every other lever. The same design "
+            f"with it fixed (files `results/sensitivity_*_timing_fixed.nc`):",
+            "",
+        ]
+        for label, ds in fixed.items():
+            lines += [f"### {label} chain, timing fixed", ""]
+            lines += _ranking_table(ds, fixed_morris[label], main)
     lines += ["## The governance lever itself (pooled: chain type varied too)", ""]
     lines += _pooled_lines(pooled, pooled_morris, outputs)
     lines += ["## What it says about the seeds' claims", ""]
-    lines += _claims(studies, morris, pooled, pooled_morris, main)
+    if fixed:
+        lines += [f"(From the design with {', '.join(TIMING)} fixed, and the pooled one.)", ""]
+        lines += _claims(fixed, fixed_morris, pooled, pooled_morris, main)
+    else:
+        lines += _claims(studies, morris, pooled, pooled_morris, main)
     lines += ["## How much the ranking moves across the fit's parameter uncertainty", ""]
     lines += _uncertainty(studies, spread, main, fit)
     lines += ["## Caveats", ""]
@@ -346,8 +398,8 @@ def _claims(studies, morris, pooled, pooled_morris, output) -> list[str]:
                 got = direction(md, output, t, lever)
                 cells.append(
                     f"{label}: rank {rank_of(ds, output, t, lever)}/"
-                    f"{ds.sizes['parameter']}, ST {float(one.ST):.2f} ± "
-                    f"{float(one.ST_conf):.2f}, {got}{_verdict(expected, got, one)}"
+                    f"{ds.sizes['parameter']}, ST {float(one.ST):.3f} ± "
+                    f"{float(one.ST_conf):.3f}, {got}{_verdict(expected, got, one)}"
                 )
             if cells:
                 lines.append(f"- {lever} (expected {expected}): " + "; ".join(cells))
@@ -360,6 +412,8 @@ def _claims(studies, morris, pooled, pooled_morris, output) -> list[str]:
 def _verdict(expected: str, got: str, one: xr.Dataset) -> str:
     if float(one.ST) <= float(one.ST_conf):
         return " (no effect distinguishable from zero)"
+    if float(one.ST) < NEGLIGIBLE:
+        return f" (negligible: ST < {NEGLIGIBLE:g})"
     if expected in "+-" and got in "+-":
         return " (as claimed)" if got == expected else " (**against the claim**)"
     return ""
