@@ -91,7 +91,10 @@ def test_chunked_result_is_bitwise_the_direct_result(chunk: int) -> None:
     assert (result.computed, result.reused) == (result.n_chunks, 0)
 
 
-def test_chunked_model_evaluator_is_bitwise_the_direct_call(tmp_path: Path) -> None:
+def test_chunked_model_evaluator_is_bitwise_the_direct_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GVCDYN_CACHE_DIR", str(tmp_path / "cache"))  # a unique model's kernel
     f = decay_evaluator(write_decay(tmp_path, uuid.uuid4().hex))
     X = design(300, seed=1)
     direct_Y, direct_status = f(X)
