@@ -104,8 +104,12 @@ def measure(table: pd.DataFrame, params: Mapping[str, float] | None = None) -> p
     for name, value in (params or {}).items():
         levers[name] = value
     final = float(np.ceil(table["horizon"].max()))
-    ds = model.run(levers.reset_index(drop=True), final_time=final, saveper=1.0,
-                   variables=list(MEASURES.values()))
+    ds = model.run(
+        levers.reset_index(drop=True),
+        final_time=final,
+        saveper=1.0,
+        variables=list(MEASURES.values()),
+    )
     if (ds["status"].values != 0).any():
         raise RuntimeError(f"runs failed: {np.flatnonzero(ds['status'].values)}")
     times = ds["time"].values

@@ -2,9 +2,10 @@
 
 Writes models/scenarios.png, the picture in models/README.md: captive vs market-based
 chain, no shock vs policy shock, weak vs strong local learning sources, plus the race
-to the bottom. It uses PySD directly (the compiled core is not needed to draw a picture)
-and translates a copy of the model in a temporary directory, because PySD writes a .py
-next to the .mdl it reads and must not write into the repository.
+to the bottom, and no start vs buyer-led vs state-led start. It uses PySD directly
+(the compiled core is not needed to draw a picture) and translates a copy of the model
+in a temporary directory, because PySD writes a .py next to the .mdl it reads and must
+not write into the repository.
 
 Usage: python models/plot_scenarios.py [--out PATH]
 """
@@ -38,6 +39,10 @@ CONTRASTS = [
         [("policy-shock-weak-institutions", "--"), ("policy-shock-strong-institutions", "-")],
     ),
     ("Little scouting vs\nrace to the bottom", [("no-shock", "--"), ("race-to-the-bottom", "-")]),
+    (
+        "No start vs buyer-led\nvs state-led start (yr 5)",
+        [("no-shock", "--"), ("buyer-led-start", "-"), ("state-led-start", ":")],
+    ),
 ]
 
 #: (variable, axis label with units): capabilities and shares are fractions of the
@@ -49,7 +54,7 @@ PANELS = [
     ("Search Effort", "Search effort\n[Dmnl, 0-1]"),
     ("Buyer Control", "Buyer control\n[Dmnl, 0 market - 1 captive]"),
     ("Market Share", "Market share\n[Dmnl, share of orders]"),
-    ("Market Position", "Market position\n[Dmnl, 1 = start]"),
+    ("Market Position", "Cluster market position\n[Dmnl, share x deflated\nunit value, 1 = start]"),
 ]
 
 
@@ -93,14 +98,16 @@ def plot(out: Path) -> None:
         figsize=(2.3 * len(PANELS), 2.3 * len(CONTRASTS)),
         sharex=True,
     )
-    colours = {0: "tab:red", 1: "tab:blue"}
+    colours = {0: "tab:red", 1: "tab:blue", 2: "tab:green"}
     for i, (title, runs) in enumerate(CONTRASTS):
         for j, (var, label) in enumerate(PANELS):
             ax = axes[i, j]
             for k, (name, style) in enumerate(runs):
                 df = results[name]
                 ax.plot(df.index, df[var], style, color=colours[k], lw=1.6, label=name)
-            if var != "Market Position":
+            if var == "Market Position":
+                ax.set_yscale("log")
+            else:
                 ax.set_ylim(-0.02, 1.02)
             if i == 0:
                 ax.set_title(label, fontsize=8)

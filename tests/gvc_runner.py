@@ -3,7 +3,8 @@
 Every behavioural test calls :func:`run_gvc`, which runs gvcdyn's compiled core (all
 parameter sets in one batch). Every constant not set by a test comes from the pinned
 reference parameter file ``gvc_reference_params.toml``, not from the model's defaults:
-calibration may change the defaults in the ``.mdl`` without changing what the tests mean. :func:`run_gvc_pysd` runs the same model through PySD,
+calibration may change the defaults in the ``.mdl`` without changing what the tests mean.
+:func:`run_gvc_pysd` runs the same model through PySD,
 translated once per process from a copy in a temporary directory (``pysd.read_vensim``
 writes a ``.py`` file next to the ``.mdl`` and must never write into the repository);
 the parity test checks that both agree.
@@ -85,10 +86,21 @@ LEVERS = (
 )
 
 #: Extra auxiliaries some tests read.
-EXTRA = ("Production Gap", "labour productivity", "cluster unit cost", "Cluster Margin",
-         "profit index", "buyer blocking", "shock pressure", "share loss vulnerability",
-         "financing capacity", "innovation effort", "margin vulnerability",
-         "experimentation space", "innovation learning sources")
+EXTRA = (
+    "Production Gap",
+    "labour productivity",
+    "cluster unit cost",
+    "Cluster Margin",
+    "profit index",
+    "buyer blocking",
+    "shock pressure",
+    "share loss vulnerability",
+    "financing capacity",
+    "innovation effort",
+    "margin vulnerability",
+    "experimentation space",
+    "innovation learning sources",
+)
 
 _RANGE = re.compile(r"\[\s*([-+0-9.eE]+|\?)\s*,\s*([-+0-9.eE]+|\?)")
 
@@ -158,7 +170,9 @@ def run_gvc(
         variables=cols,
     )
     bad = np.flatnonzero(ds["status"].values != 0)
-    assert bad.size == 0 or not check_status, f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
+    assert bad.size == 0 or not check_status, (
+        f"runs {bad.tolist()} ended with status {ds['status'].values[bad]}"
+    )
     n_run, n_time = ds.sizes["run"], ds.sizes["time"]
     # one (run, time, column) array, then cheap per-run frames (xarray indexing per run
     # and column would cost more than the simulation itself)

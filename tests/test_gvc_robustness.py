@@ -20,14 +20,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gvc_runner import (  # noqa: E402
+from gvc_runner import (
     draw_constants,
     gvcdyn_model,
     lever_ranges,
     non_lever_constants,
     reference_params,
 )
-from test_gvc_behaviour import BEHAVIOURS, run_behaviour  # noqa: E402
+from test_gvc_behaviour import BEHAVIOURS, run_behaviour
 
 DRAWS = 200
 SPREAD = 0.2
@@ -46,9 +46,11 @@ def test_reference_file_pins_every_constant_of_the_model() -> None:
     a constant added to the model cannot silently fall back to its .mdl default."""
     model_constants = {p.name for p in gvcdyn_model().parameters}
     ref = reference_params()
-    assert set(ref) == set(lever_ranges()) == model_constants - {
-        "FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP"
-    }
+    assert (
+        set(ref)
+        == set(lever_ranges())
+        == model_constants - {"FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP"}
+    )
     for name, value in ref.items():
         lo, hi = lever_ranges()[name]
         assert lo <= value <= hi, (name, value)
