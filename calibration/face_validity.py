@@ -14,8 +14,6 @@ Usage: python calibration/face_validity.py [--out PATH]
 from __future__ import annotations
 
 import argparse
-import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,80 +40,26 @@ MEASURES = {
 OUTCOME_ORDER = ("decline", "treadmilling", "incremental", "leap-forward")
 
 
-def _match(mapping: Mapping[str, Any], cell: str, prefix: bool) -> Mapping[str, float] | None:
-    """Lever settings for one cell: exact key, or the longest matching prefix."""
-    values = mapping.get("values", {})
-    if not prefix:
-        return values.get(cell)
-    keys = [k for k in values if cell.startswith(k)]
-    return values[max(keys, key=len)] if keys else None
-
-
-def case_levers(cases: pd.DataFrame, spec: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
-    """Apply the declared mapping: one row of lever values per mappable case.
-
-    Returns the lever table (indexed by case id, with a ``horizon`` column in years) and
-    the ids excluded by the mapping. A cell no rule covers is an error naming the case,
-    the column and the value, since a silent default would hide a hole in the mapping.
-    """
-    case = spec["case"]
-    rows, excluded = {}, []
-    for _, rec in cases.iterrows():
-        cid = rec[case["id"]]
-        levers: dict[str, float] = {}
-        skip = False
-        for rule in spec["map"]:
-            col = rule["column"]
-            raw = rec[col]
-            blank = raw is None or (isinstance(raw, float) and math.isnan(raw))
-            if "lever" in rule:
-                if blank:
-                    value = float(rule["missing"])
-                else:
-                    value = float(raw) - (float(rec[rule["offset"]]) if "offset" in rule else 0)
-                    if "clip" in rule:
-                        lo, hi = rule["clip"]
-                        value = min(max(value, lo), hi)
-                levers[rule["lever"]] = value
-                continue
-            cell = str(int(raw)) if isinstance(raw, (int, np.integer, float)) else str(raw)
-            if cell in rule.get("exclude", {}):
-                skip = True
-                break
-            settings = _match(rule, cell, rule.get("match") == "prefix")
-            if settings is None:
-                raise ValueError(f"case {cid}: column {col!r} value {cell!r} has no mapping")
-            levers.update({k: float(v) for k, v in settings.items()})
-        if skip:
-            excluded.append(cid)
-            continue
-        levers["horizon"] = float(rec[case["end"]] - rec[case["start"]])
-        rows[cid] = levers
-    return pd.DataFrame.from_dict(rows, orient="index"), excluded
-
-
-def measure(table: pd.DataFrame, params: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Run every case in one batch and read the measurement variables at its horizon."""
+def case_runs(params: Mapping[str, float] | None = None) -> tuple[Any, Any]:
+    """The mapped cases (``gvcdyn.calibrate.cases``, the reader calibration uses) and
+    their measurement variables read at each case's own horizon, all cases in one batch
+    through the evaluator seam (``Outcome(name, "value", at="run")``)."""
     import gvcdyn
+    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
 
-    spec = tomllib.loads(MAPPING.read_text(encoding="utf-8"))
-    model = gvcdyn.load((MAPPING.parent / spec["model"]).resolve())
-    levers = table.drop(columns="horizon")
-    for name, value in (params or {}).items():
-        levers[name] = value
-    final = float(np.ceil(table["horizon"].max()))
-    ds = model.run(
-        levers.reset_index(drop=True),
-        final_time=final,
-        saveper=1.0,
-        variables=list(MEASURES.values()),
+    mapping = read_mapping(MAPPING)
+    model = gvcdyn.load(mapping.model)
+    table = apply_mapping(read_case_csv(CASES), mapping, model=model)
+    space = gvcdyn.ParameterSpace(model, table.levers, base=dict(params or {}) or None)
+    base = space.base[space.columns]
+    X = np.where(np.isnan(table.values), base, table.values)  # NaN: lever not set by the case
+    outcomes = [gvcdyn.Outcome(v, "value", at="run") for v in MEASURES.values()]
+    Y, status = model.evaluator(space, outcomes)(X, times=table.horizon)
+    if (status != 0).any():
+        raise RuntimeError(f"runs failed: {[table.ids[i] for i in np.flatnonzero(status)]}")
+    return table, pd.DataFrame(
+        Y, index=pd.Index(table.ids, name="id"), columns=list(MEASURES.values())
     )
-    if (ds["status"].values != 0).any():
-        raise RuntimeError(f"runs failed: {np.flatnonzero(ds['status'].values)}")
-    times = ds["time"].values
-    idx = np.searchsorted(times, table["horizon"].to_numpy())
-    out = {v: ds[v].values[np.arange(len(table)), idx] for v in MEASURES.values()}
-    return pd.DataFrame(out, index=table.index)
 
 
 def observed_codes(cases: pd.DataFrame) -> pd.DataFrame:
@@ -127,11 +71,10 @@ def observed_codes(cases: pd.DataFrame) -> pd.DataFrame:
 
 def face_validity(params: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Model quantities and observed codes per case, and Spearman rho per outcome."""
-    spec = tomllib.loads(MAPPING.read_text(encoding="utf-8"))
-    cases = pd.read_csv(CASES)
-    table, _ = case_levers(cases, spec)
-    model = measure(table, params)
-    obs = observed_codes(cases).loc[model.index]
+    table, model = case_runs(params)
+    if table.excluded:
+        print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
+    obs = observed_codes(pd.read_csv(CASES)).loc[model.index]
     frame = model.join(obs)
     rho = pd.Series(
         {k: spearmanr(frame[v], frame[k]).statistic for k, v in MEASURES.items()}, name="rho"
