@@ -334,3 +334,36 @@ def test_a_mutated_case_csv_is_read_or_refused_cleanly(
         refused_cleanly(exc, path)
         return
     assert table is not None
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@pytest.mark.slow
+@fuzz(20)
+@given(data=st.data())
+def test_the_cli_answers_a_mutated_scenario_without_a_traceback(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    """``gvcdyn run MODEL -s FILE``: a user error is one line and exit code 2, never a traceback."""
+    import io
+
+    from gvcdyn.cli import run_cli
+
+    source = data.draw(st.sampled_from(SCENARIOS))
+    text = data.draw(mutated(source.read_text(encoding="utf-8"), TOML_TOKENS))
+    path = tmp_path / f"scenario_{uuid.uuid4().hex[:8]}.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        time_limit(INPUT_SECONDS),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = run_cli(["run", str(GVC_MODEL), "-s", str(path), "--final-time", "2"])
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert code in (0, 2), err.getvalue()
+    if code == 2:
+        message = err.getvalue().strip()
+        assert message.startswith("error: ") and "\n" not in message, message
+        assert path.name in message, message
