@@ -14,6 +14,9 @@ function; an undefined name or an algebraic loop raises ``ModelStructureError``.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pysd.translators.structures import abstract_expressions as ae
@@ -33,26 +36,35 @@ from gvcdyn.lower.elements import (
     user_variables,
 )
 from gvcdyn.lower.expressions import ExpressionLowerer
+from gvcdyn.lower.external import ExternalData, is_external
+from gvcdyn.lower.macros import expand_macros, is_instance_name
 from gvcdyn.schedule import ModelParts, schedule
 from gvcdyn.subscripts import SubscriptCatalog
 
 __all__ = ["lower"]
 
 
-def lower(abstract: Any, source_hash: str, model_name: str) -> ir.ModelIR:
-    """Lower PySD's ``AbstractModel`` to a sorted, scalar ``ModelIR``."""
-    main = abstract.sections[0]
-    if len(abstract.sections) > 1:
-        names = ", ".join(s.name for s in abstract.sections[1:])
-        raise UnsupportedFeatureError(
-            f"the model defines macros ({names}); gvcdyn does not support macros yet"
-        )
-    catalog = SubscriptCatalog(main.subscripts)
+def lower(
+    abstract: Any,
+    source_hash: str,
+    model_name: str,
+    data_files: Sequence[str | Path] = (),
+) -> ir.ModelIR:
+    """Lower PySD's ``AbstractModel`` to a sorted, scalar ``ModelIR``.
+
+    Files the model reads (GET XLS/DIRECT ...) are found relative to the model's folder;
+    ``data_files`` are other runs' outputs that data variables without an equation read.
+    """
+    main = expand_macros(abstract)  # each macro call becomes elements of its own
+    external = ExternalData(
+        Path(abstract.original_path).resolve().parent, tuple(Path(f) for f in data_files)
+    )
+    catalog = SubscriptCatalog(external.resolve_ranges(main.subscripts))
     classified = classify(main, catalog)
     parts = ModelParts()
     low = ExpressionLowerer(catalog, classified.variables, classified.controls, parts)
     for var in classified.variables.values():
-        _lower_variable(low, var)
+        _lower_variable(low, var, external)
 
     def control(name: str, default: float | None) -> ir.Expr:
         element = classified.controls.get(name)
@@ -70,16 +82,19 @@ def lower(abstract: Any, source_hash: str, model_name: str) -> ir.ModelIR:
         saveper=control("saveper", None) if "saveper" in classified.controls else ir.TIME_STEP,
         time_units=classified.time_units,
     )
-    return schedule(
+    model_ir = schedule(
         parts,
         controls,
-        user_variables(classified.variables),
+        user_variables(
+            {k: v for k, v in classified.variables.items() if not is_instance_name(v.name)}
+        ),
         name=model_name,
         source_hash=source_hash,
     )
+    return dataclasses.replace(model_ir, data_files=external.provenance())
 
 
-def _lower_variable(low: ExpressionLowerer, var: ModelVariable) -> None:
+def _lower_variable(low: ExpressionLowerer, var: ModelVariable, external: ExternalData) -> None:
     """All cells of one variable; the cells no definition covers are NaN, not outputs."""
     low.current = var.name
     defined: set[str] = set()
@@ -89,6 +104,9 @@ def _lower_variable(low: ExpressionLowerer, var: ModelVariable) -> None:
             if symbol in defined:
                 raise ModelStructureError(f"'{symbol}' is defined by more than one equation")
             defined.add(symbol)
+            if is_external(component.ast):
+                external.lower_cell(low.parts, low.catalog, var, component, symbol, position)
+                continue
             _lower_cell(low, var, component, symbol, env, position)
     var.undefined = [c for c in var.cells if c not in defined]
     for cell in var.undefined:
