@@ -9,6 +9,7 @@ are reported once per run. The global attributes record what produced the number
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -91,5 +92,7 @@ def provenance(model: Model, raw: RawResult, method: str) -> dict[str, Any]:
         "time_step": raw.grid.time_step,
         "saveper": raw.grid.saveper,
         "time_units": model.ir.controls.time_units,
+        # JSON {file: sha256} of the data files the model read ("{}" if none)
+        "data_files": json.dumps(dict(model.ir.data_files)),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

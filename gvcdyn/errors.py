@@ -119,3 +119,11 @@ class ComparisonInputError(GvcdynError, ValueError):
 
 class PlotFormatError(GvcdynError, ValueError):
     """A plot file name whose extension is not an image format gvcdyn writes."""
+
+
+class DataFileNotFoundError(GvcdynError, FileNotFoundError):
+    """A data file a model reads (GET XLS/DIRECT ..., or a data variable's run output) is missing."""
+
+
+class ExternalDataError(GvcdynError, ValueError):
+    """A data file exists but the sheet, cell range or column a variable reads is not in it."""

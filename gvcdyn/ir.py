@@ -186,11 +186,16 @@ class FixedDelay:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A lookup table: ``xs`` non-decreasing (a repeated x makes a step), ``ys`` alike long."""
+    """A lookup table: ``xs`` non-decreasing (a repeated x makes a step), ``ys`` alike long.
+
+    ``mode`` is how a data variable's table is read between its points (PySD's ``Data``):
+    ``interpolate`` (also every lookup), ``hold_backward``, ``look_forward`` or ``raw``.
+    """
 
     name: str
     xs: tuple[float, ...]
     ys: tuple[float, ...]
+    mode: str = "interpolate"
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,7 @@ class ModelIR:
     variables: tuple[Variable, ...]
     final_time_symbol: str | None = None
     structural: tuple[str, ...] = ()  # parameters fixed at compile time (e.g. SMOOTH N order)
+    data_files: tuple[tuple[str, str], ...] = ()  # (file, sha256) of every data file read
 
     def variable(self, name: str) -> Variable:
         """The variable with this (Vensim) name."""

@@ -50,10 +50,15 @@ class RawResult:
     columns: tuple[str, ...]
 
 
-def load(path: str | Path) -> Model:
-    """Read a Vensim ``.mdl`` file and prepare its compiled kernel (cached per machine)."""
+def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
+    """Read a Vensim ``.mdl`` file and prepare its compiled kernel (cached per machine).
+
+    ``data_files``: outputs of other runs (``.tab``/``.csv``) that the model's data
+    variables without an equation read, first match wins. Files named in GET XLS/DIRECT
+    functions are read relative to the model's folder.
+    """
     abstract, digest = read_abstract_model(path)
-    model_ir = lower(abstract, digest, Path(path).stem)
+    model_ir = lower(abstract, digest, Path(path).stem, data_files)
     return Model(model_ir, Path(path))
 
 

@@ -47,6 +47,38 @@ def lookup(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
 
 
 @_jit
+def data_value(time: float, xs: np.ndarray, ys: np.ndarray, mode: int) -> float:
+    """A data variable at ``time``, as PySD's ``Data``: the value at a data time, else by
+    ``mode``: 1 hold backward (previous value), 2 look forward (next value), 3 raw (NaN);
+    outside the data's times the end value is held (raw: NaN). Mode 0 (interpolate) is
+    ``lookup``."""
+    n = xs.shape[0]
+    if time != time:
+        return time
+    if time < xs[0] or time > xs[n - 1]:
+        if mode == 3:
+            return np.nan
+        return ys[0] if time < xs[0] else ys[n - 1]
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if xs[mid] <= time:
+            lo = mid
+        else:
+            hi = mid
+    if xs[hi] == time:
+        return ys[hi]
+    if xs[lo] == time:
+        return ys[lo]
+    if mode == 1:
+        return ys[lo]
+    if mode == 2:
+        return ys[hi]
+    return np.nan
+
+
+@_jit
 def step(height: float, step_time: float, time: float, dt: float) -> float:
     """STEP: ``height`` once ``time`` is within half a time step of ``step_time``."""
     return height if time + dt / 2.0 > step_time else 0.0

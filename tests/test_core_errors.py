@@ -13,6 +13,7 @@ from mdl_helpers import write_mdl
 
 import gvcdyn
 from gvcdyn.errors import (
+    DataFileNotFoundError,
     GvcdynError,
     ModelFileNotFoundError,
     ModelParseError,
@@ -157,15 +158,15 @@ order[Dim] = VECTOR SORT ORDER(vals[Dim], 1)
     assert "order" in message
 
 
-def test_external_data_is_unsupported(tmp_path: Path) -> None:
-    """GET XLS CONSTANTS: UnsupportedFeatureError naming GET XLS and the variable."""
+def test_external_data_file_missing(tmp_path: Path) -> None:
+    """GET XLS CONSTANTS of a missing file: DataFileNotFoundError naming file and variable."""
     error = _load_error(tmp_path, """
 ext = GET XLS CONSTANTS('data.xlsx', 'Sheet1', 'B2')
 	~	Dmnl
 	~		|
 """)
-    assert isinstance(error, UnsupportedFeatureError)
-    assert "GET XLS" in str(error)
+    assert isinstance(error, DataFileNotFoundError)
+    assert "data.xlsx" in str(error)
     assert "'ext'" in str(error)
 
 

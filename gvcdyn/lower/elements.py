@@ -84,25 +84,18 @@ def classify(section: Any, catalog: SubscriptCatalog) -> Classified:
 
 def _kind(element: Any) -> str:
     components = element.components
-    if all(isinstance(c, AbstractLookup) for c in components):
+    tables = [
+        isinstance(c, AbstractLookup) or isinstance(c.ast, ae.GetLookupsStructure)
+        for c in components
+    ]
+    if all(tables):
         return "lookup"
-    for component in components:
-        ast = component.ast
-        if isinstance(ast, ae.DataStructure | ae.GetDataStructure):
-            raise UnsupportedFeatureError(
-                f"'{element.name}' is a data variable (values from a file or another run); "
-                "gvcdyn supports self-contained models only"
-            )
-        if isinstance(ast, ae.GetConstantsStructure | ae.GetLookupsStructure) or isinstance(
-            component, AbstractLookup
-        ):
-            raise UnsupportedFeatureError(
-                f"'{element.name}' reads external data (GET XLS/DIRECT ...); "
-                "gvcdyn supports self-contained models only"
-            )
+    if any(tables):
+        raise ModelStructureError(f"'{element.name}' mixes lookup tables and other definitions")
     if any(isinstance(c.ast, ae.IntegStructure) for c in components):
         return "stock"
-    if all(is_number(c.ast) for c in components):
+    # constants read from a file (GET XLS/DIRECT CONSTANTS) are constants too
+    if all(is_number(c.ast) or isinstance(c.ast, ae.GetConstantsStructure) for c in components):
         return "constant"
     return "auxiliary"
 
