@@ -56,7 +56,11 @@ def main() -> None:
         f"design: Sobol' with second order, N = {args.n}, {ds.attrs['n_runs']:,} runs, "
         f"{len(study.times)} times x {len(outputs)} outputs = {m} columns"
     )
-    print(f"numba threads: {_threads()}, cores: {os.cpu_count()}")
+    grid = study.evaluator.grid
+    print(
+        f"time step {grid.time_step:g} ({grid.n_steps:,} steps per run), "
+        f"numba threads: {_threads()}, cores: {os.cpu_count()}"
+    )
     print(f"load + kernel (not in total): {setup:7.2f} s")
     print(f"{'phase':<30}{'wall':>9}{'CPU (all threads)':>20}")
     for phase, what in (("sampling", "SALib"), ("runs", "evaluator"), ("analysis", "vectorised")):
