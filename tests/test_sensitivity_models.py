@@ -218,3 +218,19 @@ def test_bad_study_settings_are_clear_errors(ishigami, kwargs, words):
 def test_bad_study_definitions_are_clear_errors(ishigami, kwargs, error):
     with pytest.raises(GvcdynError, match=error):
         sens.prepare(ishigami, **kwargs)
+
+
+def test_plots_of_sobol_and_morris_results(ishigami_study, ishigami, tmp_path):
+    from gvcdyn.errors import OutputWriteError
+    from gvcdyn.sensitivity.plots import indices_figure, plot_indices
+
+    _, ds = ishigami_study
+    fig = indices_figure(ds)
+    assert len(fig.axes) == 4  # two outputs x (ranked, over time)
+    assert plot_indices(ds, tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+    study = sens.prepare(ishigami, ["Ishigami"])  # one time: the ranked panel only
+    md = sens.morris(study, 10, seed=1)
+    assert len(indices_figure(md).axes) == 1
+    assert plot_indices(md, tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(OutputWriteError, match="cannot write a plot"):
+        plot_indices(md, tmp_path / "m.gif")
