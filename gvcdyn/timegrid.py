@@ -17,7 +17,7 @@ import numpy as np
 
 from gvcdyn import ir
 from gvcdyn.errors import SimulationSettingsError
-from gvcdyn.evaluate import evaluate as ir_evaluate
+from gvcdyn.interpret import evaluate as ir_evaluate
 
 MAX_STEPS = 50_000_000
 # PySD's tolerance on time comparisons, as a fraction of TIME STEP: the loop runs while
@@ -103,7 +103,7 @@ def evaluate(
     time: float,
     varying: frozenset[str] = frozenset(),
 ) -> float:
-    """Evaluate a control's expression before the run (``gvcdyn.evaluate`` semantics).
+    """Evaluate a control's expression before the run (``gvcdyn.interpret`` semantics).
 
     Parameters come from ``values``, auxiliaries from their equations, ``time`` and
     INITIAL TIME are ``time``. Anything that needs a stock, or a parameter in ``varying``

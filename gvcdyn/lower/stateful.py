@@ -17,7 +17,7 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from gvcdyn import ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.evaluate import evaluate
+from gvcdyn.interpret import evaluate
 from gvcdyn.lower.elements import CONTROL_NAMES, number_at
 from gvcdyn.schedule import init_expr
 
