@@ -234,3 +234,20 @@ def test_plots_of_sobol_and_morris_results(ishigami_study, ishigami, tmp_path):
     assert plot_indices(md, tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(OutputWriteError, match="cannot write a plot"):
         plot_indices(md, tmp_path / "m.gif")
+
+
+def test_a_design_too_large_for_memory_is_refused_before_running(ishigami, monkeypatch):
+    from gvcdyn.sensitivity import runs
+
+    study = sens.prepare(ishigami, ["Ishigami", "Accumulated Ishigami"], at="all")
+    monkeypatch.setattr(runs, "MAX_OUTPUT_BYTES", 1000)
+    calls = []
+    monkeypatch.setattr(study, "evaluator", _Recording(study.evaluator, calls))
+    with pytest.raises(SensitivityDesignError, match="10 outputs would need"):
+        sens.sobol(study, 64, seed=1)
+    assert calls == []
+
+
+class _Recording(_Wrapped):
+    def __init__(self, real, calls):
+        super().__init__(lambda X: calls.append(len(X)) or real(X), real)

@@ -21,6 +21,8 @@ __all__ = ["DesignRuns", "drop_failed_groups", "run_design"]
 
 #: Runs per evaluator call: about a second of the GVC model on two cores.
 DEFAULT_CHUNK = 8192
+#: Outputs of a design are held in memory for the analysis; refuse designs beyond this.
+MAX_OUTPUT_BYTES = 4 * 2**30
 
 Evaluate = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -34,6 +36,13 @@ def run_design(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``Y (n, m)`` and ``status (n,)`` of ``evaluate`` over the rows of ``X``, in chunks."""
     n = X.shape[0]
+    m = len(getattr(evaluate, "names", ())) or 1
+    if n * m * 8 > MAX_OUTPUT_BYTES:
+        raise SensitivityDesignError(
+            f"{n:,} runs x {m:,} outputs would need {n * m * 8 / 2**30:.1f} GiB of outputs "
+            f"(limit {MAX_OUTPUT_BYTES / 2**30:.0f} GiB); read fewer times (--at 10,20,40) "
+            "or outputs, or use a smaller N"
+        )
     advance = progress("runs", n)
     Y_parts: list[np.ndarray] = []
     status_parts: list[np.ndarray] = []
