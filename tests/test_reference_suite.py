@@ -33,7 +33,19 @@ OTHER_SUPPORTED = {
     "macro_stock",
     "macro_trailing_definition",
     "reality_checks",
+    # external data (gvcdyn.lower.external)
+    "data_from_other_model",
+    "get_constants_incomplete_subscript",
+    "get_data_args_3d_xls",
+    "get_lookups_data_3d_xls",
+    "get_mixed_definitions",
+    "get_subscript_3d_arrays_xls",
+    "get_with_missing_values_xlsx",
+    "get_xls_cellrange",
+    "partial_range_definitions",
 }
+# Other runs' outputs that a model's data variables read (the manifest's data_files=[...])
+DATA_FILES: dict[str, list[str]] = {"data_from_other_model": ["data.tab"]}
 
 SUITE = sd_test_models_dir()
 
@@ -68,7 +80,8 @@ def test_matches_vensim(row: dict[str, str] | None, tmp_path: Path) -> None:
         with pytest.raises(UnsupportedFeatureError, match=KNOWN_UNSUPPORTED[row["name"]]):
             gvcdyn.load(mdl)
         return
-    result = gvcdyn.load(mdl).run()
+    data_files = [folder / name for name in DATA_FILES.get(row["name"], [])]
+    result = gvcdyn.load(mdl, data_files=data_files).run()
     time, columns = dataset_columns(result)
     comparison = compare(columns, reference, time=time)
 
