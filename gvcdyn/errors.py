@@ -122,7 +122,7 @@ class PlotFormatError(GvcdynError, ValueError):
 
 
 class DataFileNotFoundError(GvcdynError, FileNotFoundError):
-    """A data file a model reads (GET XLS/DIRECT ..., or a data variable's run output) is missing."""
+    """A data file a model reads (GET XLS/DIRECT ..., a data variable's run output) is missing."""
 
 
 class ExternalDataError(GvcdynError, ValueError):
