@@ -250,7 +250,7 @@ def render(
         "",
         f"- model: `{_shown(Path(args.model))}`, "
         f"SHA-256 `{model.ir.source_hash[:16]}…`, gvcdyn {gvcdyn.__version__}",
-        f"- base parameters: {_fit_line(fit)}",
+        f"- base parameters: {_fit_line(fit, model)}",
         f"- design: Sobol' (Saltelli sampling, first-order S1 and total ST with 95% bootstrap "
         f"intervals, 100 resamples), N = {args.n}, seed {args.seed}; {any_ds.attrs['n_runs']:,} "
         f"runs per study; Morris (100 trajectories, 4 levels) for the direction of effects",
@@ -324,16 +324,23 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
-def _fit_line(fit) -> str:
+def _fit_line(fit, model) -> str:
     if fit is None:
         return "model defaults (no calibration fit in results/fit.nc)"
     ds = xr.load_dataset(fit)
     pairs = ", ".join(
         f"{p} = {v:.3g}" for p, v in zip(ds.parameter.values, ds.estimate.values, strict=True)
     )
+    made_for = str(ds.attrs.get("model_sha256", ""))
+    stale = (
+        f" **The fit was made for another version of the model (SHA-256 `{made_for[:16]}…`); "
+        "re-run `gvcdyn calibrate` and then this script.**"
+        if made_for and made_for != model.ir.source_hash
+        else ""
+    )
     return (
         f"calibrated estimates from `{Path(fit).name}` (created "
-        f"{ds.attrs.get('created', '?')}): {pairs}"
+        f"{ds.attrs.get('created', '?')}): {pairs}.{stale}"
     )
 
 

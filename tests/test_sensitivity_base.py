@@ -21,13 +21,14 @@ def model():
     return gvcdyn.load(ISHIGAMI)
 
 
-def _fit(path: Path, with_draws: bool = True) -> Path:
+def _fit(path: Path, with_draws: bool = True, model_sha256: str | None = None) -> Path:
     """A fit file laid out as ``gvcdyn calibrate`` writes it (estimate, bootstrap_estimate)."""
     data = {"estimate": ("parameter", np.array([0.5, 2.0]))}
     if with_draws:
         draws = np.array([[0.4, 1.5], [np.nan, 1.0], [0.6, 2.5]])
         data["bootstrap_estimate"] = (("replicate", "parameter"), draws)
-    xr.Dataset(data, coords={"parameter": ["X3", "X2"]}).to_netcdf(path)
+    attrs = {"model_sha256": model_sha256} if model_sha256 else {}
+    xr.Dataset(data, coords={"parameter": ["X3", "X2"]}, attrs=attrs).to_netcdf(path)
     return path
 
 
@@ -47,6 +48,13 @@ def test_fit_overrides_scenario_which_overrides_defaults(model, tmp_path):
     assert base == {"X3": 0.5, "X2": 2.0, "B": 0.2}
     assert label == "scenario s.toml, fit fit.nc"
     assert sens.base_of(model) == (None, "model defaults")
+
+
+def test_a_fit_for_another_model_version_is_labelled(model, tmp_path):
+    same = _fit(tmp_path / "same.nc", model_sha256=model.ir.source_hash)
+    other = _fit(tmp_path / "other.nc", model_sha256="0" * 64)
+    assert sens.base_of(model, None, same)[1] == "fit same.nc"
+    assert sens.base_of(model, None, other)[1] == "fit other.nc (made for another model version)"
 
 
 def test_the_base_reaches_the_runs(model, tmp_path):

@@ -16,7 +16,7 @@ import xarray as xr
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
 
-__all__ = ["fit_draws", "fit_estimates"]
+__all__ = ["fit_draws", "fit_estimates", "fit_model_sha256"]
 
 _ESTIMATE_NAMES = ("estimate", "estimates", "value", "best")
 _DRAW_DIMS = ("draw", "bootstrap", "sample", "replicate", "resample")
@@ -42,6 +42,12 @@ def fit_estimates(path: str | Path) -> dict[str, float]:
     raise SensitivityDesignError(
         f"{path}: no variable 'estimate' with dimension 'parameter'; is it a calibration fit?"
     )
+
+
+def fit_model_sha256(path: str | Path) -> str | None:
+    """The SHA-256 of the model the fit was made for, when the file records it."""
+    value = _open(path).attrs.get("model_sha256")
+    return str(value) if value else None
 
 
 def fit_draws(path: str | Path, limit: int | None = None) -> list[dict[str, float]]:

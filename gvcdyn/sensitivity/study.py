@@ -96,7 +96,7 @@ def base_of(
     estimates (the fit decides the parameters it estimated; the scenario the rest).
     """
     from gvcdyn.scenarios import read_scenario
-    from gvcdyn.sensitivity.fits import fit_estimates
+    from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
 
     if scenario is None and fit is None:
         return None, "model defaults"
@@ -107,7 +107,9 @@ def base_of(
         labels.append(f"scenario {Path(scenario).name}")
     if fit is not None:
         values.update(_canonical(model, fit_estimates(fit)))
-        labels.append(f"fit {Path(fit).name}")
+        made_for = fit_model_sha256(fit)
+        stale = made_for is not None and made_for != model.ir.source_hash
+        labels.append(f"fit {Path(fit).name}" + (" (made for another model version)" * stale))
     return values, ", ".join(labels)
 
 
