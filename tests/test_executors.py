@@ -347,3 +347,12 @@ def test_typer_options_reach_the_executor_helper() -> None:
     assert both.exit_code == 2 and "not both" in both.output
     negative = runner.invoke(app, ["--workers", "-1"])
     assert negative.exit_code != 0
+
+
+def test_a_checkpoint_refuses_a_job_other_than_its_fingerprint(tmp_path: Path) -> None:
+    X = design(40)
+    checkpoint = Checkpoint.open(tmp_path / "out.nc", _fp(X, 10))
+    with pytest.raises(CheckpointError, match="chunking"):
+        map_runs(Polynomial(), X, chunk_size=20, checkpoint=checkpoint)
+    with pytest.raises(CheckpointError, match="parameter sets"):
+        map_runs(Polynomial(), design(40, seed=1), chunk_size=10, checkpoint=checkpoint)

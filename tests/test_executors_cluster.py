@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from executor_helpers import TESTS, Slow, decay_evaluator, design, write_decay
 
-from gvcdyn.errors import JobInterrupted
+from gvcdyn.errors import ExecutorError, JobInterrupted
 from gvcdyn.execute import Checkpoint, DaskExecutor, checkpoint_dir, fingerprint, map_runs
 
 pytestmark = pytest.mark.slow
@@ -52,10 +52,11 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
+    """Stop processes, last started first (workers before their scheduler, so that no
+    worker waits for a scheduler that is gone); kill what does not stop in 20 s."""
+    for process in reversed(processes):
         if process.poll() is None:
             process.terminate()
-    for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -68,6 +69,18 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "kernel-cache"
     monkeypatch.setenv("GVCDYN_CACHE_DIR", str(path))
     return path
+
+
+def _start_scheduler(spawn, scheduler_file: Path) -> str:
+    """Start ``dask scheduler`` on a free loopback port; return its address."""
+    spawn(
+        "scheduler",
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+    )  # fmt: skip
+    _wait_for(scheduler_file.is_file, START_TIMEOUT, "the scheduler file")
+    _wait_for(lambda: "address" in scheduler_file.read_text(), 10, "the scheduler address")
+    return json.loads(scheduler_file.read_text())["address"]
 
 
 @pytest.fixture
@@ -86,24 +99,7 @@ def cluster(tmp_path: Path, cache: Path) -> Iterator[tuple[str, list[subprocess.
         return process
 
     try:
-        spawn(
-            "scheduler",
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(scheduler_file),
-            ],
-        )
-        _wait_for(scheduler_file.is_file, START_TIMEOUT, "the scheduler file")
-        _wait_for(lambda: "address" in scheduler_file.read_text(), 10, "the scheduler address")
-        address = json.loads(scheduler_file.read_text())["address"]
+        address = _start_scheduler(spawn, scheduler_file)
         workers = [
             spawn(
                 f"worker{i}",
@@ -386,3 +382,20 @@ def test_a_sobol_study_through_the_scheduler_matches_in_process(
     assert study.evaluator.chunks == 4  # N (k + 2) = 256 runs went out in chunks of 64
     for name in ("S1", "ST"):
         assert _same_bits(remote[name].values, local[name].values)
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path, cache: Path) -> None:
+    processes: list[subprocess.Popen] = []
+
+    def spawn(name: str, args: list[str]) -> subprocess.Popen:
+        out = (tmp_path / f"{name}.log").open("w")
+        process = subprocess.Popen(args, env=_env(cache), stdout=out, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    try:
+        address = _start_scheduler(spawn, tmp_path / "scheduler.json")
+        with pytest.raises(ExecutorError, match="has no workers; start some with `dask worker"):
+            DaskExecutor(scheduler=address, connect_timeout=3)
+    finally:
+        _stop(processes)

@@ -177,6 +177,21 @@ class Checkpoint:
                 "original model, config and seed, or delete that folder to start over"
             )
 
+    def check_job(self, X: np.ndarray, times: np.ndarray | None, chunk_size: int) -> None:
+        """Refuse to run a job other than the one fingerprinted: a chunk file holds rows
+        by chunk index, so another chunking or other inputs would mix rows silently."""
+        now = fingerprint(
+            model="", config=None, seed=None, n_runs=len(X), chunk_size=chunk_size, X=X, times=times
+        )
+        for key, what in (("chunking", "chunking"), ("inputs", "parameter sets")):
+            if getattr(now, key) != getattr(self.fingerprint, key):
+                raise CheckpointError(
+                    f"the job run with checkpoint {self.path} is not the one it was opened "
+                    f"for: its {what} differ ({getattr(now, key)} vs "
+                    f"{getattr(self.fingerprint, key)}); pass the same X and chunk_size to "
+                    "fingerprint() and map_runs()"
+                )
+
     # ------------------------------------------------------------------ chunks
     def chunk_path(self, index: int) -> Path:
         return self.path / f"chunk-{index:06d}.npz"

@@ -176,6 +176,14 @@ class DaskExecutor(Executor):
                     "--scheduler to run locally"
                 ) from None
             self.address = address
+            try:
+                self._client.wait_for_workers(1, timeout=connect_timeout)
+            except TimeoutError:
+                self._client.close()
+                raise ExecutorError(
+                    f"the dask scheduler at {address} has no workers; start some with "
+                    f"`dask worker {address}`"
+                ) from None
             self.n_workers = max(1, len(self._client.scheduler_info()["workers"]))
             threads = numba_threads or self._threads_per_worker_on_cluster()
         else:

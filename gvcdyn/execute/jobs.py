@@ -103,6 +103,8 @@ def map_runs(
     executor = executor or InProcessExecutor()
     chunk_size = chunk_size or default_chunk_size(n_runs, executor.n_workers)
     bounds = chunk_bounds(n_runs, chunk_size)
+    if checkpoint is not None:
+        checkpoint.check_job(X, times, chunk_size)
     sink = sink if sink is not None else MemorySink(n_runs)
     done = 0
     reused = 0
