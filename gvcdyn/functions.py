@@ -99,6 +99,17 @@ def _vector_select_value(a: Sequence[Number], time: float, dt: float) -> Number:
     return rt.vector_select.py_func(a[0], a[1], tuple(a[3 : 3 + n]), tuple(a[3 + n :]))
 
 
+def _ordering(name: str) -> Function:
+    """VECTOR SORT ORDER / VECTOR RANK of one cell: (position, direction, *vector)."""
+    helper = getattr(rt, name)
+    return Function(
+        name,
+        None,
+        lambda e: f"rt.{name}({e.args[0]}, {e.args[1]}, ({', '.join(e.args[2:])},))",
+        lambda a, t, dt: helper.py_func(a[0], a[1], tuple(a[2:])),
+    )
+
+
 _FUNCTIONS: tuple[Function, ...] = (
     Function("abs", (1,), lambda e: f"abs({e.args[0]})", lambda a, t, dt: np.abs(a[0]), "abs"),
     _ufunc("exp", "exp"),
@@ -206,6 +217,14 @@ _FUNCTIONS: tuple[Function, ...] = (
         lambda a, t, dt: rt.select_stage.py_func(a[0], tuple(a[1:])),
     ),
     Function("vector_select", None, _vector_select_source, _vector_select_value),
+    _ordering("vector_sort_order"),
+    _ordering("vector_rank"),
+    Function(
+        "vector_reorder",  # (offset, *vector)
+        None,
+        lambda e: f"rt.vector_reorder({e.args[0]}, ({', '.join(e.args[1:])},))",
+        lambda a, t, dt: rt.vector_reorder.py_func(a[0], tuple(a[1:])),
+    ),
     Function(
         "inverse_entry",
         None,

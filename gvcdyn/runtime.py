@@ -204,6 +204,46 @@ def vector_select(action: float, missing: float, selection: tuple, expression: t
 
 
 @_jit_call
+def _sort_order(direction: float, values: tuple) -> np.ndarray:
+    """Offsets of ``values`` in sorted order: ascending for ``direction > 0``, else the
+    ascending order reversed (PySD: ``np.flip(argsort)``). Ties keep their order of
+    position (a stable sort): numpy's default sort, which PySD uses, is not stable on
+    every CPU, and Vensim documents no rule for ties."""
+    n = len(values)
+    array = np.empty(n)
+    for k in range(n):
+        array[k] = values[k]
+    order = np.argsort(array, kind="mergesort")
+    if direction <= 0.0:
+        order = order[::-1]
+    return order
+
+
+@_jit_call
+def vector_sort_order(position: float, direction: float, values: tuple) -> float:
+    """VECTOR SORT ORDER at ``position``: the 0-based offset of the element sorted there."""
+    return float(_sort_order(direction, values)[int(position)])
+
+
+@_jit_call
+def vector_rank(position: float, direction: float, values: tuple) -> float:
+    """VECTOR RANK at ``position``: the 1-based place of that element in the sorted order."""
+    order = _sort_order(direction, values)
+    for place in range(len(order)):
+        if order[place] == int(position):
+            return float(place + 1)
+    return np.nan
+
+
+@_jit_call
+def vector_reorder(offset: float, values: tuple) -> float:
+    """VECTOR REORDER: the element at 0-based ``offset`` (NaN outside the vector)."""
+    if not (0.0 <= offset < len(values)):
+        return np.nan
+    return values[int(offset)]
+
+
+@_jit_call
 def inverse_entry(row: int, column: int, cells: tuple) -> float:
     """Entry (row, column) of the inverse of a square matrix given row-major as a tuple."""
     n = int(np.sqrt(len(cells)) + 0.5)

@@ -5,14 +5,33 @@ Lowering turns ``VECTOR SELECT(sel[d!], expr[d!], missing, action, error)`` into
 (their cartesian product, as PySD's xarray broadcasting does), and
 ``INVERT MATRIX(m[..., r, c], n)`` into the n x n cells of one matrix. The functions here
 build the result from those pieces, following ``pysd/py_backend/functions.py``.
+
+VECTOR SORT ORDER, VECTOR RANK and VECTOR REORDER work along the last subscript of their
+vector argument (PySD sorts along the array's last axis): ``ordering_call`` lowers the
+vector once per element of that range and gives the runtime helper the current cell's
+position along it (or, for REORDER, the offset read from the order vector at this cell).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pysd.translators.structures import abstract_expressions as ae
 
 from gvcdyn import ir
-from gvcdyn.errors import UnsupportedFeatureError
+from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
+from gvcdyn.subscripts import name_key
+
+if TYPE_CHECKING:
+    from gvcdyn.lower.expressions import ExpressionLowerer
+
+# Vensim's vector ordering functions (PySD reference name -> Vensim name)
+ORDERING = {
+    "vector_sort_order": "VECTOR SORT ORDER",
+    "vector_rank": "VECTOR RANK",
+    "vector_reorder": "VECTOR REORDER",
+}
 
 
 def vector_select(
@@ -48,3 +67,55 @@ def vector_select(
 def invert_matrix_entry(cells: Sequence[ir.Expr], row: int, column: int) -> ir.Expr:
     """Entry (row, column) of the inverse of the n x n matrix given by ``cells`` (row-major)."""
     return ir.Call("inverse_entry", (ir.Num(float(row)), ir.Num(float(column)), *cells))
+
+
+def ordering_call(
+    low: ExpressionLowerer, key: str, arguments: Sequence[Any], env: dict[str, str], owner: str
+) -> ir.Expr:
+    """One cell of VECTOR SORT ORDER / VECTOR RANK (vector, direction) or VECTOR REORDER
+    (vector, order), as PySD's ``vector_sort_order``, ``vector_rank``, ``vector_reorder``.
+
+    SORT ORDER gives 0-based offsets (ascending for direction > 0, else descending), RANK
+    1-based places, REORDER the vector's element at the offset the order vector holds.
+    """
+    name = ORDERING[key]
+    if len(arguments) != 2:
+        raise ModelStructureError(f"'{owner}': {name} takes 2 arguments, got {len(arguments)}")
+    vector, other = arguments
+    values, here = _along_last_subscript(low, name, vector, env, owner)
+    second = low.expr(other, env, owner)
+    if key == "vector_reorder":
+        return ir.Call("vector_reorder", (second, *values))
+    if here is None:
+        raise ModelStructureError(
+            f"'{owner}': {name} of '{vector.reference}' must be in an equation subscripted "
+            "by (a range mapped to) the vector's last subscript"
+        )
+    return ir.Call(key, (ir.Num(float(here)), second, *values))
+
+
+def _along_last_subscript(
+    low: ExpressionLowerer, name: str, vector: Any, env: dict[str, str], owner: str
+) -> tuple[list[ir.Expr], int | None]:
+    """The vector's cells along its last subscript and the current cell's position there
+    (None when the current cell does not lie on the vector)."""
+    subscripts = getattr(getattr(vector, "subscripts", None), "subscripts", None)
+    if (
+        not isinstance(vector, ae.ReferenceStructure)
+        or not subscripts
+        or not low.catalog.is_range(subscripts[-1])
+    ):
+        raise UnsupportedFeatureError(
+            f"'{owner}': {name} needs a variable subscripted by a range last, "
+            "as in x[region, company]"
+        )
+    last = subscripts[-1]
+    values = [
+        low.expr(vector, {**env, name_key(last): element}, owner)
+        for element in low.catalog.range(last).elements
+    ]
+    try:
+        here = low.expr(vector, env, owner)
+    except ModelStructureError:
+        return values, None
+    return values, values.index(here) if here in values else None

@@ -152,6 +152,8 @@ class ExpressionLowerer:
             )
         if key in REDUCTIONS:
             return self._reduce(REDUCTIONS[key], node.arguments[0], env, owner)
+        if key in vector_functions.ORDERING:
+            return vector_functions.ordering_call(self, key, node.arguments, env, owner)
         if key == "vector_select":
             return self._vector_select(node.arguments, env, owner)
         if key == "invert_matrix":
