@@ -80,8 +80,9 @@ def map_runs(
       ``(Y_chunk, status_chunk)``: the seam's ``model.evaluator(...)`` or any picklable
       callable with that contract.
     - ``executor``: where chunks run (default: in this process).
-    - ``chunk_size``: rows per chunk (default from ``default_chunk_size``). It is part of
-      a checkpoint's fingerprint: a resumed job must use the same value.
+    - ``chunk_size``: rows per chunk (default from ``default_chunk_size``, which depends
+      on the executor). It is part of a checkpoint's fingerprint: with a checkpoint, pass
+      the value given to ``fingerprint()``, so a job resumed on another executor matches.
     - ``checkpoint``: a ``Checkpoint`` (``Checkpoint.open(output, fingerprint(...))``);
       finished chunks are saved there and, on resume, read back instead of recomputed.
       The folder is deleted once the sink has the whole result.
