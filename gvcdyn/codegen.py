@@ -193,8 +193,9 @@ def generate(model: ir.ModelIR) -> str:
     for lk in model.lookups:
         table = tables[lk.name]
         lines.append(f"# lookup {lk.name}")
-        lines.append(f"{table}_X = np.array({[float(x) for x in lk.xs]!r})")
-        lines.append(f"{table}_Y = np.array({[float(y) for y in lk.ys]!r})")
+        # _float spells NaN (a missing data value) as np.nan; finite values as repr()
+        lines.append(f"{table}_X = np.array([{', '.join(_float(x) for x in lk.xs)}])")
+        lines.append(f"{table}_Y = np.array([{', '.join(_float(y) for y in lk.ys)}])")
     lines.append("")
     for method in METHODS:
         lines += _simulate_function(model, method, names, emitter)
@@ -357,5 +358,285 @@ def _batch_function(method: str) -> list[str]:
         f"        STATUS[r] = simulate_{method}(C[r], OUT[r], save_rows, sel, t0, dt, n_steps, "
         "saveper, final_time)",
         "",
+        "",
+    ]
+
+
+# --------------------------------------------------------------------------- split kernels
+# A large model's one-function kernel compiles in time that grows faster than the model
+# (numba and LLVM optimise a function as a whole). Above SPLIT_THRESHOLD equations the
+# kernel keeps every scalar in one array ``v`` and does its work in many small compiled
+# "parts" of at most PART_CHARS characters of source each, so compile time grows about
+# linearly. The arithmetic is the same, operation for operation: results are bitwise equal.
+SPLIT_ENV = "GVCDYN_KERNEL_SPLIT"  # "always" | "never" | unset: by SPLIT_THRESHOLD
+SPLIT_THRESHOLD = 400  # provisional; set from benchmarks/bench_compile.py
+PART_CHARS = 8_000  # provisional; set from benchmarks/bench_compile.py
+_PART_ARGS = "v, c, time, dt, t0, saveper, final_time, k"
+
+
+def equation_count(model: ir.ModelIR) -> int:
+    """What the size threshold counts: every equation and rate the kernel evaluates."""
+    blocks = (
+        model.init_equations,
+        model.static_equations,
+        model.dynamic_equations,
+        model.output_equations,
+    )
+    return sum(len(b) for b in blocks) + len(model.stocks) + len(model.discrete_states)
+
+
+def use_split(model: ir.ModelIR, split: bool | None = None) -> bool:
+    """Whether ``model`` gets a split kernel: ``split`` if given, else $GVCDYN_KERNEL_SPLIT,
+    else whether it has more than SPLIT_THRESHOLD equations."""
+    if split is not None:
+        return split
+    forced = os.environ.get(SPLIT_ENV, "").strip().lower()
+    if forced in ("always", "never"):
+        return forced == "always"
+    if forced:
+        raise SimulationSettingsError(
+            f"${SPLIT_ENV}={forced!r} is not understood; use 'always', 'never' or leave it unset"
+        )
+    return equation_count(model) > SPLIT_THRESHOLD
+
+
+class _Layout:
+    """Where each scalar of a split kernel lives in ``v``.
+
+    Parameters, stocks, their rates (four RK4 stages), RK4 stage values, discrete states
+    and fixed delays each take one contiguous range, so the kernel moves them with loops
+    instead of one statement per symbol.
+    """
+
+    def __init__(self, model: ir.ModelIR) -> None:
+        self.slots: dict[str, int] = {}
+        self.n_stocks = len(model.stocks)
+        self.params = self._range([p.symbol for p in model.parameters])
+        self.stocks = self._range([s.symbol for s in model.stocks])
+        self.discrete = self._range([d.symbol for d in model.discrete_states])
+        self.fixed = self._range([f.symbol for f in model.fixed_delays])
+        blocks = (
+            model.init_equations,
+            model.initial_values,
+            model.static_equations,
+            model.dynamic_equations,
+            model.output_equations,
+        )
+        for block in blocks:
+            for eq in block:
+                if eq.symbol not in self.slots and eq.symbol not in ir.CONTROL_SYMBOLS:
+                    self.slots[eq.symbol] = len(self.slots)
+        # cells that are control symbols (FINAL TIME, ...) get a slot written before saving
+        self.control_cells = [
+            c for c in visible_cells(model) if c in ir.CONTROL_SYMBOLS and c not in self.slots
+        ]
+        for cell in self.control_cells:
+            self.slots[cell] = len(self.slots)
+        self.n_named = len(self.slots)
+        self.rates = self.n_named  # k1 (Euler's d_) .. k4, n_stocks each
+        self.stage = self.rates + 4 * self.n_stocks  # RK4 stage values y_
+        self.discrete_updates = self.stage + self.n_stocks
+        self.fixed_inputs = self.discrete_updates + len(model.discrete_states)
+        self.size = self.fixed_inputs + len(model.fixed_delays)
+
+    def _range(self, symbols: list[str]) -> int:
+        start = len(self.slots)
+        for symbol in symbols:
+            self.slots[symbol] = len(self.slots)
+        return start
+
+    def renamer(self, names: Mapping[str, str], stage: bool) -> Callable[[str], str]:
+        """Symbol -> source: ``v[i]``, a control argument, or (RK4 stages) the stage value."""
+        stocks = {symbol: i for i, symbol in enumerate(self.slots) if i < self.discrete}
+        stock_start = self.stocks
+
+        def rename(symbol: str) -> str:
+            if symbol in ir.CONTROL_SYMBOLS:
+                return names[symbol]
+            slot = self.slots[symbol]
+            if stage and symbol in stocks and slot >= stock_start:
+                return f"v[{self.stage + slot - stock_start}]"
+            return f"v[{slot}]"
+
+        return rename
+
+
+def _parts(name: str, statements: list[str]) -> tuple[list[str], list[str]]:
+    """``statements`` grouped into compiled functions: (their source, one call per part)."""
+    groups: list[list[str]] = []
+    size = PART_CHARS
+    for statement in statements:
+        if size + len(statement) > PART_CHARS:
+            groups.append([])
+            size = 0
+        groups[-1].append(statement)
+        size += len(statement)
+    source: list[str] = []
+    calls: list[str] = []
+    for n, group in enumerate(groups):
+        source.append(f"@njit({_KERNEL_FLAGS})")
+        source.append(f"def {name}_{n}({_PART_ARGS}):")
+        source += [f"    {s}" for s in group]
+        source += ["", ""]
+        calls.append(f"{name}_{n}")
+    return source, calls
+
+
+def _split_simulate_function(
+    model: ir.ModelIR, method: str, names: Mapping[str, str], emitter: _Emitter
+) -> list[str]:
+    """``simulate_<method>`` as a driver over compiled parts sharing the array ``v``."""
+    lay = _Layout(model)
+    plain = lay.renamer(names, stage=False)
+    staged = lay.renamer(names, stage=True)
+    ns, nd, nf = lay.n_stocks, len(model.discrete_states), len(model.fixed_delays)
+    prefix = f"_{method}"
+
+    def assign(symbol: str, expr: ir.Expr, rename: Callable[[str], str]) -> str:
+        comment = "" if names[symbol] == symbol else f"  # {symbol}"
+        return f"{plain(symbol)} = {emitter.expr(expr, rename)}{comment}"
+
+    def rates(rename: Callable[[str], str], offset: str, with_updates: bool) -> list[str]:
+        out = [
+            f"v[{offset}{i}] = {emitter.expr(s.rate, rename)}"
+            for i, s in enumerate(model.stocks)
+        ]
+        if with_updates:
+            for i, d in enumerate(model.discrete_states):
+                out.append(f"v[{lay.discrete_updates + i}] = {emitter.expr(d.update, plain)}")
+            for i, f in enumerate(model.fixed_delays):
+                out.append(f"v[{lay.fixed_inputs + i}] = {emitter.expr(f.input, plain)}")
+        return out
+
+    source: list[str] = []
+
+    def parts(name: str, statements: list[str], time: str = "time", k: str = "0") -> list[str]:
+        defs, calls = _parts(f"{prefix}_{name}", statements)
+        source.extend(defs)
+        return [f"{call}(v, c, {time}, dt, t0, saveper, final_time, {k})" for call in calls]
+
+    init_calls = parts("init", [assign(e.symbol, e.expr, plain) for e in model.init_equations])
+    static_calls = parts("static", [assign(e.symbol, e.expr, plain) for e in model.static_equations])
+    dynamic_calls = parts(
+        "dynamic", [assign(e.symbol, e.expr, plain) for e in model.dynamic_equations]
+    )
+    output_calls = parts("output", [assign(e.symbol, e.expr, plain) for e in model.output_equations])
+    first_rates = parts("rates", rates(plain, f"{lay.rates} + ", with_updates=True))
+    stage_dynamic = stage_rates = []
+    if method == "rk4":
+        stage_dynamic = [
+            assign(e.symbol, e.expr, staged) for e in model.dynamic_equations
+        ]
+        stage_rates = rates(staged, "k + ", with_updates=False)
+
+    i1, i2, i3, i4 = "    ", "        ", "            ", "                "
+    out = [
+        f"@njit({_KERNEL_FLAGS})",
+        f"def simulate_{method}(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time):",
+        f'{i1}"""One run ({method}), split into compiled parts. Returns its status code."""',
+        f"{i1}time = t0",
+        f"{i1}status = {OK}",
+        f"{i1}next_row = 0  # rows from here on are not reached (yet)",
+        f"{i1}k = 0",
+        f"{i1}v = np.zeros({max(lay.size, 1)})",
+        f"{i1}for j in range({len(model.parameters)}):",
+        f"{i2}v[{lay.params} + j] = c[SPLIT_PARAMETER_COLUMNS[j]]",
+    ]
+    out += [f"{i1}{call}" for call in init_calls]
+    if nf:
+        out += [
+            f"{i1}n_fixed = np.empty({nf}, dtype=np.int64)",
+            f"{i1}for j in range({nf}):",
+            f"{i2}n_fixed[j] = int(round(max(v[SPLIT_FIXED_DELAY_SLOTS[j]] / dt, 1.0) + 1e-6))",
+            f"{i1}pipes = np.empty(({nf}, n_fixed.max()))",
+            f"{i1}for j in range({nf}):",
+            f"{i2}pipes[j, : n_fixed[j]] = v[{lay.fixed} + j]",
+            f"{i1}p_fixed = np.zeros({nf}, dtype=np.int64)",
+        ]
+    out += [f"{i1}{call}" for call in static_calls]
+    out.append(f"{i1}for step in range(n_steps + 1):")
+    out += [f"{i2}{call}" for call in dynamic_calls]
+    out.append(f"{i2}row = save_rows[step]")
+    out.append(f"{i2}if row >= 0:")
+    out.append(f"{i3}next_row = row + 1")
+    out += [f"{i3}{call}" for call in output_calls]
+    out += [f"{i3}v[{lay.slots[cell]}] = {names[cell]}" for cell in lay.control_cells]
+    out.append(f"{i3}total = 0.0")
+    out.append(f"{i3}for j in range(sel.shape[0]):")
+    out.append(f"{i4}out[row, j] = v[SPLIT_CELL_SLOTS[sel[j]]]")
+    out.append(f"{i4}total += v[SPLIT_CELL_SLOTS[sel[j]]] * 0.0  # NaN if any is NaN/inf")
+    out.append(f"{i3}if not rt.all_finite(total):")
+    out.append(f"{i4}status = max(status, {NONFINITE_OUTPUT})")
+    out.append(f"{i2}if step == n_steps:")
+    out.append(f"{i3}break")
+    if model.final_time_symbol is not None:
+        tolerance = f"dt * {TIME_TOLERANCE!r}"  # the time grid's rule for the last step
+        out.append(f"{i2}if not (time + {tolerance} < {plain(model.final_time_symbol)}):")
+        out.append(f"{i3}break")
+    out += [f"{i2}{call}" for call in first_rates]
+    if method == "rk4":
+        stages = (("0.5", 0, 1), ("0.5", 1, 2), ("1.0", 2, 3))
+        for fraction, previous, current in stages:
+            out.append(f"{i2}time_s = time + {fraction} * dt")
+            out.append(f"{i2}for j in range({ns}):")
+            out.append(
+                f"{i3}v[{lay.stage} + j] = v[{lay.stocks} + j] + {fraction} * dt * "
+                f"v[{lay.rates + previous * ns} + j]"
+            )
+            k = str(lay.rates + current * ns)
+            # the same parts serve all three stages: ``k`` says where their rates go
+            if current == 1:
+                stage_dynamic_calls = parts("stage", stage_dynamic, "time_s")
+                stage_rate_calls = parts("stage_rates", stage_rates, "time_s")
+            out += [f"{i2}{call.replace('time_s, dt', 'time_s, dt')}" for call in stage_dynamic_calls]
+            out += [f"{i2}{call[: call.rindex(',')]}, {k})" for call in stage_rate_calls]
+    if nd:
+        out.append(f"{i2}for j in range({nd}):")
+        out.append(f"{i3}v[{lay.discrete} + j] = v[{lay.discrete_updates} + j]")
+    if nf:
+        out += [
+            f"{i2}for j in range({nf}):",
+            f"{i3}pipes[j, p_fixed[j]] = v[{lay.fixed_inputs} + j]",
+            f"{i3}p_fixed[j] = (p_fixed[j] + 1) % n_fixed[j]",
+            f"{i3}v[{lay.fixed} + j] = pipes[j, p_fixed[j]]",
+        ]
+    if ns:
+        r = lay.rates
+        update = (
+            f"v[{r} + j]"
+            if method == "rk4" and False
+            else (
+                f"dt * v[{r} + j]"
+                if method == "euler"
+                else f"dt / 6.0 * (v[{r} + j] + 2.0 * v[{r + ns} + j] + 2.0 * v[{r + 2 * ns} + j]"
+                f" + v[{r + 3 * ns} + j])"
+            )
+        )
+        out.append(f"{i2}for j in range({ns}):")
+        out.append(f"{i3}v[{lay.stocks} + j] = v[{lay.stocks} + j] + {update}")
+    out.append(f"{i2}time = time + dt")
+    if ns:
+        out.append(f"{i2}check = 0.0")
+        out.append(f"{i2}for j in range({ns}):")
+        out.append(f"{i3}check += v[{lay.stocks} + j] * 0.0")
+        out.append(f"{i2}if not rt.all_finite(check):")
+        out.append(f"{i3}rt.fill_unreached(out, next_row)")
+        out.append(f"{i3}return {NONFINITE_STATE}")
+    out.append(f"{i1}rt.fill_unreached(out, next_row)  # a dynamic FINAL TIME may stop early")
+    out.append(f"{i1}return status")
+    out += ["", ""]
+    return source + out
+
+
+def _split_tables(model: ir.ModelIR) -> list[str]:
+    """Module constants a split kernel's driver loops read: columns and slots."""
+    lay = _Layout(model)
+    columns = [p.column for p in model.parameters]
+    cells = [lay.slots[cell] for cell in visible_cells(model)]
+    delays = [lay.slots[f.delay_symbol] for f in model.fixed_delays]
+    return [
+        f"SPLIT_PARAMETER_COLUMNS = np.array({columns!r}, dtype=np.int64)",
+        f"SPLIT_CELL_SLOTS = np.array({cells!r}, dtype=np.int64)",
+        f"SPLIT_FIXED_DELAY_SLOTS = np.array({delays!r}, dtype=np.int64)",
         "",
     ]
