@@ -107,7 +107,7 @@ def profiles(
     result = []
     for i, grid in enumerate(grids):
         delta = values[owner == i] - best
-        result.append(_interval(problem.names[i], grid, delta, theta[i]))
+        result.append(_interval(problem.names[i], grid, delta, best_theta[i]))
     return result, best_theta, best
 
 
