@@ -110,6 +110,20 @@ def _ordering(name: str) -> Function:
     )
 
 
+def _allocate_source(e: Emit) -> str:
+    n = int(e.nodes[3].value)  # lowering puts the number of targets here
+    requests, priorities = e.args[4 : 4 + n], e.args[4 + n :]
+    return (
+        f"rt.allocate_by_priority({e.args[0]}, {e.args[1]}, {e.args[2]}, "
+        f"({', '.join(requests)},), ({', '.join(priorities)},))"
+    )
+
+
+def _allocate_value(a: Sequence[Number], time: float, dt: float) -> Number:
+    n = int(a[3])
+    return rt.allocate_by_priority.py_func(a[0], a[1], a[2], tuple(a[4 : 4 + n]), tuple(a[4 + n :]))
+
+
 _FUNCTIONS: tuple[Function, ...] = (
     Function("abs", (1,), lambda e: f"abs({e.args[0]})", lambda a, t, dt: np.abs(a[0]), "abs"),
     _ufunc("exp", "exp"),
@@ -225,6 +239,8 @@ _FUNCTIONS: tuple[Function, ...] = (
         lambda e: f"rt.vector_reorder({e.args[0]}, ({', '.join(e.args[1:])},))",
         lambda a, t, dt: rt.vector_reorder.py_func(a[0], tuple(a[1:])),
     ),
+    # (position, width, supply, n, *requests, *priorities)
+    Function("allocate_by_priority", None, _allocate_source, _allocate_value),
     Function(
         "inverse_entry",
         None,

@@ -244,6 +244,80 @@ def vector_reorder(offset: float, values: tuple) -> float:
 
 
 @_jit_call
+def allocate_by_priority(
+    position: float, width: float, supply: float, requests: tuple, priorities: tuple
+) -> float:
+    """ALLOCATE BY PRIORITY: what target ``position`` gets, as PySD's
+    ``_allocate_by_priority_1d`` (``pysd/py_backend/allocation.py``).
+
+    The supply goes first to the highest priorities; a target starts receiving once the
+    one above has got ``min(priority gap / width, 1)`` of its request, and active
+    targets share in proportion to their requests. NaN where PySD raises an error (a
+    negative request or supply, a width <= 0), or if the allocation does not settle.
+    """
+    n = len(requests)
+    request = np.empty(n)
+    priority = np.empty(n)
+    for k in range(n):
+        request[k] = requests[k]
+        priority[k] = priorities[k]
+    if not (width > 0.0) or not (supply >= 0.0) or np.any(request < 0.0):
+        return np.nan
+    target = int(position)
+    if supply >= np.sum(request):
+        return request[target]
+    if supply == 0.0 or request[target] == 0.0:
+        return 0.0
+    keep = np.nonzero(request != 0.0)[0]
+    sort = np.argsort(-priority[keep], kind="mergesort")
+    order = keep[sort]
+    m = order.shape[0]
+    req = request[order]
+    pri = priority[order]
+    out = np.zeros(m)
+    distances = np.full(m, np.nan)
+    for i in range(m - 1):
+        distances[i] = min((pri[i] - pri[i + 1]) / width, 1.0) * req[i]
+    active = np.zeros(m, dtype=np.bool_)
+    active[0] = True
+    started = 0
+    for _ in range(4 * m + 4):  # each pass starts or fills a target, or ends
+        if not supply > 0.0:
+            break
+        total = 0.0
+        for i in range(m):
+            if active[i]:
+                total += req[i]
+        if total == 0.0:
+            return np.nan
+        slopes = np.zeros(m)
+        dx_top = np.inf
+        for i in range(m):
+            if active[i]:
+                slopes[i] = req[i] / total
+                dx_top = min(dx_top, (req[i] - out[i]) / slopes[i])
+        dx_start = (distances[started] - out[started]) / slopes[started]
+        dx = min(dx_top, supply)
+        if dx_start == dx_start:
+            dx = min(dx, dx_start)
+        out += slopes * dx
+        if abs(dx - dx_start) <= 1e-16 + 1e-10 * abs(dx_start):  # PySD's np.isclose
+            started += 1
+            active[started] = True
+        if dx == dx_top:
+            for i in range(m):
+                if out[i] == req[i]:
+                    active[i] = False
+        supply -= dx
+    if supply > 0.0:
+        return np.nan
+    for i in range(m):
+        if order[i] == target:
+            return out[i]
+    return 0.0
+
+
+@_jit_call
 def inverse_entry(row: int, column: int, cells: tuple) -> float:
     """Entry (row, column) of the inverse of a square matrix given row-major as a tuple."""
     n = int(np.sqrt(len(cells)) + 0.5)

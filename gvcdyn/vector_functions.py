@@ -119,3 +119,32 @@ def _along_last_subscript(
     except ModelStructureError:
         return values, None
     return values, values.index(here) if here in values else None
+
+
+def allocate_by_priority(
+    low: ExpressionLowerer, node: Any, env: dict[str, str], owner: str
+) -> ir.Expr:
+    """One cell of ALLOCATE BY PRIORITY(request, priority, size, width, supply).
+
+    As PySD: the targets are the elements of the request's last subscript; priority is
+    read at the same elements, width and supply at the current cell; ``size`` is not used.
+    """
+    name = "ALLOCATE BY PRIORITY"
+    requests, here = _along_last_subscript(low, name, node.request, env, owner)
+    if here is None:
+        raise ModelStructureError(
+            f"'{owner}': {name} of '{node.request.reference}' must be in an equation "
+            "subscripted by (a range mapped to) the request's last subscript"
+        )
+    last = node.request.subscripts.subscripts[-1]
+    priorities = [
+        low.expr(node.priority, {**env, name_key(last): element}, owner)
+        for element in low.catalog.range(last).elements
+    ]
+    width = low.expr(node.width, env, owner)
+    supply = low.expr(node.supply, env, owner)
+    count = ir.Num(float(len(requests)))
+    return ir.Call(
+        "allocate_by_priority",
+        (ir.Num(float(here)), width, supply, count, *requests, *priorities),
+    )

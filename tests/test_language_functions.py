@@ -84,6 +84,10 @@ def _calls(rng: random.Random) -> list[ir.Expr]:
         ir.Call("vector_sort_order", (ir.Num(1.0), p[0], p[1], _expr(rng, 2), p[2])),
         ir.Call("vector_rank", (ir.Num(0.0), ir.Num(0.0), p[3], _expr(rng, 2))),
         ir.Call("vector_reorder", (ir.Num(1.0), p[4], _expr(rng, 2))),
+        ir.Call(
+            "allocate_by_priority",  # position, width, supply, 2 targets: requests, priorities
+            (ir.Num(1.0), ir.Num(2.0), p[0], ir.Num(2.0), p[1], p[2], _expr(rng, 2), p[3]),
+        ),
     ]
     # a 2x2 matrix that is never singular (|det| >= 19) whatever p4, p5 are
     cells = (ir.Num(4.0), ir.Call("tanh", (p[4],)), ir.Call("sin", (p[5],)), ir.Num(5.0))

@@ -81,6 +81,8 @@ class ExpressionLowerer:
             return ir.LookupCall(table, self.expr(node.argument, env, owner))
         if isinstance(node, ae.GameStructure):
             return self.expr(node.expression, env, owner)
+        if isinstance(node, ae.AllocateByPriorityStructure):
+            return vector_functions.allocate_by_priority(self, node, env, owner)
         builtin = stateful.BUILTINS.get(type(node))
         if builtin is not None:
             return builtin(self, node, env, owner)
