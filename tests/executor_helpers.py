@@ -107,3 +107,22 @@ class CountingCalls:
     def __call__(self, X: np.ndarray, times: np.ndarray | None = None):
         self.runs += len(X)
         return self.f(X) if times is None else self.f(X, times=times)
+
+
+UNPICKLED = 0  # in each worker process: how many times a CountsUnpickling was unpickled
+
+
+class CountsUnpickling:
+    """Answers each chunk with how many times this worker process unpickled the function
+    (a job's function carries a model: it must be unpickled once per worker, not per chunk)."""
+
+    def __init__(self) -> None:
+        self.state = "non-empty"  # pickle skips __setstate__ for an empty state
+
+    def __setstate__(self, state: dict) -> None:
+        global UNPICKLED
+        UNPICKLED += 1
+        self.__dict__.update(state)
+
+    def __call__(self, X: np.ndarray):
+        return np.full((len(X), 1), float(UNPICKLED)), np.zeros(len(X), dtype=np.int64)

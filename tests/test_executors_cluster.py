@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from executor_helpers import TESTS, Slow, decay_evaluator, design, write_decay
+from executor_helpers import (
+    TESTS,
+    CountsUnpickling,
+    Slow,
+    decay_evaluator,
+    design,
+    write_decay,
+)
 
 from gvcdyn.errors import ExecutorError, JobInterrupted
 from gvcdyn.execute import Checkpoint, DaskExecutor, checkpoint_dir, fingerprint, map_runs
@@ -183,6 +190,7 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
     with DaskExecutor(workers=2, job_timeout=JOB_TIMEOUT) as executor:
         result = map_runs(f, X, executor=executor, chunk_size=150)
         threads = map_runs(NumbaThreads(), X[:40], executor=executor, chunk_size=5)
+        unpickled = map_runs(CountsUnpickling(), X[:40], executor=executor, chunk_size=4)
         checkpoint = Checkpoint.open(out, fp, resume_command="again --resume")
         with pytest.raises(JobInterrupted, match="3 of 14 chunks are saved"):
             map_runs(
@@ -204,6 +212,7 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
     assert _same_bits(result.status, expected_status)
     cores = os.cpu_count() or 1
     assert set(threads.Y.ravel()) == {float(max(1, cores // 2))}
+    assert set(unpickled.Y.ravel()) == {1.0}  # once per worker, for 10 chunks
     assert (resumed.reused, resumed.computed) == (3, 11)
     assert _same_bits(resumed.Y, expected_Y)
 
