@@ -26,7 +26,6 @@ from gvcdyn import runtime as rt
 from gvcdyn.codegen import DATA_MODE_CODES
 from gvcdyn.errors import DataFileNotFoundError, ExternalDataError, GvcdynError
 
-
 TIMES = [0, 2, 4, 6]
 SERIES = [10.0, 20.0, None, 40.0]  # a missing value, filled by each keyword's own rule
 
@@ -212,3 +211,7 @@ def test_data_variable_needs_data_files(tmp_path: Path) -> None:
 
     error = _error(tmp_path, equations, data_files=[tmp_path / "missing.tab"])
     assert isinstance(error, DataFileNotFoundError) and "missing.tab" in str(error)
+
+    (tmp_path / "run.vdf").write_bytes(b"\x00binary")
+    error = _error(tmp_path, equations, data_files=[tmp_path / "run.vdf"])
+    assert isinstance(error, ExternalDataError) and "run.vdf" in str(error)

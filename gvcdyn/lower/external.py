@@ -43,6 +43,7 @@ EXTERNAL_NODES = (
     ae.GetConstantsStructure,
 )
 DATA_MODES = ("interpolate", "hold_backward", "look_forward", "raw")
+RUN_OUTPUT_SUFFIXES = (".tab", ".csv", ".nc")  # what PySD's TabData reads
 
 
 def is_external(node: Any) -> bool:
@@ -213,6 +214,12 @@ class ExternalData:
             if not path.is_file():
                 raise DataFileNotFoundError(
                     f"data file not found: {path} (needed for data variable '{var.name}')"
+                )
+            if path.suffix.lower() not in RUN_OUTPUT_SUFFIXES:
+                raise ExternalDataError(
+                    f"data file {path} (for data variable '{var.name}'): gvcdyn reads other "
+                    f"runs' outputs as {', '.join(RUN_OUTPUT_SUFFIXES)}; export a Vensim "
+                    ".vdf run as .tab or .csv"
                 )
             self._hash(str(path), f"'{var.name}'")
         names = [str(p) for p in self.data_files]
