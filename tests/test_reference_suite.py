@@ -43,6 +43,8 @@ OTHER_SUPPORTED = {
     "get_with_missing_values_xlsx",
     "get_xls_cellrange",
     "partial_range_definitions",
+    # vector ordering functions on external data (both of the above)
+    "vector_order",
 }
 # Other runs' outputs that a model's data variables read (the manifest's data_files=[...])
 DATA_FILES: dict[str, list[str]] = {"data_from_other_model": ["data.tab"]}
