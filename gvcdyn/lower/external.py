@@ -245,11 +245,16 @@ class ExternalData:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return read()
-        except GvcdynErrorTypes:
+        except (DataFileNotFoundError, ExternalDataError):
             raise
         except Exception as exc:
-            detail = " ".join(str(exc).split()) or type(exc).__name__
-            where = ", ".join(f"{k} '{v}'" for k, v in spec.items() if k != "file")
+            lines = str(exc).splitlines()
+            if len(lines) > 1 and " " not in lines[0].strip():
+                lines = lines[1:]  # PySD's messages start with the object's Python name
+            detail = " ".join(" ".join(lines).split()) or type(exc).__name__
+            where = ", ".join(
+                f"{'sheet' if k == 'tab' else k} '{v}'" for k, v in spec.items() if k != "file"
+            )
             raise ExternalDataError(
                 f"{what}: cannot read {spec['file']} ({where}): {detail[:300]}"
             ) from exc
@@ -272,9 +277,6 @@ class ExternalData:
         key = str(path)
         if key not in self.hashes:
             self.hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-GvcdynErrorTypes = (DataFileNotFoundError, ExternalDataError)
 
 
 def _values(data: Any) -> np.ndarray:
