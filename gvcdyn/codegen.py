@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from gvcdyn import functions, ir
+from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK
 from gvcdyn.timegrid import TIME_TOLERANCE
 
@@ -28,8 +29,6 @@ METHODS = ("euler", "rk4")
 # prefixes the generator uses for derivatives, stage values and tables
 _RESERVED_PREFIXES = ("d_", "u_", "k1_", "k2_", "k3_", "k4_", "y_", "lookup_", "n_", "pipe_", "p_")
 _KERNEL_FLAGS = 'cache=True, error_model="numpy", nogil=True'
-# data variables' modes as rt.data_value takes them
-DATA_MODE_CODES = {"interpolate": 0, "hold_backward": 1, "look_forward": 2, "raw": 3}
 
 
 def identifiers(model: ir.ModelIR) -> dict[str, str]:

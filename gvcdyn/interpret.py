@@ -64,7 +64,7 @@ def _value(node: ir.Expr, resolve: Resolver, lookups: Mapping[str, ir.Lookup]) -
         x = _value(node.arg, resolve, lookups)
         xs, ys = np.asarray(table.xs), np.asarray(table.ys)
         if table.mode != "interpolate":  # a data variable's table, as the kernel reads it
-            code = ("interpolate", "hold_backward", "look_forward", "raw").index(table.mode)
+            code = rt.DATA_MODE_CODES[table.mode]
             return np.float64(rt.data_value.py_func(x, xs, ys, code))
         return np.float64(rt.lookup.py_func(x, xs, ys))
     raise TypeError(f"not an IR expression: {node!r}")

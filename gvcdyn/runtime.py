@@ -46,6 +46,10 @@ def lookup(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
     return ys[lo] + (ys[hi] - ys[lo]) * (x - x0) / (x1 - x0)
 
 
+# How a data variable's table is read between its points (rt.data_value's ``mode``)
+DATA_MODE_CODES = {"interpolate": 0, "hold_backward": 1, "look_forward": 2, "raw": 3}
+
+
 @_jit
 def data_value(time: float, xs: np.ndarray, ys: np.ndarray, mode: int) -> float:
     """A data variable at ``time``, as PySD's ``Data``: the value at a data time, else by

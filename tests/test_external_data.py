@@ -23,7 +23,6 @@ from mdl_helpers import write_mdl
 
 import gvcdyn
 from gvcdyn import runtime as rt
-from gvcdyn.codegen import DATA_MODE_CODES
 from gvcdyn.errors import DataFileNotFoundError, ExternalDataError, GvcdynError
 
 TIMES = [0, 2, 4, 6]
@@ -106,7 +105,7 @@ def test_data_keywords_match_pysd(xs: list[int], probes: list[float], mode: str)
         warnings.simplefilter("ignore")
         for t in [*probes, *times.tolist()]:
             expected = float(data(t))
-            got = rt.data_value.py_func(t, times, values, DATA_MODE_CODES[mode])
+            got = rt.data_value.py_func(t, times, values, rt.DATA_MODE_CODES[mode])
             assert got == expected or (np.isnan(got) and np.isnan(expected)), (t, mode)
 
 

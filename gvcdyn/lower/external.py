@@ -31,6 +31,7 @@ from pysd.translators.structures.abstract_model import AbstractUnchangeableConst
 from gvcdyn import ir
 from gvcdyn.errors import DataFileNotFoundError, ExternalDataError
 from gvcdyn.lower.elements import ModelVariable, parameter
+from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.schedule import ModelParts
 from gvcdyn.subscripts import SubscriptCatalog, name_key
 
@@ -42,7 +43,7 @@ EXTERNAL_NODES = (
     ae.GetLookupsStructure,
     ae.GetConstantsStructure,
 )
-DATA_MODES = ("interpolate", "hold_backward", "look_forward", "raw")
+DATA_MODES = tuple(DATA_MODE_CODES)  # interpolate, hold_backward, look_forward, raw
 RUN_OUTPUT_SUFFIXES = (".tab", ".csv", ".nc")  # what PySD's TabData reads
 
 
