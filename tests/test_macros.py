@@ -132,17 +132,62 @@ def test_macro_with_extra_outputs_is_refused_by_name(tmp_path: Path) -> None:
         gvcdyn.load(path)
 
 
-def test_macro_call_in_subscripted_equation_is_refused_by_name(tmp_path: Path) -> None:
+def test_macro_in_subscripted_equation_has_an_instance_per_cell(tmp_path: Path) -> None:
     main = """
-    region: north, south
+    region: north, south, east
         ~ ~ |
-    level[region] = 1, 2
+    level[region] = 1, 2, 3
         ~ ~ |
-    smoothed[region] = SMOOTHER(level[region], 2, 0)
+    smoothed[region] = SMOOTHER(level[region] * Time, 2, level[region])
+        ~ ~ |
+    seasonal[region] = SEASONAL(level[region]) + SMOOTHER(1, level[region], 0)
         ~ ~ |
     """
-    path = _write(tmp_path, MACROS, main)
-    with pytest.raises(UnsupportedFeatureError, match=r"'smoothed'.*SMOOTHER.*subscripted"):
+    path = _write(tmp_path, MACROS, main, final_time=6, time_step=0.5)
+    assert _assert_matches_pysd(path) == 9
+    ds = gvcdyn.load(path).run()
+    final = ds["smoothed"].values[0, -1]
+    assert final[0] < final[1] < final[2]  # three stocks, not one
+
+
+def test_partial_definitions_call_their_own_instances(tmp_path: Path) -> None:
+    """PySD fails on macro calls in :EXCEPT: equations; each cell equals the same call
+    written as a scalar equation."""
+    main = """
+    region: north, south, east
+        ~ ~ |
+    level[region] = 1, 2, 3
+        ~ ~ |
+    partial[north] = SMOOTHER(Time, 1, 0)
+        ~ ~ |
+    partial[region] :EXCEPT: [north] = SMOOTHER(level[region], 3, 1)
+        ~ ~ |
+    north alone = SMOOTHER(Time, 1, 0)
+        ~ ~ |
+    east alone = SMOOTHER(level[east], 3, 1)
+        ~ ~ |
+    """
+    path = _write(tmp_path, MACROS, main, final_time=6, time_step=0.5)
+    ds = gvcdyn.load(path).run()
+    partial = ds["partial"].values[0]
+    np.testing.assert_array_equal(partial[:, 0], ds["north alone"].values[0])
+    np.testing.assert_array_equal(partial[:, 2], ds["east alone"].values[0])
+    assert not np.array_equal(partial[:, 1], partial[:, 2])
+
+
+def test_subscripted_variable_inside_a_macro_is_refused_by_name(tmp_path: Path) -> None:
+    macros = """
+    :MACRO: SPREAD(input)
+    SPREAD = SUM(part[dim!])
+        ~ ~ |
+    dim: one, two
+        ~ ~ |
+    part[dim] = input / 2
+        ~ ~ |
+    :END OF MACRO:
+    """
+    path = _write(tmp_path, macros, "whole = SPREAD(4)\n ~ ~ |\n")
+    with pytest.raises(UnsupportedFeatureError, match=r"SPREAD.*'part' is subscripted"):
         gvcdyn.load(path)
 
 

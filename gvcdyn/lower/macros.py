@@ -10,11 +10,13 @@ replaced by a reference to the instance's copy of the macro's own variable. Lowe
 then treats the copies like any other element: an INTEG in a macro becomes one stock per
 call. A macro calling another macro gets a nested instance.
 
-The copies are internal: ``is_instance_name`` tells them apart so that they are not
-model outputs (PySD does not output them either). Their number literals are fixed
-constants, never run-time parameters. What PySD does not support either stays refused
-by name: additional macro outputs (``MACRO(in : out)``) and macro calls in subscripted
-equations.
+A call in a subscripted equation (``x[region] = M(y[region])``) makes instance elements
+subscripted like that equation, so every cell has its own copy (PySD computes the macro
+on whole arrays, which is the same thing). The copies are internal: ``is_instance_name``
+tells them apart so that they are not model outputs (PySD does not output them either).
+Their number literals are fixed constants, never run-time parameters. What PySD does not
+support either stays refused by name: additional macro outputs (``MACRO(in : out)``)
+and subscripted variables inside a macro.
 """
 
 from __future__ import annotations
@@ -65,13 +67,22 @@ class _Scope:
     """Name replacements inside one macro instance.
 
     ``renamed``: the macro's own elements -> their instance names (reference keys);
-    ``arguments``: the macro's parameters -> the AST passed by the call.
+    ``arguments``: the macro's parameters -> the AST passed by the call;
+    ``subscripts``: the calling equation's ``(left-hand subscripts, exceptions)``, which
+    every element of the instance takes.
     """
 
     renamed: dict[str, str]
     arguments: dict[str, Any]
     owner: str  # the element being rewritten, for messages
+    subscripts: tuple[list[str], list[list[str]]]
     depth: int = 0
+
+    def reference(self, key: str) -> ae.ReferenceStructure:
+        """A reference to an instance element, in the cell being computed."""
+        lhs = self.subscripts[0]
+        subscripts = ae.SubscriptsReferenceStructure(list(lhs)) if lhs else None
+        return ae.ReferenceStructure(reference=key, subscripts=subscripts)
 
 
 class _Expander:
@@ -88,13 +99,8 @@ class _Expander:
             return element
         components = []
         for component in element.components:
-            if component.subscripts[0] and _calls_in(component.ast, self.macros):
-                name = next(iter(_calls_in(component.ast, self.macros)))
-                raise UnsupportedFeatureError(
-                    f"'{element.name}' calls the macro {_display(self.macros[name])} in a "
-                    "subscripted equation; gvcdyn supports macro calls in scalar equations only"
-                )
-            scope = _Scope({}, {}, element.name)
+            lhs, excepts = component.subscripts
+            scope = _Scope({}, {}, element.name, (list(lhs), list(excepts or [])))
             components.append(
                 dataclasses.replace(component, ast=self._rewrite(component.ast, scope))
             )
@@ -117,7 +123,7 @@ class _Expander:
                     )
                 return scope.arguments[key]
             if key in scope.renamed:
-                return dataclasses.replace(node, reference=scope.renamed[key])
+                return scope.reference(scope.renamed[key])
             return node
         if dataclasses.is_dataclass(node) and not isinstance(node, type):
             changes = {
@@ -145,9 +151,11 @@ class _Expander:
             )
         prefix = f"{_display(macro)}{INSTANCE_MARK}{next(self._counter)}{INSTANCE_MARK}"
         renamed = {name_key(e.name): name_key(prefix + e.name) for e in macro.elements}
-        scope = _Scope(renamed, {}, caller.owner, caller.depth + 1)
+        scope = _Scope(renamed, {}, caller.owner, caller.subscripts, caller.depth + 1)
         for parameter, argument in zip(macro.params, arguments, strict=True):
-            scope.arguments[name_key(parameter)] = self._argument(prefix, parameter, argument)
+            scope.arguments[name_key(parameter)] = self._argument(
+                prefix, parameter, argument, scope
+            )
         for element in macro.elements:
             scope.owner = prefix + element.name
             components = [_fixed_if_number(self._copy(c, scope)) for c in element.components]
@@ -159,12 +167,14 @@ class _Expander:
             raise ModelStructureError(
                 f"macro {_display(macro)} does not define its output variable '{_display(macro)}'"
             )
-        return ae.ReferenceStructure(reference=output, subscripts=None)
+        return scope.reference(output)
 
     def _copy(self, component: AbstractComponent, scope: _Scope) -> AbstractComponent:
-        return dataclasses.replace(component, ast=self._rewrite(component.ast, scope))
+        return dataclasses.replace(
+            component, subscripts=scope.subscripts, ast=self._rewrite(component.ast, scope)
+        )
 
-    def _argument(self, prefix: str, parameter: str, argument: Any) -> Any:
+    def _argument(self, prefix: str, parameter: str, argument: Any, scope: _Scope) -> Any:
         """What replaces a parameter: a number or a plain reference as is, else a new
         element holding the argument (computed once, however often the macro reads it)."""
         if is_number(argument) or (
@@ -173,9 +183,9 @@ class _Expander:
             return argument
         name = f"{prefix}{parameter}"
         self.created.append(
-            AbstractElement(name=name, components=[AbstractComponent(([], []), argument)])
+            AbstractElement(name=name, components=[AbstractComponent(scope.subscripts, argument)])
         )
-        return ae.ReferenceStructure(reference=name_key(name), subscripts=None)
+        return scope.reference(name_key(name))
 
 
 def _check_macro(macro: Any) -> None:
