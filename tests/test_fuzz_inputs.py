@@ -234,6 +234,37 @@ def test_model_errors_after_parsing_name_the_file(tmp_path: Path, case: str) -> 
     assert path.name in str(caught.value)
 
 
+# Found by fuzzing test_subscripted_lookups.mdl (the definition 'lookup1dim[A](...)'
+# renamed): a subscripted lookup defined for some elements only. gvcdyn/codegen.py raises
+# a bare KeyError: 'lookup1dim[A]' (Emitter.expr, `self.tables[node.table]`). Reported.
+PARTIAL_LOOKUP = """
+dim1:
+	A, B
+	~
+	~	|
+lookup1dim[B](
+	(3,4),(4,-1),(8,1.5))
+	~
+	~	|
+y[dim1] = lookup1dim[dim1](Time)
+	~
+	~	|
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=KeyError,
+    reason="codegen.py: bare KeyError for a lookup defined on some elements only; reported",
+)
+def test_a_lookup_defined_for_some_elements_only_is_refused_by_name(tmp_path: Path) -> None:
+    from mdl_helpers import write_mdl
+
+    path = write_mdl(tmp_path, PARTIAL_LOOKUP, name="partial_lookup")
+    with pytest.raises(GvcdynError, match="lookup1dim"):
+        gvcdyn.load(path)
+
+
 # ----------------------------------------------------------------------------- scenarios
 
 
