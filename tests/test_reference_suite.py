@@ -2,9 +2,10 @@
 
 Every model of ``sd-test-models`` in the basic, builtins and subscripts tiers, and the
 supported models of tier other (``OTHER_SUPPORTED``: macros, external data, vector
-ordering, reality checks), is compiled and run with its own control variables, flattened to Vensim's column layout
-and compared with the canonical Vensim output under the suite's rule
-(``numpy.isclose(sim, ref, rtol=1e-3, atol=1e-6)``). Models PySD passes must pass.
+ordering, reality checks), is compiled and run with its own control variables,
+flattened to Vensim's column layout and compared with the canonical Vensim output under
+the suite's rule (``numpy.isclose(sim, ref, rtol=1e-3, atol=1e-6)``). Models PySD
+passes must pass.
 Models PySD fails must still compile and run; only their comparison may fail (an
 expected failure with the manifest's note as the reason), never with an exception.
 """
