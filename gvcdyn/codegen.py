@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import os
 import re
 from collections.abc import Callable, Mapping
 
 from gvcdyn import functions, ir
+from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK
 from gvcdyn.timegrid import TIME_TOLERANCE
@@ -169,8 +171,12 @@ def visible_cells(model: ir.ModelIR) -> list[str]:
     return [cell for var in model.variables for cell in var.cells]
 
 
-def generate(model: ir.ModelIR) -> str:
-    """The complete source of the kernel module for ``model``."""
+def generate(model: ir.ModelIR, split: bool | None = None) -> str:
+    """The complete source of the kernel module for ``model``.
+
+    ``split``: generate the kernel as several compiled parts (``True``), as one function
+    (``False``), or decide by the model's size and $GVCDYN_KERNEL_SPLIT (``None``).
+    """
     names = identifiers(model)
     tables = {lk.name: f"LOOKUP_{i}" for i, lk in enumerate(model.lookups)}
     emitter = _Emitter(names, tables, {lk.name: lk.mode for lk in model.lookups})
@@ -196,8 +202,14 @@ def generate(model: ir.ModelIR) -> str:
         lines.append(f"{table}_X = np.array([{', '.join(_float(x) for x in lk.xs)}])")
         lines.append(f"{table}_Y = np.array([{', '.join(_float(y) for y in lk.ys)}])")
     lines.append("")
+    split = use_split(model, split)
+    if split:
+        lines += _split_tables(model)
     for method in METHODS:
-        lines += _simulate_function(model, method, names, emitter)
+        if split:
+            lines += _split_simulate_function(model, method, names, emitter)
+        else:
+            lines += _simulate_function(model, method, names, emitter)
         lines += _batch_function(method)
     return "\n".join(lines) + "\n"
 
@@ -446,15 +458,13 @@ class _Layout:
 
     def renamer(self, names: Mapping[str, str], stage: bool) -> Callable[[str], str]:
         """Symbol -> source: ``v[i]``, a control argument, or (RK4 stages) the stage value."""
-        stocks = {symbol: i for i, symbol in enumerate(self.slots) if i < self.discrete}
-        stock_start = self.stocks
 
         def rename(symbol: str) -> str:
             if symbol in ir.CONTROL_SYMBOLS:
                 return names[symbol]
             slot = self.slots[symbol]
-            if stage and symbol in stocks and slot >= stock_start:
-                return f"v[{self.stage + slot - stock_start}]"
+            if stage and self.stocks <= slot < self.stocks + self.n_stocks:
+                return f"v[{self.stage + slot - self.stocks}]"
             return f"v[{slot}]"
 
         return rename
@@ -497,8 +507,7 @@ def _split_simulate_function(
 
     def rates(rename: Callable[[str], str], offset: str, with_updates: bool) -> list[str]:
         out = [
-            f"v[{offset}{i}] = {emitter.expr(s.rate, rename)}"
-            for i, s in enumerate(model.stocks)
+            f"v[{offset}{i}] = {emitter.expr(s.rate, rename)}" for i, s in enumerate(model.stocks)
         ]
         if with_updates:
             for i, d in enumerate(model.discrete_states):
@@ -515,17 +524,19 @@ def _split_simulate_function(
         return [f"{call}(v, c, {time}, dt, t0, saveper, final_time, {k})" for call in calls]
 
     init_calls = parts("init", [assign(e.symbol, e.expr, plain) for e in model.init_equations])
-    static_calls = parts("static", [assign(e.symbol, e.expr, plain) for e in model.static_equations])
+    static_calls = parts(
+        "static", [assign(e.symbol, e.expr, plain) for e in model.static_equations]
+    )
     dynamic_calls = parts(
         "dynamic", [assign(e.symbol, e.expr, plain) for e in model.dynamic_equations]
     )
-    output_calls = parts("output", [assign(e.symbol, e.expr, plain) for e in model.output_equations])
+    output_calls = parts(
+        "output", [assign(e.symbol, e.expr, plain) for e in model.output_equations]
+    )
     first_rates = parts("rates", rates(plain, f"{lay.rates} + ", with_updates=True))
     stage_dynamic = stage_rates = []
     if method == "rk4":
-        stage_dynamic = [
-            assign(e.symbol, e.expr, staged) for e in model.dynamic_equations
-        ]
+        stage_dynamic = [assign(e.symbol, e.expr, staged) for e in model.dynamic_equations]
         stage_rates = rates(staged, "k + ", with_updates=False)
 
     i1, i2, i3, i4 = "    ", "        ", "            ", "                "
@@ -587,7 +598,7 @@ def _split_simulate_function(
             if current == 1:
                 stage_dynamic_calls = parts("stage", stage_dynamic, "time_s")
                 stage_rate_calls = parts("stage_rates", stage_rates, "time_s")
-            out += [f"{i2}{call.replace('time_s, dt', 'time_s, dt')}" for call in stage_dynamic_calls]
+            out += [f"{i2}{call}" for call in stage_dynamic_calls]
             out += [f"{i2}{call[: call.rindex(',')]}, {k})" for call in stage_rate_calls]
     if nd:
         out.append(f"{i2}for j in range({nd}):")
@@ -602,14 +613,10 @@ def _split_simulate_function(
     if ns:
         r = lay.rates
         update = (
-            f"v[{r} + j]"
-            if method == "rk4" and False
-            else (
-                f"dt * v[{r} + j]"
-                if method == "euler"
-                else f"dt / 6.0 * (v[{r} + j] + 2.0 * v[{r + ns} + j] + 2.0 * v[{r + 2 * ns} + j]"
-                f" + v[{r + 3 * ns} + j])"
-            )
+            f"dt * v[{r} + j]"
+            if method == "euler"
+            else f"dt / 6.0 * (v[{r} + j] + 2.0 * v[{r + ns} + j] + 2.0 * v[{r + 2 * ns} + j]"
+            f" + v[{r + 3 * ns} + j])"
         )
         out.append(f"{i2}for j in range({ns}):")
         out.append(f"{i3}v[{lay.stocks} + j] = v[{lay.stocks} + j] + {update}")
