@@ -60,6 +60,8 @@ nested = DOUBLE SMOOTH(demand, slow time)
     ~ units ~ |
 seasonal = SEASONAL(demand)
     ~ units ~ |
+smoothed input = SMOOTHER(SMOOTH(demand, fast time), slow time, INITIAL(demand))
+    ~ units ~ stateful builtins in the arguments |
 """
 
 
@@ -86,7 +88,7 @@ def _assert_matches_pysd(path: Path, params: dict[str, float] | None = None) -> 
 def test_macro_instances_match_pysd(tmp_path: Path, gain: float) -> None:
     path = _write(tmp_path, MACROS, MAIN, final_time=12, time_step=0.25)
     compared = _assert_matches_pysd(path, {"gain": gain})
-    assert compared == 9  # the five macro outputs and the model's four variables
+    assert compared == 10  # the six macro outputs and the model's four variables
 
 
 def test_each_call_has_its_own_stocks(tmp_path: Path) -> None:
@@ -115,6 +117,7 @@ def test_macro_internals_are_neither_outputs_nor_parameters(tmp_path: Path) -> N
     assert names == {"demand", "gain", "fast time", "slow time", "fast", "slow", "both"} | {
         "nested",
         "seasonal",
+        "smoothed input",
     }
 
 
