@@ -214,3 +214,25 @@ def test_data_variable_needs_data_files(tmp_path: Path) -> None:
     (tmp_path / "run.vdf").write_bytes(b"\x00binary")
     error = _error(tmp_path, equations, data_files=[tmp_path / "run.vdf"])
     assert isinstance(error, ExternalDataError) and "run.vdf" in str(error)
+
+
+def test_csv_constants_and_subscript_range(tmp_path: Path) -> None:
+    """GET DIRECT CONSTANTS and SUBSCRIPT from a .csv (the 'tab' argument is the separator):
+    the range's elements and the constants' defaults come from the file."""
+    (tmp_path / "c.csv").write_text("name,v1,v2\nrow,1.5,2.5\n")
+    (tmp_path / "s.csv").write_text("e1,e2,e3\n")
+    equations = """
+    k[D] = GET DIRECT CONSTANTS('c.csv', ',', 'B2')
+    ~~|
+    D: d1, d2
+    ~~|
+    S: GET DIRECT SUBSCRIPT('s.csv', ',', 'A1', 'C1', '')
+    ~~|
+    q[S] = 1
+    ~~|
+    """
+    model = gvcdyn.load(write_mdl(tmp_path, equations))
+    defaults = dict(zip(*model.parameter_table()[["name", "default"]].values.T, strict=True))
+    assert defaults == {"k[d1]": 1.5, "k[d2]": 2.5, "q[e1]": 1.0, "q[e2]": 1.0, "q[e3]": 1.0}
+    files = {Path(f).name for f, _ in model.ir.data_files}
+    assert files == {"c.csv", "s.csv"}
