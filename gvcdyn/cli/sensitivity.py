@@ -13,6 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from gvcdyn.cli.common import Method, err, load, out, writing
+from gvcdyn.errors import JobInterrupted, SensitivityDesignError
+from gvcdyn.execute import Execution
+from gvcdyn.execute.options import (
+    ResumeOption,
+    SchedulerOption,
+    WorkersOption,
+    executor_from_options,
+    resume_command,
+)
 
 #: Parameters listed per output in the printed ranking (the file has them all).
 SHOWN = 15
@@ -71,6 +80,9 @@ def sensitivity(
     plot_path: Annotated[
         Path | None, typer.Option("--plot", help="Write ranked indices and indices over time.")
     ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Global sensitivity of outputs to the model's levers: Sobol' indices or Morris effects.
 
@@ -82,6 +94,11 @@ def sensitivity(
       gvcdyn sensitivity models/gvc_upgrading.mdl -o "Innovation Capability" \\
           -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
           --scenario models/scenarios/captive.toml --out results/sens.nc --plot results/sens.png
+
+    With --out, finished chunks of runs are kept in <out>.job/ until the study completes:
+    after Ctrl-C or a crash, the same command with --resume continues where it stopped.
+    --workers N runs on a local dask cluster, --scheduler tcp://HOST:PORT on an existing
+    one (docs/cluster.md); the indices are the same, bit for bit.
     """
     from gvcdyn.sensitivity import study as sens
     from gvcdyn.sensitivity.dataset import write
@@ -103,6 +120,8 @@ def sensitivity(
         base_label=label,
         integration=integration.value,
     )
+    if resume and out_path is None:
+        raise SensitivityDesignError("--resume continues a study saved with --out; give --out")
     settings: dict[str, Any] = {
         "command_line": ["gvcdyn", *sys.argv[1:]],
         "seed": seed,
@@ -112,11 +131,22 @@ def sensitivity(
     try:
         with err.status("loading the compiled kernel"):
             study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
-        with rich_progress(err) as progress:
+        k = study.space.k
+        per_sample = (2 * k + 2 if second_order else k + 2) if method is Analysis.sobol else k + 1
+        with (
+            executor_from_options(workers, scheduler, n_runs=n * per_sample) as executor,
+            rich_progress(err) as progress,
+        ):
+            settings["execution"] = Execution(
+                executor, out_path, resume=resume, resume_command=resume_command()
+            )
             if method is Analysis.sobol:
                 ds = sens.sobol(study, n, second_order=second_order, progress=progress, **settings)
             else:
                 ds = sens.morris(study, n, progress=progress, **settings)
+    except JobInterrupted as stop:
+        err.print(escape(str(stop)))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         err.print("interrupted: no results written")
         raise typer.Exit(EXIT_INTERRUPTED) from None

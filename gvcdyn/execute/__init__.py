@@ -5,12 +5,14 @@
 - ``map_runs(f, X, executor=..., checkpoint=..., sink=...)``: evaluate a picklable
   ``f(X) -> (Y, status)`` over row chunks, in run order, bitwise as ``f(X)`` would.
 - ``Checkpoint`` + ``fingerprint``: finished chunks saved next to the output; resume.
+- ``Execution``: executor + checkpoint settings handed to a study, which maps its design.
 - ``MemorySink`` / ``NetCDFSink``: the result in memory or streamed to disk.
 """
 
 from __future__ import annotations
 
 from gvcdyn.execute.checkpoint import Checkpoint, Fingerprint, checkpoint_dir, fingerprint
+from gvcdyn.execute.execution import Execution
 from gvcdyn.execute.executors import Chunk, DaskExecutor, Executor, InProcessExecutor
 from gvcdyn.execute.jobs import RunResult, chunk_bounds, default_chunk_size, map_runs
 from gvcdyn.execute.options import executor_from_options, resume_command
@@ -20,6 +22,7 @@ __all__ = [
     "Checkpoint",
     "Chunk",
     "DaskExecutor",
+    "Execution",
     "Executor",
     "Fingerprint",
     "InProcessExecutor",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.execute import Execution
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 
 __all__ = ["DesignRuns", "drop_failed_groups", "run_design"]
@@ -33,8 +34,16 @@ def run_design(
     *,
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFactory = silent,
+    execution: Execution | None = None,
+    config: dict | None = None,
+    seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``Y (n, m)`` and ``status (n,)`` of ``evaluate`` over the rows of ``X``, in chunks."""
+    """``Y (n, m)`` and ``status (n,)`` of ``evaluate`` over the rows of ``X``, in chunks.
+
+    ``execution`` says where the chunks run (in this process by default, or on a dask
+    cluster) and whether finished chunks are checkpointed for ``--resume``; ``config``
+    and ``seed`` identify the study in the checkpoint (with the model and ``X``).
+    """
     n = X.shape[0]
     m = len(getattr(evaluate, "names", ())) or 1
     if n * m * 8 > MAX_OUTPUT_BYTES:
@@ -44,14 +53,22 @@ def run_design(
             "or outputs, or use a smaller N"
         )
     advance = progress("runs", n)
-    Y_parts: list[np.ndarray] = []
-    status_parts: list[np.ndarray] = []
-    for start in range(0, n, chunk):
-        Y, status = evaluate(X[start : start + chunk])
-        Y_parts.append(np.asarray(Y, dtype=np.float64).reshape(len(status), -1))
-        status_parts.append(np.asarray(status, dtype=np.int64))
-        advance(len(status))
-    return np.concatenate(Y_parts), np.concatenate(status_parts)
+    bounds = [min(start + chunk, n) - start for start in range(0, n, chunk)]
+
+    def report(done: int, total: int) -> None:
+        advance(bounds[done - 1])
+
+    model = getattr(evaluate, "model", None)
+    result = (execution or Execution()).map(
+        evaluate,
+        X,
+        model_sha256=model.ir.source_hash if model is not None else "",
+        config={"outcomes": list(getattr(evaluate, "names", ())), **(config or {})},
+        seed=seed,
+        chunk_size=chunk,
+        progress=report,
+    )
+    return result.Y, result.status
 
 
 @dataclass(frozen=True)

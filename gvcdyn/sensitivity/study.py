@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.execute import Execution
 from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.estimator import block_size, sobol_indices
@@ -151,8 +152,13 @@ def sobol(
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFactory = silent,
     command_line: Sequence[str] | None = None,
+    execution: Execution | None = None,
 ) -> xr.Dataset:
-    """Sobol' indices S1, ST (and S2) with intervals, as a Dataset (parameter, output, time)."""
+    """Sobol' indices S1, ST (and S2) with intervals, as a Dataset (parameter, output, time).
+
+    ``execution``: where the runs go (in-process by default, or a dask cluster) and
+    whether finished chunks are checkpointed next to an output for a resume.
+    """
     from SALib.sample import sobol as sobol_sample
 
     _check_power_of_two(n)
@@ -161,7 +167,16 @@ def sobol(
     t0 = _clock()
     X = sobol_sample.sample(study.problem, n, calc_second_order=second_order, seed=seed)
     t1 = _clock()
-    Y, status = run_design(study.evaluator, X, chunk=chunk, progress=progress)
+    job = {"method": "sobol", "N": n, "second_order": second_order}
+    Y, status = run_design(
+        study.evaluator,
+        X,
+        chunk=chunk,
+        progress=progress,
+        execution=execution,
+        config=job,
+        seed=seed,
+    )
     t2 = _clock()
     kept = drop_failed_groups(X, Y, status, block_size(D, second_order), what="base sample")
     advance = progress("analysis", kept.Y.shape[1])
@@ -199,6 +214,7 @@ def morris(
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFactory = silent,
     command_line: Sequence[str] | None = None,
+    execution: Execution | None = None,
 ) -> xr.Dataset:
     """Morris elementary effects (mu, mu_star, sigma, mu_star_conf): cheap screening.
 
@@ -214,7 +230,16 @@ def morris(
     t0 = _clock()
     X = morris_sample.sample(study.problem, n, num_levels=num_levels, seed=seed)
     t1 = _clock()
-    Y, status = run_design(study.evaluator, X, chunk=chunk, progress=progress)
+    job = {"method": "morris", "N": n, "num_levels": num_levels}
+    Y, status = run_design(
+        study.evaluator,
+        X,
+        chunk=chunk,
+        progress=progress,
+        execution=execution,
+        config=job,
+        seed=seed,
+    )
     t2 = _clock()
     kept = drop_failed_groups(X, Y, status, D + 1, what="trajectory")
     m = kept.Y.shape[1]

@@ -1,0 +1,74 @@
+"""How a study's runs are executed: where (an executor) and whether they are checkpointed.
+
+Studies (sensitivity, calibration bootstraps, sweeps) build their design matrix
+themselves, so they cannot open a checkpoint before they are called. They take an
+``Execution`` instead and call :meth:`Execution.map` with the design: the checkpoint's
+fingerprint then covers the model, the study's settings, the seed and the design itself,
+so a resume with anything changed is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.execute.checkpoint import Checkpoint, fingerprint
+from gvcdyn.execute.executors import Executor
+from gvcdyn.execute.jobs import RunResult, map_runs
+
+__all__ = ["Execution"]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where a design's runs go.
+
+    - ``executor``: in-process when None, or a ``DaskExecutor``.
+    - ``output``: the file the job's result goes to; finished chunks are kept in
+      ``<output>.job/`` until the job completes (no checkpoint when None).
+    - ``resume``: continue from the chunks saved there.
+    - ``resume_command``: the command printed when the job is interrupted.
+    """
+
+    executor: Executor | None = None
+    output: Path | None = None
+    resume: bool = False
+    resume_command: str | None = None
+
+    def map(
+        self,
+        f: Callable[..., Any],
+        X: np.ndarray,
+        *,
+        model_sha256: str,
+        config: Mapping[str, Any],
+        seed: int | None,
+        chunk_size: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunResult:
+        """``map_runs`` of ``f`` over ``X`` with this execution's executor and checkpoint."""
+        checkpoint = None
+        if self.output is not None:
+            fp = fingerprint(
+                model=model_sha256,
+                config=config,
+                seed=seed,
+                n_runs=len(X),
+                chunk_size=chunk_size,
+                X=X,
+            )
+            checkpoint = Checkpoint.open(
+                self.output, fp, resume=self.resume, resume_command=self.resume_command
+            )
+        return map_runs(
+            f,
+            X,
+            executor=self.executor,
+            chunk_size=chunk_size,
+            checkpoint=checkpoint,
+            progress=progress,
+        )

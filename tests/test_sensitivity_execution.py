@@ -1,0 +1,92 @@
+"""A sensitivity study survives interruption: finished chunks are kept and resumed.
+
+The study's runs go through ``gvcdyn.execute`` (``Execution``): with an output, each
+finished chunk is saved in ``<output>.job/``; Ctrl-C keeps them and says how to resume;
+a resume computes only what is missing and gives bitwise the uninterrupted indices; a
+resume of a different study (another seed) is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gvcdyn
+from gvcdyn.cli import run_cli
+from gvcdyn.errors import CheckpointError, JobInterrupted
+from gvcdyn.execute import Execution
+from gvcdyn.sensitivity import study as sens
+
+ISHIGAMI = Path(__file__).parent / "models" / "ishigami.mdl"
+N = 64  # 64 * (3 + 2) = 320 runs, chunks of 50: 7 chunks
+
+
+class _StopsAfter:
+    """The study's evaluator, interrupted (as by Ctrl-C) on its call number ``calls``."""
+
+    def __init__(self, evaluator, calls: int) -> None:
+        self.evaluator, self.calls, self.seen = evaluator, calls, 0
+
+    def __getattr__(self, name: str):  # model, names, grid, method...: the evaluator's
+        return getattr(self.evaluator, name)
+
+    def __call__(self, X, times=None):
+        self.seen += 1
+        if self.seen == self.calls:
+            raise KeyboardInterrupt
+        return self.evaluator(X)
+
+
+@pytest.fixture(scope="module")
+def study():
+    return sens.prepare(gvcdyn.load(ISHIGAMI), ["Ishigami"])
+
+
+def test_interrupted_study_resumes_to_the_same_indices(study, tmp_path: Path) -> None:
+    whole = sens.sobol(study, N, seed=5, chunk=50)
+    output = tmp_path / "indices.nc"
+    real = study.evaluator
+    study.evaluator = _StopsAfter(real, calls=4)
+    try:
+        with pytest.raises(JobInterrupted, match="3 of 7 chunks"):
+            sens.sobol(study, N, seed=5, chunk=50, execution=Execution(output=output))
+    finally:
+        study.evaluator = real
+    job = output.with_name("indices.nc.job")
+    assert job.is_dir()
+
+    counting = _StopsAfter(real, calls=0)  # never stops; counts the chunks computed
+    study.evaluator = counting
+    try:
+        resumed = sens.sobol(
+            study, N, seed=5, chunk=50, execution=Execution(output=output, resume=True)
+        )
+    finally:
+        study.evaluator = real
+    assert counting.seen == 4  # only the chunks that were missing
+    assert not job.exists()  # the checkpoint goes once the study is complete
+    for name in ("S1", "ST", "S1_conf", "ST_conf"):
+        np.testing.assert_array_equal(resumed[name].values, whole[name].values)
+
+
+def test_resume_of_another_study_is_refused(study, tmp_path: Path) -> None:
+    output = tmp_path / "indices.nc"
+    real = study.evaluator
+    study.evaluator = _StopsAfter(real, calls=2)
+    try:
+        with pytest.raises(JobInterrupted):
+            sens.sobol(study, N, seed=5, chunk=50, execution=Execution(output=output))
+    finally:
+        study.evaluator = real
+    with pytest.raises(CheckpointError):
+        sens.sobol(study, N, seed=6, chunk=50, execution=Execution(output=output, resume=True))
+    with pytest.raises(CheckpointError, match="--resume"):  # a fresh start must not clobber it
+        sens.sobol(study, N, seed=5, chunk=50, execution=Execution(output=output))
+
+
+def test_cli_resume_needs_out(capsys) -> None:
+    code = run_cli(["sensitivity", str(ISHIGAMI), "-o", "Ishigami", "--n", "8", "--resume"])
+    assert code == 2
+    assert "--out" in capsys.readouterr().err
