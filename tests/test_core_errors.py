@@ -141,21 +141,18 @@ x = INTEG(alpha, 1)
 
 
 def test_unsupported_function(tmp_path: Path) -> None:
-    """VECTOR SORT ORDER: UnsupportedFeatureError naming the function and the variable."""
+    """RANDOM UNIFORM: UnsupportedFeatureError naming the function and the variable."""
     error = _load_error(tmp_path, """
 Dim: a1, a2
 	~	~	|
-vals[Dim] = 3, 4
-	~	Dmnl
-	~		|
-order[Dim] = VECTOR SORT ORDER(vals[Dim], 1)
+noise[Dim] = RANDOM UNIFORM(0, 1, 5)
 	~	Dmnl
 	~		|
 """)
     assert isinstance(error, UnsupportedFeatureError)
     message = _loose(str(error))
-    assert "vector sort order" in message
-    assert "order" in message
+    assert "random uniform" in message
+    assert "noise" in message
 
 
 def test_external_data_file_missing(tmp_path: Path) -> None:
