@@ -101,7 +101,7 @@ def profiles(
     best_i = int(np.argmin(values))
     best_theta, best = (
         (fitted[best_i], float(values[best_i]))
-        if values[best_i] < objective
+        if values[best_i] < objective - 1e-6
         else (theta, float(objective))
     )
     result = []
@@ -135,8 +135,10 @@ def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Prof
             j = nxt
         opens.append(crossing is None)
         bounds.append(grid[edge] if crossing is None else crossing)
-    if np.nanmax(delta) < FLAT:
+    if np.nanmax(delta) < FLAT:  # flat: no side is closed, whatever the estimate
         status = "structurally unidentifiable"
+        opens = [True, True]
+        bounds = [grid[0], grid[-1]]
     elif any(opens):
         status = "practically unidentifiable"
     elif at in (grid[0], grid[-1]):
