@@ -50,6 +50,17 @@ _SCENARIO_COLOURS = (
 )
 
 
+def _palette(n: int) -> tuple[str, ...]:
+    """``n`` distinct colours where possible: tab10, or tab20 for more than ten lines."""
+    if n <= len(_SCENARIO_COLOURS):
+        return _SCENARIO_COLOURS
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["tab20"]
+    return tuple(to_hex(cmap(i)) for i in range(cmap.N))
+
+
 def check_plot_path(path: str | Path) -> str:
     """The matplotlib format for ``path``'s extension; ``PlotFormatError`` if there is none."""
     suffix = Path(path).suffix.lower()
@@ -94,7 +105,8 @@ def _run_styles(ds: xr.Dataset) -> tuple[list[tuple[float, ...]], list[Line2D], 
     )
     swept = _swept(ds)
     if not swept:
-        colours = [to_rgb(_SCENARIO_COLOURS[r % len(_SCENARIO_COLOURS)]) for r in range(n_runs)]
+        palette = _palette(n_runs)
+        colours = [to_rgb(palette[r % len(palette)]) for r in range(n_runs)]
         handles = [
             Line2D([], [], color=c, label=label) for c, label in zip(colours, labels, strict=True)
         ]
