@@ -382,8 +382,16 @@ def _batch_function(method: str) -> list[str]:
 # "parts" of at most PART_CHARS characters of source each, so compile time grows about
 # linearly. The arithmetic is the same, operation for operation: results are bitwise equal.
 SPLIT_ENV = "GVCDYN_KERNEL_SPLIT"  # "always" | "never" | unset: by SPLIT_THRESHOLD
-SPLIT_THRESHOLD = 400  # provisional; set from benchmarks/bench_compile.py
-PART_CHARS = 8_000  # provisional; set from benchmarks/bench_compile.py
+# Measured with benchmarks/bench_compile.py (cold compile, CPU seconds, loaded 2-core
+# machine, docs/compile-times.md): generated models of 130 / 260 equations compile in
+# 9.0 / 15.9 s as one function and 6.5 / 10.4 s split; a split kernel runs about 5% slower
+# (array and call overhead). 250 keeps every model the project ships on the one-function
+# path (the GVC model has 143 equations, gvc_like 70) and splits where it clearly pays.
+SPLIT_THRESHOLD = 250
+# Per-part compile time grows faster than the part (400 plain statements in one function:
+# 40 s; 4 x 100: about 6 s), and each part has a fixed cost: at 1,300 equations, parts of
+# 2,500 / 6,000 characters (about 40 / 90 statements) took 39.6 / 36.0 s CPU.
+PART_CHARS = 6_000
 _PART_ARGS = "v, c, time, dt, t0, saveper, final_time, k"
 
 
