@@ -200,6 +200,11 @@ def read_case_csv(path: str | Path, id_column: str = "id") -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise CaseDataError(f"case file {path} is not a readable CSV: {exc}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header
+        raise CaseDataError(
+            f"case file {path}: some rows have more cells than the header has columns; "
+            "check the header line and stray commas"
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     if id_column not in frame.columns:
         raise CaseDataError(f"case file {path} has no id column '{id_column}'")
