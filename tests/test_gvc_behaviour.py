@@ -1,7 +1,7 @@
 """Behavioural tests of models/gvc_upgrading.mdl: the stylised facts of the seed papers.
 
 Each behavioural test runs the model under two or more settings and compares them (the
-ten tests of `../shared/design/gvc-model.md` and the three of issue 10); none asserts a
+ten tests of the project's GVC design document and the three of issue 10); none asserts a
 stored trajectory, and every threshold compares settings. [PF] is the systematic review
 of 45 GVC cases (induced search), [S] Schmitz's paper on local upgrading in global
 chains, cited by section.
