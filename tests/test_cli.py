@@ -42,8 +42,14 @@ SUITE = sd_test_models_dir()
 SIR = SUITE / "SIR" / "SIR.mdl"
 SIR_OUTPUT = SUITE / "SIR" / "output.csv"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-OUTCOMES = ("Unit Value", "Value Capture Share", "Market Position", "Innovation Gap",
-            "Market Share", "Innovation Capability")
+OUTCOMES = (
+    "Unit Value",
+    "Value Capture Share",
+    "Market Position",
+    "Innovation Gap",
+    "Market Share",
+    "Innovation Capability",
+)
 
 Completed = subprocess.CompletedProcess[str]
 
@@ -55,8 +61,9 @@ def gvcdyn(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedPr
     exe = shutil.which("gvcdyn")
     assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([exe, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
@@ -88,12 +95,18 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Completed]
 
 
 SWEEP_ARGS = (
-    "--scenario", SCENARIOS / "captive.toml",
-    "--scenario", SCENARIOS / "no-shock.toml",
-    "--set", "Buyer Challenge=0.7",
-    "--set", "Buyer Support=1.05",  # outside [0, 1]: allowed explicitly below
-    "--sweep", "Shock Size=0:0.8:3",
-    "--vars", "Unit Value,Market Share",
+    "--scenario",
+    SCENARIOS / "captive.toml",
+    "--scenario",
+    SCENARIOS / "no-shock.toml",
+    "--set",
+    "Buyer Challenge=0.7",
+    "--set",
+    "Buyer Support=1.05",  # outside [0, 1]: allowed explicitly below
+    "--sweep",
+    "Shock Size=0:0.8:3",
+    "--vars",
+    "Unit Value,Market Share",
     "--allow-out-of-range",
 )
 
@@ -102,8 +115,9 @@ SWEEP_ARGS = (
 def sweep_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Completed]:
     """Two scenarios x a 3-point sweep (6 runs in one batch) with --out and --plot."""
     cwd = tmp_path_factory.mktemp("sweep")
-    result = gvcdyn("run", GVC, *SWEEP_ARGS, "--out", "out/sweep.nc", "--plot",
-                    "out/sweep.png", cwd=cwd)
+    result = gvcdyn(
+        "run", GVC, *SWEEP_ARGS, "--out", "out/sweep.nc", "--plot", "out/sweep.png", cwd=cwd
+    )
     return cwd, result
 
 
@@ -139,10 +153,17 @@ def test_demo_netcdf_opens_in_plain_xarray(demo_dir) -> None:
         n = len(list(SCENARIOS.glob("*.toml")))
         assert ds.sizes["run"] == n
         assert sorted(map(str, ds["scenario"].values)) == sorted(
-            p.stem for p in SCENARIOS.glob("*.toml"))
+            p.stem for p in SCENARIOS.glob("*.toml")
+        )
         assert set(ds.dims) >= {"run", "time", "lever"}
-        for key in ("model_sha256", "gvcdyn_version", "command_line", "method", "time_step",
-                    "created"):
+        for key in (
+            "model_sha256",
+            "gvcdyn_version",
+            "command_line",
+            "method",
+            "time_step",
+            "created",
+        ):
             assert key in ds.attrs, key
         assert ds.attrs["command_line"].endswith("demo")
         assert ds.attrs["method"] == "euler"
@@ -180,8 +201,9 @@ def test_run_sweep_is_one_batch_with_labels_and_levers(sweep_run) -> None:
         np.testing.assert_allclose(levers.sel(lever="Shock Size"), [0, 0.4, 0.8] * 2)
         np.testing.assert_allclose(levers.sel(lever="Buyer Support"), 1.05)  # --set wins
         np.testing.assert_allclose(levers.sel(lever="Buyer Challenge"), 0.7)
-        np.testing.assert_allclose(levers.sel(lever="Initial Buyer Control"),
-                                   [0.9] * 3 + [0.5] * 3)  # captive file, then default
+        np.testing.assert_allclose(
+            levers.sel(lever="Initial Buyer Control"), [0.9] * 3 + [0.5] * 3
+        )  # captive file, then default
         assert ds.attrs["allow_out_of_range"] == 1
         over_time = {name for name, var in ds.data_vars.items() if "time" in var.dims}
         assert over_time == {"Unit Value", "Market Share"}
@@ -194,10 +216,16 @@ def test_run_results_equal_the_library_run(sweep_run, gvc_model) -> None:
     """What the CLI wrote is what Model.run computes for the same batch."""
     cwd, _ = sweep_run
     scenarios = [read_scenario(SCENARIOS / f"{s}.toml") for s in ("captive", "no-shock")]
-    batch = build_batch(gvc_model, scenarios, ["Buyer Challenge=0.7", "Buyer Support=1.05"],
-                        ["Shock Size=0:0.8:3"], allow_out_of_range=True)
-    expected = gvc_model.run(batch.params, variables=["Unit Value", "Market Share"],
-                             allow_out_of_range=True)
+    batch = build_batch(
+        gvc_model,
+        scenarios,
+        ["Buyer Challenge=0.7", "Buyer Support=1.05"],
+        ["Shock Size=0:0.8:3"],
+        allow_out_of_range=True,
+    )
+    expected = gvc_model.run(
+        batch.params, variables=["Unit Value", "Market Share"], allow_out_of_range=True
+    )
     with xr.open_dataset(cwd / "out" / "sweep.nc") as ds:
         for name in ("Unit Value", "Market Share"):
             np.testing.assert_array_equal(ds[name].values, expected[name].values)
@@ -234,16 +262,27 @@ def test_params_table_csv_json() -> None:
 
 
 def test_error_unknown_lever_in_scenario(tmp_path: Path) -> None:
-    bad = write_toml(tmp_path / "typo.toml",
-                     'description = "x"\n[parameters]\n"Shock Sise" = 0.5\n')
-    assert_one_line_error(gvcdyn("run", GVC, "--scenario", bad),
-                          "typo.toml", "Shock Sise", "did you mean", "Shock Size")
+    bad = write_toml(
+        tmp_path / "typo.toml", 'description = "x"\n[parameters]\n"Shock Sise" = 0.5\n'
+    )
+    assert_one_line_error(
+        gvcdyn("run", GVC, "--scenario", bad),
+        "typo.toml",
+        "Shock Sise",
+        "did you mean",
+        "Shock Size",
+    )
 
 
 def test_error_out_of_range_in_scenario(tmp_path: Path) -> None:
     bad = write_toml(tmp_path / "big.toml", 'description = "x"\n[parameters]\n"Shock Size" = 2\n')
-    assert_one_line_error(gvcdyn("run", GVC, "--scenario", bad),
-                          "big.toml", "'Shock Size'", "[0, 1]", "--allow-out-of-range")
+    assert_one_line_error(
+        gvcdyn("run", GVC, "--scenario", bad),
+        "big.toml",
+        "'Shock Size'",
+        "[0, 1]",
+        "--allow-out-of-range",
+    )
 
 
 def test_error_malformed_toml(tmp_path: Path) -> None:
@@ -256,20 +295,22 @@ def test_error_missing_model_file(tmp_path: Path) -> None:
 
 
 def test_error_bad_set_syntax() -> None:
-    assert_one_line_error(gvcdyn("run", GVC, "--set", "Shock Size 0.5"),
-                          "--set", "NAME=VALUE")
+    assert_one_line_error(gvcdyn("run", GVC, "--set", "Shock Size 0.5"), "--set", "NAME=VALUE")
 
 
 def test_error_bad_sweep_syntax() -> None:
-    assert_one_line_error(gvcdyn("run", GVC, "--sweep", "Shock Size=0:1"),
-                          "--sweep", "NAME=START:STOP:N")
+    assert_one_line_error(
+        gvcdyn("run", GVC, "--sweep", "Shock Size=0:1"), "--sweep", "NAME=START:STOP:N"
+    )
 
 
 def test_error_out_of_range_set_and_missing_scenario(tmp_path: Path) -> None:
-    assert_one_line_error(gvcdyn("run", GVC, "--set", "Shock Size=3"),
-                          "--set", "Shock Size", "[0, 1]")
-    assert_one_line_error(gvcdyn("run", GVC, "--scenario", tmp_path / "missing.toml"),
-                          "missing.toml", "not found")
+    assert_one_line_error(
+        gvcdyn("run", GVC, "--set", "Shock Size=3"), "--set", "Shock Size", "[0, 1]"
+    )
+    assert_one_line_error(
+        gvcdyn("run", GVC, "--scenario", tmp_path / "missing.toml"), "missing.toml", "not found"
+    )
 
 
 # --------------------------------------------------------------------------- check
@@ -312,8 +353,21 @@ def test_check_tolerances_decide_the_verdict(tmp_path: Path) -> None:
 
 def test_run_integration_settings(tmp_path: Path) -> None:
     """--method, --final-time and --time-step reach the kernel and the file's provenance."""
-    result = gvcdyn("run", GVC, "--method", "rk4", "--final-time", "12", "--time-step",
-                    "0.0625", "--vars", "Market Share", "--out", "settings.nc", cwd=tmp_path)
+    result = gvcdyn(
+        "run",
+        GVC,
+        "--method",
+        "rk4",
+        "--final-time",
+        "12",
+        "--time-step",
+        "0.0625",
+        "--vars",
+        "Market Share",
+        "--out",
+        "settings.nc",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     with xr.open_dataset(tmp_path / "settings.nc") as ds:
         assert ds.attrs["method"] == "rk4"
@@ -330,8 +384,7 @@ def test_demo_out_dir(tmp_path: Path) -> None:
 
 
 def test_check_missing_reference_is_an_error(tmp_path: Path) -> None:
-    assert_one_line_error(gvcdyn("check", GVC, "--reference", tmp_path / "none.csv"),
-                          "none.csv")
+    assert_one_line_error(gvcdyn("check", GVC, "--reference", tmp_path / "none.csv"), "none.csv")
 
 
 @pytest.mark.slow
@@ -396,8 +449,9 @@ def test_read_scenario_errors(tmp_path: Path) -> None:
 def test_build_batch_grid_and_precedence(gvc_model) -> None:
     base = Scenario("a", {"Shock Size": 0.1, "Buyer Support": 0.2}, "", "a.toml")
     other = Scenario("b", {}, "", "b.toml")
-    batch = build_batch(gvc_model, [base, other], ["buyer support=0.3"],
-                        ["Shock Year=1:3:3", "Shock Size=0:1:2"])
+    batch = build_batch(
+        gvc_model, [base, other], ["buyer support=0.3"], ["Shock Year=1:3:3", "Shock Size=0:1:2"]
+    )
     assert batch.n_runs == 2 * 3 * 2
     assert batch.labels[0] == "a, Shock Year=1, Shock Size=0"
     assert batch.labels[-1] == "b, Shock Year=3, Shock Size=1"
@@ -423,8 +477,11 @@ def test_netcdf_round_trip(gvc_model, tmp_path: Path) -> None:
     from gvcdyn.results_io import netcdf_safe, write_netcdf
     from gvcdyn.whatif import annotate
 
-    batch = build_batch(gvc_model, [read_scenario(SCENARIOS / "policy-shock.toml")],
-                        sweeps=["Scouting Intensity=0:1:3"])
+    batch = build_batch(
+        gvc_model,
+        [read_scenario(SCENARIOS / "policy-shock.toml")],
+        sweeps=["Scouting Intensity=0:1:3"],
+    )
     ds = annotate(gvc_model.run(batch.params), batch, gvc_model, command_line=["gvcdyn", "x"])
     ds.attrs["odd_none"], ds.attrs["odd_bool"], ds.attrs["odd_dict"] = None, True, {"a": 1}
     path = write_netcdf(ds, tmp_path / "r.nc")
@@ -457,8 +514,9 @@ def test_plot_runs_in_process(gvc_model, tmp_path: Path) -> None:
     from gvcdyn.errors import UnknownVariableError
     from gvcdyn.plotting import plot_runs
 
-    ds = gvc_model.run({"Shock Size": np.linspace(0, 1, 20)},
-                       variables=["Unit Value", "Market Share"])
+    ds = gvc_model.run(
+        {"Shock Size": np.linspace(0, 1, 20)}, variables=["Unit Value", "Market Share"]
+    )
     path = plot_runs(ds, ["Unit Value", "Market Share"], tmp_path / "p" / "many.png")
     assert path.read_bytes().startswith(PNG_MAGIC)
     with pytest.raises(UnknownVariableError):

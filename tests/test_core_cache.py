@@ -107,7 +107,11 @@ def test_new_process_does_not_recompile(cache: Path, model_path: Path, tmp_path:
     def child(tag: str) -> dict[str, dict[str, int]]:
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(model_path), str(tmp_path / tag)],
-            env=env, capture_output=True, text=True, check=False, timeout=300,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -125,8 +129,9 @@ def test_new_process_does_not_recompile(cache: Path, model_path: Path, tmp_path:
     assert _snapshot(cache) == before  # nothing rewritten, nothing added
 
     for method in ("euler", "rk4"):
-        np.testing.assert_array_equal(np.load(tmp_path / f"first_{method}.npy"),
-                                      np.load(tmp_path / f"second_{method}.npy"))
+        np.testing.assert_array_equal(
+            np.load(tmp_path / f"first_{method}.npy"), np.load(tmp_path / f"second_{method}.npy")
+        )
 
 
 def test_nothing_written_next_to_the_model(cache: Path, model_path: Path) -> None:

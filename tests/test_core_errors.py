@@ -51,8 +51,9 @@ def _loose(text: str) -> str:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> gvcdyn.Model:
     """A small logistic model with documented ranges, loaded once."""
-    return gvcdyn.load(write_mdl(tmp_path_factory.mktemp("errors"), GOOD, final_time=5,
-                                 name="logistic"))
+    return gvcdyn.load(
+        write_mdl(tmp_path_factory.mktemp("errors"), GOOD, final_time=5, name="logistic")
+    )
 
 
 def _load_error(tmp_path: Path, equations: str, name: str = "bad") -> GvcdynError:
@@ -96,11 +97,14 @@ def test_malformed_mdl(tmp_path: Path) -> None:
 
 def test_undefined_variable(tmp_path: Path) -> None:
     """A reference to a name nothing defines: ModelStructureError naming both names."""
-    error = _load_error(tmp_path, """
+    error = _load_error(
+        tmp_path,
+        """
 y = undefined thing * 2
 	~	Dmnl
 	~		|
-""")
+""",
+    )
     assert isinstance(error, ModelStructureError)
     message = _loose(str(error))
     assert "undefined thing" in message
@@ -109,7 +113,9 @@ y = undefined thing * 2
 
 def test_algebraic_loop(tmp_path: Path) -> None:
     """Two auxiliaries defined by each other: ModelStructureError naming both."""
-    error = _load_error(tmp_path, """
+    error = _load_error(
+        tmp_path,
+        """
 alpha = beta + 1
 	~	Dmnl
 	~		|
@@ -119,7 +125,8 @@ beta = alpha * 2
 x = INTEG(alpha, 0)
 	~	Dmnl
 	~		|
-""")
+""",
+    )
     assert isinstance(error, ModelStructureError)
     message = _loose(str(error))
     assert "alpha" in message and "beta" in message
@@ -128,27 +135,35 @@ x = INTEG(alpha, 0)
 
 def test_loop_through_a_stock_is_fine(tmp_path: Path) -> None:
     """A feedback loop that passes through a stock is not an algebraic loop."""
-    path = write_mdl(tmp_path, """
+    path = write_mdl(
+        tmp_path,
+        """
 alpha = 0.5 * x
 	~	Dmnl
 	~		|
 x = INTEG(alpha, 1)
 	~	Dmnl
 	~		|
-""", final_time=2, name="feedback")
+""",
+        final_time=2,
+        name="feedback",
+    )
     ds = gvcdyn.load(path).run()
     assert ds["x"].isel(run=0).values.tolist() == [1.0, 1.5, 2.25]
 
 
 def test_unsupported_function(tmp_path: Path) -> None:
     """RANDOM UNIFORM: UnsupportedFeatureError naming the function and the variable."""
-    error = _load_error(tmp_path, """
+    error = _load_error(
+        tmp_path,
+        """
 Dim: a1, a2
 	~	~	|
 noise[Dim] = RANDOM UNIFORM(0, 1, 5)
 	~	Dmnl
 	~		|
-""")
+""",
+    )
     assert isinstance(error, UnsupportedFeatureError)
     message = _loose(str(error))
     assert "random uniform" in message
@@ -157,11 +172,14 @@ noise[Dim] = RANDOM UNIFORM(0, 1, 5)
 
 def test_external_data_file_missing(tmp_path: Path) -> None:
     """GET XLS CONSTANTS of a missing file: DataFileNotFoundError naming file and variable."""
-    error = _load_error(tmp_path, """
+    error = _load_error(
+        tmp_path,
+        """
 ext = GET XLS CONSTANTS('data.xlsx', 'Sheet1', 'B2')
 	~	Dmnl
 	~		|
-""")
+""",
+    )
     assert isinstance(error, DataFileNotFoundError)
     assert "data.xlsx" in str(error)
     assert "'ext'" in str(error)
@@ -270,7 +288,14 @@ def test_known_output_variables_select(model: gvcdyn.Model) -> None:
 
 def test_every_error_has_one_root() -> None:
     """All error classes derive from GvcdynError, so callers can catch one type."""
-    for cls in (ModelFileNotFoundError, ModelParseError, ModelStructureError,
-                UnsupportedFeatureError, UnknownParameterError, ParameterValueError,
-                SimulationSettingsError, UnknownVariableError):
+    for cls in (
+        ModelFileNotFoundError,
+        ModelParseError,
+        ModelStructureError,
+        UnsupportedFeatureError,
+        UnknownParameterError,
+        ParameterValueError,
+        SimulationSettingsError,
+        UnknownVariableError,
+    ):
         assert issubclass(cls, GvcdynError)

@@ -113,8 +113,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, gvcdyn.Model]:
         "decay": gvcdyn.load(write_mdl(root, DECAY, final_time=2, time_step=0.125, name="decay")),
         "osc": gvcdyn.load(write_mdl(root, OSCILLATOR, final_time=3, time_step=0.125, name="osc")),
         "sir": gvcdyn.load(write_mdl(root, SIR, final_time=30, time_step=0.25, name="sir")),
-        "fragile": gvcdyn.load(write_mdl(root, FRAGILE, final_time=5, time_step=0.5,
-                                         name="fragile")),
+        "fragile": gvcdyn.load(
+            write_mdl(root, FRAGILE, final_time=5, time_step=0.5, name="fragile")
+        ),
     }
 
 
@@ -145,8 +146,9 @@ def _ratios(errors: list[float]) -> list[float]:
     ("method", "steps", "low", "high"),
     [("euler", [1 / 32, 1 / 64, 1 / 128], 1.8, 2.2), ("rk4", [1 / 8, 1 / 16, 1 / 32], 14, 18)],
 )
-def test_decay_convergence_order(models: dict[str, gvcdyn.Model], method: str,
-                                 steps: list[float], low: float, high: float) -> None:
+def test_decay_convergence_order(
+    models: dict[str, gvcdyn.Model], method: str, steps: list[float], low: float, high: float
+) -> None:
     """x' = -k x: halving the step divides the error at t=2 by ~2 (Euler) or ~16 (RK4)."""
     errors = [_decay_error(models["decay"], method, dt) for dt in steps]
     assert errors[0] > 1e-12  # not trivially exact
@@ -158,8 +160,9 @@ def test_decay_convergence_order(models: dict[str, gvcdyn.Model], method: str,
     ("method", "steps", "low", "high"),
     [("euler", [1 / 64, 1 / 128, 1 / 256], 1.8, 2.2), ("rk4", [1 / 16, 1 / 32, 1 / 64], 14, 18)],
 )
-def test_oscillator_convergence_order(models: dict[str, gvcdyn.Model], method: str,
-                                      steps: list[float], low: float, high: float) -> None:
+def test_oscillator_convergence_order(
+    models: dict[str, gvcdyn.Model], method: str, steps: list[float], low: float, high: float
+) -> None:
     """x'' = -omega^2 x as two stocks: same orders, on a coupled system."""
     errors = [_oscillator_error(models["osc"], method, dt) for dt in steps]
     for ratio in _ratios(errors):
@@ -202,8 +205,9 @@ def test_batch_equals_single_runs(models: dict[str, gvcdyn.Model], method: str) 
     for r in range(n):
         single = models["sir"].run({k: float(v[r]) for k, v in params.items()}, method=method)
         for name in ("S", "I", "infection", "recovery"):
-            np.testing.assert_array_equal(batch[name].isel(run=r).values,
-                                          single[name].isel(run=0).values, err_msg=name)
+            np.testing.assert_array_equal(
+                batch[name].isel(run=r).values, single[name].isel(run=0).values, err_msg=name
+            )
     # and the runs really differ from each other
     assert not np.array_equal(batch["I"].isel(run=0).values, batch["I"].isel(run=1).values)
 
@@ -233,8 +237,9 @@ def test_nonfinite_stock_stops_only_its_run(models: dict[str, gvcdyn.Model], met
         alone = model.run({"d": float(d[r])}, method=method)
         assert int(alone["status"][0]) == st.OK
         for name in ("stock", "flow", "ratio"):
-            np.testing.assert_array_equal(batch[name].isel(run=r).values,
-                                          alone[name].isel(run=0).values, err_msg=name)
+            np.testing.assert_array_equal(
+                batch[name].isel(run=r).values, alone[name].isel(run=0).values, err_msg=name
+            )
     np.testing.assert_allclose(batch["stock"].isel(run=0).values[-1], 5.0, rtol=1e-12)
 
 
@@ -243,8 +248,9 @@ def test_nonfinite_output_flags_run_and_continues(models: dict[str, gvcdyn.Model
     model = models["fragile"]
     batch = model.run({"e": np.array([1.0, 0.0])})
     assert batch["status"].values.tolist() == [st.OK, st.NONFINITE_OUTPUT]
-    np.testing.assert_array_equal(batch["stock"].isel(run=1).values,
-                                  batch["stock"].isel(run=0).values)
+    np.testing.assert_array_equal(
+        batch["stock"].isel(run=1).values, batch["stock"].isel(run=0).values
+    )
     ratio = batch["ratio"].isel(run=1).values
     assert not np.isfinite(ratio).any()  # 0/0 = nan at t0, then +inf
     assert model.status_message(st.NONFINITE_OUTPUT) != model.status_message(st.OK)
@@ -255,14 +261,20 @@ def test_large_finite_values_are_not_flagged(tmp_path: Path) -> None:
 
     (Their sum overflows to inf, so a finiteness check on a sum would misreport them.)
     """
-    path = write_mdl(tmp_path, """
+    path = write_mdl(
+        tmp_path,
+        """
 a = INTEG(0, 1e308)
 	~	Widgets
 	~		|
 b = INTEG(0, 1e308)
 	~	Widgets
 	~		|
-""", final_time=2, time_step=1, name="huge")
+""",
+        final_time=2,
+        time_step=1,
+        name="huge",
+    )
     ds = gvcdyn.load(path).run()
     assert int(ds["status"][0]) == st.OK
     np.testing.assert_array_equal(ds["a"].isel(run=0).values, [1e308, 1e308, 1e308])
@@ -423,8 +435,7 @@ def test_constant_semantics(semantics: xr.Dataset, name: str, expected: float) -
 
 
 def _series(ds: xr.Dataset, name: str) -> dict[float, float]:
-    return dict(zip(ds["time"].values.tolist(), ds[name].isel(run=0).values.tolist(),
-                    strict=True))
+    return dict(zip(ds["time"].values.tolist(), ds[name].isel(run=0).values.tolist(), strict=True))
 
 
 def test_time_grid_of_semantics_model(semantics: xr.Dataset) -> None:
@@ -473,7 +484,9 @@ def test_lookups_hold_end_values_over_time(semantics: xr.Dataset) -> None:
 
 def test_vector_select_and_invert_matrix(tmp_path: Path) -> None:
     """VECTOR SELECT (weighted sum, missing value) and INVERT MATRIX against hand values."""
-    path = write_mdl(tmp_path, """
+    path = write_mdl(
+        tmp_path,
+        """
 Dim: a1, a2, a3
 	~	~	|
 Row: r1, r2
@@ -504,7 +517,10 @@ m[Row, Col] = 4, 7; 2, 6;
 mi[Row, Col] = INVERT MATRIX(m[Row, Col], 2)
 	~	Dmnl
 	~		|
-""", final_time=1, name="vectors")
+""",
+        final_time=1,
+        name="vectors",
+    )
     ds = gvcdyn.load(path).run().isel(run=0)  # all constant: no time dimension
     assert float(ds["weighted sum"]) == 1 * 3 + 2 * 5
     assert float(ds["plain max"]) == 5
@@ -516,7 +532,9 @@ mi[Row, Col] = INVERT MATRIX(m[Row, Col], 2)
 def test_logic_precedence_and_nan_in_min_max(tmp_path: Path) -> None:
     """:AND: binds before :OR: in a flat chain (as PySD evaluates it); MIN/MAX pass NaN on
     like numpy's minimum/maximum instead of hiding it."""
-    path = write_mdl(tmp_path, """
+    path = write_mdl(
+        tmp_path,
+        """
 a = 1
 	~	Dmnl
 	~		|
@@ -538,7 +556,10 @@ not and = IF THEN ELSE(:NOT: c :AND: a, 1, 0)
 nan min = MIN(1, SQRT(-1))
 	~	Dmnl
 	~		|
-""", final_time=1, name="logic")
+""",
+        final_time=1,
+        name="logic",
+    )
     ds = gvcdyn.load(path).run().isel(run=0)
     assert float(ds["or and"]) == 1.0
     assert float(ds["and or"]) == 1.0

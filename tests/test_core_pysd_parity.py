@@ -169,7 +169,10 @@ def test_random_parameter_sets_match_pysd(name: str, tmp_path: Path) -> None:
             # only: an absolute floor of 1e-12 times the column's magnitude
             floor = ATOL_SCALE * float(np.nanmax(np.abs(expected), initial=0.0))
             np.testing.assert_allclose(
-                values, expected, rtol=RTOL, atol=floor,
+                values,
+                expected,
+                rtol=RTOL,
+                atol=floor,
                 err_msg=f"{name} run {run} column {column!r} params {given}",
             )
             checked += 1
