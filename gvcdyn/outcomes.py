@@ -108,32 +108,26 @@ def _rows_of(times: np.ndarray, save_times: np.ndarray, label: str) -> np.ndarra
 def reduce(
     outcome: Outcome, series: np.ndarray, rows: np.ndarray, save_times: np.ndarray
 ) -> np.ndarray:
-    """One number per run from ``series[run, saved time]`` over rows ``0..rows[run]``."""
+    """One number per run from ``series[run, saved time]`` over rows ``0..rows[run]``.
+
+    NaN in the window propagates (a failed run reads NaN, never a plausible number).
+    """
     runs = np.arange(series.shape[0])
-    if outcome.reduction == "value":
+    kind = outcome.reduction
+    if kind == "value":
         return series[runs, rows]
-    if outcome.reduction == "change":
+    if kind == "change":
         return series[runs, rows] - series[:, 0]
-    if np.all(rows == series.shape[1] - 1):  # whole series: no mask needed
-        window = series
-        inside = None
-    else:
-        inside = np.arange(series.shape[1])[None, :] <= rows[:, None]
-        window = series
-    if outcome.reduction == "mean":
-        total = np.where(inside, window, 0.0).sum(axis=1) if inside is not None else window.sum(1)
-        return total / (rows + 1)
-    if outcome.reduction in ("max", "min", "peak_time"):
-        fill = -np.inf if outcome.reduction != "min" else np.inf
-        masked = np.where(inside, window, fill) if inside is not None else window
-        if outcome.reduction == "min":
-            return masked.min(axis=1)  # NaN propagates
-        peak = masked.max(axis=1)
-        if outcome.reduction == "max":
-            return peak
-        at = save_times[np.argmax(masked, axis=1)]
-        return np.where(np.isnan(peak), np.nan, at)
-    raise AssertionError(outcome.reduction)
+    inside = np.arange(series.shape[1])[None, :] <= rows[:, None]
+    if kind == "mean":
+        return np.where(inside, series, 0.0).sum(axis=1) / (rows + 1)
+    if kind == "min":
+        return np.where(inside, series, np.inf).min(axis=1)
+    masked = np.where(inside, series, -np.inf)
+    peak = masked.max(axis=1)
+    if kind == "max":
+        return peak
+    return np.where(np.isnan(peak), np.nan, save_times[np.argmax(masked, axis=1)])
 
 
 def labels(outcomes: Sequence[Outcome]) -> tuple[str, ...]:

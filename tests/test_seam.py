@@ -304,3 +304,18 @@ def test_model_pickles_and_runs_the_same(model: gvcdyn.Model) -> None:
 def test_errors_are_gvcdyn_errors() -> None:
     for error in (OutcomeError, ParameterValueError, UnknownParameterError):
         assert issubclass(error, GvcdynError)
+
+
+@pytest.mark.parametrize("reduction", ["value", "change", "max", "min", "mean", "peak_time"])
+def test_a_nan_in_the_window_reads_nan(reduction: str) -> None:
+    """A run that failed inside the window never reads as a plausible number."""
+    from gvcdyn.outcomes import reduce
+
+    series = np.array([[1.0, 2.0, np.nan, 4.0], [1.0, 3.0, 2.0, np.nan]])
+    rows = np.array([3, 2])  # run 0 reads through its NaN; run 1 stops before its NaN
+    got = reduce(gvcdyn.Outcome("x", reduction, at="run"), series, rows, np.arange(4.0))
+    if reduction in ("value", "change"):
+        assert got[0] == (4.0 if reduction == "value" else 3.0)  # the NaN is not at row 3
+    else:
+        assert np.isnan(got[0])
+    assert np.isfinite(got[1])
