@@ -28,7 +28,12 @@ from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.estimator import block_size, sobol_indices
 from gvcdyn.sensitivity.levers import choose_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
-from gvcdyn.sensitivity.runs import DEFAULT_CHUNK, drop_failed_groups, run_design
+from gvcdyn.sensitivity.runs import (
+    DEFAULT_CHUNK,
+    DesignRuns,
+    drop_failed_groups,
+    run_design,
+)
 from gvcdyn.space import ParameterSpace
 
 if TYPE_CHECKING:
@@ -141,6 +146,30 @@ def resolve_times(at: AtLike, save_times: np.ndarray) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _run_whole_groups(
+    study: Study,
+    X: np.ndarray,
+    group: int,
+    what: str,
+    job: dict[str, Any],
+    seed: int,
+    chunk: int,
+    progress: ProgressFactory,
+    execution: Execution | None,
+) -> DesignRuns:
+    """Run a design (chunked, checkpointed as ``execution`` says) and keep whole groups."""
+    Y, status = run_design(
+        study.evaluator,
+        X,
+        chunk=chunk,
+        progress=progress,
+        execution=execution,
+        config=job,
+        seed=seed,
+    )
+    return drop_failed_groups(X, Y, status, group, what=what)
+
+
 def sobol(
     study: Study,
     n: int,
@@ -168,17 +197,18 @@ def sobol(
     X = sobol_sample.sample(study.problem, n, calc_second_order=second_order, seed=seed)
     t1 = _clock()
     job = {"method": "sobol", "N": n, "second_order": second_order}
-    Y, status = run_design(
-        study.evaluator,
+    kept = _run_whole_groups(
+        study,
         X,
-        chunk=chunk,
-        progress=progress,
-        execution=execution,
-        config=job,
-        seed=seed,
+        block_size(D, second_order),
+        "base sample",
+        job,
+        seed,
+        chunk,
+        progress,
+        execution,
     )
     t2 = _clock()
-    kept = drop_failed_groups(X, Y, status, block_size(D, second_order), what="base sample")
     advance = progress("analysis", kept.Y.shape[1])
     result = sobol_indices(
         kept.Y,
@@ -231,17 +261,8 @@ def morris(
     X = morris_sample.sample(study.problem, n, num_levels=num_levels, seed=seed)
     t1 = _clock()
     job = {"method": "morris", "N": n, "num_levels": num_levels}
-    Y, status = run_design(
-        study.evaluator,
-        X,
-        chunk=chunk,
-        progress=progress,
-        execution=execution,
-        config=job,
-        seed=seed,
-    )
+    kept = _run_whole_groups(study, X, D + 1, "trajectory", job, seed, chunk, progress, execution)
     t2 = _clock()
-    kept = drop_failed_groups(X, Y, status, D + 1, what="trajectory")
     m = kept.Y.shape[1]
     advance = progress("analysis", m)
     stats = {k: np.zeros((D, m)) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
