@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from gvcdyn.errors import (
     SpecSyntaxError,
     UnknownParameterError,
 )
+from gvcdyn.tomlfile import read_toml
 
 __all__ = [
     "Batch",
@@ -94,15 +94,9 @@ def read_scenario(path: str | Path) -> Scenario:
     missing ``[parameters]`` table or a value that is not a number.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioFileError(f"scenario file not found: {path}")
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFormatError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFormatError(f"{path}: cannot be read: {exc}") from None
+    data, _ = read_toml(
+        path, what="scenario file", invalid=ScenarioFormatError, missing=ScenarioFileError
+    )
     unknown = sorted(set(data) - _ALLOWED_KEYS)
     if unknown:
         raise ScenarioFormatError(

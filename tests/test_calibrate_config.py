@@ -65,9 +65,35 @@ def test_config_mistakes_are_named(old, new, message):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(CalibrationConfigError, match="does not exist"):
+    with pytest.raises(CalibrationConfigError, match=r"not found: .*nope\.toml"):
         load_config(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[estimate\n")
     with pytest.raises(CalibrationConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("reader", "error"),
+    [
+        ("gvcdyn.calibrate.config:load_config", CalibrationConfigError),
+        ("gvcdyn.calibrate.cases:read_mapping", "CaseMappingError"),
+        ("gvcdyn.scenarios:read_scenario", "ScenarioFormatError"),
+        ("gvcdyn.sensitivity.levers:read_ranges", "SensitivityDesignError"),
+    ],
+)
+def test_every_toml_reader_refuses_bytes_that_are_not_utf8(tmp_path, reader, error):
+    """The four TOML inputs share one reader: bad bytes are refused by name, not with a bare
+    UnicodeDecodeError from deep inside."""
+    import importlib
+
+    import gvcdyn.errors
+
+    module, name = reader.split(":")
+    read = getattr(importlib.import_module(module), name)
+    if isinstance(error, str):
+        error = getattr(gvcdyn.errors, error)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('description = "Caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(error, match=r"latin1\.toml is not UTF-8"):
+        read(path)

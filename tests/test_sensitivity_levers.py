@@ -66,7 +66,7 @@ def test_params_take_precedence_and_ranges_override(tmp_path):
         ("[ranges]\nX1 = 3\n", "two numbers"),
         ("parameters = 'X1'\n", "list of parameter names"),
         ("levers = ['X1']\n", "unknown key 'levers'"),
-        ("ranges = [\n", "not a valid TOML"),
+        ("ranges = [\n", "not valid TOML"),
     ],
 )
 def test_bad_ranges_files_name_the_file_and_the_fault(tmp_path, text, words):

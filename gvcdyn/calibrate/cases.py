@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from gvcdyn.errors import CaseDataError, CaseMappingError
+from gvcdyn.tomlfile import check_keys, read_toml
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model
@@ -220,23 +220,14 @@ def read_case_csv(path: str | Path, id_column: str = "id") -> pd.DataFrame:
 
 def read_mapping(path: str | Path) -> CaseMapping:
     """Parse and check the structure of a mapping file (levers are checked by ``canonical``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CaseMappingError(f"mapping file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseMappingError(f"mapping file {path} is not valid TOML: {exc}") from None
-    return parse_mapping(doc, path=path, text=text)
+    doc, text = read_toml(path, what="mapping file", invalid=CaseMappingError)
+    return parse_mapping(doc, path=Path(path), text=text)
 
 
 def parse_mapping(doc: dict[str, Any], *, path: Path | None = None, text: str = "") -> CaseMapping:
     where = f"mapping file {path}" if path else "case mapping"
     known = {"model", "case", "map", "unmapped"}
-    extra = sorted(set(doc) - known)
-    if extra:
-        raise CaseMappingError(f"{where}: unknown key '{extra[0]}' (known: {sorted(known)})")
+    check_keys(doc, known, where, CaseMappingError)
     model = None
     if "model" in doc:
         model = Path(str(doc["model"]))
@@ -275,9 +266,7 @@ def _parse_map(entry: Any, where: str) -> ColumnMap:
     column = str(entry["column"])
     where = f"{where} (column '{column}')"
     known = {"column", "values", "exclude", "match", "lever", "offset", "clip", "missing"}
-    extra = sorted(set(entry) - known)
-    if extra:
-        raise CaseMappingError(f"{where}: unknown key '{extra[0]}' (known: {sorted(known)})")
+    check_keys(entry, known, where, CaseMappingError)
     match = entry.get("match", "exact")
     if match not in ("exact", "prefix"):
         raise CaseMappingError(f"{where}: match = {match!r}; use 'exact' or 'prefix'")

@@ -8,12 +8,12 @@ parameters to estimate and the outcomes; ``EXAMPLE_CONFIG`` (shown by
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import CalibrationConfigError
+from gvcdyn.tomlfile import check_keys, read_toml
 
 __all__ = [
     "EXAMPLE_CONFIG",
@@ -133,17 +133,8 @@ class CalibrationConfig:
 
 
 def load_config(path: str | Path) -> CalibrationConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise CalibrationConfigError(f"calibration config {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationConfigError(
-            f"calibration config {path} is not valid TOML: {exc}"
-        ) from None
-    return parse_config(doc, path=path, text=text)
+    doc, text = read_toml(path, what="calibration config", invalid=CalibrationConfigError)
+    return parse_config(doc, path=Path(path), text=text)
 
 
 def _table(doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -154,9 +145,7 @@ def _table(doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 def _check_keys(table: dict[str, Any], known: set[str], where: str) -> None:
-    extra = sorted(set(table) - known)
-    if extra:
-        raise CalibrationConfigError(f"{where}: unknown key '{extra[0]}' (known: {sorted(known)})")
+    check_keys(table, known, where, CalibrationConfigError)
 
 
 def _pair(value: Any, where: str) -> tuple[float, float]:

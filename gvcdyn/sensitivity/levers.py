@@ -14,13 +14,13 @@ The model is being revised while studies run, so nothing here hard-codes lever n
 from __future__ import annotations
 
 import csv
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
+from gvcdyn.tomlfile import read_toml
 
 __all__ = ["LeverChoice", "choose_levers", "read_ranges", "view_names"]
 
@@ -85,12 +85,9 @@ def view_names(path: str | Path, view: str = "Levers") -> list[str]:
 def read_ranges(path: str | Path) -> LeverChoice:
     """Read a ranges file: optional ``parameters = [...]`` and a ``[ranges]`` table."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileNotFoundError(f"ranges file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SensitivityDesignError(f"{path}: not a valid TOML file ({exc})") from exc
+    data, _ = read_toml(
+        path, what="ranges file", invalid=SensitivityDesignError, missing=ModelFileNotFoundError
+    )
     unknown = sorted(set(data) - {"parameters", "ranges", "description"})
     if unknown:
         raise SensitivityDesignError(
