@@ -127,3 +127,7 @@ class DataFileNotFoundError(GvcdynError, FileNotFoundError):
 
 class ExternalDataError(GvcdynError, ValueError):
     """A data file exists but the sheet, cell range or column a variable reads is not in it."""
+
+
+class TranslatorIncompatibleError(GvcdynError, RuntimeError):
+    """The installed PySD translator lacks the internals gvcdyn hooks into (see the pin)."""

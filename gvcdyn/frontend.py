@@ -2,7 +2,8 @@
 
 PySD's translator is the parser: we never write our own ``.mdl`` grammar. Only
 ``pysd.translators`` is used (it writes nothing to disk); PySD's Python builder and
-runtime are the specification of the semantics, never called.
+runtime are the specification of the semantics, never called. One rule PySD gets wrong is
+applied while it parses: a leading unary minus before ``^`` (``gvcdyn.vensim_precedence``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from gvcdyn.errors import ModelFileNotFoundError, ModelParseError
+from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
+from gvcdyn.vensim_precedence import vensim_visitor
 
 
 def read_abstract_model(path: str | Path) -> tuple[Any, str]:
@@ -34,12 +36,14 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
     digest = hashlib.sha256(data).hexdigest()
     from pysd.translators.vensim.vensim_file import VensimFile
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), vensim_visitor():
         warnings.simplefilter("ignore")
         try:
             vensim_file = VensimFile(path)
             vensim_file.parse()
             abstract = vensim_file.get_abstract_model()
+        except GvcdynError:
+            raise
         except Exception as exc:  # PySD raises bare ValueError/parsimonious errors
             detail = " ".join(str(exc).split())
             if len(detail) > 400:

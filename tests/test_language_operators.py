@@ -2,57 +2,89 @@
 
 The rules, and where they come from:
 
-- ``^`` binds tighter than a leading unary minus: ``-a^2`` is ``-(a^2)``. Vensim's operator
-  table lists unary minus above ``^``, but Vensim's own output says otherwise (``-2^2`` is -4
-  in the reference suite's ``exponentiation`` model, exported from Vensim 6.3), and PySD's
-  translator wraps ``-a^b`` as ``negative(a^b)``. A negated base in parentheses, ``(-a)^2``,
-  is a negative base.
+- A leading unary minus before ``^`` binds to the base, ``-a^b`` is ``(-a)^b``, except when
+  the exponent is a numeric literal: ``-a^2`` is ``-(a^2)``. This is inferred from Vensim's
+  outputs, not read in a specification: ``-2^2`` is -4 in the reference suite's
+  ``exponentiation`` model (Vensim output); with ``a = 3``, ``-3^2`` and ``-a^2`` are both
+  -9 (SDEverywhere issue #569, "Unary negation has different precedence than in Vensim");
+  ``-Time^cons2`` with ``Time = 10, cons2 = 2`` is 100 (a reference model outside our
+  suite, gvcdyn issue #8); Vensim's documentation ("Operators") lists unary minus above
+  ``^``. The rule is the one consistent with all of them (``gvcdyn.vensim_precedence``).
+  A negated base in parentheses, ``(-a)^2``, is a negative base.
 - ``^`` is right-associative: ``2^3^2`` is ``2^(3^2)`` = 512 (PySD evaluates the chain as
-  Python's ``**``, which is right-associative).
+  Python's ``**``, which is right-associative); the exponent of ``a`` in ``-a^b^c`` is
+  ``b^c``, not a literal, so the minus binds to ``a``.
 - ``* /`` before ``+ -``, left to right within a level; comparisons after arithmetic, one
   per operand of a logical operator; ``:NOT:`` applies to the comparison after it;
   ``:AND:`` binds before ``:OR:`` (Vensim's operator table).
 
-Python's own grammar has exactly these rules (``**`` over unary minus, right-associative;
-``not`` over ``and`` over ``or``), so the expected value of every equation is the same text
-with the operators spelled the Python way, evaluated by Python on numpy floats (numpy's
-arithmetic is the kernel's: a negative base with a fractional exponent is NaN, x/0 is inf).
+Python's grammar has the other rules (``not`` over ``and`` over ``or``; ``**``
+right-associative), so the expected value of every equation is the same text with the
+operators spelled the Python way, evaluated by Python on numpy floats (numpy's arithmetic
+is the kernel's: a negative base with a fractional exponent is NaN, x/0 is inf). Only the
+minus differs: the fixed cases spell ``(-a)**b`` out, and the random cases get it from
+``_bind_minus_to_base``, which applies the rule to the text's tokens (not to PySD's AST).
 """
 
 from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import xarray as xr
 from mdl_helpers import write_mdl
+from pysd.translators.structures import abstract_expressions as ae
+from pysd.translators.vensim import vensim_element
 
 import gvcdyn
+from gvcdyn.errors import ModelParseError, TranslatorIncompatibleError
+from gvcdyn.vensim_precedence import vensim_visitor
 
 LEAVES = {"a": 2.0, "b": 3.0, "c": 0.5, "d": 1.5, "e": 4.0, "z": 0.0}
+CONSTANTS = {"cons2": 2.0, "cons3": 3.0}  # in the model, not in random expressions
 
 # Vensim text -> Python text of the same expression (both read with their own grammar)
 FIXED = {
-    "neg time power": ("-Time^cons2", "-time**cons2"),
+    "neg time power": ("-Time^cons2", "(-time)**cons2"),
     "neg time power parens": ("(-Time)^cons2", "(-time)**cons2"),
     "neg of power": ("-(Time^cons2)", "-(time**cons2)"),
-    "neg literal power": ("-2^2", "-2**2"),
+    "neg time literal power": ("-Time^2", "-(time**2)"),
+    "neg literal power": ("-2^2", "-(2**2)"),
+    "sdeverywhere literal": ("-3^2", "-(3**2)"),
+    "sdeverywhere name": ("-cons3^2", "-(cons3**2)"),
+    "neg literal base": ("-2^cons2", "(-2)**cons2"),
+    "parens literal base": ("(-2)^2", "(-2)**2"),
+    "neg of parens literal base": ("-(-2)^2", "-((-2)**2)"),
+    "neg fraction literal power": ("-Time^0.5", "-(time**0.5)"),
+    "neg exponent literal power": ("-Time^1e1", "-(time**10)"),
+    "neg parens literal power": ("-Time^(2)", "-(time**2)"),
+    "neg negative literal power": ("-a^-2", "-(a**-2)"),
+    "neg expression power": ("-Time^(cons2 + 0)", "(-time)**(cons2 + 0)"),
+    "neg subscripted base": ("-vec[d2]^cons2", "(-vec_d2)**cons2"),
+    "neg call base": ("-ABS(a - e)^cons2", "(-abs(a - e))**cons2"),
+    "neg parens base": ("-(a + b)^cons2", "(-(a + b))**cons2"),
     "power chain": ("2^3^2", "2**3**2"),
-    "power chain neg": ("-a^b^c", "-a**b**c"),
+    "power chain neg": ("-a^b^c", "(-a)**b**c"),
+    "power chain neg literal": ("-cons2^2^cons2", "(-cons2)**2**cons2"),
     "power neg exponent": ("a^-b", "a**-b"),
+    "power neg exponent chain": ("e^-cons2^cons2", "e**(-cons2)**cons2"),
     "power times": ("a*b^2", "a*b**2"),
     "power over": ("e/a^2", "e/a**2"),
     "neg times": ("-Time*3", "-time*3"),
-    "times neg power": ("2*-Time^cons2", "2*-time**cons2"),
+    "times neg power": ("2*-Time^cons2", "2*(-time)**cons2"),
+    "times neg literal power": ("2*-Time^2", "2*-(time**2)"),
     "minus minus": ("a - -b", "a - -b"),
     "sub chain": ("e - a - b", "e - a - b"),
     "div chain": ("e / a / c", "e / a / c"),
     "mixed": ("a + b * c - e / d", "a + b * c - e / d"),
     "neg sqrt": ("(-Time)^0.5", "(-time)**0.5"),
     "compare arithmetic": ("IF THEN ELSE(a + b > e * c, 1, 0)", "1 if a + b > e * c else 0"),
-    "compare neg power": ("IF THEN ELSE(-a^2 < 0, 1, 0)", "1 if -a**2 < 0 else 0"),
+    "compare neg power": ("IF THEN ELSE(-a^2 < 0, 1, 0)", "1 if -(a**2) < 0 else 0"),
+    "compare neg name power": ("IF THEN ELSE(-a^cons2 < 0, 1, 0)", "1 if (-a)**cons2 < 0 else 0"),
     "and before or": (
         "IF THEN ELSE(a > e :AND: b > e :OR: c < e, 1, 0)",
         "1 if a > e and b > e or c < e else 0",
@@ -114,10 +146,53 @@ def _random_condition(rng: random.Random) -> str:
 
 
 def _to_python(vensim: str) -> str:
+    """Python text of the same expression, with Vensim's leading minus before ``^``."""
     text = vensim.replace("^", "**").replace(":AND:", "and").replace(":OR:", "or")
     text = text.replace(":NOT:", "not")
     comparisons = {"<>": "!=", "<=": "<=", ">=": ">=", "=": "=="}
-    return re.sub(r"<>|<=|>=|=", lambda m: comparisons[m.group(0)], text)
+    text = re.sub(r"<>|<=|>=|=", lambda m: comparisons[m.group(0)], text)
+    return " ".join(_bind_minus_to_base(_TOKEN.findall(text)))
+
+
+_TOKEN = re.compile(r"\d+\.?\d*(?:[eE][+-]?\d+)?|\w+|\*\*|[<>!=]=|\S")
+_NUMBER = re.compile(r"\d")
+_BEFORE_UNARY = {None, "(", ",", "+", "-", "*", "/", "**", "<", ">", "<=", ">=", "==", "!="}
+_BEFORE_UNARY |= {"and", "or", "not", "if", "else"}
+
+
+def _operand_end(tokens: list[str], start: int) -> int:
+    """The index after the operand that starts at ``start``: a name, a number, a call or
+    a parenthesis."""
+    end = start + 1
+    if tokens[start] == "(" or (end < len(tokens) and tokens[end] == "("):
+        end = start if tokens[start] == "(" else end
+        depth = 0
+        while True:
+            depth += {"(": 1, ")": -1}.get(tokens[end], 0)
+            end += 1
+            if depth == 0:
+                return end
+    return end
+
+
+def _bind_minus_to_base(tokens: list[str]) -> list[str]:
+    """Python tokens with each unary ``- x ** y`` written ``( - x ) ** y`` unless ``y`` is
+    a lone number: Vensim's rule, applied to the text (independently of the AST rewrite)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        previous = tokens[i - 1] if i else None
+        if tokens[i] == "-" and previous in _BEFORE_UNARY:
+            end = _operand_end(tokens, i + 1)
+            exponent = tokens[end + 1 : end + 3] if tokens[end : end + 1] == ["**"] else None
+            literal = exponent and _NUMBER.match(exponent[0]) and exponent[1:] != ["**"]
+            if exponent and not literal:
+                out += ["(", "-", *_bind_minus_to_base(tokens[i + 1 : end]), ")"]
+                i = end
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _cases() -> dict[str, tuple[str, str]]:
@@ -142,7 +217,8 @@ CASES = _cases()
 def results(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
     """All cases as auxiliaries of one model (one compile), run at Time = 10."""
     lines = [f"{name} = {value}\n\t~\tDmnl\n\t~\t\t|" for name, value in LEAVES.items()]
-    lines.append("cons2 = 2\n\t~\tDmnl\n\t~\t\t|")
+    lines += [f"{name} = {value}\n\t~\tDmnl\n\t~\t\t|" for name, value in CONSTANTS.items()]
+    lines += ["dim: d1, d2\n\t~\t\n\t~\t\t|", "vec[dim] = 10, 20\n\t~\tDmnl\n\t~\t\t|"]
     lines += [f"{name} = {vensim}\n\t~\tDmnl\n\t~\t\t|" for name, (vensim, _) in CASES.items()]
     root = tmp_path_factory.mktemp("operators")
     path = write_mdl(root, "\n".join(lines), final_time=10, initial_time=10, name="operators")
@@ -151,7 +227,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
 
 def _expected(python: str) -> float:
     env = {name: np.float64(value) for name, value in LEAVES.items()}
-    env |= {"cons2": np.float64(2.0), "time": np.float64(10.0)}
+    env |= {name: np.float64(value) for name, value in CONSTANTS.items()}
+    env |= {"time": np.float64(10.0), "vec_d2": np.float64(20.0), "abs": abs}
     with np.errstate(all="ignore"):
         return float(eval(python, {"__builtins__": {}}, env))
 
@@ -165,9 +242,82 @@ def test_operator_rules_match_python(results: xr.Dataset, name: str) -> None:
 
 
 def test_the_reported_cases(results: xr.Dataset) -> None:
-    """The values named in the issue and in the reference suite, spelled out."""
-    assert float(np.ravel(results["neg time power"].values)[0]) == -100.0
-    assert float(np.ravel(results["neg time power parens"].values)[0]) == 100.0
-    assert float(np.ravel(results["neg literal power"].values)[0]) == -4.0
-    assert float(np.ravel(results["power chain"].values)[0]) == 512.0
-    assert np.isnan(np.ravel(results["neg sqrt"].values)[0])
+    """The values named in the issue, in SDEverywhere #569 and in the reference suite."""
+
+    def value(name: str) -> float:
+        return float(np.ravel(results[name].values)[0])
+
+    assert value("neg time power") == 100.0  # issue #8: -Time^cons2
+    assert value("neg time literal power") == -100.0
+    assert value("neg of power") == -100.0
+    assert value("neg time power parens") == 100.0
+    assert value("neg literal power") == -4.0  # the suite's exponentiation model
+    assert value("sdeverywhere literal") == -9.0  # SDEverywhere #569: -3^2 ...
+    assert value("sdeverywhere name") == -9.0  # ... and -a^2 with a = 3
+    assert value("power chain") == 512.0
+    assert np.isnan(value("neg sqrt"))
+
+
+def _ast(expression: str) -> Any:
+    """PySD's AST of one right-hand side, parsed by PySD's own ``Component.parse``."""
+    component = vensim_element.Component("x", ([], []), expression)
+    component.parse()
+    return component.ast
+
+
+def test_the_rule_is_applied_while_pysd_parses_and_pysd_is_left_as_it_was() -> None:
+    """Fails if PySD stops looking up ``EquationVisitor`` by name or changes its AST."""
+    pysd_visitor = vensim_element.EquationVisitor
+    negative_power = ae.ArithmeticStructure(
+        ["negative"], (ae.ArithmeticStructure(["^"], (_reference("time"), _reference("cons2"))),)
+    )
+    power_of_negative = ae.ArithmeticStructure(
+        ["^"], (ae.ArithmeticStructure(["negative"], (_reference("time"),)), _reference("cons2"))
+    )
+    assert _ast("-Time^cons2") == negative_power  # PySD's own reading
+    with vensim_visitor():
+        assert vensim_element.EquationVisitor is not pysd_visitor
+        assert _ast("-Time^cons2") == power_of_negative
+        assert _ast("-(Time^cons2)") == negative_power
+    assert vensim_element.EquationVisitor is pysd_visitor
+    assert _ast("-Time^cons2") == negative_power
+
+
+def _reference(name: str) -> Any:
+    return ae.ReferenceStructure(name, None)
+
+
+@pytest.mark.parametrize("literal", ["2", "2.5", "1e3", "(2)", "-2"])
+def test_pysd_stores_a_literal_exponent_as_a_number(literal: str) -> None:
+    """The visitor's test for a literal exponent: PySD keeps a plain Python number."""
+    with vensim_visitor():
+        ast = _ast(f"-Time^{literal}")
+    assert ast.operators == ["negative"]
+    power = ast.arguments[0]
+    assert power.operators == ["^"]
+    assert type(power.arguments[1]) in (int, float)
+    assert power.arguments[1] == float(literal.strip("()"))
+
+
+def test_pysd_visitor_is_restored_when_parsing_fails(tmp_path: Path) -> None:
+    pysd_visitor = vensim_element.EquationVisitor
+    path = write_mdl(tmp_path, "x = -a^ * 2\n\t~\tDmnl\n\t~\t\t|")
+    with pytest.raises(ModelParseError, match=r"model\.mdl"):
+        gvcdyn.load(path)
+    assert vensim_element.EquationVisitor is pysd_visitor
+
+
+def test_a_pysd_without_the_hook_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(vensim_element, "EquationVisitor")
+    with pytest.raises(TranslatorIncompatibleError, match=r"pysd~=3\.14\.3"), vensim_visitor():
+        pass
+
+
+def test_the_interpreter_folds_the_same_ast(tmp_path: Path) -> None:
+    """A control computed before the run (``gvcdyn.interpret``) follows the same rule:
+    ``SAVEPER = k`` with ``k = -cons2^cons2`` saves every 4 time units, not -4."""
+    equations = "cons2 = 2\n\t~\tDmnl\n\t~\t\t|\nk = -cons2^cons2\n\t~\tDmnl\n\t~\t\t|"
+    path = write_mdl(tmp_path, equations, final_time=12, saveper="k")
+    result = gvcdyn.load(path).run().isel(run=0)
+    np.testing.assert_array_equal(result["time"].values, [0.0, 4.0, 8.0, 12.0])
+    assert float(np.ravel(result["k"].values)[0]) == 4.0
