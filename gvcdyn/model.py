@@ -7,9 +7,10 @@ checking and returns a self-describing ``xarray.Dataset``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ import xarray as xr
 from gvcdyn import codegen, ir
 from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
+    GvcdynError,
     ParameterValueError,
     UnknownParameterError,
     UnknownVariableError,
@@ -57,9 +59,30 @@ def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
     variables without an equation read, first match wins. Files named in GET XLS/DIRECT
     functions are read relative to the model's folder.
     """
-    abstract, digest = read_abstract_model(path)
-    model_ir = lower(abstract, digest, Path(path).stem, data_files)
-    return Model(model_ir, Path(path))
+    path = Path(path)
+    with _errors_name_the_file(path):
+        abstract, digest = read_abstract_model(path)
+        model_ir = lower(abstract, digest, path.stem, data_files)
+        return Model(model_ir, path)
+
+
+@contextlib.contextmanager
+def _errors_name_the_file(path: Path) -> Iterator[None]:
+    """Every ``GvcdynError`` raised inside names ``path``: its message gets ``path: ``
+    in front unless it already names the file.
+
+    Lowering, scheduling and code generation know the variable that is wrong but not the
+    file it came from; a user with several models open needs both. The error keeps its
+    class (callers catch ``ModelStructureError``, ``UnsupportedFeatureError``, ...), its
+    cause and its traceback: only its message changes.
+    """
+    try:
+        yield
+    except GvcdynError as exc:
+        message = str(exc)
+        if path.name not in message:
+            exc.args = (f"{path}: {message}" if message else f"{path}: {type(exc).__name__}",)
+        raise
 
 
 class Model:
