@@ -82,6 +82,7 @@ def lower(
         saveper=control("saveper", None) if "saveper" in classified.controls else ir.TIME_STEP,
         time_units=classified.time_units,
     )
+    _check_lookup_calls(low)
     model_ir = schedule(
         parts,
         controls,
@@ -92,6 +93,33 @@ def lower(
         source_hash=source_hash,
     )
     return dataclasses.replace(model_ir, data_files=external.provenance())
+
+
+def _check_lookup_calls(low: ExpressionLowerer) -> None:
+    """Refuse a call of a subscripted lookup at an element it has no table for.
+
+    Vensim lets a lookup be defined for some elements only (``lookup1dim[B](...)``), and
+    an equation may still call it for every element (``y[dim1] = lookup1dim[dim1](Time)``).
+    There is nothing to interpolate in for ``A``. PySD 3.14 builds the table for ``B``
+    alone and the call silently returns ``y`` over ``B`` only, dropping ``y[A]``; gvcdyn
+    keeps every cell of ``y``, so it refuses the model here, naming the lookup, the
+    elements without a table and the equations that call them.
+    """
+    missing: dict[str, tuple[ModelVariable, dict[str, list[str]]]] = {}
+    for table, lookup, owner in low.lookup_calls:
+        if table not in low.parts.lookups:
+            callers = missing.setdefault(lookup.name, (lookup, {}))[1]
+            callers.setdefault(table, []).append(owner)
+    if not missing:
+        return
+    lookup, callers = next(iter(missing.values()))
+    defined = [c for c in lookup.cells if c in low.parts.lookups]
+    calls = "; ".join(f"{', '.join(sorted(set(o)))} calls {t}" for t, o in callers.items())
+    raise ModelStructureError(
+        f"lookup '{lookup.name}' has no table for {', '.join(callers)} "
+        f"(it is defined for {', '.join(defined) or 'no element'} only): {calls}; "
+        "define the lookup for every element it is called with"
+    )
 
 
 def _lower_variable(low: ExpressionLowerer, var: ModelVariable, external: ExternalData) -> None:

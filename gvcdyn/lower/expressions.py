@@ -48,6 +48,9 @@ class ExpressionLowerer:
         self.parts = parts
         self._counter = itertools.count()
         self.current = ""  # variable being lowered, for error messages
+        # (table cell, lookup, calling cell) of every call of a named lookup, checked once
+        # all tables exist (a lookup may be lowered after the variables that call it)
+        self.lookup_calls: list[tuple[str, ModelVariable, str]] = []
 
     def scratch(self) -> ExpressionLowerer:
         """A lowerer over the same model whose creations are thrown away (for evaluation)."""
@@ -147,6 +150,7 @@ class ExpressionLowerer:
             if len(node.arguments) != 1:
                 raise ModelStructureError(f"'{owner}': lookup '{key}' takes one argument")
             table = self._resolve_cell(self.vars[key], function.subscripts, env, owner)
+            self.lookup_calls.append((table, self.vars[key], owner))
             return ir.LookupCall(table, self.expr(node.arguments[0], env, owner))
         if key in self.vars:
             raise ModelStructureError(
