@@ -20,8 +20,9 @@ import re
 import shutil
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -29,7 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gvcdyn
-from gvcdyn.errors import GvcdynError, ModelParseError
+from gvcdyn.errors import (
+    GvcdynError,
+    ModelParseError,
+    ModelStructureError,
+    UnsupportedFeatureError,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "tests" / "sd-test-models"
@@ -62,6 +68,7 @@ CSV_TOKENS = [
     "global", "2020", "x", "1e308", " ", "id",
 ]  # fmt: skip
 NUMBERS = ["0", "-5", "1e308", "1e-320", "nan", "inf", "1e6", "0.0", "-0"]
+T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------- mutation
@@ -116,13 +123,6 @@ def time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def refused_cleanly(exc: BaseException, path: Path) -> None:
-    """A refusal must be a ``GvcdynError`` (not a hang) that names the file."""
-    if isinstance(exc, InputHang) or not isinstance(exc, GvcdynError):
-        raise exc
-    assert path.name in str(exc), f"the message does not name the file {path.name}: {exc}"
-
-
 #: ``GVCDYN_FUZZ_SCALE=10 pytest tests/test_fuzz_inputs.py`` tries ten times more inputs.
 FUZZ_SCALE = float(os.environ.get("GVCDYN_FUZZ_SCALE", "1"))
 
@@ -137,6 +137,49 @@ def fuzz(examples: int) -> settings:
     )
 
 
+def write_mutant(
+    data: st.DataObject, sources: Sequence[Path], tokens: list[str], folder: Path
+) -> tuple[Path, Path]:
+    """``(mutant, source)``: a mutant of one of ``sources`` written into ``folder`` under a
+    fresh name with the source's suffix (its folder matters: a calibration config names
+    the files beside it)."""
+    source = data.draw(st.sampled_from(list(sources)))
+    text = data.draw(mutated(source.read_text(encoding="utf-8", errors="replace"), tokens))
+    path = folder / f"{source.stem}_mutant_{uuid.uuid4().hex[:8]}{source.suffix}"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    return path, source
+
+
+def feed_mutant(
+    data: st.DataObject,
+    sources: Sequence[Path],
+    tokens: list[str],
+    folder: Path,
+    read: Callable[[Path], T],
+    *,
+    also_named: Sequence[str] = (),
+) -> T | None:
+    """What ``read`` returns for a mutant of one of ``sources``, or None if it refused it.
+
+    ``read`` gets ``INPUT_SECONDS``. A refusal must be a ``GvcdynError`` whose message is
+    one line naming the mutant (or one of ``also_named``: a file handed to the reader
+    unchanged, such as the case CSV a mutated mapping is applied to); any other exception
+    or a hang fails the test, naming the file the mutant came from.
+    """
+    path, source = write_mutant(data, sources, tokens, folder)
+    try:
+        with time_limit(INPUT_SECONDS):
+            return read(path)
+    except GvcdynError as exc:
+        message = str(exc).strip()
+        assert message and "\n" not in message and "Traceback" not in message, message
+        named = [path.name, *also_named]
+        assert any(name in message for name in named), f"{message!r} names none of {named}"
+        return None
+    except BaseException as exc:
+        raise AssertionError(f"{type(exc).__name__} on a mutant of {source.name}") from exc
+
+
 @pytest.fixture(scope="module")
 def gvc_model() -> gvcdyn.Model:
     return gvcdyn.load(GVC_MODEL)
@@ -145,29 +188,10 @@ def gvc_model() -> gvcdyn.Model:
 # ----------------------------------------------------------------------------- models
 
 
-def _model_refusal_is_clear(exc: GvcdynError, path: Path) -> None:
-    """A refused model gets a one-line message; a parse error names the file. (Errors of
-    the later steps name the variable but not the file yet: see the xfail test below.)"""
-    message = str(exc).strip()
-    assert message and "\n" not in message and "Traceback" not in message, message
-    if isinstance(exc, ModelParseError):
-        assert path.name in message, message
-
-
 @fuzz(60)
 @given(data=st.data())
 def test_a_mutated_model_loads_or_is_refused_cleanly(tmp_path: Path, data: st.DataObject) -> None:
-    source = data.draw(st.sampled_from(REFERENCE_MODELS))
-    text = data.draw(mutated(source.read_text(encoding="utf-8", errors="replace"), MDL_TOKENS))
-    path = tmp_path / f"mutant_{uuid.uuid4().hex[:8]}.mdl"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    try:
-        with time_limit(INPUT_SECONDS):
-            gvcdyn.load(path)
-    except GvcdynError as exc:
-        _model_refusal_is_clear(exc, path)
-    except BaseException as exc:
-        raise AssertionError(f"{type(exc).__name__} on a mutant of {source.name}") from exc
+    feed_mutant(data, REFERENCE_MODELS, MDL_TOKENS, tmp_path, gvcdyn.load)
 
 
 @pytest.mark.slow
@@ -177,16 +201,10 @@ def test_a_mutated_model_that_loads_runs_without_silent_nan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
 ) -> None:
     monkeypatch.setenv("GVCDYN_CACHE_DIR", str(tmp_path / "cache"))
-    source = data.draw(st.sampled_from(REFERENCE_MODELS[:4]))
-    text = data.draw(mutated(source.read_text(encoding="utf-8", errors="replace"), MDL_TOKENS))
-    path = tmp_path / f"mutant_{uuid.uuid4().hex[:8]}.mdl"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    try:
-        with time_limit(INPUT_SECONDS):
-            model = gvcdyn.load(path)
-            ds = model.run()
-    except GvcdynError as exc:
-        _model_refusal_is_clear(exc, path)
+    ds = feed_mutant(
+        data, REFERENCE_MODELS[:4], MDL_TOKENS, tmp_path, lambda path: gvcdyn.load(path).run()
+    )
+    if ds is None:
         return
     status = ds["status"].values
     for name, var in ds.data_vars.items():
@@ -202,41 +220,54 @@ def test_a_mutated_model_that_loads_runs_without_silent_nan(
 def test_the_mutated_gvc_model_loads_or_is_refused_cleanly(
     tmp_path: Path, data: st.DataObject
 ) -> None:
-    text = data.draw(mutated(GVC_MODEL.read_text(encoding="utf-8"), MDL_TOKENS))
-    path = tmp_path / "gvc_mutant.mdl"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    try:
-        with time_limit(INPUT_SECONDS):
-            gvcdyn.load(path)
-    except GvcdynError as exc:
-        _model_refusal_is_clear(exc, path)
+    feed_mutant(data, [GVC_MODEL], MDL_TOKENS, tmp_path, gvcdyn.load)
 
 
-# These inputs reach the lowering step, whose errors name the variable but not the file.
-# Reported to the integrator (lower.py is not ours); strict: the test fails once fixed.
-LOWERING_ERRORS = {
-    "undefined name": "x = INTEG(-k * y, 1)\n\t~\tWidgets\n\t~\t|\nk = 1\n\t~\t1/Month\n\t~\t|\n",
-    "unsupported function": "x = INTEG(-k * x, 1)\n\t~\t~\t|\nk = RANDOM 0 1()\n\t~\t~\t|\n",
+# Found by fuzzing: errors of the steps after parsing (lowering, scheduling, code
+# generation) named the variable but not the file. ``gvcdyn.load`` now puts the file in
+# front of every error it raises, keeping the error's class and cause.
+AFTER_PARSING_ERRORS = {
+    "undefined name": (
+        ModelStructureError,
+        "x = INTEG(-k * y, 1)\n\t~\tWidgets\n\t~\t|\nk = 1\n\t~\t1/Month\n\t~\t|\n",
+    ),
+    "unsupported function": (
+        UnsupportedFeatureError,
+        "x = INTEG(-k * x, 1)\n\t~\t~\t|\nk = RANDOM 0 1()\n\t~\t~\t|\n",
+    ),
+    "algebraic loop": (
+        ModelStructureError,
+        "a = b + 1\n\t~\t~\t|\nb = a * 2\n\t~\t~\t|\n",
+    ),
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="errors from gvcdyn/lower.py name the variable but not the .mdl file; reported",
-)
-@pytest.mark.parametrize("case", sorted(LOWERING_ERRORS))
+@pytest.mark.parametrize("case", sorted(AFTER_PARSING_ERRORS))
 def test_model_errors_after_parsing_name_the_file(tmp_path: Path, case: str) -> None:
     from mdl_helpers import write_mdl
 
-    path = write_mdl(tmp_path, LOWERING_ERRORS[case], name=f"fuzz_{case.replace(' ', '_')}")
-    with pytest.raises(GvcdynError) as caught:
+    kind, equations = AFTER_PARSING_ERRORS[case]
+    path = write_mdl(tmp_path, equations, name=f"fuzz_{case.replace(' ', '_')}")
+    with pytest.raises(kind) as caught:
         gvcdyn.load(path)
-    assert path.name in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    assert message.count(path.name) == 1, message
+
+
+def test_a_parse_error_names_the_file_once_and_keeps_its_cause(tmp_path: Path) -> None:
+    from mdl_helpers import write_mdl
+
+    path = write_mdl(tmp_path, "x = (1 +\n\t~\t~\t|\n", name="unbalanced")
+    with pytest.raises(ModelParseError) as caught:
+        gvcdyn.load(path)
+    assert str(caught.value).count(path.name) == 1, str(caught.value)
+    assert caught.value.__cause__ is not None  # PySD's own diagnosis stays attached
 
 
 # Found by fuzzing test_subscripted_lookups.mdl (the definition 'lookup1dim[A](...)'
-# renamed): a subscripted lookup defined for some elements only. gvcdyn/codegen.py raises
-# a bare KeyError: 'lookup1dim[A]' (Emitter.expr, `self.tables[node.table]`). Reported.
+# renamed): a subscripted lookup defined for some elements only, called for all of them.
+# Code generation raised a bare KeyError; the lowering now refuses it by name.
 PARTIAL_LOOKUP = """
 dim1:
 	A, B
@@ -252,17 +283,28 @@ y[dim1] = lookup1dim[dim1](Time)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="codegen.py: bare KeyError for a lookup defined on some elements only; reported",
-)
-def test_a_lookup_defined_for_some_elements_only_is_refused_by_name(tmp_path: Path) -> None:
+def test_a_lookup_called_where_it_has_no_table_is_refused_by_name(tmp_path: Path) -> None:
     from mdl_helpers import write_mdl
 
     path = write_mdl(tmp_path, PARTIAL_LOOKUP, name="partial_lookup")
-    with pytest.raises(GvcdynError, match="lookup1dim"):
+    with pytest.raises(ModelStructureError) as caught:
         gvcdyn.load(path)
+    message = str(caught.value)
+    for part in (path.name, "'lookup1dim'", "lookup1dim[A]", "y[A]"):
+        assert part in message, message
+    assert "y[B]" not in message  # the element that has a table is not blamed
+
+
+def test_a_lookup_defined_for_some_elements_runs_where_it_is_defined(tmp_path: Path) -> None:
+    from mdl_helpers import write_mdl
+
+    defined_at_b = PARTIAL_LOOKUP.replace(
+        "y[dim1] = lookup1dim[dim1](Time)", "y = lookup1dim[B](Time)"
+    )
+    ds = gvcdyn.load(write_mdl(tmp_path, defined_at_b, name="partial_lookup_b")).run()
+    # the table's points, held flat outside them: (3, 4), (4, -1), (8, 1.5)
+    y = ds["y"].sel(run=0)
+    assert [float(y.sel(time=t)) for t in (0, 3, 4, 6, 8, 10)] == [4, 4, -1, 0.25, 1.5, 1.5]
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -275,19 +317,15 @@ def test_a_mutated_scenario_file_is_read_or_refused_cleanly(
 ) -> None:
     from gvcdyn.scenarios import build_batch, read_scenario
 
-    source = data.draw(st.sampled_from(SCENARIOS))
-    text = data.draw(mutated(source.read_text(encoding="utf-8"), TOML_TOKENS))
-    path = tmp_path / f"scenario_{uuid.uuid4().hex[:8]}.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    try:
-        with time_limit(INPUT_SECONDS):
-            scenario = read_scenario(path)
-            batch = build_batch(gvc_model, [scenario])
-    except BaseException as exc:
-        refused_cleanly(exc, path)
-        return
-    matrix = gvc_model.parameter_matrix(batch.params)
-    assert np.isfinite(matrix).all()  # an accepted file never smuggles in NaN or inf
+    batch = feed_mutant(
+        data,
+        SCENARIOS,
+        TOML_TOKENS,
+        tmp_path,
+        lambda path: build_batch(gvc_model, [read_scenario(path)]),
+    )
+    if batch is not None:  # an accepted file never smuggles in NaN or inf
+        assert np.isfinite(gvc_model.parameter_matrix(batch.params)).all()
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -310,61 +348,36 @@ def test_a_mutated_calibration_config_is_read_or_refused_cleanly(
 ) -> None:
     from gvcdyn.calibrate.config import load_config
 
-    text = data.draw(
-        mutated((CALIBRATION / "config.toml").read_text(encoding="utf-8"), TOML_TOKENS)
-    )
-    path = calibration_copy / f"config_{uuid.uuid4().hex[:8]}.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    try:
-        with time_limit(INPUT_SECONDS):
-            load_config(path)
-    except BaseException as exc:
-        refused_cleanly(exc, path)
+    feed_mutant(data, [CALIBRATION / "config.toml"], TOML_TOKENS, calibration_copy, load_config)
 
 
+@pytest.mark.parametrize("mutated_file", ["case_levers.toml", "gvc_cases.csv"])
 @fuzz(100)
 @given(data=st.data())
-def test_a_mutated_case_mapping_is_applied_or_refused_cleanly(
-    calibration_copy: Path, gvc_model: gvcdyn.Model, data: st.DataObject
+def test_a_mutated_case_input_is_applied_or_refused_cleanly(
+    calibration_copy: Path, gvc_model: gvcdyn.Model, mutated_file: str, data: st.DataObject
 ) -> None:
+    """A mutated case -> lever mapping applied to the repository's case CSV, or a mutated
+    case CSV under the repository's mapping."""
     from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
 
-    text = data.draw(
-        mutated((CALIBRATION / "case_levers.toml").read_text(encoding="utf-8"), TOML_TOKENS)
+    cases, levers = calibration_copy / "gvc_cases.csv", calibration_copy / "case_levers.toml"
+    mutating_cases = mutated_file == cases.name
+
+    def apply(path: Path) -> object:
+        csv, mapping = (path, levers) if mutating_cases else (cases, path)
+        frame = read_case_csv(csv)
+        return apply_mapping(frame, read_mapping(mapping), model=gvc_model, source=str(csv))
+
+    feed_mutant(
+        data,
+        [CALIBRATION / mutated_file],
+        CSV_TOKENS if mutating_cases else TOML_TOKENS,
+        calibration_copy,
+        apply,
+        # a mutated mapping that the unchanged case rows do not satisfy is named by them
+        also_named=[] if mutating_cases else [cases.name],
     )
-    path = calibration_copy / f"levers_{uuid.uuid4().hex[:8]}.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    frame = read_case_csv(calibration_copy / "gvc_cases.csv")
-    try:
-        with time_limit(INPUT_SECONDS):
-            apply_mapping(frame, read_mapping(path), model=gvc_model, source="gvc_cases.csv")
-    except BaseException as exc:
-        if isinstance(exc, GvcdynError) and "gvc_cases.csv" in str(exc):
-            return  # a mapping that the (unchanged) case rows do not satisfy, named so
-        refused_cleanly(exc, path)
-
-
-@fuzz(100)
-@given(data=st.data())
-def test_a_mutated_case_csv_is_read_or_refused_cleanly(
-    calibration_copy: Path, gvc_model: gvcdyn.Model, data: st.DataObject
-) -> None:
-    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
-
-    text = data.draw(
-        mutated((CALIBRATION / "gvc_cases.csv").read_text(encoding="utf-8"), CSV_TOKENS)
-    )
-    path = calibration_copy / f"cases_{uuid.uuid4().hex[:8]}.csv"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    mapping = read_mapping(calibration_copy / "case_levers.toml")
-    try:
-        with time_limit(INPUT_SECONDS):
-            frame = read_case_csv(path)
-            table = apply_mapping(frame, mapping, model=gvc_model, source=str(path))
-    except BaseException as exc:
-        refused_cleanly(exc, path)
-        return
-    assert table is not None
 
 
 # ----------------------------------------------------------------------------- command line
@@ -381,10 +394,7 @@ def test_the_cli_answers_a_mutated_scenario_without_a_traceback(
 
     from gvcdyn.cli import run_cli
 
-    source = data.draw(st.sampled_from(SCENARIOS))
-    text = data.draw(mutated(source.read_text(encoding="utf-8"), TOML_TOKENS))
-    path = tmp_path / f"scenario_{uuid.uuid4().hex[:8]}.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    path, _ = write_mutant(data, SCENARIOS, TOML_TOKENS, tmp_path)
     out, err = io.StringIO(), io.StringIO()
     with (
         time_limit(INPUT_SECONDS),
