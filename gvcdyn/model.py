@@ -24,6 +24,7 @@ from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
     GvcdynError,
     ParameterValueError,
+    SimulationSettingsError,
     UnknownParameterError,
     UnknownVariableError,
 )
@@ -250,31 +251,52 @@ class Model:
         time_step: float | None = None,
         saveper: float | None = None,
     ) -> TimeGrid:
-        """The batch's time grid: model controls, overridden by explicit settings."""
+        """The batch's time grid: model controls, overridden by explicit settings.
+
+        A horizon, step or save period that is not a finite number (given here, or what
+        the model's control evaluates to for these parameters) is a
+        ``SimulationSettingsError`` before any run starts, never a batch of empty runs.
+        """
         values = self._uniform_values(matrix)
         varying = frozenset(p.symbol for p in self.parameters if p.symbol not in values)
         controls = self.ir.controls
-        t0 = evaluate(controls.initial_time, self.ir, values, 0.0, varying)
-        dt = (
-            float(time_step)
-            if time_step is not None
-            else evaluate(controls.time_step, self.ir, values, t0, varying)
-        )
+        read: dict[str, list[str]] = {}  # per control, the parameters it reads (messages)
+
+        def control(label: str, expr: ir.Expr, given: float | None, time: float) -> float:
+            if given is not None:
+                return _setting(label, given)
+            value = evaluate(expr, self.ir, values, time, varying)  # refuses varying ones
+            symbols = ir.symbols_in(expr)
+            read[label] = [  # (a varying one may sit in a branch not taken: not in values)
+                f"'{p.name}' = {values[p.symbol]:g}"
+                for p in self.parameters
+                if p.symbol in symbols and p.symbol in values
+            ]
+            return value
+
+        t0 = control("INITIAL TIME", controls.initial_time, None, 0.0)
+        dt = control("TIME STEP", controls.time_step, time_step, t0)
         values["time_step"] = dt
-        if saveper is None:
-            # SAVEPER = TIME STEP follows an overridden step: values["time_step"] is dt
-            saveper = evaluate(controls.saveper, self.ir, values, t0, varying)
-        values["saveper"] = float(saveper)
-        if final_time is None:
-            final_time = evaluate(controls.final_time, self.ir, values, t0, varying)
-        return make_grid(t0, float(final_time), dt, float(saveper))
+        # SAVEPER = TIME STEP follows an overridden step: values["time_step"] is dt
+        values["saveper"] = control("SAVEPER", controls.saveper, saveper, t0)
+        final = control("FINAL TIME", controls.final_time, final_time, t0)
+        try:
+            return make_grid(t0, final, dt, values["saveper"])
+        except SimulationSettingsError as exc:  # name the parameters the user set
+            named = [f"{k} reads {', '.join(v)}" for k, v in read.items() if v and k in str(exc)]
+            if named:
+                exc.args = (f"{exc} (in model '{self.name}', {'; '.join(named)})",)
+            raise
 
     def _uniform_values(self, matrix: np.ndarray) -> dict[str, float]:
-        """Parameter values shared by all runs (controls may only depend on those)."""
+        """Parameter values shared by all runs (controls may only depend on those).
+
+        A column that is NaN in every run is shared too: a control that reads it is then
+        refused as not a number, not as a parameter that differs between runs."""
         values: dict[str, float] = {}
         for p in self.parameters:
             column = matrix[:, p.column]
-            if np.all(column == column[0]):
+            if np.all(column == column[0]) or np.all(np.isnan(column)):
                 values[p.symbol] = float(column[0])
         return values
 
@@ -430,6 +452,17 @@ def _check_range(param: ir.Parameter, column: np.ndarray) -> None:
             f"{param.range_text()}; "
             "use a value inside it or allow out-of-range values explicitly"
         )
+
+
+def _setting(label: str, value: object) -> float:
+    """An explicit simulation setting (``final_time=``, ``time_step=``, ``saveper=``) as a
+    float, refused here if it is not a finite number (a NaN TIME STEP would otherwise be
+    reported as the SAVEPER that follows it); ``make_grid`` checks the signs."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise SimulationSettingsError(f"{label} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise SimulationSettingsError(f"{label} must be a finite number, got {value}")
+    return float(value)
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:

@@ -37,17 +37,40 @@ class TimeGrid:
     save_rows: np.ndarray  # per step: row in the output, or -1
     save_times: np.ndarray
 
+    def __post_init__(self) -> None:
+        """A grid built by hand (``Model.simulate(grid=...)``) is checked like one from
+        ``make_grid``: the kernel trusts it, so a NaN horizon would run as a silent empty
+        run and ``save_rows`` that do not match ``n_steps`` would write out of bounds."""
+        check_controls(self.initial_time, self.final_time, self.time_step, self.saveper)
+        rows = np.asarray(self.save_rows)
+        n_rows = np.asarray(self.save_times).shape[0] if np.ndim(self.save_times) == 1 else -1
+        if (
+            not isinstance(self.n_steps, int | np.integer)
+            or not 0 <= self.n_steps <= MAX_STEPS
+            or rows.shape != (self.n_steps + 1,)
+            or rows.dtype.kind not in "iu"
+            or n_rows < 1
+            or rows.max() >= n_rows
+            or rows.min() < -1
+        ):
+            raise SimulationSettingsError(
+                f"not a valid time grid: {self.n_steps!r} steps, save_rows of shape "
+                f"{rows.shape}, {n_rows} save times; build grids with Model.grid or make_grid"
+            )
 
-@functools.lru_cache(maxsize=64)
-def make_grid(initial_time: float, final_time: float, time_step: float, saveper: float) -> TimeGrid:
-    """Steps and save rows for the given controls; bad controls raise a clear error."""
+
+def check_controls(
+    initial_time: float, final_time: float, time_step: float, saveper: float
+) -> None:
+    """Refuse controls that cannot make a run: a horizon or step that is not a finite
+    number, a step or save period that is not positive, a final time before the start."""
     for label, value in (
         ("INITIAL TIME", initial_time),
         ("FINAL TIME", final_time),
         ("TIME STEP", time_step),
         ("SAVEPER", saveper),
     ):
-        if not math.isfinite(value):
+        if not isinstance(value, int | float | np.number) or not math.isfinite(value):
             raise SimulationSettingsError(f"{label} must be a finite number, got {value}")
     if time_step <= 0:
         raise SimulationSettingsError(f"TIME STEP must be positive, got {time_step}")
@@ -57,6 +80,12 @@ def make_grid(initial_time: float, final_time: float, time_step: float, saveper:
         raise SimulationSettingsError(
             f"FINAL TIME ({final_time}) is before INITIAL TIME ({initial_time})"
         )
+
+
+@functools.lru_cache(maxsize=64)
+def make_grid(initial_time: float, final_time: float, time_step: float, saveper: float) -> TimeGrid:
+    """Steps and save rows for the given controls; bad controls raise a clear error."""
+    check_controls(initial_time, final_time, time_step, saveper)
     estimate = (final_time - initial_time) / time_step
     if estimate > MAX_STEPS:
         raise SimulationSettingsError(
