@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["check_model", "pysd_reference"]
 
 
-def pysd_reference(model_path: str | Path) -> pd.DataFrame:
+def pysd_reference(model_path: str | Path, data_files: Sequence[str | Path] = ()) -> pd.DataFrame:
     """Run PySD on a copy of the model in a temporary folder and return its output frame.
 
-    Raises ``ModelFileNotFoundError`` for a missing file and ``CheckError`` (with PySD's
-    own message) when PySD cannot translate or run the model.
+    ``data_files``: other runs' outputs the model's data variables read. Raises
+    ``ModelFileNotFoundError`` for a missing file and ``CheckError`` (with PySD's own
+    message) when PySD cannot translate or run the model.
     """
     model_path = Path(model_path)
     if not model_path.is_file():
@@ -43,7 +45,8 @@ def pysd_reference(model_path: str | Path) -> pd.DataFrame:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return pysd.read_vensim(str(copy)).run()
+                files = [str(Path(f).resolve()) for f in data_files]
+                return pysd.read_vensim(str(copy), data_files=files or None).run()
         except Exception as exc:  # PySD raises many kinds; report, do not crash
             detail = " ".join(str(exc).split())[:300]
             raise CheckError(
@@ -58,25 +61,27 @@ def check_model(
     *,
     rtol: float = 1e-3,
     atol: float = 1e-6,
+    data_files: Sequence[str | Path] = (),
     progress: Progress = silent,
 ) -> Comparison:
     """Simulate a model with its own settings and compare with Vensim's output or PySD.
 
     ``reference``: a Vensim export (``.tab``/``.csv``); ``None`` compares with a PySD run
     of the same model. The reference file is read first, so a bad one fails before any
-    compile. Returns a ``gvcdyn.reference.Comparison``.
+    compile. ``data_files`` are other runs' outputs the model's data variables read.
+    Returns a ``gvcdyn.reference.Comparison``.
     """
     import gvcdyn
     from gvcdyn.reference import compare, compare_frames, dataset_columns, read_reference
 
     ref = read_reference(reference) if reference is not None else None
     with progress(f"reading {model_path}"):
-        model = gvcdyn.load(model_path)
+        model = gvcdyn.load(model_path, data_files=list(data_files))
     with progress(kernel_message(model, "euler")):
         ds = model.run(None, method="euler")
     time, columns = dataset_columns(ds)
     if ref is not None:
         return compare(columns, ref, time=time, rtol=rtol, atol=atol)
     with progress("running PySD on a copy of the model for the comparison"):
-        frame = pysd_reference(model_path)
+        frame = pysd_reference(model_path, data_files)
     return compare_frames(columns, frame, time=time, rtol=rtol, atol=atol)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import out, status
+from gvcdyn.cli.common import DataOption, data_files, out, status
 
 EXIT_MISMATCH = 1
 
@@ -22,18 +22,25 @@ def check(
     ] = None,
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-3,
     atol: Annotated[float, typer.Option(help="Absolute tolerance.")] = 1e-6,
+    data: DataOption = None,
 ) -> None:
     """Simulate MODEL and compare with a Vensim reference or PySD; exit 0 if they agree, 1 if not.
 
-    Example:
+    Example (the second model's data variables read another run's output):
 
       gvcdyn check SIR/SIR.mdl --reference SIR/output.csv
+
+      gvcdyn check data_from_other_model/test_data_from_other_model.mdl \\
+          --reference data_from_other_model/output.tab --data data_from_other_model/data.tab
 
       gvcdyn check models/gvc_upgrading.mdl
     """
     from gvcdyn.check import check_model
 
-    comparison = check_model(model, reference, rtol=rtol, atol=atol, progress=status)
+    with data_files(data) as files:
+        comparison = check_model(
+            model, reference, rtol=rtol, atol=atol, data_files=files, progress=status
+        )
     against = str(reference) if reference is not None else "PySD (same model, Euler)"
     table = Table(
         title=escape(f"{model.name} vs {against}"), title_justify="left", show_header=False

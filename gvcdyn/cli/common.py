@@ -8,12 +8,13 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gvcdyn.errors import OutputWriteError
+from gvcdyn.errors import DataFileNotFoundError, ExternalDataError, OutputWriteError
 
 
 def _console(stream: Any) -> Console:
@@ -57,3 +58,31 @@ def load(path: Path) -> Any:
 
     with status(f"reading {path}"):
         return gvcdyn.load(path)
+
+
+DataOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        help="Output of another run (.tab/.csv) that the model's data variables read; "
+        "repeatable, first match wins.",
+    ),
+]
+
+
+@contextlib.contextmanager
+def data_files(paths: list[Path] | None) -> Iterator[list[Path]]:
+    """The ``--data`` files, checked to exist and made absolute (a path typed in a shell is
+    relative to the working directory; the library reads relative names from the model's
+    folder); a model that needs one and got none is told to pass it with ``--data``."""
+    paths = list(paths or [])
+    for path in paths:
+        if not path.is_file():
+            raise DataFileNotFoundError(f"--data {path}: file not found")
+    try:
+        yield [path.resolve() for path in paths]
+    except ExternalDataError as exc:
+        text = str(exc).replace("gvcdyn.load(model, data_files=[...])", "--data FILE")
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from exc

@@ -1,13 +1,16 @@
 """``gvcdyn run`` and ``gvcdyn demo``: what-if runs, scenario comparisons and sweeps.
 
 The commands parse, check that the output files can be written (before a long run),
-call ``gvcdyn.whatif.run_what_if`` and print its summary; the plot and the netCDF file
-are written by ``gvcdyn.plotting`` and ``gvcdyn.results_io``.
+call ``gvcdyn.whatif`` and print its summary; the plot and the netCDF file are written by
+``gvcdyn.plotting`` and ``gvcdyn.results_io``. A small request runs as one batch; a large
+sweep, or one given ``--workers``/``--scheduler``/``--resume``, runs in chunks through
+``gvcdyn.execute`` with a progress bar, checkpointed next to ``--out``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +18,46 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import Method, err, out, status, writing
+from gvcdyn.cli.common import DataOption, Method, data_files, err, out, status, writing
+from gvcdyn.errors import JobInterrupted, OutputWriteError, SpecSyntaxError
+from gvcdyn.execute import Execution, checkpoint_dir
+from gvcdyn.execute.options import (
+    ResumeOption,
+    SchedulerOption,
+    WorkersOption,
+    executor_from_options,
+    is_large_job,
+    resume_command,
+)
 
 SUMMARY_ROWS = 30
+EXIT_INTERRUPTED = 130
+#: --plot draws one line per run: a streamed sweep larger than this is not plotted
+PLOT_MAX_RUNS = 5_000
+
+
+@dataclass(frozen=True)
+class Executing:
+    """The ``--workers``/``--scheduler``/``--resume`` of a command (none for ``demo``)."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    resume: bool = False
+
+    def chunked(self, request: Any, out_path: Path | None) -> bool:
+        """Whether the runs go through the executors: when asked to, when the job is
+        large (the executors' rule) or its results too big for one batch in memory, and
+        when an interrupted job waits next to ``--out`` (which then says to resume it)."""
+        from gvcdyn.whatif import STREAM_BYTES
+
+        return (
+            self.workers is not None
+            or self.scheduler is not None
+            or self.resume
+            or is_large_job(request.n_runs)
+            or request.result_bytes > STREAM_BYTES
+            or (out_path is not None and checkpoint_dir(out_path).exists())
+        )
 
 
 def _fmt(value: float) -> str:
@@ -43,14 +83,15 @@ def _print_summary(ds: Any, variables: Sequence[str], title: str) -> None:
     """
     from gvcdyn.results_io import final_values, units_of
 
+    n_runs = ds.sizes["run"]
+    ds = ds.isel(run=slice(0, SUMMARY_ROWS))  # a streamed sweep stays on disk
     frame = final_values(ds, variables)
     status = ds["status"].values if "status" in ds else None
-    shown = frame.iloc[:SUMMARY_ROWS]
     labels = [
         f"{label}{'' if status is None or status[i] == 0 else ' (!)'}"
-        for i, label in enumerate(shown.index)
+        for i, label in enumerate(frame.index)
     ]
-    cells = [[_fmt(v) for v in shown[column].to_numpy()] for column in frame.columns]
+    cells = [[_fmt(v) for v in frame[column].to_numpy()] for column in frame.columns]
     headers = []
     for column in frame.columns:
         units = units_of(ds, column)
@@ -75,8 +116,8 @@ def _print_summary(ds: Any, variables: Sequence[str], title: str) -> None:
         for r, label in enumerate(labels):
             table.add_row(escape(label), *(cells[i][r] for i in group))
         out.print(table)
-    if len(frame) > SUMMARY_ROWS:
-        out.print(f"... and {len(frame) - SUMMARY_ROWS} more runs (all are in the results file)")
+    if n_runs > SUMMARY_ROWS:
+        out.print(f"... and {n_runs - SUMMARY_ROWS} more runs (all are in the results file)")
 
 
 def _report_status(ds: Any) -> None:
@@ -125,38 +166,98 @@ def _what_if(
     out_path: Path | None,
     plot_path: Path | None,
     title: str,
+    data: list[Path] | None = None,
+    executing: Executing = Executing(),
 ) -> None:
     """The shared body of ``run`` and ``demo``: check outputs, run, print, write."""
     from gvcdyn.plotting import plot_runs
     from gvcdyn.results_io import write_netcdf
-    from gvcdyn.whatif import describe_request, run_what_if, shown_variables
+    from gvcdyn.whatif import prepare_what_if, run_batch, shown_variables
 
     _check_outputs(out_path, plot_path)
-    ds = run_what_if(
-        model_path,
-        scenario_paths,
-        sets,
-        sweeps,
-        method=method,
-        final_time=final_time,
-        time_step=time_step,
-        variables=variables,
-        allow_out_of_range=allow_out_of_range,
-        progress=status,
-    )
-    shown = shown_variables(ds, variables)
-    title = describe_request(ds, title)
+    if executing.resume and out_path is None:
+        raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
+    with data_files(data) as files:
+        request = prepare_what_if(
+            model_path,
+            scenario_paths,
+            sets,
+            sweeps,
+            method=method,
+            final_time=final_time,
+            time_step=time_step,
+            variables=variables,
+            allow_out_of_range=allow_out_of_range,
+            data_files=files,
+            progress=status,
+        )
+    written = False
+    if executing.chunked(request, out_path):
+        ds, written = _run_in_chunks(request, executing, out_path, plot_path)
+    else:
+        ds = run_batch(request, progress=status)
+    shown = _streamed_names(ds, variables) if written else shown_variables(ds, variables)
+    title = request.title(title)
     final = float(ds["time"].values[-1]) if ds.sizes["time"] else float("nan")
     _print_summary(ds, shown, f"{title}: final values at time {final:g}")
     _report_status(ds)
     if out_path is not None:
-        with writing(out_path):
-            write_netcdf(ds, out_path)
+        if not written:
+            with writing(out_path):
+                write_netcdf(ds, out_path)
         out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
         with writing(plot_path):
             plot_runs(ds, shown, plot_path, title=title)
         out.print(f"plot:    {escape(str(plot_path))}")
+
+
+def _run_in_chunks(
+    request: Any, executing: Executing, out_path: Path | None, plot_path: Path | None
+) -> tuple[Any, bool]:
+    """The runs through the executors with a progress bar; ``(dataset, streamed to out)``.
+
+    Ctrl-C keeps the finished chunks (with --out) and prints the command that resumes.
+    """
+    from gvcdyn.sensitivity.progress import rich_progress
+    from gvcdyn.whatif import run_in_chunks, streams
+
+    stream = streams(request, out_path)
+    if stream and plot_path is not None and request.n_runs > PLOT_MAX_RUNS:
+        raise OutputWriteError(
+            f"--plot draws one line per run and this sweep has {request.n_runs:,} runs "
+            f"(at most {PLOT_MAX_RUNS:,}); drop --plot and plot a selection from --out"
+        )
+    try:
+        with (
+            executor_from_options(
+                executing.workers, executing.scheduler, n_runs=request.n_runs
+            ) as executor,
+            rich_progress(err) as progress,
+        ):
+            execution = Execution(
+                executor, out_path, resume=executing.resume, resume_command=resume_command()
+            )
+            ds = run_in_chunks(
+                request, execution, stream=stream, advance=progress("runs", request.n_runs)
+            )
+    except JobInterrupted as stop:
+        err.print(escape(str(stop)), soft_wrap=True)  # the resume command on one line
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: no results written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    return ds, stream
+
+
+def _streamed_names(ds: Any, variables: list[str] | None) -> list[str]:
+    """The shown variables in a streamed file, where each cell is a variable of its own."""
+    from gvcdyn.whatif import shown_variables
+
+    if variables is None:
+        return shown_variables(ds, None)
+    names = [str(n) for n in ds.data_vars]
+    return [n for v in variables for n in names if n == v or n.startswith(f"{v}[")]
 
 
 def run(
@@ -201,17 +302,29 @@ def run(
             "--allow-out-of-range", help="Accept lever values outside their documented range."
         ),
     ] = False,
+    data: DataOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Run one what-if, several scenarios side by side, or a grid sweep, in ONE batch.
 
     Examples (in models/: scenarios side by side; one lever set, files written; a
-    5 x 3 grid sweep):
+    5 x 3 grid sweep; a 100 x 100 sweep on two local workers, resumable):
 
       gvcdyn run gvc_upgrading.mdl -s scenarios/captive.toml -s scenarios/no-shock.toml
 
       gvcdyn run gvc_upgrading.mdl --set "Shock Size=0.5" --out r.nc --plot r.png
 
       gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:5" --sweep "Shock Size=0:0.8:3"
+
+      gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:100" \\
+          --sweep "Shock Size=0:0.8:100" --out sweep.nc --workers 2
+
+    A large sweep (or one given --workers, --scheduler or --resume) runs in chunks: with
+    --out, finished chunks are kept in <out>.job/ and the same command with --resume
+    continues after Ctrl-C or a crash; results beyond 1 GiB stream to --out, one
+    NAME(run, time) variable per saved cell.
     """
     _what_if(
         model,
@@ -226,6 +339,8 @@ def run(
         out_path=out_path,
         plot_path=plot_path,
         title=model.stem,
+        data=data,
+        executing=Executing(workers, scheduler, resume),
     )
 
 

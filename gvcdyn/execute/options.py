@@ -45,11 +45,19 @@ __all__ = [
     "SchedulerOption",
     "WorkersOption",
     "executor_from_options",
+    "is_large_job",
     "resume_command",
 ]
 
 #: From this many runs on, a job without --workers/--scheduler gets a local dask cluster.
 LARGE_JOB_RUNS = 200_000
+
+
+def is_large_job(n_runs: int | None) -> bool:
+    """Whether a job is large enough for a local cluster by default (the one rule that
+    ``sensitivity``, ``run --sweep`` and ``calibrate`` share)."""
+    return n_runs is not None and n_runs >= LARGE_JOB_RUNS
+
 
 WorkersOption = Annotated[
     int | None,
@@ -97,7 +105,7 @@ def executor_from_options(
         import os
 
         cores = os.cpu_count() or 1
-        if n_runs is not None and n_runs >= LARGE_JOB_RUNS and cores > 1:
+        if is_large_job(n_runs) and cores > 1:
             return DaskExecutor(workers=cores)
         return InProcessExecutor()
     if workers < 0:

@@ -77,6 +77,9 @@ class NetCDFSink:
     ``outcomes`` names the columns of Y (the ``outcome`` coordinate); ``layout`` splits
     them into time series instead. ``parameters`` (names) and ``X`` store the runs'
     inputs as ``parameter_value(run, parameter)``; ``attrs`` become global attributes.
+    ``extra`` are further variables written with the file, ``name: (dims, values, attrs)``
+    (per-run labels, coordinates; a dimension other than ``run`` takes the values' shape);
+    ``variable_attrs`` (by name) describe the output variables and ``time`` (units...).
     """
 
     def __init__(
@@ -89,6 +92,8 @@ class NetCDFSink:
         parameters: Sequence[str] | None = None,
         X: np.ndarray | None = None,
         attrs: Mapping[str, Any] | None = None,
+        extra: Mapping[str, tuple[Sequence[str], Any, Mapping[str, Any]]] | None = None,
+        variable_attrs: Mapping[str, Mapping[str, Any]] | None = None,
         rows_per_block: int = 10_000,
     ) -> None:
         import netCDF4
@@ -118,7 +123,26 @@ class NetCDFSink:
             self._file.setncattr(key, value)
         if parameters is not None and X is not None:
             self._write_parameters(list(parameters), X)
+        for name, (dims, values, var_attrs) in (extra or {}).items():
+            self._write_extra(name, tuple(dims), np.asarray(values), var_attrs)
+        self.variable_attrs = dict(variable_attrs or {})
         self._vars: list[Any] | None = None
+
+    def _write_extra(
+        self, name: str, dims: tuple[str, ...], values: np.ndarray, attrs: Mapping[str, Any]
+    ) -> None:
+        for dim, size in zip(dims, values.shape, strict=True):
+            if dim not in self._file.dimensions:
+                self._file.createDimension(dim, size)
+        text = values.dtype.kind in "OSU"
+        var = self._file.createVariable(name, str if text else values.dtype, dims)
+        data = values.astype(object) if text else values
+        if dims[:1] == ("run",):  # in blocks: a label per run of a million runs
+            for start in range(0, self.n_runs, self._rows):
+                var[start : start + self._rows] = data[start : start + self._rows]
+        else:
+            var[...] = data
+        var.setncatts(dict(attrs))
 
     def _write_parameters(self, names: list[str], X: np.ndarray) -> None:
         self._file.createDimension("parameter", len(names))
@@ -140,7 +164,9 @@ class NetCDFSink:
                     f"{len(self.layout.variables)} variables x {len(self.layout.times)} times"
                 )
             f.createDimension("time", len(self.layout.times))
-            f.createVariable("time", "f8", ("time",))[:] = self.layout.times
+            time = f.createVariable("time", "f8", ("time",))
+            time[:] = self.layout.times
+            time.setncatts(dict(self.variable_attrs.get("time", {})))
             self._vars = [
                 f.createVariable(
                     name.replace("/", "_"),
@@ -153,6 +179,7 @@ class NetCDFSink:
             ]
             for var, name in zip(self._vars, self.layout.variables, strict=True):
                 var.vensim_name = name
+                var.setncatts(dict(self.variable_attrs.get(name, {})))
             return
         width = int(np.prod(Y.shape[1:]))
         names = self.outcomes or [f"y{i}" for i in range(width)]
