@@ -16,6 +16,11 @@ score comes with a 95% case-bootstrap interval, and each baseline's difference f
 model with a paired bootstrap interval (Varoquaux 2018: with small N, error bars are
 wide). Schemes are run on all cases and again without the low-confidence rows (dropped
 from training and testing).
+
+Each fold (refit and predictions) is an independent task run through ``gvcdyn.execute``
+(in this process or on dask workers, checkpointed per subset for ``--resume``); the folds
+come back in order, and every random draw stays in this process, so the scores do not
+depend on where the folds ran.
 """
 
 from __future__ import annotations
@@ -33,8 +38,16 @@ from gvcdyn.calibrate.likelihood import (
 )
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
+from gvcdyn.calibrate.uncertainty import (
+    TaskProgress,
+    counting_copy,
+    job_config,
+    job_part,
+    run_tasks,
+)
+from gvcdyn.execute import Execution
 
-__all__ = ["CrossValidation", "crossvalidate", "scores", "stratified_folds"]
+__all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]
 
 PREDICTORS = ("model", "frequencies", "context")
 METRICS = ("log_loss", "rps", "accuracy")
@@ -113,7 +126,14 @@ def scores(probs: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return np.stack([-np.log(p), rps, acc], axis=1)
 
 
-def crossvalidate(problem: CalibrationProblem) -> CrossValidation:
+def crossvalidate(
+    problem: CalibrationProblem,
+    *,
+    execution: Execution | None = None,
+    progress: TaskProgress | None = None,
+) -> CrossValidation:
+    """Every scheme on every subset; the folds run as tasks through ``execution`` (in this
+    process when None), checkpointed per subset (``<output>.cv-<subset>.job/``)."""
     cfg = problem.config
     outcome_idx = [
         next(k for k, o in enumerate(problem.outcomes) if o.column == c) for c in cfg.cv_outcomes
@@ -142,7 +162,15 @@ def crossvalidate(problem: CalibrationProblem) -> CrossValidation:
         if cfg.cv_loo:
             plans.append([np.array([i]) for i in members])
         tests = [t for plan in plans for t in plan]
-        preds = _fold_predictions(problem, members, tests, outcome_idx, rng)
+        preds = _fold_predictions(
+            problem,
+            members,
+            tests,
+            outcome_idx,
+            rng,
+            execution=job_part(execution, f"cv-{subset}"),
+            progress=progress,
+        )
         start = 0
         for b, plan in enumerate(plans):
             fold_preds = preds[start : start + len(plan)]
@@ -201,63 +229,134 @@ def _pool(plan, fold_preds, c, observed, n_cases):
         return total / count[None, :, None]
 
 
-def _fold_predictions(problem, members, tests, outcome_idx, rng) -> list[dict]:
-    """Refit the model and both baselines on each fold's training cases; predict its tests."""
+def _fold_predictions(
+    problem: CalibrationProblem,
+    members: np.ndarray,
+    tests: list[np.ndarray],
+    outcome_idx: list[int],
+    rng: np.random.Generator,
+    *,
+    execution: Execution | None = None,
+    progress: TaskProgress | None = None,
+) -> list[dict]:
+    """Refit the model and both baselines on each fold's training cases; predict its tests.
+
+    One task per fold; the starting points are drawn here, from ``rng``, once for all.
+    """
     n_cases = len(problem.cases)
     n_folds = len(tests)
     base_w = problem.weights
     weights = np.zeros((n_folds, n_cases))
+    held_out = np.zeros((n_folds, n_cases))
     for f, test in enumerate(tests):
         train = np.setdiff1d(members, test)
         weights[f, train] = base_w[train]
+        held_out[f, test] = 1.0
     k = problem.k
     unit_starts = np.vstack(
         [np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)]
     )
-    starts = np.repeat(problem.from_unit(unit_starts)[None], n_folds, axis=0).reshape(-1, k)
-    fitted, values = batched_search(
-        problem,
-        starts,
-        weights=np.repeat(weights, N_STARTS, axis=0),
-        step=CV_STEP,
-        min_step=CV_MIN_STEP,
+    fold_fit = FoldFit(problem, problem.from_unit(unit_starts), outcome_idx)
+    Y = run_tasks(
+        fold_fit,
+        np.hstack([weights, held_out]),
+        execution,
+        problem=problem,
+        config=job_config(problem, "cross-validation folds", starts=fold_fit.starts),
+        seed=problem.config.cv_seed,
+        progress=progress,
     )
-    fitted = fitted.reshape(n_folds, N_STARTS, k)
-    best = fitted[np.arange(n_folds), np.argmin(values.reshape(n_folds, N_STARTS), axis=1)]
-    s, status = problem.quantities(best)
-    _, cuts = problem.nll_from_quantities(s, status, weights)
-    covariates = np.column_stack([problem.case_levers, problem.cases.horizon])
-    preds = []
-    for f, test in enumerate(tests):
-        train = np.flatnonzero(weights[f] > 0)
-        pred: dict[str, list[np.ndarray]] = {name: [] for name in PREDICTORS}
-        for k_ in outcome_idx:
+    preds, runs = fold_fit.unpack(Y, tests)
+    problem.counter.runs += runs
+    return preds
+
+
+class FoldFit:
+    """A cross-validation task: ``f(X) -> (Y, status)``, one fold per row.
+
+    A row of ``X`` is the fold's training weights (``C``) then its held-out mask
+    (``C``). The task refits the model from ``starts`` on the training cases, profiles
+    its cutpoints, fits both baselines, and returns every predictor's level
+    probabilities for the held-out cases (NaN elsewhere) and, last, its model runs. It
+    pickles as the problem (the model as IR and kernel source).
+    """
+
+    def __init__(
+        self, problem: CalibrationProblem, starts: np.ndarray, outcome_idx: list[int]
+    ) -> None:
+        self.problem = problem
+        self.starts = np.asarray(starts, dtype=float)
+        self.outcome_idx = list(outcome_idx)
+        self.n_levels = max(len(problem.outcomes[k].levels) for k in self.outcome_idx)
+        n_cases = len(problem.cases)
+        self.shape = (n_cases, len(self.outcome_idx), len(PREDICTORS), self.n_levels)
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.problem)
+        n_cases = len(problem.cases)
+        Y = np.full((len(X), int(np.prod(self.shape)) + 1), np.nan)
+        for row, x in enumerate(X):
+            probs = np.full(self.shape, np.nan)
+            test = np.flatnonzero(x[n_cases:] > 0)
+            for c, per_predictor in enumerate(self._fold(problem, x[:n_cases], test)):
+                for d, name in enumerate(PREDICTORS):
+                    p = per_predictor[name]
+                    probs[test, c, d, : p.shape[1]] = p
+            Y[row, :-1] = probs.ravel()
+        Y[:, -1] = 0.0
+        Y[0, -1] = problem.counter.runs
+        return Y, np.zeros(len(X), dtype=np.int64)
+
+    def _fold(self, problem: CalibrationProblem, weights: np.ndarray, test: np.ndarray) -> list:
+        """Per outcome, ``{predictor: P(level) of the test cases}`` of one fold."""
+        n_starts = len(self.starts)
+        fitted, values = batched_search(
+            problem,
+            self.starts,
+            weights=np.repeat(weights[None, :], n_starts, axis=0),
+            step=CV_STEP,
+            min_step=CV_MIN_STEP,
+        )
+        best = fitted[int(np.argmin(values))]
+        s, status = problem.quantities(best[None, :])
+        _, cuts = problem.nll_from_quantities(s, status, weights[None, :])
+        covariates = np.column_stack([problem.case_levers, problem.cases.horizon])
+        train = np.flatnonzero(weights > 0)
+        out = []
+        for k_ in self.outcome_idx:
             spec = problem.outcomes[k_]
             levels = problem.levels[:, k_]
             n_lev = len(spec.levels)
-            eta = s[f, test, k_] / problem.scales[k_]
-            pred["model"].append(level_probabilities(eta, cuts[k_][f]))
-            pred["frequencies"].append(
-                np.repeat(
-                    _frequencies(
-                        levels[train], weights[f, train], n_lev, problem.config.pseudo_count
-                    )[None],
-                    len(test),
-                    axis=0,
-                )
+            eta = s[0, test, k_] / problem.scales[k_]
+            freq = _frequencies(levels[train], weights[train], n_lev, problem.config.pseudo_count)
+            out.append(
+                {
+                    "model": level_probabilities(eta, cuts[k_][0]),
+                    "frequencies": np.repeat(freq[None], len(test), axis=0),
+                    "context": _context_logit(
+                        covariates[train],
+                        levels[train],
+                        weights[train],
+                        covariates[test],
+                        n_lev,
+                        problem.config.pseudo_count,
+                    ),
+                }
             )
-            pred["context"].append(
-                _context_logit(
-                    covariates[train],
-                    levels[train],
-                    weights[f, train],
-                    covariates[test],
-                    n_lev,
-                    problem.config.pseudo_count,
-                )
-            )
-        preds.append(pred)
-    return preds
+        return out
+
+    def unpack(self, Y: np.ndarray, tests: list[np.ndarray]) -> tuple[list[dict], int]:
+        """Per fold ``{predictor: [P(level) of its test cases, per outcome]}``, and the runs."""
+        preds = []
+        for row, test in zip(Y, tests, strict=True):
+            probs = row[:-1].reshape(self.shape)
+            pred: dict[str, list[np.ndarray]] = {name: [] for name in PREDICTORS}
+            for c, k_ in enumerate(self.outcome_idx):
+                n_lev = len(self.problem.outcomes[k_].levels)
+                for d, name in enumerate(PREDICTORS):
+                    pred[name].append(probs[test, c, d, :n_lev])
+            preds.append(pred)
+        return preds, int(Y[:, -1].sum())
 
 
 def _frequencies(levels, weights, n_levels, pseudo):

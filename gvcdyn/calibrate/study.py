@@ -5,6 +5,15 @@ optionally ``crossvalidate``); this module only runs them in order and records w
 came out with its provenance (config text, mapping text, the case file's and the
 model's SHA-256, seeds, number of model runs, convergence messages), so a fit file
 can be re-read, reported and used for prediction without the config at hand.
+
+The bootstrap replicates and cross-validation folds are independent refits: they run as
+tasks through ``execution`` (in this process, or on a dask cluster), and with an output
+each finished one is checkpointed beside it (``fit.nc.bootstrap.job/``,
+``fit.nc.cv-all.job/``...; the caller removes them with ``remove_checkpoints`` once the
+fit is written), so ``resume`` continues an interrupted calibration without redoing
+them. The fit and profiles before them are computed again on a resume (they are
+deterministic, so the tasks' starting points, part of each checkpoint's fingerprint,
+come out the same).
 """
 
 from __future__ import annotations
@@ -27,12 +36,15 @@ from gvcdyn.calibrate.config import CalibrationConfig
 from gvcdyn.calibrate.fit import FitResult, Progress, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
+from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, job_part, profiles
+from gvcdyn.execute import Execution
 
 __all__ = ["calibrate", "fit_dataset"]
 
 #: stage(name) is called as each step starts (for a CLI status line)
 Stage = Callable[[str], None]
+#: tasks(step, finished, total) as the bootstrap replicates / cross-validation folds finish
+Tasks = Callable[[str, int, int], None]
 
 
 def calibrate(
@@ -44,8 +56,14 @@ def calibrate(
     stage: Stage | None = None,
     model=None,
     command_line: list[str] | None = None,
+    execution: Execution | None = None,
+    tasks: Tasks | None = None,
 ) -> xr.Dataset:
-    """Run the whole calibration described by ``config``; returns the fit as a Dataset."""
+    """Run the whole calibration described by ``config``; returns the fit as a Dataset.
+
+    ``execution`` runs the bootstrap replicates and cross-validation folds (see the
+    module docstring); ``tasks`` hears of each one finished.
+    """
     if seed is not None:
         config = config.with_seed(seed)
     timing: dict[str, list[float]] = {}  # stage -> [wall s, CPU s of this process]
@@ -83,17 +101,30 @@ def calibrate(
     boot = None
     if config.bootstrap > 0:
         say(f"case bootstrap ({config.bootstrap} replicates)")
-        boot = bootstrap(problem, theta, config.bootstrap, config.uncertainty_seed)
+        boot = bootstrap(
+            problem,
+            theta,
+            config.bootstrap,
+            config.uncertainty_seed,
+            execution=job_part(execution, "bootstrap"),
+            progress=_step(tasks, "bootstrap replicates"),
+        )
     cv = None
     if crossval:
         from gvcdyn.calibrate.crossval import crossvalidate
 
         say("cross-validation")
-        cv = crossvalidate(problem)
+        cv = crossvalidate(problem, execution=execution, progress=_step(tasks, "folds"))
     say("")
     result.n_runs = problem.counter.runs
     result.extra["timing"] = timing
     return fit_dataset(problem, result, prof, ident, boot, cv, command_line=command_line)
+
+
+def _step(tasks: Tasks | None, name: str) -> Callable[[int, int], None] | None:
+    if tasks is None:
+        return None
+    return lambda done, total: tasks(name, done, total)
 
 
 def fit_dataset(

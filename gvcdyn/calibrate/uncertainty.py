@@ -14,19 +14,47 @@
   quantities to the unit-scaled parameters (columns normalised): above about 15 the set
   is poorly identifiable. Pairs whose sensitivity vectors are nearly parallel are listed.
 - Case bootstrap: resample cases with replacement, refit every replicate from the
-  optimum, all replicates in one batch per search iteration; percentile intervals.
+  optimum; percentile intervals. Each replicate is an independent task run through
+  ``gvcdyn.execute`` (in this process or on dask workers, checkpointed for ``--resume``);
+  every refit is the same whichever way it runs, so the replicates are bitwise those of
+  one batched search over all of them.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import glob
+import itertools
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.cases import file_sha256
+from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
 from gvcdyn.calibrate.search import batched_search
+from gvcdyn.execute import Checkpoint, Execution, fingerprint, map_runs
 
-__all__ = ["Bootstrap", "Identifiability", "Profile", "bootstrap", "identifiability", "profiles"]
+__all__ = [
+    "Bootstrap",
+    "BootstrapRefit",
+    "Identifiability",
+    "Profile",
+    "bootstrap",
+    "identifiability",
+    "job_config",
+    "job_part",
+    "profiles",
+    "remove_checkpoints",
+    "run_tasks",
+]
+
+#: progress(finished tasks, all tasks) of a step whose refits run as tasks
+TaskProgress = Callable[[int, int], None]
 
 THRESHOLD_95 = 1.92  # half the chi-square(1) 95% quantile
 FLAT = 0.1
@@ -203,20 +231,161 @@ def identifiability(problem: CalibrationProblem, theta: np.ndarray) -> Identifia
 
 
 def bootstrap(
-    problem: CalibrationProblem, theta: np.ndarray, replicates: int, seed: int
+    problem: CalibrationProblem,
+    theta: np.ndarray,
+    replicates: int,
+    seed: int,
+    *,
+    execution: Execution | None = None,
+    progress: TaskProgress | None = None,
 ) -> Bootstrap | None:
-    """Case bootstrap: each replicate re-weights the cases by resampled counts and refits."""
+    """Case bootstrap: each replicate re-weights the cases by resampled counts and refits.
+
+    The replicates run as one task each through ``execution`` (in this process when
+    None); their results come back in replicate order whichever executor ran them.
+    """
     if replicates <= 0:
         return None
     rng = np.random.default_rng(seed)
     n = len(problem.cases)
     counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
     weights = counts * problem.weights[None, :]
-    starts = np.repeat(theta[None, :], replicates, axis=0)
-    fitted, values = batched_search(
-        problem, starts, weights=weights, step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+    refit = BootstrapRefit(problem, theta)
+    Y = run_tasks(
+        refit,
+        weights,
+        execution,
+        problem=problem,
+        config=job_config(problem, "case bootstrap", start=theta),
+        seed=seed,
+        progress=progress,
     )
+    fitted, values, cuts, runs = refit.unpack(Y)
+    problem.counter.runs += runs
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
-    s, status = problem.quantities(fitted)
-    _, cuts = problem.nll_from_quantities(s, status, weights)
     return Bootstrap(fitted, values, cuts, low, high, seed)
+
+
+class BootstrapRefit:
+    """A bootstrap task: ``f(W) -> (Y, status)``, rows of case weights in, refits out.
+
+    Each row of ``W (m, C)`` is one replicate's weights; its refit starts at ``theta``.
+    ``Y`` holds per row the refitted parameters, the objective, every outcome's
+    cutpoints and (on the first row) the model runs the task made. It pickles as the
+    problem (the model as IR and kernel source), so a worker loads the kernel from its
+    cache.
+    """
+
+    def __init__(self, problem: CalibrationProblem, theta: np.ndarray) -> None:
+        self.problem = problem
+        self.theta = np.asarray(theta, dtype=float)
+        self.n_cuts = [len(o.levels) - 1 for o in problem.outcomes]
+
+    def __call__(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.problem)
+        starts = np.repeat(self.theta[None, :], len(W), axis=0)
+        fitted, values = batched_search(
+            problem, starts, weights=W, step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+        )
+        s, status = problem.quantities(fitted)
+        _, cuts = problem.nll_from_quantities(s, status, W)
+        runs = np.zeros(len(W))
+        runs[0] = problem.counter.runs
+        Y = np.column_stack([fitted, values, *cuts, runs])
+        return Y, np.zeros(len(W), dtype=np.int64)
+
+    def unpack(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
+        """``(theta (B, k), objective (B,), cutpoints per outcome, model runs)`` of ``Y``."""
+        k = len(self.theta)
+        edges = np.cumsum([k + 1, *self.n_cuts])
+        cuts = [np.ascontiguousarray(Y[:, a:b]) for a, b in itertools.pairwise(edges)]
+        return Y[:, :k], Y[:, k], cuts, int(Y[:, -1].sum())
+
+
+# ----------------------------------------------------------------- refits as tasks
+
+
+def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
+    """The problem with a counter of its own: a task counts its runs and reports them, so
+    the total is the same in this process as on a worker (whose counter is a copy)."""
+    clone = copy.copy(problem)
+    clone.counter = RunCounter()
+    return clone
+
+
+def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
+    """What a calibration task's checkpoint must match besides the model, seed and tasks:
+    the config, mapping and case file (by hash), and the job's own settings."""
+    cfg = problem.config
+    return {
+        "job": job,
+        "config": cfg.text,
+        "mapping": problem.mapping.text,
+        "case_file_sha256": file_sha256(cfg.cases),
+        "method": cfg.method,
+        "time_step": cfg.time_step,
+        **{k: np.asarray(v).tolist() for k, v in settings.items()},
+    }
+
+
+def run_tasks(
+    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    X: np.ndarray,
+    execution: Execution | None,
+    *,
+    problem: CalibrationProblem,
+    config: dict[str, Any],
+    seed: int | None,
+    progress: TaskProgress | None = None,
+) -> np.ndarray:
+    """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.
+
+    With an output, each finished task is kept in its checkpoint folder until
+    ``remove_checkpoints``: when a later step of the calibration is interrupted, a
+    resume takes this step's tasks from there instead of redoing them.
+    """
+    execution = execution or Execution()
+    checkpoint = None
+    if execution.output is not None:
+        fp = fingerprint(
+            model=problem.model.ir.source_hash,
+            config=config,
+            seed=seed,
+            n_runs=len(X),
+            chunk_size=1,
+            X=X,
+        )
+        checkpoint = _KeptCheckpoint.open(
+            execution.output,
+            fp,
+            resume=execution.resume,
+            resume_command=execution.resume_command,
+        )
+    result = map_runs(
+        f, X, executor=execution.executor, chunk_size=1, checkpoint=checkpoint, progress=progress
+    )
+    return result.Y
+
+
+class _KeptCheckpoint(Checkpoint):
+    """A step's checkpoint that outlives the step (removed with the whole calibration's)."""
+
+    def remove(self) -> None:
+        pass
+
+
+def remove_checkpoints(output: str | Path) -> None:
+    """Delete the task checkpoints of the calibration written to ``output`` (call it once
+    the fit file is safely written)."""
+    output = Path(output)
+    for folder in output.parent.glob(f"{glob.escape(output.name)}.*.job"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def job_part(execution: Execution | None, name: str) -> Execution | None:
+    """The execution of one step of a calibration: its checkpoint beside the output
+    (``fit.nc`` -> ``fit.nc.<name>.job/``), so that each step resumes on its own."""
+    if execution is None or execution.output is None:
+        return execution
+    output = Path(execution.output)
+    return dataclasses.replace(execution, output=output.with_name(f"{output.name}.{name}"))

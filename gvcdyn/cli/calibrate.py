@@ -11,6 +11,17 @@ from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
 from gvcdyn.cli.common import err, out, writing
+from gvcdyn.errors import CheckpointError, JobInterrupted
+from gvcdyn.execute import Execution
+from gvcdyn.execute.options import (
+    ResumeOption,
+    SchedulerOption,
+    WorkersOption,
+    executor_from_options,
+    resume_command,
+)
+
+EXIT_INTERRUPTED = 130
 
 _EPILOG = "Example config (calibration/config.toml):\n\n\b\n" + escape(EXAMPLE_CONFIG)
 
@@ -38,20 +49,31 @@ def calibrate(
             help="Also run cross-validation against the two baselines (slower).",
         ),
     ] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Fit the config's parameters to the case outcomes (ordered logit, multi-start DE).
 
     Writes estimates, 95% profile-likelihood and bootstrap intervals, profiles,
     identifiability (Fisher rank, collinearity index), the objective, the number of model
     runs, convergence messages, the config and the case file's SHA-256.
+
+    The bootstrap replicates and cross-validation folds run as independent tasks:
+    --workers N on a local dask cluster, --scheduler tcp://HOST:PORT on an existing one
+    (the same numbers, bit for bit). Each finished one is kept beside --out
+    (<out>.bootstrap.job/, <out>.cv-all.job/...) until the fit is written; after Ctrl-C or
+    a crash the same command with --resume redoes the (deterministic) fit and continues.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
+    from gvcdyn.calibrate.uncertainty import remove_checkpoints
     from gvcdyn.results_io import write_netcdf
 
     cfg = load_config(config)
+    _check_no_unfinished_job(out_path, resume)
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -79,19 +101,51 @@ def calibrate(
         finish_bars()
         bar.console.print(f"[dim]{name}[/dim]")
 
-    with bar:
-        ds = run_calibration(
-            cfg,
-            seed=seed,
-            crossval=crossval,
-            progress=on_generation,
-            stage=on_stage,
-            command_line=["gvcdyn", *sys.argv[1:]],
-        )
+    steps: dict[str, int] = {}
+
+    def on_task(step: str, done: int, total: int) -> None:
+        if done == 1 or step not in steps:  # a new step (each cross-validation subset)
+            steps[step] = bar.add_task(step, total=total, best="")
+        bar.update(steps[step], completed=done)
+
+    try:
+        with executor_from_options(workers, scheduler) as executor, bar:
+            ds = run_calibration(
+                cfg,
+                seed=seed,
+                crossval=crossval,
+                progress=on_generation,
+                stage=on_stage,
+                tasks=on_task,
+                command_line=["gvcdyn", *sys.argv[1:]],
+                execution=Execution(
+                    executor, out_path, resume=resume, resume_command=resume_command()
+                ),
+            )
+    except JobInterrupted as stop:
+        err.print(escape(str(stop)), soft_wrap=True)  # the resume command on one line
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted before any bootstrap replicate or fold was saved")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     with writing(out_path):
         write_netcdf(ds, out_path)
+    remove_checkpoints(out_path)
     _print_fit(ds)
     out.print(f"fit: {out_path}")
+
+
+def _check_no_unfinished_job(out_path: Path, resume: bool) -> None:
+    """Before the fit (minutes), not after it: an interrupted calibration's saved
+    replicates/folds beside ``--out`` are continued with --resume, never overwritten."""
+    if resume:
+        return
+    waiting = sorted(out_path.parent.glob(f"{out_path.name}.*.job"))
+    if waiting:
+        raise CheckpointError(
+            f"{waiting[0]} holds an unfinished calibration; continue it with --resume, "
+            "or delete that folder to start over"
+        )
 
 
 def _print_fit(ds) -> None:
