@@ -37,7 +37,7 @@ import numpy as np
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.execute import Checkpoint, Execution, fingerprint, map_runs
+from gvcdyn.execute import Checkpoint, Execution, InProcessExecutor, fingerprint, map_runs
 
 __all__ = [
     "Bootstrap",
@@ -342,9 +342,15 @@ def run_tasks(
 
     With an output, each finished task is kept in its checkpoint folder until
     ``remove_checkpoints``: when a later step of the calibration is interrupted, a
-    resume takes this step's tasks from there instead of redoing them.
+    resume takes this step's tasks from there instead of redoing them. Without an
+    output and in this process, all rows are one task: the same numbers (every row is
+    refitted on its own), in fewer and larger model batches, which run faster here.
     """
     execution = execution or Execution()
+    one_batch = execution.output is None and isinstance(
+        execution.executor or InProcessExecutor(), InProcessExecutor
+    )
+    chunk = max(1, len(X)) if one_batch else 1
     checkpoint = None
     if execution.output is not None:
         fp = fingerprint(
@@ -352,7 +358,7 @@ def run_tasks(
             config=config,
             seed=seed,
             n_runs=len(X),
-            chunk_size=1,
+            chunk_size=chunk,
             X=X,
         )
         checkpoint = _KeptCheckpoint.open(
@@ -362,7 +368,12 @@ def run_tasks(
             resume_command=execution.resume_command,
         )
     result = map_runs(
-        f, X, executor=execution.executor, chunk_size=1, checkpoint=checkpoint, progress=progress
+        f,
+        X,
+        executor=execution.executor,
+        chunk_size=chunk,
+        checkpoint=checkpoint,
+        progress=progress,
     )
     return result.Y
 
