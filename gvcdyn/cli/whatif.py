@@ -307,7 +307,7 @@ def run(
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
 ) -> None:
-    """Run one what-if, several scenarios side by side, or a grid sweep, in ONE batch.
+    """Run one what-if, several scenarios side by side, or a grid sweep (one batch if small).
 
     Examples (in models/: scenarios side by side; one lever set, files written; a
     5 x 3 grid sweep; a 100 x 100 sweep on two local workers, resumable):
