@@ -16,6 +16,7 @@ rounding) and ``rk4`` (classic fourth order; discrete states update once per ste
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 import keyword
 import os
@@ -35,8 +36,9 @@ _RESERVED_PREFIXES = ("d_", "u_", "k1_", "k2_", "k3_", "k4_", "y_", "lookup_", "
 _KERNEL_FLAGS = 'cache=True, error_model="numpy", nogil=True'
 
 
-def identifiers(model: ir.ModelIR) -> dict[str, str]:
-    """A unique, readable Python identifier for every symbol of the model."""
+def identifiers(model: ir.ModelIR, taken_too: frozenset[str] = frozenset()) -> dict[str, str]:
+    """A unique, readable Python identifier for every symbol of the model, none of them
+    in ``taken_too`` (names the generated code uses itself)."""
     names: dict[str, str] = {
         "time": "time",
         "time_step": "dt",
@@ -44,26 +46,30 @@ def identifiers(model: ir.ModelIR) -> dict[str, str]:
         "saveper": "saveper",
         "final_time": "final_time",
     }
-    taken = set(names.values()) | {
-        "np",
-        "rt",
-        "prange",
-        "njit",
-        "c",
-        "out",
-        "sel",
-        "vals",
-        "status",
-        "step",
-        "row",
-        "j",
-        "n_steps",
-        "save_rows",
-        "total",
-        "time_s",
-        "next_row",
-        "check",
-    }
+    taken = (
+        set(names.values())
+        | {
+            "np",
+            "rt",
+            "prange",
+            "njit",
+            "c",
+            "out",
+            "sel",
+            "vals",
+            "status",
+            "step",
+            "row",
+            "j",
+            "n_steps",
+            "save_rows",
+            "total",
+            "time_s",
+            "next_row",
+            "check",
+        }
+        | set(taken_too)
+    )
     taken |= set(keyword.kwlist) | set(dir(builtins))
     symbols = [p.symbol for p in model.parameters]
     symbols += [s.symbol for s in model.stocks] + [d.symbol for d in model.discrete_states]
@@ -179,7 +185,8 @@ def generate(model: ir.ModelIR, split: bool | None = None) -> str:
     ``split``: generate the kernel as several compiled parts (``True``), as one function
     (``False``), or decide by the model's size and $GVCDYN_KERNEL_SPLIT (``None``).
     """
-    names = identifiers(model)
+    split = use_split(model, split)
+    names = identifiers(model, _SPLIT_NAMES if split else frozenset())
     tables = {lk.name: f"LOOKUP_{i}" for i, lk in enumerate(model.lookups)}
     emitter = _Emitter(names, tables, {lk.name: lk.mode for lk in model.lookups})
     lines = [
@@ -204,15 +211,12 @@ def generate(model: ir.ModelIR, split: bool | None = None) -> str:
         lines.append(f"{table}_X = np.array([{', '.join(_float(x) for x in lk.xs)}])")
         lines.append(f"{table}_Y = np.array([{', '.join(_float(y) for y in lk.ys)}])")
     lines.append("")
-    split = use_split(model, split)
     if split:
-        lines += _split_tables(model)
-    for method in METHODS:
-        if split:
-            lines += _split_simulate_function(model, method, names, emitter)
-        else:
+        lines += _split_kernel(model, names)
+    else:
+        for method in METHODS:
             lines += _simulate_function(model, method, names, emitter)
-        lines += _batch_function(method)
+            lines += _batch_function(method)
     return "\n".join(lines) + "\n"
 
 
@@ -361,15 +365,16 @@ def _rk4_step(
     return out
 
 
-def _batch_function(method: str) -> list[str]:
+def _batch_function(method: str, extra: str = "") -> list[str]:
+    """``batch_<method>``; ``extra``: more arguments passed on to ``simulate_<method>``."""
     return [
         f"@njit(parallel=True, {_KERNEL_FLAGS})",
         f"def batch_{method}(C, OUT, STATUS, save_rows, sel, t0, dt, n_steps, saveper, "
-        "final_time):",
+        f"final_time{extra}):",
         '    """All runs of a batch, in parallel over runs."""',
         "    for r in prange(C.shape[0]):",
         f"        STATUS[r] = simulate_{method}(C[r], OUT[r], save_rows, sel, t0, dt, n_steps, "
-        "saveper, final_time)",
+        f"saveper, final_time{extra})",
         "",
         "",
     ]
@@ -394,7 +399,8 @@ SPLIT_THRESHOLD = 400
 # 40 s; 4 x 100: about 6 s), and each part has a fixed cost: at 1,300 equations, parts of
 # 2,500 / 6,000 characters (about 40 / 90 statements) took 39.6 / 36.0 s CPU.
 PART_CHARS = 6_000
-_PART_ARGS = "v, c, time, dt, t0, saveper, final_time, k"
+_PART_ARGS = "v, time, dt, t0, saveper, final_time"
+_SPLIT_NAMES = frozenset({"v", "vp", "parts", "time_s"})  # a split kernel's own locals
 
 
 def equation_count(model: ir.ModelIR) -> int:
@@ -428,7 +434,7 @@ class _Layout:
 
     Parameters, stocks, their rates (four RK4 stages), RK4 stage values, discrete states
     and fixed delays each take one contiguous range, so the kernel moves them with loops
-    instead of one statement per symbol.
+    instead of one statement per symbol. The lookup tables come last.
     """
 
     def __init__(self, model: ir.ModelIR) -> None:
@@ -460,7 +466,14 @@ class _Layout:
         self.stage = self.rates + 4 * self.n_stocks  # RK4 stage values y_
         self.discrete_updates = self.stage + self.n_stocks
         self.fixed_inputs = self.discrete_updates + len(model.discrete_states)
-        self.size = self.fixed_inputs + len(model.fixed_delays)
+        self.stage_rates = self.fixed_inputs + len(model.fixed_delays)  # RK4 k2..k4 land here
+        # lookup and data tables (xs then ys), copied in with the initial values of a run
+        self.tables: dict[str, int] = {}
+        end = self.stage_rates + self.n_stocks
+        for lk in model.lookups:
+            self.tables[lk.name] = end
+            end += 2 * len(lk.xs)
+        self.size = end
 
     def _range(self, symbols: list[str]) -> int:
         start = len(self.slots)
@@ -499,10 +512,17 @@ def _inlined_helpers() -> tuple[str, ...]:
     )
 
 
+# runtime intrinsics and called helpers the parts use, bound to module names (a global
+# costs numba less than an attribute of ``rt`` at every use)
+_PART_HELPERS = ("choose", "both", "either", "minimum", "maximum", "table_lookup", "table_data")
+
+
 def _helper_twins() -> list[str]:
-    """Module-level twins of the inlined helpers (compiled only if a part calls them)."""
+    """Module-level twins of the inlined helpers (compiled only if a part calls them), and
+    module names for the helpers only parts use."""
     flags = _KERNEL_FLAGS.replace("cache=True, ", "")  # compiled into the cached parts
-    return [f"_rt_{name} = njit({flags})(rt.{name}.py_func)" for name in _inlined_helpers()]
+    twins = [f"_rt_{name} = njit({flags})(rt.{name}.py_func)" for name in _inlined_helpers()]
+    return twins + [f"_rt_{name} = rt.{name}" for name in _PART_HELPERS]
 
 
 def _call_helpers(statement: str) -> str:
@@ -512,90 +532,283 @@ def _call_helpers(statement: str) -> str:
     return statement
 
 
-def _parts(name: str, statements: list[str]) -> tuple[list[str], list[str]]:
-    """``statements`` grouped into compiled functions: (their source, one call per part)."""
-    statements = [_call_helpers(s) for s in statements]
+# Functions whose every argument may be evaluated even where IF THEN ELSE would not take
+# it: they read no index and raise nothing (error_model="numpy": x/0 is inf, not an error).
+_CANNOT_FAIL = frozenset(
+    {
+        "abs", "exp", "ln", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
+        "cosh", "tanh", "integer", "log", "power", "pi", "min", "max", "modulo", "quantum",
+        "xidz", "zidz", "if_then_else", "active_initial", "step", "ramp", "pulse",
+        "pulse_train",
+    }
+)  # fmt: skip
+
+
+def _cannot_fail(node: ir.Expr) -> bool:
+    """Whether evaluating ``node`` can neither raise nor read out of bounds."""
+    return all(not isinstance(n, ir.Call) or n.function in _CANNOT_FAIL for n in ir.walk(node))
+
+
+# Functions that never raise an exception (a part called by address, as a C function,
+# could not pass one on): parts that call any other function are linked into the driver.
+_NEVER_RAISE = _CANNOT_FAIL | {
+    "gate",
+    "delay_order",
+    "vector_select",
+    "vector_sort_order",
+    "vector_rank",
+    "vector_reorder",
+    "allocate_by_priority",
+}
+
+
+def _never_raises(node: ir.Expr) -> bool:
+    return all(not isinstance(n, ir.Call) or n.function in _NEVER_RAISE for n in ir.walk(node))
+
+
+class _PartEmitter(_Emitter):
+    """The emitter of split kernels' parts: the same operations on the same values, in
+    constructs numba compiles several times faster (benchmarks/bench_compile.py).
+
+    - IF THEN ELSE whose branches cannot fail, comparisons used as numbers, and AND / OR
+      of such conditions become one select / and / or instruction instead of branches
+      (an inline branch costs about 8 ms of compile time, a select 1 ms);
+    - MIN / MAX are numba's own ``np.minimum`` / ``np.maximum`` code, without typing a
+      ufunc call at every use;
+    - lookups read their table from the values ``v`` (no array constants or arguments).
+    """
+
+    def __init__(
+        self, names: Mapping[str, str], lookups: Mapping[str, ir.Lookup], slots: Mapping[str, int]
+    ) -> None:
+        super().__init__(names, {})
+        self.lookups = lookups
+        self.table_slots = slots
+
+    def expr(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
+        if isinstance(node, ir.LookupCall):
+            lk = self.lookups[node.table]
+            start, n = self.table_slots[node.table], len(lk.xs)
+            arg = self.expr(node.arg, rename)
+            if lk.mode != "interpolate":  # a data variable's table (gvcdyn.lower.external)
+                return f"_rt_table_data({arg}, v, {start}, {n}, {DATA_MODE_CODES[lk.mode]})"
+            return f"_rt_table_lookup({arg}, v, {start}, {n})"
+        return super().expr(node, rename)
+
+    def cond(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
+        if isinstance(node, ir.Op) and node.op in ("and", "or") and _cannot_fail(node):
+            a, b = (self.cond(x, rename) for x in node.args)
+            return f"_rt_{'both' if node.op == 'and' else 'either'}({a}, {b})"
+        return super().cond(node, rename)
+
+    def _op(self, node: ir.Op, rename: Callable[[str], str]) -> str:
+        if functions.OPERATORS[node.op].kind != "arithmetic":
+            return f"_rt_choose({self.cond(node, rename)}, 1.0, 0.0)"
+        return super()._op(node, rename)
+
+    def _call(self, node: ir.Call, rename: Callable[[str], str]) -> str:
+        if node.function in ("min", "max"):
+            a, b = (self.expr(x, rename) for x in node.args)
+            return f"_rt_{'minimum' if node.function == 'min' else 'maximum'}({a}, {b})"
+        if functions.get(node.function).chooses_branch and _cannot_fail(node):
+            flag, a, b = node.args
+            args = self.cond(flag, rename), self.expr(a, rename), self.expr(b, rename)
+            return f"_rt_choose({', '.join(args)})"
+        return super()._call(node, rename)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Statement:
+    """One assignment in a part: ``v[store] = code``, where ``code`` reads the locals
+    ``reads`` (local name -> slot); ``local`` names the value if later statements read it."""
+
+    store: str
+    code: str
+    reads: Mapping[str, int]
+    local: str | None = None
+    comment: str = ""
+    may_raise: bool = False
+
+
+class _StatementWriter:
+    """Statements of split parts, reading model values through readable locals."""
+
+    def __init__(self, model: ir.ModelIR, lay: _Layout, names: Mapping[str, str]) -> None:
+        self.lay, self.names = lay, names
+        self.emitter = _PartEmitter(names, {lk.name: lk for lk in model.lookups}, lay.tables)
+
+    def _code(self, expr: ir.Expr, stage: bool) -> tuple[str, dict[str, int], bool]:
+        reads: dict[str, int] = {}
+        lay = self.lay
+
+        def rename(symbol: str) -> str:
+            if symbol in ir.CONTROL_SYMBOLS:
+                return self.names[symbol]
+            slot = lay.slots[symbol]
+            if stage and lay.stocks <= slot < lay.stocks + lay.n_stocks:
+                slot = lay.stage + slot - lay.stocks  # an RK4 stage's value of the stock
+            reads[self.names[symbol]] = slot
+            return self.names[symbol]
+
+        code = _call_helpers(self.emitter.expr(expr, rename))
+        return code, reads, not _never_raises(expr)
+
+    def assign(self, symbol: str, expr: ir.Expr, stage: bool = False) -> _Statement:
+        code, reads, may_raise = self._code(expr, stage)
+        local = self.names[symbol]
+        comment = "" if local == symbol else f"  # {symbol}"
+        slot = str(self.lay.slots[symbol])
+        return _Statement(slot, code, reads, local, comment, may_raise)
+
+    def store(self, slot: int, expr: ir.Expr, stage: bool = False) -> _Statement:
+        code, reads, may_raise = self._code(expr, stage)
+        return _Statement(str(slot), code, reads, may_raise=may_raise)
+
+
+def _part_lines(statement: _Statement, known: set[str]) -> list[str]:
+    """Source of ``statement`` in a part whose locals ``known`` are already set."""
+    lines = [
+        f"{local} = v[{slot}]" for local, slot in statement.reads.items() if local not in known
+    ]
+    if statement.local is None:
+        lines.append(f"v[{statement.store}] = {statement.code}")
+    else:
+        lines.append(f"{statement.local} = {statement.code}{statement.comment}")
+        lines.append(f"v[{statement.store}] = {statement.local}")
+    return lines
+
+
+# parts linked into the driver (they may raise) need no Python or C entry points
+_PART_FLAGS = _KERNEL_FLAGS + ", no_cpython_wrapper=True, no_cfunc_wrapper=True"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Part:
+    """A compiled part: called by address (a C function), or linked in if it may raise."""
+
+    name: str
+    linked: bool
+
+
+def _parts(name: str, statements: list[_Statement]) -> tuple[list[str], list[_Part]]:
+    """``statements`` grouped into functions of at most PART_CHARS characters: (their
+    source, the parts). A part reads each value it needs from ``v`` into a local once, at
+    its first use, and writes every value it computes back."""
     groups: list[list[str]] = []
-    size = PART_CHARS
+    linked: list[bool] = []
+    known: set[str] = set()
+    size = 0
     for statement in statements:
-        if size + len(statement) > PART_CHARS:
+        lines = _part_lines(statement, known)
+        if not groups or size + sum(map(len, lines)) > PART_CHARS:
             groups.append([])
-            size = 0
-        groups[-1].append(statement)
-        size += len(statement)
+            linked.append(False)
+            known, size = set(), 0
+            lines = _part_lines(statement, known)
+        groups[-1] += lines
+        linked[-1] = linked[-1] or statement.may_raise
+        known.update(statement.reads)
+        if statement.local is not None:
+            known.add(statement.local)
+        size += sum(map(len, lines))
     source: list[str] = []
-    calls: list[str] = []
-    for n, group in enumerate(groups):
-        source.append(f"@njit({_KERNEL_FLAGS})")
-        source.append(f"def {name}_{n}({_PART_ARGS}):")
-        source += [f"    {s}" for s in group]
+    parts = [_Part(f"{name}_{n}", link) for n, link in enumerate(linked)]
+    for part, group in zip(parts, groups, strict=True):
+        if part.linked:
+            source.append(f"@njit({_PART_FLAGS})")
+        source.append(f"def {part.name}({_PART_ARGS}):")
+        source += [f"    {line}" for line in group]
         source += ["", ""]
-        calls.append(f"{name}_{n}")
-    return source, calls
+    return source, parts
 
 
-def _split_simulate_function(
-    model: ir.ModelIR, method: str, names: Mapping[str, str], emitter: _Emitter
-) -> list[str]:
-    """``simulate_<method>`` as a driver over compiled parts sharing the array ``v``."""
+def _split_kernel(model: ir.ModelIR, names: Mapping[str, str]) -> list[str]:
+    """Both methods' ``simulate_<method>`` as drivers over compiled parts sharing ``v``.
+
+    The parts of the initialization, the constant and dynamic auxiliaries, the outputs
+    and the first rates serve both methods; RK4 adds the parts of its three later stages.
+    """
     lay = _Layout(model)
-    plain = lay.renamer(names, stage=False)
-    staged = lay.renamer(names, stage=True)
-    ns, nd, nf = lay.n_stocks, len(model.discrete_states), len(model.fixed_delays)
-    prefix = f"_{method}"
+    write = _StatementWriter(model, lay, names)
+    source = _split_tables(model, lay)
 
-    def assign(symbol: str, expr: ir.Expr, rename: Callable[[str], str]) -> str:
-        comment = "" if names[symbol] == symbol else f"  # {symbol}"
-        return f"{plain(symbol)} = {emitter.expr(expr, rename)}{comment}"
+    def parts(name: str, statements: list[_Statement]) -> list[_Part]:
+        defs, made = _parts(f"_{name}", statements)
+        source.extend(defs)
+        return made
 
-    def rates(rename: Callable[[str], str], offset: str, with_updates: bool) -> list[str]:
-        out = [
-            f"v[{offset}{i}] = {emitter.expr(s.rate, rename)}" for i, s in enumerate(model.stocks)
-        ]
-        if with_updates:
+    def rates(first: int, stage: bool) -> list[_Statement]:
+        out = [write.store(first + i, s.rate, stage) for i, s in enumerate(model.stocks)]
+        if not stage:
             for i, d in enumerate(model.discrete_states):
-                out.append(f"v[{lay.discrete_updates + i}] = {emitter.expr(d.update, plain)}")
+                out.append(write.store(lay.discrete_updates + i, d.update))
             for i, f in enumerate(model.fixed_delays):
-                out.append(f"v[{lay.fixed_inputs + i}] = {emitter.expr(f.input, plain)}")
+                out.append(write.store(lay.fixed_inputs + i, f.input))
         return out
 
-    source: list[str] = []
+    def block(equations: tuple[ir.Equation, ...], stage: bool = False) -> list[_Statement]:
+        return [write.assign(e.symbol, e.expr, stage) for e in equations]
 
-    def parts(name: str, statements: list[str], time: str = "time", k: str = "0") -> list[str]:
-        defs, calls = _parts(f"{prefix}_{name}", statements)
-        source.extend(defs)
-        return [f"{call}(v, c, {time}, dt, t0, saveper, final_time, {k})" for call in calls]
+    calls = {
+        "init": parts("init", block(model.init_equations)),
+        "static": parts("static", block(model.static_equations)),
+        "dynamic": parts("dynamic", block(model.dynamic_equations)),
+        "output": parts("output", block(model.output_equations)),
+        "rates": parts("rates", rates(lay.rates, stage=False)),
+        "stage": parts("stage", block(model.dynamic_equations, stage=True)),
+        "stage_rates": parts("stage_rates", rates(lay.stage_rates, stage=True)),
+    }
+    for method in METHODS:
+        kinds = ("init", "static", "dynamic", "output", "rates")
+        if method == "rk4":
+            kinds += ("stage", "stage_rates")
+        by_address = [p.name for kind in kinds for p in calls[kind] if not p.linked]
+        source += _split_driver(model, method, lay, names, calls, by_address)
+        source += _batch_function(method, extra=", parts")
+        source.append(f"batch_{method} = rt.SplitBatch(")
+        source.append(
+            f"    batch_{method}, ({''.join(f'{p}, ' for p in by_address)}), _COMPILED_PARTS"
+        )
+        source += [")", "", ""]
+    return source
 
-    init_calls = parts("init", [assign(e.symbol, e.expr, plain) for e in model.init_equations])
-    static_calls = parts(
-        "static", [assign(e.symbol, e.expr, plain) for e in model.static_equations]
-    )
-    dynamic_calls = parts(
-        "dynamic", [assign(e.symbol, e.expr, plain) for e in model.dynamic_equations]
-    )
-    output_calls = parts(
-        "output", [assign(e.symbol, e.expr, plain) for e in model.output_equations]
-    )
-    first_rates = parts("rates", rates(plain, f"{lay.rates} + ", with_updates=True))
-    stage_dynamic = stage_rates = []
-    if method == "rk4":
-        stage_dynamic = [assign(e.symbol, e.expr, staged) for e in model.dynamic_equations]
-        stage_rates = rates(staged, "k + ", with_updates=False)
+
+def _split_driver(
+    model: ir.ModelIR,
+    method: str,
+    lay: _Layout,
+    names: Mapping[str, str],
+    calls: Mapping[str, list[_Part]],
+    by_address: list[str],
+) -> list[str]:
+    """``simulate_<method>``: the time loop, calling the parts in order (``by_address``:
+    the parts whose addresses the argument ``parts`` holds, in its order)."""
+    ns, nd, nf = lay.n_stocks, len(model.discrete_states), len(model.fixed_delays)
+
+    def call(kind: str, indent: str, time: str = "time") -> list[str]:
+        args = f"vp, {time}, dt, t0, saveper, final_time"
+        return [
+            f"{indent}{part.name}({args})"
+            if part.linked
+            else f"{indent}rt.call_part(parts[{by_address.index(part.name)}], {args})"
+            for part in calls[kind]
+        ]
 
     i1, i2, i3, i4 = "    ", "        ", "            ", "                "
     out = [
         f"@njit({_KERNEL_FLAGS})",
-        f"def simulate_{method}(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time):",
+        f"def simulate_{method}(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time, "
+        "parts):",
         f'{i1}"""One run ({method}), split into compiled parts. Returns its status code."""',
         f"{i1}time = t0",
         f"{i1}status = {OK}",
         f"{i1}next_row = 0  # rows from here on are not reached (yet)",
-        f"{i1}k = 0",
-        f"{i1}v = np.zeros({max(lay.size, 1)})",
+        f"{i1}v = SPLIT_INITIAL_VALUES.copy()  # zeros, and the lookup tables",
+        f"{i1}vp = rt.values_pointer(v)  # the parts' view of v (v outlives every call)",
         f"{i1}for j in range({len(model.parameters)}):",
         f"{i2}v[{lay.params} + j] = c[SPLIT_PARAMETER_COLUMNS[j]]",
     ]
-    out += [f"{i1}{call}" for call in init_calls]
+    out += call("init", i1)
     if nf:
         out += [
             f"{i1}n_fixed = np.empty({nf}, dtype=np.int64)",
@@ -606,13 +819,13 @@ def _split_simulate_function(
             f"{i2}pipes[j, : n_fixed[j]] = v[{lay.fixed} + j]",
             f"{i1}p_fixed = np.zeros({nf}, dtype=np.int64)",
         ]
-    out += [f"{i1}{call}" for call in static_calls]
+    out += call("static", i1)
     out.append(f"{i1}for step in range(n_steps + 1):")
-    out += [f"{i2}{call}" for call in dynamic_calls]
+    out += call("dynamic", i2)
     out.append(f"{i2}row = save_rows[step]")
     out.append(f"{i2}if row >= 0:")
     out.append(f"{i3}next_row = row + 1")
-    out += [f"{i3}{call}" for call in output_calls]
+    out += call("output", i3)
     out += [f"{i3}v[{lay.slots[cell]}] = {names[cell]}" for cell in lay.control_cells]
     out.append(f"{i3}total = 0.0")
     out.append(f"{i3}for j in range(sel.shape[0]):")
@@ -624,25 +837,23 @@ def _split_simulate_function(
     out.append(f"{i3}break")
     if model.final_time_symbol is not None:
         tolerance = f"dt * {TIME_TOLERANCE!r}"  # the time grid's rule for the last step
-        out.append(f"{i2}if not (time + {tolerance} < {plain(model.final_time_symbol)}):")
+        final = lay.renamer(names, stage=False)(model.final_time_symbol)
+        out.append(f"{i2}if not (time + {tolerance} < {final}):")
         out.append(f"{i3}break")
-    out += [f"{i2}{call}" for call in first_rates]
+    out += call("rates", i2)
     if method == "rk4":
-        stages = (("0.5", 0, 1), ("0.5", 1, 2), ("1.0", 2, 3))
-        for fraction, previous, current in stages:
+        for fraction, previous, current in (("0.5", 0, 1), ("0.5", 1, 2), ("1.0", 2, 3)):
             out.append(f"{i2}time_s = time + {fraction} * dt")
             out.append(f"{i2}for j in range({ns}):")
             out.append(
                 f"{i3}v[{lay.stage} + j] = v[{lay.stocks} + j] + {fraction} * dt * "
                 f"v[{lay.rates + previous * ns} + j]"
             )
-            k = str(lay.rates + current * ns)
-            # the same parts serve all three stages: ``k`` says where their rates go
-            if current == 1:
-                stage_dynamic_calls = parts("stage", stage_dynamic, "time_s")
-                stage_rate_calls = parts("stage_rates", stage_rates, "time_s")
-            out += [f"{i2}{call}" for call in stage_dynamic_calls]
-            out += [f"{i2}{call[: call.rindex(',')]}, {k})" for call in stage_rate_calls]
+            # the same parts serve all three stages, then the rates move to their place
+            out += call("stage", i2, "time_s")
+            out += call("stage_rates", i2, "time_s")
+            out.append(f"{i2}for j in range({ns}):")
+            out.append(f"{i3}v[{lay.rates + current * ns} + j] = v[{lay.stage_rates} + j]")
     if nd:
         out.append(f"{i2}for j in range({nd}):")
         out.append(f"{i3}v[{lay.discrete} + j] = v[{lay.discrete_updates} + j]")
@@ -674,19 +885,28 @@ def _split_simulate_function(
     out.append(f"{i1}rt.fill_unreached(out, next_row)  # a dynamic FINAL TIME may stop early")
     out.append(f"{i1}return status")
     out += ["", ""]
-    return source + out
+    return out
 
 
-def _split_tables(model: ir.ModelIR) -> list[str]:
-    """Module constants a split kernel's driver loops read: columns and slots."""
-    lay = _Layout(model)
+def _split_tables(model: ir.ModelIR, lay: _Layout) -> list[str]:
+    """Module constants a split kernel's driver reads: initial values (the lookup tables
+    in place), parameter columns, slots; and the helpers its parts call."""
     columns = [p.column for p in model.parameters]
     cells = [lay.slots[cell] for cell in visible_cells(model)]
     delays = [lay.slots[f.delay_symbol] for f in model.fixed_delays]
+    lines = [f"SPLIT_INITIAL_VALUES = np.zeros({max(lay.size, 1)})"]
+    for k, lk in enumerate(model.lookups):
+        start = lay.tables[lk.name]
+        end = start + 2 * len(lk.xs)
+        lines.append(
+            f"SPLIT_INITIAL_VALUES[{start} : {end}] = np.concatenate((LOOKUP_{k}_X, LOOKUP_{k}_Y))"
+        )
     return [
+        *lines,
         f"SPLIT_PARAMETER_COLUMNS = np.array({columns!r}, dtype=np.int64)",
         f"SPLIT_CELL_SLOTS = np.array({cells!r}, dtype=np.int64)",
         f"SPLIT_FIXED_DELAY_SLOTS = np.array({delays!r}, dtype=np.int64)",
         *_helper_twins(),
+        "_COMPILED_PARTS = {}  # part -> its compiled C function, for both methods",
         "",
     ]

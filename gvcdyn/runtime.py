@@ -7,8 +7,14 @@ and inlined by LLVM into the kernel. Never called per step from Python.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import carray, cfunc, njit, types
+from numba.extending import intrinsic
+from numba.np import npyfuncs
 
 SMALL_VENSIM = 1e-6  # PySD's tolerance for time comparisons and safe division
 
@@ -344,3 +350,166 @@ def fill_unreached(out: np.ndarray, first_row: int) -> None:
 def all_finite(total: float) -> bool:
     """True if ``total`` is finite; callers sum ``x * 0.0`` terms, which cannot overflow."""
     return total - total == 0.0
+
+
+# ------------------------------------------------------------ split kernels (gvcdyn.codegen)
+# The parts of a split kernel are compiled one by one, and what numba spends per part is
+# Python time per IR node: an inline branch (``a if c else b``) costs about 8 ms of compile
+# time, an array access about 30 LLVM instructions plus reference counting, a call of
+# ``np.minimum`` about 5 ms. These intrinsics emit the same machine operations directly.
+
+
+@intrinsic
+def values_pointer(typingctx, array):
+    """The address of a 1-D C-contiguous float64 array's data, as a typed pointer.
+
+    The parts read and write the model's values through it (an access is two LLVM
+    instructions); the caller keeps the array alive for as long as the pointer is used.
+    """
+    if not (isinstance(array, types.Array) and array.dtype == types.float64):
+        return None
+    if array.layout != "C" or array.ndim != 1:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return types.CPointer(types.float64)(array), codegen
+
+
+@intrinsic
+def _offset(typingctx, pointer, k):
+    """``pointer + k`` (in elements)."""
+    if not (isinstance(pointer, types.CPointer) and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.gep(args[0], [args[1]])
+
+    return pointer(pointer, types.intp), codegen
+
+
+@intrinsic
+def choose(typingctx, flag, a, b):
+    """``a if flag else b`` as one select instruction: both are evaluated, so the code
+    generator uses it only where evaluating the branch not taken cannot fail."""
+    if not isinstance(flag, types.Boolean):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return types.float64(types.boolean, types.float64, types.float64), codegen
+
+
+@intrinsic
+def both(typingctx, a, b):
+    """``a and b`` of two booleans, without a branch (both are evaluated)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.and_(args[0], args[1])
+
+    return types.boolean(types.boolean, types.boolean), codegen
+
+
+@intrinsic
+def either(typingctx, a, b):
+    """``a or b`` of two booleans, without a branch (both are evaluated)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.or_(args[0], args[1])
+
+    return types.boolean(types.boolean, types.boolean), codegen
+
+
+@intrinsic
+def minimum(typingctx, a, b):
+    """``np.minimum`` of two floats, by numba's own implementation of it (NaN passes on)."""
+
+    def codegen(context, builder, signature, args):
+        return npyfuncs.np_real_minimum_impl(context, builder, signature, args)
+
+    return types.float64(types.float64, types.float64), codegen
+
+
+@intrinsic
+def maximum(typingctx, a, b):
+    """``np.maximum`` of two floats, by numba's own implementation of it (NaN passes on)."""
+
+    def codegen(context, builder, signature, args):
+        return npyfuncs.np_real_maximum_impl(context, builder, signature, args)
+
+    return types.float64(types.float64, types.float64), codegen
+
+
+@_jit_call
+def table_lookup(x: float, values, start: int, n: int) -> float:
+    """``lookup`` of a table kept in a split kernel's values: ``n`` xs from ``start``,
+    then ``n`` ys (the same code as ``lookup``, so the same results)."""
+    xs = carray(_offset(values, start), n)
+    ys = carray(_offset(values, start + n), n)
+    return lookup(x, xs, ys)
+
+
+@_jit_call
+def table_data(time: float, values, start: int, n: int, mode: int) -> float:
+    """``data_value`` of a table kept in a split kernel's values (see ``table_lookup``)."""
+    xs = carray(_offset(values, start), n)
+    ys = carray(_offset(values, start + n), n)
+    return data_value(time, xs, ys, mode)
+
+
+# A split kernel's driver calls most parts by address, as C functions, instead of linking
+# them in: numba re-optimises and re-generates the machine code of every function linked
+# into a caller, at each level (driver, parallel loop, batch), which cost as much as
+# compiling the parts themselves.
+PART_SIGNATURE = "void(CPointer(float64), float64, float64, float64, float64, float64)"
+
+
+@intrinsic
+def call_part(typingctx, address, values, time, dt, t0, saveper, final_time):
+    """Call the compiled part at ``address`` (a C function of ``PART_SIGNATURE``)."""
+    pointer = types.CPointer(types.float64)
+    signature = types.void(types.int64, pointer, *(types.float64,) * 5)
+
+    def codegen(context, builder, signature, args):
+        double = ir.DoubleType()
+        function = ir.FunctionType(ir.VoidType(), [double.as_pointer()] + [double] * 5)
+        builder.call(builder.inttoptr(args[0], function.as_pointer()), args[1:])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+class SplitBatch:
+    """``batch_<method>`` of a split kernel, as the generated module exports it.
+
+    Compiles (or loads from numba's disk cache) the parts its driver calls by address,
+    once, and passes their addresses as the batch function's last argument; everything
+    else (``stats``, ``signatures``, ...) is the numba dispatcher's.
+    """
+
+    def __init__(
+        self, dispatcher: Any, parts: tuple[Callable, ...], compiled: dict[Callable, Any]
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.parts = parts
+        self._compiled = compiled  # shared by both methods' batches; keeps the code alive
+        self._addresses: np.ndarray | None = None
+
+    def addresses(self) -> np.ndarray:
+        """The parts' addresses, in the driver's order (compiling them on first use)."""
+        if self._addresses is None:
+            for part in self.parts:
+                if part not in self._compiled:
+                    compile_part = cfunc(PART_SIGNATURE, cache=True, error_model="numpy")
+                    self._compiled[part] = compile_part(part)
+            addresses = [self._compiled[part].address for part in self.parts]
+            self._addresses = np.array(addresses, dtype=np.int64)
+        return self._addresses
+
+    def __call__(self, *args: Any) -> Any:
+        return self.dispatcher(*args, self.addresses())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dispatcher, name)
