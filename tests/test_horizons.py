@@ -63,11 +63,16 @@ DYNAMIC_FINAL_TIME = CONTROLS_FROM_PARAMETERS.replace(
 )
 
 
+def load_text(factory: pytest.TempPathFactory, name: str, text: str) -> gvcdyn.Model:
+    """The model of the ``.mdl`` ``text``, written to a fresh folder as ``name.mdl``."""
+    path = factory.mktemp("horizons") / f"{name}.mdl"
+    path.write_text(text, encoding="utf-8")
+    return gvcdyn.load(path)
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> gvcdyn.Model:
-    path = tmp_path_factory.mktemp("horizons") / "controls_from_parameters.mdl"
-    path.write_text(CONTROLS_FROM_PARAMETERS, encoding="utf-8")
-    return gvcdyn.load(path)
+    return load_text(tmp_path_factory, "controls_from_parameters", CONTROLS_FROM_PARAMETERS)
 
 
 def test_the_model_runs_on_its_parameters_horizon(model: gvcdyn.Model) -> None:
@@ -229,9 +234,7 @@ def test_the_cli_refuses_a_horizon_that_is_not_a_number_in_one_line(
 
 @pytest.fixture(scope="module")
 def dynamic(tmp_path_factory: pytest.TempPathFactory) -> gvcdyn.Model:
-    path = tmp_path_factory.mktemp("horizons") / "dynamic_final_time.mdl"
-    path.write_text(DYNAMIC_FINAL_TIME, encoding="utf-8")
-    return gvcdyn.load(path)
+    return load_text(tmp_path_factory, "dynamic_final_time", DYNAMIC_FINAL_TIME)
 
 
 def test_a_dynamic_final_time_ends_each_run_at_its_own_horizon(dynamic: gvcdyn.Model) -> None:
