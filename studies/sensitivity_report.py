@@ -12,8 +12,11 @@ over its documented range: Sobol' first-order and total indices with 95% bootstr
 intervals at 10, 20 and 40 years, plus Morris mean elementary effects for the
 direction of each effect. The trigger year (``Shock Year``) can take most of the
 variance by deciding whether anything has happened by the reading time, so the design is
-repeated with it held at the scenario's value; the claims are read from that one. A
-pooled study (governance varied too) ranks the governance lever itself. The fit's
+repeated with it held at the scenario's value; the claims are read from that one. [PF]'s
+claim is about what follows a *shock*, and in that design every sample also carries a
+buyer-, state- and FDI-led start of random strength at once (no case in the library has
+more than one kind of start), so a third design holds the start levers at 0: shock
+episodes. A pooled study (governance varied too) ranks the governance lever itself. The fit's
 parameter uncertainty: the same Sobol' study repeated at bootstrap draws of the fit, with
 how far each ranking moves.
 
@@ -49,6 +52,16 @@ GOVERNANCE = ("Initial Buyer Control",)
 #: Levers that set *when* things happen; their range spans the horizon, so they can take
 #: most of the variance at a fixed reading time. A second design holds them fixed.
 TIMING = ("Shock Year",)
+#: The kinds of start other than a shock [PF]; the shock-episode design holds them at 0.
+STARTS = ("Buyer Led Start", "State Led Start", "FDI Led Start")
+#: The sources of learning [PF] whose summed total index the claims section reports.
+SOURCES = (
+    "State Participation",
+    "Initial Institutional Capacity",
+    "Business Association Strength",
+    "University Research Strength",
+    "FDI Learning",
+)
 #: Below this total index a lever's effect is called negligible in the claims section.
 NEGLIGIBLE = 0.01
 BASES = {"captive": "captive.toml", "market-based": "market-based.toml"}
@@ -154,6 +167,22 @@ def main() -> None:
         n_runs += fixed[label].attrs["n_runs"] + fixed_morris[label].attrs["n_runs"]
         write(fixed[label], results_dir / f"sensitivity_{label}_timing_fixed.nc")
 
+    episode: dict[str, xr.Dataset] = {}
+    episode_morris: dict[str, xr.Dataset] = {}
+    shock_only = [name for name in untimed if name not in STARTS]
+    for label, file in BASES.items() if len(shock_only) < len(untimed) else ():
+        scenario = REPO / "models" / "scenarios" / file
+        base, base_label = sens.base_of(model, scenario, fit)
+        base = {**(base or {}), **{model.parameter(name).name: 0.0 for name in STARTS}}
+        study = sens.prepare(
+            model, outputs, at=times, params=shock_only, base=base, base_label=base_label
+        )
+        print(f"{label}, shock episodes: Sobol' N = {args.n}, {study.space.k} levers", flush=True)
+        episode[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
+        episode_morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
+        n_runs += episode[label].attrs["n_runs"] + episode_morris[label].attrs["n_runs"]
+        write(episode[label], results_dir / f"sensitivity_{label}_shock_episode.nc")
+
     pooled_base, pooled_label = sens.base_of(model, None, fit)
     pooled_study = sens.prepare(
         model, outputs, at=times, params=levers, base=pooled_base, base_label=pooled_label
@@ -186,6 +215,7 @@ def main() -> None:
         outputs,
         (studies, morris),
         (fixed, fixed_morris),
+        (episode, episode_morris),
         (pooled, pooled_morris),
         spread,
         n_runs,
@@ -233,10 +263,21 @@ def direction(ds: xr.Dataset, output: str, t: float, lever: str) -> str:
 
 
 def render(
-    model, args, fit, outputs, main_design, fixed_design, pooled_design, spread, n_runs, elapsed
+    model,
+    args,
+    fit,
+    outputs,
+    main_design,
+    fixed_design,
+    episode_design,
+    pooled_design,
+    spread,
+    n_runs,
+    elapsed,
 ) -> str:
     studies, morris = main_design
     fixed, fixed_morris = fixed_design
+    episode, episode_morris = episode_design
     pooled, pooled_morris = pooled_design
     main = outputs[0]
     any_ds = next(iter(studies.values()))
@@ -259,7 +300,8 @@ def render(
         "(which defines the chain type and stays at the scenario's value), each over its "
         "documented range; all other constants at the scenario (and the fit's estimates)",
         "- files: `results/sensitivity_{captive,market-based,pooled}.nc` (indices with "
-        "dimensions parameter, output, time) and `results/sensitivity_{captive,market-based}.png`",
+        "dimensions parameter, output, time; `_timing_fixed` and `_shock_episode` for the "
+        "second and third designs) and `results/sensitivity_{captive,market-based}.png`",
         "",
         "ST is the share of the output's variance that involves the lever (alone or with "
         "others); S1 the share it explains alone. Direction is the sign of the Morris mean "
@@ -296,6 +338,20 @@ def render(
         for label, ds in fixed.items():
             lines += [f"### {label} chain, timing fixed", ""]
             lines += _ranking_table(ds, fixed_morris[label], main)
+    if episode:
+        lines += [
+            f"## {main} after a shock: the other kinds of start held at 0",
+            "",
+            f"{', '.join(STARTS)} held at 0 and {', '.join(TIMING)} at the scenario's value; "
+            "every other lever varied (Shock Size over its range, 0 included). This is the "
+            "setting of [PF]'s claim: a shock of market vulnerability starts the search and "
+            "the sources of learning decide what it leads to (files "
+            "`results/sensitivity_*_shock_episode.nc`):",
+            "",
+        ]
+        for label, ds in episode.items():
+            lines += [f"### {label} chain, shock episodes", ""]
+            lines += _ranking_table(ds, episode_morris[label], main)
     lines += ["## The governance lever itself (pooled: chain type varied too)", ""]
     lines += _pooled_lines(pooled, pooled_morris, outputs)
     lines += ["## What it says about the seeds' claims", ""]
@@ -304,6 +360,15 @@ def render(
         lines += _claims(fixed, fixed_morris, pooled, pooled_morris, main)
     else:
         lines += _claims(studies, morris, pooled, pooled_morris, main)
+    if episode:
+        lines += [
+            "In shock episodes (the other starts at 0; the levers of the claim about what a "
+            "shock leads to):",
+            "",
+        ]
+        lines += _claims(
+            episode, episode_morris, None, None, main, only="Induced search and sources"
+        )
     lines += ["## How much the ranking moves across the fit's parameter uncertainty", ""]
     lines += _uncertainty(studies, spread, main, fit)
     lines += ["## Caveats", ""]
@@ -386,18 +451,21 @@ def _pooled_lines(pooled: xr.Dataset, md: xr.Dataset, outputs) -> list[str]:
     return [*lines, ""]
 
 
-def _claims(studies, morris, pooled, pooled_morris, output) -> list[str]:
+def _claims(studies, morris, pooled, pooled_morris, output, only: str = "") -> list[str]:
     t = TIMES[-1]
     lines = [
         f"On {output} at {t:g} years (rank of the lever among those varied, ST, "
         "direction; expected = the sign the claim predicts):",
         "",
     ]
+    designs = [*studies.items(), *((("pooled", pooled),) if pooled is not None else ())]
     for claim in CLAIMS:
+        if not claim.title.startswith(only):
+            continue
         lines += [f"**{claim.title}.** {claim.statement}", ""]
         for lever, expected in claim.levers.items():
             cells = []
-            for label, ds in [*studies.items(), ("pooled", pooled)]:
+            for label, ds in designs:
                 md = pooled_morris if label == "pooled" else morris[label]
                 if lever not in ds.parameter.values:
                     continue
@@ -410,10 +478,29 @@ def _claims(studies, morris, pooled, pooled_morris, output) -> list[str]:
                 )
             if cells:
                 lines.append(f"- {lever} (expected {expected}): " + "; ".join(cells))
+            elif only:
+                lines.append(f"- {lever}: held fixed in this design")
             else:
                 lines.append(f"- {lever}: not a lever of this model version")
+        if set(SOURCES) <= set(claim.levers):
+            lines.append(_sources_together(designs, output, t))
         lines.append("")
     return lines
+
+
+def _sources_together(designs, output: str, t: float) -> str:
+    """The five sources of learning together: the sum of their total indices, an upper
+    bound of the group's total index (an interaction among them is counted once per
+    member), and the largest single one, a lower bound."""
+    cells = []
+    for label, ds in designs:
+        present = [s for s in SOURCES if s in ds.parameter.values]
+        st = ds.ST.sel(output=output, time=t, parameter=present).values
+        cells.append(f"{label}: sum {st.sum():.3f}, largest {st.max():.3f}")
+    return (
+        "- The sources of learning together (their joint total index lies between the "
+        "largest single ST and the sum): " + "; ".join(cells)
+    )
 
 
 def _verdict(expected: str, got: str, one: xr.Dataset) -> str:
