@@ -9,9 +9,10 @@ file and parameter set:
 1. **Shock contrast.** One cluster hit by a shock (size 0.6 in year 0, as the case
    mapping codes a shock), captive and market-based, with the sources of learning weak or
    strong as the mapping codes them (0.1 or 0.6 each; state participation 0.1 or 0.7):
-   Functional Upgrading at 10 and 20 years, Cluster Market Position at 10 years, and the
+   Functional Upgrading at 10 and 20 years, Cluster Market Position at 10 years, the
    upgrading search summed over the 20 years (v2: Search Effort x upgrading share of
-   search; v2.1: the Upgrading Search stock).
+   search; v2.1: the Upgrading Search stock), and the share of all search that is
+   upgrading search 1 and 10 years after the shock, with Search Effort at 10 years.
 2. **The adaptation path cut.** The same contrast on a patched copy of the model in which
    the sources no longer speed adaptation to the shock (in ``shock adaptation rate`` the
    external learning sources are replaced by 0.5, for weak and strong sources alike). If
@@ -76,8 +77,8 @@ def upgrading_search(model: gvcdyn.Model, ds) -> np.ndarray:
 def shock_contrast(model: gvcdyn.Model, base: dict[str, float]) -> pd.DataFrame:
     """Measurement 1 for one parameter set: one row per chain and source strength."""
     names = {v.name for v in model.variables}
-    search = ["Upgrading Search"] if "Upgrading Search" in names else ["Search Effort"]
-    search += [] if "Upgrading Search" in names else ["upgrading share of search"]
+    search = ["Search Effort", "upgrading share of search"]
+    search += ["Upgrading Search"] if "Upgrading Search" in names else []
     keys, rows = [], []
     for chain, control in CHAINS.items():
         for label, sources in SOURCES.items():
@@ -89,15 +90,20 @@ def shock_contrast(model: gvcdyn.Model, base: dict[str, float]) -> pd.DataFrame:
         saveper=1.0,
         variables=["Functional Upgrading", "Cluster Market Position", *search],
     )
-    fu = ds["Functional Upgrading"].values
-    position = ds["Cluster Market Position"].values
     times = ds["time"].values
+
+    def at(name: str, t: float) -> np.ndarray:
+        return ds[name].values[:, times == t][:, 0]
+
     return pd.DataFrame(
         {
-            "FU@10": fu[:, times == 10.0][:, 0],
-            "FU@20": fu[:, times == 20.0][:, 0],
-            "position@10": position[:, times == 10.0][:, 0],
+            "FU@10": at("Functional Upgrading", 10.0),
+            "FU@20": at("Functional Upgrading", 20.0),
+            "position@10": at("Cluster Market Position", 10.0),
             "upgrading search, sum 0-20": upgrading_search(model, ds).sum(axis=1),
+            "upgrading share@1": at("upgrading share of search", 1.0),
+            "upgrading share@10": at("upgrading share of search", 10.0),
+            "search@10": at("Search Effort", 10.0),
         },
         index=pd.MultiIndex.from_tuples(keys, names=["chain", "sources"]),
     )
