@@ -9,6 +9,7 @@ another seed is refused.
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import gvcdyn.calibrate.crossval as crossval
+import gvcdyn.calibrate.tasks as tasks
 import gvcdyn.calibrate.uncertainty as uncertainty
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.problem import CalibrationProblem
@@ -129,7 +131,7 @@ def test_an_interrupted_bootstrap_resumes_without_redoing_finished_draws(
     _same_bootstrap(boot, resumed)
     # kept until the whole calibration is written (a later step may still be interrupted)
     assert (tmp_path / "fit.nc.bootstrap.job").is_dir()
-    uncertainty.remove_checkpoints(tmp_path / "fit.nc")
+    tasks.remove_checkpoints(tmp_path / "fit.nc")
     assert not (tmp_path / "fit.nc.bootstrap.job").exists()
 
 
@@ -191,5 +193,51 @@ def test_cli_refuses_to_overwrite_an_unfinished_calibration_before_fitting(
     code = run_cli(["calibrate", str(DATA / "toy_config.toml"), "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
+    assert "fit.nc.bootstrap.job" in err and "--resume" in err
+    assert not out.exists()
+
+
+def test_cli_refuses_an_output_it_cannot_write_before_fitting(tmp_path: Path, capsys) -> None:
+    """The checkpoints go beside --out: a folder that cannot be made is one line, not a
+    traceback after the fit."""
+    (tmp_path / "a_file").write_text("")
+    out = tmp_path / "a_file" / "fit.nc"
+    code = run_cli(["calibrate", str(DATA / "toy_config.toml"), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "fit.nc" in err and "Traceback" not in err
+
+
+def test_unfinished_checkpoints_of_an_output_whose_name_is_a_glob_pattern(tmp_path: Path) -> None:
+    out = tmp_path / "fit[1].nc"
+    mine = [tmp_path / "fit[1].nc.bootstrap.job", tmp_path / "fit[1].nc.cv-all.job"]
+    other = tmp_path / "fit1.nc.bootstrap.job"  # what the unescaped pattern matched
+    for folder in [*mine, other]:
+        folder.mkdir()
+    assert tasks.unfinished_checkpoints(out) == mine
+    tasks.remove_checkpoints(out)
+    assert not any(folder.exists() for folder in mine) and other.is_dir()
+
+
+def test_cli_ctrl_c_outside_the_tasks_says_how_to_continue_the_kept_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C outside the tasks (here as the fit's dataset is assembled, after the
+    bootstrap finished): the bootstrap's checkpoint is named with the resume command."""
+    import gvcdyn.calibrate.study as study
+    from gvcdyn.cli import common
+
+    printed = io.StringIO()  # the rich console is bound to stderr at import
+    monkeypatch.setattr(common.err, "file", printed)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "fit_dataset", interrupted)
+    out = tmp_path / "fit.nc"
+    argv = ["calibrate", str(DATA / "toy_config.toml"), "--out", str(out)]
+    monkeypatch.setattr("sys.argv", ["gvcdyn", *argv])
+    assert run_cli(argv) == 130
+    err = " ".join(printed.getvalue().split())
     assert "fit.nc.bootstrap.job" in err and "--resume" in err
     assert not out.exists()

@@ -38,13 +38,7 @@ from gvcdyn.calibrate.likelihood import (
 )
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.calibrate.uncertainty import (
-    TaskProgress,
-    counting_copy,
-    job_config,
-    job_part,
-    run_tasks,
-)
+from gvcdyn.calibrate.tasks import TaskProgress, counting_copy, job_config, job_part, run_tasks
 from gvcdyn.execute import Execution
 
 __all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]

@@ -9,7 +9,7 @@ can be re-read, reported and used for prediction without the config at hand.
 The bootstrap replicates and cross-validation folds are independent refits: they run as
 tasks through ``execution`` (in this process, or on a dask cluster), and with an output
 each finished one is checkpointed beside it (``fit.nc.bootstrap.job/``,
-``fit.nc.cv-all.job/``...; the caller removes them with ``remove_checkpoints`` once the
+``fit.nc.cv-all.job/``...; the caller removes them with ``tasks.remove_checkpoints`` once the
 fit is written), so ``resume`` continues an interrupted calibration without redoing
 them. The fit and profiles before them are computed again on a resume (they are
 deterministic, so the tasks' starting points, part of each checkpoint's fingerprint,
@@ -36,7 +36,8 @@ from gvcdyn.calibrate.config import CalibrationConfig
 from gvcdyn.calibrate.fit import FitResult, Progress, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, job_part, profiles
+from gvcdyn.calibrate.tasks import job_part
+from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.execute import Execution
 
 __all__ = ["calibrate", "fit_dataset"]

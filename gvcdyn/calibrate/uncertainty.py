@@ -14,30 +14,23 @@
   quantities to the unit-scaled parameters (columns normalised): above about 15 the set
   is poorly identifiable. Pairs whose sensitivity vectors are nearly parallel are listed.
 - Case bootstrap: resample cases with replacement, refit every replicate from the
-  optimum; percentile intervals. Each replicate is an independent task run through
-  ``gvcdyn.execute`` (in this process or on dask workers, checkpointed for ``--resume``);
-  every refit is the same whichever way it runs, so the replicates are bitwise those of
-  one batched search over all of them.
+  optimum; percentile intervals. Each replicate is an independent task (``tasks``: in
+  this process or on dask workers, checkpointed for ``--resume``); every refit is the
+  same whichever way it runs, so the replicates are bitwise those of one batched search
+  over all of them.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import glob
 import itertools
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from gvcdyn.calibrate.cases import file_sha256
-from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
+from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.execute import Checkpoint, Execution, InProcessExecutor, fingerprint, map_runs
+from gvcdyn.calibrate.tasks import TaskProgress, counting_copy, job_config, run_tasks
+from gvcdyn.execute import Execution
 
 __all__ = [
     "Bootstrap",
@@ -46,15 +39,8 @@ __all__ = [
     "Profile",
     "bootstrap",
     "identifiability",
-    "job_config",
-    "job_part",
     "profiles",
-    "remove_checkpoints",
-    "run_tasks",
 ]
-
-#: progress(finished tasks, all tasks) of a step whose refits run as tasks
-TaskProgress = Callable[[int, int], None]
 
 THRESHOLD_95 = 1.92  # half the chi-square(1) 95% quantile
 FLAT = 0.1
@@ -300,103 +286,3 @@ class BootstrapRefit:
         edges = np.cumsum([k + 1, *self.n_cuts])
         cuts = [np.ascontiguousarray(Y[:, a:b]) for a, b in itertools.pairwise(edges)]
         return Y[:, :k], Y[:, k], cuts, int(Y[:, -1].sum())
-
-
-# ----------------------------------------------------------------- refits as tasks
-
-
-def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
-    """The problem with a counter of its own: a task counts its runs and reports them, so
-    the total is the same in this process as on a worker (whose counter is a copy)."""
-    clone = copy.copy(problem)
-    clone.counter = RunCounter()
-    return clone
-
-
-def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
-    """What a calibration task's checkpoint must match besides the model, seed and tasks:
-    the config, mapping and case file (by hash), and the job's own settings."""
-    cfg = problem.config
-    return {
-        "job": job,
-        "config": cfg.text,
-        "mapping": problem.mapping.text,
-        "case_file_sha256": file_sha256(cfg.cases),
-        "method": cfg.method,
-        "time_step": cfg.time_step,
-        **{k: np.asarray(v).tolist() for k, v in settings.items()},
-    }
-
-
-def run_tasks(
-    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    X: np.ndarray,
-    execution: Execution | None,
-    *,
-    problem: CalibrationProblem,
-    config: dict[str, Any],
-    seed: int | None,
-    progress: TaskProgress | None = None,
-) -> np.ndarray:
-    """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.
-
-    With an output, each finished task is kept in its checkpoint folder until
-    ``remove_checkpoints``: when a later step of the calibration is interrupted, a
-    resume takes this step's tasks from there instead of redoing them. Without an
-    output and in this process, all rows are one task: the same numbers (every row is
-    refitted on its own), in fewer and larger model batches, which run faster here.
-    """
-    execution = execution or Execution()
-    one_batch = execution.output is None and isinstance(
-        execution.executor or InProcessExecutor(), InProcessExecutor
-    )
-    chunk = max(1, len(X)) if one_batch else 1
-    checkpoint = None
-    if execution.output is not None:
-        fp = fingerprint(
-            model=problem.model.ir.source_hash,
-            config=config,
-            seed=seed,
-            n_runs=len(X),
-            chunk_size=chunk,
-            X=X,
-        )
-        checkpoint = _KeptCheckpoint.open(
-            execution.output,
-            fp,
-            resume=execution.resume,
-            resume_command=execution.resume_command,
-        )
-    result = map_runs(
-        f,
-        X,
-        executor=execution.executor,
-        chunk_size=chunk,
-        checkpoint=checkpoint,
-        progress=progress,
-    )
-    return result.Y
-
-
-class _KeptCheckpoint(Checkpoint):
-    """A step's checkpoint that outlives the step (removed with the whole calibration's)."""
-
-    def remove(self) -> None:
-        pass
-
-
-def remove_checkpoints(output: str | Path) -> None:
-    """Delete the task checkpoints of the calibration written to ``output`` (call it once
-    the fit file is safely written)."""
-    output = Path(output)
-    for folder in output.parent.glob(f"{glob.escape(output.name)}.*.job"):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def job_part(execution: Execution | None, name: str) -> Execution | None:
-    """The execution of one step of a calibration: its checkpoint beside the output
-    (``fit.nc`` -> ``fit.nc.<name>.job/``), so that each step resumes on its own."""
-    if execution is None or execution.output is None:
-        return execution
-    output = Path(execution.output)
-    return dataclasses.replace(execution, output=output.with_name(f"{output.name}.{name}"))

@@ -69,10 +69,11 @@ def calibrate(
 
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
-    from gvcdyn.calibrate.uncertainty import remove_checkpoints
-    from gvcdyn.results_io import write_netcdf
+    from gvcdyn.calibrate.tasks import remove_checkpoints
+    from gvcdyn.results_io import check_writable, write_netcdf
 
     cfg = load_config(config)
+    check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
     _check_no_unfinished_job(out_path, resume)
     bar = Progress(
         TextColumn("{task.description}"),
@@ -125,8 +126,8 @@ def calibrate(
     except JobInterrupted as stop:
         err.print(escape(str(stop)), soft_wrap=True)  # the resume command on one line
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except KeyboardInterrupt:
-        err.print("interrupted before any bootstrap replicate or fold was saved")
+    except KeyboardInterrupt:  # outside the tasks: in the fit, profiles or between steps
+        err.print(escape(_interrupted(out_path)), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     with writing(out_path):
         write_netcdf(ds, out_path)
@@ -138,14 +139,31 @@ def calibrate(
 def _check_no_unfinished_job(out_path: Path, resume: bool) -> None:
     """Before the fit (minutes), not after it: an interrupted calibration's saved
     replicates/folds beside ``--out`` are continued with --resume, never overwritten."""
+    from gvcdyn.calibrate.tasks import unfinished_checkpoints
+
     if resume:
         return
-    waiting = sorted(out_path.parent.glob(f"{out_path.name}.*.job"))
+    waiting = unfinished_checkpoints(out_path)
     if waiting:
         raise CheckpointError(
             f"{waiting[0]} holds an unfinished calibration; continue it with --resume, "
             "or delete that folder to start over"
         )
+
+
+def _interrupted(out_path: Path) -> str:
+    """What Ctrl-C outside the replicates and folds leaves: the finished steps' tasks are
+    kept (a later step may have been running), so say how to continue them."""
+    from gvcdyn.calibrate.tasks import unfinished_checkpoints
+
+    kept = unfinished_checkpoints(out_path)
+    if not kept:
+        return "interrupted before any bootstrap replicate or fold was saved"
+    folders = ", ".join(str(path) for path in kept)
+    return (
+        f"interrupted; finished replicates/folds are kept in {folders}; "
+        f"continue with: {resume_command()}"
+    )
 
 
 def _print_fit(ds) -> None:

@@ -1,0 +1,144 @@
+"""A calibration's refits as tasks of ``gvcdyn.execute``, checkpointed step by step.
+
+The bootstrap replicates (``uncertainty.bootstrap``) and the cross-validation folds
+(``crossval.crossvalidate``) are independent refits. Each step hands its rows to
+``run_tasks``: one task per row, in this process or on dask workers, and with an output
+each finished task is checkpointed in a folder of its own beside it
+(``job_part``: ``fit.nc`` -> ``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...). The
+folders outlive their step, because a later step may still be interrupted and a resume
+redoes the fit before them; the CLI removes them (``remove_checkpoints``) once the fit
+file is written, and refuses to start over while ``unfinished_checkpoints`` finds any.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import glob
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.calibrate.cases import file_sha256
+from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
+from gvcdyn.execute import Checkpoint, Execution, InProcessExecutor, fingerprint, map_runs
+
+__all__ = [
+    "TaskProgress",
+    "counting_copy",
+    "job_config",
+    "job_part",
+    "remove_checkpoints",
+    "run_tasks",
+    "unfinished_checkpoints",
+]
+
+#: progress(finished tasks, all tasks) of a step whose refits run as tasks
+TaskProgress = Callable[[int, int], None]
+
+
+def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
+    """The problem with a counter of its own: a task counts its runs and reports them, so
+    the total is the same in this process as on a worker (whose counter is a copy)."""
+    clone = copy.copy(problem)
+    clone.counter = RunCounter()
+    return clone
+
+
+def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
+    """What a calibration task's checkpoint must match besides the model, seed and tasks:
+    the config, mapping and case file (by hash), and the job's own settings."""
+    cfg = problem.config
+    return {
+        "job": job,
+        "config": cfg.text,
+        "mapping": problem.mapping.text,
+        "case_file_sha256": file_sha256(cfg.cases),
+        "method": cfg.method,
+        "time_step": cfg.time_step,
+        **{k: np.asarray(v).tolist() for k, v in settings.items()},
+    }
+
+
+def run_tasks(
+    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    X: np.ndarray,
+    execution: Execution | None,
+    *,
+    problem: CalibrationProblem,
+    config: dict[str, Any],
+    seed: int | None,
+    progress: TaskProgress | None = None,
+) -> np.ndarray:
+    """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.
+
+    With an output, each finished task is kept in its checkpoint folder until
+    ``remove_checkpoints``: when a later step of the calibration is interrupted, a
+    resume takes this step's tasks from there instead of redoing them. Without an
+    output and in this process, all rows are one task: the same numbers (every row is
+    refitted on its own), in fewer and larger model batches, which run faster here.
+    """
+    execution = execution or Execution()
+    one_batch = execution.output is None and isinstance(
+        execution.executor or InProcessExecutor(), InProcessExecutor
+    )
+    chunk = max(1, len(X)) if one_batch else 1
+    checkpoint = None
+    if execution.output is not None:
+        fp = fingerprint(
+            model=problem.model.ir.source_hash,
+            config=config,
+            seed=seed,
+            n_runs=len(X),
+            chunk_size=chunk,
+            X=X,
+        )
+        checkpoint = _KeptCheckpoint.open(
+            execution.output,
+            fp,
+            resume=execution.resume,
+            resume_command=execution.resume_command,
+        )
+    result = map_runs(
+        f,
+        X,
+        executor=execution.executor,
+        chunk_size=chunk,
+        checkpoint=checkpoint,
+        progress=progress,
+    )
+    return result.Y
+
+
+class _KeptCheckpoint(Checkpoint):
+    """A step's checkpoint that outlives the step (removed with the whole calibration's)."""
+
+    def remove(self) -> None:
+        pass
+
+
+def unfinished_checkpoints(output: str | Path) -> list[Path]:
+    """The task checkpoint folders of a calibration written to ``output``
+    (``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...), sorted: what an interrupted
+    calibration left for ``--resume``."""
+    output = Path(output)
+    return sorted(output.parent.glob(f"{glob.escape(output.name)}.*.job"))
+
+
+def remove_checkpoints(output: str | Path) -> None:
+    """Delete the task checkpoints of the calibration written to ``output`` (call it once
+    the fit file is safely written)."""
+    for folder in unfinished_checkpoints(output):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def job_part(execution: Execution | None, name: str) -> Execution | None:
+    """The execution of one step of a calibration: its checkpoint beside the output
+    (``fit.nc`` -> ``fit.nc.<name>.job/``), so that each step resumes on its own."""
+    if execution is None or execution.output is None:
+        return execution
+    output = Path(execution.output)
+    return dataclasses.replace(execution, output=output.with_name(f"{output.name}.{name}"))
