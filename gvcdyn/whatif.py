@@ -314,11 +314,13 @@ def run_in_chunks(
             resume=execution.resume,
             resume_command=execution.resume_command,
         )
-    bounds = [min(start + chunk, len(X)) - start for start in range(0, len(X), chunk)]
+    # runs per chunk; map_runs reports how many chunks are done, not which: the k-th report
+    # adds the k-th size (only the last chunk is short, so the bar ends exactly at n_runs)
+    sizes = [min(start + chunk, len(X)) - start for start in range(0, len(X), chunk)]
 
     def report(done: int, total: int) -> None:
         if advance is not None:
-            advance(bounds[done - 1])
+            advance(sizes[done - 1])
 
     sink = _stream_sink(request, execution.output) if stream else None
     result = map_runs(

@@ -63,8 +63,9 @@ WorkersOption = Annotated[
     int | None,
     typer.Option(
         "--workers",
-        help="Run on a local dask cluster of N worker processes (default: in-process for "
-        f"small jobs, one worker per core from {LARGE_JOB_RUNS:,} runs on).",
+        help="Run on a local dask cluster of N worker processes; 0 runs in this process "
+        f"(default: in this process for small jobs, one worker per core from "
+        f"{LARGE_JOB_RUNS:,} runs on).",
         min=0,
     ),
 ]
