@@ -27,7 +27,7 @@ from gvcdyn.errors import (
     SpecSyntaxError,
     UnknownParameterError,
 )
-from gvcdyn.tomlfile import read_toml
+from gvcdyn.tomlfile import check_keys, read_toml
 
 __all__ = [
     "Batch",
@@ -97,12 +97,14 @@ def read_scenario(path: str | Path) -> Scenario:
     data, _ = read_toml(
         path, what="scenario file", invalid=ScenarioFormatError, missing=ScenarioFileError
     )
-    unknown = sorted(set(data) - _ALLOWED_KEYS)
-    if unknown:
-        raise ScenarioFormatError(
-            f"{path}: unexpected key {unknown[0]!r}; a scenario file has "
-            "'description = \"...\"' and a [parameters] table of lever = value"
-        )
+    check_keys(
+        data,
+        _ALLOWED_KEYS,
+        str(path),
+        ScenarioFormatError,
+        hint="a scenario file has 'description = \"...\"' and a [parameters] table of "
+        "lever = value",
+    )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioFormatError(f"{path}: key 'description' must be a string")

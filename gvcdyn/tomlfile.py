@@ -48,10 +48,16 @@ def read_toml(
 
 
 def check_keys(
-    table: dict[str, Any], known: Iterable[str], where: str, error: type[GvcdynError]
+    table: dict[str, Any],
+    known: Iterable[str],
+    where: str,
+    error: type[GvcdynError],
+    *,
+    hint: str | None = None,
 ) -> None:
-    """Refuse the first key of ``table`` not in ``known``, listing the known ones."""
+    """Refuse the first key of ``table`` not in ``known``, listing the known ones (or
+    saying ``hint`` instead: what such a table holds, for a file with few keys)."""
     known = set(known)
     extra = sorted(set(table) - known, key=str)
     if extra:
-        raise error(f"{where}: unknown key '{extra[0]}' (known: {sorted(known)})")
+        raise error(f"{where}: unknown key '{extra[0]}' ({hint or f'known: {sorted(known)}'})")

@@ -97,3 +97,28 @@ def test_every_toml_reader_refuses_bytes_that_are_not_utf8(tmp_path, reader, err
     path.write_bytes('description = "Caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(error, match=r"latin1\.toml is not UTF-8"):
         read(path)
+
+
+@pytest.mark.parametrize(
+    ("reader", "error"),
+    [
+        ("gvcdyn.calibrate.config:load_config", CalibrationConfigError),
+        ("gvcdyn.calibrate.cases:read_mapping", "CaseMappingError"),
+        ("gvcdyn.scenarios:read_scenario", "ScenarioFormatError"),
+        ("gvcdyn.sensitivity.levers:read_ranges", "SensitivityDesignError"),
+    ],
+)
+def test_every_toml_reader_names_an_unknown_top_level_key_and_the_file(tmp_path, reader, error):
+    """One unknown-key check: the same words in all four, the file and the key named."""
+    import importlib
+
+    import gvcdyn.errors
+
+    module, name = reader.split(":")
+    read = getattr(importlib.import_module(module), name)
+    if isinstance(error, str):
+        error = getattr(gvcdyn.errors, error)
+    path = tmp_path / "mine.toml"
+    path.write_text('colour = "red"\n')
+    with pytest.raises(error, match=r"mine\.toml.*unknown key 'colour' \(\w"):
+        read(path)

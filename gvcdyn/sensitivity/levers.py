@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
-from gvcdyn.tomlfile import read_toml
+from gvcdyn.tomlfile import check_keys, read_toml
 
 __all__ = ["LeverChoice", "choose_levers", "read_ranges", "view_names"]
 
@@ -88,11 +88,13 @@ def read_ranges(path: str | Path) -> LeverChoice:
     data, _ = read_toml(
         path, what="ranges file", invalid=SensitivityDesignError, missing=ModelFileNotFoundError
     )
-    unknown = sorted(set(data) - {"parameters", "ranges", "description"})
-    if unknown:
-        raise SensitivityDesignError(
-            f"{path}: unknown key '{unknown[0]}'; use 'parameters = [...]' and a [ranges] table"
-        )
+    check_keys(
+        data,
+        {"parameters", "ranges", "description"},
+        str(path),
+        SensitivityDesignError,
+        hint="use 'parameters = [...]' and a [ranges] table",
+    )
     names = data.get("parameters", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise SensitivityDesignError(f"{path}: 'parameters' must be a list of parameter names")
