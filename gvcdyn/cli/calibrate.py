@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
-from gvcdyn.cli.common import err, out, writing
-from gvcdyn.errors import CheckpointError, JobInterrupted
+from gvcdyn.cli.common import err, exit_on_interrupt, out, writing
+from gvcdyn.errors import CheckpointError
 from gvcdyn.execute import Execution
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -20,8 +20,6 @@ from gvcdyn.execute.options import (
     executor_from_options,
     resume_command,
 )
-
-EXIT_INTERRUPTED = 130
 
 _EPILOG = "Example config (calibration/config.toml):\n\n\b\n" + escape(EXAMPLE_CONFIG)
 
@@ -109,26 +107,23 @@ def calibrate(
             steps[step] = bar.add_task(step, total=total, best="")
         bar.update(steps[step], completed=done)
 
-    try:
-        with executor_from_options(workers, scheduler) as executor, bar:
-            ds = run_calibration(
-                cfg,
-                seed=seed,
-                crossval=crossval,
-                progress=on_generation,
-                stage=on_stage,
-                tasks=on_task,
-                command_line=["gvcdyn", *sys.argv[1:]],
-                execution=Execution(
-                    executor, out_path, resume=resume, resume_command=resume_command()
-                ),
-            )
-    except JobInterrupted as stop:
-        err.print(escape(str(stop)), soft_wrap=True)  # the resume command on one line
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except KeyboardInterrupt:  # outside the tasks: in the fit, profiles or between steps
-        err.print(escape(_interrupted(out_path)), soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    # Ctrl-C outside the tasks (in the fit, the profiles, between steps) leaves the
+    # finished steps' tasks: _interrupted says how to continue them
+    with (
+        exit_on_interrupt(lambda: _interrupted(out_path)),
+        executor_from_options(workers, scheduler) as executor,
+        bar,
+    ):
+        ds = run_calibration(
+            cfg,
+            seed=seed,
+            crossval=crossval,
+            progress=on_generation,
+            stage=on_stage,
+            tasks=on_task,
+            command_line=["gvcdyn", *sys.argv[1:]],
+            execution=Execution(executor, out_path, resume=resume, resume_command=resume_command()),
+        )
     with writing(out_path):
         write_netcdf(ds, out_path)
     remove_checkpoints(out_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +14,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gvcdyn.errors import DataFileNotFoundError, ExternalDataError, OutputWriteError
+from gvcdyn.errors import (
+    DataFileNotFoundError,
+    ExternalDataError,
+    JobInterrupted,
+    OutputWriteError,
+)
+
+#: exit status of a command stopped by Ctrl-C (the shell's 128 + SIGINT)
+EXIT_INTERRUPTED = 130
 
 
 def _console(stream: Any) -> Console:
@@ -46,6 +54,24 @@ def writing(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def exit_on_interrupt(unsaved: str | Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C as one message and exit status 130, never a traceback.
+
+    A chunked job's ``JobInterrupted`` says what is kept and the command that resumes
+    (printed unwrapped, so it can be copied); Ctrl-C anywhere else prints ``unsaved``
+    (a callable is asked then, for a message that depends on what is on disk).
+    """
+    try:
+        yield
+    except JobInterrupted as stop:
+        err.print(escape(str(stop)), soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print(escape(unsaved() if callable(unsaved) else unsaved), soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def status(message: str) -> contextlib.AbstractContextManager[Any]:

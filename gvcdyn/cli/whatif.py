@@ -18,8 +18,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import DataOption, Method, data_files, err, out, status, writing
-from gvcdyn.errors import JobInterrupted, OutputWriteError, SpecSyntaxError
+from gvcdyn.cli.common import (
+    DataOption,
+    Method,
+    data_files,
+    err,
+    exit_on_interrupt,
+    out,
+    status,
+    writing,
+)
+from gvcdyn.errors import OutputWriteError, SpecSyntaxError
 from gvcdyn.execute import Execution, checkpoint_dir
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -31,7 +40,6 @@ from gvcdyn.execute.options import (
 )
 
 SUMMARY_ROWS = 30
-EXIT_INTERRUPTED = 130
 #: --plot draws one line per run: a streamed sweep larger than this is not plotted
 PLOT_MAX_RUNS = 5_000
 
@@ -228,25 +236,19 @@ def _run_in_chunks(
             f"--plot draws one line per run and this sweep has {request.n_runs:,} runs "
             f"(at most {PLOT_MAX_RUNS:,}); drop --plot and plot a selection from --out"
         )
-    try:
-        with (
-            executor_from_options(
-                executing.workers, executing.scheduler, n_runs=request.n_runs
-            ) as executor,
-            rich_progress(err) as progress,
-        ):
-            execution = Execution(
-                executor, out_path, resume=executing.resume, resume_command=resume_command()
-            )
-            ds = run_in_chunks(
-                request, execution, stream=stream, advance=progress("runs", request.n_runs)
-            )
-    except JobInterrupted as stop:
-        err.print(escape(str(stop)), soft_wrap=True)  # the resume command on one line
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: no results written")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    with (
+        exit_on_interrupt("interrupted: no results written"),
+        executor_from_options(
+            executing.workers, executing.scheduler, n_runs=request.n_runs
+        ) as executor,
+        rich_progress(err) as progress,
+    ):
+        execution = Execution(
+            executor, out_path, resume=executing.resume, resume_command=resume_command()
+        )
+        ds = run_in_chunks(
+            request, execution, stream=stream, advance=progress("runs", request.n_runs)
+        )
     return ds, stream
 
 
