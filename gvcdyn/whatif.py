@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -35,6 +35,11 @@ from gvcdyn.execute import Checkpoint, Execution, NetCDFSink, TimeSeriesLayout, 
 from gvcdyn.execute.jobs import map_runs
 from gvcdyn.progress import Progress, kernel_message, silent
 from gvcdyn.scenarios import Batch, build_batch, read_scenario
+
+if TYPE_CHECKING:
+    from gvcdyn.ir import Variable
+    from gvcdyn.model import Model
+    from gvcdyn.timegrid import TimeGrid
 
 __all__ = [
     "STREAM_BYTES",
@@ -107,7 +112,7 @@ class WhatIf:
     grid of every run and ``cells`` the kernel cells saved (what ``Model.run`` saves).
     """
 
-    model: Any
+    model: Model
     batch: Batch
     method: str
     final_time: float | None
@@ -115,7 +120,7 @@ class WhatIf:
     variables: tuple[str, ...] | None
     allow_out_of_range: bool
     command_line: tuple[str, ...] | None
-    grid: Any
+    grid: TimeGrid
     cells: np.ndarray
 
     @property
@@ -127,7 +132,7 @@ class WhatIf:
         """Size of the saved values of every run (what one batch holds in memory)."""
         return self.n_runs * len(self.grid.save_times) * len(self.cells) * 8
 
-    def computed(self) -> list[Any]:
+    def computed(self) -> list[Variable]:
         """The variables the kernel saves, in the order of ``cells`` (as ``Model.run``)."""
         return _computed_variables(self.model, self.variables)
 
@@ -186,13 +191,13 @@ def prepare_what_if(
     )
 
 
-def _computed_variables(model: Any, variables: Sequence[str] | None) -> list[Any]:
+def _computed_variables(model: Model, variables: Sequence[str] | None) -> list[Variable]:
     """The variables the kernel saves for ``variables`` (constants come from the inputs)."""
     chosen, _ = model.output_columns(variables)
     return [v for v in chosen if model.parameter_columns(v) is None]
 
 
-def _rows_marking_varied(model: Any, batch: Batch) -> np.ndarray:
+def _rows_marking_varied(model: Model, batch: Batch) -> np.ndarray:
     """Two parameter rows whose shared values are exactly the values all runs share.
 
     ``Model.grid`` evaluates the controls from the parameters equal in every row, so these
@@ -376,7 +381,7 @@ def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
     )
 
 
-def cell_labels(var: Any) -> list[str]:
+def cell_labels(var: Variable) -> list[str]:
     """Names of a variable's defined cells: ``Name``, or ``Name[a,b]`` per element."""
     if not var.dims:
         return [var.name]
@@ -422,7 +427,7 @@ def _stream_sink(request: WhatIf, path: Path) -> NetCDFSink:
 def annotate(
     ds: xr.Dataset,
     batch: Batch,
-    model: Any,
+    model: Model,
     *,
     command_line: Sequence[str] | None = None,
     allow_out_of_range: bool = False,
@@ -442,7 +447,7 @@ def annotate(
     return ds
 
 
-def _run_coords(batch: Batch, model: Any) -> dict[str, tuple]:
+def _run_coords(batch: Batch, model: Model) -> dict[str, tuple]:
     """``name: (dims, values, attrs)`` of the run labels and lever values of a batch."""
     coords: dict[str, tuple] = {
         "scenario": (
