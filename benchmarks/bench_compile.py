@@ -6,13 +6,17 @@ generated both ways and each is compiled in a fresh Python process with an empty
 ``GVCDYN_CACHE_DIR``: the time printed is that process's first ``Model.run`` (compile plus
 one run of a few milliseconds). It also checks that both kernels give bitwise equal
 results. The one-function kernel is skipped above ``--unsplit-max`` auxiliaries (it
-takes minutes there); translation (PySD) time is printed separately.
+takes minutes there); translation (PySD) time is printed separately. With ``--runs N``
+each compiled kernel then runs N parameter sets (all stocks saved, best of three) and the
+table shows runs per second, to see what the split costs at run time.
 
     python benchmarks/bench_compile.py                          # 200, 1000, 5000
     python benchmarks/bench_compile.py --sizes 1000 --methods euler rk4
+    python benchmarks/bench_compile.py --sizes 200 --runs 2000  # run speed, both kernels
     python benchmarks/bench_compile.py --sizes --mdl tests/sd-test-models/*/test_vector_select.mdl
 
-Numbers depend on the machine and its load; run it on an idle machine.
+Numbers depend on the machine and its load: CPU seconds are the better measure on a
+shared machine; the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -34,20 +38,37 @@ from gvcdyn.model import Model
 from gvcdyn.synthetic_mdl import write_synthetic_mdl
 
 
-def child(model_pickle: str, method: str, values_out: str) -> None:
-    """In a fresh process: time the first run (the compile) and save its values."""
+def child(model_pickle: str, method: str, values_out: str, runs: str) -> None:
+    """In a fresh process: time the first run (the compile) and save its values; then,
+    if ``runs`` > 0, the best of three batches of that many runs (runs per second)."""
     with open(model_pickle, "rb") as fh:
         model = pickle.load(fh)
     start, cpu = time.perf_counter(), time.process_time()
     dataset = model.run({}, method=method)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     np.save(values_out, np.concatenate([dataset[v].values.ravel() for v in dataset.data_vars]))
-    print(f"{seconds:.3f} {cpu:.3f}")
+    speed = 0.0
+    if int(runs) > 0:
+        stocks = [v.name for v in model.variables if v.kind == "stock"] or None
+        _, columns = model.output_columns(stocks)
+        matrix = np.tile(model.defaults(), (int(runs), 1))
+        matrix *= np.random.default_rng(1).uniform(0.95, 1.05, matrix.shape)
+        grid = model.grid(matrix[:1])
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            model.simulate(matrix, grid=grid, columns=columns, method=method)
+            best = min(best, time.perf_counter() - start)
+        speed = int(runs) / best
+    print(f"{seconds:.3f} {cpu:.3f} {speed:.0f}")
 
 
-def cold_compile(model: Model, split: bool, method: str, work: Path) -> tuple[str, np.ndarray]:
-    """Wall (CPU) seconds of a cold first run of ``model``'s kernel (split or not), and its
-    values. CPU time is what the compile needs; wall time grows with the machine's load."""
+def cold_compile(
+    model: Model, split: bool, method: str, work: Path, runs: int
+) -> tuple[str, np.ndarray]:
+    """Wall (CPU) seconds of a cold first run of ``model``'s kernel (split or not), then
+    runs per second if ``runs``, and its values. CPU time is what the compile needs; wall
+    time grows with the machine's load."""
     variant = Model.__new__(Model)
     variant.__setstate__(
         {"ir": model.ir, "path": model.path, "source": codegen.generate(model.ir, split=split)}
@@ -57,15 +78,16 @@ def cold_compile(model: Model, split: bool, method: str, work: Path) -> tuple[st
     pickled.write_bytes(pickle.dumps(variant))
     env = dict(os.environ, GVCDYN_CACHE_DIR=tempfile.mkdtemp(dir=work))
     result = subprocess.run(
-        [sys.executable, __file__, "--child", str(pickled), method, str(values)],
+        [sys.executable, __file__, "--child", str(pickled), method, str(values), str(runs)],
         env=env,
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"the compile of {tag} failed:\n{result.stderr}")
-    wall, cpu = (float(x) for x in result.stdout.split())
-    return f"{wall:.1f} s ({cpu:.1f} s)", np.load(values)
+    wall, cpu, speed = (float(x) for x in result.stdout.split())
+    cell = f"{wall:.1f} s ({cpu:.1f} s)" + (f", {speed:,.0f} runs/s" if runs else "")
+    return cell, np.load(values)
 
 
 def measure(label: str, mdl: Path, n_aux: int | None, args: argparse.Namespace, work: Path) -> None:
@@ -74,11 +96,11 @@ def measure(label: str, mdl: Path, n_aux: int | None, args: argparse.Namespace, 
     translate = time.perf_counter() - start
     equations = codegen.equation_count(model.ir)
     for method in args.methods:
-        split_s, split_values = cold_compile(model, True, method, work)
+        split_s, split_values = cold_compile(model, True, method, work, args.runs)
         whole = "skipped"
         same = ""
         if not args.no_unsplit and (n_aux is None or n_aux <= args.unsplit_max):
-            whole_s, whole_values = cold_compile(model, False, method, work)
+            whole_s, whole_values = cold_compile(model, False, method, work, args.runs)
             whole = whole_s
             same = "yes" if np.array_equal(split_values, whole_values, equal_nan=True) else "NO"
         print(
@@ -96,6 +118,7 @@ def main() -> None:
     parser.add_argument("--mdl", type=Path, nargs="*", default=[])
     parser.add_argument("--part-chars", type=int, help="override codegen.PART_CHARS")
     parser.add_argument("--no-unsplit", action="store_true", help="time split kernels only")
+    parser.add_argument("--runs", type=int, default=0, help="then time this many runs")
     args = parser.parse_args()
     if args.part_chars:
         codegen.PART_CHARS = args.part_chars
@@ -120,7 +143,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
         child(*sys.argv[2:])
     else:
         main()

@@ -398,7 +398,7 @@ SPLIT_THRESHOLD = 400
 # Per-part compile time grows faster than the part (400 plain statements in one function:
 # 40 s; 4 x 100: about 6 s), and each part has a fixed cost: at 1,300 equations, parts of
 # 2,500 / 6,000 characters (about 40 / 90 statements) took 39.6 / 36.0 s CPU.
-PART_CHARS = 6_000
+PART_CHARS = 24_000
 _PART_ARGS = "v, time, dt, t0, saveper, final_time"
 _SPLIT_NAMES = frozenset({"v", "vp", "parts", "time_s"})  # a split kernel's own locals
 
@@ -472,7 +472,7 @@ class _Layout:
         end = self.stage_rates + self.n_stocks
         for lk in model.lookups:
             self.tables[lk.name] = end
-            end += 2 * len(lk.xs)
+            end += 2 + 2 * len(lk.xs)  # rt.table: point count, data mode, xs, ys
         self.size = end
 
     def _range(self, symbols: list[str]) -> int:
@@ -514,7 +514,16 @@ def _inlined_helpers() -> tuple[str, ...]:
 
 # runtime intrinsics and called helpers the parts use, bound to module names (a global
 # costs numba less than an attribute of ``rt`` at every use)
-_PART_HELPERS = ("choose", "both", "either", "minimum", "maximum", "table_lookup", "table_data")
+_PART_HELPERS = (
+    "choose",
+    "both",
+    "either",
+    "minimum",
+    "maximum",
+    "table",
+    "table_lookup",
+    "table_data",
+)
 
 
 def _helper_twins() -> list[str]:
@@ -584,15 +593,24 @@ class _PartEmitter(_Emitter):
         super().__init__(names, {})
         self.lookups = lookups
         self.table_slots = slots
+        self.numbers: dict[str, str] = {}  # local -> literal, of the statement being written
 
     def expr(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
         if isinstance(node, ir.LookupCall):
-            lk = self.lookups[node.table]
-            start, n = self.table_slots[node.table], len(lk.xs)
+            at = f"_rt_table(v, {self.table_slots[node.table]})"
             arg = self.expr(node.arg, rename)
-            if lk.mode != "interpolate":  # a data variable's table (gvcdyn.lower.external)
-                return f"_rt_table_data({arg}, v, {start}, {n}, {DATA_MODE_CODES[lk.mode]})"
-            return f"_rt_table_lookup({arg}, v, {start}, {n})"
+            if self.lookups[node.table].mode != "interpolate":  # a data variable's table
+                return f"_rt_table_data({arg}, {at})"
+            return f"_rt_table_lookup({arg}, {at})"
+        if isinstance(node, ir.Num):
+            literal = _float(node.value)
+            if literal.endswith(("nan", "inf")):
+                return literal
+            # one local per distinct number in a part: numba's typing of a float literal
+            # costs about 0.7 ms (it first tries, and fails, to make it a literal type)
+            name = "_" + literal.replace(".", "p").replace("-", "m").replace("+", "")
+            self.numbers[name] = literal
+            return name
         return super().expr(node, rename)
 
     def cond(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
@@ -603,7 +621,8 @@ class _PartEmitter(_Emitter):
 
     def _op(self, node: ir.Op, rename: Callable[[str], str]) -> str:
         if functions.OPERATORS[node.op].kind != "arithmetic":
-            return f"_rt_choose({self.cond(node, rename)}, 1.0, 0.0)"
+            one, zero = self.expr(ir.Num(1.0), rename), self.expr(ir.Num(0.0), rename)
+            return f"_rt_choose({self.cond(node, rename)}, {one}, {zero})"
         return super()._op(node, rename)
 
     def _call(self, node: ir.Call, rename: Callable[[str], str]) -> str:
@@ -628,6 +647,7 @@ class _Statement:
     local: str | None = None
     comment: str = ""
     may_raise: bool = False
+    numbers: Mapping[str, str] = dataclasses.field(default_factory=dict)  # local -> literal
 
 
 class _StatementWriter:
@@ -650,6 +670,7 @@ class _StatementWriter:
             reads[self.names[symbol]] = slot
             return self.names[symbol]
 
+        self.emitter.numbers = {}
         code = _call_helpers(self.emitter.expr(expr, rename))
         return code, reads, not _never_raises(expr)
 
@@ -658,16 +679,17 @@ class _StatementWriter:
         local = self.names[symbol]
         comment = "" if local == symbol else f"  # {symbol}"
         slot = str(self.lay.slots[symbol])
-        return _Statement(slot, code, reads, local, comment, may_raise)
+        return _Statement(slot, code, reads, local, comment, may_raise, self.emitter.numbers)
 
     def store(self, slot: int, expr: ir.Expr, stage: bool = False) -> _Statement:
         code, reads, may_raise = self._code(expr, stage)
-        return _Statement(str(slot), code, reads, may_raise=may_raise)
+        return _Statement(str(slot), code, reads, None, "", may_raise, self.emitter.numbers)
 
 
 def _part_lines(statement: _Statement, known: set[str]) -> list[str]:
     """Source of ``statement`` in a part whose locals ``known`` are already set."""
-    lines = [
+    lines = [f"{name} = {value}" for name, value in statement.numbers.items() if name not in known]
+    lines += [
         f"{local} = v[{slot}]" for local, slot in statement.reads.items() if local not in known
     ]
     if statement.local is None:
@@ -707,7 +729,7 @@ def _parts(name: str, statements: list[_Statement]) -> tuple[list[str], list[_Pa
             lines = _part_lines(statement, known)
         groups[-1] += lines
         linked[-1] = linked[-1] or statement.may_raise
-        known.update(statement.reads)
+        known.update(statement.reads, statement.numbers)
         if statement.local is not None:
             known.add(statement.local)
         size += sum(map(len, lines))
@@ -896,10 +918,11 @@ def _split_tables(model: ir.ModelIR, lay: _Layout) -> list[str]:
     delays = [lay.slots[f.delay_symbol] for f in model.fixed_delays]
     lines = [f"SPLIT_INITIAL_VALUES = np.zeros({max(lay.size, 1)})"]
     for k, lk in enumerate(model.lookups):
-        start = lay.tables[lk.name]
-        end = start + 2 * len(lk.xs)
+        start, end = lay.tables[lk.name], lay.tables[lk.name] + 2 + 2 * len(lk.xs)
+        header = f"[{len(lk.xs)}.0, {DATA_MODE_CODES[lk.mode]}.0]"
         lines.append(
-            f"SPLIT_INITIAL_VALUES[{start} : {end}] = np.concatenate((LOOKUP_{k}_X, LOOKUP_{k}_Y))"
+            f"SPLIT_INITIAL_VALUES[{start} : {end}] = "
+            f"np.concatenate(({header}, LOOKUP_{k}_X, LOOKUP_{k}_Y))"
         )
     return [
         *lines,

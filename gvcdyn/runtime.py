@@ -442,21 +442,36 @@ def maximum(typingctx, a, b):
     return types.float64(types.float64, types.float64), codegen
 
 
+@intrinsic
+def table(typingctx, values, start):
+    """The lookup table at ``start`` in a split kernel's values: a pointer to its header
+    (point count, data mode), then its xs, then its ys. A typed pointer rather than the
+    start itself, so that ``table_lookup`` is compiled once, not once per literal start."""
+    if not (isinstance(values, types.CPointer) and isinstance(start, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.gep(args[0], [args[1]])
+
+    return values(values, types.intp), codegen
+
+
 @_jit_call
-def table_lookup(x: float, values, start: int, n: int) -> float:
-    """``lookup`` of a table kept in a split kernel's values: ``n`` xs from ``start``,
-    then ``n`` ys (the same code as ``lookup``, so the same results)."""
-    xs = carray(_offset(values, start), n)
-    ys = carray(_offset(values, start + n), n)
+def table_lookup(x: float, at) -> float:
+    """``lookup`` of the table ``at`` (see ``table``): the same code, so the same results."""
+    n = int(at[0])
+    xs = carray(_offset(at, 2), n)
+    ys = carray(_offset(at, 2 + n), n)
     return lookup(x, xs, ys)
 
 
 @_jit_call
-def table_data(time: float, values, start: int, n: int, mode: int) -> float:
-    """``data_value`` of a table kept in a split kernel's values (see ``table_lookup``)."""
-    xs = carray(_offset(values, start), n)
-    ys = carray(_offset(values, start + n), n)
-    return data_value(time, xs, ys, mode)
+def table_data(time: float, at) -> float:
+    """``data_value`` of the table ``at`` (see ``table``), in the table's data mode."""
+    n = int(at[0])
+    xs = carray(_offset(at, 2), n)
+    ys = carray(_offset(at, 2 + n), n)
+    return data_value(time, xs, ys, int(at[1]))
 
 
 # A split kernel's driver calls most parts by address, as C functions, instead of linking

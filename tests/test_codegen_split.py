@@ -1,11 +1,13 @@
 """Split kernels (issue 9, section 3): a large model compiles as many small functions.
 
 The split kernel must compute exactly what the one-function kernel computes: the same
-operations in the same order, only on an array instead of locals. So results are
-compared bitwise, for both integration methods, on a generated model cut into many
-parts, and a few suite models (discrete states, DELAY FIXED pipes, a dynamic FINAL
-TIME, subscripted stateful functions) forced through the split path must still match
-Vensim's own output under the suite's rule.
+operations in the same order, on values kept in an array between parts, with selects
+instead of branches where both sides are safe to evaluate. So results are compared
+bitwise, for both integration methods, on a generated model cut into many parts, and
+on suite models (discrete states, DELAY FIXED pipes, a dynamic FINAL TIME, subscripted
+stateful functions, data tables, VECTOR SELECT) forced through the split path, which must
+also still match Vensim's own output under the suite's rule. A part that may raise is
+linked into the driver, so its error still reaches the caller.
 """
 
 from __future__ import annotations
@@ -51,8 +53,12 @@ def test_split_kernel_is_bitwise_equal(
 ) -> None:
     monkeypatch.setattr(codegen, "PART_CHARS", TINY_PARTS)
     whole, split = _variant(synthetic, False), _variant(synthetic, True)
-    assert "_dynamic_1(" in split.source and "_output_1(" in split.source
+    assert "def _dynamic_1(" in split.source and "def _output_1(" in split.source
     assert "_dynamic_" not in whole.source
+    parts = split.source[split.source.index("def _init_0(") : split.source.index("def simulate")]
+    # the synthetic model's IF THEN ELSE, MIN/MAX and lookups: selects and calls, no branches
+    assert "_rt_choose(" in parts and "_rt_table_lookup(" in parts and " if " not in parts
+    assert "rt.call_part(parts[" in split.source  # parts that cannot raise: called by address
     rng = np.random.default_rng(5)
     params = {
         p.name: rng.uniform(0.2, 0.9, size=16) for p in synthetic.ir.parameters
@@ -77,7 +83,7 @@ def test_size_threshold_and_environment_decide(
     assert not codegen.use_split(synthetic.ir, split=False)
     monkeypatch.setenv(codegen.SPLIT_ENV, "never")
     assert not codegen.use_split(synthetic.ir)
-    assert "def _euler_" not in codegen.generate(synthetic.ir)
+    assert "SPLIT_CELL_SLOTS" not in codegen.generate(synthetic.ir)
     monkeypatch.setenv(codegen.SPLIT_ENV, "Always")
     monkeypatch.setattr(codegen, "SPLIT_THRESHOLD", 10**9)
     assert codegen.use_split(synthetic.ir)
@@ -86,22 +92,90 @@ def test_size_threshold_and_environment_decide(
         codegen.use_split(synthetic.ir)
 
 
-# discrete states, DELAY FIXED pipes, dynamic FINAL TIME, stocks from SMOOTH/DELAY N
-SUITE_MODELS = ("sample_if_true", "delay_pipeline", "dynamic_final_time", "subscripted_smooth")
+SINGULAR_MATRIX_MDL = """{UTF-8}
+d:
+\tA, B
+\t~\t
+\t~\t\t|
+
+d1:
+\tA, B
+\t~\t
+\t~\t\t|
+
+matrix[d,d1]=
+\t1, 2;
+\t2, 4;
+\t~\t
+\t~\t\t|
+
+inverse[d,d1]=
+\tINVERT MATRIX(matrix[d,d1], 2)
+\t~\t
+\t~\t\t|
+
+FINAL TIME = 2
+\t~\tMonth
+\t~\t\t|
+
+INITIAL TIME = 0
+\t~\tMonth
+\t~\t\t|
+
+SAVEPER = 1
+\t~\tMonth
+\t~\t\t|
+
+TIME STEP = 1
+\t~\tMonth
+\t~\t\t|
+"""
+
+
+def test_a_part_that_may_raise_is_linked_and_its_error_reaches_the_caller(tmp_path: Path) -> None:
+    """A singular matrix makes numba's inverse raise inside the kernel: the split kernel
+    fails as the one-function kernel does (a part called by address could not raise)."""
+    path = tmp_path / "singular.mdl"
+    path.write_text(SINGULAR_MATRIX_MDL, encoding="utf-8")
+    model = gvcdyn.load(path)
+    whole, split = _variant(model, False), _variant(model, True)
+    before_call = split.source[: split.source.index("rt.inverse_entry(")]
+    decorator = before_call.rsplit("\ndef ", 1)[0].rsplit("\n", 1)[-1]
+    assert decorator.startswith("@njit(")  # a compiled part linked in, not a C function
+    with pytest.raises(Exception) as from_whole:
+        whole.run()
+    with pytest.raises(Exception) as from_split:
+        split.run()
+    assert type(from_split.value) is type(from_whole.value)
+
+
+# discrete states, DELAY FIXED pipes, dynamic FINAL TIME, stocks from SMOOTH/DELAY N,
+# data tables (GET XLS DATA), VECTOR SELECT (a helper taking tuples)
+SUITE_MODELS = (
+    "sample_if_true",
+    "delay_pipeline",
+    "dynamic_final_time",
+    "subscripted_smooth",
+    "get_data_args_3d_xls",
+    "vector_select",
+)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SUITE_MODELS)
-def test_split_suite_model_matches_vensim(
+def test_split_suite_model_is_bitwise_equal_and_matches_vensim(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(codegen.SPLIT_ENV, "always")
     monkeypatch.setattr(codegen, "PART_CHARS", TINY_PARTS)
     folder = shutil.copytree(sd_test_models_dir() / name, tmp_path / name)
     (mdl,) = [p for p in folder.iterdir() if p.suffix.lower() == ".mdl"]
     (reference_file,) = [p for p in folder.iterdir() if p.stem == "output"]
     model = gvcdyn.load(mdl)
-    assert "SPLIT_CELL_SLOTS" in model.source  # the split kernel, not the one function
-    time, columns = dataset_columns(model.run())
+    split, whole = _variant(model, True), _variant(model, False)
+    assert "SPLIT_CELL_SLOTS" in split.source  # the split kernel, not the one function
+    got, expected = split.run(), whole.run()
+    for variable in expected.data_vars:
+        np.testing.assert_array_equal(got[variable].values, expected[variable].values)
+    time, columns = dataset_columns(got)
     comparison = compare(columns, read_reference(reference_file), time=time)
     assert comparison.passed, f"{name}: {comparison.summary()}"
