@@ -105,8 +105,12 @@ def mutated(draw: st.DrawFn, text: str, tokens: list[str]) -> str:
     return text
 
 
-class InputHang(Exception):
-    """An input took longer than ``INPUT_SECONDS`` (a hang, as far as a user can tell)."""
+class InputHang(BaseException):
+    """An input took longer than ``INPUT_SECONDS`` (a hang, as far as a user can tell).
+
+    A ``BaseException``, like ``KeyboardInterrupt``: a reader that turns every ``Exception``
+    into its own error (the frontend wraps PySD's) must not pass a hang off as a refusal.
+    """
 
 
 @contextlib.contextmanager
@@ -305,6 +309,19 @@ def test_a_lookup_defined_for_some_elements_runs_where_it_is_defined(tmp_path: P
     # the table's points, held flat outside them: (3, 4), (4, -1), (8, 1.5)
     y = ds["y"].sel(run=0)
     assert [float(y.sel(time=t)) for t in (0, 3, 4, 6, 8, 10)] == [4, 4, -1, 0.25, 1.5, 1.5]
+
+
+# Found by fuzzing test_delays.mdl ('Order Variable = 2 + STEP(1, 10)' with 2 -> 1e6): one
+# internal stock per order of DELAY N took 84 s and 3.6 GB, then a bare MemoryError.
+@pytest.mark.parametrize("order", ["1e6", "1e308"])
+def test_a_delay_of_absurd_order_is_refused_at_once(tmp_path: Path, order: str) -> None:
+    from mdl_helpers import write_mdl
+
+    equations = f"y = DELAY N(1, 2, 0, {order})\n\t~\t~\t|\n"
+    path = write_mdl(tmp_path, equations, name="absurd_order")
+    with time_limit(INPUT_SECONDS), pytest.raises(ModelStructureError, match="DELAY N") as caught:
+        gvcdyn.load(path)
+    assert path.name in str(caught.value)
 
 
 # ----------------------------------------------------------------------------- scenarios

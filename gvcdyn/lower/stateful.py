@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 Env = dict[str, str]
 
+#: The highest order of SMOOTH N / DELAY N: each order is an internal stock, and an order
+#: of 1e6 (one digit changed) took minutes and gigabytes before failing with MemoryError.
+MAX_ORDER = 1000
+
 
 def smooth(low: ExpressionLowerer, node: Any, env: Env, owner: str) -> ir.Expr:
     """SMOOTH/SMOOTH3/SMOOTH N: a chain of ``order`` stocks, all starting at ``init``."""
@@ -169,6 +173,11 @@ def static_order(low: ExpressionLowerer, node: Any, env: Env, owner: str, what: 
     order = int(value)  # PySD casts with int()
     if order < 1:
         raise ModelStructureError(f"'{owner}': the order of {what} is {value}, below 1")
+    if order > MAX_ORDER:
+        raise ModelStructureError(
+            f"'{owner}': the order of {what} is {value:g}, above {MAX_ORDER} (one internal stock "
+            "per order); use a lower order, or DELAY FIXED for a pipeline delay"
+        )
     return order
 
 
