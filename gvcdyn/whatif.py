@@ -318,6 +318,7 @@ def run_in_chunks(
             fp,
             resume=execution.resume,
             resume_command=execution.resume_command,
+            keep=execution.keep_checkpoint,
         )
     # runs per chunk; map_runs reports how many chunks are done, not which: the k-th report
     # adds the k-th size (only the last chunk is short, so the bar ends exactly at n_runs)

@@ -37,7 +37,10 @@ from gvcdyn.execute import (
     default_chunk_size,
     executor_from_options,
     fingerprint,
+    job_checkpoints,
     map_runs,
+    refuse_unfinished_job,
+    remove_checkpoints,
     resume_command,
 )
 from gvcdyn.execute.options import ResumeOption, SchedulerOption, WorkersOption
@@ -148,8 +151,40 @@ def test_interrupt_keeps_finished_chunks_and_resume_finishes_identically(tmp_pat
 def test_an_unfinished_job_is_not_overwritten_without_resume(tmp_path: Path) -> None:
     X = design(20)
     Checkpoint.open(tmp_path / "out.nc", _fp(X, 5))
-    with pytest.raises(CheckpointError, match="--resume"):
+    with pytest.raises(CheckpointError, match="resume=True") as library:
         Checkpoint.open(tmp_path / "out.nc", _fp(X, 5))
+    assert "--resume" not in str(library.value)  # a library caller gets no CLI flag
+    command = "gvcdyn run m.mdl --out out.nc --resume"
+    with pytest.raises(CheckpointError, match="continue it with: gvcdyn run") as cli:
+        Checkpoint.open(tmp_path / "out.nc", _fp(X, 5), resume_command=command)
+    assert "resume=True" not in str(cli.value)  # a command-line user gets no library words
+    with pytest.raises(CheckpointError, match="continue it with: gvcdyn run"):
+        refuse_unfinished_job(tmp_path / "out.nc", resume=False, resume_command=command)
+    refuse_unfinished_job(tmp_path / "out.nc", resume=True)  # resuming it is the point
+
+
+def test_a_kept_checkpoint_outlives_the_runs_until_the_output_is_written(
+    tmp_path: Path,
+) -> None:
+    """A command writes its result after ``map_runs`` returns: until then the finished
+    chunks stay on disk, so a failed write (disk full, an error in the analysis) loses none."""
+    X = design(30)
+    out = tmp_path / "out.nc"
+    kept = Checkpoint.open(out, _fp(X, 10), keep=True)
+    result = map_runs(Polynomial(), X, chunk_size=10, checkpoint=kept)
+    assert checkpoint_dir(out).is_dir() and len(kept.finished()) == 3
+    counting = CountingCalls(Polynomial())
+    again = map_runs(
+        counting, X, chunk_size=10, checkpoint=Checkpoint.open(out, _fp(X, 10), resume=True)
+    )
+    assert counting.runs == 0 and _same_bits(again.Y, result.Y)  # nothing was lost
+    assert not checkpoint_dir(out).exists()  # not kept: removed with the runs all in
+    step = tmp_path / "out.nc.bootstrap.job"  # a calibration step's folder goes with it
+    step.mkdir()
+    Checkpoint.open(out, _fp(X, 10), keep=True)
+    assert job_checkpoints(out) == [step, checkpoint_dir(out)]
+    remove_checkpoints(out)
+    assert job_checkpoints(out) == [] and not step.exists()
 
 
 @pytest.mark.parametrize(

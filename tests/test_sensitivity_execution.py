@@ -82,7 +82,7 @@ def test_resume_of_another_study_is_refused(study, tmp_path: Path) -> None:
         study.evaluator = real
     with pytest.raises(CheckpointError):
         sens.sobol(study, N, seed=6, chunk=50, execution=Execution(output=output, resume=True))
-    with pytest.raises(CheckpointError, match="--resume"):  # a fresh start must not clobber it
+    with pytest.raises(CheckpointError, match="resume=True"):  # a fresh start must not clobber it
         sens.sobol(study, N, seed=5, chunk=50, execution=Execution(output=output))
 
 
@@ -90,3 +90,31 @@ def test_cli_resume_needs_out(capsys) -> None:
     code = run_cli(["sensitivity", str(ISHIGAMI), "-o", "Ishigami", "--n", "8", "--resume"])
     assert code == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_cli_a_failed_write_keeps_the_finished_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The runs are all in but the indices cannot be written: the chunks stay for --resume."""
+    import gvcdyn.sensitivity.dataset as dataset
+
+    real_write = dataset.write
+
+    def disk_full(ds, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dataset, "write", disk_full)
+    out = tmp_path / "indices.nc"
+    argv = ["sensitivity", str(ISHIGAMI), "-o", "Ishigami", "--n", "8", "--seed", "1"]
+    argv += ["--out", str(out)]
+    assert run_cli(argv) == 2
+    assert "No space left" in capsys.readouterr().err
+    job = out.with_name("indices.nc.job")
+    assert not out.exists() and list(job.glob("chunk-*.npz"))
+    assert run_cli(argv) == 2  # a fresh start is refused, in the command's words
+    refused = capsys.readouterr().err
+    assert "--resume" in refused and "resume=True" not in refused
+
+    monkeypatch.setattr(dataset, "write", real_write)
+    assert run_cli([*argv, "--resume"]) == 0
+    assert out.is_file() and not job.exists()

@@ -256,3 +256,51 @@ def test_cli_interrupt_prints_the_resume_command(
 def test_cli_resume_needs_out(mdl: Path, capsys) -> None:
     assert run_cli(["run", str(mdl), "--sweep", SWEEPS[0], "--resume"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_cli_a_failed_write_keeps_the_finished_chunks(
+    mdl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, printed, capsys
+) -> None:
+    """The runs are all in but the file cannot be written (disk full): the chunks stay, and
+    --resume writes the file without running any of them again."""
+    import gvcdyn.results_io as results_io
+
+    real_write = results_io.write_netcdf
+
+    def disk_full(ds, path, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(whatif, "MAX_CHUNK_RUNS", CHUNK)
+    monkeypatch.setattr(results_io, "write_netcdf", disk_full)
+    out = tmp_path / "s.nc"
+    argv = ["run", str(mdl), "--sweep", SWEEPS[0], "--sweep", SWEEPS[1], "--out", str(out)]
+    assert run_cli([*argv, "--workers", "0"]) != 0
+    assert "No space left" in capsys.readouterr().err
+    assert not out.exists() and len(list(checkpoint_dir(out).glob("chunk-*.npz"))) == 4
+
+    monkeypatch.setattr(results_io, "write_netcdf", real_write)
+    monkeypatch.setattr(whatif, "SweepRuns", _StopsOnCall)
+    _StopsOnCall.calls, _StopsOnCall.stop = 0, 1  # any chunk run again would stop the job
+    assert run_cli([*argv, "--resume"]) == 0
+    assert _StopsOnCall.calls == 0
+    assert out.is_file() and not checkpoint_dir(out).exists()
+
+
+def test_cli_refuses_an_unfinished_job_before_starting_workers(
+    mdl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import gvcdyn.cli.whatif as cli_whatif
+
+    started: list[object] = []
+    monkeypatch.setattr(
+        cli_whatif, "executor_from_options", lambda *a, **k: started.append(a) or 1 / 0
+    )
+    out = tmp_path / "s.nc"
+    checkpoint_dir(out).mkdir()
+    argv = ["run", str(mdl), "--sweep", SWEEPS[0], "--out", str(out), "--workers", "2"]
+    monkeypatch.setattr("sys.argv", ["gvcdyn", *argv])
+    assert run_cli(argv) == 2
+    assert started == []
+    message = capsys.readouterr().err
+    assert "holds an unfinished job" in message and "--workers 2 --resume" in message
+    assert "resume=True" not in message  # the user's words, not the library's

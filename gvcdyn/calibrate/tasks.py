@@ -6,16 +6,15 @@ The bootstrap replicates (``uncertainty.bootstrap``) and the cross-validation fo
 each finished task is checkpointed in a folder of its own beside it
 (``job_part``: ``fit.nc`` -> ``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...). The
 folders outlive their step, because a later step may still be interrupted and a resume
-redoes the fit before them; the CLI removes them (``remove_checkpoints``) once the fit
-file is written, and refuses to start over while ``unfinished_checkpoints`` finds any.
+redoes the fit before them: they are opened with ``keep`` (as every command's are) and the
+CLI removes them (``remove_checkpoints``) once the fit file is written, and refuses to
+start over while ``unfinished_checkpoints`` finds any.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import glob
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,15 @@ import numpy as np
 
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
-from gvcdyn.execute import Checkpoint, Execution, InProcessExecutor, fingerprint, map_runs
+from gvcdyn.execute import (
+    Checkpoint,
+    Execution,
+    InProcessExecutor,
+    fingerprint,
+    job_checkpoints,
+    map_runs,
+)
+from gvcdyn.execute import remove_checkpoints as remove_job_checkpoints
 
 __all__ = [
     "TaskProgress",
@@ -96,11 +103,12 @@ def run_tasks(
             chunk_size=chunk,
             X=X,
         )
-        checkpoint = _KeptCheckpoint.open(
+        checkpoint = Checkpoint.open(
             execution.output,
             fp,
             resume=execution.resume,
             resume_command=execution.resume_command,
+            keep=True,  # a later step may still be interrupted: kept until the fit is written
         )
     result = map_runs(
         f,
@@ -113,26 +121,17 @@ def run_tasks(
     return result.Y
 
 
-class _KeptCheckpoint(Checkpoint):
-    """A step's checkpoint that outlives the step (removed with the whole calibration's)."""
-
-    def remove(self) -> None:
-        pass
-
-
 def unfinished_checkpoints(output: str | Path) -> list[Path]:
     """The task checkpoint folders of a calibration written to ``output``
     (``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...), sorted: what an interrupted
     calibration left for ``--resume``."""
-    output = Path(output)
-    return sorted(output.parent.glob(f"{glob.escape(output.name)}.*.job"))
+    return job_checkpoints(output)
 
 
 def remove_checkpoints(output: str | Path) -> None:
     """Delete the task checkpoints of the calibration written to ``output`` (call it once
     the fit file is safely written)."""
-    for folder in unfinished_checkpoints(output):
-        shutil.rmtree(folder, ignore_errors=True)
+    remove_job_checkpoints(output)
 
 
 def job_part(execution: Execution | None, name: str) -> Execution | None:

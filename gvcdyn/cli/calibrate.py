@@ -11,8 +11,7 @@ from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
 from gvcdyn.cli.common import err, exit_on_interrupt, out, writing
-from gvcdyn.errors import CheckpointError
-from gvcdyn.execute import Execution
+from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -67,12 +66,13 @@ def calibrate(
 
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
-    from gvcdyn.calibrate.tasks import remove_checkpoints
     from gvcdyn.results_io import check_writable, write_netcdf
 
     cfg = load_config(config)
     check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
-    _check_no_unfinished_job(out_path, resume)
+    # before the fit (minutes) and the workers: saved replicates/folds beside --out are
+    # continued with --resume, never overwritten
+    refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -126,32 +126,17 @@ def calibrate(
         )
     with writing(out_path):
         write_netcdf(ds, out_path)
-    remove_checkpoints(out_path)
+    remove_checkpoints(out_path)  # only now: a failed write keeps every finished task
     _print_fit(ds)
     out.print(f"fit: {out_path}")
-
-
-def _check_no_unfinished_job(out_path: Path, resume: bool) -> None:
-    """Before the fit (minutes), not after it: an interrupted calibration's saved
-    replicates/folds beside ``--out`` are continued with --resume, never overwritten."""
-    from gvcdyn.calibrate.tasks import unfinished_checkpoints
-
-    if resume:
-        return
-    waiting = unfinished_checkpoints(out_path)
-    if waiting:
-        raise CheckpointError(
-            f"{waiting[0]} holds an unfinished calibration; continue it with --resume, "
-            "or delete that folder to start over"
-        )
 
 
 def _interrupted(out_path: Path) -> str:
     """What Ctrl-C outside the replicates and folds leaves: the finished steps' tasks are
     kept (a later step may have been running), so say how to continue them."""
-    from gvcdyn.calibrate.tasks import unfinished_checkpoints
+    from gvcdyn.execute import job_checkpoints
 
-    kept = unfinished_checkpoints(out_path)
+    kept = job_checkpoints(out_path)
     if not kept:
         return "interrupted before any bootstrap replicate or fold was saved"
     folders = ", ".join(str(path) for path in kept)

@@ -12,9 +12,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import Method, err, load, out, writing
-from gvcdyn.errors import JobInterrupted, SensitivityDesignError
-from gvcdyn.execute import Execution
+from gvcdyn.cli.common import Method, err, exit_on_interrupt, load, out, writing
+from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -25,7 +25,6 @@ from gvcdyn.execute.options import (
 
 #: Parameters listed per output in the printed ranking (the file has them all).
 SHOWN = 15
-EXIT_INTERRUPTED = 130
 
 
 class Analysis(StrEnum):
@@ -95,7 +94,7 @@ def sensitivity(
           -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
           --scenario models/scenarios/captive.toml --out results/sens.nc --plot results/sens.png
 
-    With --out, finished chunks of runs are kept in <out>.job/ until the study completes:
+    With --out, finished chunks of runs are kept in <out>.job/ until the indices are written:
     after Ctrl-C or a crash, the same command with --resume continues where it stopped.
     --workers N runs on a local dask cluster, --scheduler tcp://HOST:PORT on an existing
     one (docs/cluster.md); the indices are the same, bit for bit.
@@ -122,13 +121,15 @@ def sensitivity(
     )
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")
+    if out_path is not None:  # before the workers start
+        refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
     settings: dict[str, Any] = {
         "command_line": ["gvcdyn", *sys.argv[1:]],
         "seed": seed,
         "num_resamples": resamples,
         "conf_level": conf_level,
     }
-    try:
+    with exit_on_interrupt("interrupted: no results written"):
         with err.status("loading the compiled kernel"):
             study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
         k = study.space.k
@@ -138,18 +139,16 @@ def sensitivity(
             rich_progress(err) as progress,
         ):
             settings["execution"] = Execution(
-                executor, out_path, resume=resume, resume_command=resume_command()
+                executor,
+                out_path,
+                resume=resume,
+                resume_command=resume_command(),
+                keep_checkpoint=True,  # until the indices are written, below
             )
             if method is Analysis.sobol:
                 ds = sens.sobol(study, n, second_order=second_order, progress=progress, **settings)
             else:
                 ds = sens.morris(study, n, progress=progress, **settings)
-    except JobInterrupted as stop:
-        err.print(escape(str(stop)))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: no results written")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_ranking(ds)
     if ds.attrs["n_failed_runs"]:
         err.print(
@@ -159,6 +158,7 @@ def sensitivity(
     if out_path is not None:
         with writing(out_path):
             write(ds, out_path)
+        remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
         out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
         with writing(plot_path):

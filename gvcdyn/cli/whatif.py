@@ -29,7 +29,12 @@ from gvcdyn.cli.common import (
     writing,
 )
 from gvcdyn.errors import OutputWriteError, SpecSyntaxError
-from gvcdyn.execute import Execution, checkpoint_dir
+from gvcdyn.execute import (
+    Execution,
+    checkpoint_dir,
+    refuse_unfinished_job,
+    remove_checkpoints,
+)
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -51,6 +56,13 @@ class Executing:
     workers: int | None = None
     scheduler: str | None = None
     resume: bool = False
+    resumable: bool = False  # the command has --resume (``run``; not ``demo``)
+
+    def resume_command(self) -> str:
+        """What continues an unfinished job: this command line plus --resume."""
+        if self.resumable:
+            return resume_command()
+        return "the 'gvcdyn run' command that started it, with --resume"
 
     def chunked(self, request: Any, out_path: Path | None) -> bool:
         """Whether the runs go through the executors: when asked to, when the job is
@@ -185,6 +197,10 @@ def _what_if(
     _check_outputs(out_path, plot_path)
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
+    if out_path is not None:  # before reading the model and starting workers
+        refuse_unfinished_job(
+            out_path, resume=executing.resume, resume_command=executing.resume_command()
+        )
     with data_files(data) as files:
         request = prepare_what_if(
             model_path,
@@ -213,6 +229,7 @@ def _what_if(
         if not written:
             with writing(out_path):
                 write_netcdf(ds, out_path)
+        remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
         out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
         with writing(plot_path):
@@ -244,7 +261,11 @@ def _run_in_chunks(
         rich_progress(err) as progress,
     ):
         execution = Execution(
-            executor, out_path, resume=executing.resume, resume_command=resume_command()
+            executor,
+            out_path,
+            resume=executing.resume,
+            resume_command=executing.resume_command(),
+            keep_checkpoint=True,  # until the results are written (_what_if)
         )
         ds = run_in_chunks(
             request, execution, stream=stream, advance=progress("runs", request.n_runs)
@@ -324,9 +345,9 @@ def run(
           --sweep "Shock Size=0:0.8:100" --out sweep.nc --workers 2
 
     A large sweep (or one given --workers, --scheduler or --resume) runs in chunks: with
-    --out, finished chunks are kept in <out>.job/ and the same command with --resume
-    continues after Ctrl-C or a crash; results beyond 1 GiB stream to --out, one
-    NAME(run, time) variable per saved cell.
+    --out, finished chunks are kept in <out>.job/ until the results are written, and the
+    same command with --resume continues after Ctrl-C, a crash or a failed write; results
+    beyond 1 GiB stream to --out, one NAME(run, time) variable per saved cell.
     """
     _what_if(
         model,
@@ -342,7 +363,7 @@ def run(
         plot_path=plot_path,
         title=model.stem,
         data=data,
-        executing=Executing(workers, scheduler, resume),
+        executing=Executing(workers, scheduler, resume, resumable=True),
     )
 
 

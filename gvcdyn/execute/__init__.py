@@ -5,13 +5,22 @@
 - ``map_runs(f, X, executor=..., checkpoint=..., sink=...)``: evaluate a picklable
   ``f(X) -> (Y, status)`` over row chunks, in run order, bitwise as ``f(X)`` would.
 - ``Checkpoint`` + ``fingerprint``: finished chunks saved next to the output; resume.
+  Commands keep them (``keep``) until the output is written, then ``remove_checkpoints``.
 - ``Execution``: executor + checkpoint settings handed to a study, which maps its design.
 - ``MemorySink`` / ``NetCDFSink``: the result in memory or streamed to disk.
 """
 
 from __future__ import annotations
 
-from gvcdyn.execute.checkpoint import Checkpoint, Fingerprint, checkpoint_dir, fingerprint
+from gvcdyn.execute.checkpoint import (
+    Checkpoint,
+    Fingerprint,
+    checkpoint_dir,
+    fingerprint,
+    job_checkpoints,
+    refuse_unfinished_job,
+    remove_checkpoints,
+)
 from gvcdyn.execute.execution import Execution
 from gvcdyn.execute.executors import Chunk, DaskExecutor, Executor, InProcessExecutor
 from gvcdyn.execute.jobs import RunResult, chunk_bounds, default_chunk_size, map_runs
@@ -35,6 +44,9 @@ __all__ = [
     "default_chunk_size",
     "executor_from_options",
     "fingerprint",
+    "job_checkpoints",
     "map_runs",
+    "refuse_unfinished_job",
+    "remove_checkpoints",
     "resume_command",
 ]

@@ -12,6 +12,7 @@ wrong result.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -27,7 +28,15 @@ import numpy as np
 
 from gvcdyn.errors import CheckpointError
 
-__all__ = ["Checkpoint", "Fingerprint", "checkpoint_dir", "fingerprint"]
+__all__ = [
+    "Checkpoint",
+    "Fingerprint",
+    "checkpoint_dir",
+    "fingerprint",
+    "job_checkpoints",
+    "refuse_unfinished_job",
+    "remove_checkpoints",
+]
 
 _FORMAT = 1
 _CHUNK_FILE = re.compile(r"^chunk-(\d{6,})\.npz$")
@@ -87,6 +96,41 @@ def checkpoint_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".job")
 
 
+def job_checkpoints(output: str | Path) -> list[Path]:
+    """Every checkpoint folder of the job written to ``output``, sorted: its own
+    (``<output>.job/``) and its steps' (``<output>.<step>.job/``, as calibrate keeps)."""
+    output = Path(output)
+    steps = output.parent.glob(f"{glob.escape(output.name)}.*.job")
+    return sorted({*steps, *([checkpoint_dir(output)] if checkpoint_dir(output).exists() else [])})
+
+
+def remove_checkpoints(output: str | Path) -> None:
+    """Delete the job's checkpoints: call it once ``output`` is written (atomically), never
+    before, so that a failed write (disk full, an error in the analysis) loses no runs."""
+    for folder in job_checkpoints(output):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def refuse_unfinished_job(
+    output: str | Path, *, resume: bool, resume_command: str | None = None
+) -> None:
+    """Refuse to start over a job whose checkpoint waits beside ``output`` (it holds
+    someone's unfinished work). Callers that start workers call it before them."""
+    if resume:
+        return
+    waiting = job_checkpoints(output)
+    if waiting:
+        how = _how_to_resume(resume_command)
+        raise CheckpointError(
+            f"{waiting[0]} holds an unfinished job; {how}, or delete that folder to start over"
+        )
+
+
+def _how_to_resume(resume_command: str | None) -> str:
+    """In the caller's words: the command line that resumes, or the library argument."""
+    return f"continue it with: {resume_command}" if resume_command else "pass resume=True"
+
+
 def _atomic_write(path: Path, write: Any) -> None:
     """Write through ``write(handle)`` to a temporary file in the same folder, then rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -107,12 +151,18 @@ class Checkpoint:
     ``Checkpoint.open(output, fp, resume=...)`` creates it, or reopens it when resuming.
     Without ``resume`` an existing folder is an error (it holds someone's unfinished
     work); with ``resume`` a folder of another job (different fingerprint) is an error.
+    ``keep``: the folder outlives ``map_runs`` until whoever writes the job's output
+    calls ``remove_checkpoints(output)`` after writing it (the commands do); otherwise
+    ``map_runs`` deletes it once the result is in its sink.
     """
 
-    def __init__(self, path: Path, fp: Fingerprint, resume_command: str | None) -> None:
+    def __init__(
+        self, path: Path, fp: Fingerprint, resume_command: str | None, *, keep: bool = False
+    ) -> None:
         self.path = path
         self.fingerprint = fp
         self.resume_command = resume_command
+        self.keep = keep
 
     @classmethod
     def open(
@@ -122,13 +172,14 @@ class Checkpoint:
         *,
         resume: bool = False,
         resume_command: str | None = None,
+        keep: bool = False,
     ) -> Checkpoint:
         path = checkpoint_dir(output)
         manifest = path / "manifest.json"
         if path.exists() and not resume:
+            how = _how_to_resume(resume_command)
             raise CheckpointError(
-                f"{path} holds an unfinished job; continue it with --resume "
-                "(resume=True), or delete that folder to start over"
+                f"{path} holds an unfinished job; {how}, or delete that folder to start over"
             )
         if resume and manifest.is_file():
             cls._check_same_job(manifest, fp)
@@ -137,7 +188,7 @@ class Checkpoint:
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob(".*.tmp"):  # a write cut short by a kill
             stale.unlink(missing_ok=True)
-        checkpoint = cls(path, fp, resume_command)
+        checkpoint = cls(path, fp, resume_command, keep=keep)
         if not manifest.is_file():
             body = {
                 "format": _FORMAT,
@@ -218,8 +269,14 @@ class Checkpoint:
         """Delete the folder once the job's output is safely written."""
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def all_in(self) -> None:
+        """Every run is in the sink: delete the folder, unless it is kept until the
+        job's output is written (``keep``; see ``remove_checkpoints``)."""
+        if not self.keep:
+            self.remove()
+
     def interrupted_message(self, n_done: int, n_chunks: int) -> str:
-        command = self.resume_command or "the same command with --resume (resume=True)"
+        command = self.resume_command or "the same call with resume=True"
         return (
             f"interrupted: {n_done} of {n_chunks} chunks are saved in {self.path}; "
             f"resume with: {command}"

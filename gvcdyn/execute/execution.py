@@ -32,12 +32,16 @@ class Execution:
       ``<output>.job/`` until the job completes (no checkpoint when None).
     - ``resume``: continue from the chunks saved there.
     - ``resume_command``: the command printed when the job is interrupted.
+    - ``keep_checkpoint``: keep ``<output>.job/`` when the runs are all in, until the
+      caller has written the output and calls ``remove_checkpoints(output)`` (what the
+      commands do: a failed write or analysis then loses no finished chunk).
     """
 
     executor: Executor | None = None
     output: Path | None = None
     resume: bool = False
     resume_command: str | None = None
+    keep_checkpoint: bool = False
 
     def map(
         self,
@@ -62,7 +66,11 @@ class Execution:
                 X=X,
             )
             checkpoint = Checkpoint.open(
-                self.output, fp, resume=self.resume, resume_command=self.resume_command
+                self.output,
+                fp,
+                resume=self.resume,
+                resume_command=self.resume_command,
+                keep=self.keep_checkpoint,
             )
         return map_runs(
             f,

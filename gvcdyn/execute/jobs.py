@@ -85,7 +85,9 @@ def map_runs(
       the value given to ``fingerprint()``, so a job resumed on another executor matches.
     - ``checkpoint``: a ``Checkpoint`` (``Checkpoint.open(output, fingerprint(...))``);
       finished chunks are saved there and, on resume, read back instead of recomputed.
-      The folder is deleted once the sink has the whole result.
+      The folder is deleted once the sink has the whole result, unless it was opened
+      with ``keep=True``: then the caller deletes it after writing the result
+      (``remove_checkpoints``), so a failed write loses no finished chunk.
     - ``sink``: where the result goes (default ``MemorySink``: arrays returned in
       ``RunResult.Y/status``); a ``NetCDFSink`` streams it to a file in bounded memory.
     - ``progress(done_chunks, n_chunks)`` is called after each chunk.
@@ -151,7 +153,7 @@ def map_runs(
         raise
     result = sink.close()
     if checkpoint:
-        checkpoint.remove()
+        checkpoint.all_in()
     if isinstance(result, tuple):
         Y, status = result
         return RunResult(Y, status, None, len(bounds), done - reused, reused)
