@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,24 @@ def test_sweep_plot_names_what_was_varied(growth: Path, tmp_path: Path) -> None:
             assert np.allclose(along, 0, atol=0.02), (colour, group[-1])
         assert (group.sum(axis=1)[:-1] > group.sum(axis=1)[1:]).all()  # light to dark
     assert not np.allclose(rgb[2], rgb[5])  # the two scenarios differ
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("command", ["run", "calibrate", "sensitivity", "check", "params"])
+def test_help_text_fills_the_terminal_width(command: str, columns: int) -> None:
+    """A docstring wrapped at 100 columns in the source must not break mid-sentence at 80:
+    prose paragraphs fill their lines, and an example command wrapped by the terminal
+    continues on an indented line (or after a ``\\``), never at the margin."""
+    result = gvcdyn(command, "--help", columns=columns)
+    assert result.returncode == 0, result.stderr
+    description = result.stdout.split("Usage:", 1)[1].split("╭", 1)[0]
+    paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", description)[1:] if p.strip()]
+    assert paragraphs
+    for lines in paragraphs:
+        lines = [line.rstrip()[1:] for line in lines]  # rich's one-column margin
+        if lines[0].lstrip().startswith("gvcdyn"):  # example command lines
+            for before, line in pairwise(lines):
+                assert line.startswith((" ", "gvcdyn")) or before.endswith("\\"), lines
+        else:  # prose: every line but the last is nearly full
+            for line in lines[:-1]:
+                assert len(line) > columns - 25, lines

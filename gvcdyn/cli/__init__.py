@@ -16,6 +16,7 @@ How to add a command module (e.g. ``gvcdyn/cli/calibrate.py``):
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from collections.abc import Sequence
@@ -65,6 +66,24 @@ params.register(app)
 check.register(app)
 calibrate.register(app)
 sensitivity.register(app)
+
+
+def _reflowed(doc: str) -> str:
+    """A command's docstring as help text that the terminal wraps: typer's rich mode keeps
+    every line break written in a docstring, so a paragraph wrapped for the source at 100
+    columns breaks mid-sentence at 80. Prose paragraphs become one line each; indented
+    ones (example command lines) keep their breaks."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(
+        p if any(line[:1].isspace() for line in p.splitlines()) else " ".join(p.split())
+        for p in paragraphs
+    )
+
+
+for _command in app.registered_commands:  # one place for every command's help text
+    _doc = _command.help or inspect.getdoc(_command.callback)
+    if _doc:
+        _command.help = _reflowed(_doc)
 
 EXIT_ERROR = 2
 

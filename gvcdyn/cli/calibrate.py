@@ -186,7 +186,10 @@ def predict(
 ) -> None:
     """Outcome probabilities for new cases: one row per case (id, p_..., pred_...).
 
-    Example: gvcdyn predict --fit results/fit.nc --cases new_cases.csv --out predictions.csv
+    Example:
+
+      gvcdyn predict --fit results/fit.nc --cases new_cases.csv \\
+          --out predictions.csv
     """
     from gvcdyn.calibrate.predict import predict as run_prediction
     from gvcdyn.calibrate.predict import write_predictions

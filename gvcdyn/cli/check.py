@@ -31,7 +31,8 @@ def check(
       gvcdyn check SIR/SIR.mdl --reference SIR/output.csv
 
       gvcdyn check data_from_other_model/test_data_from_other_model.mdl \\
-          --reference data_from_other_model/output.tab --data data_from_other_model/data.tab
+          --reference data_from_other_model/output.tab \\
+          --data data_from_other_model/data.tab
 
       gvcdyn check models/gvc_upgrading.mdl
     """

@@ -92,7 +92,8 @@ def sensitivity(
 
       gvcdyn sensitivity models/gvc_upgrading.mdl -o "Innovation Capability" \\
           -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
-          --scenario models/scenarios/captive.toml --out results/sens.nc --plot results/sens.png
+          --scenario models/scenarios/captive.toml \\
+          --out results/sens.nc --plot results/sens.png
 
     With --out, finished chunks of runs are kept in <out>.job/ until the indices are written:
     after Ctrl-C or a crash, the same command with --resume continues where it stopped.

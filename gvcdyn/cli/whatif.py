@@ -335,11 +335,13 @@ def run(
     Examples (in models/: scenarios side by side; one lever set, files written; a
     5 x 3 grid sweep; a 100 x 100 sweep on two local workers, resumable):
 
-      gvcdyn run gvc_upgrading.mdl -s scenarios/captive.toml -s scenarios/no-shock.toml
+      gvcdyn run gvc_upgrading.mdl -s scenarios/captive.toml \\
+          -s scenarios/no-shock.toml
 
       gvcdyn run gvc_upgrading.mdl --set "Shock Size=0.5" --out r.nc --plot r.png
 
-      gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:5" --sweep "Shock Size=0:0.8:3"
+      gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:5" \\
+          --sweep "Shock Size=0:0.8:3"
 
       gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:100" \\
           --sweep "Shock Size=0:0.8:100" --out sweep.nc --workers 2
