@@ -18,6 +18,7 @@ import xarray as xr
 from mdl_helpers import write_mdl
 
 import gvcdyn.whatif as whatif
+import gvcdyn.whatif.chunks as chunks
 from gvcdyn.cli import common, run_cli
 from gvcdyn.errors import CheckpointError, JobInterrupted, OutputWriteError
 from gvcdyn.execute import DaskExecutor, Execution, checkpoint_dir
@@ -145,7 +146,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_result(
     request_, one_batch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: bool
 ) -> None:
     output = tmp_path / "sweep.nc"
-    monkeypatch.setattr(whatif, "SweepRuns", _StopsOnCall)
+    monkeypatch.setattr(chunks, "SweepRuns", _StopsOnCall)
     _StopsOnCall.calls, _StopsOnCall.stop = 0, 3
     execution = Execution(output=output, resume_command="gvcdyn run ... --resume")
     with pytest.raises(JobInterrupted, match=r"2 of 4 chunks .* gvcdyn run \.\.\. --resume"):
@@ -170,7 +171,7 @@ def test_a_resume_of_another_sweep_is_refused(
     mdl: Path, request_, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     output = tmp_path / "sweep.nc"
-    monkeypatch.setattr(whatif, "SweepRuns", _StopsOnCall)
+    monkeypatch.setattr(chunks, "SweepRuns", _StopsOnCall)
     _StopsOnCall.calls, _StopsOnCall.stop = 0, 2
     with pytest.raises(JobInterrupted):
         run_in_chunks(request_, Execution(output=output), chunk_size=CHUNK)
@@ -185,7 +186,7 @@ def test_a_resume_of_another_sweep_is_refused(
 def test_results_too_big_for_memory_need_an_output(
     request_, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(whatif, "STREAM_BYTES", 100)
+    monkeypatch.setattr(chunks, "STREAM_BYTES", 100)
     with pytest.raises(OutputWriteError, match="--out"):
         run_in_chunks(request_)
 
@@ -222,7 +223,7 @@ def test_cli_sweep_on_the_executors_writes_the_one_batch_file(mdl: Path, tmp_pat
 def test_cli_streams_a_large_sweep_and_summarises_it(
     mdl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, printed, capsys
 ) -> None:
-    monkeypatch.setattr(whatif, "STREAM_BYTES", 100)
+    monkeypatch.setattr(chunks, "STREAM_BYTES", 100)
     out = tmp_path / "big.nc"
     code = run_cli(["run", str(mdl), "--sweep", SWEEPS[0], "--out", str(out), "--vars", "stock"])
     assert code == 0, capsys.readouterr().err
@@ -236,8 +237,8 @@ def test_cli_streams_a_large_sweep_and_summarises_it(
 def test_cli_interrupt_prints_the_resume_command(
     mdl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, printed, capsys
 ) -> None:
-    monkeypatch.setattr(whatif, "SweepRuns", _StopsOnCall)
-    monkeypatch.setattr(whatif, "MAX_CHUNK_RUNS", CHUNK)
+    monkeypatch.setattr(chunks, "SweepRuns", _StopsOnCall)
+    monkeypatch.setattr(chunks, "MAX_CHUNK_RUNS", CHUNK)
     _StopsOnCall.calls, _StopsOnCall.stop = 0, 2
     out = tmp_path / "s.nc"
     argv = ["run", str(mdl), "--sweep", SWEEPS[0], "--sweep", SWEEPS[1], "--out", str(out)]
@@ -270,7 +271,7 @@ def test_cli_a_failed_write_keeps_the_finished_chunks(
     def disk_full(ds, path, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(whatif, "MAX_CHUNK_RUNS", CHUNK)
+    monkeypatch.setattr(chunks, "MAX_CHUNK_RUNS", CHUNK)
     monkeypatch.setattr(results_io, "write_netcdf", disk_full)
     out = tmp_path / "s.nc"
     argv = ["run", str(mdl), "--sweep", SWEEPS[0], "--sweep", SWEEPS[1], "--out", str(out)]
@@ -279,7 +280,7 @@ def test_cli_a_failed_write_keeps_the_finished_chunks(
     assert not out.exists() and len(list(checkpoint_dir(out).glob("chunk-*.npz"))) == 4
 
     monkeypatch.setattr(results_io, "write_netcdf", real_write)
-    monkeypatch.setattr(whatif, "SweepRuns", _StopsOnCall)
+    monkeypatch.setattr(chunks, "SweepRuns", _StopsOnCall)
     _StopsOnCall.calls, _StopsOnCall.stop = 0, 1  # any chunk run again would stop the job
     assert run_cli([*argv, "--resume"]) == 0
     assert _StopsOnCall.calls == 0

@@ -68,14 +68,14 @@ class Executing:
         """Whether the runs go through the executors: when asked to, when the job is
         large (the executors' rule) or its results too big for one batch in memory, and
         when an interrupted job waits next to ``--out`` (which then says to resume it)."""
-        from gvcdyn.whatif import STREAM_BYTES
+        from gvcdyn.whatif import chunks  # its STREAM_BYTES as it is now (tests lower it)
 
         return (
             self.workers is not None
             or self.scheduler is not None
             or self.resume
             or is_large_job(request.n_runs)
-            or request.result_bytes > STREAM_BYTES
+            or request.result_bytes > chunks.STREAM_BYTES
             or (out_path is not None and checkpoint_dir(out_path).exists())
         )
 

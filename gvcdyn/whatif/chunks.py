@@ -1,0 +1,191 @@
+"""The large-job road: a sweep's runs through ``gvcdyn.execute`` in chunks (in this process
+or on a dask cluster), each finished chunk checkpointed next to the output so that an
+interrupted sweep resumes; bitwise the numbers of the one batch. Results that would not
+fit in memory stream to the output file (``whatif.stream``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from gvcdyn.errors import OutputWriteError
+from gvcdyn.execute import Checkpoint, Execution, fingerprint
+from gvcdyn.execute.jobs import map_runs
+from gvcdyn.whatif.labels import annotate
+from gvcdyn.whatif.request import WhatIf
+from gvcdyn.whatif.stream import stream_sink
+
+__all__ = [
+    "CHUNK_BYTES",
+    "MAX_CHUNK_RUNS",
+    "STREAM_BYTES",
+    "SweepRuns",
+    "run_in_chunks",
+    "streams",
+    "sweep_chunk_size",
+]
+
+#: Results larger than this go to the output file chunk by chunk instead of into memory.
+STREAM_BYTES = 2**30
+#: Bytes of results per chunk of a chunked sweep (a chunk is held in memory twice).
+CHUNK_BYTES = 32 * 2**20
+#: Most runs in one chunk (small models: a chunk is then about a second of work).
+MAX_CHUNK_RUNS = 8192
+
+#: called with the number of runs finished since the last call
+Advance = Callable[[int], None]
+
+
+class SweepRuns:
+    """``f(X) -> (Y, status)`` of a sweep's chunk: lever values in, saved values out.
+
+    ``X (n, levers)`` goes into the model's defaults as ``Model.run`` would place it;
+    ``Y (n, cells * times)`` holds each saved cell's series one after the other (the
+    layout ``TimeSeriesLayout`` streams). It pickles as the model (IR and kernel source),
+    so a dask worker loads the compiled kernel from its cache.
+    """
+
+    def __init__(self, request: WhatIf) -> None:
+        model = request.model
+        self.model = model
+        self.method = request.method
+        self.grid = request.grid
+        self.cells = request.cells
+        self.lever_columns = np.array(
+            [model.parameter(name).column for name in request.batch.levers], dtype=np.int64
+        )
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        matrix = np.tile(self.model.defaults(), (len(X), 1))
+        matrix[:, self.lever_columns] = X
+        raw = self.model.simulate(matrix, method=self.method, grid=self.grid, columns=self.cells)
+        Y = np.ascontiguousarray(raw.values.transpose(0, 2, 1)).reshape(len(X), -1)
+        return Y, raw.status
+
+
+def streams(request: WhatIf, output: Path | None) -> bool:
+    """Whether the results go to ``output`` chunk by chunk: when they exceed
+    ``STREAM_BYTES``; raises ``OutputWriteError`` if they do and there is no output."""
+    if request.result_bytes <= STREAM_BYTES:
+        return False
+    if output is None:
+        raise OutputWriteError(
+            f"the {request.n_runs:,} runs make {request.result_bytes / 2**30:.1f} GiB of "
+            "results, more than fit in memory: give --out FILE to stream them to disk "
+            "(or save fewer variables with --vars)"
+        )
+    return True
+
+
+def sweep_chunk_size(request: WhatIf) -> int:
+    """Runs per chunk: about ``CHUNK_BYTES`` of results, whatever the executor (so that a
+    sweep resumes with another ``--workers``)."""
+    per_run = max(1, len(request.grid.save_times) * len(request.cells) * 8)
+    return int(max(1, min(MAX_CHUNK_RUNS, CHUNK_BYTES // per_run, request.n_runs)))
+
+
+def run_in_chunks(
+    request: WhatIf,
+    execution: Execution | None = None,
+    *,
+    stream: bool | None = None,
+    chunk_size: int | None = None,
+    advance: Advance | None = None,
+) -> xr.Dataset:
+    """The runs of ``request`` through ``gvcdyn.execute``, chunk by chunk; the same numbers
+    as ``run_batch``.
+
+    ``execution`` says where chunks run and, with an ``output``, checkpoints each finished
+    chunk in ``<output>.job/`` (``resume`` continues from there; a changed model,
+    scenario, sweep or setting is refused). ``stream`` (default: when the results exceed
+    ``STREAM_BYTES``) writes them to ``execution.output`` chunk by chunk and returns that
+    file opened lazily; otherwise the dataset is the one ``run_batch`` returns (and the
+    caller writes it). ``advance(runs)`` is called as chunks finish.
+    """
+    execution = execution or Execution()
+    stream = streams(request, execution.output) if stream is None else stream
+    if stream and execution.output is None:
+        raise OutputWriteError("a streamed sweep needs a file: give execution an output")
+    X = request.lever_matrix()
+    chunk = chunk_size or sweep_chunk_size(request)
+    checkpoint = None
+    if execution.output is not None:
+        fp = fingerprint(
+            model=request.model.ir.source_hash,
+            config=_sweep_config(request),
+            seed=None,
+            n_runs=len(X),
+            chunk_size=chunk,
+            X=X,
+        )
+        checkpoint = Checkpoint.open(
+            execution.output,
+            fp,
+            resume=execution.resume,
+            resume_command=execution.resume_command,
+            keep=execution.keep_checkpoint,
+        )
+    # runs per chunk; map_runs reports how many chunks are done, not which: the k-th report
+    # adds the k-th size (only the last chunk is short, so the bar ends exactly at n_runs)
+    sizes = [min(start + chunk, len(X)) - start for start in range(0, len(X), chunk)]
+
+    def report(done: int, total: int) -> None:
+        if advance is not None:
+            advance(sizes[done - 1])
+
+    sink = stream_sink(request, execution.output) if stream else None
+    result = map_runs(
+        SweepRuns(request),
+        X,
+        executor=execution.executor,
+        chunk_size=chunk,
+        checkpoint=checkpoint,
+        sink=sink,
+        progress=report,
+    )
+    if stream:
+        return xr.open_dataset(result.output)
+    return _dataset(request, result.Y, result.status)
+
+
+def _sweep_config(request: WhatIf) -> dict[str, Any]:
+    """What a sweep's checkpoint must match besides the model and the lever values."""
+    grid = request.grid
+    return {
+        "job": "what-if sweep",
+        "method": request.method,
+        "levers": list(request.batch.levers),
+        "variables": list(request.variables) if request.variables is not None else None,
+        "cells": [int(c) for c in request.cells],
+        "grid": [grid.initial_time, grid.final_time, grid.time_step, grid.saveper],
+    }
+
+
+def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
+    """The chunks' results as the dataset ``run_batch`` builds from one batch."""
+    from gvcdyn.dataset import build_dataset
+    from gvcdyn.model import RawResult
+
+    model = request.model
+    n_times = len(request.grid.save_times)
+    values = Y.reshape(len(Y), len(request.cells), n_times).transpose(0, 2, 1)
+    cells = tuple(model.cells()[i] for i in request.cells)
+    raw = RawResult(values, status, request.grid, cells)
+    chosen, _ = model.output_columns(request.variables)
+    shown = {v.name for v in chosen}
+    chosen += [v for v in model.ir.variables if v.kind == "constant" and v.name not in shown]
+    matrix = model.parameter_matrix(
+        request.batch.params, allow_out_of_range=request.allow_out_of_range
+    )
+    ds = build_dataset(model, raw, chosen, matrix, request.method)
+    return annotate(
+        ds,
+        request.batch,
+        model,
+        command_line=request.command_line,
+        allow_out_of_range=request.allow_out_of_range,
+    )

@@ -1,0 +1,129 @@
+"""A what-if request, read and checked before anything runs: the model, every run's lever
+values (``scenarios.build_batch``: a typo fails in a second, before any compile), the
+time grid and the cells saved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gvcdyn.progress import Progress, silent
+from gvcdyn.scenarios import Batch, build_batch, read_scenario
+from gvcdyn.whatif.labels import sweep_title
+
+if TYPE_CHECKING:
+    from gvcdyn.ir import Variable
+    from gvcdyn.model import Model
+    from gvcdyn.timegrid import TimeGrid
+
+__all__ = ["WhatIf", "prepare_what_if"]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A validated what-if request: the model, every run's lever values, what to save.
+
+    ``variables`` are the names asked for (None: every variable); ``grid`` is the time
+    grid of every run and ``cells`` the kernel cells saved (what ``Model.run`` saves).
+    """
+
+    model: Model
+    batch: Batch
+    method: str
+    final_time: float | None
+    time_step: float | None
+    variables: tuple[str, ...] | None
+    allow_out_of_range: bool
+    command_line: tuple[str, ...] | None
+    grid: TimeGrid
+    cells: np.ndarray
+
+    @property
+    def n_runs(self) -> int:
+        return self.batch.n_runs
+
+    @property
+    def result_bytes(self) -> int:
+        """Size of the saved values of every run (what one batch holds in memory)."""
+        return self.n_runs * len(self.grid.save_times) * len(self.cells) * 8
+
+    def computed(self) -> list[Variable]:
+        """The variables the kernel saves, in the order of ``cells`` (as ``Model.run``)."""
+        return _computed_variables(self.model, self.variables)
+
+    def lever_matrix(self) -> np.ndarray:
+        """``(runs, levers)``: each run's value of every lever the request touched."""
+        columns = [self.batch.params[name] for name in self.batch.levers]
+        return np.stack(columns, axis=1) if columns else np.zeros((self.n_runs, 0))
+
+    def title(self, name: str) -> str:
+        """What was varied, as ``describe_request`` says it, from the request itself."""
+        return sweep_title(name, {lever: self.batch.params[lever] for lever in self.batch.swept})
+
+
+def prepare_what_if(
+    model_path: str | Path,
+    scenarios: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+    sweeps: Sequence[str] = (),
+    *,
+    method: str = "euler",
+    final_time: float | None = None,
+    time_step: float | None = None,
+    variables: Sequence[str] | None = None,
+    allow_out_of_range: bool = False,
+    data_files: Sequence[str | Path] = (),
+    command_line: Sequence[str] | None = None,
+    progress: Progress = silent,
+) -> WhatIf:
+    """Read and check everything a what-if needs, without running it (see ``run_what_if``)."""
+    import gvcdyn
+
+    read = [read_scenario(p) for p in scenarios]
+    with progress(f"reading {model_path}"):
+        model = gvcdyn.load(model_path, data_files=list(data_files))
+    batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
+    chosen = list(variables) if variables is not None else None
+    if chosen is not None:
+        for name in chosen:  # fail before compiling, with the close names
+            model.output_columns([name])
+    grid = model.grid(
+        _rows_marking_varied(model, batch), final_time=final_time, time_step=time_step
+    )
+    computed = _computed_variables(model, chosen)
+    _, cells = model.output_columns([v.name for v in computed])
+    return WhatIf(
+        model,
+        batch,
+        method,
+        final_time,
+        time_step,
+        tuple(chosen) if chosen is not None else None,
+        allow_out_of_range,
+        tuple(command_line) if command_line is not None else None,
+        grid,
+        cells,
+    )
+
+
+def _computed_variables(model: Model, variables: Sequence[str] | None) -> list[Variable]:
+    """The variables the kernel saves for ``variables`` (constants come from the inputs)."""
+    chosen, _ = model.output_columns(variables)
+    return [v for v in chosen if model.parameter_columns(v) is None]
+
+
+def _rows_marking_varied(model: Model, batch: Batch) -> np.ndarray:
+    """Two parameter rows whose shared values are exactly the values all runs share.
+
+    ``Model.grid`` evaluates the controls from the parameters equal in every row, so these
+    two rows give the grid of the whole batch without building its full matrix.
+    """
+    rows = np.tile(model.defaults(), (2, 1))
+    for name in batch.levers:
+        column = batch.params[name]
+        rows[:, model.parameter(name).column] = (column.min(), column.max())
+    return rows
