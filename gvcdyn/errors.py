@@ -131,3 +131,19 @@ class ExternalDataError(GvcdynError, ValueError):
 
 class TranslatorIncompatibleError(GvcdynError, RuntimeError):
     """The installed PySD translator lacks the internals gvcdyn hooks into (see the pin)."""
+
+
+class DataFileRequiredError(ExternalDataError):
+    """A model has a data variable (values from another run's output) and no file was given.
+
+    ``how`` says how to pass the file where the model is loaded: the library's message names
+    ``gvcdyn.load(..., data_files=[...])``, the command line's names ``--data FILE``.
+    """
+
+    def __init__(self, variable: str, how: str = "gvcdyn.load(model, data_files=[...])"):
+        self.variable = variable
+        self.how = how
+        super().__init__(
+            f"'{variable}' is a data variable without an equation: its values come from the "
+            f"output of another run; pass that file with {how}"
+        )

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from gvcdyn.errors import (
     DataFileNotFoundError,
-    ExternalDataError,
+    DataFileRequiredError,
     JobInterrupted,
     OutputWriteError,
 )
@@ -107,8 +107,7 @@ def data_files(paths: list[Path] | None) -> Iterator[list[Path]]:
             raise DataFileNotFoundError(f"--data {path}: file not found")
     try:
         yield [path.resolve() for path in paths]
-    except ExternalDataError as exc:
-        text = str(exc).replace("gvcdyn.load(model, data_files=[...])", "--data FILE")
-        if text == str(exc):
-            raise
-        raise type(exc)(text) from exc
+    except DataFileRequiredError as exc:  # the library's "how to pass it", in CLI words
+        exc.args = (str(exc).replace(exc.how, "--data FILE"),)
+        exc.how = "--data FILE"
+        raise

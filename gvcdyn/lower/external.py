@@ -29,7 +29,7 @@ from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import AbstractUnchangeableConstant
 
 from gvcdyn import ir
-from gvcdyn.errors import DataFileNotFoundError, ExternalDataError
+from gvcdyn.errors import DataFileNotFoundError, DataFileRequiredError, ExternalDataError
 from gvcdyn.lower.elements import ModelVariable, parameter
 from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.schedule import ModelParts
@@ -206,11 +206,7 @@ class ExternalData:
         from pysd.py_backend.data import Columns, TabData
 
         if not self.data_files:
-            raise ExternalDataError(
-                f"'{var.name}' is a data variable without an equation: its values come from "
-                "the output of another run; pass that file with "
-                "gvcdyn.load(model, data_files=[...])"
-            )
+            raise DataFileRequiredError(var.name)
         for path in self.data_files:
             if not path.is_file():
                 raise DataFileNotFoundError(
