@@ -23,6 +23,8 @@ import os
 import re
 from collections.abc import Callable, Mapping
 
+from numba.core import sigutils
+
 from gvcdyn import functions, ir
 from gvcdyn import runtime as rt
 from gvcdyn.errors import SimulationSettingsError
@@ -399,8 +401,8 @@ SPLIT_THRESHOLD = 400
 # 40 s; 4 x 100: about 6 s), and each part has a fixed cost: at 1,300 equations, parts of
 # 2,500 / 6,000 characters (about 40 / 90 statements) took 39.6 / 36.0 s CPU.
 PART_CHARS = 24_000
-_PART_ARGS = "v, time, dt, t0, saveper, final_time"
-_SPLIT_NAMES = frozenset({"v", "vp", "parts", "time_s"})  # a split kernel's own locals
+_PART_ARGS = "v, h, time, dt, t0, saveper, final_time"
+_SPLIT_NAMES = frozenset({"v", "vp", "h", "hp", "parts", "time_s"})  # its own locals
 
 
 def equation_count(model: ir.ModelIR) -> int:
@@ -521,24 +523,53 @@ _PART_HELPERS = (
     "minimum",
     "maximum",
     "table",
-    "table_lookup",
-    "table_data",
 )
 
 
 def _helper_twins() -> list[str]:
-    """Module-level twins of the inlined helpers (compiled only if a part calls them), and
-    module names for the helpers only parts use."""
+    """Module names for what parts call: twins of the inlined helpers that are not called
+    by address (compiled only if a part calls them), the intrinsics, the address callers."""
     flags = _KERNEL_FLAGS.replace("cache=True, ", "")  # compiled into the cached parts
-    twins = [f"_rt_{name} = njit({flags})(rt.{name}.py_func)" for name in _inlined_helpers()]
-    return twins + [f"_rt_{name} = rt.{name}" for name in _PART_HELPERS]
+    twins = [
+        f"_rt_{name} = njit({flags})(rt.{name}.py_func)"
+        for name in _inlined_helpers()
+        if name not in rt.C_HELPERS
+    ]
+    twins += [f"_rt_{name} = rt.{name}" for name in _PART_HELPERS]
+    return twins + [f'_rt_c_{name} = rt.C_CALLERS["{name}"]' for name in rt.C_HELPERS]
+
+
+def _c_wrapper(name: str) -> list[str]:
+    """A module-level function calling helper ``name``: what rt.SplitBatch compiles as the
+    helper's C function (cached beside the kernel; the helper is inlined into it)."""
+    n = len(sigutils.normalize_signature(rt.C_HELPERS[name])[0])
+    args = ", ".join(f"a{i}" for i in range(n))
+    return [f"def _c_{name}({args}):", f"    return rt.{name}({args})", "", ""]
 
 
 def _call_helpers(statement: str) -> str:
-    """``statement`` calling the twins of inlined helpers instead."""
+    """``statement`` calling helpers through their addresses (``_rt_c_step(h, (a, b))``
+    for ``rt.step(a, b)``), and the other inlined helpers' twins."""
+    for name in rt.C_HELPERS:
+        call = f"rt.{name}("
+        while call in statement:
+            start = statement.index(call)
+            end = _closing_parenthesis(statement, start + len(call) - 1)
+            inner = statement[start + len(call) : end]
+            statement = f"{statement[:start]}_rt_c_{name}(h, ({inner},)){statement[end + 1 :]}"
     for name in _inlined_helpers():
         statement = statement.replace(f"rt.{name}(", f"_rt_{name}(")
     return statement
+
+
+def _closing_parenthesis(source: str, opening: int) -> int:
+    """Index of the parenthesis closing the one at ``opening`` (generated code: no strings)."""
+    depth = 0
+    for i in range(opening, len(source)):
+        depth += {"(": 1, ")": -1}.get(source[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced parentheses in generated code: {source!r}")
 
 
 # Functions whose every argument may be evaluated even where IF THEN ELSE would not take
@@ -600,8 +631,8 @@ class _PartEmitter(_Emitter):
             at = f"_rt_table(v, {self.table_slots[node.table]})"
             arg = self.expr(node.arg, rename)
             if self.lookups[node.table].mode != "interpolate":  # a data variable's table
-                return f"_rt_table_data({arg}, {at})"
-            return f"_rt_table_lookup({arg}, {at})"
+                return f"rt.table_data({arg}, {at})"
+            return f"rt.table_lookup({arg}, {at})"
         if isinstance(node, ir.Num):
             literal = _float(node.value)
             if literal.endswith(("nan", "inf")):
@@ -780,6 +811,10 @@ def _split_kernel(model: ir.ModelIR, names: Mapping[str, str]) -> list[str]:
         "stage": parts("stage", block(model.dynamic_equations, stage=True)),
         "stage_rates": parts("stage_rates", rates(lay.stage_rates, stage=True)),
     }
+    used = [name for name in rt.C_HELPERS if any(f"_rt_c_{name}(" in line for line in source)]
+    for name in used:
+        source += _c_wrapper(name)
+    helpers = "{" + ", ".join(f'"{name}": _c_{name}' for name in used) + "}"
     for method in METHODS:
         kinds = ("init", "static", "dynamic", "output", "rates")
         if method == "rk4":
@@ -788,10 +823,10 @@ def _split_kernel(model: ir.ModelIR, names: Mapping[str, str]) -> list[str]:
         source += _split_driver(model, method, lay, names, calls, by_address)
         source += _batch_function(method, extra=", parts")
         source.append(f"batch_{method} = rt.SplitBatch(")
-        source.append(
-            f"    batch_{method}, ({''.join(f'{p}, ' for p in by_address)}), _COMPILED_PARTS"
-        )
-        source += [")", "", ""]
+        source.append(f"    batch_{method},")
+        source.append(f"    ({''.join(f'{p}, ' for p in by_address)}),")
+        source.append(f"    {helpers},")
+        source += ["    _COMPILED_PARTS,", ")", "", ""]
     return source
 
 
@@ -803,16 +838,18 @@ def _split_driver(
     calls: Mapping[str, list[_Part]],
     by_address: list[str],
 ) -> list[str]:
-    """``simulate_<method>``: the time loop, calling the parts in order (``by_address``:
-    the parts whose addresses the argument ``parts`` holds, in its order)."""
+    """``simulate_<method>``: the time loop, calling the parts in order. Its argument
+    ``parts`` holds the addresses of the helpers (rt.C_HELPERS), then of the parts
+    ``by_address`` in that order (rt.SplitBatch)."""
     ns, nd, nf = lay.n_stocks, len(model.discrete_states), len(model.fixed_delays)
+    first = len(rt.C_HELPERS)
 
     def call(kind: str, indent: str, time: str = "time") -> list[str]:
-        args = f"vp, {time}, dt, t0, saveper, final_time"
+        args = f"vp, hp, {time}, dt, t0, saveper, final_time"
         return [
             f"{indent}{part.name}({args})"
             if part.linked
-            else f"{indent}rt.call_part(parts[{by_address.index(part.name)}], {args})"
+            else f"{indent}rt.call_part(parts[{first + by_address.index(part.name)}], {args})"
             for part in calls[kind]
         ]
 
@@ -827,6 +864,7 @@ def _split_driver(
         f"{i1}next_row = 0  # rows from here on are not reached (yet)",
         f"{i1}v = SPLIT_INITIAL_VALUES.copy()  # zeros, and the lookup tables",
         f"{i1}vp = rt.values_pointer(v)  # the parts' view of v (v outlives every call)",
+        f"{i1}hp = rt.values_pointer(parts)  # the helpers' addresses",
         f"{i1}for j in range({len(model.parameters)}):",
         f"{i2}v[{lay.params} + j] = c[SPLIT_PARAMETER_COLUMNS[j]]",
     ]

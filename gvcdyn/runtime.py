@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
+from numba.core import sigutils
 from numba.extending import intrinsic
 from numba.np import npyfuncs
 
@@ -361,20 +362,18 @@ def all_finite(total: float) -> bool:
 
 @intrinsic
 def values_pointer(typingctx, array):
-    """The address of a 1-D C-contiguous float64 array's data, as a typed pointer.
+    """The address of a 1-D C-contiguous array's data, as a typed pointer.
 
     The parts read and write the model's values through it (an access is two LLVM
     instructions); the caller keeps the array alive for as long as the pointer is used.
     """
-    if not (isinstance(array, types.Array) and array.dtype == types.float64):
-        return None
-    if array.layout != "C" or array.ndim != 1:
+    if not (isinstance(array, types.Array) and array.layout == "C" and array.ndim == 1):
         return None
 
     def codegen(context, builder, signature, args):
         return context.make_array(signature.args[0])(context, builder, args[0]).data
 
-    return types.CPointer(types.float64)(array), codegen
+    return types.CPointer(array.dtype)(array), codegen
 
 
 @intrinsic
@@ -477,50 +476,112 @@ def table_data(time: float, at) -> float:
 # A split kernel's driver calls most parts by address, as C functions, instead of linking
 # them in: numba re-optimises and re-generates the machine code of every function linked
 # into a caller, at each level (driver, parallel loop, batch), which cost as much as
-# compiling the parts themselves.
-PART_SIGNATURE = "void(CPointer(float64), float64, float64, float64, float64, float64)"
+# compiling the parts themselves. The parts call the scalar helpers by address too: a
+# call of a compiled function costs about 6 ms of compile time at each call site (typing
+# it, linking it in), one through an address about 2 ms. ``addresses`` (an int64 array)
+# holds the helpers' addresses first, in C_HELPERS' order, then the parts'.
+PART_SIGNATURE = (
+    "void(CPointer(float64), CPointer(int64), float64, float64, float64, float64, float64)"
+)
+# helpers that never raise (a C function cannot pass an exception on): C signatures
+C_HELPERS = {
+    "table_lookup": "float64(float64, CPointer(float64))",
+    "table_data": "float64(float64, CPointer(float64))",
+    "step": "float64(float64, float64, float64, float64)",
+    "ramp": "float64(float64, float64, float64, float64)",
+    "ramp_open": "float64(float64, float64, float64)",
+    "pulse": "float64(float64, float64, float64)",
+    "pulse_train": "float64(float64, float64, float64, float64, float64)",
+    "xidz": "float64(float64, float64, float64)",
+    "zidz": "float64(float64, float64)",
+    "quantum": "float64(float64, float64)",
+    "modulo": "float64(float64, float64)",
+    "delay_order": "float64(float64, float64, float64)",
+}
 
 
 @intrinsic
-def call_part(typingctx, address, values, time, dt, t0, saveper, final_time):
+def call_part(typingctx, address, values, addresses, time, dt, t0, saveper, final_time):
     """Call the compiled part at ``address`` (a C function of ``PART_SIGNATURE``)."""
-    pointer = types.CPointer(types.float64)
-    signature = types.void(types.int64, pointer, *(types.float64,) * 5)
+    double = types.CPointer(types.float64)
+    signature = types.void(types.int64, double, types.CPointer(types.int64), *(types.float64,) * 5)
 
     def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
-        function = ir.FunctionType(ir.VoidType(), [double.as_pointer()] + [double] * 5)
+        arguments = [context.get_value_type(t) for t in signature.args[1:]]
+        function = ir.FunctionType(ir.VoidType(), arguments)
         builder.call(builder.inttoptr(args[0], function.as_pointer()), args[1:])
         return context.get_dummy_value()
 
     return signature, codegen
 
 
+def _helper_caller(name: str) -> Any:
+    """``caller(addresses, (args...))``: call helper ``name`` through its address, which
+    ``addresses`` (a pointer to the kernel's address array) holds at its C_HELPERS index."""
+    index = list(C_HELPERS).index(name)
+    parameters, result = sigutils.normalize_signature(C_HELPERS[name])
+
+    @intrinsic
+    def caller(typingctx, addresses, arguments):
+        if not isinstance(arguments, types.BaseTuple) or len(arguments) != len(parameters):
+            return None
+
+        def codegen(context, builder, signature, args):
+            lowered = [context.get_value_type(t) for t in parameters]
+            function = ir.FunctionType(context.get_value_type(result), lowered)
+            slot = builder.gep(args[0], [ir.Constant(ir.IntType(64), index)])
+            pointer = builder.inttoptr(builder.load(slot), function.as_pointer())
+            values = [
+                context.cast(builder, builder.extract_value(args[1], i), given, wanted)
+                for i, (given, wanted) in enumerate(zip(arguments, parameters, strict=True))
+            ]
+            return builder.call(pointer, values)
+
+        return result(addresses, arguments), codegen
+
+    return caller
+
+
+C_CALLERS = {name: _helper_caller(name) for name in C_HELPERS}
+
+
 class SplitBatch:
     """``batch_<method>`` of a split kernel, as the generated module exports it.
 
-    Compiles (or loads from numba's disk cache) the parts its driver calls by address,
-    once, and passes their addresses as the batch function's last argument; everything
-    else (``stats``, ``signatures``, ...) is the numba dispatcher's.
+    Compiles (or loads from numba's disk cache) the helpers and parts its driver calls by
+    address, once, and passes their addresses as the batch function's last argument;
+    everything else (``stats``, ``signatures``, ...) is the numba dispatcher's.
     """
 
     def __init__(
-        self, dispatcher: Any, parts: tuple[Callable, ...], compiled: dict[Callable, Any]
+        self,
+        dispatcher: Any,
+        parts: tuple[Callable, ...],
+        helpers: dict[str, Callable],
+        compiled: dict[Callable, Any],
     ) -> None:
         self.dispatcher = dispatcher
         self.parts = parts
+        self.helpers = helpers  # C_HELPERS name -> the kernel's Python wrapper of it
         self._compiled = compiled  # shared by both methods' batches; keeps the code alive
         self._addresses: np.ndarray | None = None
 
+    def _address(self, function: Callable, signature: str) -> int:
+        if function not in self._compiled:
+            compile_c = cfunc(signature, cache=True, error_model="numpy")
+            self._compiled[function] = compile_c(function)
+        return self._compiled[function].address
+
     def addresses(self) -> np.ndarray:
-        """The parts' addresses, in the driver's order (compiling them on first use)."""
+        """The helpers' addresses (0: not used), then the parts' in the driver's order,
+        compiling them on first use."""
         if self._addresses is None:
-            for part in self.parts:
-                if part not in self._compiled:
-                    compile_part = cfunc(PART_SIGNATURE, cache=True, error_model="numpy")
-                    self._compiled[part] = compile_part(part)
-            addresses = [self._compiled[part].address for part in self.parts]
-            self._addresses = np.array(addresses, dtype=np.int64)
+            helpers = [
+                self._address(self.helpers[name], signature) if name in self.helpers else 0
+                for name, signature in C_HELPERS.items()
+            ]
+            parts = [self._address(part, PART_SIGNATURE) for part in self.parts]
+            self._addresses = np.array(helpers + parts, dtype=np.int64)
         return self._addresses
 
     def __call__(self, *args: Any) -> Any:

@@ -57,7 +57,8 @@ def test_split_kernel_is_bitwise_equal(
     assert "_dynamic_" not in whole.source
     parts = split.source[split.source.index("def _init_0(") : split.source.index("def simulate")]
     # the synthetic model's IF THEN ELSE, MIN/MAX and lookups: selects and calls, no branches
-    assert "_rt_choose(" in parts and "_rt_table_lookup(" in parts and " if " not in parts
+    assert "_rt_choose(" in parts and " if " not in parts
+    assert "_rt_c_table_lookup(h, (" in parts  # a helper called through its address
     assert "rt.call_part(parts[" in split.source  # parts that cannot raise: called by address
     rng = np.random.default_rng(5)
     params = {
