@@ -24,10 +24,8 @@ import numpy as np
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
 from gvcdyn.execute import (
-    Checkpoint,
     Execution,
     InProcessExecutor,
-    fingerprint,
     job_checkpoints,
     map_runs,
 )
@@ -93,23 +91,14 @@ def run_tasks(
         execution.executor or InProcessExecutor(), InProcessExecutor
     )
     chunk = max(1, len(X)) if one_batch else 1
-    checkpoint = None
-    if execution.output is not None:
-        fp = fingerprint(
-            model=problem.model.ir.source_hash,
-            config=config,
-            seed=seed,
-            n_runs=len(X),
-            chunk_size=chunk,
-            X=X,
-        )
-        checkpoint = Checkpoint.open(
-            execution.output,
-            fp,
-            resume=execution.resume,
-            resume_command=execution.resume_command,
-            keep=True,  # a later step may still be interrupted: kept until the fit is written
-        )
+    checkpoint = execution.checkpoint(
+        X,
+        model_sha256=problem.model.ir.source_hash,
+        config=config,
+        seed=seed,
+        chunk_size=chunk,
+        keep=True,  # a later step may still be interrupted: kept until the fit is written
+    )
     result = map_runs(
         f,
         X,

@@ -55,23 +55,9 @@ class Execution:
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
         """``map_runs`` of ``f`` over ``X`` with this execution's executor and checkpoint."""
-        checkpoint = None
-        if self.output is not None:
-            fp = fingerprint(
-                model=model_sha256,
-                config=config,
-                seed=seed,
-                n_runs=len(X),
-                chunk_size=chunk_size,
-                X=X,
-            )
-            checkpoint = Checkpoint.open(
-                self.output,
-                fp,
-                resume=self.resume,
-                resume_command=self.resume_command,
-                keep=self.keep_checkpoint,
-            )
+        checkpoint = self.checkpoint(
+            X, model_sha256=model_sha256, config=config, seed=seed, chunk_size=chunk_size
+        )
         return map_runs(
             f,
             X,
@@ -79,4 +65,37 @@ class Execution:
             chunk_size=chunk_size,
             checkpoint=checkpoint,
             progress=progress,
+        )
+
+    def checkpoint(
+        self,
+        X: np.ndarray,
+        *,
+        model_sha256: str,
+        config: Mapping[str, Any],
+        seed: int | None,
+        chunk_size: int,
+        keep: bool | None = None,
+    ) -> Checkpoint | None:
+        """The job's checkpoint next to ``output`` (None without one), fingerprinted by the
+        model, the study's settings, the seed and the design, so a changed resume is refused.
+
+        ``keep`` overrides ``keep_checkpoint`` for jobs with later steps of their own.
+        """
+        if self.output is None:
+            return None
+        fp = fingerprint(
+            model=model_sha256,
+            config=config,
+            seed=seed,
+            n_runs=len(X),
+            chunk_size=chunk_size,
+            X=X,
+        )
+        return Checkpoint.open(
+            self.output,
+            fp,
+            resume=self.resume,
+            resume_command=self.resume_command,
+            keep=self.keep_checkpoint if keep is None else keep,
         )

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from gvcdyn.errors import OutputWriteError
-from gvcdyn.execute import Checkpoint, Execution, fingerprint
+from gvcdyn.execute import Execution
 from gvcdyn.execute.jobs import map_runs
 from gvcdyn.whatif.labels import annotate
 from gvcdyn.whatif.request import WhatIf
@@ -112,23 +112,13 @@ def run_in_chunks(
         raise OutputWriteError("a streamed sweep needs a file: give execution an output")
     X = request.lever_matrix()
     chunk = chunk_size or sweep_chunk_size(request)
-    checkpoint = None
-    if execution.output is not None:
-        fp = fingerprint(
-            model=request.model.ir.source_hash,
-            config=_sweep_config(request),
-            seed=None,
-            n_runs=len(X),
-            chunk_size=chunk,
-            X=X,
-        )
-        checkpoint = Checkpoint.open(
-            execution.output,
-            fp,
-            resume=execution.resume,
-            resume_command=execution.resume_command,
-            keep=execution.keep_checkpoint,
-        )
+    checkpoint = execution.checkpoint(
+        X,
+        model_sha256=request.model.ir.source_hash,
+        config=_sweep_config(request),
+        seed=None,
+        chunk_size=chunk,
+    )
     # runs per chunk; map_runs reports how many chunks are done, not which: the k-th report
     # adds the k-th size (only the last chunk is short, so the bar ends exactly at n_runs)
     sizes = [min(start + chunk, len(X)) - start for start in range(0, len(X), chunk)]
