@@ -385,21 +385,23 @@ def _batch_function(method: str, extra: str = "") -> list[str]:
 # --------------------------------------------------------------------------- split kernels
 # A large model's one-function kernel compiles in time that grows faster than the model
 # (numba and LLVM optimise a function as a whole). Above SPLIT_THRESHOLD equations the
-# kernel keeps every scalar in one array ``v`` and does its work in many small compiled
-# "parts" of at most PART_CHARS characters of source each, so compile time grows about
-# linearly. The arithmetic is the same, operation for operation: results are bitwise equal.
+# kernel keeps every scalar in one array ``v`` and does its work in many compiled "parts"
+# of at most PART_CHARS characters of source each, so compile time grows about linearly.
+# The arithmetic is the same, operation for operation: results are bitwise equal (every
+# model of the reference suite, checked). What a part costs numba is Python time per IR
+# node, so parts are written in the constructs that cost least (_PartEmitter, the
+# runtime's intrinsics), and most are called by address so that numba does not
+# re-optimise them inside the driver, the parallel loop and the batch function
+# (docs/compile-times.md has the profile and the measurements).
 SPLIT_ENV = "GVCDYN_KERNEL_SPLIT"  # "always" | "never" | unset: by SPLIT_THRESHOLD
-# Measured with benchmarks/bench_compile.py (cold compile, CPU seconds, loaded 2-core
-# machine, docs/compile-times.md): generated models of 130 / 260 equations compile in
-# 9.0 / 15.9 s as one function and 6.5 / 10.4 s split; a split kernel runs about 5% slower
-# (array and call overhead). The suite's subscripted_delays (1,300 equations) compiles in
-# 58 s whole, 36 s split; but vector_select (368 equations, long VECTOR SELECT argument
-# tuples) in 33 s whole and 95 s split, not yet explained. 400 keeps it and every model the
-# project ships (the GVC model has 143 equations, gvc_like 70) on the one-function path.
+# Split kernels now compile faster than one function at any size (generated 260
+# equations: 3.5 s split, 17 s whole; the suite's vector_select, 368: 8.5 s, 27 s) and
+# run as fast; 400 keeps every model the project ships (the GVC model has 143 equations,
+# gvc_like 70) on the one-function path, unchanged.
 SPLIT_THRESHOLD = 400
-# Per-part compile time grows faster than the part (400 plain statements in one function:
-# 40 s; 4 x 100: about 6 s), and each part has a fixed cost: at 1,300 equations, parts of
-# 2,500 / 6,000 characters (about 40 / 90 statements) took 39.6 / 36.0 s CPU.
+# Per-part compile time grows faster than the part, and each part has a fixed cost; at
+# 1,300 equations parts of 3,000 / 6,000 / 12,000 / 24,000 / 64,000 characters took about
+# 15 / 12 / 10 / 10 / 11 s CPU (benchmarks/bench_compile.py --part-chars).
 PART_CHARS = 24_000
 _PART_ARGS = "v, h, time, dt, t0, saveper, final_time"
 _SPLIT_NAMES = frozenset({"v", "vp", "h", "hp", "parts", "time_s"})  # its own locals
@@ -523,18 +525,16 @@ _PART_HELPERS = (
     "minimum",
     "maximum",
     "table",
+    "table_lookup",
+    "table_data",
 )
 
 
 def _helper_twins() -> list[str]:
-    """Module names for what parts call: twins of the inlined helpers that are not called
-    by address (compiled only if a part calls them), the intrinsics, the address callers."""
+    """Module names for what parts call: twins of the inlined helpers (compiled only if a
+    part calls them), the intrinsics and called helpers, the callers through addresses."""
     flags = _KERNEL_FLAGS.replace("cache=True, ", "")  # compiled into the cached parts
-    twins = [
-        f"_rt_{name} = njit({flags})(rt.{name}.py_func)"
-        for name in _inlined_helpers()
-        if name not in rt.C_HELPERS
-    ]
+    twins = [f"_rt_{name} = njit({flags})(rt.{name}.py_func)" for name in _inlined_helpers()]
     twins += [f"_rt_{name} = rt.{name}" for name in _PART_HELPERS]
     return twins + [f'_rt_c_{name} = rt.C_CALLERS["{name}"]' for name in rt.C_HELPERS]
 
@@ -547,17 +547,18 @@ def _c_wrapper(name: str) -> list[str]:
     return [f"def _c_{name}({args}):", f"    return rt.{name}({args})", "", ""]
 
 
-def _call_helpers(statement: str) -> str:
+def _call_helpers(statement: str, by_address: bool) -> str:
     """``statement`` calling helpers through their addresses (``_rt_c_step(h, (a, b))``
-    for ``rt.step(a, b)``), and the other inlined helpers' twins."""
-    for name in rt.C_HELPERS:
+    for ``rt.step(a, b)``) if ``by_address``, and otherwise the inlined helpers' twins and
+    the called helpers by their module names."""
+    for name in rt.C_HELPERS if by_address else ():
         call = f"rt.{name}("
         while call in statement:
             start = statement.index(call)
             end = _closing_parenthesis(statement, start + len(call) - 1)
             inner = statement[start + len(call) : end]
             statement = f"{statement[:start]}_rt_c_{name}(h, ({inner},)){statement[end + 1 :]}"
-    for name in _inlined_helpers():
+    for name in (*_inlined_helpers(), "table_lookup", "table_data"):
         statement = statement.replace(f"rt.{name}(", f"_rt_{name}(")
     return statement
 
@@ -682,11 +683,17 @@ class _Statement:
 
 
 class _StatementWriter:
-    """Statements of split parts, reading model values through readable locals."""
+    """Statements of split parts, reading model values through readable locals.
+
+    ``by_address``: call the scalar helpers through their addresses (about 2 ms of compile
+    time per call site instead of 6, but a call LLVM cannot inline, about 15% slower runs
+    of a lookup-heavy model): set for the parts that do not run at every time step.
+    """
 
     def __init__(self, model: ir.ModelIR, lay: _Layout, names: Mapping[str, str]) -> None:
         self.lay, self.names = lay, names
         self.emitter = _PartEmitter(names, {lk.name: lk for lk in model.lookups}, lay.tables)
+        self.by_address = False
 
     def _code(self, expr: ir.Expr, stage: bool) -> tuple[str, dict[str, int], bool]:
         reads: dict[str, int] = {}
@@ -702,7 +709,7 @@ class _StatementWriter:
             return self.names[symbol]
 
         self.emitter.numbers = {}
-        code = _call_helpers(self.emitter.expr(expr, rename))
+        code = _call_helpers(self.emitter.expr(expr, rename), self.by_address)
         return code, reads, not _never_raises(expr)
 
     def assign(self, symbol: str, expr: ir.Expr, stage: bool = False) -> _Statement:
@@ -791,6 +798,7 @@ def _split_kernel(model: ir.ModelIR, names: Mapping[str, str]) -> list[str]:
         return made
 
     def rates(first: int, stage: bool) -> list[_Statement]:
+        write.by_address = False  # every time step
         out = [write.store(first + i, s.rate, stage) for i, s in enumerate(model.stocks)]
         if not stage:
             for i, d in enumerate(model.discrete_states):
@@ -799,16 +807,19 @@ def _split_kernel(model: ir.ModelIR, names: Mapping[str, str]) -> list[str]:
                 out.append(write.store(lay.fixed_inputs + i, f.input))
         return out
 
-    def block(equations: tuple[ir.Equation, ...], stage: bool = False) -> list[_Statement]:
+    def block(
+        equations: tuple[ir.Equation, ...], stage: bool = False, every_step: bool = False
+    ) -> list[_Statement]:
+        write.by_address = not every_step
         return [write.assign(e.symbol, e.expr, stage) for e in equations]
 
     calls = {
         "init": parts("init", block(model.init_equations)),
         "static": parts("static", block(model.static_equations)),
-        "dynamic": parts("dynamic", block(model.dynamic_equations)),
-        "output": parts("output", block(model.output_equations)),
+        "dynamic": parts("dynamic", block(model.dynamic_equations, every_step=True)),
+        "output": parts("output", block(model.output_equations)),  # at saved times only
         "rates": parts("rates", rates(lay.rates, stage=False)),
-        "stage": parts("stage", block(model.dynamic_equations, stage=True)),
+        "stage": parts("stage", block(model.dynamic_equations, stage=True, every_step=True)),
         "stage_rates": parts("stage_rates", rates(lay.stage_rates, stage=True)),
     }
     used = [name for name in rt.C_HELPERS if any(f"_rt_c_{name}(" in line for line in source)]

@@ -3,6 +3,11 @@
 Each reproduces the semantics of PySD's runtime (``pysd/py_backend/functions.py``),
 which reproduces Vensim's; the tolerances are theirs. All are scalar, branch-light
 and inlined by LLVM into the kernel. Never called per step from Python.
+
+The last section serves split kernels (``gvcdyn.codegen``): intrinsics that emit the
+machine operations of ``a if c else b``, ``np.minimum`` and friends without numba's
+per-call-site typing, callers of parts and helpers through their addresses, and
+``SplitBatch``, the batch function a split kernel's module exports.
 """
 
 from __future__ import annotations
