@@ -382,6 +382,44 @@ def values_pointer(typingctx, array):
 
 
 @intrinsic
+def gather(typingctx, values, slots):
+    """``values[s]`` for each ``s`` of ``slots`` (a tuple of literal ints), as a tuple."""
+    if not (isinstance(values, types.CPointer) and isinstance(slots, types.BaseTuple)):
+        return None
+    if not all(isinstance(s, types.IntegerLiteral) for s in slots):
+        return None  # numba tries again with the literal types
+    indices = [s.literal_value for s in slots]
+    result = types.UniTuple(values.dtype, len(indices))
+
+    def codegen(context, builder, signature, args):
+        out = context.get_constant_undef(result)
+        for i, index in enumerate(indices):
+            pointer = builder.gep(args[0], [ir.Constant(ir.IntType(64), index)])
+            out = builder.insert_value(out, builder.load(pointer), i)
+        return out
+
+    return result(values, slots), codegen
+
+
+@intrinsic
+def scatter(typingctx, values, start, items):
+    """``values[start + i] = items[i]`` for each of the tuple ``items``."""
+    if not (isinstance(values, types.CPointer) and isinstance(items, types.BaseTuple)):
+        return None
+    if not isinstance(start, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        first = builder.gep(args[0], [args[1]])
+        for i, given in enumerate(items):
+            item = context.cast(builder, builder.extract_value(args[2], i), given, values.dtype)
+            builder.store(item, builder.gep(first, [ir.Constant(ir.IntType(64), i)]))
+        return context.get_dummy_value()
+
+    return types.void(values, types.intp, items), codegen
+
+
+@intrinsic
 def _offset(typingctx, pointer, k):
     """``pointer + k`` (in elements)."""
     if not (isinstance(pointer, types.CPointer) and isinstance(k, types.Integer)):

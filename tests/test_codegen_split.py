@@ -46,14 +46,22 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Model:
 
 
 @pytest.mark.parametrize(
-    "method", ["euler", pytest.param("rk4", marks=pytest.mark.slow)]
-)  # both compile two kernels of both kinds: about 20 s each on a loaded 2-core machine
+    ("method", "part_chars"),
+    [
+        ("euler", TINY_PARTS),  # many parts of a few statements
+        ("euler", codegen.PART_CHARS),  # one part per block, values moved 16 at a time
+        pytest.param("rk4", TINY_PARTS, marks=pytest.mark.slow),
+    ],
+)  # each compiles two kernels: about 10 s on a loaded 2-core machine
 def test_split_kernel_is_bitwise_equal(
-    synthetic: Model, method: str, monkeypatch: pytest.MonkeyPatch
+    synthetic: Model, method: str, part_chars: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(codegen, "PART_CHARS", TINY_PARTS)
+    monkeypatch.setattr(codegen, "PART_CHARS", part_chars)
     whole, split = _variant(synthetic, False), _variant(synthetic, True)
-    assert "def _dynamic_1(" in split.source and "def _output_1(" in split.source
+    if part_chars == TINY_PARTS:
+        assert "def _dynamic_1(" in split.source and "def _output_1(" in split.source
+    else:  # windows of 16 statements: gathers and scatters between them
+        assert split.source.count("_rt_scatter(") > 2 * split.source.count("def _dynamic_")
     assert "_dynamic_" not in whole.source
     parts = split.source[split.source.index("def _init_0(") : split.source.index("def simulate")]
     # the synthetic model's IF THEN ELSE, MIN/MAX and lookups: selects and calls, no branches
