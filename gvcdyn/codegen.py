@@ -29,7 +29,7 @@ from gvcdyn import functions, ir
 from gvcdyn import runtime as rt
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.runtime import DATA_MODE_CODES
-from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK
+from gvcdyn.status import NONFINITE_FINAL_TIME, NONFINITE_OUTPUT, NONFINITE_STATE, OK
 from gvcdyn.timegrid import TIME_TOLERANCE
 
 METHODS = ("euler", "rk4")
@@ -276,9 +276,7 @@ def _simulate_function(
     out.append(f"{i2}if step == n_steps:")
     out.append(f"{i3}break")
     if model.final_time_symbol is not None:
-        tolerance = f"dt * {TIME_TOLERANCE!r}"  # the time grid's rule for the last step
-        out.append(f"{i2}if not (time + {tolerance} < {names[model.final_time_symbol]}):")
-        out.append(f"{i3}break")
+        out += _final_time_check(names[model.final_time_symbol], i2)
     stocks = list(model.stocks)
     if method == "euler":
         out += _rates(model, emitter, plain, "d_", i2, names)
@@ -304,6 +302,24 @@ def _simulate_function(
     out.append("")
     out.append("")
     return out
+
+
+def _final_time_check(final: str, indent: str) -> list[str]:
+    """Stop the run when a FINAL TIME that changes per run (or over time) is reached.
+
+    The time grid's rule for the last step applies (a tolerance of a fraction of dt). A
+    FINAL TIME that is NaN or infinite would otherwise stop the run as if it had ended
+    normally; it gets its own status so that the caller sees the run as failed.
+    """
+    tolerance = f"dt * {TIME_TOLERANCE!r}"
+    inner = indent + "    "
+    return [
+        f"{indent}if not (time + {tolerance} < {final}):",
+        f"{inner}if not rt.all_finite({final} * 0.0):",
+        f"{inner}    rt.fill_unreached(out, next_row)",
+        f"{inner}    return {NONFINITE_FINAL_TIME}",
+        f"{inner}break",
+    ]
 
 
 def _rates(
@@ -954,10 +970,7 @@ def _split_driver(
     out.append(f"{i2}if step == n_steps:")
     out.append(f"{i3}break")
     if model.final_time_symbol is not None:
-        tolerance = f"dt * {TIME_TOLERANCE!r}"  # the time grid's rule for the last step
-        final = lay.renamer(names, stage=False)(model.final_time_symbol)
-        out.append(f"{i2}if not (time + {tolerance} < {final}):")
-        out.append(f"{i3}break")
+        out += _final_time_check(lay.renamer(names, stage=False)(model.final_time_symbol), i2)
     out += call("rates", i2)
     if method == "rk4":
         for fraction, previous, current in (("0.5", 0, 1), ("0.5", 1, 2), ("1.0", 2, 3)):
