@@ -390,12 +390,23 @@ class Model:
         """
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
+        reported = self.reported_variables(variables)
+        computed = self.computed_variables(reported)
+        raw = self.simulate(matrix, method=method, grid=grid, columns=self._columns(computed))
+        return build_dataset(self, raw, reported, matrix, method)
+
+    def reported_variables(self, variables: Sequence[str] | None) -> list[ir.Variable]:
+        """What a run reports for ``variables`` (None: all): those, then every constant not
+        among them, so that a result file says which parameter values produced it."""
         chosen, _ = self.output_columns(variables)
         shown = {v.name for v in chosen}
-        chosen += [v for v in self.ir.variables if v.kind == "constant" and v.name not in shown]
-        computed = [v for v in chosen if self.parameter_columns(v) is None]
-        raw = self.simulate(matrix, method=method, grid=grid, columns=self._columns(computed))
-        return build_dataset(self, raw, chosen, matrix, method)
+        constants = [v for v in self.ir.variables if v.kind == "constant"]
+        return chosen + [v for v in constants if v.name not in shown]
+
+    def computed_variables(self, reported: Sequence[ir.Variable]) -> list[ir.Variable]:
+        """Of ``reported``, those the kernel must save: all but the constants that come
+        from the parameter matrix (see :meth:`parameter_columns`)."""
+        return [v for v in reported if self.parameter_columns(v) is None]
 
     def parameter_columns(self, var: ir.Variable) -> list[int] | None:
         """Parameter-matrix columns of a constant whose every cell is a parameter, else None.

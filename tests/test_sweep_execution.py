@@ -305,3 +305,17 @@ def test_cli_refuses_an_unfinished_job_before_starting_workers(
     message = capsys.readouterr().err
     assert "holds an unfinished job" in message and "--workers 2 --resume" in message
     assert "resume=True" not in message  # the user's words, not the library's
+
+
+def test_chunks_of_a_sweep_of_chosen_variables_report_the_unsettable_constants(
+    tmp_path: Path,
+) -> None:
+    """``Model.run`` reports every constant, including those no parameter sets (Vensim's
+    ``==``: the kernel computes them); a chunked sweep of chosen variables reports the
+    same dataset."""
+    text = MODEL + "\nfixed == 3\n\t~\tWidgets\n\t~\tNot a parameter.\n\t|\n"
+    path = write_mdl(tmp_path, text, final_time=6.0, time_step=0.25, saveper=1.0, name="eq")
+    request = prepare_what_if(path, sweeps=SWEEPS, variables=["total"])
+    one = run_batch(request)
+    assert "fixed" in one and (one["fixed"].values == 3).all()
+    assert_same_dataset(one, run_in_chunks(request, chunk_size=CHUNK))

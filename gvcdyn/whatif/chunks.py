@@ -165,9 +165,7 @@ def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
     values = Y.reshape(len(Y), len(request.cells), n_times).transpose(0, 2, 1)
     cells = tuple(model.cells()[i] for i in request.cells)
     raw = RawResult(values, status, request.grid, cells)
-    chosen, _ = model.output_columns(request.variables)
-    shown = {v.name for v in chosen}
-    chosen += [v for v in model.ir.variables if v.kind == "constant" and v.name not in shown]
+    chosen = model.reported_variables(request.variables)
     matrix = model.parameter_matrix(
         request.batch.params, allow_out_of_range=request.allow_out_of_range
     )

@@ -111,9 +111,8 @@ def prepare_what_if(
 
 
 def _computed_variables(model: Model, variables: Sequence[str] | None) -> list[Variable]:
-    """The variables the kernel saves for ``variables`` (constants come from the inputs)."""
-    chosen, _ = model.output_columns(variables)
-    return [v for v in chosen if model.parameter_columns(v) is None]
+    """The variables the kernel saves for ``variables``, as ``Model.run`` saves them."""
+    return model.computed_variables(model.reported_variables(variables))
 
 
 def _rows_marking_varied(model: Model, batch: Batch) -> np.ndarray:
