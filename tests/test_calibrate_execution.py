@@ -155,9 +155,9 @@ def _without_clock(ds):
 def test_an_interrupted_calibration_resumes_to_the_uninterrupted_fit(
     config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stopped in the cross-validation: the resume redoes the (deterministic) fit, takes
-    every bootstrap replicate and the finished folds from the checkpoints, and writes the
-    fit of an uninterrupted calibration."""
+    """Stopped in the cross-validation: the resume takes the fit, the profiles, every
+    bootstrap replicate and the finished folds from the checkpoints, and writes the fit
+    of an uninterrupted calibration."""
     whole = calibrate(config, crossval=True)
     out = tmp_path / "fit.nc"
     monkeypatch.setattr(crossval, "FoldFit", _FoldStops)
@@ -168,6 +168,9 @@ def test_an_interrupted_calibration_resumes_to_the_uninterrupted_fit(
         calibrate(config, crossval=True, execution=Execution(output=out))
     assert _StopsOnCall.calls == config.bootstrap
     assert {p.name for p in tmp_path.glob("*.job")} == {
+        "fit.nc.fit-starts.job",
+        "fit.nc.fit-polish.job",
+        "fit.nc.profiles.job",
         "fit.nc.bootstrap.job",
         "fit.nc.cv-all.job",
         "fit.nc.cv-without_low.job",

@@ -6,6 +6,13 @@ compiled batch. Several seeded starts show whether the optimum is unique (their 
 is reported); the best start is polished by a derivative-free local method (Powell by
 default: finite-difference gradients are fragile where the model has thresholds).
 Every seed is fixed and recorded.
+
+The starts are independent, so each is a task of ``gvcdyn.execute`` (``run_tasks``: in
+this process, or one per dask worker), and so is the polish. With an output each
+finished one is checkpointed beside it (``fit.nc.fit-starts.job/``,
+``fit.nc.fit-polish.job/``), so a resumed calibration does not run them again. A start
+draws its random numbers from its own seed only, so it comes out bitwise the same
+wherever and in whichever batch of starts it runs.
 """
 
 from __future__ import annotations
@@ -17,11 +24,23 @@ import numpy as np
 from scipy.optimize import differential_evolution, minimize
 
 from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.tasks import (
+    TaskProgress,
+    counting_copy,
+    job_config,
+    job_part,
+    run_tasks,
+    runs_in_process,
+)
+from gvcdyn.execute import Execution
 
-__all__ = ["FitResult", "StartResult", "fit"]
+__all__ = ["DifferentialEvolutionStarts", "FitResult", "Polish", "StartResult", "fit"]
 
 #: progress(start index, generation, best objective so far)
 Progress = Callable[[int, int, float], None]
+
+#: characters of an optimizer's message kept in a task's result (scipy's are < 80)
+MESSAGE_CHARACTERS = 200
 
 
 @dataclass(frozen=True)
@@ -65,73 +84,70 @@ def fit(
     tol: float | None = None,
     polish: str | None = None,
     progress: Progress | None = None,
+    execution: Execution | None = None,
+    task_progress: TaskProgress | None = None,
 ) -> FitResult:
-    """Fit the estimated parameters (cutpoints profiled out) to the weighted cases."""
+    """Fit the estimated parameters (cutpoints profiled out) to the weighted cases.
+
+    ``execution`` runs the starts and the polish as tasks (in this process when None;
+    see the module docstring). ``progress`` hears of every generation of the starts that
+    run in this process; a start that ran elsewhere, or came from a checkpoint, is
+    reported once, with its last generation. ``task_progress(done, total)`` hears of the
+    starts as they finish when they run on workers.
+    """
     cfg = problem.config
-    seeds = cfg.seeds if seeds is None else seeds
+    seeds = tuple(int(s) for s in (cfg.seeds if seeds is None else seeds))
     popsize = cfg.popsize if popsize is None else popsize
     maxiter = cfg.maxiter if maxiter is None else maxiter
     tol = cfg.tol if tol is None else tol
     polish = cfg.polish if polish is None else polish
     runs_before = problem.counter.runs
+    seen: set[int] = set()
 
-    def batch(x: np.ndarray) -> np.ndarray:  # DE passes (k, S)
-        return problem.objective(np.asarray(x).T, weights)
+    def live(index: int, generation: int, best: float) -> None:
+        seen.add(index)
+        if progress is not None:
+            progress(index, generation, best)
 
-    starts = []
-    for index, seed in enumerate(seeds):
-        on_generation = _generation_callback(index, progress)
-        result = differential_evolution(
-            batch,
-            problem.bounds,
+    task = DifferentialEvolutionStarts(
+        problem, seeds, weights, popsize=popsize, maxiter=maxiter, tol=tol, progress=live
+    )
+    Y = run_tasks(
+        task,
+        np.arange(len(seeds), dtype=float)[:, None],
+        job_part(execution, "fit-starts"),
+        problem=problem,
+        config=job_config(
+            problem,
+            "fit starts",
+            weights=_weights_key(weights),
             popsize=popsize,
             maxiter=maxiter,
             tol=tol,
-            rng=np.random.default_rng(seed),
-            vectorized=True,
-            updating="deferred",
-            polish=False,
-            init="latinhypercube",
-            callback=on_generation,
-        )
-        starts.append(
-            StartResult(
-                int(seed),
-                np.asarray(result.x, dtype=float),
-                float(result.fun),
-                int(result.nit),
-                int(result.nfev),
-                bool(result.success),
-                str(result.message),
-            )
-        )
+        ),
+        seed=seeds,
+        progress=None if runs_in_process(execution) else task_progress,
+    )
+    starts, runs = task.unpack(Y)
+    problem.counter.runs += runs
+    for index, start in enumerate(starts):
+        if index not in seen and progress is not None:
+            progress(index, start.generations, start.objective)
     best = min(starts, key=lambda s: s.objective)
     theta, objective = best.theta, best.objective
     polish_message = "no polish"
     if polish != "none":
-
-        def single(x: np.ndarray) -> float:
-            return float(
-                problem.objective(
-                    np.clip(x, problem.bounds[:, 0], problem.bounds[:, 1])[None, :], weights
-                )[0]
-            )
-
-        res = minimize(
-            single,
-            theta,
-            method=polish,
-            bounds=problem.bounds,
-            options={"maxfev": 60 * problem.k}
-            if polish != "L-BFGS-B"
-            else {"maxfun": 60 * problem.k},
+        polisher = Polish(problem, weights, polish)
+        Y = run_tasks(
+            polisher,
+            np.append(theta, objective)[None, :],
+            job_part(execution, "fit-polish"),
+            problem=problem,
+            config=job_config(problem, "fit polish", weights=_weights_key(weights), polish=polish),
+            seed=None,
         )
-        polish_message = f"{polish}: {res.message}"
-        if res.fun < objective:
-            theta = np.clip(
-                np.asarray(res.x, dtype=float), problem.bounds[:, 0], problem.bounds[:, 1]
-            )
-            objective = float(res.fun)
+        theta, objective, polish_message, runs = polisher.unpack(Y)
+        problem.counter.runs += runs
     s, status = problem.quantities(theta[None, :])
     _, cuts = problem.nll_from_quantities(s, status, weights)
     success = any(s_.success for s_ in starts)
@@ -147,6 +163,168 @@ def fit(
         message,
         problem.counter.runs - runs_before,
     )
+
+
+def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
+    """The fit's case weights for a checkpoint's fingerprint ("problem" when its own)."""
+    return "problem" if weights is None else weights
+
+
+class DifferentialEvolutionStarts:
+    """The fit's starts as a task: ``f(X) -> (Y, status)``, one start per row.
+
+    A row of ``X`` is the start's index into ``seeds``; ``Y`` is a record per row (the
+    start's optimum, objective, generations, evaluations, success, message and, on the
+    first row, the model runs the task made). ``progress`` hears of every generation in
+    this process; it is not pickled (a worker has nobody to tell). The task pickles as
+    the problem (the model as IR and kernel source), so a worker loads the kernel from
+    its cache.
+    """
+
+    def __init__(
+        self,
+        problem: CalibrationProblem,
+        seeds: tuple[int, ...],
+        weights: np.ndarray | None,
+        *,
+        popsize: int,
+        maxiter: int,
+        tol: float,
+        progress: Progress | None = None,
+    ) -> None:
+        self.problem = problem
+        self.seeds = tuple(seeds)
+        self.weights = weights
+        self.popsize, self.maxiter, self.tol = popsize, maxiter, tol
+        self.progress = progress
+        self.record = np.dtype(
+            [
+                ("theta", "f8", (problem.k,)),
+                ("objective", "f8"),
+                ("generations", "i8"),
+                ("evaluations", "i8"),
+                ("success", "?"),
+                ("message", f"U{MESSAGE_CHARACTERS}"),
+                ("runs", "i8"),
+            ]
+        )
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "progress": None}
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.problem)
+        weights = self.weights
+
+        def batch(x: np.ndarray) -> np.ndarray:  # DE passes (k, S)
+            return problem.objective(np.asarray(x).T, weights)
+
+        Y = np.zeros(len(X), dtype=self.record)
+        for row, index in enumerate(X[:, 0].astype(int)):
+            result = differential_evolution(
+                batch,
+                problem.bounds,
+                popsize=self.popsize,
+                maxiter=self.maxiter,
+                tol=self.tol,
+                rng=np.random.default_rng(self.seeds[index]),
+                vectorized=True,
+                updating="deferred",
+                polish=False,
+                init="latinhypercube",
+                callback=_generation_callback(int(index), self.progress),
+            )
+            Y[row] = (
+                np.asarray(result.x, dtype=float),
+                float(result.fun),
+                int(result.nit),
+                int(result.nfev),
+                bool(result.success),
+                str(result.message)[:MESSAGE_CHARACTERS],
+                0,
+            )
+        if len(X):
+            Y["runs"][0] = problem.counter.runs
+        return Y, np.zeros(len(X), dtype=np.int64)
+
+    def unpack(self, Y: np.ndarray) -> tuple[list[StartResult], int]:
+        """The starts in seed order, and the model runs they made."""
+        starts = [
+            StartResult(
+                seed,
+                np.array(y["theta"], dtype=float),
+                float(y["objective"]),
+                int(y["generations"]),
+                int(y["evaluations"]),
+                bool(y["success"]),
+                str(y["message"]),
+            )
+            for seed, y in zip(self.seeds, Y, strict=True)
+        ]
+        return starts, int(Y["runs"].sum())
+
+
+class Polish:
+    """The fit's polish as a task: one row ``[theta of the best start, its objective]``.
+
+    ``Y`` is one record: the polished parameters and objective (the start's own when the
+    local method found nothing better), the method's message, and the model runs.
+    """
+
+    def __init__(
+        self, problem: CalibrationProblem, weights: np.ndarray | None, method: str
+    ) -> None:
+        self.problem = problem
+        self.weights = weights
+        self.method = method
+        self.record = np.dtype(
+            [
+                ("theta", "f8", (problem.k,)),
+                ("objective", "f8"),
+                ("message", f"U{MESSAGE_CHARACTERS}"),
+                ("runs", "i8"),
+            ]
+        )
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.problem)
+        bounds, weights = problem.bounds, self.weights
+        Y = np.zeros(len(X), dtype=self.record)
+        for row, x in enumerate(X):
+            theta, objective = x[:-1].copy(), float(x[-1])
+
+            def single(u: np.ndarray) -> float:
+                clipped = np.clip(u, bounds[:, 0], bounds[:, 1])
+                return float(problem.objective(clipped[None, :], weights)[0])
+
+            res = minimize(
+                single,
+                theta,
+                method=self.method,
+                bounds=bounds,
+                options={"maxfev": 60 * problem.k}
+                if self.method != "L-BFGS-B"
+                else {"maxfun": 60 * problem.k},
+            )
+            if res.fun < objective:
+                theta = np.clip(np.asarray(res.x, dtype=float), bounds[:, 0], bounds[:, 1])
+                objective = float(res.fun)
+            message = f"{self.method}: {res.message}"[:MESSAGE_CHARACTERS]
+            Y[row] = (theta, objective, message, 0)
+        if len(X):
+            Y["runs"][0] = problem.counter.runs
+        return Y, np.zeros(len(X), dtype=np.int64)
+
+    @staticmethod
+    def unpack(Y: np.ndarray) -> tuple[np.ndarray, float, str, int]:
+        """``(theta, objective, message, model runs)`` of the one polished fit."""
+        y = Y[0]
+        return (
+            np.array(y["theta"], dtype=float),
+            float(y["objective"]),
+            str(y["message"]),
+            int(Y["runs"].sum()),
+        )
 
 
 def _generation_callback(index: int, progress: Progress | None):

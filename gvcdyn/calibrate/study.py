@@ -6,14 +6,20 @@ came out with its provenance (config text, mapping text, the case file's and the
 model's SHA-256, seeds, number of model runs, convergence messages), so a fit file
 can be re-read, reported and used for prediction without the config at hand.
 
-The bootstrap replicates and cross-validation folds are independent refits: they run as
-tasks through ``execution`` (in this process, or on a dask cluster), and with an output
-each finished one is checkpointed beside it (``fit.nc.bootstrap.job/``,
-``fit.nc.cv-all.job/``...; the caller removes them with ``tasks.remove_checkpoints`` once the
-fit is written), so ``resume`` continues an interrupted calibration without redoing
-them. The fit and profiles before them are computed again on a resume (they are
-deterministic, so the tasks' starting points, part of each checkpoint's fingerprint,
-come out the same).
+Every step but the identifiability screen is made of independent fits: the
+differential-evolution starts and their polish, the profiles (one per parameter), the
+bootstrap replicates and the cross-validation folds. They run as tasks through
+``execution`` (in this process, or on a dask cluster), and with an output each finished
+one is checkpointed beside it (``fit.nc.fit-starts.job/``, ``fit.nc.fit-polish.job/``,
+``fit.nc.profiles.job/``, ``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...; the
+caller removes them with ``tasks.remove_checkpoints`` once the fit is written), so
+``resume`` continues an interrupted calibration without redoing any finished fit: only
+the tasks that were in flight, and the few single model batches between the steps (the
+estimate's cutpoints and quantities, the identifiability screen), are computed again.
+Each checkpoint's fingerprint holds the model's and the case file's SHA-256, the config,
+the step's seeds and its starting point, so a resume with any of them changed is
+refused. A resumed calibration is bitwise the uninterrupted one, ``n_runs`` included
+(a task's runs are saved with it).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ __all__ = ["calibrate", "fit_dataset"]
 
 #: stage(name) is called as each step starts (for a CLI status line)
 Stage = Callable[[str], None]
-#: tasks(step, finished, total) as the bootstrap replicates / cross-validation folds finish
+#: tasks(step, finished, total) as a step's tasks (profiles, replicates, folds...) finish
 Tasks = Callable[[str, int, int], None]
 
 
@@ -62,8 +68,9 @@ def calibrate(
 ) -> xr.Dataset:
     """Run the whole calibration described by ``config``; returns the fit as a Dataset.
 
-    ``execution`` runs the bootstrap replicates and cross-validation folds (see the
-    module docstring); ``tasks`` hears of each one finished.
+    ``execution`` runs the starts, profiles, bootstrap replicates and cross-validation
+    folds (see the module docstring); ``tasks`` hears of each one finished (of the
+    starts only when they run on workers: ``progress`` reports their generations here).
     """
     if seed is not None:
         config = config.with_seed(seed)
@@ -81,12 +88,24 @@ def calibrate(
     say("loading the model and the cases")
     problem = CalibrationProblem.from_config(config, model=model)
     say("fitting (differential evolution, multi-start)")
-    result = fit(problem, progress=progress)
+    result = fit(
+        problem,
+        progress=progress,
+        execution=execution,
+        task_progress=_step(tasks, "differential-evolution starts"),
+    )
     theta, objective = result.theta, result.objective
     prof = []
     if config.profile_points > 0:
         say("profile likelihoods")
-        prof, better_theta, better = profiles(problem, theta, objective, config.profile_points)
+        prof, better_theta, better = profiles(
+            problem,
+            theta,
+            objective,
+            config.profile_points,
+            execution=job_part(execution, "profiles"),
+            progress=_step(tasks, "profiles"),
+        )
         if better < objective - 1e-6:
             result.extra["profile_improved"] = objective - better
             result.message += (

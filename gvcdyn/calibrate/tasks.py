@@ -1,14 +1,17 @@
-"""A calibration's refits as tasks of ``gvcdyn.execute``, checkpointed step by step.
+"""A calibration's independent fits as tasks of ``gvcdyn.execute``, checkpointed step by step.
 
-The bootstrap replicates (``uncertainty.bootstrap``) and the cross-validation folds
-(``crossval.crossvalidate``) are independent refits. Each step hands its rows to
-``run_tasks``: one task per row, in this process or on dask workers, and with an output
-each finished task is checkpointed in a folder of its own beside it
-(``job_part``: ``fit.nc`` -> ``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...). The
-folders outlive their step, because a later step may still be interrupted and a resume
-redoes the fit before them: they are opened with ``keep`` (as every command's are) and the
-CLI removes them (``remove_checkpoints``) once the fit file is written, and refuses to
-start over while ``unfinished_checkpoints`` finds any.
+The differential-evolution starts and their polish (``fit.fit``), the profiles
+(``uncertainty.profiles``), the bootstrap replicates (``uncertainty.bootstrap``) and the
+cross-validation folds (``crossval.crossvalidate``) are fits that do not depend on each
+other within their step. Each step hands its rows to ``run_tasks``: one task per row, in
+this process or on dask workers, and with an output each finished task is checkpointed
+in a folder of its own beside it (``job_part``: ``fit.nc`` -> ``fit.nc.fit-starts.job/``,
+``fit.nc.profiles.job/``, ``fit.nc.bootstrap.job/``...). A resume takes every finished
+task of every step from there, so an interruption loses only the tasks in flight. The
+folders outlive their step, because a later step may still be interrupted: they are
+opened with ``keep`` (as every command's are) and the CLI removes them
+(``remove_checkpoints``) once the fit file is written, and refuses to start over while
+``unfinished_checkpoints`` finds any.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "job_part",
     "remove_checkpoints",
     "run_tasks",
+    "runs_in_process",
     "unfinished_checkpoints",
 ]
 
@@ -75,7 +79,7 @@ def run_tasks(
     *,
     problem: CalibrationProblem,
     config: dict[str, Any],
-    seed: int | None,
+    seed: int | tuple[int, ...] | None,
     progress: TaskProgress | None = None,
 ) -> np.ndarray:
     """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.
@@ -85,11 +89,11 @@ def run_tasks(
     resume takes this step's tasks from there instead of redoing them. Without an
     output and in this process, all rows are one task: the same numbers (every row is
     refitted on its own), in fewer and larger model batches, which run faster here.
+    ``seed`` (a step's seeds, or None) goes into the checkpoint's fingerprint, so a
+    resume with other seeds is refused as "the seed changed".
     """
     execution = execution or Execution()
-    one_batch = execution.output is None and isinstance(
-        execution.executor or InProcessExecutor(), InProcessExecutor
-    )
+    one_batch = execution.output is None and runs_in_process(execution)
     chunk = max(1, len(X)) if one_batch else 1
     checkpoint = execution.checkpoint(
         X,
@@ -108,6 +112,12 @@ def run_tasks(
         progress=progress,
     )
     return result.Y
+
+
+def runs_in_process(execution: Execution | None) -> bool:
+    """Whether ``execution`` runs its tasks in this process (it can then report live)."""
+    executor = None if execution is None else execution.executor
+    return isinstance(executor or InProcessExecutor(), InProcessExecutor)
 
 
 def unfinished_checkpoints(output: str | Path) -> list[Path]:

@@ -1,7 +1,8 @@
 """How well the cases pin the parameters down: profiles, Fisher information, bootstrap.
 
 - Profile likelihood (Raue et al. 2009): for each estimated parameter, fix it on a grid
-  across its bounds and re-fit all the others (cutpoints included). The 95% interval is
+  across its bounds and re-fit all the others (cutpoints included); one task per
+  parameter (``tasks``, checkpointed for ``--resume`` like the bootstrap). The 95% interval is
   where the objective stays within 1.92 of its minimum. A profile that stays flat
   (rises by less than ``FLAT`` anywhere) marks a structurally unidentifiable parameter;
   one that rises but never crosses 1.92 on a side is practically unidentifiable (an
@@ -37,6 +38,7 @@ __all__ = [
     "BootstrapRefit",
     "Identifiability",
     "Profile",
+    "ProfileRefit",
     "bootstrap",
     "identifiability",
     "profiles",
@@ -86,43 +88,105 @@ class Bootstrap:
 
 
 def profiles(
-    problem: CalibrationProblem, theta: np.ndarray, objective: float, points: int
+    problem: CalibrationProblem,
+    theta: np.ndarray,
+    objective: float,
+    points: int,
+    *,
+    execution: Execution | None = None,
+    progress: TaskProgress | None = None,
 ) -> tuple[list[Profile], np.ndarray, float]:
-    """Profiles of every parameter (all in one batched search).
+    """Profiles of every parameter: one task per parameter through ``execution`` (in this
+    process when None: all of them in one batched search).
 
     Returns the profiles and the best point seen: when a profile finds a lower objective
     than the fit, the caller learns that the fit had not converged.
     """
-    k = problem.k
-    lo, hi = problem.bounds[:, 0], problem.bounds[:, 1]
-    grids = [
-        np.unique(np.concatenate([np.linspace(lo[i], hi[i], points), [theta[i]]])) for i in range(k)
-    ]
-    starts, free, owner = [], [], []
-    for i, grid in enumerate(grids):
-        for value in grid:
-            start = theta.copy()
-            start[i] = value
-            mask = np.ones(k, dtype=bool)
-            mask[i] = False
-            starts.append(start)
-            free.append(mask)
-            owner.append(i)
-    fitted, values = batched_search(
-        problem, np.array(starts), free=np.array(free), step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+    theta = np.asarray(theta, dtype=float)
+    refit = ProfileRefit(problem, theta, points)
+    Y = run_tasks(
+        refit,
+        np.arange(problem.k, dtype=float)[:, None],
+        execution,
+        problem=problem,
+        config=job_config(problem, "profile likelihoods", start=theta, points=points),
+        seed=None,
+        progress=progress,
     )
-    owner = np.array(owner)
-    best_i = int(np.argmin(values))
+    values, fitted, runs = refit.unpack(Y)
+    problem.counter.runs += runs
+    best_i = int(np.argmin(np.concatenate(values)))
+    all_fitted = np.concatenate(fitted)
+    best_value = float(np.concatenate(values)[best_i])
     best_theta, best = (
-        (fitted[best_i], float(values[best_i]))
-        if values[best_i] < objective - 1e-6
+        (all_fitted[best_i], best_value)
+        if best_value < objective - 1e-6
         else (theta, float(objective))
     )
     result = []
-    for i, grid in enumerate(grids):
-        delta = values[owner == i] - best
-        result.append(_interval(problem.names[i], grid, delta, best_theta[i]))
+    for i, grid in enumerate(refit.grids):
+        result.append(_interval(problem.names[i], grid, values[i] - best, best_theta[i]))
     return result, best_theta, best
+
+
+class ProfileRefit:
+    """A profile task: ``f(X) -> (Y, status)``, one estimated parameter per row.
+
+    A row of ``X`` is the parameter's index. Its grid (``points`` across its bounds, and
+    the estimate) is pinned point by point while the other parameters are refitted from
+    ``theta``; all the rows of a call are one batched search. ``Y`` holds per row the
+    objective at each grid point, the refitted parameters there (NaN after a shorter
+    grid) and, on the first row, the model runs the task made.
+    """
+
+    def __init__(self, problem: CalibrationProblem, theta: np.ndarray, points: int) -> None:
+        self.problem = problem
+        self.theta = np.asarray(theta, dtype=float)
+        lo, hi = problem.bounds[:, 0], problem.bounds[:, 1]
+        self.grids = [
+            np.unique(np.concatenate([np.linspace(lo[i], hi[i], points), [self.theta[i]]]))
+            for i in range(problem.k)
+        ]
+        self.n_points = max((len(g) for g in self.grids), default=0)
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.problem)
+        k, n_points = problem.k, self.n_points
+        owners = X[:, 0].astype(int)
+        starts, free = [], []
+        for i in owners:
+            for value in self.grids[i]:
+                start = self.theta.copy()
+                start[i] = value
+                mask = np.ones(k, dtype=bool)
+                mask[i] = False
+                starts.append(start)
+                free.append(mask)
+        fitted, values = batched_search(
+            problem, np.array(starts), free=np.array(free), step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+        )
+        Y = np.full((len(X), n_points * (1 + k) + 1), np.nan)
+        at = 0
+        for row, i in enumerate(owners):
+            g = len(self.grids[i])
+            Y[row, :g] = values[at : at + g]
+            Y[row, n_points : n_points + g * k] = fitted[at : at + g].ravel()
+            at += g
+        Y[:, -1] = 0.0
+        if len(X):
+            Y[0, -1] = problem.counter.runs
+        return Y, np.zeros(len(X), dtype=np.int64)
+
+    def unpack(self, Y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+        """Per parameter the objective ``(G,)`` and refitted parameters ``(G, k)`` along its
+        grid, and the model runs."""
+        k, n_points = self.problem.k, self.n_points
+        values, fitted = [], []
+        for row, grid in zip(Y, self.grids, strict=True):
+            g = len(grid)
+            values.append(row[:g].copy())
+            fitted.append(row[n_points : n_points + g * k].reshape(g, k).copy())
+        return values, fitted, int(Y[:, -1].sum())
 
 
 def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Profile:

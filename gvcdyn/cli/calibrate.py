@@ -56,11 +56,13 @@ def calibrate(
     identifiability (Fisher rank, collinearity index), the objective, the number of model
     runs, convergence messages, the config and the case file's SHA-256.
 
-    The bootstrap replicates and cross-validation folds run as independent tasks:
-    --workers N on a local dask cluster, --scheduler tcp://HOST:PORT on an existing one
-    (the same numbers, bit for bit). Each finished one is kept beside --out
-    (<out>.bootstrap.job/, <out>.cv-all.job/...) until the fit is written; after Ctrl-C or
-    a crash the same command with --resume redoes the (deterministic) fit and continues.
+    The differential-evolution starts, the polish, the profiles, the bootstrap
+    replicates and the cross-validation folds run as independent tasks: --workers N on
+    a local dask cluster, --scheduler tcp://HOST:PORT on an existing one (the same
+    numbers, bit for bit). Each finished one is kept beside --out (<out>.fit-starts.job/,
+    <out>.profiles.job/, <out>.bootstrap.job/...) until the fit is written; after Ctrl-C
+    or a crash the same command with --resume takes them from there and runs only the
+    rest (refused if the model, config, cases or seed changed).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -107,8 +109,8 @@ def calibrate(
             steps[step] = bar.add_task(step, total=total, best="")
         bar.update(steps[step], completed=done)
 
-    # Ctrl-C outside the tasks (in the fit, the profiles, between steps) leaves the
-    # finished steps' tasks: _interrupted says how to continue them
+    # Ctrl-C outside the tasks (between steps) leaves the finished steps' tasks:
+    # _interrupted says how to continue them
     with (
         exit_on_interrupt(lambda: _interrupted(out_path)),
         executor_from_options(workers, scheduler) as executor,
@@ -132,16 +134,16 @@ def calibrate(
 
 
 def _interrupted(out_path: Path) -> str:
-    """What Ctrl-C outside the replicates and folds leaves: the finished steps' tasks are
-    kept (a later step may have been running), so say how to continue them."""
+    """What Ctrl-C outside the tasks leaves: the finished steps' tasks are kept (a later
+    step may have been running), so say how to continue them."""
     from gvcdyn.execute import job_checkpoints
 
     kept = job_checkpoints(out_path)
     if not kept:
-        return "interrupted before any bootstrap replicate or fold was saved"
+        return "interrupted before any start, profile, replicate or fold was saved"
     folders = ", ".join(str(path) for path in kept)
     return (
-        f"interrupted; finished replicates/folds are kept in {folders}; "
+        f"interrupted; finished starts/profiles/replicates/folds are kept in {folders}; "
         f"continue with: {resume_command()}"
     )
 

@@ -1,0 +1,187 @@
+"""A resumed calibration takes the fit and the profiles from their checkpoints.
+
+The differential-evolution starts, the polish and the profiles run as tasks and are
+checkpointed beside the output like the bootstrap replicates, so a calibration
+interrupted after (or during) the fit does not fit again on ``--resume``: the resumed
+result is bitwise the uninterrupted one, and a resume with another seed, config or case
+file is refused before any work.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_calibrate_execution import DATA, _without_clock, config  # noqa: F401 (fixture)
+
+import gvcdyn.calibrate.uncertainty as uncertainty
+from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.study import calibrate
+from gvcdyn.cli import run_cli
+from gvcdyn.errors import CheckpointError, GvcdynError, JobInterrupted
+from gvcdyn.execute import DaskExecutor, Execution
+
+# the module, not the function gvcdyn.calibrate exports under the same name
+fit_module = importlib.import_module("gvcdyn.calibrate.fit")
+FIT_STEPS = {"fit.nc.fit-starts.job", "fit.nc.fit-polish.job", "fit.nc.profiles.job"}
+
+
+@pytest.fixture(scope="module")
+def two_starts(config):  # noqa: F811 (the imported fixture)
+    """The small calibration with two starts (an interruption can fall between them)."""
+    return replace(config, seeds=(1, 2))
+
+
+@pytest.fixture(scope="module")
+def whole(two_starts):
+    """The uninterrupted calibration, without an output (every step in one batch)."""
+    return calibrate(two_starts)
+
+
+def _same_fit(a, b) -> None:
+    """Every variable and every attribute but the clock's, bit for bit."""
+    assert set(a.variables) == set(b.variables)
+    for name in a.variables:
+        assert np.array_equal(
+            a[name].values, b[name].values, equal_nan=a[name].dtype.kind in "fc"
+        ), name
+    assert _without_clock(a) == _without_clock(b)  # n_runs included
+
+
+class _BootstrapStops(uncertainty.BootstrapRefit):
+    """The first bootstrap replicate is interrupted, as by Ctrl-C."""
+
+    def __call__(self, W):
+        raise KeyboardInterrupt
+
+
+def _fails(what: str):
+    def run_again(*args, **kwargs):
+        raise AssertionError(f"the resume ran the {what} again")
+
+    return run_again
+
+
+def test_a_resume_after_the_fit_does_not_fit_or_profile_again(
+    two_starts, whole, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "fit.nc"
+    with monkeypatch.context() as patch:
+        patch.setattr(uncertainty, "BootstrapRefit", _BootstrapStops)
+        with pytest.raises(JobInterrupted, match="0 of 4 chunks"):
+            calibrate(two_starts, execution=Execution(output=out))
+    assert {p.name for p in tmp_path.glob("*.job")} >= FIT_STEPS
+    monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
+    monkeypatch.setattr(fit_module, "minimize", _fails("polish"))
+    monkeypatch.setattr(uncertainty.ProfileRefit, "__call__", _fails("profiles"))
+    resumed = calibrate(two_starts, execution=Execution(output=out, resume=True))
+    _same_fit(whole, resumed)
+    assert resumed["start_estimate"].shape == (2, 2)  # both starts came from the checkpoint
+
+
+def test_an_interruption_between_the_starts_keeps_the_finished_start(
+    two_starts, whole, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the second start's first generation: the first start is saved, and the
+    resume runs the second one only (its generations are still reported live)."""
+    out = tmp_path / "fit.nc"
+
+    def stop_in_the_second_start(start: int, generation: int, best: float) -> None:
+        if start == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(JobInterrupted, match="1 of 2 chunks"):
+        calibrate(two_starts, progress=stop_in_the_second_start, execution=Execution(output=out))
+    seeds_run = []
+    real = fit_module.differential_evolution
+
+    def counted(*args, rng, **kwargs):
+        seeds_run.append(rng)
+        return real(*args, rng=rng, **kwargs)
+
+    monkeypatch.setattr(fit_module, "differential_evolution", counted)
+    heard: dict[int, list[int]] = {0: [], 1: []}
+    resumed = calibrate(
+        two_starts,
+        progress=lambda start, generation, best: heard[start].append(generation),
+        execution=Execution(output=out, resume=True),
+    )
+    assert len(seeds_run) == 1
+    _same_fit(whole, resumed)
+    generations = resumed["start_generations"].values
+    assert heard[0] == [generations[0]]  # the saved start: its last generation, once
+    assert heard[1] == list(range(1, generations[1] + 1))  # the one run now: every one
+
+
+def test_a_resume_with_another_seed_config_or_case_file_is_refused(
+    two_starts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "fit.nc"
+
+    def stop(start: int, generation: int, best: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(JobInterrupted, match="0 of 2 chunks"):
+        calibrate(two_starts, progress=stop, execution=Execution(output=out))
+    monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
+    resume = Execution(output=out, resume=True)
+    with pytest.raises(CheckpointError, match=r"the seed changed: was \[1, 2\], now \[5, 1005\]"):
+        calibrate(two_starts, seed=5, execution=resume)
+    with pytest.raises(CheckpointError, match="the configuration changed"):
+        calibrate(replace(two_starts, maxiter=two_starts.maxiter + 1), execution=resume)
+    cases = tmp_path / "cases.csv"
+    *rows, last = two_starts.cases.read_text().splitlines()
+    assert last.endswith(",low")  # the last case's confidence: low -> high (weight 1)
+    cases.write_text("\n".join([*rows, last.removesuffix(",low") + ",high"]) + "\n")
+    with pytest.raises(CheckpointError, match="the configuration changed") as refused:
+        calibrate(replace(two_starts, cases=cases), execution=resume)
+    assert isinstance(refused.value, GvcdynError)
+    assert "fit.nc.fit-starts.job" in str(refused.value)  # names the folder to delete
+
+
+def test_cli_refuses_to_start_over_a_saved_start(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "fit.nc"
+    (tmp_path / "fit.nc.fit-starts.job").mkdir()
+    code = run_cli(["calibrate", str(DATA / "toy_config.toml"), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "fit.nc.fit-starts.job" in err and "--resume" in err
+    assert not out.exists()
+
+
+@pytest.mark.slow  # ~30 s on the loaded 2-core machine, most of it starting the cluster
+def test_starts_and_profiles_on_two_dask_workers_give_the_in_process_fit(two_starts) -> None:
+    problem = CalibrationProblem.from_config(two_starts)
+    here = fit_module.fit(problem)
+    profiles_here = uncertainty.profiles(problem, here.theta, here.objective, 3)
+    heard, finished = [], []
+    with DaskExecutor(workers=2, numba_threads=1) as executor:
+        runs = problem.counter.runs
+        on_dask = fit_module.fit(
+            problem,
+            execution=Execution(executor),
+            progress=lambda *report: heard.append(report),
+            task_progress=lambda done, total: finished.append((done, total)),
+        )
+        assert problem.counter.runs - runs == here.n_runs  # the workers' runs are counted
+        profiles_there = uncertainty.profiles(
+            problem, here.theta, here.objective, 3, execution=Execution(executor)
+        )
+    for a, b in zip(here.starts, on_dask.starts, strict=True):
+        assert np.array_equal(a.theta, b.theta) and a.objective == b.objective
+        assert (a.seed, a.generations, a.evaluations, a.message) == (
+            b.seed,
+            b.generations,
+            b.evaluations,
+            b.message,
+        )
+    assert np.array_equal(here.theta, on_dask.theta) and here.objective == on_dask.objective
+    assert here.polish_message == on_dask.polish_message
+    # no generation is reported from a worker: each start once, when it is in
+    assert [(i, g) for i, g, _ in heard] == [(i, s.generations) for i, s in enumerate(here.starts)]
+    assert finished[-1] == (2, 2)
+    for a, b in zip(profiles_here[0], profiles_there[0], strict=True):
+        assert np.array_equal(a.delta, b.delta) and (a.low, a.high) == (b.low, b.high)
