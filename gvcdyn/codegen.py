@@ -408,12 +408,12 @@ def _batch_function(method: str, extra: str = "") -> list[str]:
 # node, so parts are written in the constructs that cost least (_PartEmitter, the
 # runtime's intrinsics), and most are called by address so that numba does not
 # re-optimise them inside the driver, the parallel loop and the batch function
-# (docs/compile-times.md has the profile and the measurements).
+# (docs/compile-times.md has the measurements and what was tried).
 SPLIT_ENV = "GVCDYN_KERNEL_SPLIT"  # "always" | "never" | unset: by SPLIT_THRESHOLD
-# Split kernels now compile faster than one function at any size (generated 260
-# equations: 3.5 s split, 17 s whole; the suite's vector_select, 368: 8.5 s, 27 s) and
-# run as fast; 400 keeps every model the project ships (the GVC model has 143 equations,
-# gvc_like 70) on the one-function path, unchanged.
+# Split kernels compile faster than one function at any size measured (CPU: generated
+# 260 equations 2.8 s split, 12.4 s whole; the suite's vector_select, 368: 12.1 s, 37.4 s)
+# and run about as fast; 400 keeps every model the project ships (the GVC model has 143
+# equations, gvc_like 70) on the one-function path they were validated with.
 SPLIT_THRESHOLD = 400
 # Per-part compile time grows faster than the part, and each part has a fixed cost; at
 # 1,300 equations parts of 3,000 / 6,000 / 12,000 / 24,000 / 64,000 characters took about
