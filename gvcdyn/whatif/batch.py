@@ -8,7 +8,6 @@ from pathlib import Path
 import xarray as xr
 
 from gvcdyn.progress import Progress, kernel_message, silent
-from gvcdyn.whatif.labels import annotate
 from gvcdyn.whatif.request import WhatIf, prepare_what_if
 
 __all__ = ["run_batch", "run_what_if"]
@@ -64,10 +63,4 @@ def run_batch(request: WhatIf, *, progress: Progress = silent) -> xr.Dataset:
             variables=list(request.variables) if request.variables is not None else None,
             allow_out_of_range=request.allow_out_of_range,
         )
-    return annotate(
-        ds,
-        request.batch,
-        model,
-        command_line=request.command_line,
-        allow_out_of_range=request.allow_out_of_range,
-    )
+    return request.labelled(ds)

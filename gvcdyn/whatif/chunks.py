@@ -15,7 +15,6 @@ import xarray as xr
 from gvcdyn.errors import OutputWriteError
 from gvcdyn.execute import Execution
 from gvcdyn.execute.jobs import map_runs
-from gvcdyn.whatif.labels import annotate
 from gvcdyn.whatif.request import WhatIf
 from gvcdyn.whatif.stream import stream_sink
 
@@ -170,10 +169,4 @@ def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
         request.batch.params, allow_out_of_range=request.allow_out_of_range
     )
     ds = build_dataset(model, raw, chosen, matrix, request.method)
-    return annotate(
-        ds,
-        request.batch,
-        model,
-        command_line=request.command_line,
-        allow_out_of_range=request.allow_out_of_range,
-    )
+    return request.labelled(ds)

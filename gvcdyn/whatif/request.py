@@ -13,9 +13,11 @@ import numpy as np
 
 from gvcdyn.progress import Progress, silent
 from gvcdyn.scenarios import Batch, build_batch, read_scenario
-from gvcdyn.whatif.labels import sweep_title
+from gvcdyn.whatif.labels import annotate, sweep_title
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from gvcdyn.ir import Variable
     from gvcdyn.model import Model
     from gvcdyn.timegrid import TimeGrid
@@ -59,6 +61,17 @@ class WhatIf:
         """``(runs, levers)``: each run's value of every lever the request touched."""
         columns = [self.batch.params[name] for name in self.batch.levers]
         return np.stack(columns, axis=1) if columns else np.zeros((self.n_runs, 0))
+
+    def labelled(self, ds: xr.Dataset) -> xr.Dataset:
+        """``ds``, a result of this request, labelled by ``annotate`` (scenario, swept
+        levers, provenance): the same labels whichever road ran it."""
+        return annotate(
+            ds,
+            self.batch,
+            self.model,
+            command_line=self.command_line,
+            allow_out_of_range=self.allow_out_of_range,
+        )
 
     def title(self, name: str) -> str:
         """What was varied, as ``describe_request`` says it, from the request itself."""
