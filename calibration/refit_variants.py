@@ -11,6 +11,10 @@ tenths worse).
 
     python calibration/refit_variants.py --fixed "Search Persistence" 0 0.5 0.7 0.85 0.95
     python calibration/refit_variants.py --lower "Innovation Depreciation Rate" 0.02 0.04 0.08
+    python calibration/refit_variants.py --fixed "Buyer Gain Capture" 0 0.5 1
+
+``--model`` refits a structural variant (an edited copy of the model) instead of the
+model the mapping names, with the same cases, mapping and config.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def main() -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--fixed", nargs="+", metavar=("NAME", "VALUE"))
     group.add_argument("--lower", nargs="+", metavar=("NAME", "BOUND"))
+    parser.add_argument("--model", type=Path, help="a variant of the model to refit instead")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--popsize", type=int, default=8)
     parser.add_argument("--maxiter", type=int, default=25)
@@ -82,16 +87,19 @@ def main() -> None:
         f"config {args.config}; one DE start, seed {args.seed}, popsize {args.popsize}, "
         f"{args.maxiter} generations"
     )
+    model = gvcdyn.load(args.model) if args.model else None
+    if args.model:
+        print(f"model {args.model}")
     for value in map(float, values):
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             if args.fixed:
-                problem = CalibrationProblem.from_config(config)
+                problem = CalibrationProblem.from_config(config, model=model)
                 path = with_default(Path(problem.model.path), name, value, Path(tmp))
                 problem = CalibrationProblem.from_config(config, model=gvcdyn.load(path))
                 label = f"{name} = {value:g}"
             else:
-                problem = CalibrationProblem.from_config(config)
+                problem = CalibrationProblem.from_config(config, model=model)
                 j = problem.names.index(name)
                 problem.bounds[j, 0] = value
                 label = f"{name} >= {value:g}"

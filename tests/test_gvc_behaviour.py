@@ -1,8 +1,9 @@
 """Behavioural tests of models/gvc_upgrading.mdl: the stylised facts of the seed papers.
 
 Each behavioural test runs the model under two or more settings and compares them (the
-ten tests of the project's GVC design document, the three of issue 10 and one of
-model v2.1); none asserts a stored trajectory, and every threshold compares settings.
+ten tests of the project's GVC design document, the three of issue 10, one of
+model v2.1 and one of v2.2); none asserts a stored trajectory, and every threshold
+compares settings.
 [PF] is the systematic review of 45 GVC cases (induced search), [S] Schmitz's paper on
 local upgrading in global chains, cited by section.
 
@@ -424,6 +425,40 @@ def b14_sources_of_learning_sustain_the_search_a_shock_starts(f: Frames, p: Para
         gap = strong["Functional Upgrading"] - weak["Functional Upgrading"]
         # the advantage holds ten years on (model v2 kept about 40-50% of it here)
         assert gap.loc[10] > 0 and gap.loc[20] > 0.9 * gap.loc[10], (gap.loc[10], gap.loc[20])
+
+
+# 15 (v2.2) ------------------------------------------------------------------------
+NO_CAPTURE = {"Buyer Gain Capture": 0.0}
+
+
+@behaviour(
+    {**SHOCKED, **CAPTIVE, **WEAK_SOURCES},
+    {**SHOCKED, **CAPTIVE, **WEAK_SOURCES, **NO_CAPTURE},
+    {**SHOCKED, **MARKET, **WEAK_SOURCES},
+    {**SHOCKED, **MARKET, **WEAK_SOURCES, **NO_CAPTURE},
+)
+def b15_controlling_buyers_take_process_gains_as_lower_prices(f: Frames, p: Params) -> None:
+    """[S sec.4, sec.5, sec.8; PF treadmilling]: buyers who control the chain turn the
+    cluster's process gains into lower prices for themselves. Against the same cluster
+    whose buyers leave it the gains (Buyer Gain Capture 0, model v2.1), the captive
+    cluster learns production as fast but gains less market position and keeps thinner
+    margins, and the loss grows as its process upgrading accumulates; it has no more
+    functional upgrading; in a market-based chain (buyers with little control) the loss
+    is less than half the captive one."""
+    cap, cap_free, mkt, mkt_free = f
+    gain = cap.loc[20, "Process Upgrading"]
+    assert gain > 0.1, gain
+    # the capture takes value, not capability: process upgrading about the same
+    assert abs(gain - cap_free.loc[20, "Process Upgrading"]) < 0.1 * gain
+    loss = (cap_free - cap)["Cluster Market Position"]
+    assert loss.loc[10:30].min() > 0, loss.loc[10:30].min()
+    assert loss.loc[20] > loss.loc[6], (loss.loc[6], loss.loc[20])
+    margin_loss = (cap_free - cap).loc[10:30, "Cluster Margin"].mean()
+    assert margin_loss > 0, margin_loss
+    excess = (cap - cap_free)["Functional Upgrading"].max()
+    assert excess <= 1e-3, excess
+    loss_mkt = (mkt_free - mkt).loc[10:30, "Cluster Market Position"].mean()
+    assert abs(loss_mkt) < 0.5 * loss.loc[10:30].mean(), (loss_mkt, loss.loc[10:30].mean())
 
 
 # -----------------------------------------------------------------------------------
