@@ -99,7 +99,8 @@ def main() -> None:
     model_value = problem.model.parameter(TREADMILL).default
     observed = problem.levels.astype(float)
     columns = [o.column for o in problem.outcomes]
-    print(f"estimate of {args.fit}; {TREADMILL} 0 (v2.1) vs {model_value:g} (v2.2)")
+    source = "the estimate given" if args.estimate else f"estimate of {args.fit}"
+    print(f"{source}; {TREADMILL} 0 (v2.1) vs {model_value:g} (v2.2)")
     results = {}
     for value in (0.0, model_value):
         with tempfile.TemporaryDirectory() as tmp:
