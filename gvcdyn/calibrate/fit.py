@@ -97,57 +97,24 @@ def fit(
     """
     cfg = problem.config
     seeds = tuple(int(s) for s in (cfg.seeds if seeds is None else seeds))
-    popsize = cfg.popsize if popsize is None else popsize
-    maxiter = cfg.maxiter if maxiter is None else maxiter
-    tol = cfg.tol if tol is None else tol
     polish = cfg.polish if polish is None else polish
     runs_before = problem.counter.runs
-    seen: set[int] = set()
-
-    def live(index: int, generation: int, best: float) -> None:
-        seen.add(index)
-        if progress is not None:
-            progress(index, generation, best)
-
     task = DifferentialEvolutionStarts(
-        problem, seeds, weights, popsize=popsize, maxiter=maxiter, tol=tol, progress=live
+        problem,
+        seeds,
+        weights,
+        popsize=cfg.popsize if popsize is None else popsize,
+        maxiter=cfg.maxiter if maxiter is None else maxiter,
+        tol=cfg.tol if tol is None else tol,
     )
-    Y = run_tasks(
-        task,
-        np.arange(len(seeds), dtype=float)[:, None],
-        job_part(execution, "fit-starts"),
-        problem=problem,
-        config=job_config(
-            problem,
-            "fit starts",
-            weights=_weights_key(weights),
-            popsize=popsize,
-            maxiter=maxiter,
-            tol=tol,
-        ),
-        seed=seeds,
-        progress=None if runs_in_process(execution) else task_progress,
-    )
-    starts, runs = task.unpack(Y)
-    problem.counter.runs += runs
-    for index, start in enumerate(starts):
-        if index not in seen and progress is not None:
-            progress(index, start.generations, start.objective)
+    starts = _run_starts(task, execution, progress, task_progress)
     best = min(starts, key=lambda s: s.objective)
     theta, objective = best.theta, best.objective
     polish_message = "no polish"
     if polish != "none":
-        polisher = Polish(problem, weights, polish)
-        Y = run_tasks(
-            polisher,
-            np.append(theta, objective)[None, :],
-            job_part(execution, "fit-polish"),
-            problem=problem,
-            config=job_config(problem, "fit polish", weights=_weights_key(weights), polish=polish),
-            seed=None,
+        theta, objective, polish_message = _run_polish(
+            Polish(problem, weights, polish), theta, objective, execution
         )
-        theta, objective, polish_message, runs = polisher.unpack(Y)
-        problem.counter.runs += runs
     s, status = problem.quantities(theta[None, :])
     _, cuts = problem.nll_from_quantities(s, status, weights)
     success = any(s_.success for s_ in starts)
@@ -163,6 +130,66 @@ def fit(
         message,
         problem.counter.runs - runs_before,
     )
+
+
+def _run_starts(
+    task: DifferentialEvolutionStarts,
+    execution: Execution | None,
+    progress: Progress | None,
+    task_progress: TaskProgress | None,
+) -> list[StartResult]:
+    """Every start of ``task`` (one task each; see ``fit``), its runs counted."""
+    problem = task.problem
+    seen: set[int] = set()
+
+    def live(index: int, generation: int, best: float) -> None:
+        seen.add(index)
+        if progress is not None:
+            progress(index, generation, best)
+
+    task.progress = live
+    Y = run_tasks(
+        task,
+        np.arange(len(task.seeds), dtype=float)[:, None],
+        job_part(execution, "fit-starts"),
+        problem=problem,
+        config=job_config(
+            problem,
+            "fit starts",
+            weights=_weights_key(task.weights),
+            popsize=task.popsize,
+            maxiter=task.maxiter,
+            tol=task.tol,
+        ),
+        seed=task.seeds,
+        progress=None if runs_in_process(execution) else task_progress,
+    )
+    starts, runs = task.unpack(Y)
+    problem.counter.runs += runs
+    for index, start in enumerate(starts):  # saved in a checkpoint, or run on a worker
+        if index not in seen and progress is not None:
+            progress(index, start.generations, start.objective)
+    return starts
+
+
+def _run_polish(
+    task: Polish, theta: np.ndarray, objective: float, execution: Execution | None
+) -> tuple[np.ndarray, float, str]:
+    """The polished ``(theta, objective, message)`` from the best start (one task)."""
+    problem = task.problem
+    Y = run_tasks(
+        task,
+        np.append(theta, objective)[None, :],
+        job_part(execution, "fit-polish"),
+        problem=problem,
+        config=job_config(
+            problem, "fit polish", weights=_weights_key(task.weights), polish=task.method
+        ),
+        seed=None,
+    )
+    theta, objective, message, runs = task.unpack(Y)
+    problem.counter.runs += runs
+    return theta, objective, message
 
 
 def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
