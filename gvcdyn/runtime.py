@@ -12,6 +12,7 @@ per-call-site typing, callers of parts and helpers through their addresses, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -124,7 +125,10 @@ def pulse(start: float, width: float, time: float) -> float:
 
 @_jit
 def pulse_train(start: float, interval: float, width: float, end: float, time: float) -> float:
-    """PULSE TRAIN, arguments in PySD's order (start, interval, width, end)."""
+    """PULSE TRAIN, arguments in PySD's order (start, interval, width, end). An interval
+    of 0 is one pulse, ``end`` ignored, as PySD's ``pulse`` (``x % 0`` would be NaN)."""
+    if interval == 0.0:
+        return pulse(start, width, time)
     if start <= time < end and (time - start + SMALL_VENSIM) % interval < width:
         return 1.0
     return 0.0
@@ -356,6 +360,128 @@ def fill_unreached(out: np.ndarray, first_row: int) -> None:
 def all_finite(total: float) -> bool:
     """True if ``total`` is finite; callers sum ``x * 0.0`` terms, which cannot overflow."""
     return total - total == 0.0
+
+
+# ------------------------------------------------------------ random numbers
+# Vensim's RANDOM functions (PySD's argument order). Every call takes exactly one uniform
+# draw from numba's generator, whatever its arguments, and transforms it by the inverse
+# of the (truncated) distribution function: the stream stays aligned when parameters
+# change (common random numbers), and no draw loops until it falls in the window. The
+# generator is numba's, one Mersenne Twister per thread (numpy's legacy algorithm); the
+# kernel seeds it at the start of every run (``seed_noise``), so a run's draws depend on
+# its NOISE SEED only, not on the thread that runs it or on the other runs of its batch.
+# Not inlined: an inlined helper gets a twin in every split kernel (codegen).
+
+_TWO_32 = 4294967296.0
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+@_jit_call
+def seed_noise(seed: float) -> None:
+    """Seed this thread's generator with NOISE SEED, truncated to an integer and taken
+    modulo 2**32 (numpy's seeds are 32-bit); a seed that is not finite counts as 0."""
+    value = 0.0
+    if seed == seed and abs(seed) < 1e18:
+        value = np.trunc(seed) % _TWO_32  # Python's modulo: never negative
+    np.random.seed(np.uint32(value))
+
+
+@_jit_call
+def random_0_1() -> float:
+    """RANDOM 0 1: uniform on [0, 1)."""
+    return np.random.random()
+
+
+@_jit_call
+def random_uniform(low: float, high: float) -> float:
+    """RANDOM UNIFORM(min, max, stream): uniform on [min, max), numpy's formula (as PySD)."""
+    return low + (high - low) * np.random.random()
+
+
+@_jit_call
+def _normal_cdf(x: float) -> float:
+    """The standard normal distribution function (accurate far into the lower tail)."""
+    return 0.5 * math.erfc(-x / _SQRT_2)
+
+
+@_jit_call
+def _normal_quantile(p: float) -> float:
+    """The inverse of ``_normal_cdf``: P. J. Acklam's rational approximation (relative
+    error below 1.2e-9), refined by one Halley step to about machine precision."""
+    if not p > 0.0:
+        return -np.inf
+    if not p < 1.0:
+        return np.inf
+    upper = p > 0.97575  # the upper tail by symmetry, from the lower tail at 1 - p
+    if upper:
+        p = 1.0 - p
+    if p < 0.02425:
+        q = math.sqrt(-2.0 * math.log(p))
+        x = (
+            ((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e00)
+              * q - 2.549732539343734e00) * q + 4.374664141464968e00) * q + 2.938163982698783e00
+        ) / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e00)
+              * q + 3.754408661907416e00) * q + 1.0)  # fmt: skip
+    else:
+        q = p - 0.5
+        r = q * q
+        x = (
+            (((((-3.969683028665376e01 * r + 2.209460984245205e02) * r - 2.759285104469687e02)
+               * r + 1.383577518672690e02) * r - 3.066479806614716e01) * r + 2.506628277459239e00)
+            * q
+        ) / (((((-5.447609879822406e01 * r + 1.615858368580409e02) * r - 1.556989798598866e02)
+               * r + 6.680131188771972e01) * r - 1.328068155288572e01) * r + 1.0)  # fmt: skip
+    error = _normal_cdf(x) - p
+    step = error * _SQRT_2PI * math.exp(0.5 * x * x)
+    refined = x - step / (1.0 + 0.5 * x * step)
+    if not all_finite(refined):  # exp overflowed: keep the approximation
+        refined = x
+    return -refined if upper else refined
+
+
+@_jit_call
+def random_normal(low: float, high: float, mean: float, sd: float) -> float:
+    """RANDOM NORMAL(min, max, mean, sd, stream): normal, truncated to [min, max] (as PySD's
+    ``truncnorm``), by the inverse distribution function. NaN where there is no such
+    distribution: min >= max, sd < 0, a NaN argument, or a window so far in a tail
+    (about 37 sd) that its probability is 0 in double precision. sd = 0 gives the mean
+    (NaN if the mean is outside the window)."""
+    u = np.random.random()  # first: one draw per call, whatever the arguments
+    if not (low < high) or not (sd >= 0.0) or mean != mean:
+        return np.nan
+    if sd == 0.0:
+        return mean if low <= mean <= high else np.nan
+    a = (low - mean) / sd
+    b = (high - mean) / sd
+    mirrored = a > 0.0  # a window above the mean: use its mirror image, where the
+    if mirrored:  # distribution function keeps its precision
+        a, b = -b, -a
+    pa = _normal_cdf(a)
+    pb = _normal_cdf(b)
+    if not pb > pa:
+        return np.nan
+    z = min(max(_normal_quantile(pa + u * (pb - pa)), a), b)
+    if mirrored:
+        z = -z
+    return min(max(mean + sd * z, low), high)
+
+
+@_jit_call
+def random_exponential(low: float, high: float, shift: float, stretch: float) -> float:
+    """RANDOM EXPONENTIAL(min, max, shift, stretch, stream): ``shift + stretch * E``, E
+    exponential with mean 1, truncated to [min, max] (as PySD's ``truncexpon``: below, the
+    distribution starts at max(min, shift), which memorylessness allows), by the inverse
+    distribution function. NaN for stretch <= 0, max <= max(min, shift) or a NaN argument."""
+    u = np.random.random()  # first: one draw per call, whatever the arguments
+    if low != low or shift != shift:
+        return np.nan
+    start = max(low, shift)
+    if not (stretch > 0.0) or not (high > start):
+        return np.nan
+    width = (high - start) / stretch  # may be inf: no upper truncation
+    e = -math.log1p(u * math.expm1(-width))
+    return min(start + stretch * e, high)
 
 
 # ------------------------------------------------------------ split kernels (gvcdyn.codegen)
