@@ -30,6 +30,7 @@ from gvcdyn import runtime as rt
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.status import NONFINITE_FINAL_TIME, NONFINITE_OUTPUT, NONFINITE_STATE, OK
+from gvcdyn.subscripts import name_key
 from gvcdyn.timegrid import TIME_TOLERANCE
 
 METHODS = ("euler", "rk4")
@@ -176,6 +177,42 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
+def _expressions(model: ir.ModelIR) -> Iterable[ir.Expr]:
+    """Every expression the kernel evaluates."""
+    blocks = (
+        model.init_equations,
+        model.initial_values,
+        model.static_equations,
+        model.dynamic_equations,
+        model.output_equations,
+    )
+    for block in blocks:
+        yield from (eq.expr for eq in block)
+    for s in model.stocks:
+        yield from (s.rate, s.initial)
+    for d in model.discrete_states:
+        yield from (d.update, d.initial)
+    for f in model.fixed_delays:
+        yield from (f.input, f.initial)
+
+
+def noise_seed(model: ir.ModelIR) -> str | None:
+    """What seeds each run's random stream, as source (``c[k]``: the NOISE SEED parameter
+    of the run), or None if the model draws no random numbers: then the kernel's source
+    is what it was before random functions existed, and so is its cache key."""
+    if not any(
+        isinstance(node, ir.Call) and functions.get(node.function).draws_random
+        for expr in _expressions(model)
+        for node in ir.walk(expr)
+    ):
+        return None
+    key = name_key(functions.NOISE_SEED)
+    for p in model.parameters:
+        if name_key(p.name) == key:
+            return f"c[{p.column}]"
+    return _float(functions.NOISE_SEED_DEFAULT)  # an IR built without lowering's parameter
+
+
 def visible_cells(model: ir.ModelIR) -> list[str]:
     """Every cell a result can report, in a fixed order (the kernel's ``vals`` buffer)."""
     return [cell for var in model.variables for cell in var.cells]
@@ -244,6 +281,9 @@ def _simulate_function(
     out.append(f"{i1}# parameters")
     for p in model.parameters:
         out.append(_assign(p.symbol, f"c[{p.column}]", names, i1))
+    seed = noise_seed(model)
+    if seed is not None:
+        out.append(f"{i1}rt.seed_noise({seed})  # this run's random stream: NOISE SEED only")
     out.append(f"{i1}# initialization")
     for eq in model.init_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
@@ -610,6 +650,8 @@ def _cannot_fail(node: ir.Expr) -> bool:
 
 # Functions that never raise an exception (a part called by address, as a C function,
 # could not pass one on): parts that call any other function are linked into the driver.
+# The RANDOM functions are left out on purpose: the parts that draw are linked too, so
+# every draw goes through the same compiled generator state as the driver's seeding.
 _NEVER_RAISE = _CANNOT_FAIL | {
     "gate",
     "delay_order",
@@ -942,6 +984,9 @@ def _split_driver(
         f"{i1}for j in range({len(model.parameters)}):",
         f"{i2}v[{lay.params} + j] = c[SPLIT_PARAMETER_COLUMNS[j]]",
     ]
+    seed = noise_seed(model)
+    if seed is not None:  # before any part runs (the parts that draw are linked in)
+        out.append(f"{i1}rt.seed_noise({seed})  # this run's random stream: NOISE SEED only")
     out += call("init", i1)
     if nf:
         out += [

@@ -49,6 +49,7 @@ class Function:
     reads_time: bool = False
     condition_args: tuple[int, ...] = ()
     chooses_branch: bool = False  # IF THEN ELSE: evaluate only the branch taken
+    draws_random: bool = False  # takes a draw from the kernel's generator (RANDOM ...)
 
 
 def _ufunc(name: str, numpy_name: str, vensim: str | None = None) -> Function:
@@ -122,6 +123,42 @@ def _allocate_source(e: Emit) -> str:
 def _allocate_value(a: Sequence[Number], time: float, dt: float) -> Number:
     n = int(a[3])
     return rt.allocate_by_priority.py_func(a[0], a[1], a[2], tuple(a[4 : 4 + n]), tuple(a[4 + n :]))
+
+
+# Vensim's special variable that seeds the RANDOM functions' stream, and its value in a
+# model that does not define it (Vensim's documentation: "an integer between 0 and 2^31")
+NOISE_SEED = "NOISE SEED"
+NOISE_SEED_DEFAULT = 4487556.0
+
+
+def _not_before_run(title: str) -> Callable[[Sequence[Number], float, float], Number]:
+    """The Python value of a random function: there is none (draws happen in the kernel)."""
+
+    def refuse(a: Sequence[Number], time: float, dt: float) -> Number:
+        raise UnsupportedFeatureError(
+            f"{title} cannot be evaluated before the run: random numbers are drawn inside "
+            "the compiled kernel only, so a simulation control (FINAL TIME, TIME STEP, "
+            "SAVEPER) or the order of SMOOTH N / DELAY N must not depend on a random function"
+        )
+
+    return refuse
+
+
+def _random(name: str, n_args: int, title: str) -> Function:
+    """A Vensim RANDOM function (``title`` as Vensim writes it): ``rt.<name>`` of its
+    arguments without the last one, the stream ID, which is ignored (as PySD does): every
+    call draws from the run's one stream, seeded by NOISE SEED. ``reads_time``: its value
+    changes at every evaluation, so scheduling never takes it for a constant."""
+    helper_args = max(n_args - 1, 0)
+    return Function(
+        name,
+        (n_args,),
+        lambda e: f"rt.{name}({', '.join(e.args[:helper_args])})",
+        _not_before_run(title),
+        vensim=name,
+        reads_time=True,
+        draws_random=True,
+    )
 
 
 _FUNCTIONS: tuple[Function, ...] = (
@@ -215,6 +252,11 @@ _FUNCTIONS: tuple[Function, ...] = (
         "pulse_train",
         reads_time=True,
     ),
+    # random numbers: one draw from the run's stream per evaluation (gvcdyn.runtime)
+    _random("random_0_1", 0, "RANDOM 0 1"),
+    _random("random_uniform", 3, "RANDOM UNIFORM"),
+    _random("random_normal", 5, "RANDOM NORMAL"),
+    _random("random_exponential", 5, "RANDOM EXPONENTIAL"),
     # internal: built by lowering, never called by name from a model
     _runtime("delay_order", (3,)),
     Function(

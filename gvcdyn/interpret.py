@@ -8,7 +8,9 @@ warnings silenced (``x/0`` is inf, a negative base with a fractional exponent is
 never a Python exception for a numeric edge case.
 
 Symbols, ``time`` and ``time_step`` included, are looked up with the caller's ``resolve``;
-it raises the caller's own error for a symbol that has no value yet.
+it raises the caller's own error for a symbol that has no value yet. A RANDOM function
+has no value here (its draws belong to a run's stream in the kernel): it is refused by
+name, before its arguments are looked at.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def _value(node: ir.Expr, resolve: Resolver, lookups: Mapping[str, ir.Lookup]) -
         return np.float64(functions.OPERATORS[node.op].evaluate(*args))
     if isinstance(node, ir.Call):
         function = functions.get(node.function)
+        if function.draws_random:  # drawn in the kernel only: its ``evaluate`` raises why
+            return np.float64(function.evaluate((), np.nan, np.nan))
         if function.chooses_branch:
             condition = _value(node.args[0], resolve, lookups)
             return _value(node.args[1 if condition != 0 else 2], resolve, lookups)

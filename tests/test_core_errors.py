@@ -153,20 +153,20 @@ x = INTEG(alpha, 1)
 
 
 def test_unsupported_function(tmp_path: Path) -> None:
-    """RANDOM UNIFORM: UnsupportedFeatureError naming the function and the variable."""
+    """RANDOM POISSON: UnsupportedFeatureError naming the function and the variable."""
     error = _load_error(
         tmp_path,
         """
 Dim: a1, a2
 	~	~	|
-noise[Dim] = RANDOM UNIFORM(0, 1, 5)
+noise[Dim] = RANDOM POISSON(0, 10, 2, 0, 1, 5)
 	~	Dmnl
 	~		|
 """,
     )
     assert isinstance(error, UnsupportedFeatureError)
     message = _loose(str(error))
-    assert "random uniform" in message
+    assert "random poisson" in message
     assert "noise" in message
 
 

@@ -237,7 +237,7 @@ AFTER_PARSING_ERRORS = {
     ),
     "unsupported function": (
         UnsupportedFeatureError,
-        "x = INTEG(-k * x, 1)\n\t~\t~\t|\nk = RANDOM 0 1()\n\t~\t~\t|\n",
+        "x = INTEG(-k * x, 1)\n\t~\t~\t|\nk = RANDOM POISSON(0, 9, 1, 0, 1, 0)\n\t~\t~\t|\n",
     ),
     "algebraic loop": (
         ModelStructureError,

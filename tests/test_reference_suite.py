@@ -24,7 +24,13 @@ from gvcdyn.reference import compare, dataset_columns, read_reference
 
 # Models the compiled core does not support yet: {manifest name: Vensim function}. Their
 # test asserts that loading fails with UnsupportedFeatureError naming the function.
-KNOWN_UNSUPPORTED: dict[str, str] = {"Query_file": "RANDOM UNIFORM"}
+KNOWN_UNSUPPORTED: dict[str, str] = {}
+# Models that draw random numbers: {manifest name: the columns fed by the draws}. Vensim's
+# stream cannot be reproduced (PySD fails the same columns), so they are expected
+# failures, but only those columns may differ from Vensim's output.
+RANDOM_COLUMNS: dict[str, set[str]] = {
+    "Query_file": {"kWhPerStovePerDay", "EnergyConsumptionRate", "TotalEnergyConsumption"},
+}
 
 TIERS = ("basic", "builtins", "subscripts")
 # Models of the tier "other" the core supports; the rest of that tier is not run yet.
@@ -89,6 +95,12 @@ def test_matches_vensim(row: dict[str, str] | None, tmp_path: Path) -> None:
     time, columns = dataset_columns(result)
     comparison = compare(columns, reference, time=time)
 
+    if row["name"] in RANDOM_COLUMNS and not comparison.passed:
+        assert set(comparison.failed_columns) <= RANDOM_COLUMNS[row["name"]], comparison.summary()
+        pytest.xfail(
+            f"RANDOM functions: only the columns they feed differ ({comparison.summary()}); "
+            "Vensim's random stream cannot be reproduced, and PySD fails them too"
+        )
     if row["pysd_status"] != "pass" and not comparison.passed:
         pytest.xfail(f"PySD {row['pysd_status']} too: {row['note']}")
     assert comparison.passed, f"{row['name']}: {comparison.summary()}"

@@ -14,9 +14,15 @@ from typing import Any
 
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
-from pysd.translators.structures.abstract_model import AbstractControlElement, AbstractLookup
+from pysd.translators.structures.abstract_model import (
+    AbstractComponent,
+    AbstractControlElement,
+    AbstractElement,
+    AbstractLookup,
+    AbstractUnchangeableConstant,
+)
 
-from gvcdyn import ir
+from gvcdyn import functions, ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
 from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
 
@@ -26,6 +32,9 @@ CONTROL_NAMES = {
     "time_step": "time_step",
     "saveper": "saveper",
 }
+
+NOISE_SEED = functions.NOISE_SEED
+_RANDOM_FUNCTIONS = frozenset(f.vensim for f in functions.FUNCTIONS.values() if f.draws_random)
 
 
 @dataclass
@@ -74,12 +83,66 @@ def classify(section: Any, catalog: SubscriptCatalog) -> Classified:
         if key in CONTROL_NAMES or key == "time":
             raise ModelStructureError(f"'{element.name}' clashes with a control variable")
         variables[key] = ModelVariable(element.name, element, _kind(element))
+    draws_random = _calls_random(section.elements)
+    if draws_random and name_key(NOISE_SEED) not in variables:
+        variables[name_key(NOISE_SEED)] = ModelVariable(NOISE_SEED, _noise_seed(), "constant")
     for var in variables.values():
         var.dims = _dims(var, catalog)
         var.cells = [
             var.cell_symbol(combo) for combo in itertools.product(*(r.elements for r in var.dims))
         ]
+    seed = variables.get(name_key(NOISE_SEED))
+    if seed is not None and draws_random:
+        _check_noise_seed(seed)
     return Classified(variables, controls, time_units)
+
+
+def _noise_seed() -> AbstractElement:
+    """NOISE SEED as a constant of a model that draws random numbers without defining it,
+    so that the seed is a parameter like any other: set per run, swept for replicates,
+    recorded in the results."""
+    return AbstractElement(
+        name=NOISE_SEED,
+        components=[AbstractComponent(([], []), functions.NOISE_SEED_DEFAULT)],
+        units="Dmnl",
+        limits=(0.0, 2.0**31, 1.0),
+        documentation=(
+            "Seed of the random functions' stream (added by gvcdyn: the model draws random "
+            "numbers and does not define NOISE SEED; the default is Vensim's). Runs with the "
+            "same seed draw the same numbers; give each replicate its own seed."
+        ),
+    )
+
+
+def _check_noise_seed(seed: ModelVariable) -> None:
+    """A model's own NOISE SEED must be one number the kernel can seed a run with."""
+    components = seed.element.components
+    if (
+        seed.kind != "constant"
+        or seed.dims
+        or any(isinstance(c, AbstractUnchangeableConstant) for c in components)
+        or not all(is_number(c.ast) and np.size(c.ast) == 1 for c in components)
+    ):
+        raise ModelStructureError(
+            f"'{seed.name}' seeds the model's random functions, so it must be a plain scalar "
+            "constant (NOISE SEED = 1234); make it one, or remove it to use the default seed"
+        )
+
+
+def _calls_random(node: Any) -> bool:
+    """Whether PySD's AST (or a list of elements) calls a RANDOM function gvcdyn draws."""
+    if isinstance(node, ae.CallStructure):
+        reference = getattr(node.function, "reference", "")
+        if name_key(reference) in _RANDOM_FUNCTIONS:
+            return True
+        return _calls_random(node.arguments)
+    if isinstance(node, AbstractElement):
+        return any(_calls_random(c.ast) for c in node.components)
+    if hasattr(node, "__dataclass_fields__"):
+        return any(_calls_random(getattr(node, name)) for name in node.__dataclass_fields__)
+    if isinstance(node, tuple | list):
+        return any(_calls_random(item) for item in node)
+    return False
 
 
 def _kind(element: Any) -> str:

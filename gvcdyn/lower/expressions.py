@@ -41,6 +41,7 @@ class ExpressionLowerer:
         variables: dict[str, ModelVariable],
         controls: dict[str, Any],
         parts: ModelParts,
+        hoist_random: bool = True,
     ) -> None:
         self.catalog = catalog
         self.vars = variables
@@ -51,10 +52,15 @@ class ExpressionLowerer:
         # (table cell, lookup, calling cell) of every call of a named lookup, checked once
         # all tables exist (a lookup may be lowered after the variables that call it)
         self.lookup_calls: list[tuple[str, ModelVariable, str]] = []
+        # each RANDOM call becomes an auxiliary of its own (``_random_draw``); a scratch
+        # lowerer keeps it inline, where the evaluator refuses it by name
+        self.hoist_random = hoist_random
 
     def scratch(self) -> ExpressionLowerer:
         """A lowerer over the same model whose creations are thrown away (for evaluation)."""
-        return ExpressionLowerer(self.catalog, self.vars, self.controls, ModelParts())
+        return ExpressionLowerer(
+            self.catalog, self.vars, self.controls, ModelParts(), hoist_random=False
+        )
 
     def unique(self, owner: str, what: str) -> str:
         """A fresh internal symbol for ``owner`` (``owner~what<n>``)."""
@@ -181,7 +187,26 @@ class ExpressionLowerer:
                 f"'{owner}': {key.upper()} takes {' or '.join(map(str, counts))} arguments, "
                 f"got {len(node.arguments)}"
             )
-        return ir.Call(function_.name, tuple(self.expr(a, env, owner) for a in node.arguments))
+        call = ir.Call(function_.name, tuple(self.expr(a, env, owner) for a in node.arguments))
+        if function_.draws_random:
+            return self._random_draw(call, owner)
+        return call
+
+    def _random_draw(self, call: ir.Call, owner: str) -> ir.Expr:
+        """A RANDOM call as an auxiliary of its own, ``owner~random<n>``.
+
+        So each call in the model's text takes exactly one draw per evaluation of its
+        block, however often lowering copies the expression around it (a stateful
+        builtin's input, an IF THEN ELSE branch, an initial value): one value per time
+        step, shared by every reader, as in Vensim. Bounds given as numbers that leave
+        no value to draw are refused here, not left to give NaN in every run.
+        """
+        _check_random_bounds(call, self.current)
+        if not self.hoist_random:
+            return call
+        symbol = self.unique(owner, "random")
+        self.parts.equations[symbol] = call
+        return ir.Sym(symbol)
 
     def _bang_terms(
         self, arguments: Sequence[Any], env: dict[str, str], owner: str
@@ -353,6 +378,29 @@ class ExpressionLowerer:
             return dim.elements[source.index(element)]
         raise ModelStructureError(
             f"'{owner}': element '{element}' is not in dimension '{dim.name}' of '{var.name}'"
+        )
+
+
+def _check_random_bounds(call: ir.Call, variable: str) -> None:
+    """Refuse a truncated RANDOM NORMAL / EXPONENTIAL whose literal arguments leave no
+    value to draw (the kernel would give NaN in every run)."""
+    if call.function not in ("random_normal", "random_exponential"):
+        return
+    literal = [a.value if isinstance(a, ir.Num) else None for a in call.args]
+    low, high, shift, spread = literal[:4]
+    name = call.function.upper().replace("_", " ")
+    if call.function == "random_exponential" and low is not None and shift is not None:
+        low = max(low, shift)  # the distribution starts at its shift
+    problem = None
+    if low is not None and high is not None and not low < high:
+        problem = f"its values must lie in [{low:g}, {high:g}], an empty window"
+    elif spread is not None and (spread < 0 or (spread == 0 and name == "RANDOM EXPONENTIAL")):
+        what = "standard deviation" if call.function == "random_normal" else "stretch"
+        problem = f"its {what} is {spread:g}"
+    if problem:
+        raise ModelStructureError(
+            f"'{variable}' calls {name} with no value to draw: {problem}; "
+            "check the order of its arguments (min, max, ...)"
         )
 
 
