@@ -217,6 +217,47 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
     assert _same_bits(resumed.Y, expected_Y)
 
 
+NEW_MODEL_ON_WORKERS = """
+import sys
+import numpy as np
+import gvcdyn  # numba is imported here, before the cluster starts: spawn re-imports this
+sys.path.insert(0, {tests!r})
+from executor_helpers import decay_evaluator, design
+from gvcdyn.execute import DaskExecutor, map_runs
+
+if __name__ == "__main__":
+    f = decay_evaluator(sys.argv[1])
+    X = design(200, seed=3)
+    with DaskExecutor(workers=2, job_timeout=300) as executor:
+        result = map_runs(f, X, executor=executor, chunk_size=50)
+    np.save(sys.argv[2], result.Y)
+"""
+
+
+def test_workers_compile_a_new_model_for_a_script_that_imported_gvcdyn(
+    tmp_path: Path, cache: Path
+) -> None:
+    """The kernel of a model no process has compiled yet is compiled on the workers, for
+    a script (or the ``gvcdyn`` command) that imported gvcdyn, hence numba, before the
+    local cluster started; the numbers are those of this process."""
+    model = write_decay(tmp_path, uuid.uuid4().hex)
+    script = tmp_path / "new_model.py"
+    script.write_text(NEW_MODEL_ON_WORKERS.format(tests=str(TESTS)))
+    out = tmp_path / "Y.npy"
+    env = _env(cache)
+    del env["NUMBA_NUM_THREADS"]  # as a user's shell: numba's default, the core count
+    done = subprocess.run(
+        [sys.executable, str(script), str(model), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected, _ = decay_evaluator(model)(design(200, seed=3))
+    assert _same_bits(np.load(out), expected)
+
+
 # ----------------------------------------------------------------------------- killed jobs
 
 JOB_SCRIPT = """

@@ -191,7 +191,7 @@ class DaskExecutor(Executor):
                 raise ExecutorError(f"--workers must be at least 1, got {workers}")
             cores = os.cpu_count() or 1
             threads = numba_threads or max(1, cores // workers)
-            self._cluster = _local_cluster(workers, threads)
+            self._cluster = _local_cluster(workers)
             self._client = Client(self._cluster, set_as_default=False)
             self.address = self._cluster.scheduler_address
             self.n_workers = workers
@@ -303,12 +303,16 @@ def _scheduler_address(text: str) -> str:
     return address
 
 
-def _local_cluster(workers: int, numba_threads: int) -> Any:
+def _local_cluster(workers: int) -> Any:
     """A loopback-only cluster of ``workers`` single-threaded processes."""
     from distributed import LocalCluster
 
+    # numba's threads are bounded per task (``_limit_numba_threads``), not by setting
+    # NUMBA_NUM_THREADS here: dask applies ``env`` after the worker process has started,
+    # and a worker that imported numba before (spawn re-imports the caller's __main__,
+    # which may import gvcdyn) would then refuse to compile ("Cannot set
+    # NUMBA_NUM_THREADS to a different value once the threads have been launched").
     env = {
-        "NUMBA_NUM_THREADS": str(numba_threads),
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
