@@ -33,6 +33,7 @@ from gvcdyn.execute import (
     map_runs,
 )
 from gvcdyn.execute import remove_checkpoints as remove_job_checkpoints
+from gvcdyn.execute.checkpoint import Seed
 
 __all__ = [
     "TaskProgress",
@@ -79,7 +80,7 @@ def run_tasks(
     *,
     problem: CalibrationProblem,
     config: dict[str, Any],
-    seed: int | tuple[int, ...] | None,
+    seed: Seed,
     progress: TaskProgress | None = None,
 ) -> np.ndarray:
     """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.

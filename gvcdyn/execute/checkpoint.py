@@ -31,6 +31,7 @@ from gvcdyn.errors import CheckpointError
 __all__ = [
     "Checkpoint",
     "Fingerprint",
+    "Seed",
     "checkpoint_dir",
     "fingerprint",
     "job_checkpoints",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 _FORMAT = 1
+#: a job's random seed, or the seeds of its tasks (a calibration's starts), or none
+Seed = int | tuple[int, ...] | None
 _CHUNK_FILE = re.compile(r"^chunk-(\d{6,})\.npz$")
 
 
@@ -66,7 +69,7 @@ def fingerprint(
     *,
     model: str,
     config: Mapping[str, Any] | None,
-    seed: int | None,
+    seed: Seed,
     n_runs: int,
     chunk_size: int,
     X: np.ndarray,

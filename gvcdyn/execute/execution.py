@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.execute.checkpoint import Checkpoint, fingerprint
+from gvcdyn.execute.checkpoint import Checkpoint, Seed, fingerprint
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs
 
@@ -50,7 +50,7 @@ class Execution:
         *,
         model_sha256: str,
         config: Mapping[str, Any],
-        seed: int | None,
+        seed: Seed,
         chunk_size: int,
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
@@ -73,7 +73,7 @@ class Execution:
         *,
         model_sha256: str,
         config: Mapping[str, Any],
-        seed: int | None,
+        seed: Seed,
         chunk_size: int,
         keep: bool | None = None,
     ) -> Checkpoint | None:
