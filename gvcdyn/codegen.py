@@ -200,11 +200,7 @@ def noise_seed(model: ir.ModelIR) -> str | None:
     """What seeds each run's random stream, as source (``c[k]``: the NOISE SEED parameter
     of the run), or None if the model draws no random numbers: then the kernel's source
     is what it was before random functions existed, and so is its cache key."""
-    if not any(
-        isinstance(node, ir.Call) and functions.get(node.function).draws_random
-        for expr in _expressions(model)
-        for node in ir.walk(expr)
-    ):
+    if not any(functions.draws_random(expr) for expr in _expressions(model)):
         return None
     key = name_key(functions.NOISE_SEED)
     for p in model.parameters:
@@ -349,15 +345,16 @@ def _final_time_check(final: str, indent: str) -> list[str]:
 
     The time grid's rule for the last step applies (a tolerance of a fraction of dt). A
     FINAL TIME that is NaN or infinite would otherwise stop the run as if it had ended
-    normally; it gets its own status so that the caller sees the run as failed.
+    normally (or run it to the grid's end); it gets its own status so that the caller
+    sees the run as failed.
     """
     tolerance = f"dt * {TIME_TOLERANCE!r}"
     inner = indent + "    "
     return [
+        f"{indent}if not rt.all_finite({final} * 0.0):",
+        f"{inner}rt.fill_unreached(out, next_row)",
+        f"{inner}return {NONFINITE_FINAL_TIME}",
         f"{indent}if not (time + {tolerance} < {final}):",
-        f"{inner}if not rt.all_finite({final} * 0.0):",
-        f"{inner}    rt.fill_unreached(out, next_row)",
-        f"{inner}    return {NONFINITE_FINAL_TIME}",
         f"{inner}break",
     ]
 

@@ -354,6 +354,13 @@ def power_source(base: str, exponent: str) -> str:
     return f"({base} ** {exponent})"
 
 
+def draws_random(expr: ir.Expr) -> bool:
+    """Whether evaluating ``expr`` takes a draw from the run's random stream."""
+    return any(
+        isinstance(node, ir.Call) and get(node.function).draws_random for node in ir.walk(expr)
+    )
+
+
 def whole_power(node: ir.Op) -> int | None:
     """The exponent of ``x^2``, ``x^3`` or ``x^4`` with a literal exponent, else None.
 

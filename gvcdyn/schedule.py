@@ -104,6 +104,10 @@ def schedule(
     roots += [f.input for f in parts.fixed_delays.values()]
     if final_time_symbol is not None:
         roots.append(ir.Sym(final_time_symbol))
+    # a random draw is made every step, saved or not: drawn only at saved times, it would
+    # shift every later draw of the run's stream, and the run would depend on SAVEPER
+    draws = [s for s, e in equations.items() if s not in static and functions.draws_random(e)]
+    roots += [ir.Sym(s) for s in draws]
     for_rates = _closure(
         (name for root in roots for name in ir.symbols_in(root)),
         lambda s: ir.symbols_in(equations[s]) if s in equations and s not in static else None,

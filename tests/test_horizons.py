@@ -259,3 +259,12 @@ def test_a_dynamic_final_time_that_is_nan_gives_the_run_a_non_zero_status(
     assert "FINAL TIME" in describe(int(status[1]))
     x, times = ds["x"].values[1], ds["time"].values  # FINAL TIME turns NaN at time 3
     assert np.isfinite(x[times <= 3]).all() and np.isnan(x[times > 3]).all()
+
+
+def test_a_dynamic_final_time_that_is_infinite_gives_the_run_a_non_zero_status(
+    dynamic: gvcdyn.Model,
+) -> None:
+    """Plus infinity never reaches the stopping test; the run would go on to the grid's
+    end as if that were its horizon."""
+    ds = dynamic.run({"horizon": [5.0, INF, -INF]}, allow_out_of_range=True)
+    assert list(ds["status"].values) == [0, NONFINITE_FINAL_TIME, NONFINITE_FINAL_TIME]

@@ -187,6 +187,20 @@ def test_rk4_draws_at_each_evaluation_of_the_equations(model: Model) -> None:
     assert not np.array_equal(rk4[1:], euler[1:])
 
 
+def test_a_runs_draws_do_not_depend_on_what_is_saved(tmp_path: Path) -> None:
+    """Every draw is made every time step, whether or not its variable is saved then: a
+    draw made only at saved times (``u01``, which nothing dynamic needs; ``start~``, read
+    only by INITIAL) would shift the stocks' later draws, so a stock's path would change
+    with SAVEPER."""
+    text = RANDOM_MODEL + "start = INITIAL(RANDOM 0 1()) ~ Dmnl ~ |\n"
+    model = gvcdyn.load(write_mdl(tmp_path, text, 20.0))
+    every, second = (model.run({"NOISE SEED": 3.0}, saveper=s) for s in (1.0, 2.0))
+    for name in ("Level", "u01", "start"):
+        assert np.array_equal(every[name].values.ravel()[::2], second[name].values.ravel()), name
+    level_only = model.run({"NOISE SEED": 3.0}, saveper=1.0, variables=["Level"])
+    assert np.array_equal(level_only["Level"].values, every["Level"].values)
+
+
 # ------------------------------------------------------------------------ distributions
 
 
