@@ -112,7 +112,7 @@ def test_an_interrupted_bootstrap_resumes_without_redoing_finished_draws(
 ) -> None:
     boot, boot_runs, _ = in_process
     monkeypatch.setattr(uncertainty, "BootstrapRefit", _StopsOnCall)
-    output = tmp_path / "fit.nc.bootstrap"
+    output = tmp_path / "fit.nc"  # bootstrap() keeps its draws in fit.nc.bootstrap.job/
     _StopsOnCall.calls, _StopsOnCall.stop = 0, 3
     with pytest.raises(JobInterrupted, match="2 of 5 chunks"):
         uncertainty.bootstrap(problem, THETA, DRAWS, SEED, execution=Execution(output=output))

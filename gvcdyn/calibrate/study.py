@@ -42,7 +42,6 @@ from gvcdyn.calibrate.config import CalibrationConfig
 from gvcdyn.calibrate.fit import FitResult, Progress, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.tasks import job_part
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.execute import Execution
 
@@ -103,7 +102,7 @@ def calibrate(
             theta,
             objective,
             config.profile_points,
-            execution=job_part(execution, "profiles"),
+            execution=execution,
             progress=_step(tasks, "profiles"),
         )
         if better < objective - 1e-6:
@@ -126,7 +125,7 @@ def calibrate(
             theta,
             config.bootstrap,
             config.uncertainty_seed,
-            execution=job_part(execution, "bootstrap"),
+            execution=execution,
             progress=_step(tasks, "bootstrap replicates"),
         )
     cv = None

@@ -30,7 +30,13 @@ import numpy as np
 
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.calibrate.tasks import TaskProgress, counting_copy, job_config, run_tasks
+from gvcdyn.calibrate.tasks import (
+    TaskProgress,
+    counting_copy,
+    job_config,
+    job_part,
+    run_tasks,
+)
 from gvcdyn.execute import Execution
 
 __all__ = [
@@ -97,7 +103,8 @@ def profiles(
     progress: TaskProgress | None = None,
 ) -> tuple[list[Profile], np.ndarray, float]:
     """Profiles of every parameter: one task per parameter through ``execution`` (in this
-    process when None: all of them in one batched search).
+    process when None: all of them in one batched search; with an output, checkpointed
+    in ``<output>.profiles.job/``).
 
     Returns the profiles and the best point seen: when a profile finds a lower objective
     than the fit, the caller learns that the fit had not converged.
@@ -107,7 +114,7 @@ def profiles(
     Y = run_tasks(
         refit,
         np.arange(problem.k, dtype=float)[:, None],
-        execution,
+        job_part(execution, "profiles"),
         problem=problem,
         config=job_config(problem, "profile likelihoods", start=theta, points=points),
         seed=None,
@@ -292,7 +299,8 @@ def bootstrap(
     """Case bootstrap: each replicate re-weights the cases by resampled counts and refits.
 
     The replicates run as one task each through ``execution`` (in this process when
-    None); their results come back in replicate order whichever executor ran them.
+    None; with an output, checkpointed in ``<output>.bootstrap.job/``); their results
+    come back in replicate order whichever executor ran them.
     """
     if replicates <= 0:
         return None
@@ -304,7 +312,7 @@ def bootstrap(
     Y = run_tasks(
         refit,
         weights,
-        execution,
+        job_part(execution, "bootstrap"),
         problem=problem,
         config=job_config(problem, "case bootstrap", start=theta),
         seed=seed,
