@@ -13,7 +13,7 @@ rest. Cutpoints are profiled at each setting, as in the fit.
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,20 +26,16 @@ from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "calibration"))
+from refit_variants import with_default  # noqa: E402  (a sibling script, not a package)
+
 CONFIG = HERE.parent / "calibration" / "config.toml"
 TREADMILL = "Buyer Gain Capture"
 
 
 def problem_with(config, value: float, directory: Path) -> CalibrationProblem:
     """The calibration problem on a copy of the model whose Buyer Gain Capture is ``value``."""
-    path = HERE / "gvc_upgrading.mdl"
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(rf"(^{TREADMILL}=\s*\n\s*)([-+0-9.eE]+)", re.M)
-    new, count = pattern.subn(lambda m: f"{m.group(1)}{value!r}", text)
-    if count != 1:
-        raise SystemExit(f"{path}: '{TREADMILL}' is not a constant defined once")
-    copy = directory / path.name
-    copy.write_text(new, encoding="utf-8")
+    copy = with_default(HERE / "gvc_upgrading.mdl", TREADMILL, value, directory)
     return CalibrationProblem.from_config(config, model=gvcdyn.load(copy))
 
 
