@@ -177,16 +177,20 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
-def _expressions(model: ir.ModelIR) -> Iterable[ir.Expr]:
-    """Every expression the kernel evaluates."""
-    blocks = (
+def _equation_blocks(model: ir.ModelIR) -> tuple[tuple[ir.Equation, ...], ...]:
+    """The model's equations, block by block, in the order the kernel first evaluates them."""
+    return (
         model.init_equations,
         model.initial_values,
         model.static_equations,
         model.dynamic_equations,
         model.output_equations,
     )
-    for block in blocks:
+
+
+def _expressions(model: ir.ModelIR) -> Iterable[ir.Expr]:
+    """Every expression the kernel evaluates."""
+    for block in _equation_blocks(model):
         yield from (eq.expr for eq in block)
     for s in model.stocks:
         yield from (s.rate, s.initial)
@@ -501,14 +505,7 @@ class _Layout:
         self.stocks = self._range([s.symbol for s in model.stocks])
         self.discrete = self._range([d.symbol for d in model.discrete_states])
         self.fixed = self._range([f.symbol for f in model.fixed_delays])
-        blocks = (
-            model.init_equations,
-            model.initial_values,
-            model.static_equations,
-            model.dynamic_equations,
-            model.output_equations,
-        )
-        for block in blocks:
+        for block in _equation_blocks(model):
             for eq in block:
                 if eq.symbol not in self.slots and eq.symbol not in ir.CONTROL_SYMBOLS:
                     self.slots[eq.symbol] = len(self.slots)
