@@ -6,6 +6,8 @@ The cluster tests (real scheduler and workers, killed workers and jobs) are in
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import uuid
 from pathlib import Path
 
@@ -146,6 +148,39 @@ def test_interrupt_keeps_finished_chunks_and_resume_finishes_identically(tmp_pat
     assert counting.runs == 70
     assert _same_bits(result.Y, expected_Y) and _same_bits(result.status, expected_status)
     assert not checkpoint_dir(out).exists()  # removed once the result is complete
+
+
+class CtrlCLostInAFinalizer:
+    """On call ``n``, Ctrl-C arrives while Python runs a finalizer, which prints and drops
+    the KeyboardInterrupt (simulated: the signal raised inside ``except: pass``)."""
+
+    def __init__(self, f, n: int) -> None:
+        self.f, self.n, self.calls = f, n, 0
+
+    def __call__(self, X: np.ndarray):
+        self.calls += 1
+        if self.calls == self.n:
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+        return self.f(X)
+
+
+def test_a_ctrl_c_whose_keyboard_interrupt_was_dropped_still_stops_the_job(
+    tmp_path: Path,
+) -> None:
+    """Python raises KeyboardInterrupt wherever the main thread is; dropped there, the
+    job still stops after the chunk that was running, and keeps what finished."""
+    X = design(100, seed=5)
+    checkpoint = Checkpoint.open(tmp_path / "sa.nc", _fp(X, 10))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        with pytest.raises(JobInterrupted, match="4 of 10 chunks"):
+            f = CtrlCLostInAFinalizer(Polynomial(), 4)
+            map_runs(f, X, chunk_size=10, checkpoint=checkpoint)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert checkpoint.finished() == [0, 1, 2, 3]
+    assert signal.getsignal(signal.SIGINT) is previous  # the job's handler is gone
 
 
 def test_an_unfinished_job_is_not_overwritten_without_resume(tmp_path: Path) -> None:

@@ -261,8 +261,10 @@ def test_workers_compile_a_new_model_for_a_script_that_imported_gvcdyn(
 # ----------------------------------------------------------------------------- killed jobs
 
 JOB_SCRIPT = """
-import json, sys
+import json, signal, sys
 import numpy as np
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even
+# when the tests run in a background job (which starts its children with SIGINT ignored)
 sys.path.insert(0, {tests!r})
 from executor_helpers import Slow, decay_evaluator, design
 from gvcdyn.errors import GvcdynError

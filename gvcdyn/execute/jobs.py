@@ -9,7 +9,10 @@ a crash or a killed process loses only the chunks that were in flight.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +64,35 @@ class RunResult:
     n_chunks: int
     computed: int
     reused: int
+
+
+@contextlib.contextmanager
+def _ctrl_c_latch() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C while the job runs, besides the usual KeyboardInterrupt.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be; where that is
+    a finalizer (``__del__``, a weakref callback), it is printed and dropped, and the job
+    would run on to the end. The job checks the event after every chunk, so a Ctrl-C is
+    never lost. Installed only in the main thread and only over Python's own handler: an
+    ignored SIGINT (a background job) or another program's handler is left alone.
+    """
+    pressed = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        yield pressed
+        return
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        pressed.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def map_runs(
@@ -133,13 +165,16 @@ def map_runs(
 
         results = executor.map_chunks(f, todo())
         try:
-            for index, Y, status in results:
-                if checkpoint:
-                    checkpoint.save(index, Y, status)
-                sink.write(bounds[index][0], Y, status)
-                done += 1
-                if progress:
-                    progress(done, len(bounds))
+            with _ctrl_c_latch() as pressed:
+                for index, Y, status in results:
+                    if checkpoint:
+                        checkpoint.save(index, Y, status)
+                    sink.write(bounds[index][0], Y, status)
+                    done += 1
+                    if progress:
+                        progress(done, len(bounds))
+                    if pressed.is_set():  # a Ctrl-C whose KeyboardInterrupt was lost
+                        raise KeyboardInterrupt
         finally:
             results.close()  # an interrupted executor cancels its chunks in flight
     except KeyboardInterrupt:
