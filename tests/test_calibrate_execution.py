@@ -76,10 +76,10 @@ def test_replicates_are_independent_refits_in_order(problem, in_process) -> None
     n = len(problem.cases)
     weights = np.stack([np.bincount(counts.integers(0, n, n), minlength=n) for _ in range(DRAWS)])
     refit = uncertainty.BootstrapRefit(problem, THETA)
-    Y, _ = refit(weights[3:4] * problem.weights)
-    theta, objective, _, runs = refit.unpack(Y)
+    alone = tasks.counting_copy(problem)
+    theta, objective, _ = refit.unpack(refit.compute(alone, weights[3:4] * problem.weights))
     assert np.array_equal(theta[0], boot.theta[3]) and objective[0] == boot.objective[3]
-    assert runs > 0
+    assert alone.counter.runs > 0
 
 
 @pytest.mark.slow  # ~30 s on the loaded 2-core machine, most of it starting the cluster
@@ -100,11 +100,11 @@ class _StopsOnCall(uncertainty.BootstrapRefit):
     stop = 0
     calls = 0
 
-    def __call__(self, W):
+    def compute(self, problem, W):
         type(self).calls += 1
         if type(self).calls == type(self).stop:
             raise KeyboardInterrupt
-        return super().__call__(W)
+        return super().compute(problem, W)
 
 
 def test_an_interrupted_bootstrap_resumes_without_redoing_finished_draws(
@@ -139,11 +139,11 @@ class _FoldStops(crossval.FoldFit):
     stop = 0
     calls = 0
 
-    def __call__(self, X):
+    def compute(self, problem, X):
         type(self).calls += 1
         if type(self).calls == type(self).stop:
             raise KeyboardInterrupt
-        return super().__call__(X)
+        return super().compute(problem, X)
 
 
 def _without_clock(ds):

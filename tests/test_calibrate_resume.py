@@ -54,7 +54,7 @@ def _same_fit(a, b) -> None:
 class _BootstrapStops(uncertainty.BootstrapRefit):
     """The first bootstrap replicate is interrupted, as by Ctrl-C."""
 
-    def __call__(self, W):
+    def compute(self, problem, W):
         raise KeyboardInterrupt
 
 
@@ -76,7 +76,7 @@ def test_a_resume_after_the_fit_does_not_fit_or_profile_again(
     assert {p.name for p in tmp_path.glob("*.job")} >= FIT_STEPS
     monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
     monkeypatch.setattr(fit_module, "minimize", _fails("polish"))
-    monkeypatch.setattr(uncertainty.ProfileRefit, "__call__", _fails("profiles"))
+    monkeypatch.setattr(uncertainty.ProfileRefit, "compute", _fails("profiles"))
     resumed = calibrate(two_starts, execution=Execution(output=out, resume=True))
     _same_fit(whole, resumed)
     assert resumed["start_estimate"].shape == (2, 2)  # both starts came from the checkpoint

@@ -38,7 +38,7 @@ from gvcdyn.calibrate.likelihood import (
 )
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.calibrate.tasks import TaskProgress, counting_copy, job_config, job_part, run_tasks
+from gvcdyn.calibrate.tasks import TaskProgress, job_config, job_part, run_tasks
 from gvcdyn.execute import Execution
 
 __all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]
@@ -260,19 +260,17 @@ def _fold_predictions(
         seed=problem.config.cv_seed,
         progress=progress,
     )
-    preds, runs = fold_fit.unpack(Y, tests)
-    problem.counter.runs += runs
-    return preds
+    return fold_fit.unpack(Y, tests)
 
 
 class FoldFit:
-    """A cross-validation task: ``f(X) -> (Y, status)``, one fold per row.
+    """A cross-validation task of ``run_tasks``, one fold per row.
 
     A row of ``X`` is the fold's training weights (``C``) then its held-out mask
     (``C``). The task refits the model from ``starts`` on the training cases, profiles
     its cutpoints, fits both baselines, and returns every predictor's level
-    probabilities for the held-out cases (NaN elsewhere) and, last, its model runs. It
-    pickles as the problem (the model as IR and kernel source).
+    probabilities for the held-out cases (NaN elsewhere). It pickles as the problem (the
+    model as IR and kernel source).
     """
 
     def __init__(
@@ -285,10 +283,9 @@ class FoldFit:
         n_cases = len(problem.cases)
         self.shape = (n_cases, len(self.outcome_idx), len(PREDICTORS), self.n_levels)
 
-    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem = counting_copy(self.problem)
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
         n_cases = len(problem.cases)
-        Y = np.full((len(X), int(np.prod(self.shape)) + 1), np.nan)
+        Y = np.full((len(X), int(np.prod(self.shape))), np.nan)
         for row, x in enumerate(X):
             probs = np.full(self.shape, np.nan)
             test = np.flatnonzero(x[n_cases:] > 0)
@@ -296,10 +293,8 @@ class FoldFit:
                 for d, name in enumerate(PREDICTORS):
                     p = per_predictor[name]
                     probs[test, c, d, : p.shape[1]] = p
-            Y[row, :-1] = probs.ravel()
-        Y[:, -1] = 0.0
-        Y[0, -1] = problem.counter.runs
-        return Y, np.zeros(len(X), dtype=np.int64)
+            Y[row] = probs.ravel()
+        return Y
 
     def _fold(self, problem: CalibrationProblem, weights: np.ndarray, test: np.ndarray) -> list:
         """Per outcome, ``{predictor: P(level) of the test cases}`` of one fold."""
@@ -339,18 +334,18 @@ class FoldFit:
             )
         return out
 
-    def unpack(self, Y: np.ndarray, tests: list[np.ndarray]) -> tuple[list[dict], int]:
-        """Per fold ``{predictor: [P(level) of its test cases, per outcome]}``, and the runs."""
+    def unpack(self, Y: np.ndarray, tests: list[np.ndarray]) -> list[dict]:
+        """Per fold ``{predictor: [P(level) of its test cases, per outcome]}``."""
         preds = []
         for row, test in zip(Y, tests, strict=True):
-            probs = row[:-1].reshape(self.shape)
+            probs = row.reshape(self.shape)
             pred: dict[str, list[np.ndarray]] = {name: [] for name in PREDICTORS}
             for c, k_ in enumerate(self.outcome_idx):
                 n_lev = len(self.problem.outcomes[k_].levels)
                 for d, name in enumerate(PREDICTORS):
                     pred[name].append(probs[test, c, d, :n_lev])
             preds.append(pred)
-        return preds, int(Y[:, -1].sum())
+        return preds
 
 
 def _frequencies(levels, weights, n_levels, pseudo):

@@ -26,7 +26,6 @@ from scipy.optimize import differential_evolution, minimize
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.tasks import (
     TaskProgress,
-    counting_copy,
     job_config,
     job_part,
     run_tasks,
@@ -164,8 +163,7 @@ def _run_starts(
         seed=task.seeds,
         progress=None if runs_in_process(execution) else task_progress,
     )
-    starts, runs = task.unpack(Y)
-    problem.counter.runs += runs
+    starts = task.unpack(Y)
     for index, start in enumerate(starts):  # saved in a checkpoint, or run on a worker
         if index not in seen and progress is not None:
             progress(index, start.generations, start.objective)
@@ -187,9 +185,7 @@ def _run_polish(
         ),
         seed=None,
     )
-    theta, objective, message, runs = task.unpack(Y)
-    problem.counter.runs += runs
-    return theta, objective, message
+    return task.unpack(Y)
 
 
 def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
@@ -198,14 +194,13 @@ def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
 
 
 class DifferentialEvolutionStarts:
-    """The fit's starts as a task: ``f(X) -> (Y, status)``, one start per row.
+    """The fit's starts as a task of ``run_tasks``, one start per row.
 
-    A row of ``X`` is the start's index into ``seeds``; ``Y`` is a record per row (the
-    start's optimum, objective, generations, evaluations, success, message and, on the
-    first row, the model runs the task made). ``progress`` hears of every generation in
-    this process; it is not pickled (a worker has nobody to tell). The task pickles as
-    the problem (the model as IR and kernel source), so a worker loads the kernel from
-    its cache.
+    A row of ``X`` is the start's index into ``seeds``; the result is a record per row:
+    the start's optimum, objective, generations, evaluations, success and message.
+    ``progress`` hears of every generation in this process; it is not pickled (a worker
+    has nobody to tell). The task pickles as the problem (the model as IR and kernel
+    source), so a worker loads the kernel from its cache.
     """
 
     def __init__(
@@ -232,15 +227,13 @@ class DifferentialEvolutionStarts:
                 ("evaluations", "i8"),
                 ("success", "?"),
                 ("message", f"U{MESSAGE_CHARACTERS}"),
-                ("runs", "i8"),
             ]
         )
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "progress": None}
 
-    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem = counting_copy(self.problem)
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
         weights = self.weights
 
         def batch(x: np.ndarray) -> np.ndarray:  # DE passes (k, S)
@@ -268,15 +261,12 @@ class DifferentialEvolutionStarts:
                 int(result.nfev),
                 bool(result.success),
                 str(result.message)[:MESSAGE_CHARACTERS],
-                0,
             )
-        if len(X):
-            Y["runs"][0] = problem.counter.runs
-        return Y, np.zeros(len(X), dtype=np.int64)
+        return Y
 
-    def unpack(self, Y: np.ndarray) -> tuple[list[StartResult], int]:
-        """The starts in seed order, and the model runs they made."""
-        starts = [
+    def unpack(self, Y: np.ndarray) -> list[StartResult]:
+        """The starts in seed order."""
+        return [
             StartResult(
                 seed,
                 np.array(y["theta"], dtype=float),
@@ -288,14 +278,14 @@ class DifferentialEvolutionStarts:
             )
             for seed, y in zip(self.seeds, Y, strict=True)
         ]
-        return starts, int(Y["runs"].sum())
 
 
 class Polish:
-    """The fit's polish as a task: one row ``[theta of the best start, its objective]``.
+    """The fit's polish as a task of ``run_tasks``: one row ``[theta of the best start,
+    its objective]``.
 
-    ``Y`` is one record: the polished parameters and objective (the start's own when the
-    local method found nothing better), the method's message, and the model runs.
+    The result is one record: the polished parameters and objective (the start's own when
+    the local method found nothing better) and the method's message.
     """
 
     def __init__(
@@ -309,12 +299,10 @@ class Polish:
                 ("theta", "f8", (problem.k,)),
                 ("objective", "f8"),
                 ("message", f"U{MESSAGE_CHARACTERS}"),
-                ("runs", "i8"),
             ]
         )
 
-    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem = counting_copy(self.problem)
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
         bounds, weights = problem.bounds, self.weights
         Y = np.zeros(len(X), dtype=self.record)
         for row, x in enumerate(X):
@@ -337,21 +325,14 @@ class Polish:
                 theta = np.clip(np.asarray(res.x, dtype=float), bounds[:, 0], bounds[:, 1])
                 objective = float(res.fun)
             message = f"{self.method}: {res.message}"[:MESSAGE_CHARACTERS]
-            Y[row] = (theta, objective, message, 0)
-        if len(X):
-            Y["runs"][0] = problem.counter.runs
-        return Y, np.zeros(len(X), dtype=np.int64)
+            Y[row] = (theta, objective, message)
+        return Y
 
     @staticmethod
-    def unpack(Y: np.ndarray) -> tuple[np.ndarray, float, str, int]:
-        """``(theta, objective, message, model runs)`` of the one polished fit."""
+    def unpack(Y: np.ndarray) -> tuple[np.ndarray, float, str]:
+        """``(theta, objective, message)`` of the one polished fit."""
         y = Y[0]
-        return (
-            np.array(y["theta"], dtype=float),
-            float(y["objective"]),
-            str(y["message"]),
-            int(Y["runs"].sum()),
-        )
+        return np.array(y["theta"], dtype=float), float(y["objective"]), str(y["message"])
 
 
 def _generation_callback(index: int, progress: Progress | None):

@@ -20,7 +20,7 @@ import copy
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from gvcdyn.execute import remove_checkpoints as remove_job_checkpoints
 from gvcdyn.execute.checkpoint import Seed
 
 __all__ = [
+    "CalibrationTask",
     "TaskProgress",
     "counting_copy",
     "job_config",
@@ -51,11 +52,40 @@ TaskProgress = Callable[[int, int], None]
 
 
 def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
-    """The problem with a counter of its own: a task counts its runs and reports them, so
-    the total is the same in this process as on a worker (whose counter is a copy)."""
+    """The problem with a counter of its own (see ``_Counted``)."""
     clone = copy.copy(problem)
     clone.counter = RunCounter()
     return clone
+
+
+class CalibrationTask(Protocol):
+    """What ``run_tasks`` runs: ``compute(problem, X)`` gives one row of results per row
+    of ``X`` (a float matrix or a record array), computed with ``problem``, a copy of
+    ``self.problem`` whose counter counts the model runs the task makes."""
+
+    problem: CalibrationProblem
+
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray: ...
+
+
+class _Counted:
+    """A task as ``map_runs``' ``f(X) -> (Y, status)``: per row the task's result and
+    the model runs it made (all on the first row). A worker's problem is a copy whose
+    counter nobody here sees, so the runs travel with the results (and with a
+    checkpoint's saved tasks), and the total is the same in this process as on workers.
+    """
+
+    def __init__(self, task: CalibrationTask) -> None:
+        self.task = task
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        problem = counting_copy(self.task.problem)
+        result = np.asarray(self.task.compute(problem, X))
+        Y = np.zeros(len(X), dtype=[("result", result.dtype, result.shape[1:]), ("runs", "i8")])
+        Y["result"] = result
+        if len(X):
+            Y["runs"][0] = problem.counter.runs
+        return Y, np.zeros(len(X), dtype=np.int64)
 
 
 def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
@@ -64,6 +94,7 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
     cfg = problem.config
     return {
         "job": job,
+        "task_results": 2,  # each saved task: its result and its model runs (_Counted)
         "config": cfg.text,
         "mapping": problem.mapping.text,
         "case_file_sha256": file_sha256(cfg.cases),
@@ -74,7 +105,7 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
 
 
 def run_tasks(
-    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    task: CalibrationTask,
     X: np.ndarray,
     execution: Execution | None,
     *,
@@ -83,7 +114,8 @@ def run_tasks(
     seed: Seed,
     progress: TaskProgress | None = None,
 ) -> np.ndarray:
-    """``Y`` of ``f`` over the rows of ``X``, one task per row, in row order.
+    """The results of ``task`` over the rows of ``X``, one task per row, in row order; the
+    model runs the tasks made (saved ones included) are added to ``problem.counter``.
 
     With an output, each finished task is kept in its checkpoint folder until
     ``remove_checkpoints``: when a later step of the calibration is interrupted, a
@@ -104,15 +136,18 @@ def run_tasks(
         chunk_size=chunk,
         keep=True,  # a later step may still be interrupted: kept until the fit is written
     )
-    result = map_runs(
-        f,
+    Y = map_runs(
+        _Counted(task),
         X,
         executor=execution.executor,
         chunk_size=chunk,
         checkpoint=checkpoint,
         progress=progress,
-    )
-    return result.Y
+    ).Y
+    if not len(X):
+        return Y
+    problem.counter.runs += int(Y["runs"].sum())
+    return Y["result"]
 
 
 def runs_in_process(execution: Execution | None) -> bool:

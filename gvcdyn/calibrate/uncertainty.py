@@ -32,7 +32,6 @@ from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
 from gvcdyn.calibrate.tasks import (
     TaskProgress,
-    counting_copy,
     job_config,
     job_part,
     run_tasks,
@@ -120,8 +119,7 @@ def profiles(
         seed=None,
         progress=progress,
     )
-    values, fitted, runs = refit.unpack(Y)
-    problem.counter.runs += runs
+    values, fitted = refit.unpack(Y)
     best_i = int(np.argmin(np.concatenate(values)))
     all_fitted = np.concatenate(fitted)
     best_value = float(np.concatenate(values)[best_i])
@@ -137,13 +135,13 @@ def profiles(
 
 
 class ProfileRefit:
-    """A profile task: ``f(X) -> (Y, status)``, one estimated parameter per row.
+    """A profile task of ``run_tasks``, one estimated parameter per row.
 
     A row of ``X`` is the parameter's index. Its grid (``points`` across its bounds, and
     the estimate) is pinned point by point while the other parameters are refitted from
-    ``theta``; all the rows of a call are one batched search. ``Y`` holds per row the
+    ``theta``; all the rows of a call are one batched search. The result holds per row the
     objective at each grid point, the refitted parameters there (NaN after a shorter
-    grid) and, on the first row, the model runs the task made.
+    grid).
     """
 
     def __init__(self, problem: CalibrationProblem, theta: np.ndarray, points: int) -> None:
@@ -156,8 +154,7 @@ class ProfileRefit:
         ]
         self.n_points = max((len(g) for g in self.grids), default=0)
 
-    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem = counting_copy(self.problem)
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
         k, n_points = problem.k, self.n_points
         owners = X[:, 0].astype(int)
         starts, free = [], []
@@ -172,28 +169,25 @@ class ProfileRefit:
         fitted, values = batched_search(
             problem, np.array(starts), free=np.array(free), step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
         )
-        Y = np.full((len(X), n_points * (1 + k) + 1), np.nan)
+        Y = np.full((len(X), n_points * (1 + k)), np.nan)
         at = 0
         for row, i in enumerate(owners):
             g = len(self.grids[i])
             Y[row, :g] = values[at : at + g]
             Y[row, n_points : n_points + g * k] = fitted[at : at + g].ravel()
             at += g
-        Y[:, -1] = 0.0
-        if len(X):
-            Y[0, -1] = problem.counter.runs
-        return Y, np.zeros(len(X), dtype=np.int64)
+        return Y
 
-    def unpack(self, Y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    def unpack(self, Y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per parameter the objective ``(G,)`` and refitted parameters ``(G, k)`` along its
-        grid, and the model runs."""
+        grid."""
         k, n_points = self.problem.k, self.n_points
         values, fitted = [], []
         for row, grid in zip(Y, self.grids, strict=True):
             g = len(grid)
             values.append(row[:g].copy())
             fitted.append(row[n_points : n_points + g * k].reshape(g, k).copy())
-        return values, fitted, int(Y[:, -1].sum())
+        return values, fitted
 
 
 def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Profile:
@@ -318,20 +312,18 @@ def bootstrap(
         seed=seed,
         progress=progress,
     )
-    fitted, values, cuts, runs = refit.unpack(Y)
-    problem.counter.runs += runs
+    fitted, values, cuts = refit.unpack(Y)
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
     return Bootstrap(fitted, values, cuts, low, high, seed)
 
 
 class BootstrapRefit:
-    """A bootstrap task: ``f(W) -> (Y, status)``, rows of case weights in, refits out.
+    """A bootstrap task of ``run_tasks``: rows of case weights in, refits out.
 
     Each row of ``W (m, C)`` is one replicate's weights; its refit starts at ``theta``.
-    ``Y`` holds per row the refitted parameters, the objective, every outcome's
-    cutpoints and (on the first row) the model runs the task made. It pickles as the
-    problem (the model as IR and kernel source), so a worker loads the kernel from its
-    cache.
+    The result holds per row the refitted parameters, the objective, every outcome's
+    cutpoints. It pickles as the problem (the model as IR and kernel source), so a worker
+    loads the kernel from its cache.
     """
 
     def __init__(self, problem: CalibrationProblem, theta: np.ndarray) -> None:
@@ -339,22 +331,18 @@ class BootstrapRefit:
         self.theta = np.asarray(theta, dtype=float)
         self.n_cuts = [len(o.levels) - 1 for o in problem.outcomes]
 
-    def __call__(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        problem = counting_copy(self.problem)
+    def compute(self, problem: CalibrationProblem, W: np.ndarray) -> np.ndarray:
         starts = np.repeat(self.theta[None, :], len(W), axis=0)
         fitted, values = batched_search(
             problem, starts, weights=W, step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
         )
         s, status = problem.quantities(fitted)
         _, cuts = problem.nll_from_quantities(s, status, W)
-        runs = np.zeros(len(W))
-        runs[0] = problem.counter.runs
-        Y = np.column_stack([fitted, values, *cuts, runs])
-        return Y, np.zeros(len(W), dtype=np.int64)
+        return np.column_stack([fitted, values, *cuts])
 
-    def unpack(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
-        """``(theta (B, k), objective (B,), cutpoints per outcome, model runs)`` of ``Y``."""
+    def unpack(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """``(theta (B, k), objective (B,), cutpoints per outcome)`` of ``Y``."""
         k = len(self.theta)
         edges = np.cumsum([k + 1, *self.n_cuts])
         cuts = [np.ascontiguousarray(Y[:, a:b]) for a, b in itertools.pairwise(edges)]
-        return Y[:, :k], Y[:, k], cuts, int(Y[:, -1].sum())
+        return Y[:, :k], Y[:, k], cuts
