@@ -104,6 +104,16 @@ def test_params_prints_square_brackets_as_written(growth: Path) -> None:
     assert "[0, 1]" in result.stdout
 
 
+def test_params_prints_every_digit_of_a_value(tmp_path: Path) -> None:
+    """A seed-like default keeps its digits (not 4.48756e+06), a decimal stays short."""
+    text = "seed = 4487556\n\t~\tDmnl [0, 2147483648]\n\t~\tA seed.\n\t|\n"
+    text += "share = 0.1\n\t~\tDmnl [0, 1]\n\t~\tA share.\n\t|\n"
+    result = gvcdyn("params", write_mdl(tmp_path, text, final_time=1, name="digits"))
+    assert result.returncode == 0, result.stderr
+    assert "4487556" in result.stdout and "[0, 2147483648]" in result.stdout
+    assert " 0.1 " in result.stdout
+
+
 def test_scenario_names_with_brackets_are_printed_as_written(growth: Path, tmp_path: Path):
     scenario = tmp_path / "my[red]scen.toml"
     scenario.write_text('description = "x [y]"\n[parameters]\nrate = 0.2\n', encoding="utf-8")

@@ -56,12 +56,19 @@ def params(
             ratio=3 if column == "doc" else None,
         )
     for row in frame.itertuples(index=False):
-        lo = "" if row.min is None or row.min != row.min else f"{row.min:g}"
-        hi = "" if row.max is None or row.max != row.max else f"{row.max:g}"
+        lo = "" if row.min is None or row.min != row.min else _number(row.min)
+        hi = "" if row.max is None or row.max != row.max else _number(row.max)
         span = f"[{lo or '-inf'}, {hi or 'inf'}]" if (lo or hi) else ""
-        cells = (str(row.name), f"{row.default:g}", span, str(row.units), str(row.doc))
+        cells = (str(row.name), _number(row.default), span, str(row.units), str(row.doc))
         table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
+
+
+def _number(value: float) -> str:
+    """``value`` as written in a model: every digit it has (4487556, not 4.48756e+06),
+    without a trailing ``.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def register(app: typer.Typer) -> None:
