@@ -125,6 +125,19 @@ def _allocate_value(a: Sequence[Number], time: float, dt: float) -> Number:
     return rt.allocate_by_priority.py_func(a[0], a[1], a[2], tuple(a[4 : 4 + n]), tuple(a[4 + n :]))
 
 
+def _allocate_available_source(e: Emit) -> str:
+    n = int(e.nodes[2].value)  # lowering puts the number of targets here
+    groups = [e.args[3 + k * n : 3 + (k + 1) * n] for k in range(4)]
+    tuples = ", ".join(f"({', '.join(g)},)" for g in groups)
+    return f"rt.allocate_available({e.args[0]}, {e.args[1]}, {tuples})"
+
+
+def _allocate_available_value(a: Sequence[Number], time: float, dt: float) -> Number:
+    n = int(a[2])
+    groups = [tuple(a[3 + k * n : 3 + (k + 1) * n]) for k in range(4)]
+    return rt.allocate_available.py_func(a[0], a[1], *groups)
+
+
 # Vensim's special variable that seeds the RANDOM functions' stream, and its value in a
 # model that does not define it (Vensim's documentation: "an integer between 0 and 2^31")
 NOISE_SEED = "NOISE SEED"
@@ -252,6 +265,16 @@ _FUNCTIONS: tuple[Function, ...] = (
         "pulse_train",
         reads_time=True,
     ),
+    # GET TIME VALUE(0, offset, 0): the simulation time plus offset, PySD's only
+    # reproducible form; lowering refuses the others (they read the computer clock)
+    Function(
+        "get_time_value",
+        (3,),
+        lambda e: f"({e.time} + {e.args[1]})",
+        lambda a, t, dt: t + a[1],
+        "get_time_value",
+        reads_time=True,
+    ),
     # random numbers: one draw from the run's stream per evaluation (gvcdyn.runtime)
     _random("random_0_1", 0, "RANDOM 0 1"),
     _random("random_uniform", 3, "RANDOM UNIFORM"),
@@ -283,6 +306,8 @@ _FUNCTIONS: tuple[Function, ...] = (
     ),
     # (position, width, supply, n, *requests, *priorities)
     Function("allocate_by_priority", None, _allocate_source, _allocate_value),
+    # (position, avail, n, *requests, *ptypes, *ppriorities, *pwidths)
+    Function("allocate_available", None, _allocate_available_source, _allocate_available_value),
     Function(
         "inverse_entry",
         None,

@@ -337,6 +337,122 @@ def allocate_by_priority(
     return 0.0
 
 
+# half-widths (in pwidth) of the range where a normal / exponential profile still moves
+# in floating point, as PySD's ``Priorities.normal`` / ``Priorities.exponential``
+_NORMAL_REACH = 8.2923611
+_EXPONENTIAL_REACH = 36.7368005696
+
+
+@_jit_call
+def _profile_demand(ptype: float, q0: float, x: float, ppriority: float, pwidth: float) -> float:
+    """What a target with request ``q0`` takes at priority level ``x`` (non-increasing in
+    ``x``): PySD's ``Priorities`` curves for ptype 1 rectangular, 2 triangular, 3 normal,
+    4 exponential, with its formulas. Not ``inline="always"``: split kernels would
+    otherwise carry a twin of it whether or not the model allocates."""
+    if q0 == 0.0:
+        return 0.0
+    if ptype == 1.0:
+        if x <= ppriority - pwidth * 0.5:
+            return q0
+        if x < ppriority + pwidth * 0.5:
+            return q0 * (1 - (x - ppriority + pwidth * 0.5) / pwidth)
+        return 0.0
+    if ptype == 2.0:
+        if x <= ppriority - pwidth * 0.5:
+            return q0
+        if x < ppriority:
+            return q0 * (1 - 2 * (x - ppriority + pwidth * 0.5) ** 2 / pwidth**2)
+        if x < ppriority + pwidth * 0.5:
+            return 2 * q0 * (ppriority + pwidth * 0.5 - x) ** 2 / pwidth**2
+        return 0.0
+    if ptype == 3.0:
+        return q0 * 0.5 * (2 - math.erfc((ppriority - x) / (math.sqrt(2.0) * pwidth)))
+    if x < ppriority:
+        return q0 * (1 - 0.5 * np.exp((x - ppriority) / pwidth))
+    return q0 * 0.5 * np.exp((ppriority - x) / pwidth)
+
+
+@_jit_call
+def _profile_total(
+    x: float, request: np.ndarray, ptype: np.ndarray, priority: np.ndarray, width: np.ndarray
+) -> float:
+    total = 0.0
+    for i in range(request.shape[0]):
+        total += _profile_demand(ptype[i], request[i], x, priority[i], width[i])
+    return total
+
+
+@_jit_call
+def allocate_available(
+    position: float,
+    avail: float,
+    requests: tuple,
+    ptypes: tuple,
+    ppriorities: tuple,
+    pwidths: tuple,
+) -> float:
+    """ALLOCATE AVAILABLE: what target ``position`` gets, as PySD's
+    ``_allocate_available_1d`` (``pysd/py_backend/allocation.py``).
+
+    Every target takes ``q0 * profile(x)`` at a common priority level ``x``; the level is
+    the one where the takes add up to ``avail``. PySD finds it with ``least_squares`` in
+    the interval where the sum is strictly monotone; here bisection on the same interval
+    (the union of the targets' moving ranges) runs to adjacent floats, so no per-step
+    Python. A sum that is flat at ``avail`` gives the same takes wherever ``x`` lies on
+    the flat part. NaN where PySD raises: a negative (or NaN) request or supply, and,
+    when the supply is short, a pwidth <= 0 or a ptype other than 1-4 for a target with
+    a request (PySD implements neither 0, fixed quantity, nor 5, constant elasticity).
+    """
+    n = len(requests)
+    request = np.empty(n)
+    ptype = np.empty(n)
+    priority = np.empty(n)
+    width = np.empty(n)
+    for k in range(n):
+        request[k] = requests[k]
+        ptype[k] = ptypes[k]
+        priority[k] = ppriorities[k]
+        width[k] = pwidths[k]
+    if not (avail >= 0.0) or not np.all(request >= 0.0):
+        return np.nan
+    target = int(position)
+    if avail >= np.sum(request):
+        return request[target]
+    if avail == 0.0:
+        return 0.0
+    if not np.all(width > 0.0):
+        return np.nan
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        if request[i] == 0.0:
+            continue
+        if ptype[i] == 1.0 or ptype[i] == 2.0:
+            reach = 0.5 * width[i]
+        elif ptype[i] == 3.0:
+            reach = _NORMAL_REACH * width[i]
+        elif ptype[i] == 4.0:
+            reach = _EXPONENTIAL_REACH * width[i]
+        else:
+            return np.nan
+        lo = min(lo, priority[i] - reach)
+        hi = max(hi, priority[i] + reach)
+    if not (lo < hi):  # infinite or NaN priorities
+        return np.nan
+    for _ in range(2100):  # halves the bracket until lo and hi are adjacent floats
+        mid = 0.5 * (lo + hi)
+        if not (lo < mid < hi):
+            break
+        if _profile_total(mid, request, ptype, priority, width) > avail:
+            lo = mid
+        else:
+            hi = mid
+    low_gap = abs(_profile_total(lo, request, ptype, priority, width) - avail)
+    high_gap = abs(_profile_total(hi, request, ptype, priority, width) - avail)
+    level = lo if low_gap < high_gap else hi
+    return _profile_demand(ptype[target], request[target], level, priority[target], width[target])
+
+
 @_jit_call
 def inverse_entry(row: int, column: int, cells: tuple) -> float:
     """Entry (row, column) of the inverse of a square matrix given row-major as a tuple."""

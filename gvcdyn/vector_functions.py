@@ -15,6 +15,7 @@ position along it (or, for REORDER, the offset read from the order vector at thi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pysd.translators.structures import abstract_expressions as ae
@@ -147,4 +148,51 @@ def allocate_by_priority(
     return ir.Call(
         "allocate_by_priority",
         (ir.Num(float(here)), width, supply, count, *requests, *priorities),
+    )
+
+
+def allocate_available(
+    low: ExpressionLowerer, node: Any, env: dict[str, str], owner: str
+) -> ir.Expr:
+    """One cell of ALLOCATE AVAILABLE(request, pp, avail), as PySD's ``allocate_available``.
+
+    The targets are the elements of the request's last subscript; ``pp`` is read at the
+    same elements, its last subscript spanning the profile (ptype, ppriority, pwidth,
+    pextra) whatever element the equation names there (Vensim writes the first one, PySD
+    takes the variable's whole last range); ``avail`` is read at the current cell. The
+    profile type is a value like any other (a constant is a parameter a run may set), so
+    one other than 1-4 gives NaN when the supply is short (``rt.allocate_available``).
+    """
+    name = "ALLOCATE AVAILABLE"
+    requests, here = _along_last_subscript(low, name, node.request, env, owner)
+    if here is None:
+        raise ModelStructureError(
+            f"'{owner}': {name} of '{node.request.reference}' must be in an equation "
+            "subscripted by (a range mapped to) the request's last subscript"
+        )
+    last = node.request.subscripts.subscripts[-1]
+    targets = low.catalog.range(last).elements
+    pp = node.pp
+    pp_var = low.vars.get(name_key(getattr(pp, "reference", "")))
+    if not isinstance(pp, ae.ReferenceStructure) or pp_var is None or len(pp_var.dims) < 2:
+        raise UnsupportedFeatureError(
+            f"'{owner}': {name} needs a priority-profile variable subscripted by the "
+            "targets and the profile last, as in pp[branch, pprofile]"
+        )
+    profile = pp_var.dims[-1].elements
+    if len(profile) < 3:
+        raise ModelStructureError(
+            f"'{owner}': the priority profile '{pp_var.name}' has {len(profile)} elements "
+            "along its last subscript; it needs ptype, ppriority, pwidth (and pextra)"
+        )
+    leading = tuple(pp.subscripts.subscripts[:-1])
+    columns = []
+    for field in profile[:3]:
+        cell = replace(pp, subscripts=ae.SubscriptsReferenceStructure((*leading, field)))
+        columns.append([low.expr(cell, {**env, name_key(last): t}, owner) for t in targets])
+    avail = low.expr(node.avail, env, owner)
+    count = ir.Num(float(len(requests)))
+    return ir.Call(
+        "allocate_available",
+        (ir.Num(float(here)), avail, count, *requests, *(c for col in columns for c in col)),
     )

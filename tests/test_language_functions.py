@@ -90,6 +90,14 @@ def _calls(rng: random.Random) -> list[ir.Expr]:
             "allocate_by_priority",  # position, width, supply, 2 targets: requests, priorities
             (ir.Num(1.0), ir.Num(2.0), p[0], ir.Num(2.0), p[1], p[2], _expr(rng, 2), p[3]),
         ),
+        *(
+            ir.Call(  # position, avail, 2 targets: requests, ptypes, priorities, widths
+                "allocate_available",
+                (ir.Num(1.0), p[0], ir.Num(2.0), p[4], _expr(rng, 2), *ptypes, p[5], p[1], *widths),
+            )
+            for ptypes in ((ir.Num(1.0), ir.Num(2.0)), (ir.Num(3.0), ir.Num(4.0)))
+            for widths in [(ir.Num(1.5), p[2])]
+        ),
     ]
     # a 2x2 matrix that is never singular (|det| >= 19) whatever p4, p5 are
     cells = (ir.Num(4.0), ir.Call("tanh", (p[4],)), ir.Call("sin", (p[5],)), ir.Num(5.0))

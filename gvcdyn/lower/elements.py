@@ -303,7 +303,6 @@ def construct_name(node: Any) -> str:
     """How Vensim writes the construct an AST node stands for, for error messages."""
     names = {
         "DelayFixedStructure": "DELAY FIXED",
-        "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
         "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
         "GetDataStructure": "GET DATA",
         "DataStructure": "a data variable",

@@ -92,6 +92,8 @@ class ExpressionLowerer:
             return self.expr(node.expression, env, owner)
         if isinstance(node, ae.AllocateByPriorityStructure):
             return vector_functions.allocate_by_priority(self, node, env, owner)
+        if isinstance(node, ae.AllocateAvailableStructure):
+            return vector_functions.allocate_available(self, node, env, owner)
         builtin = stateful.BUILTINS.get(type(node))
         if builtin is not None:
             return builtin(self, node, env, owner)
@@ -170,6 +172,8 @@ class ExpressionLowerer:
             return self._vector_select(node.arguments, env, owner)
         if key == "invert_matrix":
             return self._invert_matrix(node.arguments, env, owner)
+        if key == "get_time_value":
+            _check_time_value_form(node.arguments, self.current)
         if key == "elmcount":
             return ir.Num(
                 float(len(self.catalog.range(_subscript_name(node.arguments[0])).elements))
@@ -458,3 +462,31 @@ def _subscript_name(node: Any) -> str:
     if isinstance(node, ae.SubscriptsReferenceStructure):
         return node.subscripts[0].rstrip("!")
     raise ModelStructureError("ELMCOUNT takes a subscript range")
+
+
+def _check_time_value_form(arguments: Sequence[Any], variable: str) -> None:
+    """GET TIME VALUE(relativeto, offset, measure) in its one deterministic form, 0/0.
+
+    PySD gives the simulation time plus offset for relativeto 0 with measure 0; relativeto
+    2 and the calendar measures read the computer clock (a run could not be repeated), and
+    relativeto 1 is not implemented there. Anything but literal zeros is refused.
+    """
+    if len(arguments) != 3:
+        return  # the arity check names the count
+    relativeto, measure = (
+        float(np.asarray(a).reshape(-1)[0]) if is_number(a) else None
+        for a in (arguments[0], arguments[2])
+    )
+    if relativeto is None or measure is None:
+        raise UnsupportedFeatureError(
+            f"'{variable}': GET TIME VALUE needs its relativeto and measure written as the "
+            "number 0 (only GET TIME VALUE(0, offset, 0), the simulation time plus offset, "
+            "is supported)"
+        )
+    if relativeto != 0 or measure != 0:
+        raise UnsupportedFeatureError(
+            f"'{variable}': GET TIME VALUE({relativeto:g}, offset, {measure:g}) is not "
+            "supported: only relativeto 0 with measure 0 (the simulation time plus offset) "
+            "is reproducible; relativeto 2 and the calendar measures read the computer "
+            "clock, and PySD does not implement relativeto 1"
+        )
