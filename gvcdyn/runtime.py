@@ -383,6 +383,56 @@ def _profile_total(
 
 
 @_jit_call
+def _priority_level(
+    avail: float,
+    lo: float,
+    hi: float,
+    request: np.ndarray,
+    ptype: np.ndarray,
+    priority: np.ndarray,
+    width: np.ndarray,
+) -> float:
+    """The level in [lo, hi] where the takes add up to ``avail`` (they do not increase
+    with the level): the Illinois variant of regula falsi, with a bisection step whenever
+    two steps have not halved the bracket, until the bracket's ends are adjacent floats
+    or the sum hits ``avail`` exactly; then the end whose sum is nearer ``avail``.
+    """
+    f_lo = _profile_total(lo, request, ptype, priority, width) - avail
+    f_hi = _profile_total(hi, request, ptype, priority, width) - avail
+    if not f_lo > 0.0:
+        return lo
+    if not f_hi < 0.0:
+        return hi
+    side = 0
+    checked_span = hi - lo
+    for step in range(6400):  # at least halves the bracket every three steps
+        if step % 3 == 2 and hi - lo > 0.5 * checked_span:
+            x = 0.5 * (lo + hi)
+        else:
+            x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        if step % 3 == 2:
+            checked_span = hi - lo
+        if not (lo < x < hi):
+            x = 0.5 * (lo + hi)
+            if not (lo < x < hi):
+                break
+        fx = _profile_total(x, request, ptype, priority, width) - avail
+        if fx == 0.0:
+            return x
+        if fx > 0.0:
+            lo, f_lo = x, fx
+            if side == 1:
+                f_hi *= 0.5
+            side = 1
+        else:
+            hi, f_hi = x, fx
+            if side == -1:
+                f_lo *= 0.5
+            side = -1
+    return lo if abs(f_lo) < abs(f_hi) else hi
+
+
+@_jit_call
 def allocate_available(
     position: float,
     avail: float,
@@ -396,12 +446,13 @@ def allocate_available(
 
     Every target takes ``q0 * profile(x)`` at a common priority level ``x``; the level is
     the one where the takes add up to ``avail``. PySD finds it with ``least_squares`` in
-    the interval where the sum is strictly monotone; here bisection on the same interval
-    (the union of the targets' moving ranges) runs to adjacent floats, so no per-step
-    Python. A sum that is flat at ``avail`` gives the same takes wherever ``x`` lies on
-    the flat part. NaN where PySD raises: a negative (or NaN) request or supply, and,
-    when the supply is short, a pwidth <= 0 or a ptype other than 1-4 for a target with
-    a request (PySD implements neither 0, fixed quantity, nor 5, constant elasticity).
+    the interval where the sum is strictly monotone; here a bracketing solver
+    (``_priority_level``) on the same interval (the union of the targets' moving ranges)
+    runs to adjacent floats, so no per-step Python. A sum that is flat at ``avail`` gives
+    the same takes wherever ``x`` lies on the flat part. NaN where PySD raises: a
+    negative (or NaN) request or supply, and, when the supply is short, a pwidth <= 0 or
+    a ptype other than 1-4 for a target with a request (PySD implements neither 0, fixed
+    quantity, nor 5, constant elasticity).
     """
     n = len(requests)
     request = np.empty(n)
@@ -439,17 +490,7 @@ def allocate_available(
         hi = max(hi, priority[i] + reach)
     if not (lo < hi):  # infinite or NaN priorities
         return np.nan
-    for _ in range(2100):  # halves the bracket until lo and hi are adjacent floats
-        mid = 0.5 * (lo + hi)
-        if not (lo < mid < hi):
-            break
-        if _profile_total(mid, request, ptype, priority, width) > avail:
-            lo = mid
-        else:
-            hi = mid
-    low_gap = abs(_profile_total(lo, request, ptype, priority, width) - avail)
-    high_gap = abs(_profile_total(hi, request, ptype, priority, width) - avail)
-    level = lo if low_gap < high_gap else hi
+    level = _priority_level(avail, lo, hi, request, ptype, priority, width)
     return _profile_demand(ptype[target], request[target], level, priority[target], width[target])
 
 

@@ -4,11 +4,12 @@ Models written here share a supply that grows from nothing to more than all requ
 among targets with every priority profile PySD implements (1 rectangular, 2 triangular,
 3 normal, 4 exponential), several priorities and widths, a target that requests nothing,
 in one and two dimensions; every column must equal PySD's. PySD solves for the common
-priority level with ``least_squares`` (tolerance ~1e-8 on the level), gvcdyn by bisection
-to adjacent floats, hence the comparison tolerance. The helper is checked against PySD's
-one-dimensional algorithm where PySD's answer solves its own equation: its solver can
-stall on a nearly flat stretch (an exponential tail far from the other targets) and
-return takes that do not add up to the supply; there gvcdyn's answer does.
+priority level with ``least_squares`` (tolerance ~1e-8 on the level), gvcdyn with a
+bracketing solver to adjacent floats, hence the comparison tolerance. The helper is
+checked against PySD's one-dimensional algorithm where PySD's answer solves its own
+equation: its solver can stall on a nearly flat stretch (an exponential tail far from
+the other targets) and return takes that do not add up to the supply; there gvcdyn's
+answer does.
 """
 
 from __future__ import annotations
