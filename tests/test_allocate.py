@@ -8,7 +8,6 @@ random requests, priorities, widths and supplies.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,10 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mdl_helpers import write_mdl
+from pysd_parity import assert_runs_match_pysd
 
 import gvcdyn
 from gvcdyn import runtime as rt
-from gvcdyn.reference import dataset_columns, normalize_name
 
 pysd = pytest.importorskip("pysd")
 allocation = pytest.importorskip("pysd.py_backend.allocation")
@@ -59,17 +58,8 @@ def test_allocation_matches_pysd(tmp_path: Path) -> None:
     path = write_mdl(tmp_path, EQUATIONS, final_time=12, time_step=0.5)
     widths = np.array([3.0, 0.5, 10.0])
     ds = gvcdyn.load(path).run({"width": widths})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(path))
-        refs = [pysd_model.run(params={"width": float(w)}) for w in widths]
-    for run, ref in enumerate(refs):
-        time, columns = dataset_columns(ds, run=run)
-        np.testing.assert_array_equal(time, ref.index.to_numpy(dtype=float))
-        theirs = {normalize_name(str(c)): c for c in ref.columns}
-        for column, values in columns.items():
-            expected = ref[theirs[normalize_name(column)]].to_numpy(dtype=float)
-            np.testing.assert_allclose(values, expected, rtol=1e-9, atol=1e-12, err_msg=column)
+    runs = [{"width": float(w)} for w in widths]
+    assert_runs_match_pysd(ds, path, runs, rtol=1e-9, atol=1e-12)
     # scarce supply is shared (total = supply), ample supply fills every request
     shipped = ds["total shipped"].values[0]
     supply = 1.25 * ds["time"].values

@@ -23,11 +23,11 @@ import xarray as xr
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mdl_helpers import write_mdl
+from pysd_parity import assert_runs_match_pysd
 from test_codegen_split import _variant
 
 import gvcdyn
 from gvcdyn import runtime as rt
-from gvcdyn.reference import dataset_columns, normalize_name
 
 pysd = pytest.importorskip("pysd")
 allocation = pytest.importorskip("pysd.py_backend.allocation")
@@ -101,19 +101,8 @@ def _params() -> dict[str, np.ndarray]:
 
 def test_allocation_matches_pysd(model_path: Path, model: gvcdyn.Model) -> None:
     ds = model.run(_params())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(model_path))
-        refs = [pysd_model.run(params={"profile type": p, "width": w}) for p, w in RUNS]
-    for run, ref in enumerate(refs):
-        time, columns = dataset_columns(ds, run=run)
-        np.testing.assert_array_equal(time, ref.index.to_numpy(dtype=float))
-        theirs = {normalize_name(str(c)): c for c in ref.columns}
-        for column, values in columns.items():
-            expected = ref[theirs[normalize_name(column)]].to_numpy(dtype=float)
-            np.testing.assert_allclose(
-                values, expected, rtol=1e-5, atol=1e-6, err_msg=f"{RUNS[run]} {column}"
-            )
+    runs = [{"profile type": p, "width": w} for p, w in RUNS]
+    assert_runs_match_pysd(ds, model_path, runs, rtol=1e-5, atol=1e-6)
     # below, at and above the total request: the takes add up to min(supply, total)
     supply = 1.25 * ds["time"].values
     assert supply[0] == 0 and supply[-1] > TOTAL_REQUEST

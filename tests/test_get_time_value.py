@@ -7,16 +7,15 @@ measure 0; relativeto 2 and the calendar measures read the computer clock and re
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mdl_helpers import write_mdl
+from pysd_parity import assert_runs_match_pysd
 
 import gvcdyn
 from gvcdyn.errors import UnsupportedFeatureError
-from gvcdyn.reference import dataset_columns, normalize_name
 
 pysd = pytest.importorskip("pysd")
 
@@ -36,17 +35,7 @@ def test_matches_pysd(tmp_path: Path) -> None:
     path = write_mdl(tmp_path, EQUATIONS, final_time=6, time_step=0.25, initial_time=1)
     lags = np.array([2.5, -1.0, 0.0])
     ds = gvcdyn.load(path).run({"lag": lags})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(path))
-        refs = [pysd_model.run(params={"lag": float(lag)}) for lag in lags]
-    for run, ref in enumerate(refs):
-        time, columns = dataset_columns(ds, run=run)
-        np.testing.assert_array_equal(time, ref.index.to_numpy(dtype=float))
-        theirs = {normalize_name(str(c)): c for c in ref.columns}
-        for column, values in columns.items():
-            expected = ref[theirs[normalize_name(column)]].to_numpy(dtype=float)
-            np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12, err_msg=column)
+    assert_runs_match_pysd(ds, path, [{"lag": float(lag)} for lag in lags], rtol=1e-12, atol=1e-12)
     time = ds["time"].values
     np.testing.assert_array_equal(ds["ahead"].values, time[None, :] + lags[:, None])
 

@@ -8,7 +8,6 @@ must equal PySD's. The runtime helpers are also checked against numpy directly.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mdl_helpers import write_mdl
+from pysd_parity import assert_runs_match_pysd
 
 import gvcdyn
 from gvcdyn import runtime as rt
 from gvcdyn.errors import UnsupportedFeatureError
-from gvcdyn.reference import dataset_columns, normalize_name
+from gvcdyn.reference import dataset_columns
 
 pysd = pytest.importorskip("pysd")
 
@@ -90,18 +90,8 @@ RANK3[Region, product, scompany] = VECTOR RANK(revenue3[Region, product, company
 def test_ordering_functions_match_pysd(tmp_path: Path) -> None:
     path = write_mdl(tmp_path, EQUATIONS, final_time=14)
     ds = gvcdyn.load(path).run({"direction": np.array([1.0, -1.0])})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pysd_model = pysd.read_vensim(str(path))
-        refs = [pysd_model.run(params={"direction": d}) for d in (1.0, -1.0)]
-    for run, ref in enumerate(refs):
-        time, columns = dataset_columns(ds, run=run)
-        np.testing.assert_array_equal(time, ref.index.to_numpy(dtype=float))
-        theirs = {normalize_name(str(c)): c for c in ref.columns}
-        for column, values in columns.items():
-            expected = ref[theirs[normalize_name(column)]].to_numpy(dtype=float)
-            np.testing.assert_allclose(values, expected, rtol=1e-12, err_msg=column)
-        assert len(columns) == 290
+    assert_runs_match_pysd(ds, path, [{"direction": d} for d in (1.0, -1.0)], rtol=1e-12)
+    assert len(dataset_columns(ds)[1]) == 290
     # the order really changes over the run, so a frozen order would fail above
     order = ds["SORT ORDER"].values[0]
     assert not np.array_equal(order[0], order[-1])
