@@ -122,6 +122,20 @@ def _along_last_subscript(
     return values, values.index(here) if here in values else None
 
 
+def _requests(
+    low: ExpressionLowerer, name: str, request: Any, env: dict[str, str], owner: str
+) -> tuple[list[ir.Expr], int]:
+    """An allocation's requests along their last subscript and the current target's place
+    among them: the equation must be one cell per target."""
+    requests, here = _along_last_subscript(low, name, request, env, owner)
+    if here is None:
+        raise ModelStructureError(
+            f"'{owner}': {name} of '{request.reference}' must be in an equation "
+            "subscripted by (a range mapped to) the request's last subscript"
+        )
+    return requests, here
+
+
 def allocate_by_priority(
     low: ExpressionLowerer, node: Any, env: dict[str, str], owner: str
 ) -> ir.Expr:
@@ -131,12 +145,7 @@ def allocate_by_priority(
     read at the same elements, width and supply at the current cell; ``size`` is not used.
     """
     name = "ALLOCATE BY PRIORITY"
-    requests, here = _along_last_subscript(low, name, node.request, env, owner)
-    if here is None:
-        raise ModelStructureError(
-            f"'{owner}': {name} of '{node.request.reference}' must be in an equation "
-            "subscripted by (a range mapped to) the request's last subscript"
-        )
+    requests, here = _requests(low, name, node.request, env, owner)
     last = node.request.subscripts.subscripts[-1]
     priorities = [
         low.expr(node.priority, {**env, name_key(last): element}, owner)
@@ -164,12 +173,7 @@ def allocate_available(
     one other than 1-4 gives NaN when the supply is short (``rt.allocate_available``).
     """
     name = "ALLOCATE AVAILABLE"
-    requests, here = _along_last_subscript(low, name, node.request, env, owner)
-    if here is None:
-        raise ModelStructureError(
-            f"'{owner}': {name} of '{node.request.reference}' must be in an equation "
-            "subscripted by (a range mapped to) the request's last subscript"
-        )
+    requests, here = _requests(low, name, node.request, env, owner)
     last = node.request.subscripts.subscripts[-1]
     targets = low.catalog.range(last).elements
     pp = node.pp
