@@ -20,6 +20,7 @@ from pysd_parity import assert_runs_match_pysd
 
 import gvcdyn
 from gvcdyn import runtime as rt
+from gvcdyn.errors import ModelStructureError
 
 pysd = pytest.importorskip("pysd")
 allocation = pytest.importorskip("pysd.py_backend.allocation")
@@ -64,6 +65,17 @@ def test_allocation_matches_pysd(tmp_path: Path) -> None:
     shipped = ds["total shipped"].values[0]
     supply = 1.25 * ds["time"].values
     np.testing.assert_allclose(shipped, np.minimum(supply, 13.5), rtol=1e-12)
+
+
+def test_an_allocation_outside_a_per_target_equation_is_named(tmp_path: Path) -> None:
+    """Each cell of an allocation is one target's share: an equation over another range
+    has no target, which the error says rather than allocating to nobody."""
+    text = EQUATIONS + (
+        "misplaced[region] = ALLOCATE BY PRIORITY(request[branch], priority[branch], "
+        "ELMCOUNT(branch), width, supply)\n    ~ units ~ |\n"
+    )
+    with pytest.raises(ModelStructureError, match=r"'misplaced\[coast\]'.*ALLOCATE BY PRIORITY"):
+        gvcdyn.load(write_mdl(tmp_path, text, final_time=1))
 
 
 requests = st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.5, 4.0]), min_size=1, max_size=6).filter(
