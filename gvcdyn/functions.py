@@ -12,6 +12,7 @@ runtime helpers are evaluated from the very source the kernel compiles (``py_fun
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -52,15 +53,35 @@ class Function:
     draws_random: bool = False  # takes a draw from the kernel's generator (RANDOM ...)
 
 
-def _ufunc(name: str, numpy_name: str, vensim: str | None = None) -> Function:
+def _ufunc(
+    name: str, numpy_name: str, vensim: str | None = None, libm: str | None = None
+) -> Function:
+    """A one-argument numpy function. ``libm``: the ``math`` function the kernel's
+    ``np.<numpy_name>`` compiles to on a scalar, which the evaluator then calls too
+    (numpy's own loops may differ in the last bit, and a step in a lookup table or a
+    comparison can turn one bit into a different result)."""
     ufunc = getattr(np, numpy_name)
+    value = ufunc if libm is None else _as_libm(getattr(math, libm), ufunc)
     return Function(
         name,
         (1,),
         lambda e: f"np.{numpy_name}({e.args[0]})",
-        lambda a, t, dt: ufunc(a[0]),
+        lambda a, t, dt: value(a[0]),
         vensim=vensim or name,
     )
+
+
+def _as_libm(libm: Callable[[float], float], ufunc: np.ufunc) -> Callable[[Number], Number]:
+    """``libm`` as numba calls it: numpy's NaN or infinity where ``math`` raises."""
+
+    def value(x: Number) -> Number:
+        try:
+            return np.float64(libm(x))
+        except (ValueError, OverflowError):
+            with np.errstate(all="ignore"):
+                return ufunc(x)
+
+    return value
 
 
 def _runtime(name: str, arities: tuple[int, ...], vensim: str | None = None) -> Function:
@@ -176,18 +197,18 @@ def _random(name: str, n_args: int, title: str) -> Function:
 
 _FUNCTIONS: tuple[Function, ...] = (
     Function("abs", (1,), lambda e: f"abs({e.args[0]})", lambda a, t, dt: np.abs(a[0]), "abs"),
-    _ufunc("exp", "exp"),
-    _ufunc("ln", "log"),
-    _ufunc("sqrt", "sqrt"),
-    _ufunc("sin", "sin"),
-    _ufunc("cos", "cos"),
-    _ufunc("tan", "tan"),
-    _ufunc("arcsin", "arcsin"),
-    _ufunc("arccos", "arccos"),
-    _ufunc("arctan", "arctan"),
-    _ufunc("sinh", "sinh"),
-    _ufunc("cosh", "cosh"),
-    _ufunc("tanh", "tanh"),
+    _ufunc("exp", "exp", libm="exp"),
+    _ufunc("ln", "log", libm="log"),
+    _ufunc("sqrt", "sqrt", libm="sqrt"),
+    _ufunc("sin", "sin", libm="sin"),
+    _ufunc("cos", "cos", libm="cos"),
+    _ufunc("tan", "tan", libm="tan"),
+    _ufunc("arcsin", "arcsin", libm="asin"),
+    _ufunc("arccos", "arccos", libm="acos"),
+    _ufunc("arctan", "arctan", libm="atan"),
+    _ufunc("sinh", "sinh", libm="sinh"),
+    _ufunc("cosh", "cosh", libm="cosh"),
+    _ufunc("tanh", "tanh", libm="tanh"),
     _ufunc("integer", "trunc"),
     Function(
         "log",
