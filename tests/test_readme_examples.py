@@ -2,7 +2,9 @@
 
 Each ```python block that follows a ``<!-- readme-example: NAME -->`` marker is executed
 in a fresh process from the repository root, so the documentation cannot drift from the
-API without a failing test.
+API without a failing test. Examples whose result the README states have that result
+checked (``EXPECT``): running is not enough when an example can run and be wrong, as the
+fit example did when it stopped on a ridge far from the truth it claimed to recover.
 """
 
 from __future__ import annotations
@@ -10,12 +12,38 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MARKED = re.compile(r"<!-- readme-example: (\S+) -->\s*```python\n(.*?)```", re.DOTALL)
+
+
+def _fit_recovers_the_truth(stdout: str) -> None:
+    """de-fit prints ``[x1 x2] loss``: within 0.001 of the truth [0.8, 0.05], as stated."""
+    estimate, loss = stdout.strip().splitlines()[-1].rsplit("]", 1)
+    x = np.array(estimate.strip("[ ").split(), dtype=float)
+    np.testing.assert_allclose(x, [0.8, 0.05], rtol=0, atol=1e-3)
+    assert float(loss) < 1e-8
+
+
+def _sobol_names_the_shock(stdout: str) -> None:
+    """sobol prints ``{name: ST}``: Shock Size about 0.87, the supports about 0.06 and 0.10."""
+    line = stdout.strip().splitlines()[-1]
+    st = {k: float(v) for k, v in re.findall(r"'([^']+)': (?:np\.float64\()?([-0-9.e]+)", line)}
+    assert set(st) == {"Shock Size", "State Participation", "Buyer Support"}, line
+    assert abs(st["Shock Size"] - 0.87) <= 0.05, line
+    assert abs(st["State Participation"] - 0.06) <= 0.03, line
+    assert abs(st["Buyer Support"] - 0.10) <= 0.03, line
+
+
+EXPECT: dict[str, Callable[[str], None]] = {
+    "de-fit": _fit_recovers_the_truth,
+    "sobol": _sobol_names_the_shock,
+}
 
 
 def _examples() -> dict[str, str]:
@@ -38,3 +66,17 @@ def test_readme_example_runs(name: str) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip(), "the example prints its result"
+    if name in EXPECT:
+        EXPECT[name](done.stdout)
+
+
+def test_the_checks_fail_on_the_old_wrong_fit() -> None:
+    """The fit check refuses what the old example printed (the ridge point, loss 2.07e-5)."""
+    with pytest.raises(AssertionError):
+        _fit_recovers_the_truth("[0.155 0.027] 2.072531343449398e-05\n")
+    _fit_recovers_the_truth("[0.8  0.05] 0.0\n")
+    with pytest.raises(AssertionError):
+        _sobol_names_the_shock(
+            "{'Shock Size': np.float64(0.3), 'State Participation': "
+            "np.float64(0.06), 'Buyer Support': np.float64(0.1)}"
+        )
