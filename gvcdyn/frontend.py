@@ -2,8 +2,9 @@
 
 PySD's translator is the parser: we never write our own ``.mdl`` grammar. Only
 ``pysd.translators`` is used (it writes nothing to disk); PySD's Python builder and
-runtime are the specification of the semantics, never called. One rule PySD gets wrong is
-applied while it parses: a leading unary minus before ``^`` (``gvcdyn.vensim_precedence``).
+runtime are the specification of the semantics, never called. One reading PySD gets wrong
+is mended while it parses: a minus written before a number that is the base of ``^``
+(``-2^2`` is -4; ``gvcdyn.vensim_precedence``).
 """
 
 from __future__ import annotations

@@ -1,38 +1,25 @@
-"""Vensim's rule for a leading unary minus before ``^``, applied while PySD parses.
+"""Unary minus binds looser than ``^`` in Vensim, also before a number: undo PySD's fold.
 
-The rule, inferred from Vensim's outputs (Vensim itself is not available to us):
+Vensim's rule is the usual one: ``-x^y`` is ``-(x^y)`` whatever ``x`` and ``y`` are.
+Vensim's own outputs say so: ``-2^2`` is -4 in the reference suite's ``exponentiation``
+model (``tests/sd-test-models/exponentiation``), ``-3^2`` and ``-a^2`` (``a = 3``) are -9
+(SDEverywhere issue #569), and ``-Time^cons2`` with ``Time = 10, cons2 = 2`` is -100
+(gvcdyn issue #22, which withdrew an earlier reading of a reference file as 100).
 
-- ``-x^n`` with a numeric literal exponent ``n`` is ``-(x^n)``;
-- ``-x^y`` with any other exponent is ``(-x)^y``: the minus binds to the base, as Vensim's
-  operator table ("Operators" in the Vensim documentation lists unary minus above ``^``).
+PySD builds that AST for a negated name, call or parenthesis (its ``EquationVisitor``
+puts ``negative(...)`` around the whole power), but it folds a written minus into a
+numeric literal before the ``^`` chain is built, so ``-2^2`` becomes ``(-2)^2`` = 4, and
+``-2^cons2``, ``a^-2^2`` likewise. This module undoes that fold for the operands of a
+``^`` chain that are the base of a power: the literal gets its written sign back and the
+minus goes into PySD's own ``negatives`` set, so PySD's code wraps ``negative(...)``
+around the power as it does for names. A negative number written in parentheses,
+``(-2)^2``, stays a negative base (4), and a negated exponent, ``a^-2``, stays a negative
+exponent: in both the minus is not at the base's level.
 
-The evidence, all of it Vensim output:
-
-1. the reference suite's ``exponentiation`` model (``tests/sd-test-models/exponentiation``):
-   ``-2^2`` is -4;
-2. SDEverywhere issue #569 ("Unary negation has different precedence than in Vensim",
-   climateinteractive/SDEverywhere): with ``a = 3``, ``-3^2`` and ``-a^2`` are both -9;
-3. a reference model outside our suite (gvcdyn issue #8): ``-Time^cons2`` with
-   ``Time = 10, cons2 = 2`` is 100.
-
-The documented order alone contradicts 1 and 2; "``^`` first" (PySD's and Python's rule)
-contradicts 3. The rule above is the one consistent with all three. It is an inference
-(one guess at the mechanism: Vensim compiles ``x^<number>`` as a power by a constant that
-binds tighter), so untested corners follow from it, not from evidence:
-
-- the exponent of a base is everything right of its ``^`` (``^`` is right-associative), so
-  in ``-a^2^c`` the exponent of ``a`` is ``2^c``, not a literal: ``(-a)^(2^c)``;
-- a literal is whatever PySD stores as a number: ``2``, ``2.5``, ``1e3``, ``-2`` and ``(2)``
-  alike (PySD folds a parenthesised or negated number into the number);
-- a parenthesised negative base is a negative base whatever the exponent: ``(-2)^2`` is 4.
-
-Why here: PySD builds the same AST for ``-Time^cons2`` and ``-(Time^cons2)`` (its
-``EquationVisitor`` wraps ``negative(...)`` around the whole power), and folds ``-2`` into
-the number ``-2``, so nothing after parsing can tell the cases apart. ``vensim_visitor``
-swaps in a subclass of PySD's visitor for the duration of one parse; the subclass rewrites
-the operands of each ``^`` chain and then defers to PySD's own code. No negative number is
-left as the base of a ``^``: a negated literal base is written ``negative(2)``, so the base
-is a negative number only in the AST of a model parsed without this module.
+Why at parse time: after parsing nothing can tell ``-2^2`` from ``(-2)^2`` (both are the
+number -2 raised to 2). ``vensim_visitor`` swaps in a subclass of PySD's visitor for the
+duration of one parse; the subclass rewrites the operands of each ``^`` chain and then
+defers to PySD's own code.
 """
 
 from __future__ import annotations
@@ -65,8 +52,8 @@ def _pysd_visitor_module() -> Any:
     ]
     if missing:
         raise TranslatorIncompatibleError(
-            f"the installed PySD lacks {', '.join(missing)}, which gvcdyn uses to apply "
-            f"Vensim's unary-minus rule for '^'; install {_PYSD_PIN}"
+            f"the installed PySD lacks {', '.join(missing)}, which gvcdyn uses to read a "
+            f"negated number before '^' as Vensim does; install {_PYSD_PIN}"
         )
     return vensim_element
 
@@ -94,10 +81,10 @@ def _operand_nodes(node: Any) -> list[Any]:
 
 
 def _visitor_class(base: type) -> type:
-    """A subclass of PySD's ``EquationVisitor`` that applies the rule to each ``^`` chain."""
+    """A subclass of PySD's ``EquationVisitor`` that unfolds negated literal bases."""
 
     class VensimPowerVisitor(base):  # type: ignore[misc, valid-type]
-        """PySD's visitor with Vensim's binding of a leading minus in ``^`` chains."""
+        """PySD's visitor, with ``-2^y`` read as ``-(2^y)``."""
 
         # parsimonious wraps other exceptions in a VisitationError with the parse tree
         unwrapped_exceptions = (TranslatorIncompatibleError,)
@@ -112,51 +99,18 @@ def _visitor_class(base: type) -> type:
                     f"operands of '^' but the visitor saw {len(ids)}; install {_PYSD_PIN}"
                 )
             for i in range(len(ids) - 1):  # every operand that is the base of a '^'
-                ids[i] = self._rebind_base(ids[i], nodes[i], ids[i + 1 :])
+                element = self.elements[ids[i]]
+                if _minus_written(nodes[i]) and _is_literal(element):
+                    ids[i] = self.add_element(-element)  # the number as written
+                    self.negatives.add(ids[i])  # PySD negates the power, as for names
             return super().visit_exp_expr(n, ["^".join(ids)])
-
-        def _rebind_base(self, base_id: str, node: Any, exponent_ids: list[str]) -> str:
-            """The id of the base, rewritten so that PySD's own code builds Vensim's value."""
-            element = self.elements[base_id]
-            if not _minus_written(node):
-                if _is_literal(element) and element < 0:  # (-2)^y: a negative base
-                    return self._add_base(element)
-                return base_id
-            if _is_literal(element):  # PySD folded the written minus into the number
-                operand = -element
-            elif base_id in self.negatives:
-                operand = element
-                self.negatives.discard(base_id)
-            else:
-                raise TranslatorIncompatibleError(
-                    f"PySD's Vensim visitor changed: the negated operand '{node.text.strip()}' "
-                    f"of '^' is not in its negatives; install {_PYSD_PIN}"
-                )
-            if len(exponent_ids) == 1 and _is_literal(self.elements[exponent_ids[0]]):
-                new_id = self._add_base(operand)  # -x^2 is -(x^2): PySD's own wrapping
-                self.negatives.add(new_id)
-                return new_id
-            return self.add_element(_negative(operand))  # -x^y is (-x)^y
-
-        def _add_base(self, operand: Any) -> str:
-            """A new element for a base; a negative number becomes ``negative(number)``."""
-            if _is_literal(operand) and operand < 0:
-                return self.add_element(_negative(-operand))
-            return self.add_element(operand)
 
     return VensimPowerVisitor
 
 
-def _negative(operand: Any) -> Any:
-    """PySD's AST node for ``-operand``."""
-    from pysd.translators.structures.abstract_expressions import ArithmeticStructure
-
-    return ArithmeticStructure(["negative"], (operand,))
-
-
 @contextmanager
 def vensim_visitor() -> Iterator[type]:
-    """Parse with Vensim's unary-minus rule for ``^`` inside the ``with`` block.
+    """Parse with Vensim's reading of a negated number before ``^`` inside the block.
 
     Swaps PySD's module-level ``EquationVisitor`` (the name ``Component.parse`` looks up)
     for the subclass and puts PySD's class back on exit, also when the block raises.

@@ -2,28 +2,24 @@
 
 The rules, and where they come from:
 
-- A leading unary minus before ``^`` binds to the base, ``-a^b`` is ``(-a)^b``, except when
-  the exponent is a numeric literal: ``-a^2`` is ``-(a^2)``. This is inferred from Vensim's
-  outputs, not read in a specification: ``-2^2`` is -4 in the reference suite's
-  ``exponentiation`` model (Vensim output); with ``a = 3``, ``-3^2`` and ``-a^2`` are both
-  -9 (SDEverywhere issue #569, "Unary negation has different precedence than in Vensim");
-  ``-Time^cons2`` with ``Time = 10, cons2 = 2`` is 100 (a reference model outside our
-  suite, gvcdyn issue #8); Vensim's documentation ("Operators") lists unary minus above
-  ``^``. The rule is the one consistent with all of them (``gvcdyn.vensim_precedence``).
-  A negated base in parentheses, ``(-a)^2``, is a negative base.
+- Unary minus binds looser than ``^``, always: ``-x^y`` is ``-(x^y)``. Vensim's outputs:
+  ``-2^2`` is -4 in the reference suite's ``exponentiation`` model; with ``a = 3``,
+  ``-3^2`` and ``-a^2`` are both -9 (SDEverywhere issue #569); ``-Time^cons2`` with
+  ``Time = 10, cons2 = 2`` is -100 (issue #22: an earlier reading of a reference file as
+  100 was a misreading, and the special case built on it is gone). PySD folds a written
+  minus into a number before ``^`` (``-2^2`` would be 4); ``gvcdyn.vensim_precedence``
+  undoes that fold. A negative number in parentheses, ``(-2)^2``, is a negative base.
 - ``^`` is right-associative: ``2^3^2`` is ``2^(3^2)`` = 512 (PySD evaluates the chain as
-  Python's ``**``, which is right-associative); the exponent of ``a`` in ``-a^b^c`` is
-  ``b^c``, not a literal, so the minus binds to ``a``.
+  Python's ``**``, which is right-associative).
 - ``* /`` before ``+ -``, left to right within a level; comparisons after arithmetic, one
   per operand of a logical operator; ``:NOT:`` applies to the comparison after it;
   ``:AND:`` binds before ``:OR:`` (Vensim's operator table).
 
-Python's grammar has the other rules (``not`` over ``and`` over ``or``; ``**``
-right-associative), so the expected value of every equation is the same text with the
-operators spelled the Python way, evaluated by Python on numpy floats (numpy's arithmetic
-is the kernel's: a negative base with a fractional exponent is NaN, x/0 is inf). Only the
-minus differs: the fixed cases spell ``(-a)**b`` out, and the random cases get it from
-``_bind_minus_to_base``, which applies the rule to the text's tokens (not to PySD's AST).
+Python's grammar has the same rules for arithmetic (``-x**y`` is ``-(x**y)``, ``**``
+right-associative) and the other rules for logic (``not`` over ``and`` over ``or``), so
+the expected value of every equation is the same text with the operators spelled the
+Python way, evaluated by Python on numpy floats (numpy's arithmetic is the kernel's: a
+negative base with a fractional exponent is NaN, x/0 is inf).
 """
 
 from __future__ import annotations
@@ -49,33 +45,39 @@ CONSTANTS = {"cons2": 2.0, "cons3": 3.0}  # in the model, not in random expressi
 
 # Vensim text -> Python text of the same expression (both read with their own grammar)
 FIXED = {
-    "neg time power": ("-Time^cons2", "(-time)**cons2"),
+    "neg time power": ("-Time^cons2", "-(time**cons2)"),
     "neg time power parens": ("(-Time)^cons2", "(-time)**cons2"),
     "neg of power": ("-(Time^cons2)", "-(time**cons2)"),
     "neg time literal power": ("-Time^2", "-(time**2)"),
     "neg literal power": ("-2^2", "-(2**2)"),
     "sdeverywhere literal": ("-3^2", "-(3**2)"),
     "sdeverywhere name": ("-cons3^2", "-(cons3**2)"),
-    "neg literal base": ("-2^cons2", "(-2)**cons2"),
+    "neg literal base": ("-2^cons2", "-(2**cons2)"),
     "parens literal base": ("(-2)^2", "(-2)**2"),
     "neg of parens literal base": ("-(-2)^2", "-((-2)**2)"),
     "neg fraction literal power": ("-Time^0.5", "-(time**0.5)"),
     "neg exponent literal power": ("-Time^1e1", "-(time**10)"),
     "neg parens literal power": ("-Time^(2)", "-(time**2)"),
     "neg negative literal power": ("-a^-2", "-(a**-2)"),
-    "neg expression power": ("-Time^(cons2 + 0)", "(-time)**(cons2 + 0)"),
-    "neg subscripted base": ("-vec[d2]^cons2", "(-vec_d2)**cons2"),
-    "neg call base": ("-ABS(a - e)^cons2", "(-abs(a - e))**cons2"),
-    "neg parens base": ("-(a + b)^cons2", "(-(a + b))**cons2"),
+    "neg expression power": ("-Time^(cons2 + 0)", "-(time**(cons2 + 0))"),
+    "neg subscripted base": ("-vec[d2]^cons2", "-(vec_d2**cons2)"),
+    "neg call base": ("-ABS(a - e)^cons2", "-(abs(a - e)**cons2)"),
+    "neg parens base": ("-(a + b)^cons2", "-((a + b)**cons2)"),
+    "neg name neg exponent": ("-a^-b", "-(a**-b)"),
+    "neg time neg exponent": ("-Time^-cons2", "-(time**-cons2)"),
+    "neg literal neg exponent": ("-2^-2", "-(2**-2)"),
+    "neg literal neg name exponent": ("-2^-cons2", "-(2**-cons2)"),
+    "neg parens literal base": ("-(2)^2", "-(2**2)"),
+    "power neg literal power exponent": ("a^-2^2", "a**-(2**2)"),
     "power chain": ("2^3^2", "2**3**2"),
-    "power chain neg": ("-a^b^c", "(-a)**b**c"),
-    "power chain neg literal": ("-cons2^2^cons2", "(-cons2)**2**cons2"),
+    "power chain neg": ("-a^b^c", "-(a**b**c)"),
+    "power chain neg literal": ("-cons2^2^cons2", "-(cons2**2**cons2)"),
     "power neg exponent": ("a^-b", "a**-b"),
-    "power neg exponent chain": ("e^-cons2^cons2", "e**(-cons2)**cons2"),
+    "power neg exponent chain": ("e^-cons2^cons2", "e**-cons2**cons2"),
     "power times": ("a*b^2", "a*b**2"),
     "power over": ("e/a^2", "e/a**2"),
     "neg times": ("-Time*3", "-time*3"),
-    "times neg power": ("2*-Time^cons2", "2*(-time)**cons2"),
+    "times neg power": ("2*-Time^cons2", "2*-(time**cons2)"),
     "times neg literal power": ("2*-Time^2", "2*-(time**2)"),
     "minus minus": ("a - -b", "a - -b"),
     "sub chain": ("e - a - b", "e - a - b"),
@@ -84,7 +86,7 @@ FIXED = {
     "neg sqrt": ("(-Time)^0.5", "(-time)**0.5"),
     "compare arithmetic": ("IF THEN ELSE(a + b > e * c, 1, 0)", "1 if a + b > e * c else 0"),
     "compare neg power": ("IF THEN ELSE(-a^2 < 0, 1, 0)", "1 if -(a**2) < 0 else 0"),
-    "compare neg name power": ("IF THEN ELSE(-a^cons2 < 0, 1, 0)", "1 if (-a)**cons2 < 0 else 0"),
+    "compare neg name power": ("IF THEN ELSE(-a^cons2 < 0, 1, 0)", "1 if -(a**cons2) < 0 else 0"),
     "and before or": (
         "IF THEN ELSE(a > e :AND: b > e :OR: c < e, 1, 0)",
         "1 if a > e and b > e or c < e else 0",
@@ -146,53 +148,11 @@ def _random_condition(rng: random.Random) -> str:
 
 
 def _to_python(vensim: str) -> str:
-    """Python text of the same expression, with Vensim's leading minus before ``^``."""
+    """Python text of the same expression (Python's unary minus binds as Vensim's)."""
     text = vensim.replace("^", "**").replace(":AND:", "and").replace(":OR:", "or")
     text = text.replace(":NOT:", "not")
     comparisons = {"<>": "!=", "<=": "<=", ">=": ">=", "=": "=="}
-    text = re.sub(r"<>|<=|>=|=", lambda m: comparisons[m.group(0)], text)
-    return " ".join(_bind_minus_to_base(_TOKEN.findall(text)))
-
-
-_TOKEN = re.compile(r"\d+\.?\d*(?:[eE][+-]?\d+)?|\w+|\*\*|[<>!=]=|\S")
-_NUMBER = re.compile(r"\d")
-_BEFORE_UNARY = {None, "(", ",", "+", "-", "*", "/", "**", "<", ">", "<=", ">=", "==", "!="}
-_BEFORE_UNARY |= {"and", "or", "not", "if", "else"}
-
-
-def _operand_end(tokens: list[str], start: int) -> int:
-    """The index after the operand that starts at ``start``: a name, a number, a call or
-    a parenthesis."""
-    end = start + 1
-    if tokens[start] == "(" or (end < len(tokens) and tokens[end] == "("):
-        end = start if tokens[start] == "(" else end
-        depth = 0
-        while True:
-            depth += {"(": 1, ")": -1}.get(tokens[end], 0)
-            end += 1
-            if depth == 0:
-                return end
-    return end
-
-
-def _bind_minus_to_base(tokens: list[str]) -> list[str]:
-    """Python tokens with each unary ``- x ** y`` written ``( - x ) ** y`` unless ``y`` is
-    a lone number: Vensim's rule, applied to the text (independently of the AST rewrite)."""
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        previous = tokens[i - 1] if i else None
-        if tokens[i] == "-" and previous in _BEFORE_UNARY:
-            end = _operand_end(tokens, i + 1)
-            exponent = tokens[end + 1 : end + 3] if tokens[end : end + 1] == ["**"] else None
-            literal = exponent and _NUMBER.match(exponent[0]) and exponent[1:] != ["**"]
-            if exponent and not literal:
-                out += ["(", "-", *_bind_minus_to_base(tokens[i + 1 : end]), ")"]
-                i = end
-                continue
-        out.append(tokens[i])
-        i += 1
-    return out
+    return re.sub(r"<>|<=|>=|=", lambda m: comparisons[m.group(0)], text)
 
 
 def _cases() -> dict[str, tuple[str, str]]:
@@ -247,10 +207,12 @@ def test_the_reported_cases(results: xr.Dataset) -> None:
     def value(name: str) -> float:
         return float(np.ravel(results[name].values)[0])
 
-    assert value("neg time power") == 100.0  # issue #8: -Time^cons2
+    assert value("neg time power") == -100.0  # issue #22: -Time^cons2 is -100
     assert value("neg time literal power") == -100.0
     assert value("neg of power") == -100.0
     assert value("neg time power parens") == 100.0
+    assert value("neg name neg exponent") == -(2.0**-3.0)
+    assert value("neg literal neg exponent") == -0.25
     assert value("neg literal power") == -4.0  # the suite's exponentiation model
     assert value("sdeverywhere literal") == -9.0  # SDEverywhere #569: -3^2 ...
     assert value("sdeverywhere name") == -9.0  # ... and -a^2 with a = 3
@@ -265,22 +227,24 @@ def _ast(expression: str) -> Any:
     return component.ast
 
 
-def test_the_rule_is_applied_while_pysd_parses_and_pysd_is_left_as_it_was() -> None:
+def test_the_fold_is_undone_while_pysd_parses_and_pysd_is_left_as_it_was() -> None:
     """Fails if PySD stops looking up ``EquationVisitor`` by name or changes its AST."""
     pysd_visitor = vensim_element.EquationVisitor
-    negative_power = ae.ArithmeticStructure(
+    pysd_fold = ae.ArithmeticStructure(["^"], (-2, 2))
+    negative_power = ae.ArithmeticStructure(["negative"], (ae.ArithmeticStructure(["^"], (2, 2)),))
+    negative_name_power = ae.ArithmeticStructure(
         ["negative"], (ae.ArithmeticStructure(["^"], (_reference("time"), _reference("cons2"))),)
     )
-    power_of_negative = ae.ArithmeticStructure(
-        ["^"], (ae.ArithmeticStructure(["negative"], (_reference("time"),)), _reference("cons2"))
-    )
-    assert _ast("-Time^cons2") == negative_power  # PySD's own reading
+    assert _ast("-2^2") == pysd_fold  # PySD's own reading: (-2)^2
+    assert _ast("-Time^cons2") == negative_name_power  # right without help
     with vensim_visitor():
         assert vensim_element.EquationVisitor is not pysd_visitor
-        assert _ast("-Time^cons2") == power_of_negative
-        assert _ast("-(Time^cons2)") == negative_power
+        assert _ast("-2^2") == negative_power
+        assert _ast("(-2)^2") == pysd_fold  # a negative base in parentheses
+        assert _ast("-Time^cons2") == negative_name_power
+        assert _ast("-(Time^cons2)") == negative_name_power
     assert vensim_element.EquationVisitor is pysd_visitor
-    assert _ast("-Time^cons2") == negative_power
+    assert _ast("-2^2") == pysd_fold
 
 
 def _reference(name: str) -> Any:
@@ -315,8 +279,9 @@ def test_a_pysd_without_the_hook_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 
 def test_the_interpreter_folds_the_same_ast(tmp_path: Path) -> None:
     """A control computed before the run (``gvcdyn.interpret``) follows the same rule:
-    ``SAVEPER = k`` with ``k = -cons2^cons2`` saves every 4 time units, not -4."""
-    equations = "cons2 = 2\n\t~\tDmnl\n\t~\t\t|\nk = -cons2^cons2\n\t~\tDmnl\n\t~\t\t|"
+    ``SAVEPER = k`` with ``k = -2^cons2 + 8`` saves every 4 time units (with PySD's
+    fold, ``(-2)^2 + 8``, it would be 12)."""
+    equations = "cons2 = 2\n\t~\tDmnl\n\t~\t\t|\nk = -2^cons2 + 8\n\t~\tDmnl\n\t~\t\t|"
     path = write_mdl(tmp_path, equations, final_time=12, saveper="k")
     result = gvcdyn.load(path).run().isel(run=0)
     np.testing.assert_array_equal(result["time"].values, [0.0, 4.0, 8.0, 12.0])

@@ -111,10 +111,12 @@ class ExpressionLowerer:
         if ops == ["negative"]:
             return ir.Op("neg", (self.expr(args[0], env, owner),))
         if ops and all(o == "^" for o in ops):
-            # a^b^c is right-associative; a negative literal/negated base binds after ^
+            # a^b^c is right-associative. A written minus before a number base arrives as
+            # negative(number ^ ...) (gvcdyn.vensim_precedence undoes PySD's fold), so a
+            # negative number here is one written in parentheses: a real negative base.
             result = self.expr(args[-1], env, owner)
             for base in reversed(args[:-1]):
-                result = self._power(base, result, env, owner)
+                result = ir.Op("^", (self.expr(base, env, owner), result))
             return result
         result = self.expr(args[0], env, owner)
         for op, arg in zip(ops, args[1:], strict=True):
@@ -126,19 +128,6 @@ class ExpressionLowerer:
             else:
                 raise UnsupportedFeatureError(f"'{owner}': unknown operator '{op}'")
         return result
-
-    def _power(self, base: Any, exponent: ir.Expr, env: dict[str, str], owner: str) -> ir.Expr:
-        """``base ^ exponent``, with Vensim's observed rule for a leading minus.
-
-        Vensim computes ``-2^2`` as -4 and ``-a^2`` as ``-(a^2)`` (its own output in the
-        reference suite's ``exponentiation`` model), whatever its operator table says.
-        PySD's parser already wraps ``-a^b`` as ``negative(a^b)``, but folds the sign of a
-        literal into the number, so ``-2^2`` arrives as ``(-2)^2``: only that case is undone
-        here. A negated base in parentheses, ``(-a)^2``, is a real negative base.
-        """
-        if is_number(base) and float(base) < 0:
-            return ir.Op("neg", (ir.Op("^", (ir.Num(-float(base)), exponent)),))
-        return ir.Op("^", (self.expr(base, env, owner), exponent))
 
     def _logic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
         """Comparisons and :AND:/:OR:/:NOT:; a flat chain binds :AND: before :OR:."""
