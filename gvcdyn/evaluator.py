@@ -11,12 +11,13 @@ content-addressed cache.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gvcdyn import outcomes as _outcomes
 from gvcdyn.errors import OutcomeError, ParameterValueError
+from gvcdyn.identity import computation_identity
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 
@@ -74,6 +75,19 @@ class Evaluator:
     def per_run_times(self) -> bool:
         """Whether a call needs ``times=`` (some outcome is read at per-run times)."""
         return len(self._fixed_rows) < len(self.outcomes)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides this evaluator's numbers besides the design: the model
+        and its data files, method, time grid, base row and outcomes (``gvcdyn.identity``;
+        a checkpoint's fingerprint, so a resume with any of them changed is refused)."""
+        return computation_identity(
+            self.model,
+            method=self.method,
+            grid=self.grid,
+            base=self.space.base,
+            varied=self.space.columns,
+            outputs=[repr(o) for o in self.outcomes],
+        )
 
     def __repr__(self) -> str:
         return (
