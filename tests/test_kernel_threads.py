@@ -1,0 +1,143 @@
+"""How many threads a batch runs on, and that it never changes a result.
+
+A batch never starts more numba threads than it has runs (a single run stays on the
+calling thread, see ``gvcdyn.kernel``); the caller's thread count is restored after the
+call, and every run is bitwise the same whatever the thread count it ran with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+from mdl_helpers import write_mdl
+
+import gvcdyn
+from gvcdyn.errors import ParameterValueError
+
+SIR = """
+S = INTEG(-infection, population - 1)
+	~	People
+	~		|
+I = INTEG(infection - recovery, 1)
+	~	People
+	~		|
+infection = beta * S * I / population
+	~	People/Month
+	~		|
+recovery = gamma * I
+	~	People/Month
+	~		|
+beta = 0.5
+	~	1/Month [0,2]
+	~		|
+gamma = 0.1
+	~	1/Month [0,1]
+	~		|
+population = 1000
+	~	People [1,100000]
+	~		|
+"""
+
+THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> gvcdyn.Model:
+    root = tmp_path_factory.mktemp("threads")
+    return gvcdyn.load(write_mdl(root, SIR, final_time=30, time_step=0.25, name="sir"))
+
+
+@pytest.fixture(autouse=True)
+def two_threads() -> Iterator[None]:
+    """The caller runs with 2 numba threads (where the machine has them)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(THREADS)
+    yield
+    numba.set_num_threads(before)
+
+
+def _design(model: gvcdyn.Model, n: int) -> np.ndarray:
+    rng = np.random.default_rng(20261206)
+    matrix = np.tile(model.defaults(), (n, 1))
+    for name, low, high in (("beta", 0.1, 1.0), ("gamma", 0.05, 0.5)):
+        matrix[:, model.parameter(name).column] = rng.uniform(low, high, n)
+    return matrix
+
+
+class _Spy:
+    """Wraps a kernel's batch function and records the thread count of each call."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.threads: list[int] = []
+
+    def __call__(self, *args: Any) -> Any:
+        self.threads.append(numba.get_num_threads())
+        return self.function(*args)
+
+
+@pytest.fixture
+def spy(model: gvcdyn.Model) -> Iterator[_Spy]:
+    kernel = model._kernel("euler")
+    real = kernel.function
+    kernel._function = _Spy(real)
+    yield kernel._function
+    kernel._function = real
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_a_batch_uses_at_most_one_thread_per_run(model: gvcdyn.Model, spy: _Spy, n: int) -> None:
+    """A single run stays on the calling thread (before: every batch woke every thread)."""
+    model.simulate(_design(model, n))
+    assert spy.threads == [min(n, THREADS)]
+    assert numba.get_num_threads() == THREADS  # the caller's setting is back
+
+
+def test_thread_count_restored_when_the_call_fails(model: gvcdyn.Model, spy: _Spy) -> None:
+    def fail(*args: Any) -> None:
+        raise ParameterValueError("raised inside the kernel call")
+
+    spy.function = fail
+    with pytest.raises(ParameterValueError, match="inside the kernel"):
+        model.simulate(_design(model, 1))
+    assert spy.threads == [1]
+    assert numba.get_num_threads() == THREADS
+
+
+def test_a_lower_setting_of_the_caller_is_kept(model: gvcdyn.Model, spy: _Spy) -> None:
+    numba.set_num_threads(1)
+    model.simulate(_design(model, 5))
+    assert spy.threads == [1]
+    assert numba.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_single_runs_equal_runs_of_a_parallel_batch(model: gvcdyn.Model, method: str) -> None:
+    """Each run alone (on the calling thread) is bitwise the run inside a batch of 64
+    spread over the threads, and so are batches of 2 and 3 (as many runs as threads)."""
+    matrix = _design(model, 64)
+    batch = model.simulate(matrix, method=method)
+    assert not np.array_equal(batch.values[0], batch.values[1])  # the runs differ
+    for r in (0, 1, 17, 63):
+        alone = model.simulate(matrix[r : r + 1], method=method)
+        np.testing.assert_array_equal(alone.values[0], batch.values[r])
+        assert alone.status[0] == batch.status[r]
+    for n in (2, 3):
+        part = model.simulate(matrix[:n], method=method)
+        np.testing.assert_array_equal(part.values, batch.values[:n])
+
+
+def test_evaluator_single_points_equal_a_batch(model: gvcdyn.Model) -> None:
+    """The path calibration and MCMC take (one point per call) agrees with a batch."""
+    space = gvcdyn.ParameterSpace(model, ["beta", "gamma"], bounds={"beta": (0.1, 1.0)})
+    evaluator = model.evaluator(space, [gvcdyn.Outcome("I"), gvcdyn.Outcome("S")])
+    X = space.scale(np.random.default_rng(3).uniform(size=(9, 2)))
+    Y, status = evaluator(X)
+    for r in range(9):
+        y, s = evaluator(X[r : r + 1])
+        np.testing.assert_array_equal(y[0], Y[r])
+        assert s[0] == status[r]
