@@ -1,0 +1,161 @@
+"""Posterior sampling (gvcdyn.calibrate.posterior): the sampler on a density with a known
+answer, the support and the constraint, the convergence verdict, ArviZ's file format, and
+coverage of the truth on synthetic toy data sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.posterior import PosteriorSettings, sample_posterior
+from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.synthetic import balanced_cutpoints, simulate_outcomes
+from gvcdyn.errors import CalibrationConfigError
+
+DATA = Path(__file__).parent / "data" / "calibration"
+TRUTH = np.array([0.3, 0.2])  # Learning Rate, Innovation Rate (tests/data/calibration/README)
+
+
+class GaussianProblem:
+    """A stand-in problem whose objective is a known Gaussian: mean (0.4, 0.6), sd (0.05,
+    0.1), correlation 0.5, on the unit square (the bounds cut no visible mass)."""
+
+    names = ("a", "b")
+    k = 2
+    bounds = np.array([[0.0, 1.0], [0.0, 1.0]])
+    mean = np.array([0.4, 0.6])
+    sd = np.array([0.05, 0.1])
+    rho = 0.5
+
+    def __init__(self) -> None:
+        cov = np.diag(self.sd) @ np.array([[1, self.rho], [self.rho, 1]]) @ np.diag(self.sd)
+        self.precision = np.linalg.inv(cov)
+        self.calls = 0
+
+    def objective(self, theta: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        d = np.atleast_2d(theta) - self.mean
+        return 0.5 * np.einsum("ni,ij,nj->n", d, self.precision, d)
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        return lo + np.clip(u, 0, 1) * (hi - lo)
+
+
+def test_the_sampler_finds_a_known_gaussian_and_calls_it_converged():
+    problem = GaussianProblem()
+    idata = sample_posterior(problem, PosteriorSettings(steps=8000, walkers=16, seed=3))
+    post = idata.posterior
+    assert post.attrs["converged"] == 1, post.attrs["convergence_failures"]
+    for name, mean, sd in zip(problem.names, problem.mean, problem.sd, strict=True):
+        draws = post[name].values.ravel()
+        assert abs(draws.mean() - mean) < 0.1 * sd
+        assert abs(draws.std() - sd) < 0.1 * sd
+    rho = np.corrcoef(post["a"].values.ravel(), post["b"].values.ravel())[0, 1]
+    assert abs(rho - problem.rho) < 0.1
+    # one objective call per half-ensemble move (plus the starting points' check)
+    assert problem.calls == 2 * 8000 + 1
+
+
+def test_a_short_chain_is_not_called_converged_and_says_why():
+    idata = sample_posterior(GaussianProblem(), PosteriorSettings(steps=60, walkers=8, seed=1))
+    attrs = idata.posterior.attrs
+    assert attrs["converged"] == 0
+    assert "autocorrelation time" in attrs["convergence_failures"]
+
+
+def test_every_draw_honours_the_constraint_and_the_bounds():
+    problem = GaussianProblem()
+
+    def constraint(theta: np.ndarray) -> np.ndarray:
+        return theta[:, 0] < 0.38  # cuts the Gaussian's mode away
+
+    idata = sample_posterior(
+        problem, PosteriorSettings(steps=400, walkers=8, seed=2), constraint=constraint
+    )
+    a = idata.posterior["a"].values
+    assert a.max() < 0.38
+    assert a.min() >= 0.0
+    assert idata.posterior.attrs["constrained"] == 1
+
+
+def test_a_constraint_nothing_meets_is_a_clear_error():
+    with pytest.raises(CalibrationConfigError, match="no finite posterior density"):
+        sample_posterior(
+            GaussianProblem(),
+            PosteriorSettings(steps=10, walkers=8),
+            constraint=lambda theta: np.zeros(len(theta), dtype=bool),
+        )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (PosteriorSettings(steps=1), "steps must be >= 2"),
+        (PosteriorSettings(walkers=2), "at least twice"),
+        (PosteriorSettings(steps=10, burn=10), "burn must be in"),
+        (PosteriorSettings(steps=10, burn=5, thin=4), "fewer than 2"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_rule(settings, message):
+    with pytest.raises(CalibrationConfigError, match=message):
+        sample_posterior(GaussianProblem(), settings)
+
+
+def test_the_draws_are_reproducible_and_arviz_reads_the_file(tmp_path):
+    import arviz as az
+
+    settings = PosteriorSettings(steps=50, walkers=8, seed=5)
+    first = sample_posterior(GaussianProblem(), settings)
+    second = sample_posterior(GaussianProblem(), settings)
+    np.testing.assert_array_equal(first.posterior["a"].values, second.posterior["a"].values)
+    path = tmp_path / "fit.posterior.nc"
+    first.to_netcdf(str(path))
+    back = az.from_netcdf(str(path))
+    assert set(back.groups()) >= {"posterior", "sample_stats"}
+    np.testing.assert_array_equal(back.posterior["b"].values, first.posterior["b"].values)
+    assert back.posterior["a"].dims == ("chain", "draw")
+    assert back.posterior.sizes["draw"] == 25  # half burned
+
+
+@pytest.fixture(scope="module")
+def toy_problem():
+    return CalibrationProblem.from_config(load_config(DATA / "toy_config.toml"))
+
+
+def test_toy_posterior_each_move_is_one_batch(toy_problem):
+    before = toy_problem.counter.batches
+    sample_posterior(toy_problem, PosteriorSettings(steps=20, walkers=8, seed=1))
+    # one batch per half-ensemble move, and at least one for the starting points
+    assert toy_problem.counter.batches - before >= 2 * 20 + 1
+    assert toy_problem.counter.batches - before <= 2 * 20 + 50
+
+
+@pytest.mark.slow
+def test_posterior_intervals_cover_the_truth_at_about_their_rate(toy_problem):
+    """Over 10 synthetic data sets simulated at the truth, the central 95% posterior
+    intervals of the two parameters (20 intervals) cover the truth at least 16 times: a
+    correct 95% interval fails that with probability about 1.6% (binomial, independent
+    intervals), an interval half as wide as it should be about always."""
+    cuts = balanced_cutpoints(toy_problem, TRUTH)
+    covered = 0
+    for seed in range(10):
+        frame = simulate_outcomes(toy_problem, TRUTH, cuts, np.random.default_rng(100 + seed))
+        problem = toy_problem.with_frame(frame)
+        idata = sample_posterior(problem, PosteriorSettings(steps=1200, walkers=16, seed=seed))
+        for j, name in enumerate(problem.names):
+            draws = idata.posterior[name].values.ravel()
+            low, high = np.quantile(draws, [0.025, 0.975])
+            covered += int(low <= TRUTH[j] <= high)
+    assert covered >= 16
+
+
+def test_settings_resolve_an_even_ensemble_of_at_least_16():
+    assert replace(PosteriorSettings(), walkers=None).resolved(3) == (16, 1000, 1)
+    assert PosteriorSettings(walkers=9).resolved(2)[0] == 10
+    assert PosteriorSettings().resolved(7)[0] == 28
