@@ -63,6 +63,11 @@ class SensitivityDesignError(GvcdynError, ValueError):
     """A sensitivity design that cannot be analysed: wrong sample size, bad ranges or levers."""
 
 
+class MemoryLimitError(GvcdynError, MemoryError):
+    """A job whose arrays would exceed the memory limit (``gvcdyn.limits``), refused before
+    anything is allocated."""
+
+
 class OutcomeError(GvcdynError, ValueError):
     """An outcome definition that cannot be read from the model's results."""
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gvcdyn.errors import CheckpointError
+from gvcdyn.limits import update_hash
 
 __all__ = [
     "Checkpoint",
@@ -80,7 +81,8 @@ def fingerprint(
     ``model`` is the model's content hash (``model.ir.source_hash``); ``config`` is any
     JSON-able description of the job's settings (method, outcomes, bounds, N...).
     """
-    inputs = hashlib.sha256(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    inputs = hashlib.sha256()
+    update_hash(inputs, X)  # in blocks of rows: no copy of a design of several GiB
     inputs.update(repr(X.shape).encode())
     if times is not None:
         inputs.update(np.ascontiguousarray(times, dtype=np.float64).tobytes())

@@ -16,14 +16,18 @@ import numpy as np
 
 from gvcdyn.errors import SensitivityDesignError
 from gvcdyn.execute import Execution
+from gvcdyn.limits import check_memory
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 
-__all__ = ["DesignRuns", "drop_failed_groups", "run_design"]
+__all__ = ["DesignRuns", "check_design_memory", "drop_failed_groups", "run_design"]
 
 #: Runs per evaluator call: about a second of the GVC model on two cores.
 DEFAULT_CHUNK = 8192
-#: Outputs of a design are held in memory for the analysis; refuse designs beyond this.
-MAX_OUTPUT_BYTES = 4 * 2**30
+#: Outputs of a design are held in memory for the analysis; refuse designs beyond this
+#: (None: the machine's limit, ``gvcdyn.limits.memory_limit()``).
+MAX_OUTPUT_BYTES: int | None = None
+#: What to ask for instead of a design too big for memory.
+SMALLER = "read fewer times (--at 10,20,40) or outputs, or use a smaller N"
 
 Evaluate = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -42,33 +46,50 @@ def run_design(
 
     ``execution`` says where the chunks run (in this process by default, or on a dask
     cluster) and whether finished chunks are checkpointed for ``--resume``; ``config``
-    and ``seed`` identify the study in the checkpoint (with the model and ``X``).
+    and ``seed`` identify the study in the checkpoint, with ``X`` and what
+    ``evaluate.identity()`` says decides its numbers (model, data, method, base...).
     """
     n = X.shape[0]
     m = len(getattr(evaluate, "names", ())) or 1
-    if n * m * 8 > MAX_OUTPUT_BYTES:
-        raise SensitivityDesignError(
-            f"{n:,} runs x {m:,} outputs would need {n * m * 8 / 2**30:.1f} GiB of outputs "
-            f"(limit {MAX_OUTPUT_BYTES / 2**30:.0f} GiB); read fewer times (--at 10,20,40) "
-            "or outputs, or use a smaller N"
-        )
+    check_memory(
+        n * m * 8,
+        f"{n:,} runs x {m:,} outputs",
+        hint=SMALLER,
+        error=SensitivityDesignError,
+        limit=MAX_OUTPUT_BYTES,
+    )
     advance = progress("runs", n)
     bounds = [min(start + chunk, n) - start for start in range(0, n, chunk)]
 
     def report(done: int, total: int) -> None:
         advance(bounds[done - 1])
 
-    model = getattr(evaluate, "model", None)
     result = (execution or Execution()).map(
         evaluate,
         X,
-        model_sha256=model.ir.source_hash if model is not None else "",
         config={"outcomes": list(getattr(evaluate, "names", ())), **(config or {})},
         seed=seed,
         chunk_size=chunk,
         progress=report,
     )
     return result.Y, result.status
+
+
+def check_design_memory(
+    rows: int, levers: int, outputs: int, *, resamples: int = 0, base: int = 0
+) -> None:
+    """Refuse, before it is sampled, a design of ``rows`` runs whose memory would exceed
+    the limit: the design (``rows x levers``) and its outputs (``rows x outputs``) are
+    each held twice (as run and as kept for the analysis); a Sobol' analysis adds the
+    bootstrap's ``base x resamples`` counts, which take about three times their size
+    while they are drawn."""
+    extra = f" and {resamples:,} bootstrap resamples of {base:,} base samples" if resamples else ""
+    check_memory(
+        2 * rows * (levers + outputs) * 8 + 3 * base * resamples * 8,
+        f"a design of {rows:,} runs x {levers:,} levers with {outputs:,} outputs{extra}",
+        hint=SMALLER + (" or fewer --resamples" if resamples else ""),
+        error=SensitivityDesignError,
+    )
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import (
     DEFAULT_CHUNK,
     DesignRuns,
+    check_design_memory,
     drop_failed_groups,
     run_design,
 )
@@ -193,6 +194,8 @@ def sobol(
     _check_power_of_two(n)
     seed = _seed(seed)
     D = study.space.k
+    rows, m = n * block_size(D, second_order), len(study.evaluator.names)
+    check_design_memory(rows, D, m, resamples=num_resamples, base=n)
     t0 = _clock()
     X = sobol_sample.sample(study.problem, n, calc_second_order=second_order, seed=seed)
     t1 = _clock()
@@ -257,6 +260,7 @@ def morris(
         raise SensitivityDesignError(f"Morris needs at least 2 trajectories, got {n}")
     seed = _seed(seed)
     D = study.space.k
+    check_design_memory(n * (D + 1), D, len(study.evaluator.names))
     t0 = _clock()
     X = morris_sample.sample(study.problem, n, num_levels=num_levels, seed=seed)
     t1 = _clock()

@@ -1,0 +1,154 @@
+"""Size guards: refuse a job whose arrays would not fit in memory *before* allocating them.
+
+A hostile or mistyped size (``--n 2^30``, a case period ending in the year 1e7, a
+million-row table) must end in one line that says how big the job would be, the limit,
+and how to change either, never in a numpy ``MemoryError`` traceback after minutes or
+a machine that swaps to a halt. Every command checks its sizes here, with one limit:
+
+- ``memory_limit()``: ``$GVCDYN_MEMORY_LIMIT`` when set (``16GiB``, ``500MB``, bytes),
+  otherwise half of this machine's physical memory (the rest is for the kernel's own
+  working arrays, copies numpy makes and the other programs of the machine);
+- ``check_memory(n_bytes, what, ...)``: the refusal, with the numbers and the limit;
+- ``chunk_rows(row_bytes, ...)``: how many rows of a batch fit in a bounded piece, for
+  code that can work through its rows in pieces instead of refusing;
+- ``update_hash(hasher, array)``: an array's digest without a copy of the whole array.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from gvcdyn.errors import GvcdynError, MemoryLimitError
+
+__all__ = [
+    "ENV_VAR",
+    "MemoryLimitError",
+    "check_memory",
+    "chunk_rows",
+    "format_bytes",
+    "memory_limit",
+    "parse_size",
+    "update_hash",
+]
+
+#: environment variable that sets the limit (a size such as ``16GiB``)
+ENV_VAR = "GVCDYN_MEMORY_LIMIT"
+#: share of the physical memory one job may plan to hold
+FRACTION = 0.5
+#: the limit when the physical memory cannot be read
+FALLBACK = 4 * 2**30
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 2**10,
+    "KB": 10**3,
+    "KIB": 2**10,
+    "M": 2**20,
+    "MB": 10**6,
+    "MIB": 2**20,
+    "G": 2**30,
+    "GB": 10**9,
+    "GIB": 2**30,
+    "T": 2**40,
+    "TB": 10**12,
+    "TIB": 2**40,
+}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_size(text: str) -> int:
+    """``"16GiB"``, ``"16G"``, ``"500 MB"``, ``"1e9"`` -> bytes; anything else is refused."""
+    match = _SIZE.match(text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise MemoryLimitError(
+            f"{ENV_VAR}={text!r} is not a size; give bytes or a size such as 16GiB or 500MB"
+        )
+    size = float(match.group(1)) * _UNITS[unit]
+    if not size >= 1:
+        raise MemoryLimitError(f"{ENV_VAR}={text!r}: the limit must be at least one byte")
+    return int(size)
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None when the system does not say."""
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def memory_limit() -> int:
+    """Bytes one job may plan to hold: ``$GVCDYN_MEMORY_LIMIT``, else half the RAM."""
+    text = os.environ.get(ENV_VAR, "").strip()
+    if text:
+        return parse_size(text)
+    total = physical_memory()
+    return int(total * FRACTION) if total else FALLBACK
+
+
+def format_bytes(n_bytes: float) -> str:
+    """``1536`` -> ``1.5 KiB``: sizes in messages, to three significant figures."""
+    value = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{value:.0f} B" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _limit_text(limit: int, given: bool) -> str:
+    if given:
+        return f"limit {format_bytes(limit)}"
+    source = f"from {ENV_VAR}" if os.environ.get(ENV_VAR, "").strip() else "half this machine's RAM"
+    return f"limit {format_bytes(limit)}, {source}; set {ENV_VAR}=SIZE (e.g. 64GiB) to change it"
+
+
+def check_memory(
+    n_bytes: float,
+    what: str,
+    *,
+    hint: str = "",
+    error: type[GvcdynError] = MemoryLimitError,
+    limit: int | None = None,
+) -> None:
+    """Refuse ``what`` (e.g. ``"2,097,152 runs x 12 outputs"``) when its ``n_bytes``
+    exceed ``limit`` (default ``memory_limit()``): ``error`` says the size, the limit,
+    how to change the limit and ``hint`` (what to ask for instead)."""
+    given = limit is not None
+    limit = memory_limit() if limit is None else limit
+    if n_bytes > limit:
+        advice = f"; {hint}" if hint else ""
+        raise error(
+            f"{what} would need {format_bytes(n_bytes)} of memory "
+            f"({_limit_text(limit, given)}){advice}"
+        )
+
+
+def chunk_rows(row_bytes: float, n_rows: int, *, budget: int | None = None) -> int:
+    """Rows of ``row_bytes`` each that make a piece of at most ``budget`` bytes (default:
+    an eighth of ``memory_limit()``, so pieces and their copies stay well inside it);
+    at least one row, at most ``n_rows``."""
+    budget = memory_limit() // 8 if budget is None else budget
+    return int(max(1, min(n_rows, budget // max(1.0, row_bytes))))
+
+
+def update_hash(hasher: Any, array: np.ndarray, *, chunk_bytes: int = 64 * 2**20) -> None:
+    """Feed ``array``'s float64 bytes in C order to ``hasher`` a block of rows at a time:
+    the digest of ``np.ascontiguousarray(array, dtype=float64).tobytes()`` without that
+    copy of the whole array (a design of several GiB is hashed in 64 MiB of memory)."""
+    array = np.asarray(array)
+    if array.ndim == 0 or array.size == 0:
+        hasher.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        return
+    row_bytes = max(1, array[0].size * 8)
+    step = chunk_rows(row_bytes, len(array), budget=chunk_bytes)
+    for start in range(0, len(array), step):
+        block = np.ascontiguousarray(array[start : start + step], dtype=np.float64)
+        hasher.update(memoryview(block.reshape(-1)))
