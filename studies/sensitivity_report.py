@@ -67,6 +67,15 @@ NEGLIGIBLE = 0.01
 BASES = {"captive": "captive.toml", "market-based": "market-based.toml"}
 
 
+def _unvaried(base: dict[str, float] | None, varied: list[str]) -> dict[str, float]:
+    """The scenario's values of the levers a design does not vary (it samples the rest).
+
+    The governance scenarios also set levers the designs vary; a study refuses a base
+    that does, so the report keeps only what the scenario decides: its governance.
+    """
+    return {name: value for name, value in (base or {}).items() if name not in varied}
+
+
 @dataclass(frozen=True)
 class Claim:
     """A seed claim, the levers that carry it and the sign it predicts on upgrading."""
@@ -142,6 +151,7 @@ def main() -> None:
     for label, file in BASES.items():
         scenario = REPO / "models" / "scenarios" / file
         base, base_label = sens.base_of(model, scenario, fit)
+        base = _unvaried(base, varied)
         study = sens.prepare(
             model, outputs, at=times, params=varied, base=base, base_label=base_label
         )
@@ -158,6 +168,7 @@ def main() -> None:
     for label, file in BASES.items() if len(untimed) < len(varied) else ():
         scenario = REPO / "models" / "scenarios" / file
         base, base_label = sens.base_of(model, scenario, fit)
+        base = _unvaried(base, untimed)
         study = sens.prepare(
             model, outputs, at=times, params=untimed, base=base, base_label=base_label
         )
@@ -174,6 +185,7 @@ def main() -> None:
         scenario = REPO / "models" / "scenarios" / file
         base, base_label = sens.base_of(model, scenario, fit)
         base = {**(base or {}), **{model.parameter(name).name: 0.0 for name in STARTS}}
+        base = _unvaried(base, shock_only)
         study = sens.prepare(
             model, outputs, at=times, params=shock_only, base=base, base_label=base_label
         )
@@ -200,6 +212,7 @@ def main() -> None:
             scenario = REPO / "models" / "scenarios" / file
             base, _ = sens.base_of(model, scenario, None)
             base = {**base, **{model.parameter(k).name: v for k, v in draw.items()}}
+            base = _unvaried(base, varied)
             study = sens.prepare(
                 model, outputs, at=times, params=varied, base=base, base_label=f"fit draw {i}"
             )

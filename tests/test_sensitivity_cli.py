@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +16,19 @@ import xarray as xr
 from gvcdyn.cli import common, run_cli
 
 ISHIGAMI = str(Path(__file__).parent / "models" / "ishigami.mdl")
+REPO = Path(__file__).resolve().parents[1]
+GVC = REPO / "models" / "gvc_upgrading.mdl"
+CAPTIVE = REPO / "models" / "scenarios" / "captive.toml"
+
+
+def gvcdyn(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script (a wide terminal, so tables are not cut)."""
+    exe = shutil.which("gvcdyn")
+    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 class _Captured:
@@ -100,3 +116,56 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path, monkeypatch, printed)
     assert run_cli(argv) == 130
     assert "interrupted" in printed.err
     assert not nc.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_scenario_that_sets_varied_levers_is_refused_naming_them(tmp_path):
+    """captive.toml sets 6 of the 18 Levers-view levers: the study would ignore them all."""
+    done = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4",
+                  "--scenario", CAPTIVE, "--out", tmp_path / "s.nc")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    (line,) = lines
+    assert line.startswith("error: scenario captive.toml sets 6 of the levers"), line
+    for lever in ("Initial Buyer Control", "Buyer Challenge", "Buyer Support",
+                  "Buyer Blocking Strength", "National Market Share", "Shock Size"):  # fmt: skip
+        assert f"'{lever}'" in line, (lever, line)
+    assert "--params" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_fit_that_sets_a_varied_lever_is_refused(tmp_path, capsys):
+    fit = tmp_path / "fit.nc"
+    coords = {"parameter": ["X3", "B"]}
+    xr.Dataset({"estimate": ("parameter", [0.5, 0.2])}, coords=coords).to_netcdf(fit)
+    argv = ["sensitivity", ISHIGAMI, "-o", "Ishigami", "--params", "X1,X3", "--fit", str(fit)]
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: fit fit.nc sets 1 of the levers") and "'X3'" in err, err
+    assert "'B'" not in err and "'X1'" not in err and "\n" not in err
+    assert run_cli([*argv[:-3], "X1,X2", "--fit", str(fit), "--n", "8"]) == 0  # X3 not varied
+
+
+def test_a_base_mapping_that_sets_a_varied_lever_is_refused_by_the_library():
+    import gvcdyn
+    from gvcdyn.errors import SensitivityDesignError
+    from gvcdyn.sensitivity import study as sens
+
+    model = gvcdyn.load(ISHIGAMI)
+    with pytest.raises(SensitivityDesignError, match=r"the base values sets 1 .*'X2'"):
+        sens.prepare(model, ["Ishigami"], params=["X1", "X2"], base={"x2": 1.0, "X3": 0.5})
+    study = sens.prepare(model, ["Ishigami"], params=["X1", "X2"], base={"X3": 0.5})
+    assert study.base_label == "values given"
+
+
+def test_the_table_says_how_many_parameters_it_leaves_out():
+    """18 levers, 15 rows: the note names the 3 others; with 15 or fewer, no note."""
+    done = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4", "--seed", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 15, done.stdout
+    assert "... and 3 more parameters ranked lower (--out writes them all)" in done.stdout
+    few = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4", "--seed", "1",
+                 "--params", "Shock Size,Buyer Support")  # fmt: skip
+    assert few.returncode == 0, few.stderr
+    assert "more parameter" not in few.stdout

@@ -86,13 +86,16 @@ def sensitivity(
     """Global sensitivity of outputs to the model's levers: Sobol' indices or Morris effects.
 
     Ranges are the levers' documented ranges unless --ranges overrides them; everything not
-    varied stays at the model defaults, the --scenario, or the --fit estimates.
+    varied stays at the model defaults, the --scenario, or the --fit estimates. A scenario
+    or fit that sets a varied lever is refused (its value would never be used).
 
-    Example (time-resolved, second order, files written):
+    Example (time-resolved, second order, files written; the captive chain's governance
+    fixed, the starts and sources of learning varied):
 
       gvcdyn sensitivity models/gvc_upgrading.mdl -o "Innovation Capability" \\
           -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
           --scenario models/scenarios/captive.toml \\
+          --params "Buyer Led Start,State Led Start,FDI Led Start,State Participation" \\
           --out results/sens.nc --plot results/sens.png
 
     With --out, finished chunks of runs are kept in <out>.job/ until the indices are written:
@@ -196,6 +199,12 @@ def _print_ranking(ds: Any) -> None:
                 )
             table.add_row(escape(str(one.parameter.values[i])), *cells)
         out.print(table)
+        if len(order) > SHOWN:
+            hidden = len(order) - SHOWN
+            out.print(
+                f"... and {hidden} more parameter{'s' * (hidden > 1)} ranked lower "
+                "(--out writes them all)"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.execute import Execution
 from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from gvcdyn.evaluator import Evaluator
     from gvcdyn.model import Model
 
-__all__ = ["Study", "base_of", "morris", "prepare", "sobol"]
+__all__ = ["Study", "base_of", "morris", "prepare", "refuse_varied_in_base", "sobol"]
 
 AtLike = str | float | Sequence[float]
 BaseLike = Mapping[str, float] | str | Path | None
@@ -84,6 +84,8 @@ def prepare(
     if not outputs:
         raise SensitivityDesignError("name at least one output variable")
     choice = choose_levers(model, params, ranges)
+    named = base_label or (str(base) if isinstance(base, str | Path) else "the base values")
+    refuse_varied_in_base(model, choice.names, base, named)
     space = ParameterSpace(model, choice.names, bounds=choice.bounds or None, base=base)
     probe = model.evaluator(space, [Outcome(outputs[0])], method=integration)
     times = resolve_times(at, probe.grid.save_times)
@@ -94,6 +96,39 @@ def prepare(
     return Study(model, space, evaluator, tuple(names), times, label, choice.source)
 
 
+def refuse_varied_in_base(model: Model, varied: Sequence[str], base: BaseLike, label: str) -> None:
+    """Refuse a base (scenario file, fit estimates, values) that sets a varied lever.
+
+    The sampled values replace a varied lever's base value in every run, so such a value
+    does nothing while the study is labelled with the base: a scenario whose values are
+    all among the varied levers gives the model defaults' indices under its own name.
+    Names the base cannot resolve are left to ``ParameterSpace``, which names them.
+    """
+    if base is None:
+        return
+    if isinstance(base, str | Path):
+        from gvcdyn.scenarios import read_scenario
+
+        base = read_scenario(base).parameters
+    known = {p.name for p in model.parameters}
+    fixed = {_canonical_name(model, name) for name in base} & known
+    clash = [name for name in varied if name in fixed]
+    if clash:
+        listed = ", ".join(f"'{name}'" for name in clash)
+        raise SensitivityDesignError(
+            f"{label} sets {len(clash)} of the levers the study varies ({listed}), whose "
+            "sampled values would replace these in every run: vary only the other levers "
+            "(--params) or leave these out of the base"
+        )
+
+
+def _canonical_name(model: Model, name: str) -> str:
+    try:
+        return model.parameter(name).name
+    except GvcdynError:
+        return name
+
+
 def base_of(
     model: Model, scenario: str | Path | None = None, fit: str | Path | None = None
 ) -> tuple[BaseLike, str]:
@@ -101,6 +136,7 @@ def base_of(
 
     Model defaults, overridden by a scenario file, overridden by a calibration fit's
     estimates (the fit decides the parameters it estimated; the scenario the rest).
+    :func:`prepare` refuses a base that sets a lever the study varies.
     """
     from gvcdyn.scenarios import read_scenario
     from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
