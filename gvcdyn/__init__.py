@@ -7,6 +7,7 @@ compiled to batched numba kernels that integrate many parameter sets at once.
 from __future__ import annotations
 
 from gvcdyn._version import __version__
+from gvcdyn.checks import reality_check
 from gvcdyn.errors import GvcdynError
 from gvcdyn.evaluator import Evaluator
 from gvcdyn.model import Model, load
@@ -21,4 +22,5 @@ __all__ = [
     "ParameterSpace",
     "__version__",
     "load",
+    "reality_check",
 ]

@@ -152,3 +152,7 @@ class DataFileRequiredError(ExternalDataError):
             f"'{variable}' is a data variable without an equation: its values come from the "
             f"output of another run; pass that file with {how}"
         )
+
+
+class RealityCheckError(GvcdynError, ValueError):
+    """A reality-check file that is malformed: an unknown key, name, kind or time in a check."""

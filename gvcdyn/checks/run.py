@@ -1,0 +1,353 @@
+"""Running a check file: every condition of every check in one compiled batch.
+
+The runs all checks need (each condition x background x sweep point, after duplicates
+are merged) become the rows of ONE parameter matrix, run by one call of the model's
+evaluator (``model.evaluator(space, outcomes)``, the analysis seam). The evaluator
+reads every variable the checks name at every saved time; each check's expectation is
+then evaluated on those numbers, for all draws at once.
+
+Under ``perturb``, the base is drawn ``draws`` times (every constant uniformly within
++-``perturb`` relative around its base value, clipped to its documented range; the
+file's ``levers``, structural constants and the simulation controls stay at base) and
+each condition's settings are applied on top of each draw: ``draws + 1`` copies of the
+matrix (the first is the base itself), still one evaluator call unless the readings
+would need more than about 200 MB, in which case the draws go in as few equal calls as
+fit. A check *holds* when every part of its expectation holds at every time, background
+and sweep point and all its runs ended with status ok; its *margin* is the smallest
+signed distance to failing, in the units of the compared quantity (NaN: a run failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from gvcdyn import ir
+from gvcdyn._version import __version__
+from gvcdyn.checks import expr as _expr
+from gvcdyn.checks.expr import Series
+from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
+from gvcdyn.errors import RealityCheckError
+from gvcdyn.outcomes import Outcome
+from gvcdyn.space import ParameterSpace
+
+if TYPE_CHECKING:
+    from gvcdyn.model import Model
+
+__all__ = ["base_values", "perturbed_names", "reality_check"]
+
+#: most numbers (runs x readings) one evaluator call may return (about 200 MB)
+MAX_VALUES_PER_CALL = 25_000_000
+
+ParamsLike = Mapping[str, float] | str | Path | None
+
+
+def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
+    """The base values a check run starts from, and where they came from.
+
+    ``None``: the model's defaults. A mapping: those values. A ``.nc`` file: a calibration
+    fit's estimates (variable ``estimate`` over ``parameter``). A ``.toml`` file: its
+    ``[parameters]`` table (a scenario file, or pinned reference values).
+    """
+    if params is None:
+        return {}, "model defaults"
+    if isinstance(params, Mapping):
+        return {str(k): float(v) for k, v in params.items()}, "values given"
+    path = Path(params)
+    if not path.is_file():
+        raise RealityCheckError(f"parameter file not found: {path}")
+    if path.suffix == ".nc":
+        try:
+            ds = xr.load_dataset(path)
+        except (OSError, ValueError) as exc:
+            raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+        if "estimate" not in ds or "parameter" not in ds.coords:
+            raise RealityCheckError(
+                f"{path} has no 'estimate' over 'parameter'; give a calibration fit (.nc)"
+            )
+        names = [str(n) for n in ds["parameter"].values]
+        return dict(zip(names, map(float, ds["estimate"].values), strict=True)), str(path)
+    if path.suffix == ".toml":
+        from gvcdyn.scenarios import read_scenario
+
+        return dict(read_scenario(path).parameters), str(path)
+    raise RealityCheckError(
+        f"{path}: parameters come from a fit (.nc) or a [parameters] table (.toml)"
+    )
+
+
+def perturbed_names(model: Model, checks: CheckFile) -> list[str]:
+    """The constants a perturbation draws: all but the file's levers, the structural
+    ones (orders of SMOOTH N / DELAY N) and those the simulation controls read."""
+    controls = model.ir.controls
+    read = set().union(
+        *(
+            ir.symbols_in(e)
+            for e in (controls.initial_time, controls.final_time, controls.time_step)
+        ),
+        ir.symbols_in(controls.saveper),
+    )
+    return [
+        p.name
+        for p in model.parameters
+        if p.name not in checks.levers
+        and p.variable not in model.ir.structural
+        and p.symbol not in read
+    ]
+
+
+def reality_check(
+    model: Model,
+    checks: CheckFile | str | Path,
+    *,
+    params: ParamsLike = None,
+    perturb: float = 0.0,
+    draws: int = 500,
+    seed: int | None = None,
+    method: str = "euler",
+) -> xr.Dataset:
+    """Run every check of ``checks`` on ``model`` and say which hold, by how much.
+
+    Returns a Dataset over ``check``: ``holds`` and ``margin`` at the base (``params``:
+    see :func:`base_values`); with ``perturb > 0`` also ``holds_draw`` and
+    ``margin_draw`` over (``draw``, ``check``), ``share`` (of draws where each check
+    holds), ``share_all`` (where all hold together) and the drawn values
+    ``draw_value(draw, parameter)``.
+    """
+    spec = checks if isinstance(checks, CheckFile) else read_checks(checks, model)
+    if perturb < 0 or not np.isfinite(perturb):
+        raise RealityCheckError(f"perturb must be a fraction >= 0, got {perturb}")
+    if perturb > 0 and draws < 1:
+        raise RealityCheckError(f"draws must be at least 1, got {draws}")
+    values, source = base_values(params)
+    base = model.parameter_matrix(values)[0]
+    varied = perturbed_names(model, spec) if perturb > 0 else []
+    bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)
+
+    rows: dict[tuple, int] = {}
+    plans = [_plan(check, rows) for check in spec.checks]
+    full = np.repeat(bases[:, None, :], len(rows), axis=1)  # (draw, row, parameter)
+    for r, key in enumerate(rows):
+        for name, value in key:
+            full[:, r, model.parameter(name).column] = value
+
+    cells = _cells(model, spec)
+    times = np.asarray(model.grid(model.defaults()[None, :]).save_times, dtype=np.float64)
+    Y, status, calls = _simulate(model, full, cells, times, method)
+
+    n_draws = bases.shape[0]
+    margins = np.empty((n_draws, len(spec.checks)))
+    holds = np.empty((n_draws, len(spec.checks)), dtype=bool)
+    for j, (check, plan) in enumerate(zip(spec.checks, plans, strict=True)):
+        margins[:, j], holds[:, j] = _evaluate(model, check, plan, full, Y, status, cells, times)
+
+    coords = {
+        "check": list(spec.names),
+        "group": ("check", [c.group for c in spec.checks]),
+        "kind": ("check", [c.kind for c in spec.checks]),
+    }
+    ds = xr.Dataset(
+        {
+            "holds": ("check", holds[0], {"description": "the check holds at the base"}),
+            "margin": (
+                "check",
+                margins[0],
+                {
+                    "description": "signed distance to failing at the base, in the units of "
+                    "the compared quantity (NaN: a run failed)"
+                },
+            ),
+            "doc": ("check", [c.doc for c in spec.checks]),
+        },
+        coords=coords,
+        attrs={
+            "title": "gvcdyn reality check",
+            "model": model.name,
+            "model_sha256": model.ir.source_hash,
+            "checks_file": spec.path,
+            "base": source,
+            "method": method,
+            "runs": int(full.shape[0] * full.shape[1]),
+            "evaluator_calls": calls,
+            "gvcdyn_version": __version__,
+            "all_hold": int(holds[0].all()),
+        },
+    )
+    if perturb > 0:
+        ds["holds_draw"] = (("draw", "check"), holds[1:])
+        ds["margin_draw"] = (("draw", "check"), margins[1:])
+        ds["share"] = (
+            "check",
+            holds[1:].mean(axis=0),
+            {"description": f"share of {draws} draws (+-{perturb:g}) in which the check holds"},
+        )
+        ds["share_all"] = (
+            (),
+            float(holds[1:].all(axis=1).mean()),
+            {"description": "share of draws in which every check holds"},
+        )
+        columns = [model.parameter(n).column for n in varied]
+        ds["draw_value"] = (("draw", "parameter"), bases[1:, columns])
+        ds = ds.assign_coords(parameter=varied, draw=np.arange(draws))
+        ds.attrs.update(perturb=perturb, draws=draws, seed=-1 if seed is None else seed)
+    return ds
+
+
+def _draw_bases(
+    model: Model, base: np.ndarray, names: list[str], perturb: float, draws: int, seed: int | None
+) -> np.ndarray:
+    """``draws + 1`` base rows: the base, then draws within +-perturb, clipped to ranges."""
+    bases = np.tile(base, (draws + 1, 1))
+    if draws == 0 or not names:
+        return bases
+    rng = np.random.default_rng(seed)
+    factors = 1 + rng.uniform(-perturb, perturb, size=(draws, len(names)))
+    for j, name in enumerate(names):
+        p = model.parameter(name)
+        value = base[p.column] * factors[:, j]
+        low = -np.inf if p.minimum is None else p.minimum
+        high = np.inf if p.maximum is None else p.maximum
+        bases[1:, p.column] = np.clip(value, low, high)
+    return bases
+
+
+def _plan(check: Check, rows: dict[tuple, int]) -> dict[str, np.ndarray]:
+    """Per condition, the batch row of each (background, sweep point)."""
+    plan = {
+        name: np.zeros((len(check.backgrounds), len(cond.points)), dtype=np.int64)
+        for name, cond in check.conditions.items()
+    }
+    for cond, b, s, settings in check.settings():
+        key = tuple(sorted(settings.items()))
+        plan[cond][b, s] = rows.setdefault(key, len(rows))
+    return plan
+
+
+def _cells(model: Model, spec: CheckFile) -> dict[str, int]:
+    """Every variable (cell) any check reads, with its index among the readings."""
+    names: list[str] = []
+    for check in spec.checks:
+        texts = [e for _, e in check.let] + list(check.expressions.values())
+        for e in texts:
+            for _, name in e.reads:
+                kind, canonical = resolve(model, name)
+                if kind == "variable":
+                    names.append(canonical)
+        names += [resolve(model, v)[1] for v in check.ranges]
+    return {name: i for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _simulate(
+    model: Model, full: np.ndarray, cells: Mapping[str, int], times: np.ndarray, method: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``Y[draw, row, cell, time]`` and ``status[draw, row]``; the number of calls."""
+    n_draws, n_rows, n_params = full.shape
+    flat = full.reshape(-1, n_params)
+    varying = np.flatnonzero(np.ptp(flat, axis=0) > 0)
+    free = [p for p in model.parameters if p.variable not in model.ir.structural]
+    names = [model.parameters[c].name for c in varying] or [free[0].name]
+    bounds = {}
+    for name in names:
+        column = flat[:, model.parameter(name).column]
+        low, high = float(column.min()), float(column.max())
+        bounds[name] = (low, high) if low < high else (low - 1.0, high + 1.0)
+    base = {p.name: float(flat[0, p.column]) for p in model.parameters}
+    space = ParameterSpace(model, names, bounds=bounds, base=base, allow_out_of_range=True)
+    outcomes = [
+        Outcome(cell, "value", at=float(t), name=f"{cell} @{i}")
+        for cell in cells
+        for i, t in enumerate(times)
+    ]
+    Y = np.full((n_draws, n_rows, len(cells), len(times)), np.nan)
+    status = np.zeros((n_draws, n_rows), dtype=np.int64)
+    if not outcomes:  # checks read only constants: run nothing
+        return Y, status, 0
+    f = model.evaluator(space, outcomes, method=method)
+    per_call = max(1, MAX_VALUES_PER_CALL // max(1, n_rows * len(outcomes)))
+    calls = 0
+    for start in range(0, n_draws, per_call):
+        stop = min(n_draws, start + per_call)
+        X = full[start:stop][..., space.columns].reshape(-1, space.k)
+        y, st = f(X)
+        Y[start:stop] = y.reshape(stop - start, n_rows, len(cells), len(times))
+        status[start:stop] = np.asarray(st).reshape(stop - start, n_rows)
+        calls += 1
+    return Y, status, calls
+
+
+def _evaluate(
+    model: Model,
+    check: Check,
+    plan: Mapping[str, np.ndarray],
+    full: np.ndarray,
+    Y: np.ndarray,
+    status: np.ndarray,
+    cells: Mapping[str, int],
+    times: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(margin, holds)`` per draw for one check."""
+    n_draws = full.shape[0]
+
+    def read(cond: str, name: str) -> Any:
+        rows = plan[cond]
+        kind, canonical = resolve(model, name)
+        if kind == "parameter":
+            return full[:, rows, model.parameter(canonical).column]
+        return Series(Y[:, rows, cells[canonical], :], times)
+
+    parts: list[tuple[np.ndarray, bool]] = []
+    for t in check.at or (None,):
+        scope: dict[str, Any] = {} if t is None else {"t": t}
+        for name, e in check.let:
+            scope[name] = _expr.evaluate(e, scope, read)
+        value = {k: _expr.evaluate(e, scope, read) for k, e in check.expressions.items()}
+        parts += _parts(check, value, read)
+
+    tol = check.tolerance
+    margin = np.full(n_draws, np.inf)
+    holds = np.ones(n_draws, dtype=bool)
+    for part, strict in parts:
+        arr = np.asarray(part, dtype=np.float64) + tol
+        arr = np.broadcast_to(arr, (n_draws, *arr.shape[1:])) if arr.ndim else np.full(n_draws, arr)
+        m = np.min(arr.reshape(n_draws, -1), axis=1)  # NaN propagates: a NaN fails
+        margin = np.minimum(margin, m)
+        with np.errstate(invalid="ignore"):
+            holds &= m > 0 if strict else m >= 0
+    used = np.concatenate([rows.ravel() for rows in plan.values()])
+    failed = np.any(status[:, used] != 0, axis=1)
+    return np.where(failed, np.nan, margin), holds & ~failed
+
+
+def _parts(check: Check, value: Mapping[str, Any], read: Any) -> list[tuple[Any, bool]]:
+    """The signed distances to failing of one evaluation, each with whether 0 fails."""
+    kind = check.kind
+    if kind == "compare":
+        diff = _expr._elementwise(np.subtract, value["left"], value["right"])
+        return [(diff if check.op in (">", ">=") else -diff, _OPS[check.op])]
+    if kind == "bound":
+        v = value["value"]
+        side = {"min": (1, False), "above": (1, True), "max": (-1, False), "below": (-1, True)}
+        return [
+            ((v - limit) if side[k][0] > 0 else (limit - v), side[k][1])
+            for k, limit in check.bounds
+        ]
+    if kind == "sign":
+        v = value["value"]
+        return [(v if check.sign == "positive" else -np.asarray(v), True)]
+    if kind == "monotone":
+        v = np.asarray(value["value"], dtype=np.float64)
+        swept = next(c for c in check.conditions.values() if c.swept)
+        v = np.broadcast_to(v, (*v.shape[:-1], len(swept.points))) if v.ndim else v
+        diff = np.diff(v, axis=-1)
+        return [(diff if check.direction == "increasing" else -diff, check.strict)]
+    parts = []
+    for var, (low, high) in check.ranges.items():
+        for cond in check.conditions:
+            x = read(cond, var).values
+            with np.errstate(invalid="ignore"):
+                parts.append((np.minimum(x - low, high - x), False))
+    return parts
