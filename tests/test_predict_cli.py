@@ -1,0 +1,73 @@
+"""``gvcdyn predict`` through the console script: what it says about the draws it used.
+
+A toy fit with bootstrap replicates is made once (small settings: this checks the
+command's report, not the fit); ``--point`` must say that it leaves the replicates out,
+not that the fit has none, and the default must say that it averages over them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.study import calibrate
+from gvcdyn.results_io import write_netcdf
+
+DATA = Path(__file__).parent / "data" / "calibration"
+REPLICATES = 3
+
+
+def gvcdyn(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("gvcdyn")
+    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [exe, *map(str, args)], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def fit_and_cases(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("predict")
+    config = replace(
+        load_config(DATA / "toy_config.toml"),
+        seeds=(1,),
+        popsize=5,
+        maxiter=3,
+        profile_points=3,
+        bootstrap=REPLICATES,
+    )
+    path = write_netcdf(calibrate(config, command_line=["gvcdyn", "calibrate"]), folder / "fit.nc")
+    frame = pd.read_csv(DATA / "toy_cases.csv", dtype=str, keep_default_na=False).head(4)
+    cases = folder / "new.csv"
+    frame.drop(columns=["skill_upg", "outcome_class"]).to_csv(cases, index=False)
+    return path, cases
+
+
+def test_point_says_it_leaves_the_replicates_out(fit_and_cases, tmp_path):
+    fit, cases = fit_and_cases
+    point = gvcdyn("predict", "--fit", fit, "--cases", cases, "--point", "--out",
+                   tmp_path / "point.csv")  # fmt: skip
+    assert point.returncode == 0, point.stderr
+    assert "no bootstrap replicates" not in point.stdout, point.stdout
+    said = f"point estimate only, as asked (the fit's {REPLICATES} bootstrap replicates not used)"
+    assert said in " ".join(point.stdout.split()), point.stdout
+    meta = json.loads((tmp_path / "point.json").read_text())
+    assert meta["n_draws"] == 1 and meta["uncertainty"] == said
+
+    averaged = gvcdyn("predict", "--fit", fit, "--cases", cases, "--out", tmp_path / "all.csv")
+    assert averaged.returncode == 0, averaged.stderr
+    assert f"{REPLICATES} case-bootstrap replicates" in " ".join(averaged.stdout.split())
+    assert json.loads((tmp_path / "all.json").read_text())["n_draws"] == 1 + REPLICATES
+    p_point = pd.read_csv(tmp_path / "point.csv")["p_rise"].to_numpy()
+    p_all = pd.read_csv(tmp_path / "all.csv")["p_rise"].to_numpy()
+    assert np.all(np.isfinite(p_point)) and not np.allclose(p_point, p_all, rtol=0, atol=1e-6)
