@@ -159,3 +159,60 @@ def test_settings_resolve_an_even_ensemble_of_at_least_16():
     assert replace(PosteriorSettings(), walkers=None).resolved(3) == (16, 1000, 1)
     assert PosteriorSettings(walkers=9).resolved(2)[0] == 10
     assert PosteriorSettings().resolved(7)[0] == 28
+
+
+def _toy_doc_with(posterior_table: str) -> str:
+    return (DATA / "toy_config.toml").read_text() + "\n[posterior]\n" + posterior_table
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("steps = 100\nwalker = 8\n", r"\[posterior\].*walker"),
+        ("steps = 100\nwalkers = 2\n", r"\[posterior\].*at least twice the 2"),
+        ("steps = 100\nburn = 100\n", r"\[posterior\].*burn must be in"),
+    ],
+)
+def test_a_bad_posterior_table_is_refused_naming_it(tmp_path, table, message):
+    from gvcdyn.calibrate.config import load_config as load
+
+    path = tmp_path / "config.toml"
+    path.write_text(_toy_doc_with(table).replace('"toy_', f'"{DATA}/toy_'))
+    with pytest.raises(CalibrationConfigError, match=message):
+        load(path)
+
+
+def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(tmp_path):
+    from gvcdyn.calibrate.posterior import inference_data
+    from gvcdyn.calibrate.study import calibrate
+
+    config = replace(
+        load_config(DATA / "toy_config.toml"),
+        seeds=(1,),
+        popsize=5,
+        maxiter=5,
+        profile_points=0,
+        bootstrap=0,
+        posterior=PosteriorSettings(steps=40, walkers=8, seed=4),
+    )
+    fit = calibrate(config)
+    assert fit["posterior_draw"].dims == ("chain", "draw", "parameter")
+    assert fit["posterior_draw"].shape == (8, 20, 2)
+    assert fit.attrs["posterior_converged"] == 0  # 40 moves are far too few
+    assert "autocorrelation" in fit.attrs["posterior_convergence_failures"]
+    draws = fit["posterior_draw"].values
+    assert np.all((draws >= fit["bound_low"].values) & (draws <= fit["bound_high"].values))
+    idata = inference_data(fit)
+    np.testing.assert_array_equal(
+        idata.posterior["Learning Rate"].values, fit["posterior_draw"].values[:, :, 0]
+    )
+    assert idata.posterior.attrs["walkers"] == 8
+
+
+def test_a_fit_without_draws_says_how_to_get_them():
+    import xarray as xr
+
+    from gvcdyn.calibrate.posterior import inference_data
+
+    with pytest.raises(CalibrationConfigError, match=r"add a \[posterior\] table"):
+        inference_data(xr.Dataset())

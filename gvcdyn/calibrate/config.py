@@ -70,6 +70,13 @@ repeats = 2
 loo = true
 seed = 11
 outcomes = ["outcome_class", "functional_upg"]
+
+[posterior]                     # optional: posterior draws with emcee (none without it)
+steps = 2000                    # ensemble moves per walker
+walkers = 32                    # default max(4 x parameters, 16)
+burn = 1000                     # moves dropped from each walker's start (default half)
+thin = 1
+seed = 13
 """
 
 
@@ -90,6 +97,45 @@ class OutcomeSpec:
     levels: tuple[str, ...]
     quantity: str
     scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class PosteriorSettings:
+    """How long and how wide the ensemble runs.
+
+    ``walkers``: None for ``max(4 k, 16)`` rounded up to even (emcee needs at least 2 k
+    and an even number for its two halves). ``burn``: steps dropped from the start of
+    each walker, None for half of ``steps``. ``thin``: keep every ``thin``-th step.
+    """
+
+    steps: int = 2000
+    walkers: int | None = None
+    burn: int | None = None
+    thin: int = 1
+    seed: int = 0
+
+    def resolved(self, k: int) -> tuple[int, int, int]:
+        """``(walkers, burn, thin)`` for ``k`` parameters, checked."""
+        walkers = self.walkers if self.walkers is not None else max(4 * k, 16)
+        walkers += walkers % 2
+        burn = self.steps // 2 if self.burn is None else self.burn
+        if self.steps < 2:
+            raise CalibrationConfigError(f"posterior steps must be >= 2, got {self.steps}")
+        if walkers < 2 * k:
+            raise CalibrationConfigError(
+                f"posterior walkers must be at least twice the {k} estimated parameters "
+                f"(emcee's stretch move needs it), got {walkers}"
+            )
+        if not 0 <= burn < self.steps:
+            raise CalibrationConfigError(
+                f"posterior burn must be in [0, steps) = [0, {self.steps}), got {burn}"
+            )
+        if self.thin < 1 or (self.steps - burn) // self.thin < 2:
+            raise CalibrationConfigError(
+                f"posterior thin {self.thin} keeps fewer than 2 of the {self.steps - burn} "
+                "steps after burn-in; lower thin or raise steps"
+            )
+        return walkers, burn, self.thin
 
 
 @dataclass(frozen=True)
@@ -119,6 +165,7 @@ class CalibrationConfig:
     cv_loo: bool = True
     cv_seed: int = 11
     cv_outcomes: tuple[str, ...] = ()
+    posterior: PosteriorSettings | None = None
 
     def with_seed(self, seed: int) -> CalibrationConfig:
         """The config with its random seeds derived from one user seed (``--seed``)."""
@@ -129,6 +176,7 @@ class CalibrationConfig:
             seeds=tuple(seed + 1000 * i for i in range(len(self.seeds))),
             uncertainty_seed=seed + 7,
             cv_seed=seed + 11,
+            posterior=None if self.posterior is None else replace(self.posterior, seed=seed + 13),
         )
 
 
@@ -194,6 +242,7 @@ def parse_config(
             "fit",
             "uncertainty",
             "crossval",
+            "posterior",
         },
         where,
     )
@@ -293,6 +342,7 @@ def parse_config(
     unknown = [c for c in cv_outcomes if c not in columns]
     if unknown:
         raise CalibrationConfigError(f"{wc}: outcome '{unknown[0]}' is not an [[outcome]] column")
+    posterior = _posterior(doc, where, len(estimate))
     method = str(doc.get("method", "euler"))
     time_step = doc.get("time_step")
     if time_step is not None and (
@@ -325,4 +375,27 @@ def parse_config(
         cv_loo=bool(cv.get("loo", True)),
         cv_seed=_int(cv, "seed", 11, wc),
         cv_outcomes=cv_outcomes,
+        posterior=posterior,
     )
+
+
+def _posterior(doc: dict[str, Any], where: str, k: int) -> PosteriorSettings | None:
+    """The ``[posterior]`` table (none: no posterior is sampled), checked for ``k``
+    estimated parameters."""
+    if "posterior" not in doc:
+        return None
+    table = _table(doc, "posterior", where)
+    wp = where + " [posterior]"
+    _check_keys(table, {"steps", "walkers", "burn", "thin", "seed"}, wp)
+    settings = PosteriorSettings(
+        steps=_int(table, "steps", 2000, wp, 2),
+        walkers=_int(table, "walkers", 0, wp, 2) if "walkers" in table else None,
+        burn=_int(table, "burn", 0, wp, 0) if "burn" in table else None,
+        thin=_int(table, "thin", 1, wp, 1),
+        seed=_int(table, "seed", 13, wp),
+    )
+    try:
+        settings.resolved(k)
+    except CalibrationConfigError as exc:
+        raise CalibrationConfigError(f"{wp}: {exc}") from None
+    return settings

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gvcdyn.calibrate.config import PosteriorSettings
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.errors import CalibrationConfigError
 
@@ -50,45 +51,6 @@ TAU_LENGTHS = 50.0
 Constraint = Callable[[np.ndarray], np.ndarray]
 #: progress(step, steps) after each ensemble step
 StepProgress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class PosteriorSettings:
-    """How long and how wide the ensemble runs.
-
-    ``walkers``: None for ``max(4 k, 16)`` rounded up to even (emcee needs at least 2 k
-    and an even number for its two halves). ``burn``: steps dropped from the start of
-    each walker, None for half of ``steps``. ``thin``: keep every ``thin``-th step.
-    """
-
-    steps: int = 2000
-    walkers: int | None = None
-    burn: int | None = None
-    thin: int = 1
-    seed: int = 0
-
-    def resolved(self, k: int) -> tuple[int, int, int]:
-        """``(walkers, burn, thin)`` for ``k`` parameters, checked."""
-        walkers = self.walkers if self.walkers is not None else max(4 * k, 16)
-        walkers += walkers % 2
-        burn = self.steps // 2 if self.burn is None else self.burn
-        if self.steps < 2:
-            raise CalibrationConfigError(f"posterior steps must be >= 2, got {self.steps}")
-        if walkers < 2 * k:
-            raise CalibrationConfigError(
-                f"posterior walkers must be at least twice the {k} estimated parameters "
-                f"(emcee's stretch move needs it), got {walkers}"
-            )
-        if not 0 <= burn < self.steps:
-            raise CalibrationConfigError(
-                f"posterior burn must be in [0, steps) = [0, {self.steps}), got {burn}"
-            )
-        if self.thin < 1 or (self.steps - burn) // self.thin < 2:
-            raise CalibrationConfigError(
-                f"posterior thin {self.thin} keeps fewer than 2 of the {self.steps - burn} "
-                "steps after burn-in; lower thin or raise steps"
-            )
-        return walkers, burn, self.thin
 
 
 def _arviz():
@@ -151,12 +113,14 @@ def _dispersed_starts(
 
 def sample_posterior(
     problem: CalibrationProblem,
-    settings: PosteriorSettings = PosteriorSettings(),
+    settings: PosteriorSettings | None = None,
     *,
     constraint: Constraint | None = None,
     progress: StepProgress | None = None,
 ):
     """Posterior draws of ``problem``'s parameters as ArviZ ``InferenceData``.
+
+    ``settings``: the config's ``[posterior]`` table (default ``PosteriorSettings()``).
 
     ``posterior`` holds one variable per estimated parameter, dims ``(chain, draw)`` with a
     chain per walker (after burn-in and thinning); ``sample_stats`` holds ``lp`` (the log
@@ -166,6 +130,7 @@ def sample_posterior(
     import emcee
 
     az = _arviz()
+    settings = settings or PosteriorSettings()
     walkers, burn, thin = settings.resolved(problem.k)
     rng = np.random.default_rng(settings.seed)
     log_prob = _log_probability(problem, constraint)
@@ -264,3 +229,69 @@ def convergence(idata, *, tau: np.ndarray, kept_steps: int) -> Convergence:
         return np.array([float(ds[name]) for name in names])
 
     return Convergence(names, values(rhat), values(bulk), values(tail), tau, kept_steps)
+
+
+#: posterior attributes carried into a fit file, each prefixed ``posterior_``
+_FIT_ATTRS = (
+    "sampler",
+    "target",
+    "constrained",
+    "walkers",
+    "steps",
+    "burn",
+    "thin",
+    "seed",
+    "acceptance_fraction_mean",
+    "converged",
+    "convergence_failures",
+    "rhat_max",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "autocorr_time_max",
+)
+
+
+def fit_variables(idata, names: list[str]) -> dict[str, tuple]:
+    """The draws as fit-file variables: ``posterior_draw (chain, draw, parameter)`` and
+    ``posterior_lp (chain, draw)``."""
+    draws = np.stack([idata.posterior[name].values for name in names], axis=-1)
+    return {
+        "posterior_draw": (
+            ("chain", "draw", "parameter"),
+            draws,
+            {"description": "posterior draws (emcee walkers as chains, after burn-in)"},
+        ),
+        "posterior_lp": (
+            ("chain", "draw"),
+            idata.sample_stats["lp"].values,
+            {"description": "log posterior density of each draw, up to a constant"},
+        ),
+    }
+
+
+def fit_attributes(idata) -> dict[str, object]:
+    """The sampler's settings and convergence verdict as ``posterior_*`` fit attributes."""
+    attrs = idata.posterior.attrs
+    return {f"posterior_{key}": attrs[key] for key in _FIT_ATTRS if key in attrs}
+
+
+def inference_data(fit):
+    """ArviZ ``InferenceData`` (``posterior``, ``sample_stats``) of a fit Dataset's draws,
+    to write with ``.to_netcdf`` or pass to ArviZ's plots; the fit must hold a posterior."""
+    if "posterior_draw" not in fit:
+        raise CalibrationConfigError(
+            "the fit has no posterior draws: add a [posterior] table to the calibration "
+            "config and calibrate again"
+        )
+    az = _arviz()
+    draws = fit["posterior_draw"]
+    names = [str(name) for name in draws["parameter"].values]
+    idata = az.from_dict(
+        posterior={name: draws.sel(parameter=name).values for name in names},
+        sample_stats={"lp": fit["posterior_lp"].values},
+    )
+    prefix = "posterior_"
+    idata.posterior.attrs.update(
+        {key[len(prefix) :]: value for key, value in fit.attrs.items() if key.startswith(prefix)}
+    )
+    return idata

@@ -128,6 +128,14 @@ def calibrate(
             execution=execution,
             progress=_step(tasks, "bootstrap replicates"),
         )
+    posterior = None
+    if config.posterior is not None:
+        from gvcdyn.calibrate.posterior import sample_posterior
+
+        say(f"posterior (emcee, {config.posterior.steps} ensemble moves)")
+        posterior = sample_posterior(
+            problem, config.posterior, progress=_step(tasks, "posterior moves")
+        )
     cv = None
     if crossval:
         from gvcdyn.calibrate.crossval import crossvalidate
@@ -137,7 +145,9 @@ def calibrate(
     say("")
     result.n_runs = problem.counter.runs
     result.extra["timing"] = timing
-    return fit_dataset(problem, result, prof, ident, boot, cv, command_line=command_line)
+    return fit_dataset(
+        problem, result, prof, ident, boot, cv, posterior=posterior, command_line=command_line
+    )
 
 
 def _step(tasks: Tasks | None, name: str) -> Callable[[int, int], None] | None:
@@ -154,9 +164,16 @@ def fit_dataset(
     boot,
     cv=None,
     *,
+    posterior=None,
     command_line: list[str] | None = None,
 ) -> xr.Dataset:
-    """The fit and its uncertainty as an ``xarray.Dataset`` (see ``calibration/README.md``)."""
+    """The fit and its uncertainty as an ``xarray.Dataset`` (see ``calibration/README.md``).
+
+    ``posterior`` (ArviZ ``InferenceData`` from ``sample_posterior``) adds the draws as
+    ``posterior_draw (chain, draw, parameter)`` and ``posterior_lp``, with the sampler's
+    settings and convergence verdict as ``posterior_*`` attributes;
+    ``gvcdyn.calibrate.posterior.inference_data`` turns them back into ArviZ's format.
+    """
     cfg = problem.config
     names = list(problem.names)
     outcomes = [o.column for o in problem.outcomes]
@@ -294,6 +311,10 @@ def fit_dataset(
         )
     if cv is not None:
         data.update(cv.to_data_vars())
+    if posterior is not None:
+        from gvcdyn.calibrate.posterior import fit_variables
+
+        data.update(fit_variables(posterior, names))
     coords = {
         "parameter": names,
         "parameter_b": names,
@@ -343,4 +364,8 @@ def fit_dataset(
         "timing": json.dumps(result.extra.get("timing", {})),
         "load_average": json.dumps([round(x, 2) for x in os.getloadavg()]),
     }
+    if posterior is not None:
+        from gvcdyn.calibrate.posterior import fit_attributes
+
+        attrs.update(fit_attributes(posterior))
     return xr.Dataset(data, coords=coords, attrs=attrs)
