@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from gvcdyn.cli import calibrate, check, params, sensitivity, whatif
+from gvcdyn.cli import calibrate, check, models, params, sensitivity, whatif
 from gvcdyn.errors import GvcdynError
 
 try:  # typer >= 0.2x parses with its own copy of click
@@ -66,6 +66,7 @@ params.register(app)
 check.register(app)
 calibrate.register(app)
 sensitivity.register(app)
+models.register(app)
 
 
 def _reflowed(doc: str) -> str:

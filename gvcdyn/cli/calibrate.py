@@ -30,7 +30,11 @@ def register(app: typer.Typer) -> None:
 
 def calibrate(
     config: Annotated[
-        Path, typer.Argument(help="Calibration config TOML (see the example below).")
+        Path,
+        typer.Argument(
+            help="Calibration config TOML (see the example below), or the name of a model "
+            "shipped with one (gvcdyn models)."
+        ),
     ],
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="netCDF file for the fit (written atomically).")
@@ -66,11 +70,12 @@ def calibrate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from gvcdyn.bundled import resolve_calibration_config
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
     from gvcdyn.results_io import check_writable, write_netcdf
 
-    cfg = load_config(config)
+    cfg = load_config(resolve_calibration_config(config))
     check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are
     # continued with --resume, never overwritten
@@ -194,8 +199,9 @@ def predict(
           --out predictions.csv
     """
     from gvcdyn.calibrate.predict import predict as run_prediction
-    from gvcdyn.calibrate.predict import write_predictions
+    from gvcdyn.calibrate.predict import prediction_paths, write_predictions
 
+    prediction_paths(out_path)  # a clashing --out is refused before the simulation
     with err.status("simulating the cases"):
         prediction = run_prediction(fit, cases, use_bootstrap=not point)
     for problem in prediction.problems:

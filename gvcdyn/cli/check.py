@@ -9,13 +9,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import DataOption, data_files, out, status
+from gvcdyn.cli.common import MODEL_HELP, DataOption, data_files, model_path, out, status
 
 EXIT_MISMATCH = 1
 
 
 def check(
-    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     reference: Annotated[
         Path | None,
         typer.Option(help="Vensim output (.tab or .csv); default: compare with a PySD run."),
@@ -38,6 +38,7 @@ def check(
     """
     from gvcdyn.check import check_model
 
+    model = model_path(model)
     with data_files(data) as files:
         comparison = check_model(
             model, reference, rtol=rtol, atol=atol, data_files=files, progress=status

@@ -86,6 +86,29 @@ def load(path: Path) -> Any:
         return gvcdyn.load(path)
 
 
+#: the help of every argument that takes a model file or a shipped model's name
+MODEL_HELP = "Vensim .mdl model file, or the name of a model shipped with gvcdyn (gvcdyn models)."
+#: the help of every option that takes a scenario file or a scenario's name
+SCENARIO_HELP = (
+    "Scenario .toml file, or the name of one in the scenarios/ folder beside the model "
+    "(gvcdyn models lists the shipped ones)"
+)
+
+
+def model_path(name: Path) -> Path:
+    """The model file a command was given: a path that exists, else a shipped model's name."""
+    from gvcdyn.bundled import resolve_model
+
+    return resolve_model(name)
+
+
+def scenario_paths(names: list[Path] | None, model: Path) -> list[Path]:
+    """The scenario files given: paths that exist, else names of the model's scenarios."""
+    from gvcdyn.bundled import resolve_scenario
+
+    return [resolve_scenario(name, model) for name in names or []]
+
+
 DataOption = Annotated[
     list[Path] | None,
     typer.Option(

@@ -11,11 +11,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import Format, load, out
+from gvcdyn.cli.common import MODEL_HELP, Format, load, model_path, out
 
 
 def params(
-    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     format_: Annotated[
         Format, typer.Option("--format", "-f", help="Output format.")
     ] = Format.table,
@@ -28,7 +28,7 @@ def params(
 
       gvcdyn params models/gvc_upgrading.mdl --format csv > levers.csv
     """
-    m = load(model)
+    m = load(model_path(model))
     frame = m.parameter_table()
     if format_ is Format.csv:
         frame.to_csv(sys.stdout, index=False)

@@ -12,7 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import Method, err, exit_on_interrupt, load, out, writing
+from gvcdyn.cli.common import (
+    MODEL_HELP,
+    SCENARIO_HELP,
+    Method,
+    err,
+    exit_on_interrupt,
+    load,
+    model_path,
+    out,
+    scenario_paths,
+    writing,
+)
 from gvcdyn.errors import SensitivityDesignError
 from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
@@ -33,7 +44,7 @@ class Analysis(StrEnum):
 
 
 def sensitivity(
-    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     output: Annotated[
         list[str],
         typer.Option("--output", "-o", help="Output variable to explain; repeatable."),
@@ -54,7 +65,7 @@ def sensitivity(
         ),
     ] = None,
     scenario: Annotated[
-        Path | None, typer.Option(help="Scenario .toml fixing the parameters not varied.")
+        Path | None, typer.Option(help=f"{SCENARIO_HELP}: fixes the parameters not varied.")
     ] = None,
     fit: Annotated[
         Path | None, typer.Option(help="Calibration fit (.nc): its estimates fix the rest.")
@@ -111,6 +122,9 @@ def sensitivity(
     if plot_path is not None:
         check_plot_path(plot_path)
     names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+    model = model_path(model)
+    if scenario is not None:
+        (scenario,) = scenario_paths([scenario], model)
     loaded = load(model)
     base, label = sens.base_of(loaded, scenario, fit)
     study = sens.prepare(

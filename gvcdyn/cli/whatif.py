@@ -19,12 +19,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from gvcdyn.cli.common import (
+    MODEL_HELP,
+    SCENARIO_HELP,
     DataOption,
     Method,
     data_files,
     err,
     exit_on_interrupt,
+    model_path,
     out,
+    scenario_paths,
     status,
     writing,
 )
@@ -284,11 +288,11 @@ def _streamed_names(ds: Any, variables: list[str] | None) -> list[str]:
 
 
 def run(
-    model: Annotated[Path, typer.Argument(help="Vensim .mdl model file.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     scenario: Annotated[
         list[Path] | None,
         typer.Option(
-            "--scenario", "-s", help="Scenario TOML file; repeat to run several side by side."
+            "--scenario", "-s", help=f"{SCENARIO_HELP}; repeat to run several side by side."
         ),
     ] = None,
     set_: Annotated[
@@ -351,9 +355,10 @@ def run(
     same command with --resume continues after Ctrl-C, a crash or a failed write; results
     beyond 1 GiB stream to --out, one NAME(run, time) variable per saved cell.
     """
+    model = model_path(model)
     _what_if(
         model,
-        scenario or [],
+        scenario_paths(scenario, model),
         set_ or [],
         sweep or [],
         method=method.value,
