@@ -31,6 +31,7 @@ from gvcdyn.errors import (
 from gvcdyn.evaluator import Evaluator
 from gvcdyn.frontend import read_abstract_model
 from gvcdyn.kernel import Kernel
+from gvcdyn.limits import check_memory
 from gvcdyn.lower import lower
 from gvcdyn.status import describe
 from gvcdyn.subscripts import name_key
@@ -343,6 +344,13 @@ class Model:
         if columns is None:
             columns = np.arange(len(self._cells), dtype=np.int64)
         columns = np.ascontiguousarray(columns, dtype=np.int64)
+        n_runs, n_times = matrix.shape[0], len(grid.save_times)
+        check_memory(  # the kernel's result array, before it is allocated
+            n_runs * n_times * len(columns) * 8,
+            f"{n_runs:,} runs x {n_times:,} saved times x {len(columns):,} cells",
+            hint="run fewer at once, save fewer variables or times (a larger SAVEPER), "
+            "or shorten the horizon",
+        )
         values, status = kernel.run(matrix, grid, columns)
         return RawResult(values, status, grid, tuple(self._cells[i] for i in columns))
 

@@ -3,9 +3,10 @@
 A case table (one row per case, context columns and observed outcomes) says nothing
 about any model; a mapping file (``case_levers.toml``) declares how each context column
 sets the levers of one model, and which rows cannot be mapped and why. Both are checked
-here before anything runs: an unknown lever, a value with no mapping, a non-numeric year
-or a period that ends before it starts is an error naming the case id and the column,
-so nothing is simulated (or written) from a half-understood table.
+here before anything runs: an unknown lever, a value with no mapping, a non-numeric year,
+a period that ends before it starts, or one longer than the model runs (a year 1e7
+would ask for billions of saved values per run) is an error naming the case id and the
+column, so nothing is simulated (or written) from a half-understood table.
 
 Mapping format (every key but ``[[map]]`` entries' ``column`` is optional)::
 
@@ -56,6 +57,7 @@ __all__ = [
     "ColumnMap",
     "apply_mapping",
     "file_sha256",
+    "model_horizon",
     "read_case_csv",
     "read_mapping",
 ]
@@ -371,6 +373,7 @@ def apply_mapping(
         )
     levers = mapping.levers
     lever_index = {lv: j for j, lv in enumerate(levers)}
+    longest = model_horizon(model) if model is not None else None
     rows, values, horizon, excluded, invalid = [], [], [], [], []
     for i, row in enumerate(frame.to_dict("records")):
         case_id = row[mapping.id_column]
@@ -383,6 +386,16 @@ def apply_mapping(
                         case_id,
                         mapping.end_column,
                         f"period ends ({end:g}) before it starts ({start:g})",
+                    )
+                )
+            if longest is not None and end - start > longest[0]:
+                raise _Bad(
+                    CaseIssue(
+                        case_id,
+                        mapping.end_column,
+                        f"the period {start:g} to {end:g} lasts {end - start:g}, longer "
+                        f"than the model runs ({longest[1]}); fix the period, or "
+                        "lengthen the model's FINAL TIME if the model holds that long",
                     )
                 )
             setting = np.full(len(levers), np.nan)
@@ -441,6 +454,24 @@ def apply_mapping(
         tuple(excluded),
         tuple(invalid),
     )
+
+
+def model_horizon(model: Model) -> tuple[float, str] | None:
+    """How long ``model`` runs (FINAL TIME - INITIAL TIME at its defaults) and that in
+    words, or None when its controls depend on parameters a case may set.
+
+    A case period longer than that is a bad row: the model was not built to run so long,
+    and a period that ends in the year 1e7 or 1e308 (a typo, a unit slip) would ask
+    the calibration for billions of saved values or steps per run."""
+    from gvcdyn.errors import GvcdynError
+
+    try:
+        grid = model.grid(model.defaults()[None, :])
+    except GvcdynError:
+        return None
+    span = grid.final_time - grid.initial_time
+    words = f"FINAL TIME {grid.final_time:g} - INITIAL TIME {grid.initial_time:g} = {span:g}"
+    return span, words
 
 
 def _apply_one(m: ColumnMap, row: dict[str, str], case_id: str) -> dict[str, float] | CaseIssue:

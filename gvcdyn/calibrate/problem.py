@@ -5,7 +5,8 @@ prediction) asks one question many times: for these ``n`` candidate parameter ve
 what is each case's model quantity, and how likely are the observed outcomes? One call
 of :meth:`CalibrationProblem.quantities` builds the ``n x C`` runs (the candidates
 repeated over the cases, each case's levers beside them) and evaluates them as ONE
-compiled batch through the analysis seam, each run read at its own case's horizon.
+compiled batch through the analysis seam (in pieces of bounded memory when many cases
+make it large), each run read at its own case's horizon.
 The likelihood of any re-weighting of the cases (a bootstrap replicate, a training
 fold) is then numpy on those quantities, with the cutpoints profiled out.
 """
@@ -22,6 +23,7 @@ from gvcdyn.calibrate.cases import CaseMapping, CaseTable, apply_mapping, read_c
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
+from gvcdyn.limits import check_memory, chunk_rows
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 
@@ -190,17 +192,45 @@ class CalibrationProblem:
     def quantities(
         self, theta: np.ndarray, cases: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``theta (n, k)`` -> quantities ``(n, C, m)`` and run status ``(n, C)``, one batch."""
+        """``theta (n, k)`` -> quantities ``(n, C, m)`` and run status ``(n, C)``, one batch
+        (evaluated in pieces when its saved values would not fit in ``chunk_rows``'s
+        bound: many cases, long horizons); refused when even its inputs and results
+        would exceed the memory limit."""
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
         rows = np.arange(len(self.cases)) if cases is None else np.asarray(cases)
         n, c = theta.shape[0], len(rows)
+        m = len(self.evaluator.outcomes)
+        check_memory(
+            n * c * (theta.shape[1] + self.case_levers.shape[1] + m + 2) * 8,
+            f"{n * c:,} runs ({n:,} parameter vectors x {c:,} cases)",
+            hint="use fewer cases or a smaller population",
+            error=CaseDataError,
+        )
         X = np.concatenate(
             [np.repeat(theta, c, axis=0), np.tile(self.case_levers[rows], (n, 1))], axis=1
         )
-        Y, status = self.evaluator(X, times=np.tile(self.cases.horizon[rows], n))
+        times = np.tile(self.cases.horizon[rows], n)
+        # the kernel holds every saved time of every run until the outcomes are read:
+        # evaluate in pieces of bounded size (the same numbers: runs are independent)
+        step = chunk_rows(self.run_bytes, len(X))
+        if step >= len(X):
+            Y, status = self.evaluator(X, times=times)
+        else:
+            parts = [
+                self.evaluator(X[i : i + step], times=times[i : i + step])
+                for i in range(0, len(X), step)
+            ]
+            Y = np.concatenate([p[0] for p in parts])
+            status = np.concatenate([p[1] for p in parts])
         self.counter.runs += X.shape[0]
         self.counter.batches += 1
         return Y.reshape(n, c, -1), status.reshape(n, c)
+
+    @property
+    def run_bytes(self) -> int:
+        """Bytes one run's saved values take in a batch (every saved time of every cell
+        the outcomes read, up to the longest case's horizon)."""
+        return len(self.evaluator.grid.save_times) * len(self.evaluator.columns) * 8
 
     def log_prior(self, theta: np.ndarray) -> np.ndarray:
         """Minus the log prior density (up to a constant): 0 for uniform priors."""
