@@ -3,9 +3,9 @@
 A results file must outlive gvcdyn: it opens with plain ``xarray.open_dataset`` (no
 gvcdyn import), carries its own provenance (model hash, gvcdyn version, command line,
 method, time step, date) and the lever values of every run, and reading it back gives
-the data that was written. It is written to a temporary name in the target directory
-and renamed into place, so an interrupted run never leaves a half-written file under the
-requested name.
+the data that was written. It is written through ``gvcdyn.atomic`` (a temporary name in
+the target directory, flushed and renamed into place), so an interrupted run never leaves
+a half-written file under the requested name.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gvcdyn import atomic as _atomic
 from gvcdyn.errors import OutputWriteError
 
 __all__ = [
@@ -78,24 +79,16 @@ def netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place.
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place
+    (``gvcdyn.atomic``: flushed to disk, the mode of a new file, folder flushed).
 
     The temporary file is in the same directory, so ``os.replace`` is an atomic rename;
-    on any error (or Ctrl-C) it is removed and ``path`` is untouched.
+    on any error (or Ctrl-C) it is removed and ``path`` is untouched. Missing folders
+    are created.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic.atomic_write(path, write)
 
 
 def check_writable(path: str | Path) -> Path:
@@ -115,12 +108,6 @@ def check_writable(path: str | Path) -> Path:
     if path.is_dir():
         raise OutputWriteError(f"cannot write {path}: it is a folder; give a file name")
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:

@@ -78,6 +78,10 @@ class _Counted:
     def __init__(self, task: CalibrationTask) -> None:
         self.task = task
 
+    def identity(self) -> dict[str, Any]:
+        """What decides the task's numbers: its problem's evaluator (``gvcdyn.identity``)."""
+        return self.task.problem.evaluator.identity()
+
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         problem = counting_copy(self.task.problem)
         result = np.asarray(self.task.compute(problem, X))
@@ -128,16 +132,17 @@ def run_tasks(
     execution = execution or Execution()
     one_batch = execution.output is None and runs_in_process(execution)
     chunk = max(1, len(X)) if one_batch else 1
+    counted = _Counted(task)
     checkpoint = execution.checkpoint(
+        counted,
         X,
-        model_sha256=problem.model.ir.source_hash,
         config=config,
         seed=seed,
         chunk_size=chunk,
         keep=True,  # a later step may still be interrupted: kept until the fit is written
     )
     Y = map_runs(
-        _Counted(task),
+        counted,
         X,
         executor=execution.executor,
         chunk_size=chunk,

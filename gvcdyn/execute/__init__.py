@@ -6,6 +6,8 @@
   ``f(X) -> (Y, status)`` over row chunks, in run order, bitwise as ``f(X)`` would.
 - ``Checkpoint`` + ``fingerprint``: finished chunks saved next to the output; resume.
   Commands keep them (``keep``) until the output is written, then ``remove_checkpoints``.
+  A resume must match the job function's ``identity()`` (``gvcdyn.identity``), settings,
+  seed and design; chunks are checked against their digests; a running job holds a lock.
 - ``Execution``: executor + checkpoint settings handed to a study, which maps its design.
 - ``MemorySink`` / ``NetCDFSink``: the result in memory or streamed to disk.
 """
@@ -19,6 +21,7 @@ from gvcdyn.execute.checkpoint import (
     fingerprint,
     job_checkpoints,
     refuse_unfinished_job,
+    release_checkpoints,
     remove_checkpoints,
 )
 from gvcdyn.execute.execution import Execution
@@ -47,6 +50,7 @@ __all__ = [
     "job_checkpoints",
     "map_runs",
     "refuse_unfinished_job",
+    "release_checkpoints",
     "remove_checkpoints",
     "resume_command",
 ]

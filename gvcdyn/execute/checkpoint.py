@@ -1,24 +1,39 @@
 """Finished chunks on disk, so that an interrupted job loses only the chunks in flight.
 
 A job's checkpoint is a folder next to its requested output (``results/sa.nc`` ->
-``results/sa.nc.job/``) holding a manifest and one file per finished chunk. Every file is
-written to a temporary name and renamed into place, so a job killed at any instant
-leaves either a whole chunk or none. The manifest records a fingerprint of everything
-that determines the result (model hash, configuration, seed, chunking and the inputs
-themselves): resuming with a changed model, config or seed is refused with a message
-that says what changed, because mixing chunks of two different jobs would be a silently
-wrong result.
+``results/sa.nc.job/``) holding a manifest, one file per finished chunk, the chunks'
+SHA-256 digests (``chunks.sha256``, ``sha256sum -c`` reads it) and a lock file. Every
+file is written through ``gvcdyn.atomic``, so a job killed at any instant leaves either
+a whole chunk or none.
+
+- The manifest records a fingerprint of everything that decides the result: the
+  computation's identity (``gvcdyn.identity``: model and kernel source, data files,
+  method, time grid, the whole fixed parameter row, outputs), the job's settings, seed,
+  chunking and the design itself. A resume with any of it changed is refused with a
+  message that names each changed field with its old and new value, because mixing
+  chunks of two different jobs would be a silently wrong result.
+- A chunk is used only if its bytes match the digest recorded as it was saved; one that
+  does not (altered, replaced, a float32 copy) is computed again, with a warning naming
+  the file: it can be recomputed exactly from the fingerprinted inputs, so discarding it
+  costs only its runs and never mixes numbers.
+- A running job holds an ``fcntl.flock`` on ``lock`` in its folder (released when it
+  ends, also when it is killed): a second job writing to the same output is refused as
+  running, instead of being told to resume it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
-import tempfile
+import socket
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from gvcdyn.atomic import atomic_write_bytes
 from gvcdyn.errors import CheckpointError
 from gvcdyn.limits import update_hash
 
@@ -37,13 +53,18 @@ __all__ = [
     "fingerprint",
     "job_checkpoints",
     "refuse_unfinished_job",
+    "release_checkpoints",
     "remove_checkpoints",
 ]
 
-_FORMAT = 1
+_FORMAT = 2  # 2: the computation's identity and the chunks' digests (1: neither)
 #: a job's random seed, or the seeds of its tasks (a calibration's starts), or none
 Seed = int | tuple[int, ...] | None
 _CHUNK_FILE = re.compile(r"^chunk-(\d{6,})\.npz$")
+_DIGESTS = "chunks.sha256"
+_LOCK = "lock"
+#: lock files of the job folders this process holds, by resolved folder
+_HELD: dict[Path, int] = {}
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,7 @@ class Fingerprint:
     seed: str
     chunking: str
     inputs: str
+    computation: str = "{}"  # gvcdyn.identity of the job's function, canonical JSON
 
     @property
     def digest(self) -> str:
@@ -75,11 +97,16 @@ def fingerprint(
     chunk_size: int,
     X: np.ndarray,
     times: np.ndarray | None = None,
+    computation: Mapping[str, Any] | None = None,
 ) -> Fingerprint:
     """Fingerprint of a chunked job.
 
     ``model`` is the model's content hash (``model.ir.source_hash``); ``config`` is any
-    JSON-able description of the job's settings (method, outcomes, bounds, N...).
+    JSON-able description of the job's settings (N, bounds...); ``computation`` is the
+    job function's ``identity()`` (``gvcdyn.identity``: kernel source, data files,
+    method, time grid, fixed parameters, outputs). ``Execution.checkpoint`` fills
+    ``model`` and ``computation`` from the function itself; a caller of this low-level
+    form must pass them.
     """
     inputs = hashlib.sha256()
     update_hash(inputs, X)  # in blocks of rows: no copy of a design of several GiB
@@ -92,6 +119,7 @@ def fingerprint(
         seed=_canonical(seed),
         chunking=f"{n_runs} runs in chunks of {chunk_size}",
         inputs=inputs.hexdigest()[:24],
+        computation=_canonical(dict(computation or {})),
     )
 
 
@@ -114,16 +142,30 @@ def remove_checkpoints(output: str | Path) -> None:
     before, so that a failed write (disk full, an error in the analysis) loses no runs."""
     for folder in job_checkpoints(output):
         shutil.rmtree(folder, ignore_errors=True)
+        _unlock(folder)
+
+
+def release_checkpoints(output: str | Path) -> None:
+    """Let another process resume the job written to ``output``: release the locks this
+    process holds on its checkpoint folders, which are kept. A process releases them
+    when it ends (also when killed) or removes the folders; a long-lived one (a
+    notebook) whose job failed after its runs were all in calls this instead."""
+    for folder in job_checkpoints(output):
+        _unlock(folder)
 
 
 def refuse_unfinished_job(
     output: str | Path, *, resume: bool, resume_command: str | None = None
 ) -> None:
     """Refuse to start over a job whose checkpoint waits beside ``output`` (it holds
-    someone's unfinished work). Callers that start workers call it before them."""
+    someone's unfinished work), or to run beside a job that is running now (with
+    ``resume`` too: two jobs would write the same chunks). Callers that start workers
+    call it before them."""
+    waiting = job_checkpoints(output)
+    for folder in waiting:
+        _refuse_if_running(folder, resume_command)
     if resume:
         return
-    waiting = job_checkpoints(output)
     if waiting:
         how = _how_to_resume(resume_command)
         raise CheckpointError(
@@ -136,26 +178,63 @@ def _how_to_resume(resume_command: str | None) -> str:
     return f"continue it with: {resume_command}" if resume_command else "pass resume=True"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(handle)`` to a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _locked(folder: Path, resume_command: str | None) -> bool:
+    """Take the lock of a job folder for this process: True if taken now, False if this
+    process held it already; a ``CheckpointError`` if another process holds it."""
+    key = folder.resolve()
+    if key in _HELD:
+        return False
+    fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise CheckpointError(_running(folder, holder, resume_command)) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    _HELD[key] = fd
+    return True
+
+
+def _unlock(folder: Path) -> None:
+    """Release this process's lock of a job folder (no-op if it holds none)."""
+    with contextlib.suppress(OSError):
+        fd = _HELD.pop(folder.resolve(), None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _refuse_if_running(folder: Path, resume_command: str | None) -> None:
+    """A ``CheckpointError`` if another process holds the job folder's lock."""
+    if folder.resolve() in _HELD or not (folder / _LOCK).is_file():
+        return
+    if _locked(folder, resume_command):
+        _unlock(folder)
+
+
+def _holder(fd: int) -> str:
+    with contextlib.suppress(OSError):
+        return os.pread(fd, 200, 0).decode(errors="replace").strip()
+    return ""
+
+
+def _running(folder: Path, holder: str, resume_command: str | None) -> str:
+    who = f" ({holder})" if holder else ""
+    then = f"; if it was stopped, continue it with: {resume_command}" if resume_command else ""
+    return (
+        f"{folder} belongs to a job that is running now{who}: two jobs cannot write the "
+        f"same output. Wait for it to finish, or stop it first{then}"
+    )
 
 
 class Checkpoint:
-    """The checkpoint folder of one job: manifest plus finished chunks.
+    """The checkpoint folder of one job: manifest, finished chunks and their digests.
 
-    ``Checkpoint.open(output, fp, resume=...)`` creates it, or reopens it when resuming.
-    Without ``resume`` an existing folder is an error (it holds someone's unfinished
-    work); with ``resume`` a folder of another job (different fingerprint) is an error.
+    ``Checkpoint.open(output, fp, resume=...)`` creates it, or reopens it when resuming,
+    and takes its lock (a job running in another process is refused). Without
+    ``resume`` an existing folder is an error (it holds someone's unfinished work); with
+    ``resume`` a folder of another job (different fingerprint) is an error.
     ``keep``: the folder outlives ``map_runs`` until whoever writes the job's output
     calls ``remove_checkpoints(output)`` after writing it (the commands do); otherwise
     ``map_runs`` deletes it once the result is in its sink.
@@ -181,17 +260,26 @@ class Checkpoint:
     ) -> Checkpoint:
         path = checkpoint_dir(output)
         manifest = path / "manifest.json"
-        if path.exists() and not resume:
-            how = _how_to_resume(resume_command)
-            raise CheckpointError(
-                f"{path} holds an unfinished job; {how}, or delete that folder to start over"
-            )
-        if resume and manifest.is_file():
-            cls._check_same_job(manifest, fp)
-        elif resume and path.exists():
-            raise CheckpointError(f"{path} has no manifest.json; delete it to start over")
+        existed = path.exists()
         path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob(".*.tmp"):  # a write cut short by a kill
+        taken = _locked(path, resume_command)  # first: a running job is not "unfinished"
+        try:
+            if existed and not resume:
+                how = _how_to_resume(resume_command)
+                raise CheckpointError(
+                    f"{path} holds an unfinished job; {how}, or delete that folder to start over"
+                )
+            if resume and manifest.is_file():
+                cls._check_same_job(manifest, fp)
+            elif resume and existed:
+                raise CheckpointError(f"{path} has no manifest.json; delete it to start over")
+        except BaseException:
+            if taken:
+                _unlock(path)
+            if not existed:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        for stale in path.glob(".*.tmp"):  # a write cut short by a kill (we hold the lock)
             stale.unlink(missing_ok=True)
         checkpoint = cls(path, fp, resume_command, keep=keep)
         if not manifest.is_file():
@@ -201,36 +289,32 @@ class Checkpoint:
                 "digest": fp.digest,
                 "resume_command": resume_command or "",
             }
-            text = json.dumps(body, indent=2).encode()
-            _atomic_write(manifest, lambda handle: handle.write(text))
+            atomic_write_bytes(manifest, json.dumps(body, indent=2).encode())
         return checkpoint
 
     @staticmethod
     def _check_same_job(manifest: Path, fp: Fingerprint) -> None:
         try:
-            saved = json.loads(manifest.read_text())["fingerprint"]
+            body = json.loads(manifest.read_text())
+            saved = body["fingerprint"]
+            made_by = body.get("format")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(
                 f"{manifest}: unreadable checkpoint manifest ({exc}); delete "
                 f"{manifest.parent} to start over"
             ) from None
-        now = asdict(fp)
-        what = {
-            "model": "the model changed (its content hash differs)",
-            "config": "the configuration changed",
-            "seed": "the seed changed",
-            "chunking": "the chunking changed",
-            "inputs": "the parameter sets to run changed",
-        }
-        changed = [key for key in what if saved.get(key) != now[key]]
-        if changed:
-            details = "; ".join(
-                f"{what[key]}: was {_short(saved.get(key))}, now {_short(now[key])}"
-                for key in changed
-            )
+        if made_by != _FORMAT:
             raise CheckpointError(
-                f"cannot resume the job in {manifest.parent}: {details}. Rerun with the "
-                "original model, config and seed, or delete that folder to start over"
+                f"{manifest.parent} was made by an older gvcdyn (checkpoint format "
+                f"{made_by}, this gvcdyn writes {_FORMAT}), which did not record everything "
+                "a resume must check; delete that folder and rerun the job"
+            )
+        changes = _differences(saved, asdict(fp))
+        if changes:
+            raise CheckpointError(
+                f"cannot resume the job in {manifest.parent}: {'; '.join(changes)}. Rerun "
+                "with the original model, data files, settings and seed, or delete that "
+                "folder to start over"
             )
 
     def check_job(self, X: np.ndarray, times: np.ndarray | None, chunk_size: int) -> None:
@@ -248,6 +332,22 @@ class Checkpoint:
                     "fingerprint() and map_runs()"
                 )
 
+    def check_function(self, f: Any) -> None:
+        """Refuse to run a function whose identity is not the fingerprinted one (when
+        both say what they are): its numbers would not be the saved chunks'."""
+        identity = getattr(f, "identity", None)
+        if self.fingerprint.computation == "{}" or not callable(identity):
+            return
+        changes = _differences(
+            {"computation": self.fingerprint.computation},
+            {"computation": _canonical(dict(identity()))},
+        )
+        if changes:
+            raise CheckpointError(
+                f"the function run with checkpoint {self.path} is not the one it was opened "
+                f"for: {'; '.join(changes)}"
+            )
+
     # ------------------------------------------------------------------ chunks
     def chunk_path(self, index: int) -> Path:
         return self.path / f"chunk-{index:06d}.npz"
@@ -258,21 +358,69 @@ class Checkpoint:
         return sorted(int(m.group(1)) for m in found if m)
 
     def save(self, index: int, Y: np.ndarray, status: np.ndarray) -> None:
-        """Save one finished chunk atomically."""
-        _atomic_write(self.chunk_path(index), lambda handle: np.savez(handle, Y=Y, status=status))
-
-    def load(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """A saved chunk, or None if its file is unreadable (it is then computed again)."""
+        """Save one finished chunk atomically, its digest recorded first: a chunk file is
+        never in place without the digest it must match."""
+        buffer = io.BytesIO()
+        np.savez(buffer, Y=Y, status=status)
+        data = buffer.getvalue()
+        line = f"{hashlib.sha256(data).hexdigest()}  {self.chunk_path(index).name}\n"
+        fd = os.open(self.path / _DIGESTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
-            with np.load(self.chunk_path(index), allow_pickle=False) as data:
-                return data["Y"], data["status"]
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        atomic_write_bytes(self.chunk_path(index), data)
+
+    def digests(self) -> dict[str, str]:
+        """``{chunk file name: sha256}`` as recorded when each chunk was saved (the last
+        record of a file wins: a chunk saved again after a kill)."""
+        try:
+            text = (self.path / _DIGESTS).read_text(errors="replace")
+        except FileNotFoundError:
+            return {}
+        found = {}
+        for line in text.splitlines():
+            digest, _, name = line.partition("  ")
+            if len(digest) == 64 and _CHUNK_FILE.match(name):
+                found[name] = digest
+        return found
+
+    def load(
+        self, index: int, digests: Mapping[str, str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """A saved chunk, or None if its file is unreadable or does not match its recorded
+        digest (it is then deleted and computed again, with a warning naming it)."""
+        path = self.chunk_path(index)
+        recorded = (self.digests() if digests is None else digests).get(path.name)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if recorded != hashlib.sha256(data).hexdigest():
+            why = "has no recorded digest" if recorded is None else "does not match its digest"
+            warnings.warn(
+                f"{path} {why} in {_DIGESTS} (altered or replaced after it was saved); "
+                "its runs are computed again",
+                stacklevel=2,
+            )
+            path.unlink(missing_ok=True)
+            return None
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                return arrays["Y"], arrays["status"]
         except (OSError, ValueError, KeyError):
-            self.chunk_path(index).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             return None
 
     def remove(self) -> None:
         """Delete the folder once the job's output is safely written."""
         shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
+
+    def release(self) -> None:
+        """Let another process resume this job (it no longer runs here)."""
+        _unlock(self.path)
 
     def all_in(self) -> None:
         """Every run is in the sink: delete the folder, unless it is kept until the
@@ -288,6 +436,101 @@ class Checkpoint:
         )
 
 
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+#: what a change of each fingerprint field means, in the refusal's words
+_HEADLINES = {
+    "model": "the model changed (its .mdl file's sha256)",
+    "config": "the configuration changed",
+    "seed": "the seed changed",
+    "chunking": "the chunking changed",
+    "inputs": "the parameter sets to run changed",
+}
+#: the computation's parts (gvcdyn.identity): headline and the name of one part
+_COMPUTATION = {
+    "model_sha256": ("the model changed", ".mdl file sha256"),
+    "kernel_sha256": ("the model changed", "generated kernel sha256"),
+    "data_files": ("a data file of the model changed", "data file"),
+    "gvcdyn": ("gvcdyn changed", "gvcdyn version"),
+    "method": ("the configuration changed", "integration method"),
+    "time_grid": ("the configuration changed", "time grid"),
+    "fixed_parameters": ("the configuration changed", "fixed parameter"),
+    "varied_parameters": ("the configuration changed", "varied parameters"),
+    "outputs": ("the configuration changed", "outputs"),
+}
+_MAX_LISTED = 5  # differences named per field; the rest are counted
+
+
+def _differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """Each field that differs, named, with its old and new value (shortened)."""
+    changes = []
+    for key, headline in _HEADLINES.items():
+        if saved.get(key) == now.get(key):
+            continue
+        if key == "config":
+            parts = _dict_changes(_json(saved.get(key)), _json(now.get(key)), "")
+            changes.append(f"{headline}: {_listed(parts)}")
+        else:
+            changes.append(f"{headline}: was {_short(saved.get(key))}, now {_short(now[key])}")
+    if saved.get("computation") != now.get("computation"):
+        old, new = _json(saved.get("computation")), _json(now.get("computation"))
+        explained = any(old.get(k) != new.get(k) for k in ("model_sha256", "data_files", "gvcdyn"))
+        said = {"model_sha256"} if saved.get("model") != now.get("model") else set()
+        if explained:  # the kernel changed because of them: name them, not it
+            said.add("kernel_sha256")
+        by_headline: dict[str, list[str]] = {}
+        for part, (headline, name) in _COMPUTATION.items():
+            if part in said or _same(old.get(part), new.get(part)):
+                continue
+            a, b = old.get(part), new.get(part)
+            if isinstance(a, dict) and isinstance(b, dict):
+                found = _dict_changes(a, b, f"{name} ")
+            else:
+                found = [f"{name} was {_short(a)}, now {_short(b)}"]
+            by_headline.setdefault(headline, []).extend(found)
+        if not by_headline:  # a part this gvcdyn does not know
+            by_headline["the computation changed"] = ["its identity differs"]
+        changes += [f"{headline}: {_listed(parts)}" for headline, parts in by_headline.items()]
+    return changes
+
+
+def _dict_changes(old: Mapping[str, Any], new: Mapping[str, Any], name: str) -> list[str]:
+    """``name'key' was A, now B`` for each key whose value differs (absent: '(none)')."""
+    found = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if not _same(a, b):
+            found.append(f"{name}{key!r} was {_short(a)}, now {_short(b)}")
+    return found
+
+
+def _listed(parts: list[str]) -> str:
+    more = len(parts) - _MAX_LISTED
+    return ", ".join(parts[:_MAX_LISTED]) + (f" (and {more} more)" if more > 0 else "")
+
+
+_ABSENT = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as recorded (NaN equals NaN: compared as JSON)."""
+    return _canonical(a) == _canonical(b) if a is not _ABSENT and b is not _ABSENT else a is b
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {"": text}
+    return value if isinstance(value, dict) else {"": value}
+
+
+def _short(value: Any, limit: int = 48) -> str:
+    """A value as the message shows it: whole when short, else its start and end; text
+    other than one word (a method, a hash) in quotes."""
+    if value is _ABSENT or value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, str) and not re.fullmatch(r"[\w.+-]*", value):
+        text = json.dumps(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 14]}...{text[-11:]}"

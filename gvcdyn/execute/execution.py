@@ -2,9 +2,12 @@
 
 Studies (sensitivity, calibration bootstraps, sweeps) build their design matrix
 themselves, so they cannot open a checkpoint before they are called. They take an
-``Execution`` instead and call :meth:`Execution.map` with the design: the checkpoint's
-fingerprint then covers the model, the study's settings, the seed and the design itself,
-so a resume with anything changed is refused.
+``Execution`` instead and call :meth:`Execution.map` with their function and design: the
+checkpoint's fingerprint then covers the function's identity (``f.identity()``, see
+``gvcdyn.identity``: model, kernel and data files, method, time grid, every fixed
+parameter, outputs), the study's settings, the seed and the design itself, so a resume
+with anything changed is refused. The identity comes from the function that runs, so no
+caller can leave a part of it out.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from gvcdyn.execute.checkpoint import Checkpoint, Seed, fingerprint
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs
+from gvcdyn.identity import identity_of
 
 __all__ = ["Execution"]
 
@@ -48,16 +52,13 @@ class Execution:
         f: Callable[..., Any],
         X: np.ndarray,
         *,
-        model_sha256: str,
         config: Mapping[str, Any],
         seed: Seed,
         chunk_size: int,
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
         """``map_runs`` of ``f`` over ``X`` with this execution's executor and checkpoint."""
-        checkpoint = self.checkpoint(
-            X, model_sha256=model_sha256, config=config, seed=seed, chunk_size=chunk_size
-        )
+        checkpoint = self.checkpoint(f, X, config=config, seed=seed, chunk_size=chunk_size)
         return map_runs(
             f,
             X,
@@ -69,28 +70,33 @@ class Execution:
 
     def checkpoint(
         self,
+        f: Any,
         X: np.ndarray,
         *,
-        model_sha256: str,
         config: Mapping[str, Any],
         seed: Seed,
         chunk_size: int,
         keep: bool | None = None,
     ) -> Checkpoint | None:
-        """The job's checkpoint next to ``output`` (None without one), fingerprinted by the
-        model, the study's settings, the seed and the design, so a changed resume is refused.
+        """The checkpoint next to ``output`` of the job mapping ``f`` over ``X`` (None
+        without one), fingerprinted by ``f.identity()``, the study's settings, the seed
+        and the design, so a changed resume is refused. ``f`` must have ``identity()``
+        (``Evaluator`` and a sweep's ``SweepRuns`` do); without it a checkpointed job is
+        refused rather than fingerprinted by less than what decides its numbers.
 
         ``keep`` overrides ``keep_checkpoint`` for jobs with later steps of their own.
         """
         if self.output is None:
             return None
+        identity = identity_of(f)
         fp = fingerprint(
-            model=model_sha256,
+            model=identity.get("model_sha256", ""),
             config=config,
             seed=seed,
             n_runs=len(X),
             chunk_size=chunk_size,
             X=X,
+            computation=identity,
         )
         return Checkpoint.open(
             self.output,

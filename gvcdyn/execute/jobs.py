@@ -140,14 +140,16 @@ def map_runs(
     bounds = chunk_bounds(n_runs, chunk_size)
     if checkpoint is not None:
         checkpoint.check_job(X, times, chunk_size)
+        checkpoint.check_function(f)
     sink = sink if sink is not None else MemorySink(n_runs)
     done = 0
     reused = 0
     try:
         saved = set(checkpoint.finished()) if checkpoint else set()
+        digests = checkpoint.digests() if checkpoint else {}
         for index in sorted(saved):
             start, stop = bounds[index] if index < len(bounds) else (0, -1)
-            loaded = checkpoint.load(index) if stop > start else None
+            loaded = checkpoint.load(index, digests) if stop > start else None
             if loaded is None or len(loaded[0]) != stop - start:
                 saved.discard(index)
                 continue
@@ -181,10 +183,13 @@ def map_runs(
         sink.abort()
         if checkpoint is None:
             raise JobInterrupted("interrupted; no checkpoint was kept, nothing saved") from None
+        checkpoint.release()  # the job no longer runs here: another process may resume it
         n_saved = len(checkpoint.finished())
         raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
     except BaseException:
         sink.abort()
+        if checkpoint is not None:
+            checkpoint.release()
         raise
     result = sink.close()
     if checkpoint:

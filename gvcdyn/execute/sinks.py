@@ -4,21 +4,21 @@ Chunks arrive in any order (dask finishes them as it likes); a sink puts each in
 rows, so the result is in run order whatever the completion order. ``NetCDFSink`` keeps
 only one chunk in memory at a time, which is what lets a job larger than memory finish:
 it writes into a file preallocated along ``run`` under a temporary name
-and renames it into place when every chunk is in, so the requested name never holds a
-half-written file. It is written with the netCDF4 library (h5netcdf needs h5py, which
+(``gvcdyn.atomic.AtomicFile``) and renames it into place when every chunk is in, so the
+requested name never holds a half-written file, and the file gets the mode of any new
+file. It is written with the netCDF4 library (h5netcdf needs h5py, which
 is not installed here) and opens in plain ``xarray.open_dataset``.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from gvcdyn.atomic import AtomicFile
 from gvcdyn.errors import ExecutorError
 
 __all__ = ["MemorySink", "NetCDFSink", "Sink", "TimeSeriesLayout"]
@@ -104,29 +104,33 @@ class NetCDFSink:
         self.n_runs = n_runs
         self.outcomes = list(outcomes) if outcomes is not None else None
         self.layout = layout
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._file = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
-        self._rows = max(1, min(rows_per_block, n_runs))
-        self._file.createDimension("run", n_runs)
-        run = self._file.createVariable("run", "i8", ("run",))
-        for start in range(0, n_runs, self._rows):
-            run[start : start + self._rows] = np.arange(start, min(start + self._rows, n_runs))
-        status = self._file.createVariable(
-            "status", "i8", ("run",), chunksizes=(self._rows,), fill_value=-1
-        )
-        status.description = "per-run status: 0 ok, -1 not computed"
-        for key, value in (attrs or {}).items():
-            self._file.setncattr(key, value)
-        if parameters is not None and X is not None:
-            self._write_parameters(list(parameters), X)
-        for name, (dims, values, var_attrs) in (extra or {}).items():
-            self._write_extra(name, tuple(dims), np.asarray(values), var_attrs)
-        self.variable_attrs = dict(variable_attrs or {})
-        self._vars: list[Any] | None = None
+        self._out = AtomicFile(self.path)
+        try:  # a failure before the first chunk leaves no temporary file
+            self._file = netCDF4.Dataset(self._out.tmp, "w", format="NETCDF4")
+            self._rows = max(1, min(rows_per_block, n_runs))
+            self._file.createDimension("run", n_runs)
+            run = self._file.createVariable("run", "i8", ("run",))
+            for start in range(0, n_runs, self._rows):
+                run[start : start + self._rows] = np.arange(start, min(start + self._rows, n_runs))
+            status = self._file.createVariable(
+                "status", "i8", ("run",), chunksizes=(self._rows,), fill_value=-1
+            )
+            status.description = "per-run status: 0 ok, -1 not computed"
+            for key, value in (attrs or {}).items():
+                self._file.setncattr(key, value)
+            if parameters is not None and X is not None:
+                self._write_parameters(list(parameters), X)
+            for name, (dims, values, var_attrs) in (extra or {}).items():
+                self._write_extra(name, tuple(dims), np.asarray(values), var_attrs)
+            self.variable_attrs = dict(variable_attrs or {})
+            self._vars: list[Any] | None = None
+        except BaseException:
+            try:
+                if getattr(self, "_file", None) is not None:
+                    self._file.close()
+            finally:
+                self._out.discard()
+            raise
 
     def _write_extra(
         self, name: str, dims: tuple[str, ...], values: np.ndarray, attrs: Mapping[str, Any]
@@ -207,12 +211,15 @@ class NetCDFSink:
         self._file.variables["status"][start:stop] = status
 
     def close(self) -> Path:
-        self._file.close()
-        os.replace(self._tmp, self.path)
-        return self.path
+        try:
+            self._file.close()
+        except BaseException:
+            self._out.discard()
+            raise
+        return self._out.commit()
 
     def abort(self) -> None:
         try:
             self._file.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._out.discard()

@@ -15,6 +15,7 @@ import xarray as xr
 from gvcdyn.errors import OutputWriteError
 from gvcdyn.execute import Execution
 from gvcdyn.execute.jobs import map_runs
+from gvcdyn.identity import computation_identity
 from gvcdyn.whatif.request import WhatIf
 from gvcdyn.whatif.stream import stream_sink
 
@@ -56,6 +57,18 @@ class SweepRuns:
         self.cells = request.cells
         self.lever_columns = np.array(
             [model.parameter(name).column for name in request.batch.levers], dtype=np.int64
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the chunks' numbers besides the lever values (``gvcdyn.identity``:
+        the model and its data files, method, grid, every other parameter, the cells)."""
+        return computation_identity(
+            self.model,
+            method=self.method,
+            grid=self.grid,
+            base=self.model.defaults(),
+            varied=self.lever_columns,
+            outputs=[int(c) for c in self.cells],
         )
 
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,9 +124,10 @@ def run_in_chunks(
         raise OutputWriteError("a streamed sweep needs a file: give execution an output")
     X = request.lever_matrix()
     chunk = chunk_size or sweep_chunk_size(request)
+    f = SweepRuns(request)
     checkpoint = execution.checkpoint(
+        f,
         X,
-        model_sha256=request.model.ir.source_hash,
         config=_sweep_config(request),
         seed=None,
         chunk_size=chunk,
@@ -128,7 +142,7 @@ def run_in_chunks(
 
     sink = stream_sink(request, execution.output) if stream else None
     result = map_runs(
-        SweepRuns(request),
+        f,
         X,
         executor=execution.executor,
         chunk_size=chunk,
