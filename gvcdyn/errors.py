@@ -29,6 +29,22 @@ class ModelStructureError(GvcdynError, ValueError):
     """The model is readable but ill-formed: undefined names, algebraic loops, bad shapes."""
 
 
+class UndefinedNameError(ModelStructureError):
+    """An equation uses a name the model does not define.
+
+    ``variable``: the Vensim name of the variable whose equation it is; ``name``: the
+    name as written there; ``suggestions``: the closest names the model defines.
+    """
+
+    def __init__(
+        self, message: str, variable: str = "", name: str = "", suggestions: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.variable = variable
+        self.name = name
+        self.suggestions = suggestions
+
+
 class UnknownParameterError(GvcdynError, KeyError):
     """A parameter name that the model does not have."""
 

@@ -5,6 +5,9 @@ PySD's translator is the parser: we never write our own ``.mdl`` grammar. Only
 runtime are the specification of the semantics, never called. One reading PySD gets wrong
 is mended while it parses: a minus written before a number that is the base of ``^``
 (``-2^2`` is -4; ``gvcdyn.vensim_precedence``).
+
+A model PySD cannot read is reported at the file's line and column, naming the variable
+whose equation fails (PySD counts from the start of the equation and names nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
+from gvcdyn.source_location import CleanText
 from gvcdyn.vensim_precedence import vensim_visitor
 
 
@@ -46,13 +50,90 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
         except GvcdynError:
             raise
         except Exception as exc:  # PySD raises bare ValueError/parsimonious errors
-            detail = " ".join(str(exc).split())
-            if len(detail) > 400:
-                detail = detail[:400] + "..."
-            raise ModelParseError(
-                f"{path}: PySD's Vensim translator could not read the model: "
-                f"{type(exc).__name__}: {detail}"
-            ) from exc
+            raise ModelParseError(_parse_error_message(path, exc)) from exc
     if not abstract.sections or not abstract.sections[0].elements:
         raise ModelParseError(f"{path}: the model defines no variables")
     return abstract, digest
+
+
+def _parse_error_message(path: Path, exc: Exception) -> str:
+    """One line for a translator failure: where in the file, which variable, what.
+
+    PySD parses each equation alone, from a copy of the file with blanks collapsed, so
+    its own position is within the equation. The traceback's frames hold the PySD object
+    being parsed (an element's text, then a component's name and right-hand side); its
+    text is found in the file to turn the position into the file's line and column.
+    """
+    from parsimonious.exceptions import IncompleteParseError, ParseError, VisitationError
+
+    equation, name, expression = _failing_element(exc)
+    what = _detail(exc)
+    if isinstance(exc, ParseError) and isinstance(exc.text, str):
+        snippet = exc.text[exc.pos :].strip()[:30]
+        if isinstance(exc, IncompleteParseError) or snippet:
+            what = f"Vensim syntax error at '{snippet}'"
+        else:
+            what = "Vensim syntax error: the equation ends too early"
+    elif isinstance(exc, VisitationError):
+        what = " ".join(str(exc).split("Parse tree:")[0].split())
+    if name is None and equation is not None:
+        name = _lhs(equation)
+    where = ""
+    try:
+        clean = CleanText.of_file(path)
+        position = _position(clean, exc, equation, expression)
+        if position is not None:
+            where = f": {clean.file_location(position)}"
+    except (OSError, ValueError):  # the location is a help, never a second failure
+        pass
+    subject = f"in the equation of '{name}': " if name else ""
+    return f"{path}{where}: {subject}{what} (PySD's Vensim translator could not read it)"
+
+
+def _failing_element(exc: BaseException) -> tuple[str | None, str | None, str | None]:
+    """``(element text, variable name, right-hand side)`` PySD was parsing when it failed."""
+    from pysd.translators.vensim.vensim_element import Element, GenericComponent
+
+    equation = name = expression = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, Element):
+            equation = owner.equation
+        elif isinstance(owner, GenericComponent):
+            name, expression = owner.name, owner.expression
+        tb = tb.tb_next
+    return equation, name, expression
+
+
+def _position(
+    clean: CleanText, exc: Exception, equation: str | None, expression: str | None
+) -> int | None:
+    """Position in PySD's clean text of the failure (or of the failing equation)."""
+    from parsimonious.exceptions import ParseError
+
+    start = clean.find_equation(equation) if equation else None
+    if isinstance(exc, ParseError) and isinstance(exc.text, str):
+        parsed = exc.text
+        if start is not None and equation is not None:
+            base = equation.rfind(parsed)
+            if base >= 0:
+                return start + base + exc.pos
+        base = clean.text.find(parsed)
+        if base >= 0:
+            return base + exc.pos
+    if start is not None and equation is not None and expression:
+        base = equation.rfind(expression)
+        return start + max(base, 0)
+    return start
+
+
+def _lhs(equation: str) -> str:
+    return equation.split("=", 1)[0].split("(", 1)[0].split("[", 1)[0].split(":", 1)[0].strip()
+
+
+def _detail(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    return f"{type(exc).__name__}: {detail}"

@@ -63,6 +63,7 @@ def lower(
     classified = classify(main, catalog)
     parts = ModelParts()
     low = ExpressionLowerer(catalog, classified.variables, classified.controls, parts)
+    low.source_path = Path(abstract.original_path)
     for var in classified.variables.values():
         _lower_variable(low, var, external)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 
 from gvcdyn import functions, ir, vector_functions
-from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
+from gvcdyn.errors import ModelStructureError, UndefinedNameError, UnsupportedFeatureError
 from gvcdyn.lower import stateful
 from gvcdyn.lower.elements import (
     CONTROL_NAMES,
@@ -27,6 +28,7 @@ from gvcdyn.lower.elements import (
     make_lookup,
 )
 from gvcdyn.schedule import ModelParts
+from gvcdyn.source_location import undefined_name_error
 from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
 
 REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
@@ -49,6 +51,7 @@ class ExpressionLowerer:
         self.parts = parts
         self._counter = itertools.count()
         self.current = ""  # variable being lowered, for error messages
+        self.source_path: Path | None = None  # the .mdl file, for error messages
         # (table cell, lookup, calling cell) of every call of a named lookup, checked once
         # all tables exist (a lookup may be lowered after the variables that call it)
         self.lookup_calls: list[tuple[str, ModelVariable, str]] = []
@@ -58,9 +61,11 @@ class ExpressionLowerer:
 
     def scratch(self) -> ExpressionLowerer:
         """A lowerer over the same model whose creations are thrown away (for evaluation)."""
-        return ExpressionLowerer(
+        low = ExpressionLowerer(
             self.catalog, self.vars, self.controls, ModelParts(), hoist_random=False
         )
+        low.source_path = self.source_path
+        return low
 
     def unique(self, owner: str, what: str) -> str:
         """A fresh internal symbol for ``owner`` (``owner~what<n>``)."""
@@ -274,14 +279,20 @@ class ExpressionLowerer:
         if var is None and self.catalog.is_element(node.reference):
             return self._element_position(node.reference)
         if var is None:
-            raise ModelStructureError(
-                f"'{self.current}' refers to '{node.reference}', which the model does not define"
-            )
+            raise self._undefined(node.reference)
         if var.kind == "lookup":
             raise UnsupportedFeatureError(
                 f"'{self.current}' uses lookup '{var.name}' without calling it"
             )
         return ir.Sym(self._resolve_cell(var, node.subscripts, env, owner))
+
+    def _undefined(self, reference: str) -> UndefinedNameError:
+        """The error for a name the model does not define: as written, where, and the
+        closest names the model does define (its own, not macro copies)."""
+        from gvcdyn.lower.macros import is_instance_name
+
+        defined = [v.name for v in self.vars.values() if not is_instance_name(v.name)]
+        return undefined_name_error(self.source_path, self.current, reference, defined)
 
     def _range_position(self, name: str, env: dict[str, str], owner: str) -> ir.Expr:
         """A subscript range used as a value: the bound element's 1-based position.
