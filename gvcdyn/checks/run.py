@@ -105,6 +105,7 @@ def reality_check(
     checks: CheckFile | str | Path,
     *,
     params: ParamsLike = None,
+    settings: Mapping[str, float] | None = None,
     perturb: float = 0.0,
     draws: int = 500,
     seed: int | None = None,
@@ -113,10 +114,10 @@ def reality_check(
     """Run every check of ``checks`` on ``model`` and say which hold, by how much.
 
     Returns a Dataset over ``check``: ``holds`` and ``margin`` at the base (``params``:
-    see :func:`base_values`); with ``perturb > 0`` also ``holds_draw`` and
-    ``margin_draw`` over (``draw``, ``check``), ``share`` (of draws where each check
-    holds), ``share_all`` (where all hold together) and the drawn values
-    ``draw_value(draw, parameter)``.
+    see :func:`base_values`; ``settings`` override it, as ``--set`` does); with
+    ``perturb > 0`` also ``holds_draw`` and ``margin_draw`` over (``draw``, ``check``),
+    ``share`` (of draws where each check holds), ``share_all`` (where all hold together)
+    and the drawn values ``draw_value(draw, parameter)``.
     """
     spec = checks if isinstance(checks, CheckFile) else read_checks(checks, model)
     if perturb < 0 or not np.isfinite(perturb):
@@ -124,6 +125,10 @@ def reality_check(
     if perturb > 0 and draws < 1:
         raise RealityCheckError(f"draws must be at least 1, got {draws}")
     values, source = base_values(params)
+    if settings:
+        values = {**values, **settings}
+        given = ", ".join(f"{k}={v:g}" for k, v in settings.items())
+        source = f"{source}; set {given}"
     base = model.parameter_matrix(values)[0]
     varied = perturbed_names(model, spec) if perturb > 0 else []
     bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)

@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from gvcdyn.cli import calibrate, check, models, params, sensitivity, whatif
+from gvcdyn.cli import calibrate, check, models, params, reality, sensitivity, whatif
 from gvcdyn.errors import GvcdynError
 
 try:  # typer >= 0.2x parses with its own copy of click
@@ -67,6 +67,7 @@ check.register(app)
 calibrate.register(app)
 sensitivity.register(app)
 models.register(app)
+reality.register(app)
 
 
 def _reflowed(doc: str) -> str:

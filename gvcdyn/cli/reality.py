@@ -1,0 +1,124 @@
+"""``gvcdyn reality-check``: run a model's behavioural checks and print which hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from gvcdyn.cli.common import MODEL_HELP, load, model_path, out, status, writing
+
+#: exit status when a check fails at the base (as ``gvcdyn check`` on a mismatch)
+EXIT_FAILED = 1
+
+
+def reality_check(
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
+    checks: Annotated[
+        Path,
+        typer.Argument(
+            help="Reality-check .toml file (a path, or a file of that name beside the model)."
+        ),
+    ],
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Base values: a calibration fit (.nc, its estimates) or a [parameters] "
+            ".toml; default: the model's defaults.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="NAME=VALUE over the base for every run; repeatable."),
+    ] = None,
+    perturb: Annotated[
+        float,
+        typer.Option(
+            help="Also draw every non-lever constant uniformly within +-PERTURB (relative) "
+            "of its base, clipped to its range, and report the share of draws where each "
+            "check holds."
+        ),
+    ] = 0.0,
+    draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
+    seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
+    method: Annotated[str, typer.Option(help="Integration method: euler or rk4.")] = "euler",
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the result: .nc (everything) or .csv (table)."),
+    ] = None,
+) -> None:
+    """Run the checks of CHECKS on MODEL in one batch; print check, holds, margin.
+
+    The margin is the signed distance to failing, in the units of the compared quantity.
+    Exit 0 when every check holds at the base, 1 when one does not. With --perturb, the
+    table adds the share of draws where each check holds, and where all hold together.
+    The format of a check file: docs/reality-checks.md.
+
+    Examples:
+
+      gvcdyn reality-check gvc_upgrading gvc_upgrading.checks.toml
+
+      gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
+          --params results/fit.nc --perturb 0.2 --draws 500 --seed 1 -o checks.csv
+    """
+    from gvcdyn.checks import read_checks, report
+    from gvcdyn.checks import reality_check as run_checks
+    from gvcdyn.errors import OutputWriteError, RealityCheckError
+    from gvcdyn.scenarios import parse_set
+
+    model = model_path(model)
+    if not checks.is_file() and (model.parent / checks.name).is_file():
+        checks = model.parent / checks.name
+    settings = dict(parse_set(text) for text in set_ or [])
+    if out_path is not None and out_path.suffix not in (".nc", ".csv"):
+        raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
+    if perturb < 0:
+        raise RealityCheckError(f"--perturb {perturb:g}: give a fraction >= 0, e.g. 0.2")
+    loaded = load(model)
+    spec = read_checks(checks, loaded)
+    with status(f"running {len(spec.checks)} checks"):
+        ds = run_checks(
+            loaded,
+            spec,
+            params=params,
+            settings=settings,
+            perturb=perturb,
+            draws=draws,
+            seed=seed,
+            method=method,
+        )
+    frame = report.table(ds)
+    title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}"
+    if perturb > 0:
+        title += f"; {draws} draws within +-{perturb:g}"
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("check")
+    table.add_column("holds")
+    table.add_column("margin", justify="right")
+    if "share" in frame:
+        table.add_column("share", justify="right")
+    for row in frame.itertuples(index=False):
+        verdict = "[green]yes[/green]" if row.holds else "[red]NO[/red]"
+        cells = [
+            escape(row.check),
+            verdict,
+            "" if row.margin != row.margin else f"{row.margin:.4g}",
+        ]
+        if "share" in frame:
+            cells.append(f"{row.share:.1%}")
+        table.add_row(*cells)
+    out.print(table)
+    if out_path is not None:
+        with writing(out_path):
+            report.write(ds, out_path)
+        out.print(f"written: {escape(str(out_path))}")
+    if not bool(ds["holds"].values.all()):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reality-check")(reality_check)
