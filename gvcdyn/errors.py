@@ -170,5 +170,10 @@ class DataFileRequiredError(ExternalDataError):
         )
 
 
+class KernelCacheError(GvcdynError, OSError):
+    """The kernel cache folder cannot be trusted or used: another user's, or writable by
+    others (who could plant code gvcdyn would run)."""
+
+
 class RealityCheckError(GvcdynError, ValueError):
     """A reality-check file that is malformed: an unknown key, name, kind or time in a check."""

@@ -168,3 +168,190 @@ def test_is_compiled_tells_first_use_from_cached(cache: Path, tmp_path: Path) ->
     model.run()
     assert is_compiled(model.source, "euler")
     assert not is_compiled(model.source, "rk4")
+
+
+# --- trust: the cache is code (compiler module docstring) -----------------------------
+
+# Unpickled, this writes the file named in the environment: a stand-in for planted code.
+PLANT = """
+import pathlib, pickle, sys
+CODE = "open(__import__('os').environ['PLANTED_MARKER'], 'w').write('ran')"
+class Planted:
+    def __reduce__(self):
+        return (eval, (CODE,))
+version = pickle.dumps(sys.argv[2], protocol=-1)
+pathlib.Path(sys.argv[1]).write_bytes(version + pickle.dumps(Planted(), protocol=-1))
+"""
+
+
+def _child(cache: Path, model_path: Path, out: Path, **env: str) -> dict[str, dict[str, int]]:
+    """Run CHILD for the Euler kernel only (one compile) in a new process."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD.replace('("euler", "rk4")', '("euler",)'),
+            str(model_path),
+            str(out),
+        ],
+        env={**os.environ, "GVCDYN_CACHE_DIR": str(cache), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cache_folder_is_created_private(cache: Path) -> None:
+    """A new cache folder is 0700: nobody else may read or plant kernels in it."""
+    assert (cache_dir().stat().st_mode & 0o777) == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o775, 0o757, 0o777])
+def test_cache_writable_by_others_is_refused(cache: Path, mode: int) -> None:
+    """A cache folder others may write is refused before anything is read from it, with
+    the command that fixes it."""
+    from gvcdyn.errors import KernelCacheError
+
+    cache.mkdir()
+    cache.chmod(mode)
+    with pytest.raises(KernelCacheError, match=rf"writable by .*chmod 700 {cache}"):
+        cache_dir()
+
+
+def test_cache_of_another_user_is_refused(
+    cache: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder owned by another user (simulated: the compiler's notion of the
+    current user changes) is refused with what to do, not a PermissionError traceback."""
+    from gvcdyn import compiler
+    from gvcdyn.errors import KernelCacheError
+
+    model = gvcdyn.load(model_path)
+    model.run()  # compiled into the cache by its owner
+    compiler._loaded.clear()
+    monkeypatch.setattr(compiler, "_uid", lambda: os.geteuid() + 4242)
+    with pytest.raises(KernelCacheError, match=r"belongs to another user.*GVCDYN_CACHE_DIR"):
+        compiler.load_kernel_module(model.source)
+
+
+def test_cli_refuses_a_world_writable_cache(tmp_path: Path, model_path: Path) -> None:
+    """Through the console script: one line naming the folder and the fix, no traceback."""
+    cache = tmp_path / "shared-cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    done = subprocess.run(
+        ["gvcdyn", "run", str(model_path)],
+        env={**os.environ, "GVCDYN_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: kernel cache") and f"chmod 700 {cache}" in lines[0]
+
+
+def test_planted_pyc_is_never_run(cache: Path, model_path: Path, tmp_path: Path) -> None:
+    """A ``.pyc`` beside the kernel source with a header that matches it (what an import
+    would trust) is ignored: the kernel runs from the generated text."""
+    import importlib._bootstrap_external as bootstrap
+    import importlib.util
+
+    from gvcdyn.compiler import kernel_key
+
+    model = gvcdyn.load(model_path)
+    marker = tmp_path / "pyc-ran"
+    name = f"gvcdyn_kernel_{kernel_key(model.source)}"
+    source_file = cache_dir() / f"{name}.py"
+    source_file.write_text(model.source)
+    info = source_file.stat()
+    planted = compile(f"open({str(marker)!r}, 'w').write('ran')\n", str(source_file), "exec")
+    pyc = Path(importlib.util.cache_from_source(str(source_file)))
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(bootstrap._code_to_timestamp_pyc(planted, info.st_mtime, info.st_size))
+    x = model.run({"k": 0.5})["x"].isel(run=0).values
+    assert not marker.exists()
+    assert x[1] == pytest.approx(1 - 0.5 * 0.5)
+
+
+@pytest.mark.slow
+def test_planted_index_is_never_unpickled(cache: Path, model_path: Path, tmp_path: Path) -> None:
+    """numba index files replaced by pickles that run code (with numba's own version
+    header, so plain numba would unpickle them) are ignored: the next process compiles
+    again, runs nothing planted, gets the same results, and its files are then reused."""
+    first = _child(cache, model_path, tmp_path / "first")
+    indexes = sorted((cache / "__pycache__").glob("*.nbi"))
+    assert indexes
+    import numba
+
+    for index in indexes:
+        subprocess.run(
+            [sys.executable, "-c", PLANT, str(index), numba.__version__], check=True, timeout=60
+        )
+    marker = tmp_path / "planted-ran"
+    second = _child(cache, model_path, tmp_path / "second", PLANTED_MARKER=str(marker))
+    assert not marker.exists()
+    assert second == first == {"euler": {"hits": 0, "misses": 1}}
+    third = _child(cache, model_path, tmp_path / "third", PLANTED_MARKER=str(marker))
+    assert third == {"euler": {"hits": 1, "misses": 0}}
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "first_euler.npy"), np.load(tmp_path / "second_euler.npy")
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncate-data", "garbage-index", "foreign-owner"])
+def test_damaged_cache_files_are_recompiled(
+    cache: Path, model_path: Path, tmp_path: Path, damage: str
+) -> None:
+    """A truncated data file, an index of garbage or a file another user owns (chown needs
+    root; otherwise its mode makes it group-writable, which is refused the same way) is
+    treated as absent: the kernel compiles again (no UnpicklingError), and the next
+    process loads the repaired cache."""
+    _child(cache, model_path, tmp_path / "first")
+    pycache = cache / "__pycache__"
+    if damage == "truncate-data":
+        for data in pycache.glob("*.nbc"):
+            data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "garbage-index":
+        for index in pycache.glob("*.nbi"):
+            index.write_bytes(os.urandom(200))
+    else:
+        for index in pycache.glob("*.nbi"):
+            if os.geteuid() == 0:
+                os.chown(index, 4242, 4242)
+            else:
+                index.chmod(0o664)
+    second = _child(cache, model_path, tmp_path / "second")
+    assert second == {"euler": {"hits": 0, "misses": 1}}
+    third = _child(cache, model_path, tmp_path / "third")
+    assert third == {"euler": {"hits": 1, "misses": 0}}
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "first_euler.npy"), np.load(tmp_path / "third_euler.npy")
+    )
+
+
+@pytest.mark.slow
+def test_every_numba_file_of_a_split_kernel_is_verified(
+    cache: Path, model_path: Path, tmp_path: Path
+) -> None:
+    """A split kernel's parts are numba C functions compiled by the runtime, not by the
+    module: their cache files too carry gvcdyn's verified header, and a new process loads
+    them all."""
+    from gvcdyn import compiler
+
+    first = _child(cache, model_path, tmp_path / "first", GVCDYN_KERNEL_SPLIT="always")
+    files = sorted((cache / "__pycache__").glob("*.nb[ic]"))
+    parts = [f for f in files if ".batch_" not in f.name and ".simulate_" not in f.name]
+    assert parts, [f.name for f in files]  # the C functions of the parts have their own
+    assert all(f.read_bytes().startswith(compiler._MAGIC) for f in files)
+    before = _snapshot(cache)
+    second = _child(cache, model_path, tmp_path / "second", GVCDYN_KERNEL_SPLIT="always")
+    assert first == {"euler": {"hits": 0, "misses": 1}}
+    assert second == {"euler": {"hits": 1, "misses": 0}}
+    assert _snapshot(cache) == before  # every file was accepted: nothing compiled again
