@@ -1,0 +1,349 @@
+"""Reality checks (issue 19, part 1): the check file format, the batch, the verdicts.
+
+A tiny growth model whose values are known in closed form (Euler, step 1: the stock is
+``S0 * (1 + rate * (1 + boost)) ** t``) lets every margin be checked exactly; the GVC
+model's own checks are run by ``test_gvc_behaviour.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from mdl_helpers import write_mdl
+
+import gvcdyn
+from gvcdyn.checks import read_checks
+from gvcdyn.cli import common, run_cli
+from gvcdyn.errors import RealityCheckError
+from gvcdyn.evaluator import Evaluator
+
+GROWTH = """
+Stock = INTEG(growth, Initial Stock)
+    ~ Widgets
+    ~ |
+growth = Rate * (1 + Boost) * Stock
+    ~ Widgets/Month
+    ~ |
+Rate = 0.1
+    ~ 1/Month [0, 0.5]
+    ~ |
+Initial Stock = 10
+    ~ Widgets [0, 11]
+    ~ |
+Boost = 0
+    ~ Dmnl [0, 1]
+    ~ The lever.
+    |
+"""
+
+
+@pytest.fixture(scope="module")
+def growth(tmp_path_factory: pytest.TempPathFactory) -> gvcdyn.Model:
+    folder = tmp_path_factory.mktemp("growth")
+    return gvcdyn.load(write_mdl(folder, GROWTH, final_time=10, time_step=1))
+
+
+def stock(t: float, s0: float = 10.0, rate: float = 0.1, boost: float = 0.0) -> float:
+    return s0 * (1 + rate * (1 + boost)) ** t
+
+
+def write_checks(tmp_path: Path, text: str, name: str = "checks.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run(model: gvcdyn.Model, tmp_path: Path, text: str, **kw) -> xr.Dataset:
+    return gvcdyn.reality_check(model, write_checks(tmp_path, text), **kw)
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_a_check_that_must_fail_does_with_its_margin(growth, tmp_path) -> None:
+    """A bound the model breaks fails, and the margin is the signed distance to it."""
+    ds = run(
+        growth,
+        tmp_path,
+        """
+        [[check]]
+        name = "stock stays below 20"
+        expect = "bound"
+        outcome = "Stock"
+        at = 10
+        max = 20
+        [[check]]
+        name = "stock stays below 30"
+        expect = "bound"
+        outcome = "Stock"
+        at = 10
+        max = 30
+        """,
+    )
+    assert list(ds["holds"].values) == [False, True]
+    np.testing.assert_allclose(ds["margin"].values, [20 - stock(10), 30 - stock(10)], rtol=1e-12)
+    assert ds.attrs["all_hold"] == 0
+
+
+def test_comparison_between_conditions_sweep_and_sign(growth, tmp_path) -> None:
+    """compare (two conditions), monotone (a sweep), sign, bounds with at = [...] and t,
+    let, backgrounds and a tolerance, each with its known margin."""
+    ds = run(
+        growth,
+        tmp_path,
+        """
+        levers = ["Boost"]
+        [settings]
+        fast = { "Rate" = 0.2 }
+        [[check]]
+        name = "boost gives more stock at 5 and 10"
+        conditions.plain = { set = { "Boost" = 0 } }
+        conditions.boosted = { set = { "Boost" = 1 } }
+        expect = "compare"
+        outcome = "Stock"
+        at = [5, 10]
+        left = "boosted"
+        op = ">"
+        right = "plain"
+        [[check]]
+        name = "stock rises with boost"
+        sweep = { lever = "Boost", values = [0, 0.5, 1] }
+        expect = "monotone"
+        direction = "increasing"
+        outcome = "Stock"
+        at = 10
+        [[check]]
+        name = "stock falls with boost (wrong)"
+        sweep = { lever = "Boost", values = [0, 0.5, 1] }
+        expect = "monotone"
+        direction = "decreasing"
+        outcome = "Stock"
+        at = 10
+        [[check]]
+        name = "growth is positive from year 1, on either background"
+        backgrounds = [[], ["fast"]]
+        expect = "sign"
+        let.gain = '(run["Stock"] @ t) - (run["Stock"] @ 0)'
+        value = "gain"
+        at = [1, 10]
+        sign = "positive"
+        [[check]]
+        name = "the mean over years 0-2 is within 0.5 of 11, given 0.1 of tolerance"
+        expect = "bound"
+        value = 'mean(run["Stock"], 0, 2) - run["Initial Stock"]'
+        min = 1.5
+        tolerance = 0.1
+        """,
+    )
+    mean02 = (stock(0) + stock(1) + stock(2)) / 3 - 10  # 1.0333
+    expected = {
+        "boost gives more stock at 5 and 10": (True, stock(5, boost=1) - stock(5)),
+        "stock rises with boost": (True, stock(10, boost=0.5) - stock(10)),
+        "stock falls with boost (wrong)": (False, -(stock(10, boost=1) - stock(10, boost=0.5))),
+        "growth is positive from year 1, on either background": (True, stock(1) - 10),
+        "the mean over years 0-2 is within 0.5 of 11, given 0.1 of tolerance": (
+            False,
+            mean02 - 1.5 + 0.1,
+        ),
+    }
+    for name, (holds, margin) in expected.items():
+        assert bool(ds["holds"].sel(check=name)) is holds, name
+        assert float(ds["margin"].sel(check=name)) == pytest.approx(margin, rel=1e-12), name
+
+
+def test_every_check_runs_in_one_evaluator_call(growth, tmp_path, monkeypatch) -> None:
+    """All conditions of all checks are one parameter matrix, one evaluator call; the
+    same settings in two checks are run once."""
+    calls = []
+    original = Evaluator.__call__
+
+    def counted(self, X, times=None):
+        calls.append(np.asarray(X).shape)
+        return original(self, X, times)
+
+    monkeypatch.setattr(Evaluator, "__call__", counted)
+    body = "".join(
+        f"""
+        [[check]]
+        name = "check {i}"
+        conditions.a = {{ set = {{ "Boost" = {i / 10} }} }}
+        conditions.b = {{ set = {{ "Boost" = {(i + 1) / 10} }} }}
+        expect = "compare"
+        outcome = "Stock"
+        at = [3, 10]
+        left = "b"
+        op = ">"
+        right = "a"
+        """
+        for i in range(8)
+    )
+    ds = run(growth, tmp_path, body)
+    assert len(calls) == 1
+    assert calls[0][0] == 9  # Boost 0, 0.1 ... 0.8 and 0.9 once each, not 16 runs
+    assert ds.attrs["evaluator_calls"] == 1 and ds.attrs["runs"] == 9
+    assert ds["holds"].values.all()
+
+
+def test_a_failed_run_fails_its_checks(growth, tmp_path) -> None:
+    """A NaN in a run is never a margin: the check fails with margin NaN."""
+    ds = run(
+        growth,
+        tmp_path,
+        """
+        [[check]]
+        name = "log of a negative number"
+        expect = "bound"
+        value = 'log(-(run["Stock"] @ 10))'
+        max = 1e9
+        """,
+    )
+    assert not bool(ds["holds"][0])
+    assert math.isnan(float(ds["margin"][0]))
+
+
+# --------------------------------------------------------------------------- perturbation
+
+
+def test_perturbation_shares_have_the_known_answer(growth, tmp_path) -> None:
+    """Each drawn constant is uniform within +-20% of its base, clipped to its range;
+    the share of draws where a check holds is the share of draws on the right side of
+    its threshold, and all hold together where both do."""
+    ds = run(
+        growth,
+        tmp_path,
+        """
+        levers = ["Boost"]
+        [[check]]
+        name = "initial stock at least 10"
+        expect = "bound"
+        value = 'run["Stock"] @ 0'
+        min = 10
+        [[check]]
+        name = "rate at most 0.1"
+        expect = "bound"
+        value = 'run["Rate"]'
+        max = 0.1
+        """,
+        perturb=0.2,
+        draws=4000,
+        seed=3,
+    )
+    assert list(ds["parameter"].values) == ["Rate", "Initial Stock"]  # not the lever
+    s0 = ds["draw_value"].sel(parameter="Initial Stock").values
+    rate = ds["draw_value"].sel(parameter="Rate").values
+    assert s0.min() >= 8 and s0.max() == 11  # clipped to the documented range [0, 11]
+    assert rate.min() >= 0.08 and rate.max() <= 0.12
+    first, second = s0 >= 10, rate <= 0.1
+    np.testing.assert_array_equal(ds["holds_draw"].values, np.column_stack([first, second]))
+    np.testing.assert_allclose(ds["share"].values, [first.mean(), second.mean()])
+    assert float(ds["share_all"]) == pytest.approx((first & second).mean())
+    # uniform within +-20%: P(S0 >= 10) = 1/2, P(rate <= 0.1) = 1/2, independent
+    assert float(ds["share"][0]) == pytest.approx(0.5, abs=0.04)
+    assert float(ds["share_all"]) == pytest.approx(0.25, abs=0.04)
+    assert bool(ds["holds"][0]) and bool(ds["holds"][1])  # the base itself
+    np.testing.assert_allclose(ds["margin_draw"].values[:, 0], s0 - 10, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- malformed files
+
+GOOD = """
+[[check]]
+name = "ok"
+expect = "bound"
+outcome = "Stock"
+at = 10
+max = 100
+"""
+
+MALFORMED = [
+    ("unknown key", GOOD.replace("max = 100", "max = 100\nmaximum = 3"), "unknown key 'maximum'"),
+    ("kind", GOOD.replace('"bound"', '"bounded"'), "unknown expectation kind 'bounded'"),
+    ("lever", GOOD + 'set = { "Bost" = 1 }\n', "unknown parameter 'Bost'; did you mean 'Boost'"),
+    ("range", GOOD + 'set = { "Boost" = 3 }\n', "outside the allowed range"),
+    ("variable", GOOD.replace('"Stock"', '"Stok"'), "unknown variable 'Stok'; did you mean"),
+    ("no time", GOOD.replace("at = 10\n", ""), "missing time"),
+    ("t without at", GOOD.replace("at = 10\n", "value = 'run[\"Stock\"] @ t'\n"), "missing time"),
+    ("unsaved time", GOOD.replace("at = 10", "at = 10.5"), "not a saved time"),
+    ("function", GOOD + "value = 'median(run[\"Stock\"])'\n", "unknown function 'median'"),
+    ("condition", GOOD + "value = 'other[\"Stock\"] @ 3'\n", "unknown condition 'other'"),
+    ("settings", GOOD + 'use = ["calm"]\n', "unknown settings 'calm'"),
+    ("other kind's key", GOOD + 'op = ">"\n', "belongs to expect = 'compare'"),
+    (
+        "series value",
+        GOOD.replace("outcome", "value").replace('"Stock"', "'run[\"Stock\"]'"),
+        "is a time series",
+    ),
+    ("code", GOOD + "value = '__import__(\"os\")'\n", "unknown function '__import__'"),
+    (
+        "no sweep",
+        GOOD.replace('"bound"', '"monotone"').replace("max = 100", 'direction = "increasing"'),
+        "needs a sweep",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_a_malformed_check_is_refused_in_one_line_naming_it(
+    growth, tmp_path, text, message
+) -> None:
+    path = write_checks(tmp_path, text)
+    with pytest.raises(RealityCheckError) as info:
+        read_checks(path, growth)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(f"{path}: check 'ok': "), text
+    assert message in text
+
+
+def test_the_cli_refuses_a_malformed_file_with_one_line(growth, tmp_path, capsys) -> None:
+    path = write_checks(tmp_path, GOOD.replace('"bound"', '"bounded"'))
+    assert run_cli(["reality-check", str(growth.path), str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "check 'ok'" in err
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_the_cli_prints_the_table_writes_it_and_exits_1_on_a_failure(growth, tmp_path, monkeypatch):
+    checks = write_checks(
+        tmp_path,
+        GOOD.replace("max = 100", "max = 26")
+        + GOOD.replace('"ok"', '"boosted stays below 30"').replace("max = 100", "max = 30"),
+    )
+    model = str(growth.path)
+    printed = io.StringIO()
+    monkeypatch.setattr(common.out, "file", printed)
+    assert run_cli(["reality-check", model, str(checks), "-o", str(tmp_path / "t.csv")]) == 0
+    assert "boosted stays below 30" in printed.getvalue() and "yes" in printed.getvalue()
+    csv = (tmp_path / "t.csv").read_text()
+    assert csv.splitlines()[0] == "check,holds,margin"
+    # --set applies over the base: with Boost 1 the stock is 61.9 at 10, both fail
+    code = run_cli(
+        ["reality-check", model, str(checks), "--set", "Boost=1", "--out", str(tmp_path / "t.nc")]
+    )
+    assert code == 1
+    assert "NO" in printed.getvalue()
+    ds = xr.open_dataset(tmp_path / "t.nc")
+    assert list(ds["holds"].values) == [0, 0]
+    np.testing.assert_allclose(
+        ds["margin"].values, [26 - stock(10, boost=1), 30 - stock(10, boost=1)]
+    )
+    assert "Boost=1" in ds.attrs["base"]
+
+
+def test_params_from_a_fit_file_are_the_base(growth, tmp_path) -> None:
+    """--params fit.nc: the fit's estimates are the base of every run."""
+    fit = tmp_path / "fit.nc"
+    xr.Dataset({"estimate": ("parameter", [0.2])}, coords={"parameter": ["Rate"]}).to_netcdf(fit)
+    ds = run(growth, tmp_path, GOOD, params=fit)
+    assert float(ds["margin"][0]) == pytest.approx(100 - stock(10, rate=0.2))
+    assert ds.attrs["base"] == str(fit)
