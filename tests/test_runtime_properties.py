@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gvcdyn import runtime
@@ -20,13 +22,39 @@ def tables(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def _exact_interp(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
+    """Linear interpolation holding the end values, in exact rational arithmetic."""
+    if x <= xs[0]:
+        return float(ys[0])
+    if x >= xs[-1]:
+        return float(ys[-1])
+    i = int(np.searchsorted(xs, x, side="right"))  # xs[i - 1] <= x < xs[i]
+    x0, x1, y0, y1 = (Fraction(float(v)) for v in (xs[i - 1], xs[i], ys[i - 1], ys[i]))
+    return float(y0 + (y1 - y0) * (Fraction(x) - x0) / (x1 - x0))
+
+
 @settings(max_examples=300, deadline=None)
 @given(tables(), finite)
+# x points 20 and 7 subnormal steps (5e-324) apart: np.interp's slope overflows to inf
+@example((np.array([0.0, 5e-324 * 20]), np.array([0.0, 1.0])), 5e-324 * 19)
+@example((np.array([-1.0, 0.0, 5e-324 * 7]), np.array([3.0, -1e6, 1e6])), 5e-324 * 3)
 def test_lookup_matches_numpy_interp(table: tuple[np.ndarray, np.ndarray], x: float) -> None:
-    """The compiled lookup is linear interpolation holding the end values (np.interp)."""
+    """The compiled lookup is linear interpolation holding the end values (np.interp).
+
+    The reference is exact rational interpolation, and np.interp wherever it is finite.
+    np.interp computes the slope first, which overflows to inf when two x points are
+    closer than about 1e-308 (subnormal spacing: hypothesis draws such tables) although
+    every value on the segment lies between its two y values; the lookup multiplies
+    before it divides and stays finite, so np.interp is not the reference there.
+    """
     xs, ys = table
+    got = runtime.lookup(x, xs, ys)
+    assert np.isclose(got, _exact_interp(x, xs, ys), rtol=1e-12, atol=1e-9)
     expected = np.interp(x, xs, ys)
-    assert np.isclose(runtime.lookup(x, xs, ys), expected, rtol=1e-12, atol=1e-9)
+    if np.isfinite(expected):
+        assert np.isclose(got, expected, rtol=1e-12, atol=1e-9)
+    else:  # only the slope's overflow makes np.interp infinite on a finite table
+        assert np.min(np.abs(np.diff(xs))) < 1e-300
 
 
 @settings(max_examples=200, deadline=None)
