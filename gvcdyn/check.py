@@ -4,11 +4,14 @@
 and compares every shared column under the reference suite's rule
 ``numpy.isclose(sim, ref, rtol, atol)``. Without a Vensim output it runs PySD on a copy of
 the model, because ``pysd.read_vensim`` writes a ``.py`` file next to the ``.mdl`` and
-must never write into the user's (or a read-only) folder.
+must never write into the user's (or a read-only) folder. The files the model reads
+(GET XLS/DIRECT ..., named relative to the model's folder) are copied next to the copy at
+the same relative places, so PySD finds them as it would beside the original.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import warnings
@@ -27,10 +30,16 @@ if TYPE_CHECKING:
 __all__ = ["check_model", "pysd_reference"]
 
 
-def pysd_reference(model_path: str | Path, data_files: Sequence[str | Path] = ()) -> pd.DataFrame:
+def pysd_reference(
+    model_path: str | Path,
+    data_files: Sequence[str | Path] = (),
+    read_files: Sequence[str | Path] = (),
+) -> pd.DataFrame:
     """Run PySD on a copy of the model in a temporary folder and return its output frame.
 
-    ``data_files``: other runs' outputs the model's data variables read. Raises
+    ``data_files``: other runs' outputs the model's data variables read. ``read_files``:
+    the files its GET XLS/DIRECT functions read (``Model.ir.data_files`` lists them),
+    copied beside the copy at their places relative to the model. Raises
     ``ModelFileNotFoundError`` for a missing file and ``CheckError`` (with PySD's own
     message) when PySD cannot translate or run the model.
     """
@@ -40,8 +49,7 @@ def pysd_reference(model_path: str | Path, data_files: Sequence[str | Path] = ()
     import pysd
 
     with tempfile.TemporaryDirectory(prefix="gvcdyn_check_") as tmp:
-        copy = Path(tmp) / model_path.name
-        shutil.copy(model_path, copy)
+        copy = _copy_with_files(model_path, read_files, Path(tmp))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -83,5 +91,36 @@ def check_model(
     if ref is not None:
         return compare(columns, ref, time=time, rtol=rtol, atol=atol)
     with progress("running PySD on a copy of the model for the comparison"):
-        frame = pysd_reference(model_path, data_files)
+        read = [file for file, _ in model.ir.data_files]
+        frame = pysd_reference(model_path, data_files, read)
     return compare_frames(columns, frame, time=time, rtol=rtol, atol=atol)
+
+
+def _copy_with_files(model_path: Path, files: Sequence[str | Path], folder: Path) -> Path:
+    """Copy the model into ``folder`` with each of ``files`` at its place relative to it.
+
+    A file above the model's folder (``../data/x.xlsx``) needs the copy as deep in
+    ``folder`` as the name climbs: the copy goes into the model's own last folder names,
+    so ``../model/x.csv`` finds itself too. A file on another drive keeps its place.
+    Returns the copy's path.
+    """
+    home = model_path.resolve().parent
+    relative: list[tuple[Path, Path]] = []
+    for file in files:
+        try:
+            relative.append((Path(file), Path(os.path.relpath(Path(file).resolve(), home))))
+        except ValueError:  # another drive (Windows): PySD reads it where it is
+            continue
+    climb = max((rel.parts.count("..") for _, rel in relative), default=0)
+    climb = min(climb, len(home.parts) - 1)  # never the root itself (an absolute join)
+    place = folder.joinpath(*home.parts[len(home.parts) - climb :]) if climb else folder
+    place.mkdir(parents=True, exist_ok=True)
+    copy = place / model_path.name
+    shutil.copy(model_path, copy)
+    for source, rel in relative:
+        target = Path(os.path.normpath(place / rel))
+        if target == copy or not target.is_relative_to(folder):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    return copy
