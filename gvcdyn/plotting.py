@@ -3,10 +3,11 @@
 Made for the terminal workflow and the README: one panel per variable, units in the
 axis labels. Each scenario gets its own colour; in a sweep, the runs of one scenario
 share that colour in shades from light (first sweep point) to dark (last), and a second
-legend names the swept lever(s) and their values. Uses matplotlib's ``Agg`` backend (a
-``Figure`` on an Agg canvas, never pyplot's global state, so the caller's own backend
-choice is left alone) and writes the file atomically like the netCDF results, in the
-format its extension names.
+legend names the swept lever(s) and their values. The elements of a subscripted variable
+are told apart by line style, and a legend in its panel names them. Uses matplotlib's
+``Agg`` backend (a ``Figure`` on an Agg canvas, never pyplot's global state, so the
+caller's own backend choice is left alone) and writes the file atomically like the netCDF
+results, in the format its extension names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -31,6 +33,17 @@ __all__ = ["PLOT_FORMATS", "check_plot_path", "plot_runs", "runs_figure"]
 MAX_LEGEND_RUNS = 12
 #: At most this many sweep points are named in the shade legend (first, ..., last).
 MAX_SHADE_ENTRIES = 6
+#: Line styles of a subscripted variable's elements, in element order (then repeated).
+LINE_STYLES: tuple[str | tuple[int, tuple[int, ...]], ...] = (
+    "-",
+    "--",
+    ":",
+    "-.",
+    (0, (5, 1, 1, 1, 1, 1)),
+    (0, (8, 2)),
+)
+#: A style legend entry names at most this many of the elements that share the style.
+MAX_STYLE_NAMES = 3
 
 #: File extensions a plot may have, and the matplotlib format each one is written in.
 PLOT_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
@@ -144,6 +157,38 @@ def _run_styles(ds: xr.Dataset) -> tuple[list[tuple[float, ...]], list[Line2D], 
     return colours, scenario_handles, shade_handles, " , ".join(swept)
 
 
+def _style_legend(ax: Axes, dims: Sequence[object], cells: Sequence[object]) -> None:
+    """A legend in a subscripted variable's panel: which line style is which element.
+
+    Colours say the run, styles the element; the styles are grey here so that they are
+    not read as a run. With more elements than styles, the elements that share a style
+    are named together.
+    """
+    names: list[list[str]] = [[] for _ in range(min(len(cells), len(LINE_STYLES)))]
+    for j, cell in enumerate(cells):
+        parts = cell if isinstance(cell, tuple) else (cell,)
+        names[j % len(LINE_STYLES)].append(", ".join(str(p) for p in parts))
+    handles = [
+        Line2D(
+            [],
+            [],
+            color="#404040",
+            linestyle=LINE_STYLES[s],
+            label=" / ".join(group[:MAX_STYLE_NAMES])
+            + (f" / ... ({len(group)})" if len(group) > MAX_STYLE_NAMES else ""),
+        )
+        for s, group in enumerate(names)
+    ]
+    ax.legend(
+        handles=handles,
+        title=", ".join(str(d) for d in dims),
+        fontsize=7,
+        title_fontsize=7,
+        framealpha=0.6,
+        handlelength=3.0,
+    )
+
+
 def plot_runs(
     ds: xr.Dataset,
     variables: Sequence[str],
@@ -169,7 +214,8 @@ def plot_runs(
 def runs_figure(ds: xr.Dataset, variables: Sequence[str], *, title: str | None = None) -> Figure:
     """The figure ``plot_runs`` writes: one panel per variable, one line per run (and cell).
 
-    Subscripted variables are drawn per element (dashed styles distinguish elements).
+    Subscripted variables are drawn per element: line styles distinguish the elements,
+    and a legend in the panel names them (``LINE_STYLES`` in element order).
     """
     missing = [v for v in variables if v not in ds.data_vars]
     if missing:
@@ -188,7 +234,7 @@ def runs_figure(ds: xr.Dataset, variables: Sequence[str], *, title: str | None =
     colours, scenario_handles, shade_handles, shade_title = _run_styles(ds)
     time = ds["time"].values
     time_units = str(ds["time"].attrs.get("units", "") or "")
-    styles = ["-", "--", ":", "-."]
+    styles = LINE_STYLES
     for k, name in enumerate(variables):
         ax = axes[k // ncols][k % ncols]
         var = ds[name]
@@ -215,6 +261,8 @@ def runs_figure(ds: xr.Dataset, variables: Sequence[str], *, title: str | None =
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(_label(ds, name), fontsize=9)
         ax.grid(alpha=0.3)
+        if extra:
+            _style_legend(ax, extra, cells)
     for k in range(len(variables), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     for ax in axes[-1]:
