@@ -21,6 +21,7 @@ import functools
 import keyword
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 
 from numba.core import sigutils
@@ -88,7 +89,7 @@ def identifiers(model: ir.ModelIR, taken_too: frozenset[str] = frozenset()) -> d
     for symbol in symbols:
         if symbol in names:
             continue
-        base = re.sub(r"\W+", "_", symbol.lower()).strip("_") or "v"
+        base = _identifier_base(symbol)
         if base[0].isdigit():
             base = "v_" + base
         if base.startswith(_RESERVED_PREFIXES) or base in taken:
@@ -101,6 +102,23 @@ def identifiers(model: ir.ModelIR, taken_too: frozenset[str] = frozenset()) -> d
         names[symbol] = candidate
         taken.add(candidate)
     return names
+
+
+def _identifier_base(symbol: str) -> str:
+    """``symbol`` as the stem of a Python identifier, in the form Python itself uses.
+
+    Python reads identifiers NFKC-normalised, so ``ﬁx`` and ``fix``, ``Ａ`` and ``a``, or
+    ``ｃ`` and the kernel's own ``c`` would be one variable in the generated code although
+    they are distinct Vensim names (as in PySD). The stem is normalised before the clash
+    checks in :func:`identifiers`, which then tell such names apart with a suffix.
+    """
+    base = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", symbol).lower())
+    base = re.sub(r"\W+", "_", base).strip("_")
+    # characters that are word characters but may not continue an identifier
+    base = "".join(ch if f"a{ch}".isidentifier() else "_" for ch in base).strip("_")
+    if unicodedata.normalize("NFKC", base) != base:  # the edit above undid the normal form
+        base = "".join(ch if ch.isascii() else f"_u{ord(ch):04x}_" for ch in base)
+    return base or "v"
 
 
 class _Emitter:
