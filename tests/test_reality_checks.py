@@ -265,10 +265,14 @@ MALFORMED = [
     ("unknown key", GOOD.replace("max = 100", "max = 100\nmaximum = 3"), "unknown key 'maximum'"),
     ("kind", GOOD.replace('"bound"', '"bounded"'), "unknown expectation kind 'bounded'"),
     ("lever", GOOD + 'set = { "Bost" = 1 }\n', "unknown parameter 'Bost'; did you mean 'Boost'"),
-    ("range", GOOD + 'set = { "Boost" = 3 }\n', "outside the allowed range"),
+    ("range", GOOD + 'set = { "Boost" = 3 }\n', "outside the allowed range [0, 1] of 'Boost'"),
     ("variable", GOOD.replace('"Stock"', '"Stok"'), "unknown variable 'Stok'; did you mean"),
     ("no time", GOOD.replace("at = 10\n", ""), "missing time"),
-    ("t without at", GOOD.replace("at = 10\n", "value = 'run[\"Stock\"] @ t'\n"), "missing time"),
+    (
+        "t without at",
+        GOOD.replace('outcome = "Stock"\nat = 10\n', "value = 'run[\"Stock\"] @ t'\n"),
+        "missing time: an expression uses t",
+    ),
     ("unsaved time", GOOD.replace("at = 10", "at = 10.5"), "not a saved time"),
     ("function", GOOD + "value = 'median(run[\"Stock\"])'\n", "unknown function 'median'"),
     ("condition", GOOD + "value = 'other[\"Stock\"] @ 3'\n", "unknown condition 'other'"),
@@ -301,6 +305,7 @@ def test_a_malformed_check_is_refused_in_one_line_naming_it(
     assert "\n" not in text
     assert text.startswith(f"{path}: check 'ok': "), text
     assert message in text
+    assert "allow-out-of-range" not in text  # a check file has no such option
 
 
 def test_the_cli_refuses_a_malformed_file_with_one_line(growth, tmp_path, capsys) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Expression, Series
-from gvcdyn.errors import GvcdynError, RealityCheckError
+from gvcdyn.errors import GvcdynError, ParameterValueError, RealityCheckError
 from gvcdyn.scenarios import read_scenario, resolve_parameters
 from gvcdyn.tomlfile import check_keys, read_toml
 
@@ -200,7 +200,11 @@ def _values(model: Model, table: object, where: str) -> dict[str, float]:
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RealityCheckError(f"{where}: {key!r} must be a number, got {value!r}")
-    resolved = resolve_parameters(model, table, where)
+    try:
+        resolved = resolve_parameters(model, table, where)
+    except ParameterValueError as exc:  # a check file has no --allow-out-of-range
+        text = str(exc).replace(" or pass --allow-out-of-range", "")
+        raise RealityCheckError(text) from None
     return {k: float(v[0]) for k, v in resolved.items()}
 
 
