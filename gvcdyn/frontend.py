@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
+from gvcdyn.limits import check_model_text
 from gvcdyn.source_location import CleanText
 from gvcdyn.vensim_precedence import vensim_visitor
 
@@ -39,6 +40,7 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
         )
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    check_model_text(data.decode("utf-8", errors="replace"), path)  # before PySD parses
     from pysd.translators.vensim.vensim_file import VensimFile
 
     with warnings.catch_warnings(), vensim_visitor():

@@ -27,7 +27,7 @@ from gvcdyn.errors import (
     SpecSyntaxError,
     UnknownParameterError,
 )
-from gvcdyn.tomlfile import check_keys, read_toml
+from gvcdyn.tomlfile import check_keys, read_toml, shown
 
 __all__ = [
     "Batch",
@@ -116,7 +116,7 @@ def read_scenario(path: str | Path) -> Scenario:
     values: dict[str, float] = {}
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScenarioFormatError(f"{path}: key {key!r} must be a number, got {value!r}")
+            raise ScenarioFormatError(f"{path}: key {key!r} must be a number, got {shown(value)}")
         if not math.isfinite(value):
             raise ScenarioFormatError(f"{path}: key {key!r} must be a finite number, got {value}")
         values[key] = float(value)

@@ -3,11 +3,14 @@
 Scenarios, calibration configs, case mappings and sensitivity ranges are all TOML tables
 checked key by key. Each reader raises its own error class (so callers can tell a bad
 scenario from a bad config), but the reading and the "unknown key" check are the same,
-and a file that is missing, not UTF-8 or not TOML must be refused the same way by all.
+and a file that is missing, not UTF-8, not TOML or nested too deeply for the parser
+must be refused the same way by all.
 """
 
 from __future__ import annotations
 
+import reprlib
+import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 
 from gvcdyn.errors import GvcdynError
 
-__all__ = ["check_keys", "read_toml"]
+__all__ = ["check_keys", "read_toml", "shown"]
 
 
 def read_toml(
@@ -45,6 +48,23 @@ def read_toml(
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise invalid(f"{what} {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise invalid(
+            f"{what} {path} nests arrays or inline tables too deeply to be read "
+            f"(Python's recursion limit, {sys.getrecursionlimit()}); no gvcdyn file "
+            "nests more than a few levels"
+        ) from None
+
+
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 4, 4
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
+def shown(value: Any) -> str:
+    """A value read from a file as an error message quotes it: short, whatever its size
+    (a nested array or a long list is abbreviated with ``...``)."""
+    return _SHORT.repr(value)
 
 
 def check_keys(

@@ -125,7 +125,8 @@ def test_predict_runs_a_large_table_in_blocks_with_the_same_numbers(
     """A million rows allocated 9.4 GiB (every draw x every case in one batch). With a
     4 MiB limit the cases go through in blocks; the numbers are those of one batch."""
     cases = new_cases(tmp_path, 3000)
-    whole = predict(fit_path, cases).table
+    model = gvcdyn.load(DATA / "toy_upgrading.mdl")  # loaded before the limit is lowered
+    whole = predict(fit_path, cases, model=model).table
     sizes = []
     real = Evaluator.__call__
 
@@ -135,7 +136,7 @@ def test_predict_runs_a_large_table_in_blocks_with_the_same_numbers(
 
     monkeypatch.setattr(Evaluator, "__call__", recording)
     monkeypatch.setenv(limits.ENV_VAR, "4MiB")
-    blocked = predict(fit_path, cases).table
+    blocked = predict(fit_path, cases, model=model).table
     assert sum(sizes) == 4 * 3000 and len(sizes) > 10
     # a run holds 30 saved years x 2 cells x 8 B; a piece at most an eighth of the limit
     assert max(sizes) * 30 * 2 * 8 <= 4 * 2**20 // 8

@@ -352,3 +352,17 @@ def test_params_from_a_fit_file_are_the_base(growth, tmp_path) -> None:
     ds = run(growth, tmp_path, GOOD, params=fit)
     assert float(ds["margin"][0]) == pytest.approx(100 - stock(10, rate=0.2))
     assert ds.attrs["base"] == str(fit)
+
+
+def test_the_cli_runs_the_checks_with_rk4(growth, tmp_path) -> None:
+    """--method rk4: the margin is the RK4 value (step factor 1 + r + r^2/2 + r^3/6 + r^4/24)."""
+    checks = write_checks(tmp_path, GOOD)
+    out = tmp_path / "rk4.nc"
+    assert (
+        run_cli(["reality-check", str(growth.path), str(checks), "--method", "rk4", "-o", str(out)])
+        == 0
+    )
+    ds = xr.open_dataset(out)
+    factor = 1 + 0.1 + 0.1**2 / 2 + 0.1**3 / 6 + 0.1**4 / 24
+    assert ds.attrs["method"] == "rk4"
+    assert float(ds["margin"][0]) == pytest.approx(100 - 10 * factor**10, rel=1e-12)

@@ -126,17 +126,17 @@ def test_sensitivity_refuses_a_design_over_the_limit_before_sampling(monkeypatch
 
     sampled = []
     monkeypatch.setattr(sobol_sample, "sample", lambda *a, **k: sampled.append(a) or 1 / 0)
-    monkeypatch.setenv(limits.ENV_VAR, "1MiB")
+    monkeypatch.setenv(limits.ENV_VAR, "8MiB")
     code = run_cli(["sensitivity", ISHIGAMI, "-o", "Ishigami", "--n", "16384", "--seed", "1"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and sampled == []
     assert err.startswith("error: a design of 81,920 runs x 3 levers with 1 outputs")
-    assert "would need" in err and "(limit 1 MiB, from GVCDYN_MEMORY_LIMIT" in err
+    assert "would need" in err and "(limit 8 MiB, from GVCDYN_MEMORY_LIMIT" in err
     assert "smaller N" in err and "\n" not in err
 
 
 def test_morris_refuses_a_design_over_the_limit(monkeypatch, capsys):
-    monkeypatch.setenv(limits.ENV_VAR, "64KiB")
+    monkeypatch.setenv(limits.ENV_VAR, "8MiB")
     argv = ["sensitivity", ISHIGAMI, "-o", "Ishigami", "--method", "morris", "--n", "100000"]
     assert run_cli(argv) == 2
     assert "a design of 400,000 runs x 3 levers" in capsys.readouterr().err
@@ -150,3 +150,77 @@ def test_console_sensitivity_n_2_30_is_a_short_error_not_a_traceback():
     assert "Traceback" not in done.stderr
     assert "error: a design of 5,368,709,120 runs" in done.stderr
     assert "TiB of memory (limit" in done.stderr and limits.ENV_VAR in done.stderr
+
+
+# --------------------------------------------------------------------------- input files
+
+TOY = str(Path(__file__).parent / "data" / "calibration" / "toy_upgrading.mdl")
+
+
+def nested_scenario(tmp_path: Path, depth: int) -> Path:
+    path = tmp_path / f"nested{depth}.toml"
+    value = "[" * depth + "1" + "]" * depth
+    path.write_text(f'description = "deep"\n[parameters]\n"Support" = {value}\n')
+    return path
+
+
+def test_a_scenario_nested_too_deeply_for_the_parser_is_one_line(tmp_path, capsys):
+    """10,000 nested arrays ended in a RecursionError traceback inside tomllib."""
+    path = nested_scenario(tmp_path, 10_000)
+    assert run_cli(["run", TOY, "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: scenario file {path} nests arrays or inline tables too deeply")
+    assert "\n" not in err
+
+
+def test_a_nested_value_is_quoted_short(tmp_path, capsys):
+    """A value the parser reads but is no number is quoted abbreviated, not in full."""
+    path = nested_scenario(tmp_path, 300)
+    assert run_cli(["run", TOY, "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("key 'Support' must be a number, got [[[[...]]]]")
+    long_list = tmp_path / "long.toml"
+    long_list.write_text('[parameters]\n"Support" = [' + "1," * 100_000 + "]\n")
+    assert run_cli(["run", TOY, "--scenario", str(long_list)]) == 2
+    assert capsys.readouterr().err.strip().endswith("got [1, 1, 1, 1, ...]")
+
+
+def lookup_model(tmp_path: Path, points: int) -> Path:
+    """A model whose one lookup has ``points`` points."""
+    table = ",".join(f"({i},{i % 7})" for i in range(points))
+    path = tmp_path / f"lookup{points}.mdl"
+    path.write_text(
+        "{UTF-8}\n"
+        f"tab(\n[(0,0)-({points},7)],{table})\n~ ~ |\n"
+        "y = tab(Time) ~ ~ |\n"
+        "INITIAL TIME = 0 ~ ~ |\nFINAL TIME = 10 ~ ~ |\nTIME STEP = 1 ~ ~ |\nSAVEPER = 1 ~ ~ |\n"
+    )
+    return path
+
+
+def test_a_model_too_big_for_the_translator_is_refused_before_it_parses(
+    tmp_path, monkeypatch, capsys
+):
+    from pysd.translators.vensim import vensim_file
+
+    path = lookup_model(tmp_path, 2000)
+    parsed = []
+    monkeypatch.setattr(vensim_file.VensimFile, "parse", lambda self: parsed.append(1) or 1 / 0)
+    monkeypatch.setenv(limits.ENV_VAR, "16MiB")
+    assert run_cli(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: reading {path} (")
+    assert "would need" in err and "(limit 16 MiB" in err and "GET DIRECT LOOKUPS" in err
+    assert parsed == []
+
+
+def test_console_a_lookup_of_a_million_points_is_a_short_error():
+    """It reached 12.7 GiB inside PySD's parser; capped at 4 GiB a regression fails here."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = lookup_model(Path(folder), 1_000_000)
+        done = run_console(["run", str(path)])
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "characters, the longest equation" in done.stderr and "of memory (limit" in done.stderr

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from gvcdyn.errors import CaseDataError, CaseMappingError
-from gvcdyn.tomlfile import check_keys, read_toml
+from gvcdyn.tomlfile import check_keys, read_toml, shown
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model
@@ -258,7 +258,7 @@ def parse_mapping(doc: dict[str, Any], *, path: Path | None = None, text: str = 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CaseMappingError(f"{where}: {value!r} is not a finite number")
+        raise CaseMappingError(f"{where}: {shown(value)} is not a finite number")
     return float(value)
 
 

@@ -254,7 +254,8 @@ def _simulate(
     flat = full.reshape(-1, n_params)
     varying = np.flatnonzero(np.ptp(flat, axis=0) > 0)
     free = [p for p in model.parameters if p.variable not in model.ir.structural]
-    names = [model.parameters[c].name for c in varying] or [free[0].name]
+    by_column = {p.column: p.name for p in model.parameters}
+    names = [by_column[c] for c in varying] or [free[0].name]
     bounds = {}
     for name in names:
         column = flat[:, model.parameter(name).column]
@@ -346,7 +347,7 @@ def _parts(check: Check, value: Mapping[str, Any], read: Any) -> list[tuple[Any,
     if kind == "monotone":
         v = np.asarray(value["value"], dtype=np.float64)
         swept = next(c for c in check.conditions.values() if c.swept)
-        v = np.broadcast_to(v, (*v.shape[:-1], len(swept.points))) if v.ndim else v
+        v = np.broadcast_to(v, (*v.shape[:-1], len(swept.points)) if v.ndim else len(swept.points))
         diff = np.diff(v, axis=-1)
         return [(diff if check.direction == "increasing" else -diff, check.strict)]
     parts = []

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import MODEL_HELP, load, model_path, out, status, writing
+from gvcdyn.cli.common import MODEL_HELP, Method, load, model_path, out, status, writing
 
 #: exit status when a check fails at the base (as ``gvcdyn check`` on a mismatch)
 EXIT_FAILED = 1
@@ -45,7 +45,7 @@ def reality_check(
     ] = 0.0,
     draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
     seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
-    method: Annotated[str, typer.Option(help="Integration method: euler or rk4.")] = "euler",
+    method: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write the result: .nc (everything) or .csv (table)."),
@@ -89,7 +89,7 @@ def reality_check(
             perturb=perturb,
             draws=draws,
             seed=seed,
-            method=method,
+            method=method.value,
         )
     frame = report.table(ds)
     title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}"
