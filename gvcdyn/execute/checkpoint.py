@@ -469,7 +469,8 @@ def _differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
             parts = _dict_changes(_json(saved.get(key)), _json(now.get(key)), "")
             changes.append(f"{headline}: {_listed(parts)}")
         else:
-            changes.append(f"{headline}: was {_short(saved.get(key))}, now {_short(now[key])}")
+            was, new = _short(saved.get(key), quote=False), _short(now[key], quote=False)
+            changes.append(f"{headline}: was {was}, now {new}")
     if saved.get("computation") != now.get("computation"):
         old, new = _json(saved.get("computation")), _json(now.get("computation"))
         explained = any(old.get(k) != new.get(k) for k in ("model_sha256", "data_files", "gvcdyn"))
@@ -523,13 +524,14 @@ def _json(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"": value}
 
 
-def _short(value: Any, limit: int = 48) -> str:
+def _short(value: Any, limit: int = 48, *, quote: bool = True) -> str:
     """A value as the message shows it: whole when short, else its start and end; text
-    other than one word (a method, a hash) in quotes."""
+    other than one word (a method, a hash) in quotes, unless ``quote`` is False (a
+    fingerprint's own fields: JSON or gvcdyn's words already)."""
     if value is _ABSENT or value is None:
         return "(none)"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    if isinstance(value, str) and not re.fullmatch(r"[\w.+-]*", value):
+    if quote and isinstance(value, str) and not re.fullmatch(r"[\w.+-]*", value):
         text = json.dumps(value)
     if len(text) <= limit:
         return text
