@@ -182,9 +182,10 @@ def test_a_bad_posterior_table_is_refused_naming_it(tmp_path, table, message):
         load(path)
 
 
-def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(tmp_path):
-    from gvcdyn.calibrate.posterior import inference_data
+@pytest.fixture(scope="module")
+def toy_fit_with_posterior(tmp_path_factory):
     from gvcdyn.calibrate.study import calibrate
+    from gvcdyn.results_io import write_netcdf
 
     config = replace(
         load_config(DATA / "toy_config.toml"),
@@ -192,10 +193,19 @@ def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(tmp_path):
         popsize=5,
         maxiter=5,
         profile_points=0,
-        bootstrap=0,
+        bootstrap=2,
         posterior=PosteriorSettings(steps=40, walkers=8, seed=4),
     )
     fit = calibrate(config)
+    path = tmp_path_factory.mktemp("posterior") / "fit.nc"
+    write_netcdf(fit, path)
+    return fit, path
+
+
+def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(toy_fit_with_posterior):
+    from gvcdyn.calibrate.posterior import inference_data
+
+    fit, _path = toy_fit_with_posterior
     assert fit["posterior_draw"].dims == ("chain", "draw", "parameter")
     assert fit["posterior_draw"].shape == (8, 20, 2)
     assert fit.attrs["posterior_converged"] == 0  # 40 moves are far too few
@@ -207,6 +217,34 @@ def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(tmp_path):
         idata.posterior["Learning Rate"].values, fit["posterior_draw"].values[:, :, 0]
     )
     assert idata.posterior.attrs["walkers"] == 8
+    # the predictive draws are posterior draws, each with ordered cutpoints
+    flat = draws.reshape(-1, 2)
+    for theta in fit["predictive_estimate"].values:
+        assert np.any(np.all(flat == theta, axis=1))
+    cuts = fit["predictive_cutpoint"].values
+    assert np.all(np.diff(cuts[:, 0, :2], axis=1) > 0)
+
+
+def test_predict_averages_over_the_posterior_with_intervals(toy_fit_with_posterior):
+    from gvcdyn.calibrate.predict import predict
+
+    fit, path = toy_fit_with_posterior
+    prediction = predict(path, DATA / "toy_cases.csv")
+    n = fit.sizes["sample"]
+    assert prediction.meta["n_draws"] == n
+    assert "posterior predictive" in prediction.meta["uncertainty"]
+    assert "NOT CONVERGED" in prediction.meta["uncertainty"]
+    table = prediction.table
+    p = [f"p{level}_skill_upg" for level in range(3)]
+    assert len(p) == 3
+    for column in p:
+        low, mid, high = table[f"{column}_low"], table[column], table[f"{column}_high"]
+        assert np.all(low <= mid + 1e-12) and np.all(mid <= high + 1e-12)
+    assert np.any(table[f"{p[0]}_high"] - table[f"{p[0]}_low"] > 0)
+    point = predict(path, DATA / "toy_cases.csv", point=True)
+    assert point.meta["n_draws"] == 1
+    assert f"{n} posterior draws and 2 bootstrap replicates not used" in point.meta["uncertainty"]
+    assert not any(c.endswith("_low") for c in point.table.columns)
 
 
 def test_a_fit_without_draws_says_how_to_get_them():

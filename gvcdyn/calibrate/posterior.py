@@ -231,6 +231,9 @@ def convergence(idata, *, tau: np.ndarray, kept_steps: int) -> Convergence:
     return Convergence(names, values(rhat), values(bulk), values(tail), tau, kept_steps)
 
 
+#: posterior draws kept, evenly over all draws, for predictions (each with its cutpoints)
+PREDICTIVE_DRAWS = 200
+
 #: posterior attributes carried into a fit file, each prefixed ``posterior_``
 _FIT_ATTRS = (
     "sampler",
@@ -251,10 +254,24 @@ _FIT_ATTRS = (
 )
 
 
-def fit_variables(idata, names: list[str]) -> dict[str, tuple]:
-    """The draws as fit-file variables: ``posterior_draw (chain, draw, parameter)`` and
-    ``posterior_lp (chain, draw)``."""
+def fit_variables(
+    idata, problem: CalibrationProblem, n_predictive: int = PREDICTIVE_DRAWS
+) -> dict[str, tuple]:
+    """The draws as fit-file variables: ``posterior_draw (chain, draw, parameter)``,
+    ``posterior_lp (chain, draw)``, and the draws predictions use with their cutpoints,
+    ``predictive_estimate (sample, parameter)`` and ``predictive_cutpoint (sample,
+    outcome, cut)`` (one batch of ``n_predictive`` x cases runs)."""
+    names = list(problem.names)
     draws = np.stack([idata.posterior[name].values for name in names], axis=-1)
+    flat = draws.reshape(-1, len(names))
+    pick = np.unique(np.linspace(0, len(flat) - 1, min(n_predictive, len(flat))).round())
+    theta = flat[pick.astype(np.int64)]
+    s, status = problem.quantities(theta)
+    _nll, cuts = problem.nll_from_quantities(s, status)
+    n_cut = max(len(o.levels) for o in problem.outcomes) - 1
+    cut = np.full((len(theta), len(problem.outcomes), n_cut), np.nan)
+    for k, c in enumerate(cuts):
+        cut[:, k, : c.shape[1]] = c
     return {
         "posterior_draw": (
             ("chain", "draw", "parameter"),
@@ -265,6 +282,16 @@ def fit_variables(idata, names: list[str]) -> dict[str, tuple]:
             ("chain", "draw"),
             idata.sample_stats["lp"].values,
             {"description": "log posterior density of each draw, up to a constant"},
+        ),
+        "predictive_estimate": (
+            ("sample", "parameter"),
+            theta,
+            {"description": "posterior draws used by predict, evenly over all draws"},
+        ),
+        "predictive_cutpoint": (
+            ("sample", "outcome", "cut"),
+            cut,
+            {"description": "cutpoints profiled on the fitted cases at each predictive draw"},
         ),
     }
 

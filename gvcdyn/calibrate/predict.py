@@ -1,11 +1,14 @@
 """``predict``: outcome probabilities for new cases from a fit file.
 
-The fit file carries what prediction needs: the estimates, cutpoints, bootstrap
-replicates, the mapping text, the outcome definitions and the model's path and hash.
-When the fit has bootstrap replicates, each case's probabilities are averaged over them
-(each replicate with its own refitted cutpoints): the prediction integrates over
-parameter uncertainty. Otherwise the point estimate is used. Which one is recorded in
-the companion JSON written next to the CSV.
+The fit file carries what prediction needs: the estimates, cutpoints, posterior draws or
+bootstrap replicates, the mapping text, the outcome definitions and the model's path and
+hash. Each case's probabilities are averaged over the fit's parameter uncertainty: its
+posterior draws when it has them (the posterior predictive probabilities, each draw with
+the cutpoints profiled at it), else the point estimate and its bootstrap replicates (each
+with its own refitted cutpoints), else the point estimate alone; ``point=True`` asks for
+the estimate alone. With draws, each probability also gets its 2.5% and 97.5% quantiles
+over the draws (columns ``<column>_low`` and ``<column>_high``). Which draws were used is
+recorded in the companion JSON written next to the CSV.
 
 Cases whose context cannot be mapped (a blank or unknown value, a bad year) are
 reported by id and column; every other case still gets its prediction.
@@ -65,9 +68,10 @@ def probability_columns(column: str, levels: list[str], categorical_unique: bool
 
 
 def predict(
-    fit_path: str | Path, cases_path: str | Path, *, model=None, use_bootstrap: bool = True
+    fit_path: str | Path, cases_path: str | Path, *, model=None, point: bool = False
 ) -> Prediction:
-    """Probabilities of every outcome level for each case of ``cases_path``."""
+    """Probabilities of every outcome level for each case of ``cases_path``, averaged over
+    the fit's draws (see the module docstring); ``point``: the estimate alone."""
     import gvcdyn
 
     ds = read_fit(fit_path)
@@ -120,30 +124,18 @@ def predict(
         meta["uncertainty"] = "none: no case could be mapped"
         return Prediction(table, problems, meta)
     problem = CalibrationProblem(model, config, mapping, cases, strict_outcomes=False)
-    replicates = ds.sizes.get("replicate", 0) if "bootstrap_estimate" in ds else 0
-    if use_bootstrap and replicates:
-        thetas = np.vstack([ds["estimate"].values[None, :], ds["bootstrap_estimate"].values])
-        meta["uncertainty"] = (
-            f"averaged over the point estimate and {len(thetas) - 1} case-"
-            "bootstrap replicates (each with its own cutpoints)"
-        )
-    else:
-        thetas = ds["estimate"].values[None, :]
-        why = (
-            f", as asked (the fit's {replicates} bootstrap replicates not used)"
-            if replicates
-            else " (the fit has no bootstrap replicates)"
-        )
-        meta["uncertainty"] = f"point estimate only{why}"
+    thetas, cuts, meta["uncertainty"] = _draws(ds, config, point)
     thetas = np.clip(thetas, problem.bounds[:, 0], problem.bounds[:, 1])
-    cuts = _cutpoints(ds, len(thetas), config)
-    probs, failed = _probabilities(problem, thetas, cuts)
+    probs, low, high, failed = _probabilities(problem, thetas, cuts)
     rows = table.index[table["id"].isin(cases.ids)]
     order = {cid: i for i, cid in enumerate(cases.ids)}
     case_rows = np.array([order[cid] for cid in table.loc[rows, "id"]])
     for k, o in enumerate(outcomes):
         for j, c in enumerate(columns[o.column]):
             table.loc[rows, c] = probs[k][case_rows, j]
+            if len(thetas) > 1:
+                table.loc[rows, f"{c}_low"] = low[k][case_rows, j]
+                table.loc[rows, f"{c}_high"] = high[k][case_rows, j]
         best = np.argmax(np.nan_to_num(probs[k], nan=-1.0), axis=1)
         table.loc[rows, f"pred_{o.column}"] = [
             o.levels[b] if not failed[i] else ""
@@ -155,11 +147,44 @@ def predict(
     return Prediction(table, problems, meta)
 
 
+def _draws(ds: xr.Dataset, config, point: bool) -> tuple[np.ndarray, list[np.ndarray], str]:
+    """The parameter draws ``(draws, k)`` to average over, their cutpoints per outcome
+    ``(draws, J-1)``, and a sentence saying which they are."""
+    posterior = ds.sizes.get("sample", 0) if "predictive_estimate" in ds else 0
+    replicates = ds.sizes.get("replicate", 0) if "bootstrap_estimate" in ds else 0
+    sizes = [len(o.levels) - 1 for o in config.outcomes]
+    estimate = ds["estimate"].values[None, :]
+    point_cuts = [ds["cutpoint"].values[k, :n][None, :] for k, n in enumerate(sizes)]
+    held = [f"{posterior} posterior draws"] if posterior else []
+    held += [f"{replicates} bootstrap replicates"] if replicates else []
+    if point or not held:
+        why = f", as asked (the fit's {' and '.join(held)} not used)" if held else ""
+        why = why or " (the fit has neither posterior draws nor bootstrap replicates)"
+        return estimate, point_cuts, f"point estimate only{why}"
+    if posterior:
+        cuts = [ds["predictive_cutpoint"].values[:, k, :n] for k, n in enumerate(sizes)]
+        verdict = "" if ds.attrs.get("posterior_converged", 0) else " (NOT CONVERGED)"
+        return (
+            ds["predictive_estimate"].values,
+            cuts,
+            f"posterior predictive: averaged over {posterior} posterior draws{verdict}, "
+            "each with the cutpoints profiled at it",
+        )
+    boot = [ds["bootstrap_cutpoint"].values[:, k, :n] for k, n in enumerate(sizes)]
+    return (
+        np.vstack([estimate, ds["bootstrap_estimate"].values]),
+        [np.vstack([p, b]) for p, b in zip(point_cuts, boot, strict=True)],
+        f"averaged over the point estimate and {replicates} case-bootstrap replicates "
+        "(each with its own cutpoints)",
+    )
+
+
 def _probabilities(
     problem: CalibrationProblem, thetas: np.ndarray, cuts: list[np.ndarray]
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Each outcome's level probabilities ``(C, J)`` averaged over the draws ``thetas``
-    (NaN for a case with a failed run), and which cases failed ``(C,)``.
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Each outcome's level probabilities ``(C, J)`` averaged over the draws ``thetas``,
+    their 2.5% and 97.5% quantiles over the draws (NaN for a case with a failed run), and
+    which cases failed ``(C,)``.
 
     The cases go through the model a block at a time, every draw of a block in one
     batch: a table of a million cases never holds all draws x cases runs at once (9.4
@@ -168,7 +193,9 @@ def _probabilities(
     m = len(problem.outcomes)
     per_case = draws * (problem.run_bytes + (thetas.shape[1] + 2 * m + 8) * 8)
     block = chunk_rows(per_case, n_cases)
-    probs = [np.full((n_cases, len(o.levels)), np.nan) for o in problem.outcomes]
+    probs, low, high = (
+        [np.full((n_cases, len(o.levels)), np.nan) for o in problem.outcomes] for _ in range(3)
+    )
     failed = np.zeros(n_cases, dtype=bool)
     for start in range(0, n_cases, block):
         rows = np.arange(start, min(start + block, n_cases))
@@ -176,22 +203,11 @@ def _probabilities(
         failed[rows] = np.any(status != 0, axis=0)
         for k, o in enumerate(problem.outcomes):
             eta = s[:, :, k] / o.scale  # (draws, cases of the block)
-            mean = np.mean([level_probabilities(eta[d], cuts[k][d]) for d in range(draws)], axis=0)
-            mean[failed[rows]] = np.nan
-            probs[k][rows] = mean
-    return probs, failed
-
-
-def _cutpoints(ds: xr.Dataset, n_draws: int, config) -> list[np.ndarray]:
-    """Cutpoints per draw ``(draws, J-1)`` per outcome: the estimate's, then each replicate's."""
-    cuts = []
-    for k, o in enumerate(config.outcomes):
-        n = len(o.levels) - 1
-        point = ds["cutpoint"].values[k, :n][None, :]
-        if n_draws > 1:
-            point = np.vstack([point, ds["bootstrap_cutpoint"].values[:, k, :n]])
-        cuts.append(point)
-    return cuts
+            each = np.stack([level_probabilities(eta[d], cuts[k][d]) for d in range(draws)])
+            each[:, failed[rows]] = np.nan
+            probs[k][rows] = each.mean(axis=0)
+            low[k][rows], high[k][rows] = np.quantile(each, [0.025, 0.975], axis=0)
+    return probs, low, high, failed
 
 
 def _toml(text: str) -> dict:

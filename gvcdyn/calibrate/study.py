@@ -314,7 +314,7 @@ def fit_dataset(
     if posterior is not None:
         from gvcdyn.calibrate.posterior import fit_variables
 
-        data.update(fit_variables(posterior, names))
+        data.update(fit_variables(posterior, problem))
     coords = {
         "parameter": names,
         "parameter_b": names,

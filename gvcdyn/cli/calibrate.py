@@ -188,7 +188,8 @@ def predict(
         Path, typer.Option("--out", "-o", help="Predictions CSV (a JSON with the same stem).")
     ] = Path("predictions.csv"),
     point: Annotated[
-        bool, typer.Option("--point", help="Use the point estimate only (no bootstrap draws).")
+        bool,
+        typer.Option("--point", help="The point estimate only (no posterior or bootstrap draws)."),
     ] = False,
 ) -> None:
     """Outcome probabilities for new cases: one row per case (id, p_..., pred_...).
@@ -203,7 +204,7 @@ def predict(
 
     prediction_paths(out_path)  # a clashing --out is refused before the simulation
     with err.status("simulating the cases"):
-        prediction = run_prediction(fit, cases, use_bootstrap=not point)
+        prediction = run_prediction(fit, cases, point=point)
     for problem in prediction.problems:
         err.print(f"warning: {problem}")
     with writing(out_path):
