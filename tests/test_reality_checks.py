@@ -366,3 +366,23 @@ def test_the_cli_runs_the_checks_with_rk4(growth, tmp_path) -> None:
     factor = 1 + 0.1 + 0.1**2 / 2 + 0.1**3 / 6 + 0.1**4 / 24
     assert ds.attrs["method"] == "rk4"
     assert float(ds["margin"][0]) == pytest.approx(100 - 10 * factor**10, rel=1e-12)
+
+
+def test_a_condition_may_be_a_scenario_file_beside_the_checks(growth, tmp_path) -> None:
+    """scenario = "file.toml" is read relative to the check file; set wins over it."""
+    (tmp_path / "boosted.toml").write_text('[parameters]\n"Boost" = 1\n"Rate" = 0.2\n')
+    ds = run(
+        growth,
+        tmp_path,
+        """
+        [[check]]
+        name = "scenario"
+        scenario = "boosted.toml"
+        set = { "Rate" = 0.05 }
+        expect = "bound"
+        outcome = "Stock"
+        at = 10
+        max = 100
+        """,
+    )
+    assert float(ds["margin"][0]) == pytest.approx(100 - stock(10, rate=0.05, boost=1))
