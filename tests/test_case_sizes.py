@@ -185,3 +185,37 @@ def test_predict_refuses_an_out_whose_metadata_would_overwrite_it(tmp_path, fit_
     )
     assert code == 0 and (tmp_path / "p.csv").is_file() and (tmp_path / "p.json").is_file()
     assert pd.read_csv(tmp_path / "p.csv")["id"].tolist() == ["C000000", "C000001", "C000002"]
+
+
+class FailAfter:
+    """Computes ``n - 1`` chunks, then fails as a job refused mid-way would."""
+
+    def __init__(self, n: int) -> None:
+        from executor_helpers import Polynomial
+
+        self.f, self.n, self.calls = Polynomial(), n, 0
+
+    def __call__(self, X, times=None):
+        self.calls += 1
+        if self.calls == self.n:
+            raise CaseDataError("a failure inside the job")
+        return self.f(X)
+
+
+@pytest.mark.parametrize(("fail_at", "kept"), [(1, False), (3, True)])
+def test_a_failed_job_leaves_its_folder_only_when_it_holds_finished_chunks(tmp_path, fail_at, kept):
+    """A job that failed before any chunk finished left an empty folder that made the
+    rerun ask for --resume (calibrate after the 95 GiB failure); one with finished chunks
+    keeps them for the resume."""
+    from executor_helpers import design
+
+    from gvcdyn.execute import map_runs
+    from gvcdyn.execute.checkpoint import Checkpoint, checkpoint_dir, fingerprint
+
+    out, X = tmp_path / "fit.nc", design(40)
+    fp = fingerprint(model="m", config={}, seed=1, n_runs=40, chunk_size=10, X=X)
+    with pytest.raises(CaseDataError, match="inside the job"):
+        map_runs(FailAfter(fail_at), X, chunk_size=10, checkpoint=Checkpoint.open(out, fp))
+    assert checkpoint_dir(out).exists() is kept
+    if not kept:
+        Checkpoint.open(out, fp)  # the rerun starts afresh, with no --resume

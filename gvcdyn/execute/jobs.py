@@ -188,7 +188,9 @@ def map_runs(
         raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
     except BaseException:
         sink.abort()
-        if checkpoint is not None:
+        if checkpoint is not None and not checkpoint.finished():
+            checkpoint.remove()  # it holds nothing to resume: it must not block a rerun
+        elif checkpoint is not None:
             checkpoint.release()
         raise
     result = sink.close()
