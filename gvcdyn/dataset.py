@@ -8,11 +8,11 @@ are reported once per run. The global attributes record what produced the number
 Speed: ``xr.Dataset(data_vars, coords)`` aligns and merges every variable, about 20 us
 each (4 ms of a 5 ms ``Model.run`` of one run of a 180-variable model). Here the
 variables are built directly: what a variable needs from the model (its dims, attrs,
-columns) is worked out once per model and list of variables, the coordinates and their
-indexes are made once per batch by ``xr.Coordinates``, and the dataset is assembled by
-xarray's own constructor without the merge (``Dataset._construct_direct``, the one
-private xarray name used; the tests check the result is identical to the public
-constructor's).
+columns, the subscripts' indexes) is worked out once per model and list of variables,
+the run and time indexes once per batch as xarray makes them
+(``PandasIndex.from_variables``), and the dataset is assembled by xarray's own
+constructor without the merge (``Dataset._construct_direct``, the one private xarray
+name used; the tests check the result is identical to the public constructor's).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from xarray.indexes import Index, PandasIndex
 
 from gvcdyn import ir
 from gvcdyn._version import __version__
@@ -63,6 +64,7 @@ class _Entry:
 class _Layout:
     entries: tuple[_Entry, ...]
     coords: dict[str, list[str]]  # subscript dim -> elements, in order of appearance
+    indexes: dict[str, Index]  # their indexes (immutable, so shared between results)
 
 
 # per model, per list of reported variables (a model is not pickled with it)
@@ -107,7 +109,8 @@ def _make_layout(model: Model, chosen: Sequence[ir.Variable]) -> _Layout:
         )
         if columns is None:
             start += n_defined
-    return _Layout(tuple(entries), coords)
+    indexes = {dim: _index(dim, elements) for dim, elements in coords.items()}
+    return _Layout(tuple(entries), coords, indexes)
 
 
 def build_dataset(
@@ -120,26 +123,31 @@ def build_dataset(
     """The dataset of one batch: dims ``run`` and ``time`` (plus subscript dims)."""
     layout = _layout(model, chosen)
     data_vars, coords = _pieces(layout, raw, matrix)
-    attrs = provenance(model, raw, method)
-    coords_obj = xr.Coordinates(coords)
-    time_units = model.ir.controls.time_units
     variables: dict[str, xr.Variable] = {}
     sizes: dict[str, int] = {}
     for name, (dims, array, var_attrs) in data_vars.items():
         variables[name] = xr.Variable(dims, array, var_attrs, fastpath=True)
         for dim, size in zip(dims, array.shape, strict=True):
             sizes.setdefault(dim, size)
-    for name, variable in coords_obj.variables.items():
-        variables[name] = variable
-        sizes.setdefault(name, variable.shape[0])
-    variables["time"].attrs["units"] = time_units
+    indexes: dict[str, Index] = {}
+    for dim, values in coords.items():
+        index = layout.indexes[dim] if dim in layout.indexes else _index(dim, values)
+        indexes[dim] = index
+        variables[dim] = index.create_variables()[dim]  # a new variable: its own attrs
+        sizes.setdefault(dim, len(values))
+    variables["time"].attrs["units"] = model.ir.controls.time_units
     return xr.Dataset._construct_direct(
         variables,
         coord_names=set(coords),
         dims=sizes,
-        attrs=attrs,
-        indexes=dict(coords_obj.xindexes),
+        attrs=provenance(model, raw, method),
+        indexes=indexes,
     )
+
+
+def _index(dim: str, values: Any) -> Index:
+    """The default index of a dimension coordinate, as ``xr.Dataset`` makes it."""
+    return PandasIndex.from_variables({dim: xr.Variable((dim,), values)}, options={})
 
 
 def _pieces(

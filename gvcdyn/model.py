@@ -54,6 +54,14 @@ class RawResult:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The variables a run reports and the kernel cells it saves for them."""
+
+    reported: tuple[ir.Variable, ...]
+    columns: np.ndarray
+
+
 def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
     """Read a Vensim ``.mdl`` file and prepare its compiled kernel (cached per machine).
 
@@ -107,6 +115,12 @@ class Model:
             dtype=np.int64,
         )
         self._kernels = {method: Kernel(self.source, method) for method in codegen.METHODS}
+        # per column of the parameter matrix, for checking a whole batch at once
+        params = self.ir.parameters
+        self._defaults = np.array([p.default for p in params], dtype=np.float64)
+        self._lower = np.array([-np.inf if p.minimum is None else p.minimum for p in params])
+        self._upper = np.array([np.inf if p.maximum is None else p.maximum for p in params])
+        self._plans: dict[tuple[str, ...] | None, _Plan] = {}  # Model.run's, per variables
 
     def __getstate__(self) -> dict[str, Any]:
         """A model pickles as its IR, path and kernel source: no module, no machine code.
@@ -176,7 +190,7 @@ class Model:
         return found
 
     def defaults(self) -> np.ndarray:
-        return np.array([p.default for p in self.parameters], dtype=np.float64)
+        return self._defaults.copy()
 
     # ------------------------------------------------------------------ compiled kernel
     def kernel(self, method: str) -> Any:
@@ -197,7 +211,7 @@ class Model:
         if params is None:
             params = {}
         if isinstance(params, pd.DataFrame):
-            columns = {str(c): params[c].to_numpy() for c in params.columns}
+            columns = _frame_columns(params)
             n_runs = len(params)
         elif isinstance(params, Mapping):
             columns = {str(k): np.asarray(v) for k, v in params.items()}
@@ -218,8 +232,9 @@ class Model:
             )
         if n_runs < 1:
             raise ParameterValueError("params describe zero runs")
-        matrix = np.tile(self.defaults(), (n_runs, 1))
+        matrix = np.tile(self._defaults, (n_runs, 1))
         seen: dict[str, str] = {}
+        given: list[ir.Parameter] = []
         for key, value in columns.items():
             param = self.parameter(key)
             if param.name in seen:
@@ -229,20 +244,34 @@ class Model:
                 )
             seen[param.name] = key
             try:
-                column = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_runs,))
+                column = np.asarray(value, dtype=np.float64)
+                if column.shape != (n_runs,):
+                    column = np.broadcast_to(column, (n_runs,))
             except (TypeError, ValueError):
                 raise ParameterValueError(
                     f"parameter '{param.name}': values must be numbers, got {value!r}"
                 ) from None
-            if not allow_out_of_range:
-                _check_range(param, column)
+            given.append(param)
             if param.variable in self.ir.structural and np.any(column != param.default):
                 raise ParameterValueError(
                     f"parameter '{param.name}' fixes the model's structure (an order of SMOOTH N "
                     "or DELAY N) and cannot be changed at run time; edit the model instead"
                 )
             matrix[:, param.column] = column
+        if not allow_out_of_range and given:
+            self._check_ranges(matrix, given)
         return matrix
+
+    def _check_ranges(self, matrix: np.ndarray, given: Sequence[ir.Parameter]) -> None:
+        """Every given column inside its documented range (and not NaN unless its default
+        is): all at once, then one by one (in the order given) to name the first bad one."""
+        columns = np.array([p.column for p in given], dtype=np.int64)
+        block = matrix[:, columns]
+        bad = (block < self._lower[columns]) | (block > self._upper[columns])
+        bad |= np.isnan(block) & ~np.isnan(self._defaults[columns])
+        if bad.any():
+            for param in given:
+                _check_range(param, matrix[:, param.column])
 
     def grid(
         self,
@@ -294,12 +323,9 @@ class Model:
 
         A column that is NaN in every run is shared too: a control that reads it is then
         refused as not a number, not as a parameter that differs between runs."""
-        values: dict[str, float] = {}
-        for p in self.parameters:
-            column = matrix[:, p.column]
-            if np.all(column == column[0]) or np.all(np.isnan(column)):
-                values[p.symbol] = float(column[0])
-        return values
+        first = matrix[0]
+        shared = (matrix == first).all(axis=0) | np.isnan(matrix).all(axis=0)
+        return {p.symbol: float(first[p.column]) for p in self.parameters if shared[p.column]}
 
     def output_columns(
         self, variables: Sequence[str] | None
@@ -398,10 +424,27 @@ class Model:
         """
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
-        reported = self.reported_variables(variables)
-        computed = self.computed_variables(reported)
-        raw = self.simulate(matrix, method=method, grid=grid, columns=self._columns(computed))
-        return build_dataset(self, raw, reported, matrix, method)
+        plan = self._plan(variables)
+        raw = self.simulate(matrix, method=method, grid=grid, columns=plan.columns)
+        return build_dataset(self, raw, plan.reported, matrix, method)
+
+    def _plan(self, variables: Sequence[str] | None) -> _Plan:
+        """What ``run(variables=...)`` reports and the kernel cells it saves (cached)."""
+        key = (
+            None
+            if variables is None
+            else tuple([variables] if isinstance(variables, str) else variables)
+        )
+        found = self._plans.get(key)
+        if found is None:
+            reported = tuple(self.reported_variables(None if key is None else list(key)))
+            columns = self._columns(self.computed_variables(reported))
+            columns.flags.writeable = False
+            found = _Plan(reported, columns)
+            if len(self._plans) >= 64:
+                self._plans.clear()
+            self._plans[key] = found
+        return found
 
     def reported_variables(self, variables: Sequence[str] | None) -> list[ir.Variable]:
         """What a run reports for ``variables`` (None: all): those, then every constant not
@@ -459,6 +502,19 @@ class Model:
     def status_message(self, code: int) -> str:
         """What a run's status code means."""
         return describe(code)
+
+
+def _frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{column name: values}`` of a DataFrame; one conversion for an all-numeric frame
+    (pandas' per-column access costs about 20 us a column)."""
+    if frame.columns.is_unique:
+        try:
+            block = frame.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+        else:
+            return {str(c): block[:, i] for i, c in enumerate(frame.columns)}
+    return {str(c): frame[c].to_numpy() for c in frame.columns}
 
 
 def _check_range(param: ir.Parameter, column: np.ndarray) -> None:

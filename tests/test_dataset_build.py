@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from mdl_helpers import write_mdl
 
 import gvcdyn
 from gvcdyn import dataset
+from gvcdyn.errors import ParameterValueError
 
 EQUATIONS = """
 Region: north, south, east
@@ -133,3 +135,46 @@ def test_model_file_is_resolved_in_the_working_directory_of_the_run(
     monkeypatch.chdir(folder)
     assert relative.run().attrs["model_file"] == str(relative.path.resolve())
     assert relative.run().attrs["model_file"] != str(model.path.resolve())
+
+
+# ------------------------------------------------- Model.run's inputs (checked per batch)
+
+
+def test_frame_inputs_of_every_kind(model: gvcdyn.Model) -> None:
+    """A float frame, an int/bool frame and an object frame of numbers give one matrix."""
+    expected = model.parameter_matrix({"speed": [1.0, 0.0]})
+    for frame in (
+        pd.DataFrame({"speed": [1.0, 0.0]}),
+        pd.DataFrame({"speed": [1, 0]}),
+        pd.DataFrame({"speed": [True, False]}),
+        pd.DataFrame({"speed": np.array([1.0, 0.0], dtype=object)}),
+    ):
+        np.testing.assert_array_equal(model.parameter_matrix(frame), expected)
+
+
+def test_frame_errors(model: gvcdyn.Model) -> None:
+    with pytest.raises(ParameterValueError, match="'speed': values must be numbers"):
+        model.parameter_matrix(pd.DataFrame({"start[north]": [1.0], "speed": ["fast"]}))
+    with pytest.raises(ParameterValueError, match="'speed' = 11 is outside its range"):
+        model.run(pd.DataFrame({"speed": [1.0, 11.0]}))
+    with pytest.raises(ParameterValueError, match="'speed': NaN is not a valid value"):
+        model.run(pd.DataFrame({"speed": [np.nan]}))
+
+
+def test_first_parameter_out_of_range_is_named(model: gvcdyn.Model) -> None:
+    """All columns are checked at once; the error names the first bad one given."""
+    with pytest.raises(ParameterValueError, match="'start\\[south\\]' = 200"):
+        model.run({"start[north]": [5.0, 50.0], "start[south]": [200.0, 1.0], "speed": -1.0})
+    with pytest.raises(ParameterValueError, match="'speed' = -1"):
+        model.run({"speed": -1.0, "start[south]": [200.0, 1.0]})
+    ds = model.run({"speed": -1.0}, allow_out_of_range=True)
+    assert float(ds["speed"][0]) == -1.0
+
+
+def test_variables_lists_are_kept_apart(model: gvcdyn.Model) -> None:
+    """Model.run remembers what each list of variables reports, one list per entry."""
+    assert set(model.run(variables="total").data_vars) == {"total", "start", "rate", "speed",
+                                                           "status"}  # fmt: skip
+    assert "growth" in model.run(variables=(v for v in ["growth"])).data_vars
+    assert "total" not in model.run(variables=["growth"]).data_vars
+    assert "pop" in model.run().data_vars
