@@ -223,7 +223,10 @@ def _what_if(
     if executing.chunked(request, out_path):
         ds, written = _run_in_chunks(request, executing, out_path, plot_path)
     else:
-        ds = run_batch(request, progress=status)
+        from gvcdyn.progress import rich_counter
+
+        with exit_on_interrupt("interrupted: no results written"), rich_counter(err) as bars:
+            ds = run_batch(request, progress=status, counter=bars)
     shown = _streamed_names(ds, variables) if written else shown_variables(ds, variables)
     title = request.title(title)
     final = float(ds["time"].values[-1]) if ds.sizes["time"] else float("nan")

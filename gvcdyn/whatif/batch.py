@@ -1,13 +1,23 @@
-"""The small-job road: every run of a what-if in ONE ``Model.run`` call, labelled."""
+"""The small-job road: every run of a what-if in this process, in memory, labelled.
+
+A few runs go in ONE ``Model.run`` call. More go in chunks of about half a second each
+(sized from the previous chunk's speed): a compiled kernel cannot be interrupted, so a
+single call of 100,000 runs held Ctrl-C for a minute and showed no progress. Between
+chunks a progress bar advances and Ctrl-C stops the batch. Each run's numbers do not
+depend on the runs beside it, so the chunks' results are bitwise those of one call.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
-from gvcdyn.progress import Progress, kernel_message, silent
+from gvcdyn.errors import JobInterrupted
+from gvcdyn.progress import Counter, Progress, kernel_message, silent
 from gvcdyn.whatif.request import WhatIf, prepare_what_if
 
 __all__ = ["run_batch", "run_what_if"]
@@ -51,8 +61,26 @@ def run_what_if(
     return run_batch(request, progress=progress)
 
 
-def run_batch(request: WhatIf, *, progress: Progress = silent) -> xr.Dataset:
-    """Every run of ``request`` in ONE ``Model.run`` call, labelled (the small-job road)."""
+#: Up to this many runs go in one call; the first chunk of a larger batch has this many.
+FIRST_CHUNK_RUNS = 64
+#: Seconds of work a later chunk aims at (the time Ctrl-C may wait, and between bar steps).
+CHUNK_SECONDS = 0.5
+#: Most runs in one chunk (a fast model's chunk is then still under a second).
+MAX_CHUNK_RUNS = 8192
+
+
+def run_batch(
+    request: WhatIf, *, progress: Progress = silent, counter: Counter | None = None
+) -> xr.Dataset:
+    """Every run of ``request`` in this process, labelled (the small-job road).
+
+    ``progress`` is told about the kernel's compile or load; ``counter`` (a progress
+    bar's maker) counts the runs of a batch of more than ``FIRST_CHUNK_RUNS``. Ctrl-C
+    between chunks raises ``JobInterrupted`` (a ``KeyboardInterrupt``) saying how many
+    runs were done; nothing is kept.
+    """
+    if request.n_runs > FIRST_CHUNK_RUNS:
+        return _run_chunked(request, progress, counter)
     model = request.model
     with progress(kernel_message(model, request.method)):
         ds = model.run(
@@ -64,3 +92,40 @@ def run_batch(request: WhatIf, *, progress: Progress = silent) -> xr.Dataset:
             allow_out_of_range=request.allow_out_of_range,
         )
     return request.labelled(ds)
+
+
+def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -> xr.Dataset:
+    """The runs in chunks of about ``CHUNK_SECONDS``, assembled as ``run_in_chunks`` does."""
+    from gvcdyn.execute.jobs import _ctrl_c_latch
+    from gvcdyn.whatif.chunks import SweepRuns, _dataset
+
+    f = SweepRuns(request)
+    X = request.lever_matrix()
+    n = len(X)
+    with progress(kernel_message(request.model, request.method)):
+        Y0, status0 = f(X[:FIRST_CHUNK_RUNS])  # compiles or loads the kernel
+    Y = np.empty((n, Y0.shape[1]), dtype=Y0.dtype)
+    status = np.empty(n, dtype=status0.dtype)
+    Y[:FIRST_CHUNK_RUNS], status[:FIRST_CHUNK_RUNS] = Y0, status0
+    advance = counter("runs", n) if counter is not None else None
+    if advance is not None:
+        advance(FIRST_CHUNK_RUNS)
+    done, size = FIRST_CHUNK_RUNS, FIRST_CHUNK_RUNS
+    with _ctrl_c_latch() as pressed:  # a Ctrl-C a finalizer swallowed still stops the batch
+        try:
+            while done < n:
+                stop = min(n, done + size)
+                started = time.perf_counter()
+                Y[done:stop], status[done:stop] = f(X[done:stop])
+                rate = (stop - done) / max(time.perf_counter() - started, 1e-6)
+                size = int(min(MAX_CHUNK_RUNS, max(FIRST_CHUNK_RUNS, rate * CHUNK_SECONDS)))
+                if advance is not None:
+                    advance(stop - done)
+                done = stop
+                if pressed.is_set():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise JobInterrupted(
+                f"interrupted after {done:,} of {n:,} runs: no results written"
+            ) from None
+    return _dataset(request, Y, status)
