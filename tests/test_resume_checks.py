@@ -38,7 +38,7 @@ from gvcdyn.execute import (
 
 TESTS = Path(__file__).resolve().parent
 ISHIGAMI = TESTS / "models" / "ishigami.mdl"
-SENSITIVITY = ["sensitivity", str(ISHIGAMI), "-o", "Accumulated Ishigami", "--n", "8"]
+SENSITIVITY = ["sensitivity", str(ISHIGAMI), "--vars", "Accumulated Ishigami", "--n", "8"]
 SENSITIVITY += ["--seed", "1"]
 
 # a constant read from a CSV file (GET DIRECT CONSTANTS) and a lever swept over 5 runs
@@ -288,3 +288,17 @@ def test_a_second_job_to_the_same_output_is_refused_while_the_first_runs(
     after = gvcdyn(*argv)
     assert after.returncode == 2
     assert "holds an unfinished job" in after.stderr and "running" not in after.stderr
+
+
+def test_a_checkpointed_function_must_say_what_decides_its_numbers(tmp_path: Path) -> None:
+    """Execution fingerprints the function it runs; one without identity() would be
+    fingerprinted by less than what decides its numbers, so it is refused."""
+    from gvcdyn.execute import Execution
+
+    X = design(20)
+    execution = Execution(output=tmp_path / "out.nc")
+    with pytest.raises(CheckpointError, match=r"Polynomial cannot be checkpointed.*identity\(\)"):
+        execution.map(Polynomial(), X, config={}, seed=None, chunk_size=10)
+    assert not checkpoint_dir(tmp_path / "out.nc").exists()
+    result = Execution().map(Polynomial(), X, config={}, seed=None, chunk_size=10)
+    assert result.Y.tobytes() == Polynomial()(X)[0].tobytes()  # no checkpoint: no identity

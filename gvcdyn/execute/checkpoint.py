@@ -178,21 +178,28 @@ def _how_to_resume(resume_command: str | None) -> str:
     return f"continue it with: {resume_command}" if resume_command else "pass resume=True"
 
 
-def _locked(folder: Path, resume_command: str | None) -> bool:
+def _locked(folder: Path, resume_command: str | None, *, record: bool = True) -> bool:
     """Take the lock of a job folder for this process: True if taken now, False if this
-    process held it already; a ``CheckpointError`` if another process holds it."""
+    process held it already; a ``CheckpointError`` if another process holds it (or the
+    lock cannot be taken). ``record``: write this process's id into the lock file."""
     key = folder.resolve()
     if key in _HELD:
         return False
-    fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fd = os.open(folder / _LOCK, (os.O_RDWR | os.O_CREAT) if record else os.O_RDONLY, 0o666)
+    except OSError as exc:
+        raise CheckpointError(f"cannot lock {folder / _LOCK}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
         holder = _holder(fd)
         os.close(fd)
-        raise CheckpointError(_running(folder, holder, resume_command)) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        if isinstance(exc, BlockingIOError):
+            raise CheckpointError(_running(folder, holder, resume_command)) from None
+        raise CheckpointError(f"cannot lock {folder / _LOCK}: {exc.strerror or exc}") from None
+    if record:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
     _HELD[key] = fd
     return True
 
@@ -209,7 +216,7 @@ def _refuse_if_running(folder: Path, resume_command: str | None) -> None:
     """A ``CheckpointError`` if another process holds the job folder's lock."""
     if folder.resolve() in _HELD or not (folder / _LOCK).is_file():
         return
-    if _locked(folder, resume_command):
+    if _locked(folder, resume_command, record=False):
         _unlock(folder)
 
 
