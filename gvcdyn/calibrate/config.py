@@ -31,6 +31,8 @@ cases = "gvc_cases.csv"
 mapping = "case_levers.toml"
 method = "euler"                # or "rk4"
 # time_step = 0.0625            # override the model's TIME STEP
+# checks = "../models/gvc_upgrading.checks.toml"  # reality checks as constraints: a
+#                               # parameter vector that breaks one is outside the support
 
 [estimate]                      # at most about eight; bounds: the model's
 "Local Learning Rate" = { bounds = [0.05, 1.5] }
@@ -166,6 +168,7 @@ class CalibrationConfig:
     cv_seed: int = 11
     cv_outcomes: tuple[str, ...] = ()
     posterior: PosteriorSettings | None = None
+    checks: Path | None = None
 
     def with_seed(self, seed: int) -> CalibrationConfig:
         """The config with its random seeds derived from one user seed (``--seed``)."""
@@ -243,6 +246,7 @@ def parse_config(
             "uncertainty",
             "crossval",
             "posterior",
+            "checks",
         },
         where,
     )
@@ -376,6 +380,7 @@ def parse_config(
         cv_seed=_int(cv, "seed", 11, wc),
         cv_outcomes=cv_outcomes,
         posterior=posterior,
+        checks=resolve(doc["checks"]) if "checks" in doc else None,
     )
 
 

@@ -53,6 +53,11 @@ Constraint = Callable[[np.ndarray], np.ndarray]
 StepProgress = Callable[[int, int], None]
 
 
+def problem_has_checks(problem) -> bool:
+    """Whether the problem's own objective constrains the support (a checks file)."""
+    return getattr(problem, "checks", None) is not None
+
+
 def _arviz():
     """ArviZ, imported without its FutureWarning about the coming 1.0 refactor (printed on
     every import; the functions used here, from_dict, rhat, ess, keep their meaning)."""
@@ -158,7 +163,7 @@ def sample_posterior(
                 "exp(-objective): profiled ordered-logit likelihood x priors on the bounds; "
                 "cutpoints profiled out, not sampled (a profile posterior)"
             ),
-            "constrained": int(constraint is not None),
+            "constrained": int(constraint is not None or problem_has_checks(problem)),
             "walkers": walkers,
             "steps": settings.steps,
             "burn": burn,

@@ -22,6 +22,8 @@ import numpy as np
 from gvcdyn.calibrate.cases import CaseMapping, CaseTable, apply_mapping, read_case_csv
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
+from gvcdyn.checks.run import CheckRunner
+from gvcdyn.checks.spec import read_checks
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
 from gvcdyn.limits import check_memory, chunk_rows
 from gvcdyn.outcomes import Outcome
@@ -129,6 +131,7 @@ class CalibrationProblem:
         self.weights = case_weights(cases, config) if strict_outcomes else np.ones(len(cases))
         self.counter = RunCounter()
         self._build_evaluator()
+        self.checks = self._build_checks()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -183,6 +186,21 @@ class CalibrationProblem:
             time_step=self.config.time_step,
         )
         self.scales = np.array([o.scale for o in self.outcomes])
+
+    def _build_checks(self) -> CheckRunner | None:
+        """The config's reality checks, judged at each candidate vector (the estimated
+        parameters over the model's defaults, under the calibration's integration
+        setting), or None without a ``checks`` file."""
+        if self.config.checks is None:
+            return None
+        spec = read_checks(self.config.checks, self.model)
+        return CheckRunner(
+            self.model,
+            spec,
+            method=self.config.method,
+            time_step=self.config.time_step,
+            varying=self.names,
+        )
 
     # ------------------------------------------------------------------ evaluation
     @property
@@ -264,11 +282,36 @@ class CalibrationProblem:
         total = np.where(failed | ~np.isfinite(total), FAILED, total)
         return total, cuts
 
+    def check_verdicts(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(margin, holds)``, each ``(n, checks)``, of the config's reality checks at
+        candidates ``theta (n, k)``: one batch (an empty check axis without checks)."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        if self.checks is None:
+            return np.empty((len(theta), 0)), np.empty((len(theta), 0), dtype=bool)
+        bases = np.tile(self.checks.base, (len(theta), 1))
+        bases[:, [self.model.parameter(n).column for n in self.names]] = theta
+        margins, holds = self.checks.verdicts(bases)
+        self.counter.runs += len(theta) * self.checks.rows
+        self.counter.batches += 1
+        return margins, holds
+
     def objective(self, theta: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Negative log posterior ``(n,)`` of candidates ``theta (n, k)``: one batch."""
-        s, status = self.quantities(theta)
-        nll, _ = self.nll_from_quantities(s, status, weights)
-        return nll + self.log_prior(theta)
+        """Negative log posterior ``(n,)`` of candidates ``theta (n, k)``: one batch of the
+        cases (and one of the checks, if any: a candidate that breaks a check is outside
+        the support and gets ``FAILED`` without its cases being run)."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        if self.checks is None:
+            s, status = self.quantities(theta)
+            nll, _ = self.nll_from_quantities(s, status, weights)
+            return nll + self.log_prior(theta)
+        allowed = self.check_verdicts(theta)[1].all(axis=1)
+        out = np.full(len(theta), FAILED)
+        if allowed.any():
+            w = weights if weights is None or np.ndim(weights) == 1 else weights[allowed]
+            s, status = self.quantities(theta[allowed])
+            nll, _ = self.nll_from_quantities(s, status, w)
+            out[allowed] = nll + self.log_prior(theta[allowed])
+        return out
 
     def unit(self, theta: np.ndarray) -> np.ndarray:
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]

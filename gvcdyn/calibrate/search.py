@@ -66,7 +66,5 @@ def batched_search(
 
 
 def _evaluate(problem: CalibrationProblem, u: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-    theta = problem.from_unit(u)
-    s, status = problem.quantities(theta)
-    nll, _ = problem.nll_from_quantities(s, status, weights)
-    return nll + problem.log_prior(theta)
+    """The objective at unit-scaled points (the problem's own: its checks, if any, apply)."""
+    return problem.objective(problem.from_unit(u), weights)

@@ -315,6 +315,23 @@ def fit_dataset(
         from gvcdyn.calibrate.posterior import fit_variables
 
         data.update(fit_variables(posterior, problem))
+    checks = None
+    if problem.checks is not None:
+        margin, holds = problem.check_verdicts(result.theta)
+        checks = list(problem.checks.spec.names)
+        data.update(
+            {
+                "check_margin": (
+                    ("check",),
+                    margin[0],
+                    {
+                        "description": "signed distance to failing of each reality check at "
+                        "the estimate (NaN: a run failed); the checks constrain the fit"
+                    },
+                ),
+                "check_holds": (("check",), holds[0].astype(np.int8), {}),
+            }
+        )
     coords = {
         "parameter": names,
         "parameter_b": names,
@@ -326,6 +343,8 @@ def fit_dataset(
     }
     if cv is not None:
         coords.update(cv.coords())
+    if checks is not None:
+        coords["check"] = checks
     mapping_text = problem.mapping.text
     attrs = {
         "title": "gvcdyn calibration to case outcomes",
@@ -368,4 +387,7 @@ def fit_dataset(
         from gvcdyn.calibrate.posterior import fit_attributes
 
         attrs.update(fit_attributes(posterior))
+    if problem.checks is not None:
+        attrs["checks_file"] = str(cfg.checks)
+        attrs["checks_sha256"] = file_sha256(cfg.checks)
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -94,7 +94,7 @@ class _Counted:
 
 def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
     """What a calibration task's checkpoint must match besides the model, seed and tasks:
-    the config, mapping and case file (by hash), and the job's own settings."""
+    the config, mapping, case file and checks file (by hash), and the job's own settings."""
     cfg = problem.config
     return {
         "job": job,
@@ -102,6 +102,8 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
         "config": cfg.text,
         "mapping": problem.mapping.text,
         "case_file_sha256": file_sha256(cfg.cases),
+        # the reality checks constrain every objective value: their file decides numbers
+        "checks_sha256": None if cfg.checks is None else file_sha256(cfg.checks),
         "method": cfg.method,
         "time_step": cfg.time_step,
         **{k: np.asarray(v).tolist() for k, v in settings.items()},

@@ -38,7 +38,7 @@ from gvcdyn.space import ParameterSpace
 if TYPE_CHECKING:
     from gvcdyn.model import Model
 
-__all__ = ["base_values", "perturbed_names", "reality_check"]
+__all__ = ["CheckRunner", "base_values", "perturbed_names", "reality_check"]
 
 #: most numbers (runs x readings) one evaluator call may return (about 200 MB)
 MAX_VALUES_PER_CALL = 25_000_000
@@ -133,23 +133,8 @@ def reality_check(
     varied = perturbed_names(model, spec) if perturb > 0 else []
     bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)
 
-    rows: dict[tuple, int] = {}
-    plans = [_plan(check, rows) for check in spec.checks]
-    full = np.repeat(bases[:, None, :], len(rows), axis=1)  # (draw, row, parameter)
-    for r, key in enumerate(rows):
-        for name, value in key:
-            full[:, r, model.parameter(name).column] = value
-
-    cells = _cells(model, spec)
-    times = np.asarray(model.grid(model.defaults()[None, :]).save_times, dtype=np.float64)
-    Y, status, calls = _simulate(model, full, cells, times, method)
-
-    n_draws = bases.shape[0]
-    margins = np.empty((n_draws, len(spec.checks)))
-    holds = np.empty((n_draws, len(spec.checks)), dtype=bool)
-    for j, (check, plan) in enumerate(zip(spec.checks, plans, strict=True)):
-        margins[:, j], holds[:, j] = _evaluate(model, check, plan, full, Y, status, cells, times)
-
+    runner = CheckRunner(model, spec, method=method, varying=varied, base=base)
+    margins, holds = runner.verdicts(bases)
     coords = {
         "check": list(spec.names),
         "group": ("check", [c.group for c in spec.checks]),
@@ -176,8 +161,8 @@ def reality_check(
             "checks_file": spec.path,
             "base": source,
             "method": method,
-            "runs": int(full.shape[0] * full.shape[1]),
-            "evaluator_calls": calls,
+            "runs": int(bases.shape[0] * runner.rows),
+            "evaluator_calls": runner.calls,
             "gvcdyn_version": __version__,
             "all_hold": int(holds[0].all()),
         },
@@ -246,43 +231,96 @@ def _cells(model: Model, spec: CheckFile) -> dict[str, int]:
     return {name: i for i, name in enumerate(dict.fromkeys(names))}
 
 
-def _simulate(
-    model: Model, full: np.ndarray, cells: Mapping[str, int], times: np.ndarray, method: str
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """``Y[draw, row, cell, time]`` and ``status[draw, row]``; the number of calls."""
-    n_draws, n_rows, n_params = full.shape
-    flat = full.reshape(-1, n_params)
-    varying = np.flatnonzero(np.ptp(flat, axis=0) > 0)
-    free = [p for p in model.parameters if p.variable not in model.ir.structural]
-    by_column = {p.column: p.name for p in model.parameters}
-    names = [by_column[c] for c in varying] or [free[0].name]
-    bounds = {}
-    for name in names:
-        column = flat[:, model.parameter(name).column]
-        low, high = float(column.min()), float(column.max())
-        bounds[name] = (low, high) if low < high else (low - 1.0, high + 1.0)
-    base = {p.name: float(flat[0, p.column]) for p in model.parameters}
-    space = ParameterSpace(model, names, bounds=bounds, base=base, allow_out_of_range=True)
-    outcomes = [
-        Outcome(cell, "value", at=float(t), name=f"{cell} @{i}")
-        for cell in cells
-        for i, t in enumerate(times)
-    ]
-    Y = np.full((n_draws, n_rows, len(cells), len(times)), np.nan)
-    status = np.zeros((n_draws, n_rows), dtype=np.int64)
-    if not outcomes:  # checks read only constants: run nothing
-        return Y, status, 0
-    f = model.evaluator(space, outcomes, method=method)
-    per_call = max(1, MAX_VALUES_PER_CALL // max(1, n_rows * len(outcomes)))
-    calls = 0
-    for start in range(0, n_draws, per_call):
-        stop = min(n_draws, start + per_call)
-        X = full[start:stop][..., space.columns].reshape(-1, space.k)
-        y, st = f(X)
-        Y[start:stop] = y.reshape(stop - start, n_rows, len(cells), len(times))
-        status[start:stop] = np.asarray(st).reshape(stop - start, n_rows)
-        calls += 1
-    return Y, status, calls
+class CheckRunner:
+    """Every check of a file, ready to judge many base parameter rows.
+
+    The batch plan (one row per distinct condition setting), the readings and the
+    evaluator are built once, so a caller that asks again and again (a calibration's
+    constraint: every candidate vector of every generation or ensemble move) pays only
+    for the runs. ``varying`` names the parameters the bases may change beyond the
+    checks' own settings (the perturbed constants, the estimated parameters); the other
+    columns of a base row are ignored and stay at ``base`` (default: the model's
+    defaults). ``method`` and ``time_step`` are the simulation's, so a check is judged
+    under the integration setting of the answers it guards.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        spec: CheckFile,
+        *,
+        method: str = "euler",
+        time_step: float | None = None,
+        varying: list[str] | tuple[str, ...] = (),
+        base: np.ndarray | None = None,
+    ) -> None:
+        self.model, self.spec = model, spec
+        keys: dict[tuple, int] = {}
+        self.plans = [_plan(check, keys) for check in spec.checks]
+        self.settings = list(keys)
+        self.rows = len(keys)
+        self.base = model.defaults() if base is None else np.asarray(base, dtype=np.float64)
+        self.cells = _cells(model, spec)
+        grid = model.grid(self.base[None, :], time_step=time_step)
+        self.times = np.asarray(grid.save_times, dtype=np.float64)
+        set_by_checks = [name for key in keys for name, _value in key]
+        names = list(dict.fromkeys([*(model.parameter(n).name for n in varying), *set_by_checks]))
+        if not names:  # every check runs at the base: vary a free column that stays put
+            free = (p for p in model.parameters if p.variable not in model.ir.structural)
+            names = [next(free).name]
+        self.space = ParameterSpace(
+            model,
+            names,
+            bounds={n: (-1e300, 1e300) for n in names},  # any value: checks set extremes
+            base={p.name: float(self.base[p.column]) for p in model.parameters},
+            allow_out_of_range=True,
+        )
+        outcomes = [
+            Outcome(cell, "value", at=float(t), name=f"{cell} @{i}")
+            for cell in self.cells
+            for i, t in enumerate(self.times)
+        ]
+        self.evaluator = (
+            model.evaluator(self.space, outcomes, method=method, time_step=time_step)
+            if outcomes
+            else None
+        )
+        self.calls = 0
+
+    def verdicts(self, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(margin, holds)``, each ``(n, checks)``, for ``n`` base rows ``(n, params)``."""
+        bases = np.atleast_2d(np.asarray(bases, dtype=np.float64))
+        full = np.repeat(bases[:, None, :], self.rows, axis=1)  # (draw, row, parameter)
+        for r, key in enumerate(self.settings):
+            for name, value in key:
+                full[:, r, self.model.parameter(name).column] = value
+        Y, status = self._simulate(full)
+        margins = np.empty((len(bases), len(self.spec.checks)))
+        holds = np.empty((len(bases), len(self.spec.checks)), dtype=bool)
+        for j, (check, plan) in enumerate(zip(self.spec.checks, self.plans, strict=True)):
+            margins[:, j], holds[:, j] = _evaluate(
+                self.model, check, plan, full, Y, status, self.cells, self.times
+            )
+        return margins, holds
+
+    def _simulate(self, full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Y[draw, row, cell, time]`` and ``status[draw, row]``: one evaluator call unless
+        the readings would pass ``MAX_VALUES_PER_CALL``."""
+        n_draws, n_rows, _ = full.shape
+        n_out = len(self.cells) * len(self.times)
+        Y = np.full((n_draws, n_rows, len(self.cells), len(self.times)), np.nan)
+        status = np.zeros((n_draws, n_rows), dtype=np.int64)
+        if self.evaluator is None:  # checks read only constants: run nothing
+            return Y, status
+        per_call = max(1, MAX_VALUES_PER_CALL // max(1, n_rows * n_out))
+        columns = self.space.columns
+        for start in range(0, n_draws, per_call):
+            stop = min(n_draws, start + per_call)
+            y, st = self.evaluator(full[start:stop][..., columns].reshape(-1, len(columns)))
+            Y[start:stop] = y.reshape(stop - start, n_rows, len(self.cells), len(self.times))
+            status[start:stop] = np.asarray(st).reshape(stop - start, n_rows)
+            self.calls += 1
+        return Y, status
 
 
 def _evaluate(

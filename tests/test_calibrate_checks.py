@@ -1,0 +1,100 @@
+"""Reality checks as calibration constraints (issue 19): a config's ``checks`` file removes
+the parameter vectors that break a check from the support of the fit and the posterior,
+and the fit records each check's margin at the estimate.
+
+The toy check: skill at year 10 stays at most 0.8134 (at the model's default Support,
+0.5), which holds for Learning Rate below about 0.38 and fails above (the truth, 0.3,
+gives 0.759).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gvcdyn.calibrate.config import PosteriorSettings, load_config
+from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
+from gvcdyn.calibrate.study import calibrate
+from gvcdyn.errors import RealityCheckError
+
+DATA = Path(__file__).parent / "data" / "calibration"
+
+CHECKS = """
+[[check]]
+name = "skill stays moderate by year 10"
+expect = "bound"
+value = 'run["Skill"] @ 10'
+max = 0.8134
+"""
+
+
+@pytest.fixture(scope="module")
+def checked_config(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("checked")
+    path = folder / "toy.checks.toml"
+    path.write_text(CHECKS)
+    return replace(load_config(DATA / "toy_config.toml"), checks=path)
+
+
+@pytest.fixture(scope="module")
+def checked_problem(checked_config):
+    return CalibrationProblem.from_config(checked_config)
+
+
+def test_a_vector_that_breaks_a_check_is_outside_the_support(checked_problem):
+    theta = np.array([[0.3, 0.2], [0.5, 0.2], [0.37, 0.5]])
+    margin, holds = checked_problem.check_verdicts(theta)
+    assert holds[:, 0].tolist() == [True, False, True]
+    assert margin[0, 0] == pytest.approx(0.8134 - 0.759, abs=0.002)
+    before = checked_problem.counter.runs
+    values = checked_problem.objective(theta)
+    assert values[1] == FAILED
+    assert np.all(values[[0, 2]] < FAILED)
+    cases = len(checked_problem.cases)
+    # one check run per candidate, and the cases of the two allowed candidates only
+    assert checked_problem.counter.runs - before == 3 * 1 + 2 * cases
+
+
+def test_without_checks_the_objective_is_unchanged(checked_problem):
+    plain = CalibrationProblem.from_config(replace(checked_problem.config, checks=None))
+    theta = np.array([[0.3, 0.2], [0.2, 0.6]])
+    np.testing.assert_array_equal(plain.objective(theta), checked_problem.objective(theta))
+
+
+def test_the_fit_and_every_posterior_draw_honour_the_checks(checked_config):
+    config = replace(
+        checked_config,
+        seeds=(1,),
+        popsize=5,
+        maxiter=6,
+        profile_points=0,
+        bootstrap=0,
+        posterior=PosteriorSettings(steps=60, walkers=8, seed=2),
+    )
+    fit = calibrate(config)
+    assert fit["check_holds"].values.tolist() == [1]
+    assert fit["check_margin"].values[0] >= 0
+    assert fit.attrs["checks_sha256"]
+    assert fit.attrs["posterior_constrained"] == 1
+    problem = CalibrationProblem.from_config(config)
+    draws = fit["posterior_draw"].values.reshape(-1, 2)
+    _margin, holds = problem.check_verdicts(draws)
+    assert holds.all()
+    assert draws[:, 0].max() < 0.4  # the constraint bites: Learning Rate's posterior is wider
+
+
+def test_a_bad_checks_file_is_refused_naming_it(tmp_path):
+    path = tmp_path / "bad.checks.toml"
+    path.write_text(CHECKS.replace('run["Skill"]', 'run["Skil"]'))
+    config = replace(load_config(DATA / "toy_config.toml"), checks=path)
+    with pytest.raises(RealityCheckError, match=r"unknown variable 'Skil'"):
+        CalibrationProblem.from_config(config)
+
+
+def test_the_config_reads_checks_relative_to_itself(tmp_path):
+    text = (DATA / "toy_config.toml").read_text().replace('"toy_', f'"{DATA}/toy_')
+    (tmp_path / "c.toml").write_text('checks = "mine.checks.toml"\n' + text)
+    assert load_config(tmp_path / "c.toml").checks == (tmp_path / "mine.checks.toml").resolve()
