@@ -233,10 +233,14 @@ def main() -> None:
         for n, s in zip(names, ds["identifiability"].values, strict=True)
         if "unidentifiable" in str(s)
     ]
+    fisher = (
+        f"rank {ds.attrs['fisher_rank']} of {len(names)}"
+        if ds.attrs.get("fisher_valid", 1)
+        else f"not valid as an information matrix ({ds.attrs.get('fisher_note', '')}), so no rank"
+    )
     add(
-        f"- Fisher information (Hessian of the objective in unit-scaled parameters): rank "
-        f"{ds.attrs['fisher_rank']} of {len(names)}; eigenvalues "
-        f"{', '.join(fmt(e) for e in eig)}."
+        f"- Fisher information (Hessian of the objective in unit-scaled parameters): {fisher}; "
+        f"eigenvalues {', '.join(fmt(e) for e in eig)}."
     )
     add(
         f"- Collinearity index of the case-quantity sensitivities: "

@@ -159,3 +159,44 @@ def test_cli_calibrate_help_shows_a_complete_example():
     assert result.exit_code == 0
     for key in ("[estimate]", "[[outcome]]", "[weights]", "[fit]", "[uncertainty]", "[crossval]"):
         assert key in result.output
+
+
+def test_the_fisher_information_at_a_bound_is_not_valid(toy_problem):
+    """At the truth (interior, a minimum of the expected objective) the Hessian is an
+    information matrix; at a bound it is a one-sided difference, reported as not valid."""
+    fitted = fit(toy_problem)
+    inside = identifiability(toy_problem, fitted.theta)
+    assert inside.valid, inside.note
+    assert inside.note == ""
+    at_bound = identifiability(toy_problem, np.array([1.0, fitted.theta[1]]))
+    assert not at_bound.valid
+    assert "estimate at a bound (Learning Rate)" in at_bound.note
+
+
+def test_bootstrap_replicates_restart_from_global_starts(toy_problem):
+    """Each replicate's task carries the estimate and 4 Latin-hypercube starts over the
+    bounds (one per stratum in every coordinate), and its fit is the best of the local
+    searches from them."""
+    from gvcdyn.calibrate import search, tasks, uncertainty
+
+    theta = np.array([0.9, 0.9])  # a poor estimate: the replicates must not stay near it
+    rows = uncertainty.bootstrap_tasks(toy_problem, theta, 3, seed=5, starts=4)
+    n_cases = len(toy_problem.cases)
+    starts = rows[:, n_cases:].reshape(3, 5, 2)
+    assert np.all(starts[:, 0] == theta)
+    unit = toy_problem.unit(starts[:, 1:].reshape(-1, 2)).reshape(3, 4, 2)
+    for r in range(3):
+        for j in range(2):
+            assert sorted(np.floor(unit[r, :, j] * 4).astype(int)) == [0, 1, 2, 3]
+    refit = uncertainty.BootstrapRefit(toy_problem, theta)
+    problem = tasks.counting_copy(toy_problem)
+    fitted, objective, _ = refit.unpack(refit.compute(problem, rows))
+    _each, values = search.batched_search(
+        problem,
+        starts.reshape(-1, 2),
+        weights=np.repeat(rows[:, :n_cases], 5, axis=0),
+        step=uncertainty.GLOBAL_STEP,
+        min_step=uncertainty.LOCAL_MIN_STEP,
+    )
+    np.testing.assert_array_equal(objective, values.reshape(3, 5).min(axis=1))
+    assert np.all(np.abs(fitted - theta).max(axis=1) > 0.2)  # none stays at the poor start

@@ -64,6 +64,7 @@ pseudo_count = 0.5              # weak prior: finite, ordered cutpoints
 [uncertainty]
 profile_points = 11             # grid points per parameter
 bootstrap = 100                 # case-bootstrap replicates (0 = none)
+bootstrap_starts = 4            # random starts of each replicate's refit, beside the estimate
 seed = 7
 
 [crossval]                      # run by `gvcdyn calibrate --crossval`
@@ -161,6 +162,7 @@ class CalibrationConfig:
     pseudo_count: float = 0.5
     profile_points: int = 11
     bootstrap: int = 100
+    bootstrap_starts: int = 4
     uncertainty_seed: int = 7
     cv_folds: int = 5
     cv_repeats: int = 2
@@ -338,7 +340,7 @@ def parse_config(
         raise CalibrationConfigError(f"{w}: polish must be Powell, L-BFGS-B, Nelder-Mead or none")
     unc = _table(doc, "uncertainty", where)
     wu = where + " [uncertainty]"
-    _check_keys(unc, {"profile_points", "bootstrap", "seed"}, wu)
+    _check_keys(unc, {"profile_points", "bootstrap", "bootstrap_starts", "seed"}, wu)
     cv = _table(doc, "crossval", where)
     wc = where + " [crossval]"
     _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes"}, wc)
@@ -373,6 +375,7 @@ def parse_config(
         pseudo_count=_float(fit, "pseudo_count", 0.5, w),
         profile_points=_int(unc, "profile_points", 11, wu, 0),
         bootstrap=_int(unc, "bootstrap", 100, wu, 0),
+        bootstrap_starts=_int(unc, "bootstrap_starts", 4, wu, 0),
         uncertainty_seed=_int(unc, "seed", 7, wu),
         cv_folds=_int(cv, "folds", 5, wc, 2),
         cv_repeats=_int(cv, "repeats", 2, wc, 1),

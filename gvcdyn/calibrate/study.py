@@ -125,6 +125,7 @@ def calibrate(
             theta,
             config.bootstrap,
             config.uncertainty_seed,
+            starts=config.bootstrap_starts,
             execution=execution,
             progress=_step(tasks, "bootstrap replicates"),
         )
@@ -357,6 +358,9 @@ def fit_dataset(
         "bootstrap_seed": cfg.uncertainty_seed,
         "cv_seed": cfg.cv_seed,
         "fisher_rank": ident.rank,
+        "fisher_valid": int(ident.valid),
+        "fisher_note": ident.note or "an information matrix: interior optimum, no negative "
+        "curvature",
         "collinearity_index": ident.collinearity_index,
         "near_duplicates": json.dumps(ident.near_duplicates),
         "outcome_levels": json.dumps({o.column: list(o.levels) for o in problem.outcomes}),

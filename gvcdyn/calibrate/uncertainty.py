@@ -10,15 +10,22 @@
   interval, "identifiable (estimate at a bound)"): the data push against the bound.
 - Fisher information: the Hessian of the objective at the optimum in unit-scaled
   parameters (central differences, one batch); its numerical rank says how many
-  directions the data distinguish.
+  directions the data distinguish, but only where the Hessian is an information matrix:
+  at an interior optimum, positive semi-definite. An estimate on a bound (the differences
+  are then taken beside it, not around it) or a clearly negative eigenvalue (a saddle or
+  a kink, not a minimum) makes it not valid, and it is reported as such, with the reason,
+  not as a rank.
 - Collinearity index (Brun et al. 2001) of the sensitivity matrix of every case's model
   quantities to the unit-scaled parameters (columns normalised): above about 15 the set
   is poorly identifiable. Pairs whose sensitivity vectors are nearly parallel are listed.
-- Case bootstrap: resample cases with replacement, refit every replicate from the
-  optimum; percentile intervals. Each replicate is an independent task (``tasks``: in
-  this process or on dask workers, checkpointed for ``--resume``); every refit is the
-  same whichever way it runs, so the replicates are bitwise those of one batched search
-  over all of them.
+- Case bootstrap: resample cases with replacement and refit every replicate from
+  global starts: the estimate and ``starts`` points drawn uniformly over the bounds (a
+  Latin hypercube per replicate), the best local fit wins; percentile intervals. A refit
+  from the estimate alone stays in its basin, often on the bound it started at, and the
+  intervals come out narrower than the profiles'. Each replicate is an independent task
+  (``tasks``: in this process or on dask workers, checkpointed for ``--resume``); every
+  refit is the same whichever way it runs, so the replicates are bitwise those of one
+  batched search over all of them.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ __all__ = [
     "Profile",
     "ProfileRefit",
     "bootstrap",
+    "bootstrap_tasks",
     "identifiability",
     "profiles",
 ]
@@ -56,6 +64,10 @@ NEAR_DUPLICATE = 0.95  # |cosine| of two parameters' sensitivity vectors
 # local refits start at (or next to) the optimum: first moves of 5% of a range, stop at 0.5%
 LOCAL_STEP = 0.05
 LOCAL_MIN_STEP = 0.005
+# a bootstrap refit's first moves: a quarter of a range, as its starts are spread out
+GLOBAL_STEP = 0.25
+# an eigenvalue below -NEGATIVE_EIGEN x the largest one is a real negative curvature
+NEGATIVE_EIGEN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class Identifiability:
     hessian: np.ndarray  # (k, k) in unit-scaled parameters
     eigenvalues: np.ndarray
     rank: int
+    valid: bool  # an information matrix: interior optimum, no negative curvature
+    note: str  # why it is not valid ("" when it is)
     collinearity_index: float
     sensitivity_cosine: np.ndarray  # (k, k)
     near_duplicates: list[tuple[str, str, float]]
@@ -230,10 +244,13 @@ def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Prof
 
 
 def identifiability(problem: CalibrationProblem, theta: np.ndarray) -> Identifiability:
-    """Fisher information (Hessian), its rank, collinearity index and near-duplicate pairs."""
+    """Fisher information (Hessian), its rank and validity, collinearity index and
+    near-duplicate pairs."""
     k = problem.k
     h = FD_STEP
-    centre = np.clip(problem.unit(theta), h, 1.0 - h)
+    unit = problem.unit(theta)
+    centre = np.clip(unit, h, 1.0 - h)
+    at_bound = [problem.names[i] for i in np.flatnonzero(centre != unit)]
     points = [centre]
     for i in range(k):
         for sign in (1, -1):
@@ -262,6 +279,12 @@ def identifiability(problem: CalibrationProblem, theta: np.ndarray) -> Identifia
         hess[i, j] = hess[j, i] = (fpp - fpm - fmp + fmm) / (4 * h**2)
     eig = np.linalg.eigvalsh(hess)
     rank = int(np.sum(eig > max(eig.max(), 0.0) * 1e-6)) if eig.max() > 0 else 0
+    reasons = []
+    if at_bound:
+        reasons.append(f"estimate at a bound ({', '.join(at_bound)})")
+    negative = eig < -NEGATIVE_EIGEN * max(abs(eig).max(), 1e-300)
+    if negative.any() or not np.all(np.isfinite(eig)):
+        reasons.append(f"{int(negative.sum())} negative eigenvalue(s), smallest {eig.min():.3g}")
     # sensitivities of every weighted case quantity, central differences
     used = problem.weights > 0
     sens = np.stack(
@@ -278,7 +301,7 @@ def identifiability(problem: CalibrationProblem, theta: np.ndarray) -> Identifia
         for i, j in pairs
         if abs(gram[i, j]) > NEAR_DUPLICATE
     ]
-    return Identifiability(hess, eig, rank, index, gram, dup)
+    return Identifiability(hess, eig, rank, not reasons, "; ".join(reasons), index, gram, dup)
 
 
 def bootstrap(
@@ -287,10 +310,12 @@ def bootstrap(
     replicates: int,
     seed: int,
     *,
+    starts: int = 4,
     execution: Execution | None = None,
     progress: TaskProgress | None = None,
 ) -> Bootstrap | None:
-    """Case bootstrap: each replicate re-weights the cases by resampled counts and refits.
+    """Case bootstrap: each replicate re-weights the cases by resampled counts and refits
+    from the estimate and ``starts`` Latin-hypercube points over the bounds.
 
     The replicates run as one task each through ``execution`` (in this process when
     None; with an output, checkpointed in ``<output>.bootstrap.job/``); their results
@@ -298,17 +323,13 @@ def bootstrap(
     """
     if replicates <= 0:
         return None
-    rng = np.random.default_rng(seed)
-    n = len(problem.cases)
-    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
-    weights = counts * problem.weights[None, :]
     refit = BootstrapRefit(problem, theta)
     Y = run_tasks(
         refit,
-        weights,
+        bootstrap_tasks(problem, theta, replicates, seed, starts),
         job_part(execution, "bootstrap"),
         problem=problem,
-        config=job_config(problem, "case bootstrap", start=theta),
+        config=job_config(problem, "case bootstrap", start=theta, starts=starts),
         seed=seed,
         progress=progress,
     )
@@ -317,13 +338,38 @@ def bootstrap(
     return Bootstrap(fitted, values, cuts, low, high, seed)
 
 
+def bootstrap_tasks(
+    problem: CalibrationProblem, theta: np.ndarray, replicates: int, seed: int, starts: int
+) -> np.ndarray:
+    """The bootstrap's task rows ``(replicates, C + (1 + starts) k)``: each replicate's
+    resampled case weights, then its starting points (the estimate, then ``starts``
+    Latin-hypercube points over the bounds), all drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    n = len(problem.cases)
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
+    weights = counts * problem.weights[None, :]
+    spread = [_latin_hypercube(rng, starts, problem.k) for _ in range(replicates)]
+    points = np.stack([np.vstack([theta[None, :], problem.from_unit(u)]).ravel() for u in spread])
+    return np.hstack([weights, points])
+
+
+def _latin_hypercube(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``(n, k)`` points of the unit cube, one in each of ``n`` strata per coordinate."""
+    if n == 0:
+        return np.empty((0, k))
+    strata = np.stack([rng.permutation(n) for _ in range(k)], axis=1)
+    return (strata + rng.random((n, k))) / n
+
+
 class BootstrapRefit:
     """A bootstrap task of ``run_tasks``: rows of case weights in, refits out.
 
-    Each row of ``W (m, C)`` is one replicate's weights; its refit starts at ``theta``.
-    The result holds per row the refitted parameters, the objective, every outcome's
-    cutpoints. It pickles as the problem (the model as IR and kernel source), so a worker
-    loads the kernel from its cache.
+    Each row of ``X (m, C + s k)`` is one replicate: its case weights, then its ``s``
+    starting points (the estimate and the random starts), each refitted by a local
+    search; the best of them is the replicate's fit. The result holds per row the
+    refitted parameters, the objective, every outcome's cutpoints. It pickles as the
+    problem (the model as IR and kernel source), so a worker loads the kernel from its
+    cache.
     """
 
     def __init__(self, problem: CalibrationProblem, theta: np.ndarray) -> None:
@@ -331,11 +377,21 @@ class BootstrapRefit:
         self.theta = np.asarray(theta, dtype=float)
         self.n_cuts = [len(o.levels) - 1 for o in problem.outcomes]
 
-    def compute(self, problem: CalibrationProblem, W: np.ndarray) -> np.ndarray:
-        starts = np.repeat(self.theta[None, :], len(W), axis=0)
-        fitted, values = batched_search(
-            problem, starts, weights=W, step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
+    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
+        n_cases, k = len(problem.cases), len(self.theta)
+        W = X[:, :n_cases]
+        starts = X[:, n_cases:].reshape(len(X), -1, k)  # (m, s, k)
+        s_per = starts.shape[1]
+        tried, values = batched_search(
+            problem,
+            starts.reshape(-1, k),
+            weights=np.repeat(W, s_per, axis=0),
+            step=GLOBAL_STEP,
+            min_step=LOCAL_MIN_STEP,
         )
+        best = np.argmin(values.reshape(len(X), s_per), axis=1)
+        pick = np.arange(len(X)) * s_per + best
+        fitted, values = tried[pick], values[pick]
         s, status = problem.quantities(fitted)
         _, cuts = problem.nll_from_quantities(s, status, W)
         return np.column_stack([fitted, values, *cuts])

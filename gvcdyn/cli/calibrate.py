@@ -158,7 +158,7 @@ def _print_fit(ds) -> None:
 
     table = Table(
         title=f"objective {ds.attrs['objective']:.4f}, {ds.attrs['n_runs']:,} model "
-        f"runs, Fisher rank {ds.attrs['fisher_rank']}/{ds.sizes['parameter']}, "
+        f"runs, {_fisher(ds)}, "
         f"collinearity index {ds.attrs['collinearity_index']:.3g}",
         title_justify="left",
     )
@@ -214,3 +214,10 @@ def predict(
         f"({prediction.meta['uncertainty']})"
     )
     out.print(f"predictions: {csv_path}\nabout them:  {meta_path}")
+
+
+def _fisher(ds) -> str:
+    """The Fisher information in one phrase: its rank, or why it has none."""
+    if not ds.attrs.get("fisher_valid", 1):
+        return f"Fisher information not valid ({ds.attrs.get('fisher_note', '')})"
+    return f"Fisher rank {ds.attrs['fisher_rank']}/{ds.sizes['parameter']}"
