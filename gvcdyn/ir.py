@@ -103,6 +103,71 @@ def symbols_in(expr: Expr) -> set[str]:
     return {node.name for node in walk(expr) if isinstance(node, Sym)}
 
 
+def depth(expr: Expr) -> int:
+    """Nesting depth of an expression (a leaf is 1), without recursion."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(node))
+    return deepest
+
+
+# Chains of more operands than this are built as balanced trees (see ``chain``); shorter
+# ones left to right, as written (ordinary models: unchanged kernels and results).
+LONG_CHAIN = 128
+# Deepest expression the compiler accepts (the longest unbalanced chain and some room
+# around it): the generated code nests about one parenthesis per level and Python's
+# parser allows 200; the IR's rewrites recurse once per level.
+MAX_DEPTH = 180
+# operator -> the one that undoes it (a - b + c = a - (b - c)); both in one group
+_INVERSE = {"+": "-", "-": "+", "*": "/", "/": "*"}
+
+
+def chain(
+    args: list[Expr],
+    ops: list[str],
+    make: Callable[[str, Expr, Expr], Expr] = lambda op, a, b: Op(op, (a, b)),
+) -> Expr:
+    """``args[0] ops[0] args[1] ops[1] ...`` read left to right: ``make(op, left, right)``
+    builds each step (``Op`` by default).
+
+    A chain of more than ``LONG_CHAIN`` operands whose operators are all ``+``/``-``, all
+    ``*``/``/`` or all one of ``min``, ``max``, ``and``, ``or`` is built as
+    a balanced tree instead, regrouped exactly (``a - b + c`` is ``a - (b - c)``): its depth
+    grows as log2 of its length, not linearly, so a sum of 20,000 terms neither overflows
+    Python's parser (200 nested parentheses) nor the recursion of the IR's rewrites. The
+    value is the same up to rounding: the additions are done pairwise, not left to right.
+    """
+    if len(args) <= LONG_CHAIN or not _regroupable(ops):
+        result = args[0]
+        for op, arg in zip(ops, args[1:], strict=True):
+            result = make(op, result, arg)
+        return result
+    return _balanced(args, ops, make)
+
+
+def _regroupable(ops: list[str]) -> bool:
+    kinds = set(ops)
+    return kinds <= {"+", "-"} or kinds <= {"*", "/"} or kinds in _ASSOCIATIVE
+
+
+_ASSOCIATIVE = ({"min"}, {"max"}, {"and"}, {"or"})  # min and max pass NaN on, as numpy's
+
+
+def _balanced(args: list[Expr], ops: list[str], make: Callable[[str, Expr, Expr], Expr]) -> Expr:
+    """``chain`` as a balanced tree (recursion depth log2 of the length)."""
+    if len(args) == 1:
+        return args[0]
+    mid = len(args) // 2
+    left = _balanced(args[:mid], ops[: mid - 1], make)
+    join, rest = ops[mid - 1], ops[mid:]
+    if join in ("-", "/"):  # a - (b - c) = a - b + c: the right half's operators flip
+        rest = [_INVERSE[op] for op in rest]
+    return make(join, left, _balanced(args[mid:], rest, make))
+
+
 # --------------------------------------------------------------------------- model parts
 
 

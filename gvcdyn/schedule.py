@@ -66,6 +66,7 @@ def schedule(
     ``variables`` are the user's variables; their ``time_varying`` flag is set here (a
     variable whose cells are all parameters or static equations is constant per run).
     """
+    _check_depth(parts, controls)
     equations = dict(parts.equations)
     final_time_symbol = None
     if uses_time(controls.final_time) or (
@@ -138,6 +139,30 @@ def schedule(
         final_time_symbol=final_time_symbol,
         structural=tuple(sorted(parts.structural)),
     )
+
+
+def _check_depth(parts: ModelParts, controls: ir.Controls) -> None:
+    """Refuse an expression nested deeper than the compiler can take (``ir.MAX_DEPTH``),
+    before anything walks it recursively. Long sums and products are balanced by
+    lowering (``ir.chain``), so this takes deeply nested text, as a power tower."""
+    exprs = itertools.chain(
+        parts.equations.items(),
+        ((s.symbol, e) for s in parts.stocks.values() for e in (s.rate, s.initial)),
+        ((d.symbol, e) for d in parts.discrete.values() for e in (d.update, d.initial)),
+        ((f.symbol, e) for f in parts.fixed_delays.values() for e in (f.input, f.initial)),
+        parts.initials.items(),
+        (
+            (name, getattr(controls, name))
+            for name in ("initial_time", "final_time", "time_step", "saveper")
+        ),
+    )
+    for owner, expr in exprs:
+        depth = ir.depth(expr)
+        if depth > ir.MAX_DEPTH:
+            raise ModelStructureError(
+                f"the equation of '{owner.split('~')[0]}' nests {depth} levels deep; gvcdyn "
+                f"compiles at most {ir.MAX_DEPTH}: split it into auxiliary variables"
+            )
 
 
 def _check_defined(parts: ModelParts, equations: dict[str, ir.Expr], defined: set[str]) -> None:

@@ -123,16 +123,11 @@ class ExpressionLowerer:
             for base in reversed(args[:-1]):
                 result = ir.Op("^", (self.expr(base, env, owner), result))
             return result
-        result = self.expr(args[0], env, owner)
-        for op, arg in zip(ops, args[1:], strict=True):
-            rhs = self.expr(arg, env, owner)
-            if op == "^":
-                result = ir.Op("^", (result, rhs))
-            elif op in {"+", "-", "*", "/"}:
-                result = ir.Op(op, (result, rhs))
-            else:
-                raise UnsupportedFeatureError(f"'{owner}': unknown operator '{op}'")
-        return result
+        unknown = [op for op in ops if op not in {"+", "-", "*", "/", "^"}]
+        if unknown:
+            raise UnsupportedFeatureError(f"'{owner}': unknown operator '{unknown[0]}'")
+        # left to right; a long sum or product as a balanced tree (ir.chain)
+        return ir.chain([self.expr(arg, env, owner) for arg in args], ops)
 
     def _logic(self, node: Any, env: dict[str, str], owner: str) -> ir.Expr:
         """Comparisons and :AND:/:OR:/:NOT:; a flat chain binds :AND: before :OR:."""
@@ -226,12 +221,9 @@ class ExpressionLowerer:
 
     def _reduce(self, op: str, argument: Any, env: dict[str, str], owner: str) -> ir.Expr:
         terms = [t[0] for t in self._bang_terms([argument], env, owner)]
-        result = terms[0]
-        for term in terms[1:]:
-            result = (
-                ir.Call(op, (result, term)) if op in {"min", "max"} else ir.Op(op, (result, term))
-            )
-        return result
+        if op in {"min", "max"}:
+            return ir.chain(terms, [op] * (len(terms) - 1), lambda f, a, b: ir.Call(f, (a, b)))
+        return ir.chain(terms, [op] * (len(terms) - 1))
 
     def _vector_select(self, arguments: Sequence[Any], env: dict[str, str], owner: str) -> ir.Expr:
         if len(arguments) != 5:
@@ -437,10 +429,7 @@ def _fold_by_precedence(ops: list[str], args: list[ir.Expr]) -> ir.Expr:
             joins.append(op)
             start = i + 1
     groups.append(_fold_by_precedence(ops[start:], args[start:]))
-    result = groups[0]
-    for op, group in zip(joins, groups[1:], strict=True):
-        result = ir.Op(op, (result, group))
-    return result
+    return ir.chain(groups, joins)
 
 
 def _bang_ranges(node: Any) -> set[str]:
