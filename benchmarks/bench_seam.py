@@ -1,17 +1,25 @@
-"""Benchmark the everyday paths against the bare kernel and PySD, all in this process.
+"""Benchmark the everyday paths against the bare kernel, a hand-written kernel and PySD.
 
-Prints, for a batch of 10,000 random parameter sets of the benchmark model:
+All in this process, on one model (default ``benchmarks/models/gvc_like.mdl``):
 
-- ``Model.run`` (a DataFrame in, every variable out as an xarray Dataset) against
-  ``Model.simulate`` (matrix in, every cell out as raw arrays): target within 1.3x;
-- the evaluator for 5 final-time outcomes against ``Model.simulate`` saving just those
-  5 cells (the bare kernel call): target within 1.1x;
-- ``Model.run`` per run against PySD's ``run()``: target at least 20,000x.
+1. per-run times at batches of 1, 100 and 10,000 of the evaluator (every non-structural
+   parameter varied, 5 stocks at the final time) and of ``Model.run`` (every variable),
+   wall and CPU, with PySD's time per run over theirs and their time over the
+   hand-written kernel's (``hand_gvc_like.py``, the benchmark model only);
+2. at ``--runs`` (10,000): ``Model.run`` against ``Model.simulate`` (every cell, raw
+   arrays; target within 1.3x) and the evaluator against ``Model.simulate`` saving just
+   its 5 cells (the bare kernel call; target within 1.1x).
 
-    python benchmarks/bench_seam.py                     # benchmarks/models/gvc_like.mdl
-    python benchmarks/bench_seam.py --runs 2000 --repeats 3 path/to/model.mdl
+Parameters are varied over their documented range, else +-20% of their default clipped
+to the bound they document; those whose range is one value (``[1, 1]``) or whose default
+is 0 stay fixed, and the script names them.
 
-Numbers depend on the machine and its load; run it on an idle machine.
+    python benchmarks/bench_seam.py                         # gvc_like
+    python benchmarks/bench_seam.py models/gvc_upgrading.mdl
+    python benchmarks/bench_seam.py --runs 2000 --batches 1,100 path/to/model.mdl
+
+Numbers depend on the machine and its load (printed with them): on a shared machine
+compare CPU times, and wall times only between runs at the same load.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+import numba
 import pandas as pd
+from seam_table import Seam, Timing, hand_kernel, load_average, print_table, time_hand, timed
 
 import gvcdyn
 
@@ -57,62 +66,60 @@ def pysd_seconds_per_run(mdl: Path, repeats: int) -> float:
         return median_seconds(model.run, repeats)
 
 
-def varied_bounds(model: gvcdyn.Model) -> dict[str, tuple[float, float]]:
-    """Every non-structural parameter: its documented range, else +-20% of its default."""
-    bounds = {}
-    for p in model.parameters:
-        if p.variable in model.ir.structural:
-            continue
-        if p.minimum is not None and p.maximum is not None and p.minimum < p.maximum:
-            bounds[p.name] = (p.minimum, p.maximum)
-        elif p.default != 0 and np.isfinite(p.default):
-            bounds[p.name] = tuple(sorted((0.8 * p.default, 1.2 * p.default)))
-    return bounds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batches", default="1,100,10000", help="comma-separated")
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
     args = parser.parse_args()
+    batches = tuple(int(b) for b in args.batches.split(","))
 
     model = gvcdyn.load(args.model)
-    bounds = varied_bounds(model)
-    space = gvcdyn.ParameterSpace(model, list(bounds), bounds=bounds)
-    X = space.scale(np.random.default_rng(0).uniform(size=(args.runs, space.k)))
-    design = pd.DataFrame(X, columns=list(space.names))
-    matrix = model.parameter_matrix(design)
-    stocks = [v.name for v in model.variables if v.kind == "stock"][:5]
-    outcomes = [gvcdyn.Outcome(name) for name in stocks]
-    evaluator = model.evaluator(space, outcomes)
-    grid = model.grid(matrix)
-    five = np.array([model.cell_index(model.variable(n).cells[0]) for n in stocks])
-
-    t_run = median_seconds(lambda: model.run(design), args.repeats)
-    t_simulate = median_seconds(lambda: model.simulate(matrix), args.repeats)
-    t_eval = median_seconds(lambda: evaluator(X), args.repeats)
-    t_bare = median_seconds(lambda: model.simulate(matrix, grid=grid, columns=five), args.repeats)
+    seam = Seam.of(model)
+    print(
+        f"model {args.model.name}: {len(model.parameters)} parameters ({seam.space.k} varied), "
+        f"{len(model.variables)} variables; numba {numba.get_num_threads()} threads; "
+        f"{load_average()}"
+    )
+    if seam.skipped:
+        print(f"  left at their defaults (range is one value, or default 0): {seam.skipped}")
     t_pysd = pysd_seconds_per_run(args.model, max(1, min(args.repeats, 3)))
+    print(f"  PySD run(): {t_pysd * 1e3:.1f} ms per run")
 
+    print(f"\nper run by batch size (wall: median of calls; {load_average()})")
+    kernel = hand_kernel(model)
+    hand = time_hand(seam, kernel, batches, args.budget) if kernel else None
+    print_table(seam.time(batches, args.budget), t_pysd, hand)
+
+    X = seam.design(args.runs)
+    design = pd.DataFrame(X, columns=list(seam.space.names))
+    matrix = model.parameter_matrix(design)
+    grid = model.grid(matrix)
+    five = seam.evaluator.columns
     n = args.runs
-    per = 1e6 / n
-    print(
-        f"model {args.model.name}: {n:,} runs, {len(model.parameters)} parameters "
-        f"({space.k} varied), {len(model.variables)} variables, median of {args.repeats}"
+    t_run = timed(lambda: model.run(design), n, args.budget)
+    t_simulate = timed(lambda: model.simulate(matrix), n, args.budget)
+    t_eval = timed(lambda: seam.evaluator(X), n, args.budget)
+    t_bare = timed(lambda: model.simulate(matrix, grid=grid, columns=five), n, args.budget)
+    print(f"\nat {n:,} runs, us per run, wall (CPU); {load_average()}")
+
+    def line(label: str, t: Timing, versus: str = "") -> None:
+        print(f"  {label:<34}{t.wall * 1e6:9.2f} ({t.cpu * 1e6:.2f}){versus}")
+
+    line("Model.simulate, every cell", t_simulate)
+    line(
+        "Model.run, every variable",
+        t_run,
+        f"   {t_run.wall / t_simulate.wall:5.2f}x simulate (target <= 1.3x)",
     )
-    print(f"  Model.simulate, every cell        {t_simulate * per:9.2f} us/run")
-    print(
-        f"  Model.run, every variable         {t_run * per:9.2f} us/run   "
-        f"{t_run / t_simulate:5.2f}x simulate (target <= 1.3x)"
+    line(f"bare kernel, {len(five)} cells", t_bare)
+    line(
+        f"evaluator, {len(five)} final-time outcomes",
+        t_eval,
+        f"   {t_eval.wall / t_bare.wall:5.2f}x bare kernel (target <= 1.1x)",
     )
-    print(f"  bare kernel, 5 cells              {t_bare * per:9.2f} us/run")
-    print(
-        f"  evaluator, 5 final-time outcomes  {t_eval * per:9.2f} us/run   "
-        f"{t_eval / t_bare:5.2f}x bare kernel (target <= 1.1x)"
-    )
-    print(f"  PySD run()                        {t_pysd * 1e6:9.0f} us/run")
-    print(f"  Model.run vs PySD per run         {t_pysd / (t_run / n):9,.0f}x (target >= 20,000x)")
 
 
 if __name__ == "__main__":
