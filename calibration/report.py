@@ -269,8 +269,9 @@ def main() -> None:
             "case-bootstrap interval; `diff` = baseline minus model with a paired bootstrap "
             "interval (for log-loss and RPS lower is better: a positive diff favours the "
             "model; for accuracy the reverse). `context` is a ridge ordered logit on the "
-            "mapped context columns and the period length; `frequencies` the training "
-            "level shares.\n"
+            "mapped context columns and the period length; `sparse` (when configured) the same "
+            "logit on a few coded covariates of the case table (the config's "
+            "[[crossval.sparse]]); `frequencies` the training level shares.\n"
         )
         for subset in ds["cv_subset"].values:
             n = int(ds["cv_n_cases"].sel(cv_subset=subset))

@@ -54,3 +54,60 @@ def test_crossvalidation_table_and_the_model_beats_frequencies_on_its_own_data(t
     # the level shares do
     assert np.all(log_loss[:, 0] < log_loss[:, 1])
     np.testing.assert_array_equal(cv.diff_low[..., 0, :], 0.0)  # model minus itself
+
+
+SPARSE = (
+    '\n[[crossval.sparse]]\nname = "high support"\ncolumn = "support"\nvalues = ["high"]\n'
+    '[[crossval.sparse]]\nname = "shocked"\ncolumn = "trigger"\nprefixes = ["shock:"]\n'
+    '[[crossval.sparse]]\nname = "coded levels"\ncolumns = ["support", "trigger"]\n'
+    'values = ["medium", "none"]\n'
+)
+
+
+def _config_with(tmp_path, extra: str):
+    text = (DATA / "toy_config.toml").read_text().replace('"toy_', f'"{DATA}/toy_')
+    path = tmp_path / "config.toml"
+    path.write_text(text + extra)
+    return load_config(path)
+
+
+def test_the_sparse_baseline_reads_its_covariates_from_the_case_table(tmp_path):
+    from gvcdyn.calibrate.crossval import sparse_covariates
+
+    config = replace(_config_with(tmp_path, SPARSE), cv_folds=4, cv_repeats=1, cv_loo=False)
+    problem = CalibrationProblem.from_config(config)
+    x = sparse_covariates(problem)
+    frame = problem.cases.frame
+    np.testing.assert_array_equal(x[:, 0], (frame["support"] == "high").to_numpy(float))
+    shocked = frame["trigger"].str.startswith("shock:").to_numpy(float)
+    np.testing.assert_array_equal(x[:, 1], shocked)
+    counted = (frame["support"] == "medium").to_numpy(float) + (frame["trigger"] == "none")
+    np.testing.assert_array_equal(x[:, 2], counted.to_numpy(float))
+    cv = crossvalidate(problem)
+    assert cv.coords()["cv_predictor"] == ["model", "frequencies", "context", "sparse"]
+    assert np.all(np.isfinite(cv.score))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('\n[[crossval.sparse]]\nname = "x"\nvalues = ["1"]\n', "give 'column'"),
+        ('\n[[crossval.sparse]]\ncolumn = "support"\n', "give the 'values'"),
+        ('\n[[crossval.sparse]]\ncolumn = "support"\nvalue = ["high"]\n', "value"),
+    ],
+)
+def test_a_bad_sparse_covariate_is_refused_naming_it(tmp_path, extra, message):
+    from gvcdyn.errors import CalibrationConfigError
+
+    with pytest.raises(CalibrationConfigError, match=message):
+        _config_with(tmp_path, extra)
+
+
+def test_a_sparse_covariate_on_a_missing_column_names_it(tmp_path):
+    from gvcdyn.calibrate.crossval import sparse_covariates
+    from gvcdyn.errors import CalibrationConfigError
+
+    extra = '\n[[crossval.sparse]]\nname = "g"\ncolumn = "governance"\nvalues = ["captive"]\n'
+    problem = CalibrationProblem.from_config(_config_with(tmp_path, extra))
+    with pytest.raises(CalibrationConfigError, match="'g': the case table has no column"):
+        sparse_covariates(problem)

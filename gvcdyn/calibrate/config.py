@@ -20,6 +20,7 @@ __all__ = [
     "CalibrationConfig",
     "EstimatedParameter",
     "OutcomeSpec",
+    "SparseCovariate",
     "load_config",
     "parse_config",
 ]
@@ -73,6 +74,16 @@ repeats = 2
 loo = true
 seed = 11
 outcomes = ["outcome_class", "functional_upg"]
+# optional: a sparse ordered logit on a few coded covariates, a baseline beside the
+# class frequencies and the context logit (an indicator, or a count over columns)
+[[crossval.sparse]]
+name = "captive governance"
+column = "governance"
+values = ["captive"]
+[[crossval.sparse]]
+name = "sources of learning present"
+columns = ["learn_state_agency", "learn_business_assoc", "learn_univ_research", "learn_fdi"]
+values = ["1"]
 
 [posterior]                     # optional: posterior draws with emcee (none without it)
 steps = 2000                    # ensemble moves per walker
@@ -142,6 +153,19 @@ class PosteriorSettings:
 
 
 @dataclass(frozen=True)
+class SparseCovariate:
+    """One covariate of the sparse baseline, read from the case table's own columns:
+    an indicator (``column``'s value among ``values`` or starting with one of
+    ``prefixes``) or a count (how many of ``columns`` hold one of ``values``)."""
+
+    name: str
+    columns: tuple[str, ...]
+    values: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    count: bool = False
+
+
+@dataclass(frozen=True)
 class CalibrationConfig:
     path: Path | None
     text: str
@@ -169,6 +193,7 @@ class CalibrationConfig:
     cv_loo: bool = True
     cv_seed: int = 11
     cv_outcomes: tuple[str, ...] = ()
+    cv_sparse: tuple[SparseCovariate, ...] = ()
     posterior: PosteriorSettings | None = None
     checks: Path | None = None
 
@@ -343,7 +368,7 @@ def parse_config(
     _check_keys(unc, {"profile_points", "bootstrap", "bootstrap_starts", "seed"}, wu)
     cv = _table(doc, "crossval", where)
     wc = where + " [crossval]"
-    _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes"}, wc)
+    _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes", "sparse"}, wc)
     cv_outcomes = tuple(str(c) for c in cv.get("outcomes", columns))
     unknown = [c for c in cv_outcomes if c not in columns]
     if unknown:
@@ -382,9 +407,44 @@ def parse_config(
         cv_loo=bool(cv.get("loo", True)),
         cv_seed=_int(cv, "seed", 11, wc),
         cv_outcomes=cv_outcomes,
+        cv_sparse=_sparse(cv.get("sparse", []), wc),
         posterior=posterior,
         checks=resolve(doc["checks"]) if "checks" in doc else None,
     )
+
+
+def _sparse(entries: Any, where: str) -> tuple[SparseCovariate, ...]:
+    """The ``[[crossval.sparse]]`` covariates, checked (their columns are checked against
+    the case table when the cross-validation runs)."""
+    if not isinstance(entries, list):
+        raise CalibrationConfigError(f"{where}: 'sparse' must be a list of [[crossval.sparse]]")
+    out = []
+    for i, entry in enumerate(entries):
+        w = f"{where}, sparse covariate {i + 1}"
+        if not isinstance(entry, dict):
+            raise CalibrationConfigError(f"{w}: give a table with name, column(s), values")
+        _check_keys(entry, {"name", "column", "columns", "values", "prefixes"}, w)
+        if ("column" in entry) == ("columns" in entry):
+            raise CalibrationConfigError(
+                f"{w}: give 'column' (an indicator) or 'columns' (a count), not both or neither"
+            )
+        columns = [entry["column"]] if "column" in entry else entry["columns"]
+        values, prefixes = entry.get("values", []), entry.get("prefixes", [])
+        texts = [columns, values, prefixes]
+        if not all(isinstance(t, list) and all(isinstance(v, str) for v in t) for t in texts):
+            raise CalibrationConfigError(f"{w}: column(s), values and prefixes must be strings")
+        if not values and not prefixes:
+            raise CalibrationConfigError(f"{w}: give the 'values' (or 'prefixes') that count")
+        out.append(
+            SparseCovariate(
+                name=str(entry.get("name", columns[0])),
+                columns=tuple(columns),
+                values=tuple(values),
+                prefixes=tuple(prefixes),
+                count="columns" in entry,
+            )
+        )
+    return tuple(out)
 
 
 def _posterior(doc: dict[str, Any], where: str, k: int) -> PosteriorSettings | None:

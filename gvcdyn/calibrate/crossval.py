@@ -1,4 +1,4 @@
-"""Out-of-sample checks: repeated stratified k-fold and leave-one-out, against two baselines.
+"""Out-of-sample checks: repeated stratified k-fold and leave-one-out, against baselines.
 
 Everything is refitted inside each fold from the training cases alone: the model's
 parameters (batched local search from fixed, data-independent starting points: the
@@ -8,7 +8,11 @@ centre of the bounds and a seeded Latin-hypercube point), its cutpoints, and bot
   pseudo-count as the cutpoints);
 - ``context``: an ordered logit on the case context alone (the mapped lever values and
   the period length, standardised in the training fold; ridge penalty ``RIDGE`` on the
-  slopes because 30-odd cases cannot support a dozen free slopes), fitted with scipy.
+  slopes because 30-odd cases cannot support a dozen free slopes), fitted with scipy;
+- ``sparse`` (when the config lists ``[[crossval.sparse]]`` covariates): the same
+  ordered logit on a few covariates read from the case table's own coded columns (an
+  indicator, or a count of columns holding a value; a blank cell counts as absent),
+  the simplest reading of the case evidence a model must beat to be worth its structure.
 
 Scores on the held-out cases: log-loss (natural log), ranked probability score
 (``sum_j (F_j - 1[y <= j])^2 / (J - 1)``), accuracy of the most probable level. Each
@@ -39,11 +43,12 @@ from gvcdyn.calibrate.likelihood import (
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
 from gvcdyn.calibrate.tasks import TaskProgress, job_config, job_part, run_tasks
+from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.execute import Execution
 
 __all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]
 
-PREDICTORS = ("model", "frequencies", "context")
+PREDICTORS = ("model", "frequencies", "context")  # and "sparse" when configured
 METRICS = ("log_loss", "rps", "accuracy")
 RIDGE = 1.0
 N_STARTS = 2  # per fold: the centre of the bounds + 1 Latin-hypercube point
@@ -65,13 +70,14 @@ class CrossValidation:
     diff_high: np.ndarray
     n_cases: np.ndarray  # (subset,)
     loo_probability: np.ndarray | None  # (case, outcome, level) on subset "all"
+    predictors: tuple[str, ...] = PREDICTORS
 
     def coords(self) -> dict:
         return {
             "cv_subset": self.subsets,
             "cv_scheme": self.schemes,
             "cv_outcome": self.outcomes,
-            "cv_predictor": list(PREDICTORS),
+            "cv_predictor": list(self.predictors),
             "cv_metric": list(METRICS),
         }
 
@@ -140,7 +146,8 @@ def crossvalidate(
         )
     schemes = [f"{cfg.cv_folds}-fold x{cfg.cv_repeats}"] + (["leave-one-out"] if cfg.cv_loo else [])
     n_levels = max(len(problem.outcomes[k].levels) for k in outcome_idx)
-    shape = (len(subsets), len(schemes), len(outcome_idx), len(PREDICTORS), len(METRICS))
+    predictors = predictors_of(problem)
+    shape = (len(subsets), len(schemes), len(outcome_idx), len(predictors), len(METRICS))
     score, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     dlow, dhigh = np.full(shape, np.nan), np.full(shape, np.nan)
     loo_prob = None
@@ -170,8 +177,10 @@ def crossvalidate(
             fold_preds = preds[start : start + len(plan)]
             start += len(plan)
             for c, k in enumerate(outcome_idx):
-                per_case = _pool(plan, fold_preds, c, problem.levels[:, k], len(problem.cases))
-                for d in range(len(PREDICTORS)):
+                per_case = _pool(
+                    plan, fold_preds, c, problem.levels[:, k], len(problem.cases), predictors
+                )
+                for d in range(len(predictors)):
                     rows = np.flatnonzero(~np.isnan(per_case[d][:, 0]))
                     if not len(rows):
                         continue
@@ -196,7 +205,37 @@ def crossvalidate(
         dhigh,
         np.array([m.sum() for m in subsets.values()]),
         loo_prob,
+        predictors,
     )
+
+
+def predictors_of(problem: CalibrationProblem) -> tuple[str, ...]:
+    """The predictors a cross-validation of ``problem`` compares: the model and its
+    baselines (``sparse`` only when the config lists sparse covariates)."""
+    return PREDICTORS + (("sparse",) if problem.config.cv_sparse else ())
+
+
+def sparse_covariates(problem: CalibrationProblem) -> np.ndarray:
+    """``(C, p)`` the config's sparse covariates of every case, from the case table."""
+    frame = problem.cases.frame
+    missing = [
+        (cov.name, col)
+        for cov in problem.config.cv_sparse
+        for col in cov.columns
+        if col not in frame.columns
+    ]
+    if missing:
+        name, column = missing[0]
+        raise CalibrationConfigError(
+            f"[[crossval.sparse]] '{name}': the case table has no column '{column}'"
+        )
+    out = np.zeros((len(frame), len(problem.config.cv_sparse)))
+    for j, cov in enumerate(problem.config.cv_sparse):
+        for column in cov.columns:
+            text = frame[column].astype(str).str.strip()
+            hit = text.isin(cov.values) | text.str.startswith(cov.prefixes or ("\0",))
+            out[:, j] += hit.to_numpy(dtype=float)
+    return out
 
 
 def _mean_interval(values: np.ndarray, rng: np.random.Generator) -> tuple:
@@ -207,16 +246,16 @@ def _mean_interval(values: np.ndarray, rng: np.random.Generator) -> tuple:
     return values.mean(axis=0), *np.percentile(means, [2.5, 97.5], axis=0)
 
 
-def _pool(plan, fold_preds, c, observed, n_cases):
+def _pool(plan, fold_preds, c, observed, n_cases, predictors):
     """Per predictor, per case mean score over the folds that held the case out."""
-    total = np.zeros((len(PREDICTORS), n_cases, len(METRICS)))
+    total = np.zeros((len(predictors), n_cases, len(METRICS)))
     count = np.zeros(n_cases)
     for test, pred in zip(plan, fold_preds, strict=True):
         obs = observed[test]
         keep = obs >= 0
         if not keep.any():
             continue
-        for d, name in enumerate(PREDICTORS):
+        for d, name in enumerate(predictors):
             total[d, test[keep]] += scores(pred[name][c][keep], obs[keep])
         count[test[keep]] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -280,8 +319,10 @@ class FoldFit:
         self.starts = np.asarray(starts, dtype=float)
         self.outcome_idx = list(outcome_idx)
         self.n_levels = max(len(problem.outcomes[k].levels) for k in self.outcome_idx)
+        self.predictors = predictors_of(problem)
+        self.sparse = sparse_covariates(problem) if "sparse" in self.predictors else None
         n_cases = len(problem.cases)
-        self.shape = (n_cases, len(self.outcome_idx), len(PREDICTORS), self.n_levels)
+        self.shape = (n_cases, len(self.outcome_idx), len(self.predictors), self.n_levels)
 
     def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
         n_cases = len(problem.cases)
@@ -290,7 +331,7 @@ class FoldFit:
             probs = np.full(self.shape, np.nan)
             test = np.flatnonzero(x[n_cases:] > 0)
             for c, per_predictor in enumerate(self._fold(problem, x[:n_cases], test)):
-                for d, name in enumerate(PREDICTORS):
+                for d, name in enumerate(self.predictors):
                     p = per_predictor[name]
                     probs[test, c, d, : p.shape[1]] = p
             Y[row] = probs.ravel()
@@ -312,26 +353,26 @@ class FoldFit:
         covariates = np.column_stack([problem.case_levers, problem.cases.horizon])
         train = np.flatnonzero(weights > 0)
         out = []
+        pseudo = problem.config.pseudo_count
         for k_ in self.outcome_idx:
             spec = problem.outcomes[k_]
             levels = problem.levels[:, k_]
             n_lev = len(spec.levels)
             eta = s[0, test, k_] / problem.scales[k_]
-            freq = _frequencies(levels[train], weights[train], n_lev, problem.config.pseudo_count)
-            out.append(
-                {
-                    "model": level_probabilities(eta, cuts[k_][0]),
-                    "frequencies": np.repeat(freq[None], len(test), axis=0),
-                    "context": _context_logit(
-                        covariates[train],
-                        levels[train],
-                        weights[train],
-                        covariates[test],
-                        n_lev,
-                        problem.config.pseudo_count,
-                    ),
-                }
-            )
+            freq = _frequencies(levels[train], weights[train], n_lev, pseudo)
+            fold = (levels[train], weights[train])
+            predicted = {
+                "model": level_probabilities(eta, cuts[k_][0]),
+                "frequencies": np.repeat(freq[None], len(test), axis=0),
+                "context": _context_logit(
+                    covariates[train], *fold, covariates[test], n_lev, pseudo
+                ),
+            }
+            if self.sparse is not None:
+                predicted["sparse"] = _context_logit(
+                    self.sparse[train], *fold, self.sparse[test], n_lev, pseudo
+                )
+            out.append(predicted)
         return out
 
     def unpack(self, Y: np.ndarray, tests: list[np.ndarray]) -> list[dict]:
@@ -339,10 +380,10 @@ class FoldFit:
         preds = []
         for row, test in zip(Y, tests, strict=True):
             probs = row.reshape(self.shape)
-            pred: dict[str, list[np.ndarray]] = {name: [] for name in PREDICTORS}
+            pred: dict[str, list[np.ndarray]] = {name: [] for name in self.predictors}
             for c, k_ in enumerate(self.outcome_idx):
                 n_lev = len(self.problem.outcomes[k_].levels)
-                for d, name in enumerate(PREDICTORS):
+                for d, name in enumerate(self.predictors):
                     pred[name].append(probs[test, c, d, :n_lev])
             preds.append(pred)
         return preds
