@@ -200,3 +200,20 @@ def test_bootstrap_replicates_restart_from_global_starts(toy_problem):
     )
     np.testing.assert_array_equal(objective, values.reshape(3, 5).min(axis=1))
     assert np.all(np.abs(fitted - theta).max(axis=1) > 0.2)  # none stays at the poor start
+
+
+def test_simulating_where_the_model_fails_names_the_cases(toy_problem, monkeypatch):
+    from gvcdyn.errors import CalibrationConfigError
+
+    real = toy_problem.quantities
+
+    def failing(theta, cases=None):
+        s, status = real(theta, cases)
+        status = status.copy()
+        status[:, 2] = 1  # the third case's run ended with a NaN
+        return s, status
+
+    monkeypatch.setattr(toy_problem, "quantities", failing)
+    cuts = [np.array([-1.0, 1.0]), np.array([-1.0, 1.0])]
+    with pytest.raises(CalibrationConfigError, match=toy_problem.cases.ids[2]):
+        simulate_outcomes(toy_problem, TRUTH, cuts, np.random.default_rng(0))

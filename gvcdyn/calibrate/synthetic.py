@@ -13,6 +13,7 @@ import pandas as pd
 
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.errors import CalibrationConfigError
 
 __all__ = ["balanced_cutpoints", "simulate_outcomes"]
 
@@ -37,7 +38,11 @@ def simulate_outcomes(
     """The problem's case rows with every outcome column drawn at ``theta`` and ``cutpoints``."""
     s, status = problem.quantities(np.atleast_2d(theta))
     if np.any(status != 0):
-        raise ValueError("the model failed at the true parameters; pick other values")
+        failed = [problem.cases.ids[i] for i in np.flatnonzero(np.any(status != 0, axis=0))]
+        raise CalibrationConfigError(
+            f"the model failed (a NaN or infinity) at the true parameters {list(theta)} for "
+            f"case(s) {', '.join(failed[:5])}; simulate at other values"
+        )
     frame = problem.cases.frame.copy()
     for k, spec in enumerate(problem.outcomes):
         probs = level_probabilities(s[0, :, k] / problem.scales[k], cutpoints[k])
