@@ -27,7 +27,6 @@ import contextlib
 import fcntl
 import glob
 import hashlib
-import io
 import json
 import os
 import re
@@ -41,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.atomic import atomic_write_bytes
+from gvcdyn.atomic import AtomicFile, atomic_write_bytes
 from gvcdyn.errors import CheckpointError
 from gvcdyn.limits import update_hash
 
@@ -366,18 +365,19 @@ class Checkpoint:
 
     def save(self, index: int, Y: np.ndarray, status: np.ndarray) -> None:
         """Save one finished chunk atomically, its digest recorded first: a chunk file is
-        never in place without the digest it must match."""
-        buffer = io.BytesIO()
-        np.savez(buffer, Y=Y, status=status)
-        data = buffer.getvalue()
-        line = f"{hashlib.sha256(data).hexdigest()}  {self.chunk_path(index).name}\n"
-        fd = os.open(self.path / _DIGESTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        atomic_write_bytes(self.chunk_path(index), data)
+        never in place without the digest it must match. (The digest file is not flushed
+        to disk on its own: a digest lost in a power cut makes its chunk run again.)"""
+        path = self.chunk_path(index)
+        with AtomicFile(path) as out:
+            with open(out.tmp, "wb") as handle:
+                np.savez(handle, Y=Y, status=status)
+            with open(out.tmp, "rb") as handle:  # from the page cache
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            fd = os.open(self.path / _DIGESTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                os.write(fd, f"{digest}  {path.name}\n".encode())
+            finally:
+                os.close(fd)
 
     def digests(self) -> dict[str, str]:
         """``{chunk file name: sha256}`` as recorded when each chunk was saved (the last
@@ -401,24 +401,23 @@ class Checkpoint:
         path = self.chunk_path(index)
         recorded = (self.digests() if digests is None else digests).get(path.name)
         try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        if recorded != hashlib.sha256(data).hexdigest():
-            why = "has no recorded digest" if recorded is None else "does not match its digest"
-            warnings.warn(
-                f"{path} {why} in {_DIGESTS} (altered or replaced after it was saved); "
-                "its runs are computed again",
-                stacklevel=2,
-            )
-            path.unlink(missing_ok=True)
-            return None
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                return arrays["Y"], arrays["status"]
+            with open(path, "rb") as handle:
+                actual = hashlib.file_digest(handle, "sha256").hexdigest()
+                if actual == recorded:
+                    handle.seek(0)
+                    with np.load(handle, allow_pickle=False) as arrays:
+                        return arrays["Y"], arrays["status"]
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
             return None
+        why = "has no recorded digest" if recorded is None else "does not match its digest"
+        warnings.warn(
+            f"{path} {why} in {_DIGESTS} (altered or replaced after it was saved); "
+            "its runs are computed again",
+            stacklevel=2,
+        )
+        path.unlink(missing_ok=True)
+        return None
 
     def remove(self) -> None:
         """Delete the folder once the job's output is safely written."""
