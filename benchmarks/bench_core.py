@@ -2,12 +2,16 @@
 
 For each model it prints PySD's time per run, gvcdyn's time per run at several batch
 sizes (kernel only: parameters in, saved stocks out), the cold compile time (empty
-kernel cache), the cached load time in a fresh process, and the ratios.
+kernel cache), the cached load time in a fresh process, and the ratios; then per-run
+times of the evaluator and ``Model.run`` at batches of 1, 100 and 10,000 (wall and CPU,
+x PySD, and over the hand-written kernel for ``gvc_like``; see ``seam_table.py``).
 
     python benchmarks/bench_core.py                 # all models, batches 1..100,000
     python benchmarks/bench_core.py --quick         # smaller batches, fewer repeats
+    python benchmarks/bench_core.py --models gvc_like,gvc_upgrading
 
-Numbers depend on the machine and on what else runs on it; run it on an idle machine.
+Numbers depend on the machine and on what else runs on it (the load average is printed
+with them); run it on an idle machine, or compare CPU times.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from seam_table import BATCHES, Seam, hand_kernel, load_average, print_table, time_hand
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("GVCDYN_SD_TEST_MODELS", REPO / "tests" / "sd-test-models"))
@@ -116,16 +121,31 @@ def time_gvcdyn(mdl: Path, batches: list[int], repeats: int) -> dict[int, float]
     return result
 
 
+def print_seam(mdl: Path, pysd_run: float, batches: tuple[int, ...], budget: float) -> None:
+    """Per-run times of the evaluator and Model.run (and the hand kernel, if any)."""
+    import gvcdyn
+
+    seam = Seam.of(gvcdyn.load(mdl))
+    kernel = hand_kernel(seam.model)
+    hand = time_hand(seam, kernel, batches, budget) if kernel else None
+    print(
+        f"evaluator ({seam.space.k} parameters varied, 5 stocks at the final time) and "
+        f"Model.run (every variable); {load_average()}"
+    )
+    print_table(seam.time(batches, budget), pysd_run, hand)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="batches up to 10,000, 1 repeat")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
     args = parser.parse_args()
     batches = [1, 1_000, 10_000] if args.quick else [1, 1_000, 10_000, 100_000]
+    seam_batches = (1, 100, 1_000) if args.quick else BATCHES
     repeats = 1 if args.quick else 5
     import numba
 
-    print(f"numba threads: {numba.get_num_threads()}, cores: {os.cpu_count()}")
+    print(f"numba threads: {numba.get_num_threads()}, cores: {os.cpu_count()}; {load_average()}")
     for name in args.models.split(","):
         path = MODELS[name]
         if not path.exists():
@@ -147,6 +167,7 @@ def main() -> None:
             print(
                 f"{n:>8} {seconds * 1e6:>10.2f} {1 / seconds:>12,.0f} {pysd_run / seconds:>10,.0f}"
             )
+        print_seam(mdl, pysd_run, seam_batches, 0.3 if args.quick else 1.0)
 
 
 if __name__ == "__main__":
