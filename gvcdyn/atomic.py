@@ -34,12 +34,17 @@ class AtomicFile:
     """A temporary file beside ``path`` (``self.tmp``) that becomes ``path`` on
     :meth:`commit`, or vanishes on :meth:`discard`. Write to ``self.tmp`` by name (the
     netCDF libraries open files by name). As a context manager: commits when the block
-    ends normally, discards when it raises.
+    ends normally, discards when it raises. ``clean_stale=False`` skips the scan of the
+    folder for stale temporary files of ``path`` (a job folder of many chunk files is
+    cleaned once, when the job opens it).
     """
 
-    def __init__(self, path: str | Path, *, mode: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, mode: int | None = None, clean_stale: bool = True
+    ) -> None:
         self.path = Path(path)
-        remove_stale_temps(self.path)
+        if clean_stale:  # off where the caller cleans the folder itself (job folders)
+            remove_stale_temps(self.path)
         self.tmp, self.mode = _create_temp(self.path)
         if mode is not None:
             self.mode = mode

@@ -368,7 +368,7 @@ class Checkpoint:
         never in place without the digest it must match. (The digest file is not flushed
         to disk on its own: a digest lost in a power cut makes its chunk run again.)"""
         path = self.chunk_path(index)
-        with AtomicFile(path) as out:
+        with AtomicFile(path, clean_stale=False) as out:  # open() cleaned the folder
             with open(out.tmp, "wb") as handle:
                 np.savez(handle, Y=Y, status=status)
             with open(out.tmp, "rb") as handle:  # from the page cache
