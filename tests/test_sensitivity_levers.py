@@ -29,7 +29,10 @@ def test_gvc_model_levers_are_all_model_constants():
     model = gvcdyn.load(GVC)
     names = choose_levers(model).names
     assert {"Shock Size", "State Participation", "Initial Buyer Control"} <= set(names)
-    assert len(names) == len(view_names(GVC))  # nothing in its Levers view is dropped
+    # nothing in its Levers view is dropped but its timing lever (issue 19: not varied
+    # by default); the choice says so
+    assert set(view_names(GVC)) - set(names) == {"Shock Year"}
+    assert choose_levers(model).timing_fixed == ("Shock Year",)
 
 
 def test_quoted_names_with_commas(tmp_path):

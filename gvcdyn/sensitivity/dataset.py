@@ -47,7 +47,8 @@ def sobol_dataset(
     command_line: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """S1, S1_conf, ST, ST_conf (S2, S2_conf) over (parameter, output, time)."""
-    shape = (study.space.k, len(study.outputs), len(study.times))
+    D = study.design.D
+    shape = (D, len(study.outputs), len(study.times))
     level = f"{100 * result.conf_level:g}%"
     data: dict[str, xr.DataArray] = {}
     for key in ("S1", "ST"):
@@ -57,7 +58,7 @@ def sobol_dataset(
             f"half-width of the {level} bootstrap confidence interval of {key}",
         )
     if result.S2 is not None:
-        shape2 = (study.space.k, study.space.k, len(study.outputs), len(study.times))
+        shape2 = (D, D, len(study.outputs), len(study.times))
         dims2 = ("parameter", "parameter_2", "output", "time")
         data["S2"] = _array(result.S2.reshape(shape2), _SOBOL_DOCS["S2"], dims2)
         data["S2_conf"] = _array(
@@ -79,7 +80,7 @@ def morris_dataset(
     command_line: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """mu, mu_star, sigma, mu_star_conf over (parameter, output, time)."""
-    shape = (study.space.k, len(study.outputs), len(study.times))
+    shape = (study.design.D, len(study.outputs), len(study.times))
     data = {k: _array(np.asarray(v).reshape(shape), _MORRIS_DOCS[k]) for k, v in stats.items()}
     ds = xr.Dataset(data, coords=_coords(study, second=False))
     ds.attrs = _attrs(study, runs, settings, command_line)
@@ -99,10 +100,25 @@ def _array(values: np.ndarray, doc: str, dims: tuple[str, ...] | None = None) ->
 
 
 def _coords(study: Any, *, second: bool) -> dict[str, Any]:
-    names = np.array(study.space.names, dtype=str)
-    params = [study.model.parameter(n) for n in study.space.names]
+    design = study.design
+    if design.plain:
+        names = np.array(study.space.names, dtype=str)
+        params = [study.model.parameter(n) for n in study.space.names]
+        low, high = study.space.bounds[:, 0], study.space.bounds[:, 1]
+        units = [p.units for p in params]
+    else:
+        names = np.array(design.labels, dtype=str)
+        low, high, units = _label_ranges(study)
     coords: dict[str, Any] = {
-        "parameter": ("parameter", names, {"description": "varied model constant (lever)"}),
+        "parameter": (
+            "parameter",
+            names,
+            {
+                "description": "varied model constant (lever)"
+                if design.plain
+                else "input of the design: a lever, a group of levers or an evidence source"
+            },
+        ),
         "output": (
             "output",
             np.array(study.outputs, dtype=str),
@@ -118,16 +134,27 @@ def _coords(study: Any, *, second: bool) -> dict[str, Any]:
         ),
         "parameter_min": (
             "parameter",
-            study.space.bounds[:, 0],
+            np.asarray(low, dtype=float),
             {"description": "lower end of the range sampled"},
         ),
         "parameter_max": (
             "parameter",
-            study.space.bounds[:, 1],
+            np.asarray(high, dtype=float),
             {"description": "upper end of the range sampled"},
         ),
-        "parameter_units": ("parameter", np.array([p.units for p in params], dtype=str)),
+        "parameter_units": ("parameter", np.array(units, dtype=str)),
     }
+    if not design.plain:
+        coords["parameter_distribution"] = (
+            "parameter",
+            np.array([design.describe(label) for label in design.labels], dtype=str),
+            {"description": "how the input is sampled (SALib's distributions and groups)"},
+        )
+        coords["parameter_members"] = (
+            "parameter",
+            np.array([", ".join(design.members(label)) for label in design.labels], dtype=str),
+            {"description": "the model constants the input sets"},
+        )
     if second:
         coords["parameter_2"] = (
             "parameter_2",
@@ -135,6 +162,25 @@ def _coords(study: Any, *, second: bool) -> dict[str, Any]:
             {"description": "second parameter of a pair (S2)"},
         )
     return coords
+
+
+def _label_ranges(study: Any) -> tuple[list[float], list[float], list[str]]:
+    """Per index label: the support of a single lever's distribution and its units;
+    NaN and no units for a group or a source."""
+    low, high, units = [], [], []
+    for label in study.design.labels:
+        items = [i for i in study.design.inputs if i.group == label]
+        one = items[0]
+        if len(items) == 1 and one.source is None and one.group == one.name:
+            lo, hi = one.dist.support
+            low.append(lo)
+            high.append(hi)
+            units.append(study.model.parameter(one.name).units)
+        else:
+            low.append(np.nan)
+            high.append(np.nan)
+            units.append("")
+    return low, high, units
 
 
 def _attrs(
@@ -146,8 +192,32 @@ def _attrs(
     model = study.model
     grid = study.evaluator.grid
     argv = command_line if command_line is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
+    design_attrs: dict[str, Any] = {}
+    choice = getattr(study, "choice", None)
+    if choice is not None and choice.timing_varied:
+        design_attrs["timing_levers_varied"] = ", ".join(choice.timing_varied)
+        design_attrs["timing_note"] = (
+            "varies timing lever(s) "
+            + ", ".join(choice.timing_varied)
+            + ": their indices mostly say whether the trigger has happened by the "
+            "reading time"
+        )
+    if choice is not None and choice.timing_fixed:
+        design_attrs["timing_levers_fixed"] = ", ".join(choice.timing_fixed)
+    design = study.design
+    if design.grouped:
+        design_attrs["groups"] = "; ".join(
+            f"{label}: {', '.join(design.members(label))}"
+            for label in design.labels
+            if len(design.members(label)) > 1 or label not in design.members(label)
+        )
+    for item in design.inputs:
+        if item.source is not None:
+            design_attrs[f"{item.source.kind}_source"] = item.source.path
+            design_attrs[f"{item.source.kind}_note"] = item.source.note
     return {
         **settings,
+        **design_attrs,
         "n_runs": runs.n_runs,
         "n_failed_runs": runs.n_failed_runs,
         "n_dropped_groups": runs.n_dropped_groups,

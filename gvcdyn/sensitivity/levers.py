@@ -1,12 +1,29 @@
 """Which parameters a sensitivity study varies, and over what ranges.
 
 The default is the model's own answer: the constants placed in its "Levers" view (the
-sketch section of the ``.mdl`` file), each over its documented ``[min, max]``. A small
-TOML file can name other parameters and narrow or widen ranges::
+sketch section of the ``.mdl`` file), each over its documented ``[min, max]``, less its
+timing levers (below). A small TOML file can name other parameters, narrow or widen
+ranges, give distributions, group levers and draw levers from evidence::
 
     parameters = ["Shock Size", "State Participation"]   # optional: which to vary
-    [ranges]                                               # optional: overrides
+    cases = "../calibration/config.toml"   # optional: levers of one real case per run
+    posterior = "../results/fit.nc"        # optional: estimates from the fit's posterior
+    [ranges]                                               # optional: uniform overrides
     "Shock Size" = [0.0, 0.8]
+    [distributions]                                        # optional: other distributions
+    "State Participation" = { dist = "truncnorm", low = 0, high = 1, mean = 0.3, sd = 0.1 }
+    [groups]                                               # optional: indices per group
+    "Sources of learning" = ["University Research Strength", "FDI Learning"]
+
+Without ``parameters``, the levers varied are those named in ``[ranges]``,
+``[distributions]`` and ``[groups]``, else the Levers view's. Paths are relative to the
+ranges file; ``cases`` may also name a shipped calibration config (``gvc_upgrading``).
+
+Timing levers: a constant in the model's time units that an equation compares with
+``Time`` (``IF THEN ELSE(Time >= Shock Year, ...)``) or passes as the start or end of a
+``STEP``, ``PULSE``, ``PULSE TRAIN`` or ``RAMP``. Whether a trigger has happened by the
+reading time dominates any variance it enters, so such levers are left out of the
+default set; named explicitly they are varied, and the results say so.
 
 The model is being revised while studies run, so nothing here hard-codes lever names.
 """
@@ -20,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
+from gvcdyn.sensitivity.distributions import Distribution, check_within, parse_distribution
 from gvcdyn.tomlfile import check_keys, read_toml
 
-__all__ = ["LeverChoice", "choose_levers", "read_ranges", "view_names"]
+__all__ = ["LeverChoice", "choose_levers", "read_ranges", "timing_levers", "view_names"]
 
 _SKETCH_MARK = "\\\\\\---/// Sketch information"
 _VARIABLE_RECORD = "10"
@@ -30,11 +48,24 @@ _VARIABLE_RECORD = "10"
 
 @dataclass(frozen=True)
 class LeverChoice:
-    """Names to vary (in order), bounds that override the model's, and where they came from."""
+    """Names to vary (in order), bounds that override the model's, and where they came from.
+
+    ``distributions``: non-uniform (or explicitly uniform) levers; ``groups``: group name ->
+    member levers; ``cases``/``posterior``: evidence sources (paths or a config's name);
+    ``timing_fixed``: timing levers of the default set left out; ``timing_varied``: timing
+    levers named explicitly and varied.
+    """
 
     names: tuple[str, ...]
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     source: str = ""
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cases: str | None = None
+    posterior: str | None = None
+    timing_fixed: tuple[str, ...] = ()
+    timing_varied: tuple[str, ...] = ()
+    from_view: bool = False  # the default set: levers a source sets are left out, not refused
 
 
 def view_names(path: str | Path, view: str = "Levers") -> list[str]:
@@ -83,17 +114,18 @@ def view_names(path: str | Path, view: str = "Levers") -> list[str]:
 
 
 def read_ranges(path: str | Path) -> LeverChoice:
-    """Read a ranges file: optional ``parameters = [...]`` and a ``[ranges]`` table."""
+    """Read a ranges file: ``parameters``, ``[ranges]``, ``[distributions]``, ``[groups]``,
+    ``cases`` and ``posterior`` (all optional; see the module docstring)."""
     path = Path(path)
     data, _ = read_toml(
         path, what="ranges file", invalid=SensitivityDesignError, missing=ModelFileNotFoundError
     )
     check_keys(
         data,
-        {"parameters", "ranges", "description"},
+        {"parameters", "ranges", "distributions", "groups", "cases", "posterior", "description"},
         str(path),
         SensitivityDesignError,
-        hint="use 'parameters = [...]' and a [ranges] table",
+        hint="use 'parameters = [...]', [ranges], [distributions], [groups], cases, posterior",
     )
     names = data.get("parameters", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -102,7 +134,66 @@ def read_ranges(path: str | Path) -> LeverChoice:
     if not isinstance(table, dict):
         raise SensitivityDesignError(f"{path}: [ranges] must be a table of name = [low, high]")
     bounds = {name: _pair(path, name, value) for name, value in table.items()}
-    return LeverChoice(tuple(names), bounds, str(path))
+    dists_table = data.get("distributions", {})
+    if not isinstance(dists_table, dict):
+        raise SensitivityDesignError(
+            f"{path}: [distributions] must be a table of name = {{ dist = ..., ... }}"
+        )
+    dists = {name: parse_distribution(str(path), name, e) for name, e in dists_table.items()}
+    twice = sorted(set(bounds) & set(dists))
+    if twice:
+        raise SensitivityDesignError(
+            f"{path}: '{twice[0]}' has both a range and a distribution; give one"
+        )
+    groups = _groups(path, data.get("groups", {}))
+    sources = {key: _source_path(path, key, data.get(key)) for key in ("cases", "posterior")}
+    return LeverChoice(
+        tuple(names),
+        bounds,
+        str(path),
+        distributions=dists,
+        groups=groups,
+        cases=sources["cases"],
+        posterior=sources["posterior"],
+    )
+
+
+def _groups(path: Path, table: Any) -> dict[str, tuple[str, ...]]:
+    ok = isinstance(table, dict) and all(
+        isinstance(v, list) and v and all(isinstance(n, str) for n in v) for v in table.values()
+    )
+    if not ok:
+        bad = (
+            next((k for k, v in table.items() if not (isinstance(v, list) and v)), None)
+            if isinstance(table, dict)
+            else None
+        )
+        named = f" (group '{bad}')" if bad is not None else ""
+        raise SensitivityDesignError(
+            f"{path}: [groups] must be a table of group name = [lever, ...] with at least "
+            f"one lever each{named}"
+        )
+    seen: dict[str, str] = {}
+    for group, members in table.items():
+        for member in members:
+            if member in seen:
+                raise SensitivityDesignError(
+                    f"{path}: lever '{member}' is in groups '{seen[member]}' and '{group}'; "
+                    "a lever belongs to one group"
+                )
+            seen[member] = group
+    return {group: tuple(members) for group, members in table.items()}
+
+
+def _source_path(path: Path, key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SensitivityDesignError(f"{path}: '{key}' must be a file path, got {value!r}")
+    beside = path.parent / value
+    if beside.exists() or key == "posterior":
+        return str(beside)
+    return value  # a shipped calibration config's name, resolved when read
 
 
 def _pair(path: Path, name: str, value: Any) -> tuple[float, float]:
@@ -133,35 +224,138 @@ def choose_levers(
     """The parameters to vary: ``params``, else the ranges file's, else the model's view.
 
     Names drawn in the view that are not constants of the model (an auxiliary shown
-    there for context) are left out; a view with no constant is an error.
+    there for context) are left out, and so are its timing levers and the levers an
+    evidence source of the ranges file sets; a view with no constant is an error.
+    Explicitly named levers are all varied; one also set by a source is refused.
+    The evidence sources themselves are read by :func:`gvcdyn.sensitivity.sources`.
     """
     from_file = read_ranges(ranges) if ranges is not None else LeverChoice(())
+    members = [m for group in from_file.groups.values() for m in group]
+    keyed = list(dict.fromkeys([*from_file.bounds, *from_file.distributions, *members]))
+    default = False
     if params:
         names, source = tuple(params), "--params"
     elif from_file.names:
         names, source = from_file.names, from_file.source
-    elif from_file.bounds:
-        names, source = tuple(from_file.bounds), from_file.source
+    elif keyed:
+        names, source = tuple(keyed), from_file.source
     else:
-        if model.path is None:
-            raise SensitivityDesignError(
-                "the model has no file to read its Levers view from; name the parameters"
-            )
-        drawn = view_names(model.path, view)
-        constants = {p.name.lower() for p in model.parameters}
-        names = tuple(n for n in drawn if n.lower() in constants)
-        source = f"the '{view}' view of {Path(model.path).name}"
-        if not names:
-            raise SensitivityDesignError(
-                f"the '{view}' view of {model.path} shows no model constant; name the "
-                "parameters to vary with --params or a --ranges file"
-            )
+        names, source = _view_constants(model, view), f"the '{view}' view of {_file(model)}"
+        default = True
     canonical = [model.parameter(n).name for n in names]  # unknown names fail here, by name
+    timing = timing_levers(model, canonical)
+    fixed: tuple[str, ...] = ()
+    if default and timing:
+        fixed = tuple(n for n in canonical if n in timing)
+        canonical = [n for n in canonical if n not in timing]
+        source += f", less its timing lever{'s' * (len(fixed) > 1)} {', '.join(fixed)}"
     bounds = {model.parameter(k).name: v for k, v in from_file.bounds.items()}
-    extra = sorted(set(bounds) - set(canonical))
-    if extra:
+    dists = {model.parameter(k).name: v for k, v in from_file.distributions.items()}
+    groups = {g: tuple(model.parameter(m).name for m in ms) for g, ms in from_file.groups.items()}
+    for kind, given in (("a range", bounds), ("a distribution", dists)):
+        extra = sorted(set(given) - set(canonical))
+        if extra:
+            raise SensitivityDesignError(
+                f"{from_file.source}: {kind} is given for '{extra[0]}', which is not varied; "
+                "add it to the parameters or remove it"
+            )
+    for group, ms in groups.items():
+        outside = [m for m in ms if m not in canonical]
+        if outside:
+            raise SensitivityDesignError(
+                f"{from_file.source}: group '{group}' holds '{outside[0]}', which is not "
+                "varied; add it to the parameters or take it out of the group"
+            )
+        if group in canonical and group not in ms:
+            raise SensitivityDesignError(
+                f"{from_file.source}: group '{group}' has the name of a lever outside it; "
+                "rename the group"
+            )
+    for name, dist in dists.items():
+        param = model.parameter(name)
+        check_within(from_file.source, name, dist, param.minimum, param.maximum)
+    return LeverChoice(
+        tuple(canonical),
+        bounds,
+        source,
+        distributions=dists,
+        groups=groups,
+        cases=from_file.cases,
+        posterior=from_file.posterior,
+        timing_fixed=fixed,
+        timing_varied=tuple(n for n in canonical if n in timing),
+        from_view=default,
+    )
+
+
+def _file(model: Any) -> str:
+    return Path(model.path).name if model.path is not None else model.name
+
+
+def _view_constants(model: Any, view: str) -> tuple[str, ...]:
+    if model.path is None:
         raise SensitivityDesignError(
-            f"{from_file.source}: a range is given for '{extra[0]}', which is not varied; "
-            "add it to the parameters or remove its range"
+            "the model has no file to read its Levers view from; name the parameters"
         )
-    return LeverChoice(tuple(canonical), bounds, source)
+    drawn = view_names(model.path, view)
+    constants = {p.name.lower() for p in model.parameters}
+    names = tuple(n for n in drawn if n.lower() in constants)
+    if not names:
+        raise SensitivityDesignError(
+            f"the '{view}' view of {model.path} shows no model constant; name the "
+            "parameters to vary with --params or a --ranges file"
+        )
+    return names
+
+
+#: comparison operators of the IR; functions whose arguments at these places are times
+_COMPARISONS = {"<", "<=", ">", ">=", "=", "<>"}
+_TIME_ARGS = {"step": (1,), "pulse": (0,), "ramp": (1, 2), "pulse_train": (0, 3)}
+
+
+def timing_levers(model: Any, names: Sequence[str]) -> set[str]:
+    """The ``names`` that are timing levers: constants in the model's time units that an
+    equation compares with ``Time`` or passes as a start or end time of ``STEP``,
+    ``PULSE``, ``PULSE TRAIN`` or ``RAMP`` (see the module docstring)."""
+    from gvcdyn.ir import Call, Op, Sym
+
+    ir = model.ir
+    unit = str(ir.controls.time_units).strip().lower()
+    by_symbol = {}
+    for name in names:
+        param = model.parameter(name)
+        if str(param.units).strip().lower() in (unit, unit + "s", unit.rstrip("s")):
+            by_symbol[param.symbol] = param.name
+    if not by_symbol:
+        return set()
+    found: set[str] = set()
+
+    def symbols(expr: Any) -> set[str]:
+        out: set[str] = set()
+        stack = [expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Sym):
+                out.add(e.name)
+            stack.extend(getattr(e, "args", ()) or ())
+        return out
+
+    def visit(expr: Any) -> None:
+        stack = [expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Op) and e.op in _COMPARISONS:
+                inside = symbols(e)
+                if "time" in inside:
+                    found.update(by_symbol[s] for s in inside if s in by_symbol)
+            elif isinstance(e, Call) and e.function in _TIME_ARGS:
+                for i in _TIME_ARGS[e.function]:
+                    if i < len(e.args):
+                        found.update(by_symbol[s] for s in symbols(e.args[i]) if s in by_symbol)
+            stack.extend(getattr(e, "args", ()) or ())
+
+    equations = [*ir.static_equations, *ir.dynamic_equations, *ir.output_equations]
+    equations += list(getattr(ir, "init_equations", ()) or ())
+    for equation in equations:
+        visit(equation.expr)
+    return found

@@ -25,8 +25,9 @@ from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.execute import Execution
 from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
+from gvcdyn.sensitivity.design import Design, build_design
 from gvcdyn.sensitivity.estimator import block_size, sobol_indices
-from gvcdyn.sensitivity.levers import choose_levers
+from gvcdyn.sensitivity.levers import LeverChoice, choose_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import (
     DEFAULT_CHUNK,
@@ -34,6 +35,12 @@ from gvcdyn.sensitivity.runs import (
     check_design_memory,
     drop_failed_groups,
     run_design,
+)
+from gvcdyn.sensitivity.sources import (
+    EvidenceSource,
+    case_source,
+    posterior_source,
+    source_bounds,
 )
 from gvcdyn.space import ParameterSpace
 
@@ -61,10 +68,20 @@ class Study:
     base_label: str
     levers_source: str
     timings: dict[str, float] = field(default_factory=dict)
+    design: Design | None = None
+    choice: LeverChoice | None = None
+
+    def __post_init__(self) -> None:
+        if self.design is None:  # a study built by hand: every lever uniform, ungrouped
+            k = self.space.k
+            self.design = build_design(
+                self.space.names, self.space.bounds, {}, {}, (), self.space.names, np.zeros(k)
+            )
 
     @property
     def problem(self) -> dict[str, Any]:
-        return self.space.to_salib()
+        """SALib's problem: the design's inputs (with ``dists``/``groups`` when used)."""
+        return self.design.problem(self.space)
 
 
 def prepare(
@@ -84,16 +101,88 @@ def prepare(
     if not outputs:
         raise SensitivityDesignError("name at least one output variable")
     choice = choose_levers(model, params, ranges)
+    sources = _read_sources(model, choice)
+    levers = _levers_beside_sources(choice, sources)
     named = base_label or (str(base) if isinstance(base, str | Path) else "the base values")
-    refuse_varied_in_base(model, choice.names, base, named)
-    space = ParameterSpace(model, choice.names, bounds=choice.bounds or None, base=base)
+    always = [lv for src in sources for lv in src.always_set]
+    refuse_varied_in_base(model, [*levers, *always], base, named)
+    bounds = dict(choice.bounds)
+    bounds.update({n: d.sampled for n, d in choice.distributions.items() if n in levers})
+    for src in sources:
+        bounds.update(source_bounds(model, src, _base_values(model, base)))
+    space_names = [*levers, *(lv for src in sources for lv in src.levers)]
+    if not space_names:
+        raise SensitivityDesignError("the study varies nothing; name levers or a source")
+    space = ParameterSpace(model, space_names, bounds=bounds or None, base=base)
+    design = build_design(
+        tuple(levers),
+        space.bounds[: len(levers)],
+        {n: d for n, d in choice.distributions.items() if n in levers},
+        choice.groups,
+        sources,
+        space.names,
+        space.base[space.columns],
+    )
     probe = model.evaluator(space, [Outcome(outputs[0])], method=integration)
     times = resolve_times(at, probe.grid.save_times)
     names = [v.strip() if "[" in v else model.variable(v).name for v in outputs]
     outcomes = [Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times]
     evaluator = model.evaluator(space, outcomes, method=integration)
     label = base_label or (str(base) if isinstance(base, str | Path) else space.base_source)
-    return Study(model, space, evaluator, tuple(names), times, label, choice.source)
+    return Study(
+        model,
+        space,
+        evaluator,
+        tuple(names),
+        times,
+        label,
+        choice.source,
+        design=design,
+        choice=choice,
+    )
+
+
+def _base_values(model: Model, base: BaseLike) -> np.ndarray:
+    """The full parameter vector of a base (defaults, a scenario file or values)."""
+    if base is None:
+        return model.defaults()
+    if isinstance(base, str | Path):
+        from gvcdyn.scenarios import read_scenario
+
+        base = read_scenario(base).parameters
+    return model.parameter_matrix(dict(base), allow_out_of_range=True)[0]
+
+
+def _read_sources(model: Model, choice: LeverChoice) -> tuple[EvidenceSource, ...]:
+    """The ranges file's evidence sources, read; two that set one lever are refused."""
+    where = f"{choice.source}: "
+    sources = []
+    if choice.cases:
+        sources.append(case_source(model, choice.cases, where=where))
+    if choice.posterior:
+        sources.append(posterior_source(model, choice.posterior, where=where))
+    if len(sources) == 2:
+        both = [lv for lv in sources[0].levers if lv in sources[1].levers]
+        if both:
+            raise SensitivityDesignError(
+                f"{where}'{both[0]}' is set by both the cases and the posterior; "
+                "estimate it or map it, not both"
+            )
+    return tuple(sources)
+
+
+def _levers_beside_sources(choice: LeverChoice, sources: tuple[EvidenceSource, ...]) -> list:
+    """The levers varied on their own: those of the choice no source sets. A lever named
+    explicitly and also set by a source is refused; the default set leaves it out."""
+    sourced = {lv: src for src in sources for lv in src.levers}
+    clash = [n for n in choice.names if n in sourced]
+    if clash and not choice.from_view:
+        src = sourced[clash[0]]
+        raise SensitivityDesignError(
+            f"{choice.source}: '{clash[0]}' is both varied and set by the {src.kind} "
+            f"({src.path}); vary it or draw it from the {src.kind}, not both"
+        )
+    return [n for n in choice.names if n not in sourced]
 
 
 def refuse_varied_in_base(model: Model, varied: Sequence[str], base: BaseLike, label: str) -> None:
@@ -194,10 +283,17 @@ def _run_whole_groups(
     progress: ProgressFactory,
     execution: Execution | None,
 ) -> DesignRuns:
-    """Run a design (chunked, checkpointed as ``execution`` says) and keep whole groups."""
+    """Run a design (chunked, checkpointed as ``execution`` says) and keep whole groups.
+
+    ``X`` holds the design's inputs; the runs take the space's parameters for them
+    (the same array when every input is a uniform lever). The kept ``X`` is the inputs'.
+    """
+    design = study.design
+    if not design.plain:
+        job = {**job, "design": _describe_problem(study.problem)}
     Y, status = run_design(
         study.evaluator,
-        X,
+        design.runs(X),
         chunk=chunk,
         progress=progress,
         execution=execution,
@@ -205,6 +301,11 @@ def _run_whole_groups(
         seed=seed,
     )
     return drop_failed_groups(X, Y, status, group, what=what)
+
+
+def _describe_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    """The problem dict as plain lists (part of a checkpoint's fingerprint)."""
+    return {k: v for k, v in problem.items() if k != "num_vars"}
 
 
 def sobol(
@@ -229,9 +330,9 @@ def sobol(
 
     _check_power_of_two(n)
     seed = _seed(seed)
-    D = study.space.k
+    D = study.design.D  # groups (each lever its own when there are none)
     rows, m = n * block_size(D, second_order), len(study.evaluator.names)
-    check_design_memory(rows, D, m, resamples=num_resamples, base=n)
+    check_design_memory(rows, study.space.k, m, resamples=num_resamples, base=n)
     t0 = _clock()
     X = sobol_sample.sample(study.problem, n, calc_second_order=second_order, seed=seed)
     t1 = _clock()
@@ -294,9 +395,15 @@ def morris(
 
     if n < 2:
         raise SensitivityDesignError(f"Morris needs at least 2 trajectories, got {n}")
+    sourced = [i.name for i in study.design.inputs if i.source is not None]
+    if sourced:
+        raise SensitivityDesignError(
+            f"Morris moves each input over {num_levels} levels, so the {sourced[0]} would take "
+            f"only {num_levels} of its rows; use Sobol' (--method sobol) with evidence sources"
+        )
     seed = _seed(seed)
-    D = study.space.k
-    check_design_memory(n * (D + 1), D, len(study.evaluator.names))
+    D = study.design.D
+    check_design_memory(n * (D + 1), study.space.k, len(study.evaluator.names))
     t0 = _clock()
     X = morris_sample.sample(study.problem, n, num_levels=num_levels, seed=seed)
     t1 = _clock()
@@ -352,8 +459,8 @@ def _check_power_of_two(n: int) -> None:
     if n < 2 or n & (n - 1):
         low = 2 ** max(1, int(math.log2(max(n, 2))))
         raise SensitivityDesignError(
-            f"N = {n}: Sobol' sampling needs a power of two for its balance properties; "
-            f"use {low} or {low * 2}"
+            f"N = {n}: Sobol' sampling needs a positive power of two (2, 4, 8, ...) for its "
+            f"balance properties; use {low} or {low * 2}"
         )
 
 

@@ -1,0 +1,265 @@
+"""Sensitivity over what is known (issue 19, part 3): distributions, groups, timing levers.
+
+Each analytic case is a tiny ``.mdl`` model whose indices follow from the inputs'
+distributions: a linear model ``y = sum a_i x_i`` has ``S1_i = ST_i = a_i^2 var_i / sum``
+whatever the distributions, so changing a distribution must move the indices to where
+the variances say; Ishigami with groups ``{X1, X3}`` and ``{X2}`` has closed indices
+``(V1 + V13) / V`` and ``V2 / V``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import gvcdyn
+from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.sensitivity import study as sens
+from gvcdyn.sensitivity.estimator import sobol_indices
+from gvcdyn.sensitivity.levers import choose_levers, timing_levers
+from tests.mdl_helpers import write_mdl
+
+MODELS = Path(__file__).parent / "models"
+
+# Ishigami with a = 7, b = 0.1 on [-pi, pi]^3
+_A, _B = 7.0, 0.1
+_V1 = 0.5 * (1 + _B * np.pi**4 / 5) ** 2
+_V2 = _A**2 / 8
+_V13 = 8 * _B**2 * np.pi**8 / 225
+_V = _V1 + _V2 + _V13
+
+LINEAR = """
+X1 = 0
+    ~ Dmnl
+    ~ First input: no documented range, so any distribution fits.
+    |
+X2 = 0.5
+    ~ Dmnl [0,1]
+    ~ Second input, documented on [0, 1].
+    |
+X3 = 1
+    ~ Dmnl
+    ~ Third input.
+    |
+Y = 1 * X1 + 2 * X2 + 3 * X3
+    ~ Dmnl
+    ~ Linear: first-order indices a_i^2 var_i / sum.
+    |
+"""
+
+
+def _ranges(tmp_path: Path, text: str, name: str = "ranges.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _within(ds, key: str, expected: np.ndarray, output: str) -> None:
+    one = ds.sel(output=output).isel(time=-1)
+    got, conf = one[key].values, one[f"{key}_conf"].values
+    assert np.all(np.abs(got - expected) <= conf), (key, got, expected, conf)
+    assert np.all(conf < 0.08)  # the check has power
+
+
+def test_distributions_move_linear_indices_where_the_variances_say(tmp_path):
+    model = gvcdyn.load(write_mdl(tmp_path, LINEAR, final_time=1))
+    ranges = _ranges(
+        tmp_path,
+        """
+        [distributions]
+        "X1" = { dist = "normal", mean = 0, sd = 0.5 }
+        "X2" = { dist = "triangular", low = 0, high = 1, mode = 0.2 }
+        "X3" = { dist = "lognormal", log_mean = -1, log_sd = 0.4 }
+        """,
+    )
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    assert study.problem["dists"] == ["norm", "triang", "lognorm"]
+    assert study.problem["bounds"][1] == [0.0, 1.0, 0.2]  # SALib's peak: share of the width
+    ds = sens.sobol(study, 2048, seed=3)
+    var = np.array(
+        [
+            0.5**2,
+            stats.triang(c=0.2, loc=0, scale=1).var(),
+            stats.lognorm(s=0.4, scale=np.exp(-1)).var(),
+        ]
+    )
+    share = np.array([1, 4, 9]) * var
+    _within(ds, "S1", share / share.sum(), "Y")
+    _within(ds, "ST", share / share.sum(), "Y")
+    assert "normal(mean=0, sd=0.5)" in str(ds.parameter_distribution.values[0])
+    assert ds.parameter_min.values[0] == -np.inf and ds.parameter_max.values[1] == 1.0
+
+    # the same levers uniform: the indices move to the uniform variances
+    uniform = sens.prepare(
+        model, ["Y"], ranges=_ranges(tmp_path, '[ranges]\n"X1" = [-1, 1]\n"X2" = [0, 1]\n', "u")
+    )
+    ds_u = sens.sobol(uniform, 2048, seed=3)
+    share_u = np.array([1 * 4 / 12, 4 / 12])
+    _within(ds_u, "S1", share_u / share_u.sum(), "Y")
+
+
+def test_truncated_normal_is_sampled_inside_its_bounds(tmp_path):
+    model = gvcdyn.load(write_mdl(tmp_path, LINEAR, final_time=1))
+    ranges = _ranges(
+        tmp_path,
+        '[distributions]\n"X2" = { dist = "truncnorm", low = 0, high = 1, mean = 0.9, sd = 0.3 }\n'
+        '"X3" = { dist = "uniform", low = 0, high = 1 }\n',
+    )
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    from SALib.sample import sobol as sobol_sample
+
+    X = sobol_sample.sample(study.problem, 256, seed=1)
+    assert X[:, 0].min() >= 0 and X[:, 0].max() <= 1 and X[:, 0].mean() > 0.6
+    ds = sens.sobol(study, 2048, seed=4)
+    var = np.array([stats.truncnorm(-3, 1 / 3, loc=0.9, scale=0.3).var() * 4, 9 / 12])
+    _within(ds, "S1", var / var.sum(), "Y")
+
+
+def test_ishigami_groups_have_the_analytic_closed_indices(tmp_path):
+    model = gvcdyn.load(MODELS / "ishigami.mdl")
+    ranges = _ranges(tmp_path, '[groups]\n"X1 and X3" = ["X1", "X3"]\n"only X2" = ["X2"]\n')
+    study = sens.prepare(model, ["Ishigami"], ranges=ranges)
+    assert study.problem["groups"] == ["X1 and X3", "X1 and X3", "only X2"]
+    ds = sens.sobol(study, 2048, seed=5)
+    assert list(ds.parameter.values) == ["X1 and X3", "only X2"]
+    assert list(ds.parameter_members.values) == ["X1, X3", "X2"]
+    assert ds.attrs["n_runs"] == 2048 * 4  # D = 2 groups: blocks of D + 2
+    expected = np.array([_V1 + _V13, _V2]) / _V
+    _within(ds, "ST", expected, "Ishigami")
+    _within(ds, "S1", expected, "Ishigami")  # the groups do not interact
+    assert "X1 and X3: X1, X3" in ds.attrs["groups"]
+
+
+def test_group_estimates_equal_salib_on_a_grouped_design():
+    """D = the number of groups: the project's estimator reads SALib's grouped blocks."""
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    problem = {
+        "num_vars": 4,
+        "names": ["a", "b", "c", "d"],
+        "bounds": [[0, 1]] * 4,
+        "groups": ["g1", "g2", "g1", "g3"],
+    }
+    X = sobol_sample.sample(problem, 256, calc_second_order=False, seed=2)
+    Y = X[:, 0] * X[:, 2] + np.sin(3 * X[:, 1]) + 0.2 * X[:, 3] ** 2
+    ours = sobol_indices(Y, 3, num_resamples=50, seed=9)
+    theirs = sobol_analyze.analyze(problem, Y, calc_second_order=False, num_resamples=50, seed=9)
+    np.testing.assert_allclose(ours.S1[:, 0], theirs["S1"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.ST[:, 0], theirs["ST"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.ST_conf[:, 0], theirs["ST_conf"], rtol=1e-10)
+
+
+def test_morris_with_groups_reports_per_group(tmp_path):
+    model = gvcdyn.load(MODELS / "ishigami.mdl")
+    ranges = _ranges(tmp_path, '[groups]\n"X1 and X3" = ["X1", "X3"]\n"only X2" = ["X2"]\n')
+    study = sens.prepare(model, ["Ishigami"], ranges=ranges)
+    ds = sens.morris(study, 20, seed=1)
+    assert list(ds.parameter.values) == ["X1 and X3", "only X2"]
+    assert ds.attrs["n_runs"] == 20 * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[distributions]\n"X2" = { dist = "beta", low = 0, high = 1 }', "'X2': dist = 'beta'"),
+        ('[distributions]\n"X2" = { dist = "triangular", low = 0, high = 1 }', "lacks mode"),
+        (
+            '[distributions]\n"X2" = { dist = "triangular", low = 0, high = 1, mode = 1 }',
+            "mode < high",
+        ),
+        ('[distributions]\n"X2" = { dist = "normal", mean = 0.5, sd = 0.1 }', "truncnorm"),
+        ('[distributions]\n"X2" = { dist = "normal", mean = 0.5, sd = 0 }', "sd > 0"),
+        ('[distributions]\n"X2" = { dist = "uniform", low = 0, high = 2 }', "documented range"),
+        ('[distributions]\n"X2" = { dist = "normal", mean = "a", sd = 1 }', "finite number"),
+        ('[distributions]\n"X2" = [0, 1]', "distribution of 'X2' must be a table"),
+        (
+            '[ranges]\n"X2" = [0, 1]\n[distributions]\n"X2" = { dist = "uniform", low = 0, '
+            "high = 1 }",
+            "both a range and a distribution",
+        ),
+        ('[groups]\n"g" = []', "group 'g'"),
+        ('[groups]\n"g" = ["X1"]\n"h" = ["X1", "X2"]', "'X1' is in groups 'g' and 'h'"),
+        ('parameters = ["X1"]\n[groups]\n"g" = ["X2"]', "group 'g' holds 'X2'"),
+        ('parameters = ["X1", "X2"]\n[groups]\n"X2" = ["X1"]', "rename the group"),
+        ('[group]\n"g" = ["X1"]', "group"),
+    ],
+)
+def test_malformed_ranges_files_are_refused_naming_the_lever(tmp_path, text, words):
+    model = gvcdyn.load(write_mdl(tmp_path, LINEAR, final_time=1))
+    with pytest.raises(SensitivityDesignError) as caught:
+        sens.prepare(model, ["Y"], ranges=_ranges(tmp_path, text))
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+TIMED = """
+Trigger Year = 3
+    ~ Month [0,10]
+    ~ When the push starts.
+    |
+Push Size = 0.5
+    ~ Dmnl [0,1]
+    ~ How big the push is.
+    |
+Onset Time = 2
+    ~ Month [1,4]
+    ~ A duration in time units, never compared with Time.
+    |
+Ramp Start = 1
+    ~ Month [0,5]
+    ~ The start of a ramp.
+    |
+Push = IF THEN ELSE(Time >= Trigger Year, Push Size, 0) + RAMP(0.1 / Onset Time, Ramp Start, 8)
+    ~ Dmnl
+    ~ Push after the trigger.
+    |
+Level = INTEG(Push, 0)
+    ~ Dmnl
+    ~ Accumulated push.
+    |
+"""
+
+_SKETCH = """\\\\\\---/// Sketch information - do not modify anything except names
+V300  Do not put anything below this section - it will be ignored
+*Levers
+$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
+10,1,Trigger Year,150,220,60,20,8,3,0,0,0,0,0,0
+10,2,Push Size,370,220,60,20,8,3,0,0,0,0,0,0
+10,3,Onset Time,590,220,60,20,8,3,0,0,0,0,0,0
+///---\\\\\\
+"""
+
+
+def _timed_model(tmp_path: Path) -> Path:
+    path = write_mdl(tmp_path, TIMED, final_time=10)
+    path.write_text(path.read_text() + _SKETCH)
+    return path
+
+
+def test_timing_levers_are_fixed_by_default_and_said_when_varied(tmp_path):
+    model = gvcdyn.load(_timed_model(tmp_path))
+    names = [p.name for p in model.parameters]
+    assert timing_levers(model, names) == {"Trigger Year", "Ramp Start"}  # not Onset Time
+    choice = choose_levers(model)
+    assert choice.names == ("Push Size", "Onset Time")
+    assert choice.timing_fixed == ("Trigger Year",) and "timing lever" in choice.source
+    ds = sens.sobol(sens.prepare(model, ["Level"]), 64, seed=1)
+    assert ds.attrs["timing_levers_fixed"] == "Trigger Year"
+    assert "timing_levers_varied" not in ds.attrs
+
+    named = sens.prepare(model, ["Level"], params=["Trigger Year", "Push Size"])
+    ds = sens.sobol(named, 64, seed=1)
+    assert ds.attrs["timing_levers_varied"] == "Trigger Year"
+    assert "whether the trigger has happened" in ds.attrs["timing_note"]
+
+
+def test_plain_studies_keep_the_space_problem_and_runs(tmp_path):
+    """No distribution, group or source: SALib's problem is the space's, rows run as they are."""
+    model = gvcdyn.load(MODELS / "ishigami.mdl")
+    study = sens.prepare(model, ["Ishigami"])
+    assert study.design.plain and study.problem == study.space.to_salib()
+    X = np.random.default_rng(1).uniform(-1, 1, size=(5, 3))
+    assert study.design.runs(X) is not None and np.array_equal(study.design.runs(X), X)
