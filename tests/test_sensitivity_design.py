@@ -186,6 +186,7 @@ def test_morris_with_groups_reports_per_group(tmp_path):
         ('parameters = ["X1"]\n[groups]\n"g" = ["X2"]', "group 'g' holds 'X2'"),
         ('parameters = ["X1", "X2"]\n[groups]\n"X2" = ["X1"]', "rename the group"),
         ('[group]\n"g" = ["X1"]', "group"),
+        ('[groups]\n"g" = ["X1"]\ncases = "c.toml"', "before the first [table]"),
     ],
 )
 def test_malformed_ranges_files_are_refused_naming_the_lever(tmp_path, text, words):
@@ -263,3 +264,183 @@ def test_plain_studies_keep_the_space_problem_and_runs(tmp_path):
     assert study.design.plain and study.problem == study.space.to_salib()
     X = np.random.default_rng(1).uniform(-1, 1, size=(5, 3))
     assert study.design.runs(X) is not None and np.array_equal(study.design.runs(X), X)
+
+
+# --------------------------------------------------------------------------- evidence sources
+
+EVIDENCE = """
+Z = 0.5
+    ~ Dmnl [0,1]
+    ~ Set by each case's context.
+    |
+V = 0.3
+    ~ Dmnl [0,1]
+    ~ Set by some cases only; the others keep the base value.
+    |
+X = 0.5
+    ~ Dmnl [0,1]
+    ~ An uncoded lever, uniform.
+    |
+W = 0.5
+    ~ Dmnl [0,1]
+    ~ The estimated parameter (its posterior draws in fit.nc).
+    |
+Y = Z + X + W
+    ~ Dmnl
+    ~ Additive: each input's first-order index is its variance share.
+    |
+"""
+
+_CASES = """id,period_start,period_end,z,v,out
+C1,2000,2005,a,yes,0
+C2,2000,2006,a,no,1
+C3,2001,2007,b,yes,1
+C4,2000,2005,c,no,0
+C5,2002,2008,c,yes,1
+C6,2000,2009,c,no,1
+"""
+_CASE_Z = np.array([0.0, 0.0, 0.25, 1.0, 1.0, 1.0])
+
+_MAPPING = """
+model = "model.mdl"
+[case]
+id = "id"
+start = "period_start"
+end = "period_end"
+[[map]]
+column = "z"
+values.a = { "Z" = 0.0 }
+values.b = { "Z" = 0.25 }
+values.c = { "Z" = 1.0 }
+[[map]]
+column = "v"
+values.yes = { "V" = 0.8 }
+values.no = {}
+"""
+
+_CONFIG = """
+cases = "cases.csv"
+mapping = "levers.toml"
+[estimate]
+"W" = { bounds = [0, 1] }
+[[outcome]]
+column = "out"
+levels = ["0", "1"]
+quantity = "Y"
+"""
+
+
+@pytest.fixture
+def evidence(tmp_path):
+    """A model, a case table with its mapping and config, and a fit with posterior draws."""
+    import xarray as xr
+
+    path = write_mdl(tmp_path, EVIDENCE, final_time=10)
+    (tmp_path / "cases.csv").write_text(_CASES)
+    (tmp_path / "levers.toml").write_text(_MAPPING)
+    (tmp_path / "config.toml").write_text(_CONFIG)
+    draws = np.random.default_rng(3).uniform(0.1, 0.9, size=(2, 5, 1))
+    fit = xr.Dataset(
+        {
+            "estimate": (("parameter",), [0.5]),
+            "posterior_draw": (("chain", "draw", "parameter"), draws),
+        },
+        coords={"parameter": ["W"]},
+        attrs={"posterior_converged": 1},
+    )
+    fit.to_netcdf(tmp_path / "fit.nc")
+    return gvcdyn.load(path), tmp_path, draws.reshape(-1)
+
+
+def test_case_context_is_one_input_of_whole_case_rows(evidence):
+    model, folder, _ = evidence
+    ranges = _ranges(folder, 'parameters = ["X"]\ncases = "config.toml"\n')
+    study = sens.prepare(model, ["Y"], ranges=ranges, base={"W": 0.5, "V": 0.1})
+    assert study.design.labels == ("X", "case context")
+    from SALib.sample import sobol as sobol_sample
+
+    X = sobol_sample.sample(study.problem, 256, seed=2)
+    runs = study.design.runs(X)
+    z, v = runs[:, list(study.space.names).index("Z")], runs[:, list(study.space.names).index("V")]
+    cases = {(0.0, 0.8), (0.0, 0.1), (0.25, 0.8), (1.0, 0.1), (1.0, 0.8)}  # unset V: the base
+    assert set(zip(z.tolist(), v.tolist(), strict=True)) == cases  # every run is one case's row
+    ds = sens.sobol(study, 2048, seed=6)
+    assert list(ds.parameter.values) == ["X", "case context"]
+    assert list(ds.parameter_members.values) == ["X", "Z, V"]
+    assert "6 cases of cases.csv" in ds.attrs["cases_note"]
+    var = np.array([1 / 12, _CASE_Z.var()])  # the selector picks each case with chance 1/6
+    _within(ds, "S1", var / var.sum(), "Y")
+    _within(ds, "ST", var / var.sum(), "Y")
+
+
+def test_posterior_draw_is_one_input_of_the_fits_draws(evidence):
+    model, folder, draws = evidence
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "fit.nc"\n')
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    from SALib.sample import sobol as sobol_sample
+
+    runs = study.design.runs(sobol_sample.sample(study.problem, 64, seed=2))
+    w = runs[:, list(study.space.names).index("W")]
+    assert set(w.tolist()) <= set(draws.tolist()) and len(set(w.tolist())) > 5
+    ds = sens.sobol(study, 2048, seed=7)
+    assert list(ds.parameter.values) == ["X", "posterior draw"]
+    assert "10 posterior draws" in ds.attrs["posterior_note"]
+    var = np.array([1 / 12, draws.var()])
+    _within(ds, "S1", var / var.sum(), "Y")
+
+
+def test_bootstrap_replicates_stand_in_for_a_missing_posterior_and_say_so(evidence):
+    import xarray as xr
+
+    model, folder, _ = evidence
+    fit = xr.Dataset(
+        {"bootstrap_estimate": (("replicate", "parameter"), [[0.2], [0.4], [0.6]])},
+        coords={"parameter": ["W"]},
+    )
+    fit.to_netcdf(folder / "boot.nc")
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "boot.nc"\n')
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    (item,) = [i for i in study.design.inputs if i.source is not None]
+    assert "bootstrap replicates" in item.source.note and "no posterior draws" in item.source.note
+
+
+@pytest.mark.parametrize(
+    ("text", "base", "words"),
+    [
+        ('parameters = ["X", "Z"]\ncases = "config.toml"', None, "'Z' is both varied and set"),
+        ('parameters = ["X", "W"]\nposterior = "fit.nc"', None, "'W' is both varied and set"),
+        ('parameters = ["X"]\nposterior = "fit.nc"', {"W": 0.4}, "'W'"),
+        ('parameters = ["X"]\ncases = "nowhere.toml"', None, "cases = 'nowhere.toml'"),
+        ('parameters = ["X"]\nposterior = "none.nc"', None, "fit file not found"),
+        ('parameters = ["X"]\ncases = 3', None, "'cases' must be a file path"),
+    ],
+)
+def test_bad_sources_are_refused_in_one_line(evidence, text, base, words):
+    model, folder, _ = evidence
+    with pytest.raises(SensitivityDesignError) as caught:
+        sens.prepare(model, ["Y"], ranges=_ranges(folder, text), base=base)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_morris_refuses_a_source(evidence):
+    model, folder, _ = evidence
+    ranges = _ranges(folder, 'parameters = ["X"]\ncases = "config.toml"\n')
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    with pytest.raises(SensitivityDesignError, match="use Sobol"):
+        sens.morris(study, 10, seed=1)
+
+
+def test_cli_takes_the_new_ranges_file_and_refuses_a_bad_one(evidence, capsys):
+    from gvcdyn.cli import run_cli
+
+    model, folder, _ = evidence
+    good = _ranges(folder, 'cases = "config.toml"\n[groups]\n"g" = ["X", "W"]\n', "good.toml")
+    nc = folder / "s.nc"
+    argv = ["sensitivity", str(model.path), "--vars", "Y", "--n", "64", "--seed", "1"]
+    assert run_cli([*argv, "--ranges", str(good), "--out", str(nc)]) == 0
+    printed = capsys.readouterr().out
+    assert "case context" in printed and "g" in printed
+    bad = _ranges(folder, '[distributions]\n"X" = { dist = "normal", mean = 0.5, sd = 1 }\n', "b")
+    assert run_cli([*argv, "--ranges", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "'X'" in err and "truncnorm" in err and "\n" not in err

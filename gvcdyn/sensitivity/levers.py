@@ -169,6 +169,8 @@ def _groups(path: Path, table: Any) -> dict[str, tuple[str, ...]]:
             else None
         )
         named = f" (group '{bad}')" if bad is not None else ""
+        if bad in ("parameters", "cases", "posterior", "description"):
+            named += f"; '{bad}' is read as a group: put it before the first [table]"
         raise SensitivityDesignError(
             f"{path}: [groups] must be a table of group name = [lever, ...] with at least "
             f"one lever each{named}"
