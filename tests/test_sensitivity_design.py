@@ -255,6 +255,7 @@ def test_timing_levers_are_fixed_by_default_and_said_when_varied(tmp_path):
     ds = sens.sobol(named, 64, seed=1)
     assert ds.attrs["timing_levers_varied"] == "Trigger Year"
     assert "whether the trigger has happened" in ds.attrs["timing_note"]
+    assert "varies timing lever Trigger Year" in ds.attrs["timing_note"]
 
 
 def test_plain_studies_keep_the_space_problem_and_runs(tmp_path):
@@ -444,3 +445,26 @@ def test_cli_takes_the_new_ranges_file_and_refuses_a_bad_one(evidence, capsys):
     assert run_cli([*argv, "--ranges", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "'X'" in err and "truncnorm" in err and "\n" not in err
+
+
+def test_default_levers_leave_out_what_the_cases_set_and_say_so(tmp_path):
+    """The toy calibration's cases set Support, Shock Size and Shock Year (a timing lever,
+    drawn row by row): the Levers view's other levers are varied beside the case context."""
+    import shutil
+
+    folder = tmp_path / "toy"
+    shutil.copytree(Path(__file__).parent / "data" / "calibration", folder)
+    sketch = _SKETCH.replace("Trigger Year", "Shock Year").replace("Push Size", "Support")
+    sketch = sketch.replace("Onset Time", "Erosion Rate")
+    mdl = folder / "toy_upgrading.mdl"
+    mdl.write_text(mdl.read_text() + sketch)
+    model = gvcdyn.load(mdl)
+    ranges = _ranges(tmp_path, f'cases = "{folder / "toy_config.toml"}"\n')
+    study = sens.prepare(model, ["Skill Index"], ranges=ranges)
+    assert study.design.labels == ("Erosion Rate", "case context")
+    assert study.levers_source.endswith("less 1 lever the cases set")  # Support
+    assert study.timing_drawn == ("Shock Year",)
+    ds = sens.sobol(study, 32, seed=1)
+    assert ds.attrs["timing_levers_drawn"] == "Shock Year"
+    assert "timing_levers_fixed" not in ds.attrs  # it moves with the cases' rows
+    assert "draws Shock Year with the evidence rows" in ds.attrs["timing_note"]

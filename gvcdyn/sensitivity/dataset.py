@@ -194,13 +194,18 @@ def _attrs(
     argv = command_line if command_line is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
     design_attrs: dict[str, Any] = {}
     choice = getattr(study, "choice", None)
-    if choice is not None and choice.timing_varied:
-        design_attrs["timing_levers_varied"] = ", ".join(choice.timing_varied)
+    varied = list(choice.timing_varied) if choice is not None else []
+    drawn = list(getattr(study, "timing_drawn", ()))
+    if varied:
+        design_attrs["timing_levers_varied"] = ", ".join(varied)
+    if drawn:
+        design_attrs["timing_levers_drawn"] = ", ".join(drawn)
+    if varied or drawn:
+        how = [f"varies timing lever{'s' * (len(varied) > 1)} {', '.join(varied)}"] * bool(varied)
+        how += [f"draws {', '.join(drawn)} with the evidence rows"] * bool(drawn)
         design_attrs["timing_note"] = (
-            "varies timing lever(s) "
-            + ", ".join(choice.timing_varied)
-            + ": their indices mostly say whether the trigger has happened by the "
-            "reading time"
+            f"this study {' and '.join(how)}: an index of a trigger's year mostly says "
+            "whether the trigger has happened by the reading time"
         )
     if choice is not None and choice.timing_fixed:
         design_attrs["timing_levers_fixed"] = ", ".join(choice.timing_fixed)

@@ -15,7 +15,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from gvcdyn.outcomes import Outcome
 from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.design import Design, build_design
 from gvcdyn.sensitivity.estimator import block_size, sobol_indices
-from gvcdyn.sensitivity.levers import LeverChoice, choose_levers
+from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, timing_levers
 from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import (
     DEFAULT_CHUNK,
@@ -70,6 +70,7 @@ class Study:
     timings: dict[str, float] = field(default_factory=dict)
     design: Design | None = None
     choice: LeverChoice | None = None
+    timing_drawn: tuple[str, ...] = ()  # timing levers an evidence source sets, row by row
 
     def __post_init__(self) -> None:
         if self.design is None:  # a study built by hand: every lever uniform, ungrouped
@@ -103,6 +104,17 @@ def prepare(
     choice = choose_levers(model, params, ranges)
     sources = _read_sources(model, choice)
     levers = _levers_beside_sources(choice, sources)
+    levers_source = choice.source
+    dropped = len(choice.names) - len(levers)
+    if dropped:
+        kinds = " and ".join(src.kind for src in sources)
+        levers_source += f", less {dropped} lever{'s' * (dropped > 1)} the {kinds} set"
+    drawn = [lv for src in sources for lv in src.levers]
+    timing_drawn = tuple(sorted(timing_levers(model, drawn))) if drawn else ()
+    if timing_drawn:  # a timing lever the evidence sets is not fixed: it moves with the rows
+        choice = replace(
+            choice, timing_fixed=tuple(n for n in choice.timing_fixed if n not in timing_drawn)
+        )
     named = base_label or (str(base) if isinstance(base, str | Path) else "the base values")
     always = [lv for src in sources for lv in src.always_set]
     refuse_varied_in_base(model, [*levers, *always], base, named)
@@ -136,9 +148,10 @@ def prepare(
         tuple(names),
         times,
         label,
-        choice.source,
+        levers_source,
         design=design,
         choice=choice,
+        timing_drawn=timing_drawn,
     )
 
 
