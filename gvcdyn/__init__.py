@@ -2,17 +2,36 @@
 
 Vensim ``.mdl`` models are parsed by PySD's translator, lowered to gvcdyn's own IR and
 compiled to batched numba kernels that integrate many parameter sets at once.
+
+The public names below are imported when first used (PEP 562), not with the package:
+numba, PySD and xarray take about a second to import, and ``gvcdyn --version``, a
+command's ``--help`` or a mistake on the command line should not pay for them.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from gvcdyn._version import __version__
-from gvcdyn.checks import reality_check
 from gvcdyn.errors import GvcdynError
-from gvcdyn.evaluator import Evaluator
-from gvcdyn.model import Model, load
-from gvcdyn.outcomes import Outcome
-from gvcdyn.space import ParameterSpace
+
+if TYPE_CHECKING:
+    from gvcdyn.checks import reality_check
+    from gvcdyn.evaluator import Evaluator
+    from gvcdyn.model import Model, load
+    from gvcdyn.outcomes import Outcome
+    from gvcdyn.space import ParameterSpace
+
+#: public name -> the module that defines it
+_LAZY = {
+    "reality_check": "gvcdyn.checks",
+    "Evaluator": "gvcdyn.evaluator",
+    "Model": "gvcdyn.model",
+    "load": "gvcdyn.model",
+    "Outcome": "gvcdyn.outcomes",
+    "ParameterSpace": "gvcdyn.space",
+}
 
 __all__ = [
     "Evaluator",
@@ -24,3 +43,15 @@ __all__ = [
     "load",
     "reality_check",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # once: later lookups find it without this function
+        return value
+    raise AttributeError(f"module 'gvcdyn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

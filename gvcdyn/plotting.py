@@ -24,7 +24,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from gvcdyn.errors import PlotFormatError, UnknownVariableError
+from gvcdyn.errors import UnknownVariableError
+from gvcdyn.output_files import PLOT_FORMATS, check_plot_path
 from gvcdyn.results_io import atomic_write
 
 __all__ = ["PLOT_FORMATS", "check_plot_path", "plot_runs", "runs_figure"]
@@ -46,7 +47,6 @@ LINE_STYLES: tuple[str | tuple[int, tuple[int, ...]], ...] = (
 MAX_STYLE_NAMES = 3
 
 #: File extensions a plot may have, and the matplotlib format each one is written in.
-PLOT_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
 
 #: One colour per scenario (matplotlib's tab10, which stays readable in shades).
 _SCENARIO_COLOURS = (
@@ -72,18 +72,6 @@ def _palette(n: int) -> tuple[str, ...]:
 
     cmap = colormaps["tab20"]
     return tuple(to_hex(cmap(i)) for i in range(cmap.N))
-
-
-def check_plot_path(path: str | Path) -> str:
-    """The matplotlib format for ``path``'s extension; ``PlotFormatError`` if there is none."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in PLOT_FORMATS:
-        known = " ".join(sorted(PLOT_FORMATS))
-        raise PlotFormatError(
-            f"cannot write a plot to {path}: the extension {suffix or '(none)'!r} is not "
-            f"one of {known}; name the file e.g. plot.png"
-        )
-    return PLOT_FORMATS[suffix]
 
 
 def _label(ds: xr.Dataset, name: str) -> str:

@@ -352,11 +352,11 @@ def test_check_tolerances_decide_the_verdict(tmp_path: Path) -> None:
 
 
 def test_run_integration_settings(tmp_path: Path) -> None:
-    """--method, --final-time and --time-step reach the kernel and the file's provenance."""
+    """--integration, --final-time and --time-step reach the kernel and the file's provenance."""
     result = gvcdyn(
         "run",
         GVC,
-        "--method",
+        "--integration",
         "rk4",
         "--final-time",
         "12",
@@ -376,8 +376,8 @@ def test_run_integration_settings(tmp_path: Path) -> None:
 
 
 def test_demo_out_dir(tmp_path: Path) -> None:
-    """demo --out-dir writes its two files there."""
-    result = gvcdyn("demo", "--out-dir", "elsewhere", cwd=tmp_path)
+    """demo --out (a folder) writes its two files there."""
+    result = gvcdyn("demo", "--out", "elsewhere", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "elsewhere" / "demo.nc").is_file()
     assert (tmp_path / "elsewhere" / "demo.png").read_bytes().startswith(PNG_MAGIC)

@@ -91,7 +91,7 @@ def test_a_path_that_exists_wins_over_a_name(tmp_path: Path) -> None:
 
 def test_unknown_names_list_the_shipped_ones(tmp_path: Path) -> None:
     for command in ("params", "run", "check", "sensitivity"):
-        args = ("-o", "Market Share") if command == "sensitivity" else ()
+        args = ("--vars", "Market Share") if command == "sensitivity" else ()
         line = one_line_error(gvcdyn(command, "gvc_upgradin", *args, cwd=tmp_path))
         assert "model file not found: gvc_upgradin" in line and "gvc_upgrading" in line, line
         assert "gvcdyn models" in line
@@ -119,7 +119,7 @@ def test_calibrate_takes_the_shipped_config_by_name(tmp_path: Path) -> None:
 
 def test_sensitivity_takes_the_model_and_scenario_by_name(tmp_path: Path) -> None:
     result = gvcdyn(
-        "sensitivity", "gvc_upgrading", "-o", "Market Share", "--scenario", "captive",
+        "sensitivity", "gvc_upgrading", "--vars", "Market Share", "--scenario", "captive",
         "--params", "State Participation,Local Learning Rate", "--n", "8", "--seed", "1",
         "--out", "sens.nc", cwd=tmp_path,
     )  # fmt: skip
@@ -154,14 +154,15 @@ def test_the_wheel_ships_the_data_and_no_scripts(tmp_path: Path) -> None:
     shipped = {n for n in names if n.startswith("gvcdyn/bundled/")}
     expected = {
         "gvcdyn/bundled/__init__.py",
-        "gvcdyn/bundled/models/gvc_upgrading.mdl",
         "gvcdyn/bundled/models/README.md",
         "gvcdyn/bundled/calibration/config.toml",
         "gvcdyn/bundled/calibration/gvc_cases.csv",
         "gvcdyn/bundled/calibration/case_levers.toml",
         *(f"gvcdyn/bundled/models/scenarios/{s}.toml" for s in SCENARIOS),
+        *(f"gvcdyn/bundled/models/{p.name}" for p in (REPO / "models").glob("*.mdl")),
         *(f"gvcdyn/bundled/models/{p.name}" for p in (REPO / "models").glob("*.checks.toml")),
     }
+    assert "gvcdyn/bundled/models/gvc_upgrading.mdl" in shipped
     assert shipped == expected, sorted(shipped ^ expected)
     scripts = [n for n in names if n.endswith(".py") and not n.startswith("gvcdyn/")]
     assert not scripts, scripts

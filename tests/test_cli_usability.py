@@ -82,7 +82,7 @@ def test_version_is_the_installed_one() -> None:
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (("--method", "rk5"), ("--method", "rk5", "euler", "rk4")),
+        (("--integration", "rk5"), ("--integration", "rk5", "euler", "rk4")),
         (("--time-step", "abc"), ("--time-step", "abc")),
         (("--no-such-flag",), ("--no-such-flag",)),
     ],
@@ -180,9 +180,9 @@ def test_jpeg_plot_is_a_jpeg_and_unknown_extensions_are_refused(growth, tmp_path
 def test_demo_fails_on_an_unwritable_folder_before_printing(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert_one_line_error(gvcdyn("demo", "--out-dir", blocker / "sub"), str(blocker / "sub"))
+    assert_one_line_error(gvcdyn("demo", "--out", blocker / "sub"), str(blocker / "sub"))
     if Path("/proc").is_dir():  # the case from the issue, on systems that have /proc
-        assert_one_line_error(gvcdyn("demo", "--out-dir", "/proc/nope"), "/proc/nope")
+        assert_one_line_error(gvcdyn("demo", "--out", "/proc/nope"), "/proc/nope")
 
 
 def test_provenance_records_the_model_path_absolute(growth: Path, tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def printed(monkeypatch, capsys):
 def test_sobol_writes_netcdf_and_plot(tmp_path, printed, monkeypatch):
     nc, png = tmp_path / "out" / "s.nc", tmp_path / "out" / "s.png"
     argv = [
-        "sensitivity", ISHIGAMI, "-o", "Ishigami", "--output", "Accumulated Ishigami",
+        "sensitivity", ISHIGAMI, "--vars", "Ishigami", "--output", "Accumulated Ishigami",
         "--at", "2,4", "--n", "256", "--second-order", "--seed", "7",
         "--out", str(nc), "--plot", str(png),
     ]  # fmt: skip
@@ -78,7 +78,7 @@ def test_morris_with_params_and_scenario(tmp_path, printed):
     scenario.write_text('description = "b"\n[parameters]\n"X3" = 1.0\n')
     nc = tmp_path / "m.nc"
     argv = [
-        "sensitivity", ISHIGAMI, "-o", "Ishigami", "--method", "morris", "--n", "20",
+        "sensitivity", ISHIGAMI, "--vars", "Ishigami", "--method", "morris", "--n", "20",
         "--params", "X1, X2", "--scenario", str(scenario), "--seed", "1", "--out", str(nc),
     ]  # fmt: skip
     assert run_cli(argv) == 0
@@ -91,11 +91,11 @@ def test_morris_with_params_and_scenario(tmp_path, printed):
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["-o", "Nope"], "unknown variable 'Nope'"),
-        (["-o", "Ishigami", "--n", "100"], "power of two"),
-        (["-o", "Ishigami", "--params", "X1,Y"], "unknown parameter 'Y'"),
-        (["-o", "Ishigami", "--plot", "x.gif"], "cannot write a plot"),
-        (["-o", "Ishigami", "--at", "7"], "not a saved time"),
+        (["--vars", "Nope"], "unknown variable 'Nope'"),
+        (["--vars", "Ishigami", "--n", "100"], "power of two"),
+        (["--vars", "Ishigami", "--params", "X1,Y"], "unknown parameter 'Y'"),
+        (["--vars", "Ishigami", "--plot", "x.gif"], "cannot write a plot"),
+        (["--vars", "Ishigami", "--at", "7"], "not a saved time"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(extra, words, capsys):
@@ -112,7 +112,7 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path, monkeypatch, printed)
 
     monkeypatch.setattr(study, "run_design", interrupted)
     nc = tmp_path / "s.nc"
-    argv = ["sensitivity", ISHIGAMI, "-o", "Ishigami", "--n", "64", "--out", str(nc)]
+    argv = ["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--n", "64", "--out", str(nc)]
     assert run_cli(argv) == 130
     assert "interrupted" in printed.err
     assert not nc.exists() and not list(tmp_path.iterdir())
@@ -120,7 +120,7 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path, monkeypatch, printed)
 
 def test_a_scenario_that_sets_varied_levers_is_refused_naming_them(tmp_path):
     """captive.toml sets 6 of the 18 Levers-view levers: the study would ignore them all."""
-    done = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4",
+    done = gvcdyn("sensitivity", GVC, "--vars", "Functional Upgrading", "--n", "4",
                   "--scenario", CAPTIVE, "--out", tmp_path / "s.nc")  # fmt: skip
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -138,7 +138,7 @@ def test_a_fit_that_sets_a_varied_lever_is_refused(tmp_path, capsys):
     fit = tmp_path / "fit.nc"
     coords = {"parameter": ["X3", "B"]}
     xr.Dataset({"estimate": ("parameter", [0.5, 0.2])}, coords=coords).to_netcdf(fit)
-    argv = ["sensitivity", ISHIGAMI, "-o", "Ishigami", "--params", "X1,X3", "--fit", str(fit)]
+    argv = ["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--params", "X1,X3", "--fit", str(fit)]
     assert run_cli(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: fit fit.nc sets 1 of the levers") and "'X3'" in err, err
@@ -160,12 +160,12 @@ def test_a_base_mapping_that_sets_a_varied_lever_is_refused_by_the_library():
 
 def test_the_table_says_how_many_parameters_it_leaves_out():
     """18 levers, 15 rows: the note names the 3 others; with 15 or fewer, no note."""
-    done = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4", "--seed", "1")
+    done = gvcdyn("sensitivity", GVC, "--vars", "Functional Upgrading", "--n", "4", "--seed", "1")
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 15, done.stdout
     assert "... and 3 more parameters ranked lower (--out writes them all)" in done.stdout
-    few = gvcdyn("sensitivity", GVC, "-o", "Functional Upgrading", "--n", "4", "--seed", "1",
+    few = gvcdyn("sensitivity", GVC, "--vars", "Functional Upgrading", "--n", "4", "--seed", "1",
                  "--params", "Shock Size,Buyer Support")  # fmt: skip
     assert few.returncode == 0, few.stderr
     assert "more parameter" not in few.stdout

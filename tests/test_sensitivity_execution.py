@@ -87,7 +87,7 @@ def test_resume_of_another_study_is_refused(study, tmp_path: Path) -> None:
 
 
 def test_cli_resume_needs_out(capsys) -> None:
-    code = run_cli(["sensitivity", str(ISHIGAMI), "-o", "Ishigami", "--n", "8", "--resume"])
+    code = run_cli(["sensitivity", str(ISHIGAMI), "--vars", "Ishigami", "--n", "8", "--resume"])
     assert code == 2
     assert "--out" in capsys.readouterr().err
 
@@ -105,7 +105,7 @@ def test_cli_a_failed_write_keeps_the_finished_runs(
 
     monkeypatch.setattr(dataset, "write", disk_full)
     out = tmp_path / "indices.nc"
-    argv = ["sensitivity", str(ISHIGAMI), "-o", "Ishigami", "--n", "8", "--seed", "1"]
+    argv = ["sensitivity", str(ISHIGAMI), "--vars", "Ishigami", "--n", "8", "--seed", "1"]
     argv += ["--out", str(out)]
     assert run_cli(argv) == 2
     assert "No space left" in capsys.readouterr().err

@@ -127,7 +127,7 @@ def test_sensitivity_refuses_a_design_over_the_limit_before_sampling(monkeypatch
     sampled = []
     monkeypatch.setattr(sobol_sample, "sample", lambda *a, **k: sampled.append(a) or 1 / 0)
     monkeypatch.setenv(limits.ENV_VAR, "8MiB")
-    code = run_cli(["sensitivity", ISHIGAMI, "-o", "Ishigami", "--n", "16384", "--seed", "1"])
+    code = run_cli(["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--n", "16384", "--seed", "1"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and sampled == []
     assert err.startswith("error: a design of 81,920 runs x 3 levers with 1 outputs")
@@ -137,7 +137,7 @@ def test_sensitivity_refuses_a_design_over_the_limit_before_sampling(monkeypatch
 
 def test_morris_refuses_a_design_over_the_limit(monkeypatch, capsys):
     monkeypatch.setenv(limits.ENV_VAR, "8MiB")
-    argv = ["sensitivity", ISHIGAMI, "-o", "Ishigami", "--method", "morris", "--n", "100000"]
+    argv = ["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--method", "morris", "--n", "100000"]
     assert run_cli(argv) == 2
     assert "a design of 400,000 runs x 3 levers" in capsys.readouterr().err
 
@@ -145,7 +145,7 @@ def test_morris_refuses_a_design_over_the_limit(monkeypatch, capsys):
 def test_console_sensitivity_n_2_30_is_a_short_error_not_a_traceback():
     """The issue's command: it tried to allocate 288 GiB (a traceback); under a 4 GiB
     address space a regressed check fails here with a MemoryError, not the machine."""
-    done = run_console(["sensitivity", ISHIGAMI, "-o", "Ishigami", "--n", str(2**30)])
+    done = run_console(["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--n", str(2**30)])
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert "error: a design of 5,368,709,120 runs" in done.stderr

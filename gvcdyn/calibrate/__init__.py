@@ -10,12 +10,34 @@ refits from ``search``) -> ``crossval`` -> ``study`` (all of it as one Dataset) 
 
 from __future__ import annotations
 
-from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
-from gvcdyn.calibrate.config import CalibrationConfig, load_config
-from gvcdyn.calibrate.fit import FitResult, fit
-from gvcdyn.calibrate.predict import predict, write_predictions
-from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.study import calibrate
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
+    from gvcdyn.calibrate.config import CalibrationConfig, load_config
+    from gvcdyn.calibrate.fit import FitResult, fit
+    from gvcdyn.calibrate.predict import predict, write_predictions
+    from gvcdyn.calibrate.problem import CalibrationProblem
+    from gvcdyn.calibrate.study import calibrate
+
+# Imported when first used (PEP 562): the command line reads the example config from
+# ``config`` without paying for scipy, numba and xarray.
+_LAZY = {
+    "apply_mapping": "cases",
+    "read_case_csv": "cases",
+    "read_mapping": "cases",
+    "CalibrationConfig": "config",
+    "load_config": "config",
+    "FitResult": "fit",
+    "fit": "fit",
+    "predict": "predict",
+    "write_predictions": "predict",
+    "CalibrationProblem": "problem",
+    "calibrate": "study",
+}
 
 __all__ = [
     "CalibrationConfig",
@@ -30,3 +52,25 @@ __all__ = [
     "read_mapping",
     "write_predictions",
 ]
+
+
+class _Package(ModuleType):
+    """``fit`` and ``predict`` name both a submodule and its main function: the package
+    attribute stays the function (as when this file imported them eagerly), however
+    the submodule is first imported."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("fit", "predict") and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"gvcdyn.calibrate.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gvcdyn.calibrate' has no attribute {name!r}")

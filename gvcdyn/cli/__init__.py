@@ -20,7 +20,7 @@ import inspect
 import re
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,6 +38,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -123,6 +124,27 @@ def _usage_message(exc: Exception, argv: Sequence[str]) -> str:
     return message
 
 
+def _without_flag_placeholders(command: Any) -> Any:
+    """The click command with no value placeholder shown for flags: typer's help shows
+    ``<bool>`` beside ``--resume`` or ``--help``, which take no value."""
+
+    def clean(option: Any) -> Any:
+        if option is not None and getattr(option, "is_flag", False):
+            option.metavar = ""
+        return option
+
+    def visit(cmd: Any) -> None:
+        for param in cmd.params:
+            clean(param)
+        original = cmd.get_help_option
+        cmd.get_help_option = lambda ctx: clean(original(ctx))
+        for sub in getattr(cmd, "commands", {}).values():
+            visit(sub)
+
+    visit(command)
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``gvcdyn``): the one place errors become output."""
     sys.exit(run_cli(argv))
@@ -131,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
     try:
-        code = app(
+        command = _without_flag_placeholders(typer.main.get_command(app))
+        code = command(
             args=None if argv is None else list(argv), prog_name="gvcdyn", standalone_mode=False
         )
     except click_exceptions.NoArgsIsHelpError as exc:  # bare ``gvcdyn``: show the help

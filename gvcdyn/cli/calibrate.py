@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
-from gvcdyn.cli.common import err, exit_on_interrupt, out, writing
+from gvcdyn.cli.common import check_output, err, exit_on_interrupt, out, writing
 from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -75,6 +75,7 @@ def calibrate(
     from gvcdyn.calibrate.study import calibrate as run_calibration
     from gvcdyn.results_io import check_writable, write_netcdf
 
+    check_output(out_path, {".nc": "netcdf"}, what="the fit", example="results/fit.nc")
     cfg = load_config(resolve_calibration_config(config))
     check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are

@@ -34,7 +34,7 @@ def check(
           --reference data_from_other_model/output.tab \\
           --data data_from_other_model/data.tab
 
-      gvcdyn check models/gvc_upgrading.mdl
+      gvcdyn check gvc_upgrading
     """
     from gvcdyn.check import check_model
 

@@ -47,6 +47,63 @@ class Format(StrEnum):
     json = "json"
 
 
+# One vocabulary for every command (the table in docs/cli.md): -o/--out is where a command
+# writes its result, --vars the variables it saves or explains (repeatable or
+# comma-separated), --integration euler|rk4, -s/--scenario a scenario, -h/--help. Old
+# spellings stay as hidden options that still work and say what replaced them.
+
+IntegrationOption = Annotated[
+    Method,
+    typer.Option(
+        "--integration",
+        help="Integration method: euler (Vensim's) or rk4.",
+        show_default=True,
+    ),
+]
+#: ``run``'s and ``demo``'s old name for --integration (``--method`` is sobol|morris in
+#: ``sensitivity``)
+OldMethodOption = Annotated[
+    Method | None, typer.Option("--method", hidden=True, help="Deprecated: --integration.")
+]
+VarsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vars",
+        metavar="NAMES",
+        help="Variables, comma-separated or the option repeated.",
+    ),
+]
+
+
+def deprecated(old: str, new: str) -> None:
+    """Say on stderr that an option spelling is old, and what replaces it."""
+    err.print(escape(f"warning: {old} is deprecated; use {new}"), soft_wrap=True)
+
+
+def integration(chosen: Method, old: Method | None) -> str:
+    """The integration method from --integration, or from the deprecated --method."""
+    if old is None:
+        return chosen.value
+    deprecated(f"--method {old.value}", f"--integration {old.value}")
+    return old.value
+
+
+def split_names(values: list[str] | None) -> list[str] | None:
+    """Variable names from repeated options, each possibly comma-separated; a comma inside
+    brackets belongs to a subscripted name (``Stock[a, b]``)."""
+    names: list[str] = []
+    for value in values or []:
+        depth, start = 0, 0
+        for i, char in enumerate(value + ","):
+            depth += {"[": 1, "]": -1}.get(char, 0)
+            if char == "," and depth <= 0:
+                name = value[start:i].strip()
+                if name:
+                    names.append(name)
+                start = i + 1
+    return names or None
+
+
 @contextlib.contextmanager
 def writing(path: Path) -> Iterator[None]:
     """A file that cannot be written is the user's problem to fix, not a traceback."""
@@ -93,6 +150,15 @@ SCENARIO_HELP = (
     "Scenario .toml file, or the name of one in the scenarios/ folder beside the model "
     "(gvcdyn models lists the shipped ones)"
 )
+
+
+def check_output(path: Path, formats: dict[str, str], *, what: str, example: str) -> None:
+    """Refuse an output path before any work: an extension that names none of ``formats``
+    (gvcdyn writes what the extension says), or a parent folder that is a file."""
+    from gvcdyn.output_files import check_format, check_parents
+
+    check_format(path, formats, what=what, example=example)
+    check_parents(path)
 
 
 def model_path(name: Path) -> Path:

@@ -24,9 +24,9 @@ def params(
 
     Example:
 
-      gvcdyn params models/gvc_upgrading.mdl
+      gvcdyn params gvc_upgrading
 
-      gvcdyn params models/gvc_upgrading.mdl --format csv > levers.csv
+      gvcdyn params path/to/model.mdl --format csv > levers.csv
     """
     m = load(model_path(model))
     frame = m.parameter_table()

@@ -9,7 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import MODEL_HELP, Method, load, model_path, out, status, writing
+from gvcdyn.cli.common import (
+    MODEL_HELP,
+    IntegrationOption,
+    Method,
+    OldMethodOption,
+    integration,
+    load,
+    model_path,
+    out,
+    status,
+    writing,
+)
 
 #: exit status when a check fails at the base (as ``gvcdyn check`` on a mismatch)
 EXIT_FAILED = 1
@@ -45,7 +56,8 @@ def reality_check(
     ] = 0.0,
     draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
     seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
-    method: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
+    integration_: IntegrationOption = Method.euler,
+    old_method: OldMethodOption = None,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write the result: .nc (everything) or .csv (table)."),
@@ -89,7 +101,7 @@ def reality_check(
             perturb=perturb,
             draws=draws,
             seed=seed,
-            method=method.value,
+            method=integration(integration_, old_method),
         )
     frame = report.table(ds)
     title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}"

@@ -15,13 +15,17 @@ from rich.table import Table
 from gvcdyn.cli.common import (
     MODEL_HELP,
     SCENARIO_HELP,
+    IntegrationOption,
     Method,
+    check_output,
+    deprecated,
     err,
     exit_on_interrupt,
     load,
     model_path,
     out,
     scenario_paths,
+    split_names,
     writing,
 )
 from gvcdyn.errors import SensitivityDesignError
@@ -33,6 +37,7 @@ from gvcdyn.execute.options import (
     executor_from_options,
     resume_command,
 )
+from gvcdyn.output_files import PLOT_FORMATS
 
 #: Parameters listed per output in the printed ranking (the file has them all).
 SHOWN = 15
@@ -45,10 +50,14 @@ class Analysis(StrEnum):
 
 def sensitivity(
     model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
-    output: Annotated[
-        list[str],
-        typer.Option("--output", "-o", help="Output variable to explain; repeatable."),
-    ],
+    vars_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vars",
+            metavar="NAMES",
+            help="Output variables to explain, comma-separated or the option repeated.",
+        ),
+    ] = None,
     at: Annotated[
         str,
         typer.Option(help="When to read the outputs: final, all (every saved time) or T1,T2,..."),
@@ -65,7 +74,13 @@ def sensitivity(
         ),
     ] = None,
     scenario: Annotated[
-        Path | None, typer.Option(help=f"{SCENARIO_HELP}: fixes the parameters not varied.")
+        Path | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            metavar="FILE|NAME",
+            help=f"{SCENARIO_HELP}: fixes the parameters not varied.",
+        ),
     ] = None,
     fit: Annotated[
         Path | None, typer.Option(help="Calibration fit (.nc): its estimates fix the rest.")
@@ -83,9 +98,9 @@ def sensitivity(
     seed: Annotated[int | None, typer.Option(help="Seed of sampling and bootstrap.")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 100,
     conf_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    integration: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
+    integration: IntegrationOption = Method.euler,
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write the indices as netCDF here.")
+        Path | None, typer.Option("--out", "-o", help="Write the indices as netCDF (.nc) here.")
     ] = None,
     plot_path: Annotated[
         Path | None, typer.Option("--plot", help="Write ranked indices and indices over time.")
@@ -93,6 +108,9 @@ def sensitivity(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
+    old_output: Annotated[
+        list[str] | None, typer.Option("--output", hidden=True, help="Deprecated: --vars.")
+    ] = None,
 ) -> None:
     """Global sensitivity of outputs to the model's levers: Sobol' indices or Morris effects.
 
@@ -103,11 +121,10 @@ def sensitivity(
     Example (time-resolved, second order, files written; the captive chain's governance
     fixed, the starts and sources of learning varied):
 
-      gvcdyn sensitivity models/gvc_upgrading.mdl -o "Innovation Capability" \\
-          -o "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
-          --scenario models/scenarios/captive.toml \\
-          --params "Buyer Led Start,State Led Start,FDI Led Start,State Participation" \\
-          --out results/sens.nc --plot results/sens.png
+      gvcdyn sensitivity gvc_upgrading --vars "Innovation Capability" \\
+          --vars "Value Capture Share" --at all --n 1024 --second-order --seed 1 \\
+          -s captive --params "Buyer Led Start,State Led Start,FDI Led Start" \\
+          -o results/sens.nc --plot results/sens.png
 
     With --out, finished chunks of runs are kept in <out>.job/ until the indices are written:
     after Ctrl-C or a crash, the same command with --resume continues where it stopped.
@@ -116,11 +133,21 @@ def sensitivity(
     """
     from gvcdyn.sensitivity import study as sens
     from gvcdyn.sensitivity.dataset import write
-    from gvcdyn.sensitivity.plots import check_plot_path, plot_indices
+    from gvcdyn.sensitivity.plots import plot_indices
     from gvcdyn.sensitivity.progress import rich_progress
 
+    if old_output:
+        deprecated("--output", "--vars")
+    output = split_names([*(vars_ or []), *(old_output or [])])
+    if not output:
+        raise SensitivityDesignError(
+            "give the output variables to explain with --vars NAME (comma-separated or "
+            "repeated); -o is --out, as in every command"
+        )
+    if out_path is not None:
+        check_output(out_path, {".nc": "netcdf"}, what="the indices", example="results/sens.nc")
     if plot_path is not None:
-        check_plot_path(plot_path)
+        check_output(plot_path, PLOT_FORMATS, what="a plot", example="plot.png")
     names = [p.strip() for p in params.split(",") if p.strip()] if params else None
     model = model_path(model)
     if scenario is not None:

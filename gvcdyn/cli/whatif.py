@@ -22,13 +22,19 @@ from gvcdyn.cli.common import (
     MODEL_HELP,
     SCENARIO_HELP,
     DataOption,
+    IntegrationOption,
     Method,
+    OldMethodOption,
+    check_output,
     data_files,
+    deprecated,
     err,
     exit_on_interrupt,
+    integration,
     model_path,
     out,
     scenario_paths,
+    split_names,
     status,
     writing,
 )
@@ -47,6 +53,7 @@ from gvcdyn.execute.options import (
     is_large_job,
     resume_command,
 )
+from gvcdyn.output_files import RUN_FORMATS, check_parents, check_plot_path
 
 SUMMARY_ROWS = 30
 #: --plot draws one line per run: a streamed sweep larger than this is not plotted
@@ -157,23 +164,30 @@ def _report_status(ds: Any) -> None:
         err.print(f"warning: {len(bad) - 10} more runs did not finish cleanly (see 'status')")
 
 
-def _split_vars(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [v.strip() for v in text.split(",") if v.strip()]
-    return names or None
-
-
 def _check_outputs(out_path: Path | None, plot_path: Path | None) -> None:
     """Fail before a long run (and before printing anything) if an output cannot be written."""
-    from gvcdyn.plotting import check_plot_path
-    from gvcdyn.results_io import check_writable
-
     if out_path is not None:
-        check_writable(out_path)
+        check_output(out_path, RUN_FORMATS, what="results", example="results/run.nc")
     if plot_path is not None:
         check_plot_path(plot_path)
-        check_writable(plot_path)
+        check_parents(plot_path)
+    for path in (out_path, plot_path):
+        if path is not None:
+            from gvcdyn.results_io import check_writable
+
+            check_writable(path)
+
+
+def _write_results(ds: Any, out_path: Path) -> None:
+    """The results in the format ``out_path``'s extension names (``RUN_FORMATS``)."""
+    if RUN_FORMATS[out_path.suffix.lower()] == "netcdf":
+        from gvcdyn.results_io import write_netcdf
+
+        write_netcdf(ds, out_path)
+    else:
+        from gvcdyn.run_tables import write_run_table
+
+        write_run_table(ds, out_path)
 
 
 def _what_if(
@@ -194,13 +208,10 @@ def _what_if(
     executing: Executing = Executing(),
 ) -> None:
     """The shared body of ``run`` and ``demo``: check outputs, run, print, write."""
-    from gvcdyn.plotting import plot_runs
-    from gvcdyn.results_io import write_netcdf
-    from gvcdyn.whatif import prepare_what_if, run_batch, shown_variables
-
-    _check_outputs(out_path, plot_path)
+    _check_outputs(out_path, plot_path)  # before any heavy import: a mistake costs nothing
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
+    from gvcdyn.whatif import prepare_what_if, run_batch, shown_variables
     if out_path is not None:  # before reading the model and starting workers
         refuse_unfinished_job(
             out_path, resume=executing.resume, resume_command=executing.resume_command()
@@ -235,10 +246,12 @@ def _what_if(
     if out_path is not None:
         if not written:
             with writing(out_path):
-                write_netcdf(ds, out_path)
+                _write_results(ds, out_path)
         remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
         out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
+        from gvcdyn.plotting import plot_runs
+
         with writing(plot_path):
             plot_runs(ds, shown, plot_path, title=title)
         out.print(f"plot:    {escape(str(plot_path))}")
@@ -255,6 +268,12 @@ def _run_in_chunks(
     from gvcdyn.whatif import run_in_chunks, streams
 
     stream = streams(request, out_path)
+    if stream and out_path is not None and RUN_FORMATS[out_path.suffix.lower()] != "netcdf":
+        raise OutputWriteError(
+            f"the {request.n_runs:,} runs make {request.result_bytes / 2**30:.1f} GiB of "
+            f"results, streamed to --out chunk by chunk, which only netCDF can take: "
+            f"give --out {out_path.with_suffix('.nc')} (or save fewer variables with --vars)"
+        )
     if stream and plot_path is not None and request.n_runs > PLOT_MAX_RUNS:
         raise OutputWriteError(
             f"--plot draws one line per run and this sweep has {request.n_runs:,} runs "
@@ -295,30 +314,44 @@ def run(
     scenario: Annotated[
         list[Path] | None,
         typer.Option(
-            "--scenario", "-s", help=f"{SCENARIO_HELP}; repeat to run several side by side."
+            "--scenario",
+            "-s",
+            metavar="FILE|NAME",
+            help=f"{SCENARIO_HELP}; repeat to run several side by side.",
         ),
     ] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="NAME=VALUE for every run; repeatable.")
+        list[str] | None,
+        typer.Option("--set", metavar="NAME=VALUE", help="NAME=VALUE for every run; repeatable."),
     ] = None,
     sweep: Annotated[
         list[str] | None,
-        typer.Option("--sweep", help="NAME=START:STOP:N grid; repeat for a cartesian product."),
+        typer.Option(
+            "--sweep",
+            metavar="NAME=START:STOP:N",
+            help="NAME=START:STOP:N grid; repeat for a cartesian product.",
+        ),
     ] = None,
-    method: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
+    integration_: IntegrationOption = Method.euler,
     final_time: Annotated[float | None, typer.Option(help="Override FINAL TIME.")] = None,
     time_step: Annotated[float | None, typer.Option(help="Override TIME STEP.")] = None,
     vars_: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--vars",
-            help="Comma-separated variables to save, summarise and plot "
-            "(default: all saved, main outcomes shown).",
+            metavar="NAMES",
+            help="Variables to save, summarise and plot, comma-separated or the option "
+            "repeated (default: all saved, main outcomes shown).",
         ),
     ] = None,
     out_path: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the results as netCDF here (e.g. results/NAME.nc)."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the results here: .nc (netCDF, with provenance and lever values), "
+            ".csv or .tab (Vensim's export layout: a row per variable, times across).",
+        ),
     ] = None,
     plot_path: Annotated[
         Path | None,
@@ -336,22 +369,23 @@ def run(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
+    old_method: OldMethodOption = None,
 ) -> None:
     """Run one what-if, several scenarios side by side, or a grid sweep (one batch if small).
 
-    Examples (in models/: scenarios side by side; one lever set, files written; a
-    5 x 3 grid sweep; a 100 x 100 sweep on two local workers, resumable):
+    Examples (the shipped model and its scenarios by name, side by side; one lever set,
+    files written; a 5 x 3 grid sweep to CSV; a 100 x 100 sweep on two local workers,
+    resumable):
 
-      gvcdyn run gvc_upgrading.mdl -s scenarios/captive.toml \\
-          -s scenarios/no-shock.toml
+      gvcdyn run gvc_upgrading -s captive -s no-shock
 
-      gvcdyn run gvc_upgrading.mdl --set "Shock Size=0.5" --out r.nc --plot r.png
+      gvcdyn run gvc_upgrading --set "Shock Size=0.5" -o r.nc --plot r.png
 
-      gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:5" \\
-          --sweep "Shock Size=0:0.8:3"
+      gvcdyn run gvc_upgrading --sweep "Buyer Support=0:1:5" \\
+          --sweep "Shock Size=0:0.8:3" -o sweep.csv
 
-      gvcdyn run gvc_upgrading.mdl --sweep "Buyer Support=0:1:100" \\
-          --sweep "Shock Size=0:0.8:100" --out sweep.nc --workers 2
+      gvcdyn run gvc_upgrading --sweep "Buyer Support=0:1:100" \\
+          --sweep "Shock Size=0:0.8:100" -o sweep.nc --workers 2
 
     A large sweep (or one given --workers, --scheduler or --resume) runs in chunks: with
     --out, finished chunks are kept in <out>.job/ until the results are written, and the
@@ -364,10 +398,10 @@ def run(
         scenario_paths(scenario, model),
         set_ or [],
         sweep or [],
-        method=method.value,
+        method=integration(integration_, old_method),
         final_time=final_time,
         time_step=time_step,
-        variables=_split_vars(vars_),
+        variables=split_names(vars_),
         allow_out_of_range=allow_out_of_range,
         out_path=out_path,
         plot_path=plot_path,
@@ -378,10 +412,15 @@ def run(
 
 
 def demo(
-    out_dir: Annotated[Path, typer.Option(help="Folder for demo.nc and demo.png.")] = Path(
-        "results"
-    ),
-    method: Annotated[Method, typer.Option(help="Integration method.")] = Method.euler,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="FOLDER", help="Folder for demo.nc and demo.png."),
+    ] = Path("results"),
+    integration_: IntegrationOption = Method.euler,
+    old_out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", hidden=True, help="Deprecated: --out.")
+    ] = None,
+    old_method: OldMethodOption = None,
 ) -> None:
     """Run the GVC model's standard scenarios; write results/demo.nc and results/demo.png.
 
@@ -391,6 +430,10 @@ def demo(
     """
     from gvcdyn.bundled import gvc_model
 
+    if old_out_dir is not None:
+        deprecated("--out-dir", "--out")
+        out_dir = old_out_dir
+    method = integration(integration_, old_method)
     model, scenarios = gvc_model()
     _check_outputs(out_dir / "demo.nc", out_dir / "demo.png")
     out.print(
@@ -401,7 +444,7 @@ def demo(
         scenarios,
         [],
         [],
-        method=method.value,
+        method=method,
         final_time=None,
         time_step=None,
         variables=None,

@@ -17,24 +17,14 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from gvcdyn.errors import OutputWriteError
+from gvcdyn.output_files import PLOT_FORMATS, check_plot_path
 from gvcdyn.results_io import atomic_write
 
 __all__ = ["FORMATS", "check_plot_path", "indices_figure", "plot_indices"]
 
-FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg", ".jpg": "jpeg", ".jpeg": "jpeg"}
+FORMATS = PLOT_FORMATS
 #: Parameters drawn over time per output (the rest would be an unreadable tangle).
 TOP_OVER_TIME = 6
-
-
-def check_plot_path(path: str | Path) -> str:
-    """The matplotlib format for the file's extension, or a clear error before any run."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise OutputWriteError(
-            f"cannot write a plot to {path}: use one of {' '.join(sorted(FORMATS))}"
-        )
-    return FORMATS[suffix]
 
 
 def _measures(ds: xr.Dataset) -> tuple[str, str | None, str]:
