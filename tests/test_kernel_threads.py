@@ -7,6 +7,10 @@ call, and every run is bitwise the same whatever the thread count it ran with.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -141,3 +145,54 @@ def test_evaluator_single_points_equal_a_batch(model: gvcdyn.Model) -> None:
         y, s = evaluator(X[r : r + 1])
         np.testing.assert_array_equal(y[0], Y[r])
         assert s[0] == status[r]
+
+
+# ------------------------------------------------------------------ OpenMP's wait policy
+
+SCRIPT = """
+import os, sys
+import numba
+import gvcdyn
+model = gvcdyn.load(sys.argv[1])
+model.simulate(model.defaults()[None, :].repeat(3, axis=0))
+print(numba.threading_layer(), os.environ.get("OMP_WAIT_POLICY", "unset"))
+"""
+
+
+def _policy(model: gvcdyn.Model, **env: str) -> tuple[str, str, str]:
+    """(threading layer, OMP_WAIT_POLICY seen by the script afterwards, GOMP_SPINCOUNT
+    as GNU OpenMP reports it at start) of a fresh process that runs a batch."""
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    }
+    environ.update(env, OMP_DISPLAY_ENV="VERBOSE")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(model.path)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    layer, seen = out.stdout.split()[-2:]
+    spin = re.search(r"GOMP_SPINCOUNT = '(\d+)'", out.stderr)
+    return layer, seen, spin.group(1) if spin else ""
+
+
+def test_openmp_threads_wait_passively_without_changing_the_environment(
+    model: gvcdyn.Model,
+) -> None:
+    """Unset: OpenMP starts passive (no spinning; before: 300,000 spins), and the process
+    environment has no OMP_WAIT_POLICY afterwards."""
+    layer, seen, spin = _policy(model)
+    if layer != "omp":
+        pytest.skip(f"numba runs on its {layer} threading layer here, not OpenMP")
+    assert (seen, spin) == ("unset", "0")
+
+
+def test_a_wait_policy_the_user_chose_is_kept(model: gvcdyn.Model) -> None:
+    layer, seen, spin = _policy(model, OMP_WAIT_POLICY="ACTIVE")
+    if layer != "omp":
+        pytest.skip(f"numba runs on its {layer} threading layer here, not OpenMP")
+    assert seen == "ACTIVE"
+    assert int(spin) > 300_000  # GNU OpenMP's spin count when told to wait actively
+    assert _policy(model, GOMP_SPINCOUNT="1000")[1:] == ("unset", "1000")
