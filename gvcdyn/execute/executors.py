@@ -14,13 +14,16 @@ workers on one machine share its cores instead of oversubscribing them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import pickle
+import signal
+import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,9 +282,13 @@ class DaskExecutor(Executor):
             submit_next()
 
     def close(self) -> None:
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        from distributed.utils import silence_logging_cmgr
+
+        # after a Ctrl-C the nannies log the tasks they cancel: noise, not news
+        with silence_logging_cmgr(logging.CRITICAL):
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
 
     def describe(self) -> str:
         kind = "local dask cluster" if self._cluster is not None else "dask cluster"
@@ -324,19 +331,41 @@ def _local_cluster(workers: int) -> Any:
         if name in os.environ:
             env[name] = os.environ[name]
     try:
-        return LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # the scheduler's small HTTP server (health checks) starts even without a
-            # dashboard: on a free loopback port, not 8787 that another cluster may hold
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            env=env,
-        )
+        with _ctrl_c_left_to_this_process():
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # the scheduler's small HTTP server (health checks) starts even without a
+                # dashboard: on a free loopback port, not 8787 that another cluster may hold
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                # a worker's error reaches the job through its chunk's future; what the
+                # workers log themselves (a heartbeat to a scheduler closed by Ctrl-C) is noise
+                silence_logs=logging.CRITICAL,
+                env=env,
+            )
     except (OSError, TimeoutError) as exc:
         raise ExecutorError(
             f"could not start a local dask cluster of {workers} workers: {exc}"
         ) from None
+
+
+@contextlib.contextmanager
+def _ctrl_c_left_to_this_process() -> Iterator[None]:
+    """Worker processes started in this block ignore Ctrl-C (they inherit the ignored
+    SIGINT): a terminal sends it to every process of the job, and each worker would print
+    its own KeyboardInterrupt traceback. This process catches it and closes the cluster.
+    Only in the main thread, over Python's own handler (as ``jobs``' latch)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
