@@ -26,10 +26,10 @@ file and parameter set:
 
 Usage::
 
-    python models/diagnose_shock_response.py                   # this model, its defaults
-    python models/diagnose_shock_response.py --fit results/fit.nc
+    python studies/diagnose_shock_response.py                   # this model, its defaults
+    python studies/diagnose_shock_response.py --fit results/fit.nc
     git show 4901882:models/gvc_upgrading.mdl > /tmp/gvc_v2.mdl   # model v2
-    python models/diagnose_shock_response.py --model /tmp/gvc_v2.mdl --fit OLD_FIT.nc
+    python studies/diagnose_shock_response.py --model /tmp/gvc_v2.mdl --fit OLD_FIT.nc
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import pandas as pd
 
 import gvcdyn
 
-HERE = Path(__file__).resolve().parent
+MODELS = Path(__file__).resolve().parents[1] / "models"
 SOURCES = {
     "weak": {
         "Initial Institutional Capacity": 0.1,
@@ -126,7 +126,7 @@ def design_space(model: gvcdyn.Model, base: dict[str, float], n: int, seed: int)
     learning sources over ``n`` lever settings drawn as the Sobol' study draws them."""
     from gvcdyn.sensitivity.levers import choose_levers
 
-    scenario = tomllib.loads((HERE / "scenarios" / "captive.toml").read_text())["parameters"]
+    scenario = tomllib.loads((MODELS / "scenarios" / "captive.toml").read_text())["parameters"]
     levers = [name for name in choose_levers(model).names if name not in FIXED_IN_DESIGN]
     rng = np.random.default_rng(seed)
     table = pd.DataFrame([{**base, **scenario}] * n)
@@ -146,7 +146,7 @@ def design_space(model: gvcdyn.Model, base: dict[str, float], n: int, seed: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=HERE / "gvc_upgrading.mdl")
+    parser.add_argument("--model", type=Path, default=MODELS / "gvc_upgrading.mdl")
     parser.add_argument("--fit", type=Path, help="a calibration fit: use its estimates")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=3)

@@ -7,7 +7,7 @@ The groups are the ones calibration/report_notes.md names: shocked captive globa
 cases coded treadmilling or decline (the worst-fitted ones), other captive cases, and the
 rest. Cutpoints are profiled at each setting, as in the fit.
 
-    python models/diagnose_treadmill.py --fit results/fit.nc
+    python studies/diagnose_treadmill.py --fit results/fit.nc
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "calibration"))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "calibration"))
 from refit_variants import with_default  # noqa: E402  (a sibling script, not a package)
 
-CONFIG = HERE.parent / "calibration" / "config.toml"
+CONFIG = REPO / "calibration" / "config.toml"
 TREADMILL = "Buyer Gain Capture"
 
 
 def problem_with(config, value: float, directory: Path) -> CalibrationProblem:
     """The calibration problem on a copy of the model whose Buyer Gain Capture is ``value``."""
-    copy = with_default(HERE / "gvc_upgrading.mdl", TREADMILL, value, directory)
+    copy = with_default(REPO / "models" / "gvc_upgrading.mdl", TREADMILL, value, directory)
     return CalibrationProblem.from_config(config, model=gvcdyn.load(copy))
 
 

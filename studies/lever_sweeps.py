@@ -7,7 +7,7 @@ often the high value raises Innovation Capability, Value Capture Share and Clust
 Position at year 40 (for shocks also 5 years after the shock). It reproduces the table
 "Issue 10's own measurements" in models/README.md.
 
-Usage: python models/lever_sweeps.py
+Usage: python studies/lever_sweeps.py
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODEL = Path(__file__).resolve().parent / "gvc_upgrading.mdl"
+MODEL = Path(__file__).resolve().parents[1] / "models" / "gvc_upgrading.mdl"
 OUTCOMES = ("Innovation Capability", "Value Capture Share", "Cluster Market Position")
 SWEEPS = (
     ("Scouting Intensity", 0.0, 1.0),

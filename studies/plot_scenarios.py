@@ -7,7 +7,7 @@ to the bottom, and no start vs buyer-led vs state-led start. It uses PySD direct
 in a temporary directory, because PySD writes a .py next to the .mdl it reads and must
 not write into the repository.
 
-Usage: python models/plot_scenarios.py [--out PATH]
+Usage: python studies/plot_scenarios.py [--out PATH]
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-MODEL = HERE / "gvc_upgrading.mdl"
-SCENARIOS = HERE / "scenarios"
+MODELS = Path(__file__).resolve().parents[1] / "models"
+MODEL = MODELS / "gvc_upgrading.mdl"
+SCENARIOS = MODELS / "scenarios"
 
 #: (row title, [(scenario file stem, line style)]): each row contrasts settings that
 #: differ in one mechanism of the design note.
@@ -128,7 +128,7 @@ def plot(out: Path) -> None:
 def main() -> None:
     """Command-line entry: write the scenario picture."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "scenarios.png")
+    parser.add_argument("--out", type=Path, default=MODELS / "scenarios.png")
     args = parser.parse_args()
     plot(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB)")

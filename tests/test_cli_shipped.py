@@ -144,8 +144,9 @@ def test_the_wheel_ships_the_data_and_no_scripts(tmp_path: Path) -> None:
         else:
             shutil.copy2(path, source / name)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    offline = ["--no-deps", "--no-build-isolation", "--no-index"]  # the test extra's wheel
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", tmp_path / "dist", source],
+        [sys.executable, "-m", "pip", "wheel", *offline, "-w", tmp_path / "dist", source],
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
