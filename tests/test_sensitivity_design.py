@@ -51,6 +51,27 @@ Y = 1 * X1 + 2 * X2 + 3 * X3
 """
 
 
+@pytest.fixture
+def printed(monkeypatch):
+    """What the CLI's rich consoles print (they are bound to streams at import)."""
+    import io
+
+    from gvcdyn.cli import common
+
+    streams = {"out": io.StringIO(), "err": io.StringIO()}
+    monkeypatch.setattr(common.out, "file", streams["out"])
+    monkeypatch.setattr(common.err, "file", streams["err"])
+    monkeypatch.setattr(common.out, "width", 200)
+
+    def take(name: str = "out") -> str:
+        text = streams[name].getvalue()
+        streams[name].seek(0)
+        streams[name].truncate()
+        return text
+
+    return take
+
+
 def _ranges(tmp_path: Path, text: str, name: str = "ranges.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -240,7 +261,7 @@ def _timed_model(tmp_path: Path) -> Path:
     return path
 
 
-def test_timing_levers_are_fixed_by_default_and_said_when_varied(tmp_path):
+def test_timing_levers_are_fixed_by_default_and_said_when_varied(tmp_path, printed):
     model = gvcdyn.load(_timed_model(tmp_path))
     names = [p.name for p in model.parameters]
     assert timing_levers(model, names) == {"Trigger Year", "Ramp Start"}  # not Onset Time
@@ -250,6 +271,14 @@ def test_timing_levers_are_fixed_by_default_and_said_when_varied(tmp_path):
     ds = sens.sobol(sens.prepare(model, ["Level"]), 64, seed=1)
     assert ds.attrs["timing_levers_fixed"] == "Trigger Year"
     assert "timing_levers_varied" not in ds.attrs
+
+    from gvcdyn.cli import run_cli
+
+    argv = ["sensitivity", str(model.path), "--vars", "Level", "--n", "8", "--seed", "1"]
+    assert run_cli([*argv, "--params", "Trigger Year,Push Size"]) == 0
+    assert "varies timing lever Trigger Year" in " ".join(printed().split())
+    assert run_cli(argv) == 0
+    assert "timing lever" not in printed()
 
     named = sens.prepare(model, ["Level"], params=["Trigger Year", "Push Size"])
     ds = sens.sobol(named, 64, seed=1)
@@ -431,7 +460,7 @@ def test_morris_refuses_a_source(evidence):
         sens.morris(study, 10, seed=1)
 
 
-def test_cli_takes_the_new_ranges_file_and_refuses_a_bad_one(evidence, capsys):
+def test_cli_takes_the_new_ranges_file_and_refuses_a_bad_one(evidence, capsys, printed):
     from gvcdyn.cli import run_cli
 
     model, folder, _ = evidence
@@ -439,8 +468,9 @@ def test_cli_takes_the_new_ranges_file_and_refuses_a_bad_one(evidence, capsys):
     nc = folder / "s.nc"
     argv = ["sensitivity", str(model.path), "--vars", "Y", "--n", "64", "--seed", "1"]
     assert run_cli([*argv, "--ranges", str(good), "--out", str(nc)]) == 0
-    printed = capsys.readouterr().out
-    assert "case context" in printed and "g" in printed
+    table = printed()
+    assert "case context" in table and "g: X, W" in table  # the caption says what the
+    assert "case context: Z, V" in table and "cases: 6 cases" in table  # rows stand for
     bad = _ranges(folder, '[distributions]\n"X" = { dist = "normal", mean = 0.5, sd = 1 }\n', "b")
     assert run_cli([*argv, "--ranges", str(bad)]) == 2
     err = capsys.readouterr().err.strip()

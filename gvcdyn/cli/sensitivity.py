@@ -69,8 +69,9 @@ def sensitivity(
     ranges: Annotated[
         Path | None,
         typer.Option(
-            help="TOML: an optional list 'parameters' and a 'ranges' table of "
-            "name = (low, high) pairs."
+            help="TOML: optional 'parameters', [ranges] (name = [low, high]), "
+            "[distributions], [groups], and evidence sources 'cases' (a calibration config) "
+            "and 'posterior' (a fit); docs/sensitivity.md."
         ),
     ] = None,
     scenario: Annotated[
@@ -177,7 +178,7 @@ def sensitivity(
     with exit_on_interrupt("interrupted: no results written"):
         with err.status("loading the compiled kernel"):
             study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
-        k = study.space.k
+        k = study.design.D  # inputs or groups: a Saltelli block has D + 2 rows
         per_sample = (2 * k + 2 if second_order else k + 2) if method is Analysis.sobol else k + 1
         with (
             executor_from_options(workers, scheduler, n_runs=n * per_sample) as executor,
@@ -222,6 +223,8 @@ def _print_ranking(ds: Any) -> None:
             title=f"{output} at time {last:g} ({ds.attrs['method']}, "
             f"N = {ds.attrs['N']}, {ds.attrs['n_runs']:,} runs)",
             title_justify="left",
+            caption=escape(_design_caption(ds)) or None,
+            caption_justify="left",
         )
         table.add_column("parameter", style="bold")
         columns = ["ST", "S1"] if sobol else ["mu_star", "mu", "sigma"]
@@ -246,6 +249,21 @@ def _print_ranking(ds: Any) -> None:
                 f"... and {hidden} more parameter{'s' * (hidden > 1)} ranked lower "
                 "(--out writes them all)"
             )
+
+
+def _design_caption(ds: Any) -> str:
+    """What the table's rows are beyond plain levers: groups, evidence, timing levers."""
+    lines = []
+    if "parameter_members" in ds.coords:
+        for label, members in zip(ds.parameter.values, ds.parameter_members.values, strict=True):
+            if str(members) != str(label):
+                lines.append(f"{label}: {members}")
+    for kind in ("cases", "posterior"):
+        if f"{kind}_note" in ds.attrs:
+            lines.append(f"{kind}: {ds.attrs[f'{kind}_note']}")
+    if "timing_note" in ds.attrs:
+        lines.append(f"note: {ds.attrs['timing_note']}")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
