@@ -498,3 +498,18 @@ def test_default_levers_leave_out_what_the_cases_set_and_say_so(tmp_path):
     assert ds.attrs["timing_levers_drawn"] == "Shock Year"
     assert "timing_levers_fixed" not in ds.attrs  # it moves with the cases' rows
     assert "draws Shock Year with the evidence rows" in ds.attrs["timing_note"]
+
+
+def test_morris_refuses_an_unbounded_distribution(tmp_path):
+    """Morris' levels reach 0 and 1 of the unit range, where a normal's quantile is infinite."""
+    model = gvcdyn.load(write_mdl(tmp_path, LINEAR, final_time=1))
+    ranges = _ranges(tmp_path, '[distributions]\n"X1" = { dist = "normal", mean = 0, sd = 1 }\n')
+    with pytest.raises(SensitivityDesignError, match="normal distribution of 'X1' is infinite"):
+        sens.morris(sens.prepare(model, ["Y"], ranges=ranges), 10, seed=1)
+    bounded = _ranges(
+        tmp_path,
+        '[distributions]\n"X2" = { dist = "triangular", low = 0, high = 1, mode = 0.5 }\n',
+        "t.toml",
+    )
+    ds = sens.morris(sens.prepare(model, ["Y"], ranges=bounded), 10, seed=1)
+    assert np.all(np.isfinite(ds.mu_star.values))

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["Study", "base_of", "morris", "prepare", "refuse_varied_in_base", "sobol"]
 
 AtLike = str | float | Sequence[float]
+#: distributions with an infinite end (Morris' levels reach the ends of the unit range)
+_UNBOUNDED = ("normal", "lognormal")
 BaseLike = Mapping[str, float] | str | Path | None
 
 
@@ -413,6 +415,13 @@ def morris(
         raise SensitivityDesignError(
             f"Morris moves each input over {num_levels} levels, so the {sourced[0]} would take "
             f"only {num_levels} of its rows; use Sobol' (--method sobol) with evidence sources"
+        )
+    tails = [i for i in study.design.inputs if i.dist and i.dist.kind in _UNBOUNDED]
+    if tails:
+        raise SensitivityDesignError(
+            f"Morris' levels include the ends of each input's range, where the "
+            f"{tails[0].dist.kind} distribution of '{tails[0].name}' is infinite; give it "
+            "a truncnorm or use Sobol'"
         )
     seed = _seed(seed)
     D = study.design.D
