@@ -73,6 +73,9 @@ def sobol_indices(
 
     ``Y``: ``(n,)`` or ``(n, m)`` model outputs for the rows of
     ``SALib.sample.sobol.sample(problem, N, calc_second_order=second_order)``.
+    ``num_vars`` is the number of groups when the problem has SALib's ``groups`` (its
+    blocks then switch a whole group per row, and the indices are per group, as SALib's
+    ``analyze`` gives them), else the number of inputs.
     With the same ``seed`` (a non-zero int) the intervals equal SALib's; point estimates
     do not depend on it. A constant column gets zero indices and zero intervals, as in
     SALib. ``progress(k)`` is called after each chunk of ``k`` columns.
