@@ -98,7 +98,12 @@ def prepare(
     base_label: str | None = None,
     integration: str = "euler",
 ) -> Study:
-    """The space, the outcomes (each output at each time) and the evaluator of a study."""
+    """The space, the outcomes (each output at each time) and the evaluator of a study.
+
+    The ranges file may add distributions, groups and evidence sources: the study's
+    ``design`` then holds SALib's inputs (a source is one selector input), and its space
+    holds the levers varied plus every lever a source sets.
+    """
     if isinstance(outputs, str):
         outputs = [outputs]
     if not outputs:
