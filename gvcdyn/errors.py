@@ -177,3 +177,8 @@ class KernelCacheError(GvcdynError, OSError):
 
 class RealityCheckError(GvcdynError, ValueError):
     """A reality-check file that is malformed: an unknown key, name, kind or time in a check."""
+
+
+class ReportInputError(GvcdynError, ValueError):
+    """A file ``gvcdyn report`` cannot report on: missing, not netCDF, or neither a
+    calibration fit nor a sensitivity study."""

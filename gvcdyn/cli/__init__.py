@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gvcdyn.cli import calibrate, check, models, params, reality, sensitivity, whatif
+from gvcdyn.cli import calibrate, check, models, params, reality, report, sensitivity, whatif
 from gvcdyn.errors import GvcdynError
 
 try:  # typer >= 0.2x parses with its own copy of click
@@ -69,6 +69,7 @@ calibrate.register(app)
 sensitivity.register(app)
 models.register(app)
 reality.register(app)
+report.register(app)
 
 
 def _reflowed(doc: str) -> str:
