@@ -513,3 +513,32 @@ def test_morris_refuses_an_unbounded_distribution(tmp_path):
     )
     ds = sens.morris(sens.prepare(model, ["Y"], ranges=bounded), 10, seed=1)
     assert np.all(np.isfinite(ds.mu_star.values))
+
+
+def test_a_grouped_study_resumes_and_refuses_another_distribution(tmp_path):
+    """The design (distributions, groups) is part of a checkpoint's fingerprint."""
+    from gvcdyn.errors import CheckpointError, JobInterrupted
+    from gvcdyn.execute import Execution
+    from tests.test_sensitivity_execution import _StopsAfter
+
+    model = gvcdyn.load(MODELS / "ishigami.mdl")
+    text = '[distributions]\n"X1" = {{ dist = "truncnorm", low = -3, high = 3, mean = 0, sd = {} }}'
+    text += '\n[groups]\n"g" = ["X1", "X3"]\n"X2" = ["X2"]\n'
+    study = sens.prepare(model, ["Ishigami"], ranges=_ranges(tmp_path, text.format(1)))
+    whole = sens.sobol(study, 64, seed=5, chunk=50)
+    output = tmp_path / "indices.nc"
+    real = study.evaluator
+    study.evaluator = _StopsAfter(real, calls=3)
+    try:
+        with pytest.raises(JobInterrupted):
+            sens.sobol(study, 64, seed=5, chunk=50, execution=Execution(output=output))
+    finally:
+        study.evaluator = real
+    other = sens.prepare(model, ["Ishigami"], ranges=_ranges(tmp_path, text.format(2), "o.toml"))
+    with pytest.raises(CheckpointError):
+        sens.sobol(other, 64, seed=5, chunk=50, execution=Execution(output=output, resume=True))
+    resumed = sens.sobol(
+        study, 64, seed=5, chunk=50, execution=Execution(output=output, resume=True)
+    )
+    np.testing.assert_array_equal(resumed.ST.values, whole.ST.values)
+    assert list(resumed.parameter.values) == ["g", "X2"]
