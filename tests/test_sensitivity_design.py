@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mdl_helpers import write_mdl
 from scipy import stats
 
 import gvcdyn
@@ -20,7 +21,6 @@ from gvcdyn.errors import SensitivityDesignError
 from gvcdyn.sensitivity import study as sens
 from gvcdyn.sensitivity.estimator import sobol_indices
 from gvcdyn.sensitivity.levers import choose_levers, timing_levers
-from tests.mdl_helpers import write_mdl
 
 MODELS = Path(__file__).parent / "models"
 
@@ -517,9 +517,10 @@ def test_morris_refuses_an_unbounded_distribution(tmp_path):
 
 def test_a_grouped_study_resumes_and_refuses_another_distribution(tmp_path):
     """The design (distributions, groups) is part of a checkpoint's fingerprint."""
+    from test_sensitivity_execution import _StopsAfter
+
     from gvcdyn.errors import CheckpointError, JobInterrupted
     from gvcdyn.execute import Execution
-    from tests.test_sensitivity_execution import _StopsAfter
 
     model = gvcdyn.load(MODELS / "ishigami.mdl")
     text = '[distributions]\n"X1" = {{ dist = "truncnorm", low = -3, high = 3, mean = 0, sd = {} }}'
