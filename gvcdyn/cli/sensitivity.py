@@ -69,9 +69,11 @@ def sensitivity(
     ranges: Annotated[
         Path | None,
         typer.Option(
-            help="TOML: optional 'parameters', [ranges] (name = [low, high]), "
-            "[distributions], [groups], and evidence sources 'cases' (a calibration config) "
-            "and 'posterior' (a fit); docs/sensitivity.md."
+            help=escape(
+                "TOML: optional 'parameters', [ranges] (name = [low, high]), "
+                "[distributions], [groups], and evidence sources 'cases' (a calibration "
+                "config) and 'posterior' (a fit); docs/sensitivity.md."
+            )
         ),
     ] = None,
     scenario: Annotated[
