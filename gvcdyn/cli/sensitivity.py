@@ -119,7 +119,10 @@ def sensitivity(
 
     Ranges are the levers' documented ranges unless --ranges overrides them; everything not
     varied stays at the model defaults, the --scenario, or the --fit estimates. A scenario
-    or fit that sets a varied lever is refused (its value would never be used).
+    or fit that sets a varied lever is refused (its value would never be used). Timing
+    levers (a trigger's year) are varied only when named. The --ranges file can also give
+    distributions, groups and evidence: levers of one real case per run ('cases') or one
+    posterior draw of a fit per run ('posterior'); see docs/sensitivity.md.
 
     Example (time-resolved, second order, files written; the captive chain's governance
     fixed, the starts and sources of learning varied):
