@@ -102,18 +102,23 @@ def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -
     f = SweepRuns(request)
     X = request.lever_matrix()
     n = len(X)
-    with progress(kernel_message(request.model, request.method)):
-        Y0, status0 = f(X[:FIRST_CHUNK_RUNS])  # compiles or loads the kernel
-    Y = np.empty((n, Y0.shape[1]), dtype=Y0.dtype)
-    status = np.empty(n, dtype=status0.dtype)
-    Y[:FIRST_CHUNK_RUNS], status[:FIRST_CHUNK_RUNS] = Y0, status0
-    advance = counter("runs", n) if counter is not None else None
-    if advance is not None:
-        advance(FIRST_CHUNK_RUNS)
-    done, size = FIRST_CHUNK_RUNS, FIRST_CHUNK_RUNS
-    with _ctrl_c_latch() as pressed:  # a Ctrl-C a finalizer swallowed still stops the batch
+    done = 0
+    # a Ctrl-C anywhere from the first chunk on (also one a finalizer swallowed: the latch)
+    # stops the batch with one message
+    with _ctrl_c_latch() as pressed:
         try:
+            with progress(kernel_message(request.model, request.method)):
+                Y0, status0 = f(X[:FIRST_CHUNK_RUNS])  # compiles or loads the kernel
+            Y = np.empty((n, Y0.shape[1]), dtype=Y0.dtype)
+            status = np.empty(n, dtype=status0.dtype)
+            Y[:FIRST_CHUNK_RUNS], status[:FIRST_CHUNK_RUNS] = Y0, status0
+            done = size = FIRST_CHUNK_RUNS
+            advance = counter("runs", n) if counter is not None else None
+            if advance is not None:
+                advance(done)
             while done < n:
+                if pressed.is_set():
+                    raise KeyboardInterrupt
                 stop = min(n, done + size)
                 started = time.perf_counter()
                 Y[done:stop], status[done:stop] = f(X[done:stop])
@@ -122,8 +127,6 @@ def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -
                 if advance is not None:
                     advance(stop - done)
                 done = stop
-                if pressed.is_set():
-                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             raise JobInterrupted(
                 f"interrupted after {done:,} of {n:,} runs: no results written"
