@@ -543,3 +543,23 @@ def test_a_grouped_study_resumes_and_refuses_another_distribution(tmp_path):
     )
     np.testing.assert_array_equal(resumed.ST.values, whole.ST.values)
     assert list(resumed.parameter.values) == ["g", "X2"]
+
+
+def test_predictive_draws_serve_when_the_chains_are_not_kept_and_an_unconverged_fit_says_so(
+    evidence,
+):
+    import xarray as xr
+
+    model, folder, _ = evidence
+    fit = xr.Dataset(
+        {"predictive_estimate": (("sample", "parameter"), [[0.2], [0.3], [0.7]])},
+        coords={"parameter": ["W"]},
+        attrs={"posterior_converged": 0},
+    )
+    fit.to_netcdf(folder / "pred.nc")
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "pred.nc"\n')
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    (item,) = [i for i in study.design.inputs if i.source is not None]
+    assert item.source.note.startswith("3 predictive posterior draws of pred.nc")
+    assert "NOT CONVERGED" in item.source.note
+    np.testing.assert_array_equal(item.source.rows[:, 0], [0.2, 0.3, 0.7])

@@ -123,7 +123,7 @@ def posterior_source(model: Model, fit: str | Path, *, where: str = "") -> Evide
         note = f"posterior draws (emcee walkers x draws) of {path.name}{converged}"
     elif "predictive_estimate" in ds:
         array = ds["predictive_estimate"].transpose(..., "parameter")
-        note = f"the predictive posterior draws of {path.name}{converged}"
+        note = f"predictive posterior draws of {path.name}{converged}"
     elif "bootstrap_estimate" in ds:
         array = ds["bootstrap_estimate"].transpose(..., "parameter")
         note = (
