@@ -147,9 +147,12 @@ class DaskExecutor(Executor):
     """Chunks as dask tasks: on an embedded ``LocalCluster`` or on an existing scheduler.
 
     ``workers=N`` starts N local worker processes (one thread each; numba gets
-    ``cores // N`` threads in each) on loopback; ``scheduler="tcp://HOST:PORT"`` connects
-    to a running cluster instead. A worker that dies mid-job loses only its running
-    chunks: dask reruns them elsewhere, and the job's result does not change.
+    ``cores // N`` threads in each) on loopback, secured with TLS and a certificate made
+    for this cluster alone (``Security.temporary()``: another local user can neither
+    connect nor run code in the workers); ``scheduler="tcp://HOST:PORT"`` (or ``tls://``,
+    with dask's TLS configuration) connects to a running cluster instead. A worker that
+    dies mid-job loses only its running chunks: dask reruns them elsewhere, and the
+    job's result does not change.
 
     Only a few chunks are in flight at a time (``max_in_flight``, default two per worker
     plus one), so results never pile up on the workers or in this process.
@@ -175,6 +178,13 @@ class DaskExecutor(Executor):
             address = _scheduler_address(scheduler)
             try:
                 self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+            except TypeError as exc:  # dask: "TLS expects a ssl_context argument ..."
+                raise ExecutorError(
+                    f"the dask scheduler at {address} speaks TLS and this machine has no TLS "
+                    "settings for dask: set distributed.comm.tls.ca-file, "
+                    "distributed.comm.tls.client.cert and .key in dask's configuration "
+                    f"(docs/cluster.md) ({exc})"
+                ) from None
             except (OSError, TimeoutError) as exc:
                 raise ExecutorError(
                     f"cannot reach the dask scheduler at {address} ({exc}); start one with "
@@ -299,7 +309,7 @@ class DaskExecutor(Executor):
 
 
 def _scheduler_address(text: str) -> str:
-    """``tcp://HOST:PORT`` from ``tcp://HOST:PORT`` or ``HOST:PORT``."""
+    """``tcp://HOST:PORT`` (or ``tls://``) from such an address or ``HOST:PORT``."""
     address = text.strip()
     if "://" not in address:
         address = "tcp://" + address
@@ -307,14 +317,21 @@ def _scheduler_address(text: str) -> str:
     host, _, port = host_port.rpartition(":")
     if not host or not port.isdigit():
         raise ExecutorError(
-            f"--scheduler {text!r}: expected an address like tcp://HOST:PORT "
+            f"--scheduler {text!r}: expected an address like tcp://HOST:PORT or tls://HOST:PORT "
             "(as printed by `dask scheduler`)"
         )
     return address
 
 
 def _local_cluster(workers: int) -> Any:
-    """A loopback-only cluster of ``workers`` single-threaded processes."""
+    """A loopback-only cluster of ``workers`` single-threaded processes, on TLS.
+
+    Loopback alone is not private: every local user can reach 127.0.0.1, and an
+    unauthenticated dask scheduler runs whatever a client submits, as the user who
+    started it. So the cluster speaks TLS with mutual authentication, its CA and
+    certificate made in memory for this cluster (``Security.temporary()``, which needs
+    the ``cryptography`` package) and handed only to its own workers and client.
+    """
     from distributed import LocalCluster
 
     # numba's threads are bounded per task (``_limit_numba_threads``), not by setting
@@ -330,6 +347,7 @@ def _local_cluster(workers: int) -> Any:
     for name in ("GVCDYN_CACHE_DIR", "PYTHONPATH"):
         if name in os.environ:
             env[name] = os.environ[name]
+    security = _temporary_security()
     try:
         with _ctrl_c_left_to_this_process():
             return LocalCluster(
@@ -345,10 +363,24 @@ def _local_cluster(workers: int) -> Any:
                 # workers log themselves (a heartbeat to a scheduler closed by Ctrl-C) is noise
                 silence_logs=logging.CRITICAL,
                 env=env,
+                security=security,  # tls:// with this cluster's own certificate
             )
     except (OSError, TimeoutError) as exc:
         raise ExecutorError(
             f"could not start a local dask cluster of {workers} workers: {exc}"
+        ) from None
+
+
+def _temporary_security() -> Any:
+    """dask's ``Security.temporary()``: a CA and certificate for one cluster, in memory."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        raise ExecutorError(
+            "the local dask cluster is secured with TLS, which needs the 'cryptography' "
+            "package: pip install cryptography (a dependency of gvcdyn)"
         ) from None
 
 
