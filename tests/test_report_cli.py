@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -312,3 +313,32 @@ def test_an_unknown_extension_is_refused_before_reading(study_files, tmp_path):
     done = gvcdyn("report", study_files["sobol"], "--out", tmp_path / "r.txt")
     _refused(done, "the extension '.txt' is not one of .htm .html .md")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_gvc_calibration_report_is_the_library_report_plus_the_domain(fit_file, tmp_path):
+    """``calibration/report.py`` is ``gvcdyn report`` plus the GVC sections: the cases'
+    coding confidence, the seeds' claims, the worst-fitted cases and the hand notes."""
+    script = Path(__file__).resolve().parents[1] / "calibration" / "report.py"
+    out = tmp_path / "gvc.md"
+    done = subprocess.run(
+        [sys.executable, script, fit_file, "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert text.startswith("# Calibration report: GVC upgrading model vs the case library")
+    assert (tmp_path / "gvc_profiles.png").is_file()
+    titles = list(_sections(text))
+    library = tmp_path / "lib.md"
+    assert gvcdyn("report", fit_file, "-o", library).returncode == 0
+    shared = [t for t in _sections(library.read_text()) if t != "Calibration report"]
+    assert [t for t in titles if t in shared] == shared  # every library section, in order
+    gvc = ["What the fit says about the seeds' claims", "Cases the model gets most wrong"]
+    assert titles.index(gvc[0]) > titles.index("Observed vs predicted, per case")
+    assert all(t in titles for t in gvc)
+    assert any(t.startswith("Reading the results") for t in titles)  # report_notes.md
+    cases = _tables(_sections(text)["Observed vs predicted, per case"])[0]
+    confidence = {row["case"]: row["conf."] for row in cases}
+    assert confidence["TOY_00"] == "medium" and confidence["TOY_03"] == "low"  # the case file

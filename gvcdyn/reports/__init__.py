@@ -24,7 +24,9 @@ import xarray as xr
 
 from gvcdyn.atomic import atomic_write
 from gvcdyn.errors import OutputWriteError, ReportInputError
+from gvcdyn.reports.calibration import calibration_report, is_fit
 from gvcdyn.reports.document import Report
+from gvcdyn.reports.sensitivity import is_study, sensitivity_report
 
 __all__ = [
     "FORMATS",
@@ -83,9 +85,6 @@ def open_input(source: str | Path) -> xr.Dataset:
 
 def kind_of(ds: xr.Dataset, source: str | Path = "the file") -> str:
     """``"calibration"`` or ``"sensitivity"``; ``ReportInputError`` for anything else."""
-    from gvcdyn.reports.calibration import is_fit
-    from gvcdyn.reports.sensitivity import is_study
-
     if is_fit(ds):
         return "calibration"
     if is_study(ds):
@@ -103,9 +102,6 @@ def build_report(
 ) -> Report:
     """The report of ``ds`` (a fit or a study) for the file ``out``; plots are written
     beside ``out`` now, named after it."""
-    from gvcdyn.reports.calibration import calibration_report
-    from gvcdyn.reports.sensitivity import sensitivity_report
-
     out = Path(out)
     kind = kind_of(ds, source or "the dataset")
     generated_by = generated_by or f"gvcdyn report {source}"

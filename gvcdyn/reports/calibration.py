@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from scipy.stats import spearmanr
 
 from gvcdyn.atomic import atomic_write
 from gvcdyn.reports.document import Bullets, Image, Report, Section, Table, Text, fmt
@@ -359,8 +360,6 @@ def _crossval(ds: xr.Dataset) -> list[Section]:
 
 
 def _cases(ds: xr.Dataset) -> Section:
-    from scipy.stats import spearmanr
-
     levels = json.loads(ds.attrs["outcome_levels"])
     quantity = json.loads(ds.attrs.get("outcome_quantity", "{}"))
     outcomes = [str(o) for o in ds["outcome"].values]

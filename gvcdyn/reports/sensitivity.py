@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from gvcdyn.reports.document import Bullets, Image, Report, Section, Table, Text, fmt
+from gvcdyn.sensitivity.plots import plot_indices
 
 __all__ = ["MAX_TIMES", "is_study", "ranking", "sensitivity_report", "shown_times"]
 
@@ -56,8 +57,6 @@ def sensitivity_report(
 ) -> Report:
     """The report of the study ``ds``; its figure is written to
     ``folder/<stem>_indices.png`` (named in ``Report.files``)."""
-    from gvcdyn.sensitivity.plots import plot_indices
-
     sobol = "ST" in ds
     report = Report(str(ds.attrs.get("title", "Sensitivity report")))
     report.opening += _provenance(ds, generated_by)
