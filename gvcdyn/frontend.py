@@ -117,13 +117,15 @@ def _position(
     start = clean.find_equation(equation) if equation else None
     if isinstance(exc, ParseError) and isinstance(exc.text, str):
         parsed = exc.text
+        # past the end (an equation that ends too early): its last character
+        pos = min(exc.pos, len(parsed.rstrip()) - 1) if parsed.strip() else 0
         if start is not None and equation is not None:
             base = equation.rfind(parsed)
             if base >= 0:
-                return start + base + exc.pos
+                return start + base + pos
         base = clean.text.find(parsed)
         if base >= 0:
-            return base + exc.pos
+            return base + pos
     if start is not None and equation is not None and expression:
         base = equation.rfind(expression)
         return start + max(base, 0)

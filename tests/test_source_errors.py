@@ -137,3 +137,13 @@ def test_clean_text_maps_back_to_the_file() -> None:
         "Growth Rate",
         "growth",
     ]
+
+
+def test_an_equation_that_ends_too_early_is_placed_at_its_last_character(tmp_path: Path) -> None:
+    path = write_mdl(tmp_path, "capacity = 3\n~ ~ |\n\ngrowth = (capacity\n~ ~ |\n", name="open")
+    line = _line_of(path, "growth = (capacity")
+    with pytest.raises(ModelParseError) as info:
+        gd.load(path)
+    message = str(info.value)
+    assert f"open.mdl: line {line}, column {len('growth = (capacity')}:" in message, message
+    assert "in the equation of 'growth': " in message and "ends too early" in message
