@@ -86,7 +86,7 @@ def _parse_error_message(path: Path, exc: Exception) -> str:
         position = _position(clean, exc, equation, expression)
         if position is not None:
             where = f": {clean.file_location(position)}"
-    except (OSError, ValueError):  # the location is a help, never a second failure
+    except Exception:  # the location is a help, never a second failure
         pass
     subject = f"in the equation of '{name}': " if name else ""
     return f"{path}{where}: {subject}{what} (PySD's Vensim translator could not read it)"

@@ -192,7 +192,7 @@ def undefined_name_error(
     if path is not None:
         try:
             found = locate_reference(CleanText.of_file(path), variable, reference)
-        except OSError:
+        except Exception:  # the location is a help, never a second failure
             found = None
         if found is not None:
             spelled, location = found
