@@ -22,6 +22,12 @@ how far each ranking moves.
 
     python studies/sensitivity_report.py                   # N = 1024, 8 fit draws
     python studies/sensitivity_report.py --n 256 --draws 3 # quick look
+
+The report of each study on its own (every lever's indices with their intervals per
+output and time, and the figure) is ``gvcdyn report``'s, written beside its netCDF file
+(``results/sensitivity_captive_report.md``...); this script runs the GVC designs and
+writes the comparison across them that the seeds' claims need, built with the same
+report blocks (``gvcdyn.reports``), so ``--out`` may also name an ``.html`` page.
 """
 
 from __future__ import annotations
@@ -39,11 +45,13 @@ import xarray as xr
 from scipy.stats import spearmanr
 
 import gvcdyn
+from gvcdyn.reports import check_out, save, write_report
+from gvcdyn.reports import sensitivity as generic
+from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
 from gvcdyn.sensitivity import study as sens
 from gvcdyn.sensitivity.dataset import write
 from gvcdyn.sensitivity.fits import fit_draws
 from gvcdyn.sensitivity.levers import choose_levers
-from gvcdyn.sensitivity.plots import plot_indices
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")
@@ -134,6 +142,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "sensitivity.md")
     args = parser.parse_args()
+    check_out(args.out)  # .md or .html, before the runs
     started = time.perf_counter()
 
     model = gvcdyn.load(args.model)
@@ -159,8 +168,7 @@ def main() -> None:
         studies[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
         morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
         n_runs += studies[label].attrs["n_runs"] + morris[label].attrs["n_runs"]
-        write(studies[label], results_dir / f"sensitivity_{label}.nc")
-        plot_indices(studies[label], results_dir / f"sensitivity_{label}.png")
+        _write_with_report(studies[label], results_dir / f"sensitivity_{label}.nc")
 
     fixed: dict[str, xr.Dataset] = {}
     fixed_morris: dict[str, xr.Dataset] = {}
@@ -203,7 +211,7 @@ def main() -> None:
     pooled = sens.sobol(pooled_study, args.n, seed=args.seed, command_line=sys.argv)
     pooled_morris = sens.morris(pooled_study, 100, seed=args.seed, command_line=sys.argv)
     n_runs += pooled.attrs["n_runs"] + pooled_morris.attrs["n_runs"]
-    write(pooled, results_dir / "sensitivity_pooled.nc")
+    _write_with_report(pooled, results_dir / "sensitivity_pooled.nc")
 
     spread: dict[str, list[xr.Dataset]] = {label: [] for label in BASES}
     draws = fit_draws(fit, args.draws) if fit is not None else []
@@ -221,7 +229,7 @@ def main() -> None:
             n_runs += spread[label][-1].attrs["n_runs"]
 
     elapsed = time.perf_counter() - started
-    text = render(
+    report = render(
         model,
         args,
         fit,
@@ -235,26 +243,32 @@ def main() -> None:
         elapsed,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    save(report, args.out)
     print(f"wrote {args.out} ({n_runs:,} runs, {elapsed:.0f} s)")
+
+
+def _write_with_report(ds: xr.Dataset, path: Path) -> None:
+    """The study's file and its own report beside it (``gvcdyn report``'s)."""
+    write(ds, path)
+    write_report(path, generated_by=f"gvcdyn report {_shown(path)}")
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def ranking(ds: xr.Dataset, output: str, t: float) -> list[tuple[str, float, float, float]]:
-    """(lever, ST, ST_conf, S1) sorted by ST, largest first."""
+    """(lever, ST, ST_conf, S1) ranked as ``gvcdyn report`` ranks them (by ST)."""
     one = ds.sel(output=output, time=t)
-    rows = [
+    index = int(np.flatnonzero(ds.time.values == t)[0])
+    return [
         (
-            str(p),
-            float(one.ST.sel(parameter=p)),
-            float(one.ST_conf.sel(parameter=p)),
-            float(one.S1.sel(parameter=p)),
+            str(one.parameter.values[i]),
+            float(one.ST.values[i]),
+            float(one.ST_conf.values[i]),
+            float(one.S1.values[i]),
         )
-        for p in one.parameter.values
+        for i in generic.ranking(ds, output, index)
     ]
-    return sorted(rows, key=lambda r: -r[1])
 
 
 def rank_of(ds: xr.Dataset, output: str, t: float, lever: str) -> int | None:
@@ -287,106 +301,125 @@ def render(
     spread,
     n_runs,
     elapsed,
-) -> str:
+) -> Report:
     studies, morris = main_design
     fixed, fixed_morris = fixed_design
     episode, episode_morris = episode_design
     pooled, pooled_morris = pooled_design
     main = outputs[0]
     any_ds = next(iter(studies.values()))
-    lines = [
-        "# Which levers most affect functional upgrading",
-        "",
-        f"Generated by `{shlex.join(['python', *sys.argv])}` on "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({n_runs:,} model runs, {elapsed:.0f} s "
-        "on this machine). Re-run it after the model or the fit changes; every number below "
-        "comes from the runs.",
-        "",
-        f"- model: `{_shown(Path(args.model))}`, "
-        f"SHA-256 `{model.ir.source_hash[:16]}…`, gvcdyn {gvcdyn.__version__}",
-        f"- base parameters: {_fit_line(fit, model)}",
-        f"- design: Sobol' (Saltelli sampling, first-order S1 and total ST with 95% bootstrap "
-        f"intervals, 100 resamples), N = {args.n}, seed {args.seed}; {any_ds.attrs['n_runs']:,} "
-        f"runs per study; Morris (100 trajectories, 4 levels) for the direction of effects",
-        f"- outputs: {', '.join(outputs)}, read at {', '.join(f'{t:g}' for t in TIMES)} years",
-        f"- varied: every lever of the model's Levers view except {', '.join(GOVERNANCE)} "
-        "(which defines the chain type and stays at the scenario's value), each over its "
-        "documented range; all other constants at the scenario (and the fit's estimates)",
-        "- files: `results/sensitivity_{captive,market-based,pooled}.nc` (indices with "
-        "dimensions parameter, output, time; `_timing_fixed` and `_shock_episode` for the "
-        "second and third designs) and `results/sensitivity_{captive,market-based}.png`",
-        "",
-        "ST is the share of the output's variance that involves the lever (alone or with "
-        "others); S1 the share it explains alone. Direction is the sign of the Morris mean "
-        "effect (± when the effects change sign across the space).",
-        "",
+    report = Report("Which levers most affect functional upgrading")
+    report.opening += [
+        Text(
+            f"Generated by `{shlex.join(['python', *sys.argv])}` on "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({n_runs:,} model runs, "
+            f"{elapsed:.0f} s on this machine). Re-run it after the model or the fit changes; "
+            "every number below comes from the runs."
+        ),
+        Bullets(
+            [
+                f"model: `{_shown(Path(args.model))}`, "
+                f"SHA-256 `{model.ir.source_hash[:16]}…`, gvcdyn {gvcdyn.__version__}",
+                f"base parameters: {_fit_line(fit, model)}",
+                f"design: Sobol' (Saltelli sampling, first-order S1 and total ST with 95% "
+                f"bootstrap intervals, 100 resamples), N = {args.n}, seed {args.seed}; "
+                f"{any_ds.attrs['n_runs']:,} runs per study; Morris (100 trajectories, 4 "
+                "levels) for the direction of effects",
+                f"outputs: {', '.join(outputs)}, read at {', '.join(f'{t:g}' for t in TIMES)} "
+                "years",
+                f"varied: every lever of the model's Levers view except {', '.join(GOVERNANCE)} "
+                "(which defines the chain type and stays at the scenario's value), each over "
+                "its documented range; all other constants at the scenario (and the fit's "
+                "estimates)",
+                "files: `results/sensitivity_{captive,market-based,pooled}.nc` (indices with "
+                "dimensions parameter, output, time; `_timing_fixed` and `_shock_episode` for "
+                "the second and third designs), each with its own report beside it (every "
+                "lever's indices per output and time, and the figure; `gvcdyn report`): "
+                "`results/sensitivity_{captive,market-based,pooled}_report.md`",
+            ]
+        ),
+        Text(
+            "ST is the share of the output's variance that involves the lever (alone or with "
+            "others); S1 the share it explains alone. Direction is the sign of the Morris mean "
+            "effect (± when the effects change sign across the space)."
+        ),
     ]
     shown: list[str] = []
     for output in outputs:
+        section = report.add(Section(f"output/{output}", output))
         twin = next((o for o in shown if _same_indices(studies, o, output)), None)
         if twin is not None:
-            lines += [
-                f"## {output}",
-                "",
-                f"Indices identical to those of {twin} in every study (a linear rescaling of "
-                "it under this design); see above.",
-                "",
-            ]
+            section.add(
+                Text(
+                    f"Indices identical to those of {twin} in every study (a linear rescaling "
+                    "of it under this design); see above."
+                )
+            )
             continue
         shown.append(output)
-        lines += [f"## {output}", ""]
         for label, ds in studies.items():
-            lines += [f"### {label} chain", ""]
-            lines += _ranking_table(ds, morris[label], output)
+            report.add(
+                Section(f"output/{output}/{label}", f"{label} chain", level=3).add(
+                    *_ranking_table(ds, morris[label], output)
+                )
+            )
     if fixed:
-        lines += [
-            f"## {main} with {', '.join(TIMING)} held at the scenario's value",
-            "",
-            f"{', '.join(TIMING)} sets when the trigger (shock, buyer-, state- or FDI-led start) "
-            "comes; over a range that spans the horizon it decides whether anything has "
-            "happened by the reading time, which can hide every other lever. The same design "
-            f"with it fixed (files `results/sensitivity_*_timing_fixed.nc`):",
-            "",
-        ]
-        for label, ds in fixed.items():
-            lines += [f"### {label} chain, timing fixed", ""]
-            lines += _ranking_table(ds, fixed_morris[label], main)
-    if episode:
-        lines += [
-            f"## {main} after a shock: the other kinds of start held at 0",
-            "",
-            f"{', '.join(STARTS)} held at 0 and {', '.join(TIMING)} at the scenario's value; "
-            "every other lever varied (Shock Size over its range, 0 included). This is the "
-            "setting of [PF]'s claim: a shock of market vulnerability starts the search and "
-            "the sources of learning decide what it leads to (files "
-            "`results/sensitivity_*_shock_episode.nc`):",
-            "",
-        ]
-        for label, ds in episode.items():
-            lines += [f"### {label} chain, shock episodes", ""]
-            lines += _ranking_table(ds, episode_morris[label], main)
-    lines += ["## The governance lever itself (pooled: chain type varied too)", ""]
-    lines += _pooled_lines(pooled, pooled_morris, outputs)
-    lines += ["## What it says about the seeds' claims", ""]
-    if fixed:
-        lines += [f"(From the design with {', '.join(TIMING)} fixed, and the pooled one.)", ""]
-        lines += _claims(fixed, fixed_morris, pooled, pooled_morris, main)
-    else:
-        lines += _claims(studies, morris, pooled, pooled_morris, main)
-    if episode:
-        lines += [
-            "In shock episodes (the other starts at 0; the levers of the claim about what a "
-            "shock leads to):",
-            "",
-        ]
-        lines += _claims(
-            episode, episode_morris, None, None, main, only="Induced search and sources"
+        report.add(
+            Section("timing-fixed", f"{main} with {', '.join(TIMING)} held at the scenario's value")
+        ).add(
+            Text(
+                f"{', '.join(TIMING)} sets when the trigger (shock, buyer-, state- or FDI-led "
+                "start) comes; over a range that spans the horizon it decides whether anything "
+                "has happened by the reading time, which can hide every other lever. The same "
+                "design with it fixed (files `results/sensitivity_*_timing_fixed.nc`):"
+            )
         )
-    lines += ["## How much the ranking moves across the fit's parameter uncertainty", ""]
-    lines += _uncertainty(studies, spread, main, fit)
-    lines += ["## Caveats", ""]
-    lines += _caveats(studies, main)
-    return "\n".join(lines) + "\n"
+        for label, ds in fixed.items():
+            report.add(
+                Section(f"timing-fixed/{label}", f"{label} chain, timing fixed", level=3).add(
+                    *_ranking_table(ds, fixed_morris[label], main)
+                )
+            )
+    if episode:
+        report.add(
+            Section("episodes", f"{main} after a shock: the other kinds of start held at 0")
+        ).add(
+            Text(
+                f"{', '.join(STARTS)} held at 0 and {', '.join(TIMING)} at the scenario's value; "
+                "every other lever varied (Shock Size over its range, 0 included). This is the "
+                "setting of [PF]'s claim: a shock of market vulnerability starts the search and "
+                "the sources of learning decide what it leads to (files "
+                "`results/sensitivity_*_shock_episode.nc`):"
+            )
+        )
+        for label, ds in episode.items():
+            report.add(
+                Section(f"episodes/{label}", f"{label} chain, shock episodes", level=3).add(
+                    *_ranking_table(ds, episode_morris[label], main)
+                )
+            )
+    report.add(
+        Section("pooled", "The governance lever itself (pooled: chain type varied too)")
+    ).add(_pooled_lines(pooled, pooled_morris, outputs))
+    claims = report.add(Section("claims", "What it says about the seeds' claims"))
+    if fixed:
+        claims.add(Text(f"(From the design with {', '.join(TIMING)} fixed, and the pooled one.)"))
+        claims.add(*_claims(fixed, fixed_morris, pooled, pooled_morris, main))
+    else:
+        claims.add(*_claims(studies, morris, pooled, pooled_morris, main))
+    if episode:
+        claims.add(
+            Text(
+                "In shock episodes (the other starts at 0; the levers of the claim about what a "
+                "shock leads to):"
+            ),
+            *_claims(episode, episode_morris, None, None, main, only="Induced search and sources"),
+        )
+    report.add(
+        Section("uncertainty", "How much the ranking moves across the fit's parameter uncertainty")
+    ).add(*_uncertainty(studies, spread, main, fit))
+    report.add(Section("caveats", "Caveats")).add(_caveats(studies, main))
+    return report
 
 
 def _same_indices(studies, a: str, b: str) -> bool:
@@ -422,32 +455,31 @@ def _fit_line(fit, model) -> str:
     )
 
 
-def _ranking_table(ds: xr.Dataset, md: xr.Dataset, output: str) -> list[str]:
-    head = "| rank | " + " | ".join(f"{t:g} years: lever | ST ± 95% | S1 | dir" for t in TIMES)
-    sep = "|---|" + "---|---|---|---|" * len(TIMES)
-    rows = [head + " |", sep]
+def _ranking_table(ds: xr.Dataset, md: xr.Dataset, output: str) -> list:
+    columns = ["rank"]
+    for t in TIMES:
+        columns += [f"{t:g} years: lever", "ST ± 95%", "S1", "dir"]
     rankings = {t: ranking(ds, output, t) for t in TIMES}
+    rows = []
     for r in range(min(8, ds.sizes["parameter"])):
-        cells = []
+        row = [str(r + 1)]
         for t in TIMES:
             name, st, conf, s1 = rankings[t][r]
-            cells.append(
-                f"{name} | {st:.3f} ± {conf:.3f} | {s1:.3f} | {direction(md, output, t, name)}"
-            )
-        rows.append(f"| {r + 1} | " + " | ".join(cells) + " |")
+            row += [name, f"{st:.3f} ± {conf:.3f}", f"{s1:.3f}", direction(md, output, t, name)]
+        rows.append(row)
     total_s1 = {t: sum(row[3] for row in rankings[t]) for t in TIMES}
-    rows += [
-        "",
-        "Sum of S1 (1 = additive; less = interactions): "
-        + ", ".join(f"{total_s1[t]:.2f} at {t:g}" for t in TIMES)
-        + f". {ds.sizes['parameter']} levers "
-        "varied; the rest are in the netCDF file.",
-        "",
+    return [
+        Table(columns, rows),
+        Text(
+            "Sum of S1 (1 = additive; less = interactions): "
+            + ", ".join(f"{total_s1[t]:.2f} at {t:g}" for t in TIMES)
+            + f". {ds.sizes['parameter']} levers varied; the rest are in the study's own "
+            "report and netCDF file."
+        ),
     ]
-    return rows
 
 
-def _pooled_lines(pooled: xr.Dataset, md: xr.Dataset, outputs) -> list[str]:
+def _pooled_lines(pooled: xr.Dataset, md: xr.Dataset, outputs) -> Bullets:
     lines = []
     for output in outputs:
         parts = []
@@ -460,22 +492,24 @@ def _pooled_lines(pooled: xr.Dataset, md: xr.Dataset, outputs) -> list[str]:
                     f"{float(one.ST_conf):.3f}, direction "
                     f"{direction(md, output, t, lever)}"
                 )
-        lines.append(f"- {output}, {', '.join(GOVERNANCE)}: " + "; ".join(parts))
-    return [*lines, ""]
+        lines.append(f"{output}, {', '.join(GOVERNANCE)}: " + "; ".join(parts))
+    return Bullets(lines)
 
 
-def _claims(studies, morris, pooled, pooled_morris, output, only: str = "") -> list[str]:
+def _claims(studies, morris, pooled, pooled_morris, output, only: str = "") -> list:
     t = TIMES[-1]
-    lines = [
-        f"On {output} at {t:g} years (rank of the lever among those varied, ST, "
-        "direction; expected = the sign the claim predicts):",
-        "",
+    blocks: list = [
+        Text(
+            f"On {output} at {t:g} years (rank of the lever among those varied, ST, "
+            "direction; expected = the sign the claim predicts):"
+        )
     ]
     designs = [*studies.items(), *((("pooled", pooled),) if pooled is not None else ())]
     for claim in CLAIMS:
         if not claim.title.startswith(only):
             continue
-        lines += [f"**{claim.title}.** {claim.statement}", ""]
+        blocks.append(Text(f"**{claim.title}.** {claim.statement}"))
+        items = []
         for lever, expected in claim.levers.items():
             cells = []
             for label, ds in designs:
@@ -490,15 +524,15 @@ def _claims(studies, morris, pooled, pooled_morris, output, only: str = "") -> l
                     f"{float(one.ST_conf):.3f}, {got}{_verdict(expected, got, one)}"
                 )
             if cells:
-                lines.append(f"- {lever} (expected {expected}): " + "; ".join(cells))
+                items.append(f"{lever} (expected {expected}): " + "; ".join(cells))
             elif only:
-                lines.append(f"- {lever}: held fixed in this design")
+                items.append(f"{lever}: held fixed in this design")
             else:
-                lines.append(f"- {lever}: not a lever of this model version")
+                items.append(f"{lever}: not a lever of this model version")
         if set(SOURCES) <= set(claim.levers):
-            lines.append(_sources_together(designs, output, t))
-        lines.append("")
-    return lines
+            items.append(_sources_together(designs, output, t))
+        blocks.append(Bullets(items))
+    return blocks
 
 
 def _sources_together(designs, output: str, t: float) -> str:
@@ -511,7 +545,7 @@ def _sources_together(designs, output: str, t: float) -> str:
         st = ds.ST.sel(output=output, time=t, parameter=present).values
         cells.append(f"{label}: sum {st.sum():.3f}, largest {st.max():.3f}")
     return (
-        "- The sources of learning together (their joint total index lies between the "
+        "The sources of learning together (their joint total index lies between the "
         "largest single ST and the sum): " + "; ".join(cells)
     )
 
@@ -526,23 +560,21 @@ def _verdict(expected: str, got: str, one: xr.Dataset) -> str:
     return ""
 
 
-def _uncertainty(studies, spread, output, fit) -> list[str]:
+def _uncertainty(studies, spread, output, fit) -> list:
     if fit is None or not any(spread.values()):
         return [
-            "No calibration fit with bootstrap draws was found; re-run after "
-            "`gvcdyn calibrate ... --out results/fit.nc`.",
-            "",
+            Text(
+                "No calibration fit with bootstrap draws was found; re-run after "
+                "`gvcdyn calibrate ... --out results/fit.nc`."
+            )
         ]
-    lines = [
+    intro = Text(
         f"The Sobol' study of {output} repeated at {len(next(iter(spread.values())))} "
         "bootstrap draws of the fit (smaller N per draw). Spearman correlation of each "
         "draw's ST vector with the estimate's, the share of draws with the same leading "
-        "lever, and the range of rank of the estimate's top three levers:",
-        "",
-        "| chain | time | Spearman rho (min / median) | same top lever | ranks of the top 3 "
-        "across draws |",
-        "|---|---|---|---|---|",
-    ]
+        "lever, and the range of rank of the estimate's top three levers:"
+    )
+    rows = []
     for label, draws in spread.items():
         ds = studies[label]
         for t in TIMES:
@@ -557,32 +589,43 @@ def _uncertainty(studies, spread, output, fit) -> list[str]:
                 for name in top:
                     ranks[name].append(order.index(name) + 1)
             rank_text = ", ".join(f"{n} {min(v)}-{max(v)}" for n, v in ranks.items())
-            lines.append(
-                f"| {label} | {t:g} | {np.nanmin(rhos):.2f} / {np.nanmedian(rhos):.2f} "
-                f"| {same}/{len(draws)} | {rank_text} |"
+            rows.append(
+                [
+                    label,
+                    f"{t:g}",
+                    f"{np.nanmin(rhos):.2f} / {np.nanmedian(rhos):.2f}",
+                    f"{same}/{len(draws)}",
+                    rank_text,
+                ]
             )
-    return [*lines, ""]
+    columns = [
+        "chain",
+        "time",
+        "Spearman rho (min / median)",
+        "same top lever",
+        "ranks of the top 3 across draws",
+    ]
+    return [intro, Table(columns, rows)]
 
 
-def _caveats(studies, output) -> list[str]:
+def _caveats(studies, output) -> Bullets:
     lines = []
     for label, ds in studies.items():
         widest = float(ds.ST_conf.sel(output=output).max())
         lines.append(
-            f"- {label}: widest 95% interval of ST on {output}: ±{widest:.3f}; "
+            f"{label}: widest 95% interval of ST on {output}: ±{widest:.3f}; "
             f"{ds.attrs['n_failed_runs']} failed runs "
             f"({ds.attrs['n_dropped_groups']} base samples left out)."
         )
     lines += [
-        "- Indices depend on the ranges: a lever's documented range is a statement about "
+        "Indices depend on the ranges: a lever's documented range is a statement about "
         "which clusters are plausible, and a narrow range makes a lever look unimportant.",
-        "- Sobol' indices rank contributions to variance, not the size or sign of an effect; "
+        "Sobol' indices rank contributions to variance, not the size or sign of an effect; "
         "the direction column comes from Morris elementary effects on the same space.",
-        "- `python benchmarks/sensitivity_convergence.py` shows how the indices and their "
+        "`python benchmarks/sensitivity_convergence.py` shows how the indices and their "
         "intervals settle as N grows.",
-        "",
     ]
-    return lines
+    return Bullets(lines)
 
 
 if __name__ == "__main__":

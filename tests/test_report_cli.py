@@ -342,3 +342,33 @@ def test_the_gvc_calibration_report_is_the_library_report_plus_the_domain(fit_fi
     cases = _tables(_sections(text)["Observed vs predicted, per case"])[0]
     confidence = {row["case"]: row["conf."] for row in cases}
     assert confidence["TOY_00"] == "medium" and confidence["TOY_03"] == "low"  # the case file
+
+
+@pytest.mark.slow
+def test_the_gvc_sensitivity_report_writes_each_studys_own_report(tmp_path):
+    """``studies/sensitivity_report.py`` (small N): the GVC comparison across designs,
+    with every study's ``gvcdyn report`` beside its netCDF file; ``--out`` may be .html."""
+    script = Path(__file__).resolve().parents[1] / "studies" / "sensitivity_report.py"
+    out = tmp_path / "sensitivity.html"
+    done = subprocess.run(
+        [sys.executable, script, "--n", "32", "--draws", "0", "--no-fit", "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for title in (
+        "Which levers most affect functional upgrading",
+        "The governance lever itself (pooled: chain type varied too)",
+        "<h2>What it says about the seeds' claims</h2>",
+        "Caveats",
+    ):
+        assert title in page, title
+    for label in ("captive", "market-based", "pooled"):
+        own = tmp_path / f"sensitivity_{label}_report.md"
+        text = own.read_text()
+        assert text.startswith("# Sobol' sensitivity indices of gvc_upgrading")
+        assert "## Functional Upgrading" in text
+        assert (tmp_path / f"sensitivity_{label}_report_indices.png").is_file()
