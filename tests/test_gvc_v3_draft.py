@@ -1,0 +1,134 @@
+"""The GVC model v3 draft (issue 20, first step: directed search) holds its checks.
+
+``models/gvc_upgrading_v3.mdl`` is a draft beside the shipped, calibrated v2.2 model
+(``gvc_upgrading.mdl``, whose numbers the other GVC tests pin); its behavioural claims are
+``models/gvc_upgrading_v3.checks.toml``: v2.2's 63 checks (b10's range list and b14 read
+v3's variable names) and issue 20's new ones (b16 directed search, b17 the race lowers
+product upgrading's payoff). This file runs that file once at the pinned
+``gvc_reference_params.toml`` with one test case per check, as ``test_gvc_behaviour.py``
+does for v2.2, plus the structural invariants of the new co-flow. Every check here is
+one that models/README.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the
+same parameters (margins -0.13, -0.38, -0.11), which is why the draft exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+from gvc_runner import LEVERS, MODEL_PATH, REFERENCE_PATH
+
+import gvcdyn
+
+V3_PATH = MODEL_PATH.with_name("gvc_upgrading_v3.mdl")
+V3_CHECKS_PATH = MODEL_PATH.with_name("gvc_upgrading_v3.checks.toml")
+V3_CHECKS = tomllib.loads(V3_CHECKS_PATH.read_text(encoding="utf-8"))
+V3_CHECK_NAMES = [c["name"] for c in V3_CHECKS["check"]]
+_RANGE = re.compile(r"\[\s*([-\d.eE+]+|\?)\s*,\s*([-\d.eE+]+|\?)\s*\]")
+TOL = 1e-9
+CONTROL = ("FINAL TIME", "INITIAL TIME", "SAVEPER", "TIME STEP")
+
+
+@functools.lru_cache(maxsize=1)
+def v3_model() -> object:
+    """The compiled v3 draft, loaded once per process."""
+    return gvcdyn.load(V3_PATH)
+
+
+@functools.lru_cache(maxsize=1)
+def v3_reference_result() -> object:
+    """Every check of the v3 file at the pinned reference parameters: one batch."""
+    return gvcdyn.reality_check(v3_model(), V3_CHECKS_PATH, params=REFERENCE_PATH)
+
+
+def v3_ranges(constants: bool) -> dict[str, tuple[float, float]]:
+    """Documented ``[min,max]`` of the v3 .mdl's constants (``constants=True``) or of its
+    stocks and auxiliaries, by name (the reading of ``gvc_runner.constant_ranges``)."""
+    text = V3_PATH.read_text(encoding="utf-8").split("\\\\\\---///")[0]
+    ranges: dict[str, tuple[float, float]] = {}
+    for block in text.replace("{UTF-8}", "", 1).split("|"):
+        parts = block.split("~")
+        if len(parts) < 3 or "=" not in parts[0]:
+            continue
+        m = _RANGE.search(parts[1])
+        if m is None:
+            continue
+        name, expr = (s.strip() for s in parts[0].split("=", 1))
+        try:
+            float(expr)
+            is_constant = True
+        except ValueError:
+            is_constant = False
+        if is_constant == constants and name not in CONTROL:
+            ranges[name] = tuple(np.inf if v == "?" else float(v) for v in m.groups())
+    return ranges
+
+
+@pytest.mark.parametrize("name", V3_CHECK_NAMES)
+def test_v3_check_holds_at_reference_parameters(name: str) -> None:
+    """Each check of models/gvc_upgrading_v3.checks.toml holds at the pinned parameters."""
+    ds = v3_reference_result().sel(check=name)
+    assert bool(ds["holds"]), f"{name}: margin {float(ds['margin']):.4g} ({ds['doc'].item()})"
+
+
+def test_v3_checks_file_keeps_every_behavioural_test_and_adds_issue_20s() -> None:
+    """v2.2's groups b1..b15 are all there, plus b16 and b17, run as one batch."""
+    ds = v3_reference_result()
+    groups = sorted(set(ds["group"].values), key=lambda g: int(g[1:]))
+    assert groups == [f"b{i}" for i in range(1, 18)]
+    assert ds.attrs["evaluator_calls"] == 1
+    shipped = tomllib.loads(MODEL_PATH.with_name("gvc_upgrading.checks.toml").read_text())
+    assert {c["name"] for c in shipped["check"]} <= set(V3_CHECK_NAMES)
+
+
+def test_v3_range_check_uses_the_documented_ranges_and_the_same_levers() -> None:
+    """Check b10's ranges are those the v3 .mdl documents for its stocks and auxiliaries,
+    and the draft keeps v2.2's levers (names and list)."""
+    (check,) = [c for c in V3_CHECKS["check"] if c.get("expect") == "in_range"]
+    assert {k: tuple(v) for k, v in check["ranges"].items()} == v3_ranges(constants=False)
+    assert V3_CHECKS["levers"] == list(LEVERS)
+    levers = v3_ranges(constants=True)
+    for name in LEVERS:
+        assert levers[name][0] < levers[name][1], name
+
+
+def test_functional_search_is_part_of_search_effort() -> None:
+    """The co-flow invariant of v3: function-directed search is a part of all search,
+    never more and never negative, over 500 random lever sets (reference constants)."""
+    model = v3_model()
+    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    ranges = v3_ranges(constants=True)
+    rng = np.random.default_rng(2026)
+    table = pd.DataFrame([reference] * 500)
+    for name in LEVERS:
+        table[name] = rng.uniform(*ranges[name], 500)
+    ds = model.run(table, saveper=0.25, variables=["Search Effort", "Functional Search"])
+    search, functional = ds["Search Effort"].values, ds["Functional Search"].values
+    assert np.isfinite(functional).all()
+    assert (functional >= -TOL).all()
+    assert (functional <= search + TOL).all()
+
+
+def test_buyer_and_fdi_starts_direct_no_search_to_functions() -> None:
+    """Directed search [S sec.4, sec.8]: a buyer- or FDI-led start alone (no shock, no
+    state programme) starts no function-directed search, while it raises all search; a
+    state-led start does start it [PF]."""
+    model = v3_model()
+    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    starts = [
+        {},
+        {"Buyer Led Start": 1.0},
+        {"FDI Led Start": 1.0},
+        {"State Led Start": 1.0},
+    ]
+    table = pd.DataFrame([{**reference, "Shock Size": 0.0, **s} for s in starts])
+    ds = model.run(table, saveper=1.0, variables=["Search Effort", "Functional Search"])
+    search, functional = ds["Search Effort"].values, ds["Functional Search"].values
+    for row in (1, 2):
+        assert search[row].max() > 2 * search[0].max(), starts[row]
+        assert functional[row].max() <= TOL, starts[row]
+    assert functional[3].max() > 0.1
