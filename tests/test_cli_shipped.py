@@ -167,3 +167,11 @@ def test_the_wheel_ships_the_data_and_no_scripts(tmp_path: Path) -> None:
     assert shipped == expected, sorted(shipped ^ expected)
     scripts = [n for n in names if n.endswith(".py") and not n.startswith("gvcdyn/")]
     assert not scripts, scripts
+
+
+def test_a_folder_of_that_name_does_not_hide_the_shipped_model(tmp_path: Path) -> None:
+    (tmp_path / "gvc_upgrading").mkdir()
+    (tmp_path / "captive").mkdir()
+    result = gvcdyn("run", "gvc_upgrading", "-s", "captive", "--vars", "Unit Value", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "captive" in result.stdout

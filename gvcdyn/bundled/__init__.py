@@ -142,11 +142,11 @@ def _names(paths: tuple[Path, ...] | list[Path]) -> str:
 
 
 def resolve_model(name: str | Path) -> Path:
-    """A model file: ``name`` itself if that file exists, else the shipped model it names.
+    """A model file: ``name`` itself if that is a file, else the shipped model it names.
 
     Raises ``ModelFileNotFoundError`` naming the shipped models when it is neither.
     """
-    if Path(name).exists():
+    if Path(name).is_file():
         return Path(name)
     models = shipped_models()
     for model in models:
@@ -159,12 +159,12 @@ def resolve_model(name: str | Path) -> Path:
 
 
 def resolve_scenario(name: str | Path, model: Path) -> Path:
-    """A scenario file: ``name`` itself if that file exists, else the scenario of that name
+    """A scenario file: ``name`` itself if that is a file, else the scenario of that name
     in the ``scenarios/`` folder beside ``model``.
 
     Raises ``ScenarioFileError`` naming the model's scenarios when it is neither.
     """
-    if Path(name).exists():
+    if Path(name).is_file():
         return Path(name)
     scenarios = _scenarios_of(model)
     folders = ("models", "scenarios") if model.parent.name == "models" else ("scenarios",)
@@ -180,12 +180,12 @@ def resolve_scenario(name: str | Path, model: Path) -> Path:
 
 
 def resolve_calibration_config(name: str | Path) -> Path:
-    """A calibration config: ``name`` itself if that file exists, else a shipped config
+    """A calibration config: ``name`` itself if that is a file, else a shipped config
     named by its model (``gvc_upgrading``) or its file (``calibration/config.toml``).
 
     Raises ``CalibrationConfigError`` naming the shipped configs when it is neither.
     """
-    if Path(name).exists():
+    if Path(name).is_file():
         return Path(name)
     models = shipped_models()
     for model in models:
