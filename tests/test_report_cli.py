@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from gvcdyn.calibrate.config import PosteriorSettings, load_config
+from gvcdyn.calibrate.config import PosteriorSettings, SparseCovariate, load_config
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.results_io import write_netcdf
 
@@ -33,6 +33,13 @@ name = "skill stays moderate by year 10"
 expect = "bound"
 value = 'run["Skill"] @ 10'
 max = 0.8134
+"""
+#: a distribution and a group (docs/sensitivity.md, "The ranges file")
+RANGES = """
+[distributions]
+"X3" = { dist = "triangular", low = -3, high = 3, mode = 0 }
+[groups]
+"X1 and X2" = ["X1", "X2"]
 """
 
 
@@ -60,6 +67,7 @@ def fit_file(tmp_path_factory) -> Path:
         bootstrap=3,
         posterior=PosteriorSettings(steps=40, walkers=8, seed=4),
         checks=checks,
+        cv_sparse=(SparseCovariate("shock", ("trigger",), prefixes=("shock",)),),
     )
     ds = calibrate(config, crossval=True, command_line=["gvcdyn", "calibrate", "toy"])
     return write_netcdf(ds, folder / "fit.nc")
@@ -76,9 +84,13 @@ def study_files(tmp_path_factory) -> dict[str, Path]:
     argv = ["gvcdyn", "sensitivity"]
     sobol = sens.sobol(study, 64, seed=3, second_order=True, command_line=argv)
     morris = sens.morris(study, 10, seed=3, command_line=argv)
+    ranges = folder / "ranges.toml"
+    ranges.write_text(RANGES)
+    grouped = sens.prepare(model, ["Ishigami"], at="all", ranges=ranges)
     return {
         "sobol": write_netcdf(sobol, folder / "sens.nc"),
         "morris": write_netcdf(morris, folder / "morris.nc"),
+        "grouped": write_netcdf(sens.sobol(grouped, 32, seed=3), folder / "grouped.nc"),
     }
 
 
@@ -169,7 +181,10 @@ def test_a_fit_report_holds_the_files_numbers(fit_file, tmp_path):
     assert checks[0]["holds"] == ("yes" if ds["check_holds"].values[0] else "**no**")
 
     cv = _tables(sections["all (40 cases)"])[0]
-    assert {row["predictor"] for row in cv} == {str(p) for p in ds["cv_predictor"].values}
+    predictors = {str(p) for p in ds["cv_predictor"].values}
+    assert predictors == {"model", "frequencies", "context", "sparse"}
+    assert {row["predictor"] for row in cv} == predictors
+    assert all(f"`{p}`: " in sections["Cross-validation"] for p in predictors)  # the legend
     first = cv[0]
     sel = dict(
         cv_subset="all",
@@ -278,6 +293,27 @@ def test_a_morris_study_report_ranks_by_mu_star(study_files, tmp_path):
     row = table[0]
     assert row["mu*"].startswith(f"{values[0]:.3f} ± ")
     assert row["mu"] == f"{float(one['mu'].sel(parameter=row['input'])):.3g}"
+
+
+def test_a_grouped_study_over_many_times_names_groups_distributions_and_times(
+    study_files, tmp_path
+):
+    ds = xr.load_dataset(study_files["grouped"])  # read at the model's 5 saved times
+    later = ds.assign_coords(time=ds.time.values + 10)
+    ds = xr.concat([ds, later], "time", data_vars="minimal", coords="minimal")
+    source = write_netcdf(ds, tmp_path / "ten_times.nc")  # as a study read 10 times
+    done = gvcdyn("report", source, "-o", tmp_path / "g.md")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "g.md").read_text()
+    sections = _sections(text)
+    inputs = {row["input"]: row for row in _tables(sections["Inputs"])[0]}
+    assert inputs["X1 and X2"]["members"] == "X1, X2"
+    assert inputs["X3"]["distribution"].startswith("triangular(")
+    assert "- groups: X1 and X2: X1, X2" in text
+    shown = re.findall(r"\*\*At time ([0-9.]+) Year\.\*\*", sections["Ishigami"])
+    times = [f"{t:g}" for t in ds.time.values]
+    assert len(shown) == 6 and shown[0] == times[0] and shown[-1] == times[-1]
+    assert f"6 of the {len(times)} times read are tabulated" in text
 
 
 def _refused(done: subprocess.CompletedProcess[str], words: str) -> None:

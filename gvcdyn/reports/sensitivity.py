@@ -23,6 +23,19 @@ __all__ = ["MAX_TIMES", "is_study", "ranking", "sensitivity_report", "shown_time
 #: Times tabulated per output; a study read at more times shows this many, evenly spread
 #: (the last always), and says so (the figure draws them all; the file holds them all).
 MAX_TIMES = 6
+#: Attributes that say how the design was made, listed when the study has them
+#: (``gvcdyn.sensitivity.dataset``: timing levers, groups, evidence sources).
+DESIGN_NOTES = (
+    "timing_levers_varied",
+    "timing_levers_fixed",
+    "timing_levers_drawn",
+    "timing_note",
+    "groups",
+    "cases_source",
+    "cases_note",
+    "posterior_source",
+    "posterior_note",
+)
 #: Second-order pairs listed per output.
 TOP_PAIRS = 5
 
@@ -126,7 +139,7 @@ def _provenance(ds: xr.Dataset, generated_by: str) -> list:
         f"base: {a.get('base', '?')}; inputs: {a.get('levers_from', '?')}",
         f"integration: {a.get('integration_method', '?')}, time step {a.get('time_step', '?')}",
     ]
-    for key in ("timing_note", "groups", "fit_note", "cases_note", "posterior_note"):
+    for key in DESIGN_NOTES:
         if a.get(key):
             items.append(f"{key.replace('_', ' ')}: {a[key]}")
     return [
