@@ -212,6 +212,7 @@ def _what_if(
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
     from gvcdyn.whatif import prepare_what_if, run_batch, shown_variables
+
     if out_path is not None:  # before reading the model and starting workers
         refuse_unfinished_job(
             out_path, resume=executing.resume, resume_command=executing.resume_command()
