@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from gvcdyn.atomic import atomic_write
-from gvcdyn.reports import build_report
+from gvcdyn.reports.build import build_report
 from gvcdyn.reports.document import Report, Section, Table, Text
 
 HERE = Path(__file__).resolve().parent

@@ -45,8 +45,9 @@ import xarray as xr
 from scipy.stats import spearmanr
 
 import gvcdyn
-from gvcdyn.reports import check_out, save, write_report
+from gvcdyn.reports import check_out
 from gvcdyn.reports import sensitivity as generic
+from gvcdyn.reports.build import save, write_report
 from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
 from gvcdyn.sensitivity import study as sens
 from gvcdyn.sensitivity.dataset import write

@@ -408,3 +408,25 @@ def test_the_gvc_sensitivity_report_writes_each_studys_own_report(tmp_path):
         assert text.startswith("# Sobol' sensitivity indices of gvc_upgrading")
         assert "## Functional Upgrading" in text
         assert (tmp_path / f"sensitivity_{label}_report_indices.png").is_file()
+
+
+@pytest.mark.parametrize("args", [("fit.nc", "-o", "r.txt"), ("missing.nc",), ("-h",)])
+def test_a_bad_name_costs_no_heavy_import(args, tmp_path):
+    """A mistake on the command line is refused before xarray or matplotlib load."""
+    exe = shutil.which("gvcdyn")
+    (tmp_path / "fit.nc").write_bytes(b"")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", exe, "report", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 2), done.stderr[-2000:]
+    names = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "gvcdyn" in names, "the import log was not read"
+    assert not names & {"xarray", "matplotlib", "scipy", "pandas", "numba"}

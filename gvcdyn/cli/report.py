@@ -45,11 +45,14 @@ def report(
 
       gvcdyn report results/sens.nc --out results/sens.html
     """
-    from gvcdyn.reports import check_out, default_out, write_report
+    from gvcdyn.reports import check_out, check_source, default_out
 
     target = out_path if out_path is not None else default_out(source)
-    check_out(target)  # a bad extension is refused before the file is read
+    check_out(target)  # a bad name or a missing file is refused before xarray loads
+    check_source(source)
     with status(f"reporting on {source}"), writing(target):
+        from gvcdyn.reports.build import write_report
+
         written, plots = write_report(source, target)
     out.print(escape(f"wrote {written}" + "".join(f", {p}" for p in plots)), soft_wrap=True)
 
