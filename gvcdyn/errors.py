@@ -60,6 +60,10 @@ class SimulationSettingsError(GvcdynError, ValueError):
     """Bad integration settings: method, time step, save period or final time."""
 
 
+class ControlNotKnownError(SimulationSettingsError):
+    """A simulation control reads a value known only once the run starts (a stock)."""
+
+
 class UnknownVariableError(GvcdynError, KeyError):
     """A variable name (for output selection) that the model does not have."""
 

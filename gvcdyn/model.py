@@ -35,7 +35,7 @@ from gvcdyn.limits import check_memory
 from gvcdyn.lower import lower
 from gvcdyn.status import describe
 from gvcdyn.subscripts import name_key
-from gvcdyn.timegrid import TimeGrid, evaluate, make_grid
+from gvcdyn.timegrid import TimeGrid, evaluate, make_grid, refuse_controls_read_at_run
 
 if TYPE_CHECKING:
     from gvcdyn.outcomes import Outcome
@@ -73,7 +73,10 @@ def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
     with _errors_name_the_file(path):
         abstract, digest = read_abstract_model(path)
         model_ir = lower(abstract, digest, path.stem, data_files)
-        return Model(model_ir, path)
+        model = Model(model_ir, path)
+        # a control that reads a stock could never run: refused here, naming the file
+        refuse_controls_read_at_run(model_ir, model._uniform_values(model.defaults()[None, :]))
+        return model
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gvcdyn import ir
-from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.errors import ControlNotKnownError, GvcdynError, SimulationSettingsError
 from gvcdyn.interpret import evaluate as ir_evaluate
 
 MAX_STEPS = 50_000_000
@@ -156,9 +156,33 @@ def evaluate(
                 f"a simulation control (FINAL TIME, TIME STEP, SAVEPER) depends on "
                 f"parameter '{name}', which must then be the same in all runs of a batch"
             )
-        raise SimulationSettingsError(
+        raise ControlNotKnownError(
             f"a simulation control depends on '{name}', which is not known before "
             "the run starts; make the controls constants"
         )
 
     return ir_evaluate(expr, resolve, lookups)
+
+
+def refuse_controls_read_at_run(model: ir.ModelIR, values: Mapping[str, float]) -> None:
+    """Refuse, when the model is loaded, controls that read a stock or another value
+    known only once the run starts (at the parameter ``values``, e.g. the defaults).
+
+    Such a model could never run; refused at load, the error names the model's file like
+    every other load error. A control that is merely not a finite number at these values
+    is left to the run, where it depends on the run's parameters."""
+    controls = model.controls
+    known = dict(values)
+
+    def value(expr: ir.Expr, time: float) -> float:
+        try:
+            return evaluate(expr, model, known, time)
+        except ControlNotKnownError:
+            raise
+        except GvcdynError:  # a value problem (NaN, a zero step): the run's business
+            return math.nan
+
+    t0 = value(controls.initial_time, 0.0)
+    known["time_step"] = value(controls.time_step, t0)
+    known["saveper"] = value(controls.saveper, t0)
+    value(controls.final_time, t0)

@@ -425,3 +425,16 @@ def test_the_cli_answers_a_mutated_scenario_without_a_traceback(
         message = err.getvalue().strip()
         assert message.startswith("error: ") and "\n" not in message, message
         assert path.name in message, message
+
+
+def test_a_control_that_reads_a_stock_is_refused_at_load_naming_the_file(tmp_path: Path) -> None:
+    """Found by fuzzing: a mutant SIR model whose SAVEPER read the stock 'Infectious'
+    loaded, and its run raised an error that named no file."""
+    from mdl_helpers import write_mdl
+
+    from gvcdyn.errors import SimulationSettingsError
+
+    stock = "x = INTEG(1, 1)\n\t~\tWidgets\n\t~\t|\n"
+    path = write_mdl(tmp_path, stock, final_time=10, saveper="x")
+    with pytest.raises(SimulationSettingsError, match=rf"{path.name}.*depends on 'x'"):
+        gvcdyn.load(path)
