@@ -1,0 +1,64 @@
+"""A streamed job's chunks reach the disk as they are written, not when the file closes.
+
+netCDF's default chunk cache (64 MiB per variable) held every chunk of a streamed job in
+memory until the end: 100,000 runs x 41 times x 5 variables kept all 164 MB and the
+temporary file stayed empty. ``NetCDFSink`` now bounds each variable's cache to about
+two of its chunks, so what is in memory does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gvcdyn.execute import NetCDFSink, TimeSeriesLayout
+
+N_RUNS, N_TIMES, ROWS = 60_000, 41, 5_000
+NAMES = ["a", "b", "c", "d", "e"]
+
+
+def _chunks() -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Chunks of 4,000 runs: they straddle the file's chunks of 5,000 rows."""
+    rng = np.random.default_rng(7)
+    out = []
+    for start in range(0, N_RUNS, 4_000):
+        n = min(4_000, N_RUNS - start)
+        out.append((start, rng.random((n, len(NAMES) * N_TIMES)), np.zeros(n, dtype=np.int64)))
+    return out
+
+
+def _sink(path: Path) -> NetCDFSink:
+    labels = np.array([f"run {i} of a sweep" for i in range(N_RUNS)])
+    return NetCDFSink(
+        path,
+        N_RUNS,
+        layout=TimeSeriesLayout(NAMES, np.arange(float(N_TIMES))),
+        parameters=["p", "q"],
+        X=np.arange(2.0 * N_RUNS).reshape(N_RUNS, 2),
+        extra={"scenario": (("run",), labels, {"description": "labels"})},
+        rows_per_block=ROWS,
+    )
+
+
+def test_chunks_are_on_disk_before_the_file_closes(tmp_path: Path) -> None:
+    sink = _sink(tmp_path / "out.nc")
+    chunks = _chunks()
+    for start, Y, status in reversed(chunks):  # in any order, as dask finishes them
+        sink.write(start, Y, status)
+    data_bytes = N_RUNS * N_TIMES * len(NAMES) * 8  # 98 MB
+    on_disk = sink._out.tmp.stat().st_size
+    assert on_disk > 0.8 * data_bytes  # before: 0 bytes until close()
+    path = sink.close()
+    with xr.open_dataset(path) as ds:
+        for start, Y, _ in chunks:
+            rows = slice(start, start + len(Y))
+            for j, name in enumerate(NAMES):
+                block = Y[:, j * N_TIMES : (j + 1) * N_TIMES]
+                np.testing.assert_array_equal(ds[name].values[rows], block)
+        assert (ds["status"].values == 0).all()
+        assert ds["scenario"].values[12_345] == "run 12345 of a sweep"
+        np.testing.assert_array_equal(
+            ds["parameter_value"].values[-1], [2.0 * N_RUNS - 2, 2.0 * N_RUNS - 1]
+        )
