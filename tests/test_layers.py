@@ -146,3 +146,18 @@ def test_every_code_folder_is_a_package_that_setup_ships() -> None:
     for folder in PACKAGE.rglob("*"):
         if folder.is_dir() and folder.name != "__pycache__" and any(folder.glob("*.py")):
             assert (folder / "__init__.py").is_file(), f"{folder} has no __init__.py"
+
+
+def test_the_readme_layout_table_names_every_module() -> None:
+    """Every module and package of gvcdyn/ has a row in the README's layout table, so a
+    reader finds where each step lives (issue 18); a new module without a row fails."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Layout", 1)[1]
+    modules = sorted(
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem not in ("__init__", "_version"))
+        or (p.is_dir() and (p / "__init__.py").exists())
+    )
+    missing = [m for m in modules if f"gvcdyn/{m}" not in table]
+    assert not missing, f"modules without a row in README's Layout table: {missing}"
