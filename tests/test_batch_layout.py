@@ -84,3 +84,16 @@ def test_labels_name_what_each_run_changed(model: gvcdyn.Model) -> None:
     assert batch.n_runs == 6 and set(batch.bases) == {"default"}
     two = build_batch(model, [Scenario("a", {}, "first"), Scenario("b", {}, "second")], [], [])
     assert two.labels == ("a", "b") and two.descriptions == ("first", "second")
+
+
+def test_streamed_labels_are_the_batch_strings(model: gvcdyn.Model) -> None:
+    """The streamed writer gets the labels as an object array of the batch's own strings
+    (8 bytes a run), the in-memory dataset as text: the same labels."""
+    from gvcdyn.whatif.labels import run_coords
+
+    batch = build_batch(model, [], [], ["reference demand=80:120:7"])
+    text, objects = run_coords(batch, model), run_coords(batch, model, as_objects=True)
+    for name in ("scenario", "base_scenario", "scenario_description"):
+        assert objects[name][1].dtype == object and text[name][1].dtype.kind == "U"
+        assert objects[name][1].tolist() == text[name][1].tolist()
+    assert objects["scenario"][1][0] is batch.labels[0]

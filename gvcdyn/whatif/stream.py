@@ -47,7 +47,7 @@ def stream_sink(request: WhatIf, path: Path) -> NetCDFSink:
             labels.append(label)
             described[label] = {"units": var.units, "description": var.doc, "kind": var.kind}
     described["time"] = {"units": model.ir.controls.time_units}
-    extra = run_coords(request.batch, model)
+    extra = run_coords(request.batch, model, as_objects=True)
     attrs = provenance(model, RawResult(None, None, request.grid, ()), request.method)
     attrs.update(request_attrs(request.batch, request.command_line, request.allow_out_of_range))
     attrs["layout"] = "every saved cell as NAME(run, time); streamed chunk by chunk"
