@@ -3,8 +3,8 @@
 Used by ``bench_core.py`` and ``bench_seam.py``. For each batch size it times
 
 - the evaluator: every non-structural parameter varied (see :func:`varied_bounds`), the
-  first 5 stocks at the final time as outcomes, the path calibration, sensitivity and
-  MCMC take;
+  first 5 stock cells at the final time as outcomes, the path calibration, sensitivity
+  and MCMC take;
 - ``Model.run``: the same parameter sets as a DataFrame, every variable reported as an
   xarray Dataset, the path of a what-if;
 
@@ -16,6 +16,7 @@ on a shared machine wall times at small batches depend on it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import time
@@ -89,6 +90,21 @@ def varied_bounds(
     return bounds, skipped
 
 
+def first_cells(model: gvcdyn.Model, n: int) -> list[str]:
+    """The first ``n`` defined cells of the model's stocks (auxiliaries if it has none),
+    as outcomes name them: ``Name`` or ``Name[e1, e2]``."""
+    cells: list[str] = []
+    for kind in ("stock", "auxiliary"):
+        for var in (v for v in model.variables if v.kind == kind):
+            elements = itertools.product(*var.coords) if var.dims else [()]
+            for element, cell in zip(elements, var.cells, strict=True):
+                if cell not in var.undefined:
+                    cells.append(f"{var.name}[{', '.join(element)}]" if element else var.name)
+        if cells:
+            break
+    return cells[:n]
+
+
 @dataclass
 class Seam:
     """A model with the study both paths are timed on."""
@@ -102,9 +118,8 @@ class Seam:
     def of(cls, model: gvcdyn.Model) -> Seam:
         bounds, skipped = varied_bounds(model)
         space = gvcdyn.ParameterSpace(model, list(bounds), bounds=bounds)
-        stocks = [v.name for v in model.variables if v.kind == "stock" and not v.dims][:5]
-        evaluator = model.evaluator(space, [gvcdyn.Outcome(name) for name in stocks])
-        return cls(model, space, evaluator, skipped)
+        outcomes = [gvcdyn.Outcome(cell) for cell in first_cells(model, 5)]
+        return cls(model, space, model.evaluator(space, outcomes), skipped)
 
     def design(self, n: int, seed: int = 0) -> np.ndarray:
         return self.space.scale(np.random.default_rng(seed).uniform(size=(n, self.space.k)))
