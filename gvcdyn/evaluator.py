@@ -70,6 +70,14 @@ class Evaluator:
             for j, o in enumerate(outcomes)
             if o.at != _outcomes.AT_RUN
         }
+        # the plain values at fixed times: one gather for all of them (a call of a few
+        # runs spent ~5 us per outcome in the general loop)
+        gathered = [j for j in self._fixed_rows if outcomes[j].reduction == "value"]
+        self._gathered = (
+            np.array(gathered, dtype=np.int64),
+            np.array([self._fixed_rows[j] for j in gathered], dtype=np.int64),
+            np.array([self._series_of[j] for j in gathered], dtype=np.int64),
+        )
 
     @property
     def per_run_times(self) -> bool:
@@ -109,8 +117,12 @@ class Evaluator:
                 )
         raw = self.model.simulate(matrix, method=self.method, grid=self.grid, columns=self.columns)
         Y = np.empty((n_runs, len(self.outcomes)))
+        js, rows_of, series_of = self._gathered
+        Y[:, js] = raw.values[:, rows_of, series_of]
         run_rows = None
         for j, outcome in enumerate(self.outcomes):
+            if j in self._fixed_rows and outcome.reduction == "value":
+                continue  # gathered above
             if j in self._fixed_rows:
                 rows = np.full(n_runs, self._fixed_rows[j], dtype=np.int64)
             else:
