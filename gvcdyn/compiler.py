@@ -53,11 +53,11 @@ from types import ModuleType
 from typing import Any
 
 import numba
-import platformdirs
 from numba.core import caching
 
 from gvcdyn import runtime
 from gvcdyn.errors import KernelCacheError
+from gvcdyn.lever_names import cache_root
 
 _loaded: dict[str, ModuleType] = {}
 _MODULE_PREFIX = "gvcdyn_kernel_"
@@ -76,8 +76,7 @@ def cache_dir() -> Path:
     Created 0700 if missing; refused (:class:`KernelCacheError`) if it belongs to another
     user or others may write to it.
     """
-    root = os.environ.get("GVCDYN_CACHE_DIR")
-    path = Path(root) if root else Path(platformdirs.user_cache_dir("gvcdyn")) / "kernels"
+    path = cache_root()
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

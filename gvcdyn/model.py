@@ -8,7 +8,6 @@ checking and returns a self-describing ``xarray.Dataset``.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +19,11 @@ import pandas as pd
 import xarray as xr
 
 from gvcdyn import codegen, ir
+from gvcdyn.compiler import cache_dir
 from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
     GvcdynError,
+    KernelCacheError,
     ParameterValueError,
     SimulationSettingsError,
     UnknownParameterError,
@@ -31,6 +32,7 @@ from gvcdyn.errors import (
 from gvcdyn.evaluator import Evaluator
 from gvcdyn.frontend import read_abstract_model
 from gvcdyn.kernel import Kernel
+from gvcdyn.lever_names import remember, unknown_message
 from gvcdyn.limits import check_memory
 from gvcdyn.lower import lower
 from gvcdyn.status import describe
@@ -74,9 +76,18 @@ def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
         abstract, digest = read_abstract_model(path)
         model_ir = lower(abstract, digest, path.stem, data_files)
         model = Model(model_ir, path)
+        _remember_names(digest, [p.name for p in model.parameters])
         # a control that reads a stock could never run: refused here, naming the file
         refuse_controls_read_at_run(model_ir, model._uniform_values(model.defaults()[None, :]))
         return model
+
+
+def _remember_names(digest: str, names: list[str]) -> None:
+    """Keep the file's parameter names, so a later command refuses a mistyped lever
+    before parsing (``gvcdyn.lever_names``); never fails a load: an unusable cache only
+    loses the speed-up (it is refused, with its reason, when a kernel is compiled)."""
+    with contextlib.suppress(KernelCacheError):
+        remember(cache_dir(), digest, names)
 
 
 @contextlib.contextmanager
@@ -179,7 +190,7 @@ class Model:
         found = self._param_index.get(name_key(name))
         if found is None:
             raise UnknownParameterError(
-                _unknown("parameter", name, [p.name for p in self.parameters])
+                unknown_message("parameter", name, [p.name for p in self.parameters])
             )
         return found
 
@@ -188,7 +199,7 @@ class Model:
         found = self._var_index.get(name_key(name))
         if found is None:
             raise UnknownVariableError(
-                _unknown("variable", name, [v.name for v in self.ir.variables])
+                unknown_message("variable", name, [v.name for v in self.ir.variables])
             )
         return found
 
@@ -541,12 +552,3 @@ def _setting(label: str, value: object) -> float:
     if not math.isfinite(value):
         raise SimulationSettingsError(f"{label} must be a finite number, got {value}")
     return float(value)
-
-
-def _unknown(kind: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if not close:
-        keyed = {name_key(k): k for k in known}
-        close = [keyed[k] for k in difflib.get_close_matches(name_key(name), list(keyed), n=3)]
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} '{name}'{hint}"

@@ -36,6 +36,7 @@ __all__ = [
     "ScenarioFormatError",
     "SpecSyntaxError",
     "build_batch",
+    "lever_keys",
     "parse_set",
     "parse_sweep",
     "read_scenario",
@@ -181,6 +182,11 @@ _SETTINGS = {
 }
 
 
+def _setting_of(key: str) -> str | None:
+    """What to use instead when ``key`` names a simulation setting (FINAL TIME...)."""
+    return _SETTINGS.get(" ".join(key.lower().replace("_", " ").split()))
+
+
 def resolve_parameters(
     model: Any,
     values: Mapping[str, float | np.ndarray],
@@ -195,7 +201,7 @@ def resolve_parameters(
     """
     resolved: dict[str, np.ndarray] = {}
     for key, value in values.items():
-        setting = _SETTINGS.get(" ".join(key.lower().replace("_", " ").split()))
+        setting = _setting_of(key)
         if setting is not None:
             raise UnknownParameterError(
                 f"{source}: {key!r} is a simulation setting, not a lever; {setting}"
@@ -340,3 +346,15 @@ def _unique_names(names: Sequence[str]) -> list[str]:
 def scenario_files(folder: str | Path) -> list[Path]:
     """The ``*.toml`` files of a folder in a stable (sorted) order."""
     return sorted(Path(folder).glob("*.toml"))
+
+
+def lever_keys(
+    scenarios: Sequence[Scenario], sets: Sequence[str], sweeps: Sequence[str]
+) -> list[tuple[str, str]]:
+    """``(source, lever name)`` of every lever a request names, labelled as
+    ``build_batch`` labels them (so an early refusal reads as the full check's); names
+    of simulation settings are left to the full check, which says which option to use."""
+    keys = [(s.source or s.name, name) for s in scenarios for name in s.parameters]
+    keys += [(f"--set {text!r}", parse_set(text)[0]) for text in sets]
+    keys += [(f"--sweep {text!r}", parse_sweep(text)[0]) for text in sweeps]
+    return [(source, key) for source, key in keys if _setting_of(key) is None]

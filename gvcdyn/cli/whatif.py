@@ -211,6 +211,13 @@ def _what_if(
     _check_outputs(out_path, plot_path)  # before any heavy import: a mistake costs nothing
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
+    from gvcdyn.lever_names import refuse_unknown
+    from gvcdyn.scenarios import lever_keys, read_scenario
+
+    # a lever the model file is known not to have: refused before parsing it (and before
+    # xarray and numba are imported), with the message the full check gives
+    scenarios = [read_scenario(p) for p in scenario_paths]
+    refuse_unknown(model_path, lever_keys(scenarios, sets, sweeps))
     from gvcdyn.whatif import prepare_what_if, run_batch, shown_variables
 
     if out_path is not None:  # before reading the model and starting workers
