@@ -62,3 +62,29 @@ def write_mdl(
     path = Path(tmp_path) / f"{name}.mdl"
     path.write_text("{UTF-8}\n" + body + controls, encoding="utf-8")
     return path
+
+
+#: a small SIR model (two stocks, three constants with ranges) for kernel and seam tests
+SIR = """
+S = INTEG(-infection, population - 1)
+	~	People
+	~		|
+I = INTEG(infection - recovery, 1)
+	~	People
+	~		|
+infection = beta * S * I / population
+	~	People/Month
+	~		|
+recovery = gamma * I
+	~	People/Month
+	~		|
+beta = 0.5
+	~	1/Month [0,2]
+	~		|
+gamma = 0.1
+	~	1/Month [0,1]
+	~		|
+population = 1000
+	~	People [1,100000]
+	~		|
+"""

@@ -3,7 +3,7 @@
 PySD is run on a copy of the model in a temporary folder (it writes a ``.py`` beside the
 ``.mdl``); the files the model's GET DIRECT functions name, relative to the model's
 folder, must be found from there too: one beside the model, one in a sibling folder
-(``../shared``). Through the installed console script, as a user runs it.
+(``../common``). Through the installed console script, as a user runs it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ demand := GET DIRECT DATA('series.csv', ',', 'A', 'B2')
 	~	widgets
 	~		|
 
-k = GET DIRECT CONSTANTS('../shared/k.csv', ',', 'B2')
+k = GET DIRECT CONSTANTS('../common/k.csv', ',', 'B2')
 	~	Dmnl
 	~		|
 
@@ -33,11 +33,11 @@ stock = INTEG(demand * k, 0)
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    """``model/m.mdl`` reading ``model/series.csv`` and ``shared/k.csv``."""
+    """``model/m.mdl`` reading ``model/series.csv`` and ``common/k.csv``."""
     (tmp_path / "model").mkdir()
-    (tmp_path / "shared").mkdir()
+    (tmp_path / "common").mkdir()
     (tmp_path / "model" / "series.csv").write_text("time,v\n0,1\n5,3\n10,2\n")
-    (tmp_path / "shared" / "k.csv").write_text("name,v1\nrow,2.5\n")
+    (tmp_path / "common" / "k.csv").write_text("name,v1\nrow,2.5\n")
     write_mdl(tmp_path / "model", MODEL, final_time=10, name="m")
     return tmp_path
 
@@ -53,7 +53,7 @@ def test_check_against_pysd_finds_the_models_data_files(folder: Path) -> None:
 
 def test_pysd_reference_reads_the_data_at_its_relative_places(folder: Path) -> None:
     """The library function: given the files the model reads, PySD's run uses them."""
-    files = [folder / "model" / "series.csv", folder / "shared" / "k.csv"]
+    files = [folder / "model" / "series.csv", folder / "common" / "k.csv"]
     frame = pysd_reference(folder / "model" / "m.mdl", read_files=files)
     assert frame["k"].iloc[0] == 2.5
     assert list(frame["demand"].iloc[[0, 5, 10]]) == [1.0, 3.0, 2.0]

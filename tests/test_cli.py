@@ -11,8 +11,6 @@ in-process and take milliseconds once the model is loaded.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from io import StringIO
 from pathlib import Path
@@ -22,6 +20,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from conftest import sd_test_models_dir
+from console import assert_one_line_error, gvcdyn
 
 from gvcdyn.errors import GvcdynError, ParameterValueError, UnknownParameterError
 from gvcdyn.scenarios import (
@@ -54,29 +53,6 @@ OUTCOMES = (
 Completed = subprocess.CompletedProcess[str]
 
 needs_sir = pytest.mark.skipif(not SIR.is_file(), reason=f"reference model not found at {SIR}")
-
-
-def gvcdyn(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script, as a user would."""
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit 2, no traceback, exactly one non-empty stderr line 'error: ...' naming fragments."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    (line,) = lines
-    assert line.startswith("error: "), line
-    for fragment in fragments:
-        assert fragment in line, (fragment, line)
-    return line
 
 
 def write_toml(path: Path, text: str) -> Path:

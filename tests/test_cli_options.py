@@ -9,7 +9,6 @@ small model written per test so that a kernel compiles in a second.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from console import assert_one_line_error as one_line_error
+from console import gvcdyn
 from mdl_helpers import write_mdl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,24 +37,6 @@ rate = 0.1
 	~	Growth rate.
 	|
 """
-
-
-def gvcdyn(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 @pytest.fixture

@@ -18,30 +18,14 @@ import zipfile
 from pathlib import Path
 
 import xarray as xr
+from console import assert_one_line_error as one_line_error
+from console import gvcdyn
 from mdl_helpers import write_mdl
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(p.stem for p in (REPO / "models" / "scenarios").glob("*.toml"))
 #: What a build needs from the repository (as tests/test_cli_install.py copies it).
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "gvcdyn", "models", "calibration")
-
-
-def gvcdyn(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def test_models_lists_the_shipped_models_scenarios_and_calibration(tmp_path: Path) -> None:

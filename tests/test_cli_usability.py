@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from importlib.metadata import version
 from itertools import pairwise
 from pathlib import Path
 
+import console
 import numpy as np
 import pytest
 import xarray as xr
+from console import gvcdyn
 from mdl_helpers import write_mdl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,28 +45,9 @@ rate = 0.1
 """
 
 
-def gvcdyn(*args: str | Path, cwd: Path | None = None, columns: int = 200):
-    """Run the installed console script with a terminal width of ``columns``."""
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": str(columns)}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
-
-
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit 2, nothing on stdout, one stderr line 'error: ...' without a box or traceback."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert result.stdout == "", result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    (line,) = lines
-    assert line.startswith("error: "), line
-    assert not set(line) & set("╭╮╰╯│─"), line
-    for fragment in fragments:
-        assert fragment in line, (fragment, line)
-    return line
+    """The shared check, with nothing on stdout either."""
+    return console.assert_one_line_error(result, *fragments, stdout_empty=True)
 
 
 @pytest.fixture

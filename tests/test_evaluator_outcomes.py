@@ -6,34 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mdl_helpers import write_mdl
+from mdl_helpers import SIR, write_mdl
 
 import gvcdyn
 from gvcdyn import outcomes as _outcomes
-
-SIR = """
-S = INTEG(-infection, population - 1)
-	~	People
-	~		|
-I = INTEG(infection - recovery, 1)
-	~	People
-	~		|
-infection = beta * S * I / population
-	~	People/Month
-	~		|
-recovery = gamma * I
-	~	People/Month
-	~		|
-beta = 0.5
-	~	1/Month [0,2]
-	~		|
-gamma = 0.1
-	~	1/Month [0,1]
-	~		|
-population = 1000
-	~	People [1,100000]
-	~		|
-"""
 
 
 @pytest.fixture(scope="module")

@@ -17,34 +17,10 @@ from typing import Any
 import numba
 import numpy as np
 import pytest
-from mdl_helpers import write_mdl
+from mdl_helpers import SIR, write_mdl
 
 import gvcdyn
 from gvcdyn.errors import ParameterValueError
-
-SIR = """
-S = INTEG(-infection, population - 1)
-	~	People
-	~		|
-I = INTEG(infection - recovery, 1)
-	~	People
-	~		|
-infection = beta * S * I / population
-	~	People/Month
-	~		|
-recovery = gamma * I
-	~	People/Month
-	~		|
-beta = 0.5
-	~	1/Month [0,2]
-	~		|
-gamma = 0.1
-	~	1/Month [0,1]
-	~		|
-population = 1000
-	~	People [1,100000]
-	~		|
-"""
 
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
 

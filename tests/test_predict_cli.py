@@ -8,15 +8,13 @@ not that the fit has none, and the default must say that it averages over them.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from console import gvcdyn
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.study import calibrate
@@ -24,15 +22,6 @@ from gvcdyn.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 REPLICATES = 3
-
-
-def gvcdyn(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], capture_output=True, text=True, timeout=300, env=env
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ variables dropped checks that their sections go with them.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from console import gvcdyn
 
 from gvcdyn.calibrate.config import PosteriorSettings, SparseCovariate, load_config
 from gvcdyn.calibrate.study import calibrate
@@ -41,16 +41,6 @@ RANGES = """
 [groups]
 "X1 and X2" = ["X1", "X2"]
 """
-
-
-def gvcdyn(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script."""
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
 
 
 @pytest.fixture(scope="module")

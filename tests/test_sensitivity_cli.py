@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from console import gvcdyn
 
 from gvcdyn.cli import common, run_cli
 
@@ -19,16 +17,6 @@ ISHIGAMI = str(Path(__file__).parent / "models" / "ishigami.mdl")
 REPO = Path(__file__).resolve().parents[1]
 GVC = REPO / "models" / "gvc_upgrading.mdl"
 CAPTIVE = REPO / "models" / "scenarios" / "captive.toml"
-
-
-def gvcdyn(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script (a wide terminal, so tables are not cut)."""
-    exe = shutil.which("gvcdyn")
-    assert exe, "the gvcdyn console script is not on PATH: pip install -e '.[test]'"
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [exe, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
 
 
 class _Captured:
