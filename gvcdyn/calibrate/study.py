@@ -359,8 +359,8 @@ def fit_dataset(
         "cv_seed": cfg.cv_seed,
         "fisher_rank": ident.rank,
         "fisher_valid": int(ident.valid),
-        "fisher_note": ident.note or "an information matrix: interior optimum, no negative "
-        "curvature",
+        "fisher_note": ident.note
+        or "an information matrix: interior optimum, no negative curvature",
         "collinearity_index": ident.collinearity_index,
         "near_duplicates": json.dumps(ident.near_duplicates),
         "outcome_levels": json.dumps({o.column: list(o.levels) for o in problem.outcomes}),
