@@ -88,3 +88,19 @@ population = 1000
 	~	People [1,100000]
 	~		|
 """
+
+
+#: a one-stock logistic model with two rate constants, for sweeps and interrupts
+LOGISTIC = """
+a = 0.5
+	~	1/Month [0,1]
+	~		|
+
+b = 0.5
+	~	1/Month [0,1]
+	~		|
+
+x = INTEG(a * (1 - x) - b * x * x, 0)
+	~	Dmnl
+	~		|
+"""

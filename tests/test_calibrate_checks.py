@@ -10,32 +10,22 @@ gives 0.759).
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from toy_calibration import DATA, TOY_CHECKS, quick_toy_config
 
 from gvcdyn.calibrate.config import PosteriorSettings, load_config
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.errors import RealityCheckError
 
-DATA = Path(__file__).parent / "data" / "calibration"
-
-CHECKS = """
-[[check]]
-name = "skill stays moderate by year 10"
-expect = "bound"
-value = 'run["Skill"] @ 10'
-max = 0.8134
-"""
-
 
 @pytest.fixture(scope="module")
 def checked_config(tmp_path_factory):
     folder = tmp_path_factory.mktemp("checked")
     path = folder / "toy.checks.toml"
-    path.write_text(CHECKS)
+    path.write_text(TOY_CHECKS)
     return replace(load_config(DATA / "toy_config.toml"), checks=path)
 
 
@@ -65,13 +55,9 @@ def test_without_checks_the_objective_is_unchanged(checked_problem):
 
 
 def test_the_fit_and_every_posterior_draw_honour_the_checks(checked_config):
-    config = replace(
-        checked_config,
-        seeds=(1,),
-        popsize=5,
+    config = quick_toy_config(
+        checks=checked_config.checks,
         maxiter=6,
-        profile_points=0,
-        bootstrap=0,
         posterior=PosteriorSettings(steps=60, walkers=8, seed=2),
     )
     fit = calibrate(config)
@@ -88,7 +74,7 @@ def test_the_fit_and_every_posterior_draw_honour_the_checks(checked_config):
 
 def test_a_bad_checks_file_is_refused_naming_it(tmp_path):
     path = tmp_path / "bad.checks.toml"
-    path.write_text(CHECKS.replace('run["Skill"]', 'run["Skil"]'))
+    path.write_text(TOY_CHECKS.replace('run["Skill"]', 'run["Skil"]'))
     config = replace(load_config(DATA / "toy_config.toml"), checks=path)
     with pytest.raises(RealityCheckError, match=r"unknown variable 'Skil'"):
         CalibrationProblem.from_config(config)

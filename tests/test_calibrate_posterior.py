@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from toy_calibration import quick_toy_config
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.posterior import PosteriorSettings, sample_posterior
@@ -187,15 +188,7 @@ def toy_fit_with_posterior(tmp_path_factory):
     from gvcdyn.calibrate.study import calibrate
     from gvcdyn.results_io import write_netcdf
 
-    config = replace(
-        load_config(DATA / "toy_config.toml"),
-        seeds=(1,),
-        popsize=5,
-        maxiter=5,
-        profile_points=0,
-        bootstrap=2,
-        posterior=PosteriorSettings(steps=40, walkers=8, seed=4),
-    )
+    config = quick_toy_config(bootstrap=2, posterior=PosteriorSettings(steps=40, walkers=8, seed=4))
     fit = calibrate(config)
     path = tmp_path_factory.mktemp("posterior") / "fit.nc"
     write_netcdf(fit, path)

@@ -15,12 +15,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from toy_calibration import quick_toy_config
 
-from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.results_io import write_netcdf
 
@@ -47,14 +46,7 @@ def _report(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def toy_fit(tmp_path_factory) -> Path:
     """A fit without cross-validation, as the READMEs' plain calibrate command makes."""
-    config = replace(
-        load_config(DATA / "toy_config.toml"),
-        seeds=(1,),
-        popsize=5,
-        maxiter=3,
-        profile_points=3,
-        bootstrap=3,
-    )
+    config = quick_toy_config(maxiter=3, profile_points=3, bootstrap=3)
     ds = calibrate(config, command_line=["gvcdyn", "calibrate"])
     return write_netcdf(ds, tmp_path_factory.mktemp("fit") / "fit.nc")
 

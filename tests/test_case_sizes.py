@@ -10,18 +10,17 @@ or in-process with a small ``GVCDYN_MEMORY_LIMIT``.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_size_limits import run_console
+from toy_calibration import quick_toy_config
 
 import gvcdyn
 from gvcdyn import limits
 from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
-from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.predict import predict
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.cli import run_cli
@@ -41,14 +40,7 @@ def toy_model():
 @pytest.fixture(scope="module")
 def fit_path(tmp_path_factory):
     """A quick fit of the toy model with 3 bootstrap replicates (4 draws per case)."""
-    config = replace(
-        load_config(DATA / "toy_config.toml"),
-        seeds=(1,),
-        popsize=4,
-        maxiter=2,
-        profile_points=0,
-        bootstrap=3,
-    )
+    config = quick_toy_config(popsize=4, maxiter=2, bootstrap=3)
     ds = calibrate(config)
     return write_netcdf(ds, tmp_path_factory.mktemp("fit") / "fit.nc")
 

@@ -17,25 +17,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from mdl_helpers import write_mdl
+from mdl_helpers import LOGISTIC, write_mdl
 
 from gvcdyn.execute import DaskExecutor
 
 pytestmark = pytest.mark.slow  # starts local dask clusters
-
-LOGISTIC = """
-a = 0.5
-	~	1/Month [0,1]
-	~		|
-
-b = 0.5
-	~	1/Month [0,1]
-	~		|
-
-x = INTEG(a * (1 - x) - b * x * x, 0)
-	~	Dmnl
-	~		|
-"""
 
 
 def test_local_workers_ignore_ctrl_c_and_this_process_keeps_it() -> None:

@@ -13,27 +13,20 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 from console import gvcdyn
+from toy_calibration import TOY_CHECKS, quick_toy_config
 
-from gvcdyn.calibrate.config import PosteriorSettings, SparseCovariate, load_config
+from gvcdyn.calibrate.config import PosteriorSettings, SparseCovariate
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 ISHIGAMI = Path(__file__).parent / "models" / "ishigami.mdl"
-CHECKS = """
-[[check]]
-name = "skill stays moderate by year 10"
-expect = "bound"
-value = 'run["Skill"] @ 10'
-max = 0.8134
-"""
 #: a distribution and a group (docs/sensitivity.md, "The ranges file")
 RANGES = """
 [distributions]
@@ -47,12 +40,8 @@ RANGES = """
 def fit_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("fit")
     checks = folder / "toy.checks.toml"
-    checks.write_text(CHECKS)
-    config = replace(
-        load_config(DATA / "toy_config.toml"),
-        seeds=(1,),
-        popsize=5,
-        maxiter=5,
+    checks.write_text(TOY_CHECKS)
+    config = quick_toy_config(
         profile_points=5,
         bootstrap=3,
         posterior=PosteriorSettings(steps=40, walkers=8, seed=4),

@@ -17,26 +17,13 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-from mdl_helpers import write_mdl
+from mdl_helpers import LOGISTIC, write_mdl
 
 import gvcdyn.whatif.batch as batch
 from gvcdyn.errors import JobInterrupted
 from gvcdyn.whatif import prepare_what_if, run_batch
 from gvcdyn.whatif.chunks import SweepRuns
 
-LOGISTIC = """
-a = 0.5
-	~	1/Month [0,1]
-	~		|
-
-b = 0.5
-	~	1/Month [0,1]
-	~		|
-
-x = INTEG(a * (1 - x) - b * x * x, 0)
-	~	Dmnl
-	~		|
-"""
 SWEEP = ["a=0:1:20", "b=0:1:10"]  # 200 runs
 
 
