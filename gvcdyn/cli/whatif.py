@@ -227,7 +227,7 @@ def _what_if(
     with data_files(data) as files:
         request = prepare_what_if(
             model_path,
-            scenario_paths,
+            scenarios,  # read once, above
             sets,
             sweeps,
             method=method,

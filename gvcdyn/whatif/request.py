@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gvcdyn.progress import Progress, silent
-from gvcdyn.scenarios import Batch, build_batch, read_scenario
+from gvcdyn.scenarios import Batch, Scenario, build_batch, read_scenario
 from gvcdyn.whatif.labels import annotate, sweep_title
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class WhatIf:
 
 def prepare_what_if(
     model_path: str | Path,
-    scenarios: Sequence[str | Path] = (),
+    scenarios: Sequence[str | Path | Scenario] = (),
     sets: Sequence[str] = (),
     sweeps: Sequence[str] = (),
     *,
@@ -93,10 +93,12 @@ def prepare_what_if(
     command_line: Sequence[str] | None = None,
     progress: Progress = silent,
 ) -> WhatIf:
-    """Read and check everything a what-if needs, without running it (see ``run_what_if``)."""
+    """Read and check everything a what-if needs, without running it (see ``run_what_if``).
+
+    ``scenarios``: scenario files, or scenarios already read (``read_scenario``)."""
     import gvcdyn
 
-    read = [read_scenario(p) for p in scenarios]
+    read = [s if isinstance(s, Scenario) else read_scenario(s) for s in scenarios]
     with progress(f"reading {model_path}"):
         model = gvcdyn.load(model_path, data_files=list(data_files))
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
