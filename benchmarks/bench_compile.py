@@ -1,7 +1,7 @@
 """Cold compile time of generated kernels: one-function against split, by model size.
 
 For each model (generated ones with 200 / 1,000 / 5,000 auxiliaries and a tenth as many
-stocks, see ``gvcdyn.synthetic_mdl``, plus any ``.mdl`` given), the kernel source is
+stocks, see ``gvcdyn.testing.synthetic_mdl``, plus any ``.mdl`` given), the kernel source is
 generated both ways and each is compiled in a fresh Python process with an empty
 ``GVCDYN_CACHE_DIR``: the time printed is that process's first ``Model.run`` (compile plus
 one run of a few milliseconds). It also checks that both kernels give bitwise equal
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 import gvcdyn
-from gvcdyn import codegen
+from gvcdyn.backend import codegen
 from gvcdyn.model import Model
-from gvcdyn.synthetic_mdl import write_synthetic_mdl
+from gvcdyn.testing.synthetic_mdl import write_synthetic_mdl
 
 
 def child(model_pickle: str, method: str, values_out: str, runs: str) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn.atomic import atomic_write
+from gvcdyn.io.atomic import atomic_write
 from gvcdyn.reports.build import build_report
 from gvcdyn.reports.document import Report, Section, Table, Text
 

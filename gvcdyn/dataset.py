@@ -31,8 +31,8 @@ import numpy as np
 import xarray as xr
 from xarray.indexes import Index, PandasIndex
 
-from gvcdyn import ir
 from gvcdyn._version import __version__
+from gvcdyn.language import ir
 from gvcdyn.status import MESSAGES
 
 if TYPE_CHECKING:

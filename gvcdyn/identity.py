@@ -36,8 +36,8 @@ from gvcdyn._version import __version__
 from gvcdyn.errors import CheckpointError
 
 if TYPE_CHECKING:
+    from gvcdyn.backend.timegrid import TimeGrid
     from gvcdyn.model import Model
-    from gvcdyn.timegrid import TimeGrid
 
 __all__ = ["computation_identity", "identity_of"]
 

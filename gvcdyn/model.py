@@ -18,8 +18,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn import codegen, ir
-from gvcdyn.compiler import cache_dir
+from gvcdyn.backend import codegen
+from gvcdyn.backend.compiler import cache_dir
+from gvcdyn.backend.kernel import Kernel
+from gvcdyn.backend.lever_names import remember, unknown_message
+from gvcdyn.backend.timegrid import TimeGrid, evaluate, make_grid, refuse_controls_read_at_run
 from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
     GvcdynError,
@@ -30,14 +33,12 @@ from gvcdyn.errors import (
     UnknownVariableError,
 )
 from gvcdyn.evaluator import Evaluator
-from gvcdyn.frontend import read_abstract_model
-from gvcdyn.kernel import Kernel
-from gvcdyn.lever_names import remember, unknown_message
+from gvcdyn.language import ir
+from gvcdyn.language.frontend import read_abstract_model
+from gvcdyn.language.lower import lower
+from gvcdyn.language.subscripts import name_key
 from gvcdyn.limits import check_memory
-from gvcdyn.lower import lower
 from gvcdyn.status import describe
-from gvcdyn.subscripts import name_key
-from gvcdyn.timegrid import TimeGrid, evaluate, make_grid, refuse_controls_read_at_run
 
 if TYPE_CHECKING:
     from gvcdyn.outcomes import Outcome
@@ -84,7 +85,7 @@ def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
 
 def _remember_names(digest: str, names: list[str]) -> None:
     """Keep the file's parameter names, so a later command refuses a mistyped lever
-    before parsing (``gvcdyn.lever_names``); never fails a load: an unusable cache only
+    before parsing (``gvcdyn.backend.lever_names``); never fails a load: an unusable cache only
     loses the speed-up (it is refused, with its reason, when a kernel is compiled)."""
     with contextlib.suppress(KernelCacheError):
         remember(cache_dir(), digest, names)

@@ -26,7 +26,7 @@ def silent(message: str) -> AbstractContextManager[Any]:
 
 def kernel_message(model: Any, method: str) -> str:
     """What running ``model`` with ``method`` will do first: compile, or load a cached kernel."""
-    from gvcdyn.compiler import is_compiled
+    from gvcdyn.backend.compiler import is_compiled
 
     if is_compiled(model.source, method):
         return f"loading the compiled {method} kernel and running"

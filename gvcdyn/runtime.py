@@ -4,7 +4,7 @@ Each reproduces the semantics of PySD's runtime (``pysd/py_backend/functions.py`
 which reproduces Vensim's; the tolerances are theirs. All are scalar, branch-light
 and inlined by LLVM into the kernel. Never called per step from Python.
 
-The last section serves split kernels (``gvcdyn.codegen``): intrinsics that emit the
+The last section serves split kernels (``gvcdyn.backend.codegen``): intrinsics that emit the
 machine operations of ``a if c else b``, ``np.minimum`` and friends without numba's
 per-call-site typing, callers of parts and helpers through their addresses, and
 ``SplitBatch``, the batch function a split kernel's module exports.
@@ -641,7 +641,7 @@ def random_exponential(low: float, high: float, shift: float, stretch: float) ->
     return min(start + stretch * e, high)
 
 
-# ------------------------------------------------------------ split kernels (gvcdyn.codegen)
+# ---------------------------------------------------- split kernels (gvcdyn.backend.codegen)
 # The parts of a split kernel are compiled one by one, and what numba spends per part is
 # Python time per IR node: an inline branch (``a if c else b``) costs about 8 ms of compile
 # time, an array access about 30 LLVM instructions plus reference counting, a call of

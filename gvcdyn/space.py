@@ -169,7 +169,7 @@ def _base_vector(model: Model, base: BaseLike, allow_out_of_range: bool) -> np.n
     if base is None:
         return model.defaults()
     if isinstance(base, str | Path):
-        from gvcdyn.scenarios import read_scenario  # scenario files only when asked for
+        from gvcdyn.whatif.scenarios import read_scenario  # scenario files only when asked for
 
         base = read_scenario(base).parameters
     if not isinstance(base, Mapping):

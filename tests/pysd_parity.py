@@ -10,7 +10,7 @@ from typing import Any
 import pysd
 import xarray as xr
 
-from gvcdyn.reference import compare_frames, dataset_columns
+from gvcdyn.io.reference import compare_frames, dataset_columns
 
 
 def assert_runs_match_pysd(

@@ -1,4 +1,4 @@
-"""Every file gvcdyn writes goes through one atomic writer (``gvcdyn.atomic``, issue 23).
+"""Every file gvcdyn writes goes through one atomic writer (``gvcdyn.io.atomic``, issue 23).
 
 Results (``results_io``), streamed sweeps (``NetCDFSink``) and checkpoints get the mode of
 any new file (0666 less the umask; streamed outputs were 0600), never leave a temporary
@@ -22,10 +22,10 @@ from executor_helpers import Polynomial, design
 from mdl_helpers import write_mdl
 
 import gvcdyn.whatif.chunks as chunks
-from gvcdyn.atomic import AtomicFile, atomic_write_bytes
 from gvcdyn.cli import run_cli
 from gvcdyn.execute import Checkpoint, NetCDFSink, fingerprint
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.atomic import AtomicFile, atomic_write_bytes
+from gvcdyn.io.results_io import write_netcdf
 
 MODEL = """
 growth = 0.1

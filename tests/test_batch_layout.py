@@ -11,7 +11,7 @@ import pytest
 from conftest import BENCH_MODEL
 
 import gvcdyn
-from gvcdyn.scenarios import Scenario, build_batch
+from gvcdyn.whatif.scenarios import Scenario, build_batch
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ def test_missing_and_malformed_files(tmp_path):
     [
         ("gvcdyn.calibrate.config:load_config", CalibrationConfigError),
         ("gvcdyn.calibrate.cases:read_mapping", "CaseMappingError"),
-        ("gvcdyn.scenarios:read_scenario", "ScenarioFormatError"),
+        ("gvcdyn.whatif.scenarios:read_scenario", "ScenarioFormatError"),
         ("gvcdyn.sensitivity.levers:read_ranges", "SensitivityDesignError"),
     ],
 )
@@ -104,7 +104,7 @@ def test_every_toml_reader_refuses_bytes_that_are_not_utf8(tmp_path, reader, err
     [
         ("gvcdyn.calibrate.config:load_config", CalibrationConfigError),
         ("gvcdyn.calibrate.cases:read_mapping", "CaseMappingError"),
-        ("gvcdyn.scenarios:read_scenario", "ScenarioFormatError"),
+        ("gvcdyn.whatif.scenarios:read_scenario", "ScenarioFormatError"),
         ("gvcdyn.sensitivity.levers:read_ranges", "SensitivityDesignError"),
     ],
 )

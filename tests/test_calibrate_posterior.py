@@ -186,7 +186,7 @@ def test_a_bad_posterior_table_is_refused_naming_it(tmp_path, table, message):
 @pytest.fixture(scope="module")
 def toy_fit_with_posterior(tmp_path_factory):
     from gvcdyn.calibrate.study import calibrate
-    from gvcdyn.results_io import write_netcdf
+    from gvcdyn.io.results_io import write_netcdf
 
     config = quick_toy_config(bootstrap=2, posterior=PosteriorSettings(steps=40, walkers=8, seed=4))
     fit = calibrate(config)

@@ -24,7 +24,7 @@ from gvcdyn.calibrate.study import calibrate
 from gvcdyn.calibrate.synthetic import balanced_cutpoints, simulate_outcomes
 from gvcdyn.calibrate.uncertainty import identifiability, profiles
 from gvcdyn.cli import run_cli
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 TRUTH = np.array([0.3, 0.2])  # Learning Rate, Innovation Rate (tests/data/calibration/README)

@@ -21,7 +21,7 @@ import pytest
 from toy_calibration import quick_toy_config
 
 from gvcdyn.calibrate.study import calibrate
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "calibration" / "report.py"

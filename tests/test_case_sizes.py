@@ -26,7 +26,7 @@ from gvcdyn.calibrate.study import calibrate
 from gvcdyn.cli import run_cli
 from gvcdyn.errors import CaseDataError
 from gvcdyn.evaluator import Evaluator
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 TOY_CASES = pd.read_csv(DATA / "toy_cases.csv", dtype=str, keep_default_na=False)

@@ -14,7 +14,7 @@ import pytest
 from mdl_helpers import write_mdl
 from test_cli_usability import gvcdyn
 
-from gvcdyn.check import pysd_reference
+from gvcdyn.checks.replication import pysd_reference
 
 MODEL = """
 demand := GET DIRECT DATA('series.csv', ',', 'A', 'B2')

@@ -23,7 +23,7 @@ from conftest import sd_test_models_dir
 from console import assert_one_line_error, gvcdyn
 
 from gvcdyn.errors import GvcdynError, ParameterValueError, UnknownParameterError
-from gvcdyn.scenarios import (
+from gvcdyn.whatif.scenarios import (
     Scenario,
     ScenarioFileError,
     ScenarioFormatError,
@@ -301,7 +301,7 @@ def test_check_sir_against_vensim_output() -> None:
 
 @needs_sir
 def test_check_fails_on_a_wrong_reference(tmp_path: Path) -> None:
-    from gvcdyn.reference import read_reference
+    from gvcdyn.io.reference import read_reference
 
     ref = read_reference(SIR_OUTPUT)
     ref["Infectious"] = ref["Infectious"] * 1.1
@@ -316,7 +316,7 @@ def test_check_fails_on_a_wrong_reference(tmp_path: Path) -> None:
 def test_check_tolerances_decide_the_verdict(tmp_path: Path) -> None:
     """--rtol/--atol are the comparison rule: a reference 10% off fails at the default
     rtol and passes at rtol 0.2."""
-    from gvcdyn.reference import read_reference
+    from gvcdyn.io.reference import read_reference
 
     ref = read_reference(SIR_OUTPUT)
     ref["Infectious"] = ref["Infectious"] * 1.1
@@ -450,7 +450,7 @@ def test_build_batch_errors_name_the_source(gvc_model) -> None:
 
 
 def test_netcdf_round_trip(gvc_model, tmp_path: Path) -> None:
-    from gvcdyn.results_io import netcdf_safe, write_netcdf
+    from gvcdyn.io.results_io import netcdf_safe, write_netcdf
     from gvcdyn.whatif import annotate
 
     batch = build_batch(
@@ -471,7 +471,7 @@ def test_netcdf_round_trip(gvc_model, tmp_path: Path) -> None:
 
 
 def test_atomic_write_leaves_nothing_half_written(tmp_path: Path) -> None:
-    from gvcdyn.results_io import atomic_write
+    from gvcdyn.io.results_io import atomic_write
 
     target = tmp_path / "r.nc"
     target.write_bytes(b"old")
@@ -488,7 +488,7 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path: Path) -> None:
 
 def test_plot_runs_in_process(gvc_model, tmp_path: Path) -> None:
     from gvcdyn.errors import UnknownVariableError
-    from gvcdyn.plotting import plot_runs
+    from gvcdyn.io.plotting import plot_runs
 
     ds = gvc_model.run(
         {"Shock Size": np.linspace(0, 1, 20)}, variables=["Unit Value", "Market Share"]

@@ -16,7 +16,7 @@ import pytest
 from mdl_helpers import write_mdl
 
 import gvcdyn
-from gvcdyn import codegen
+from gvcdyn.backend import codegen
 
 
 def _eq(name: str, expr: str) -> str:

@@ -20,11 +20,11 @@ import pytest
 from conftest import sd_test_models_dir
 
 import gvcdyn
-from gvcdyn import codegen
+from gvcdyn.backend import codegen
 from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.io.reference import compare, dataset_columns, read_reference
 from gvcdyn.model import Model
-from gvcdyn.reference import compare, dataset_columns, read_reference
-from gvcdyn.synthetic_mdl import synthetic_mdl
+from gvcdyn.testing.synthetic_mdl import synthetic_mdl
 
 # small parts, so that even a small model is cut into several of each kind
 TINY_PARTS = 400

@@ -21,7 +21,7 @@ import pytest
 from mdl_helpers import write_mdl
 
 import gvcdyn
-from gvcdyn.compiler import cache_dir
+from gvcdyn.backend.compiler import cache_dir
 
 # Run by a new Python process: load, run both methods, report numba's cache counters and
 # save the results so the parent can compare them with its own.
@@ -162,7 +162,7 @@ def test_changed_model_gets_a_new_kernel(cache: Path, model_path: Path) -> None:
 def test_is_compiled_tells_first_use_from_cached(cache: Path, tmp_path: Path) -> None:
     """compiler.is_compiled (the CLI's "compiling" vs "loading" hint) is False before the
     first run of a method and True after it, per method."""
-    from gvcdyn.compiler import is_compiled
+    from gvcdyn.backend.compiler import is_compiled
 
     model = gvcdyn.load(write_mdl(tmp_path, _equations(), name="hint"))
     assert not is_compiled(model.source, "euler")
@@ -227,7 +227,7 @@ def test_cache_of_another_user_is_refused(
 ) -> None:
     """A cache folder owned by another user (simulated: the compiler's notion of the
     current user changes) is refused with what to do, not a PermissionError traceback."""
-    from gvcdyn import compiler
+    from gvcdyn.backend import compiler
     from gvcdyn.errors import KernelCacheError
 
     model = gvcdyn.load(model_path)
@@ -263,7 +263,7 @@ def test_planted_pyc_is_never_run(cache: Path, model_path: Path, tmp_path: Path)
     import importlib._bootstrap_external as bootstrap
     import importlib.util
 
-    from gvcdyn.compiler import kernel_key
+    from gvcdyn.backend.compiler import kernel_key
 
     model = gvcdyn.load(model_path)
     marker = tmp_path / "pyc-ran"
@@ -344,7 +344,7 @@ def test_every_numba_file_of_a_split_kernel_is_verified(
     """A split kernel's parts are numba C functions compiled by the runtime, not by the
     module: their cache files too carry gvcdyn's verified header, and a new process loads
     them all."""
-    from gvcdyn import compiler
+    from gvcdyn.backend import compiler
 
     first = _child(cache, model_path, tmp_path / "first", GVCDYN_KERNEL_SPLIT="always")
     files = sorted((cache / "__pycache__").glob("*.nb[ic]"))

@@ -22,7 +22,7 @@ from conftest import BENCH_MODEL, sd_test_models_dir
 from mdl_helpers import write_mdl
 
 import gvcdyn
-from gvcdyn.reference import dataset_columns, normalize_name
+from gvcdyn.io.reference import dataset_columns, normalize_name
 
 pysd = pytest.importorskip("pysd")
 

@@ -332,7 +332,7 @@ def test_a_delay_of_absurd_order_is_refused_at_once(tmp_path: Path, order: str) 
 def test_a_mutated_scenario_file_is_read_or_refused_cleanly(
     tmp_path: Path, gvc_model: gvcdyn.Model, data: st.DataObject
 ) -> None:
-    from gvcdyn.scenarios import build_batch, read_scenario
+    from gvcdyn.whatif.scenarios import build_batch, read_scenario
 
     batch = feed_mutant(
         data,

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import gvcdyn
+from gvcdyn.backend.timegrid import TimeGrid, make_grid
 from gvcdyn.errors import (
     OutcomeError,
     ParameterValueError,
@@ -26,7 +27,6 @@ from gvcdyn.errors import (
     UnknownParameterError,
 )
 from gvcdyn.status import NONFINITE_FINAL_TIME, describe
-from gvcdyn.timegrid import TimeGrid, make_grid
 
 NAN, INF = float("nan"), float("inf")
 
@@ -196,7 +196,7 @@ def test_run_refuses_a_nan_parameter_unless_out_of_range_values_are_allowed(
 def test_a_scenario_file_cannot_bring_a_horizon_that_is_not_a_number(
     model: gvcdyn.Model, tmp_path: Path
 ) -> None:
-    from gvcdyn.scenarios import build_batch, read_scenario
+    from gvcdyn.whatif.scenarios import build_batch, read_scenario
 
     cases = {
         "nan_lever": ("horizon = nan", ScenarioFormatError, "must be a finite number"),

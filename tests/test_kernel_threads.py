@@ -1,7 +1,7 @@
 """How many threads a batch runs on, and that it never changes a result.
 
 A batch never starts more numba threads than it has runs (a single run stays on the
-calling thread, see ``gvcdyn.kernel``); the caller's thread count is restored after the
+calling thread, see ``gvcdyn.backend.kernel``); the caller's thread count is restored after the
 call, and every run is bitwise the same whatever the thread count it ran with.
 """
 

@@ -1,6 +1,6 @@
 """Values computed before the run use the kernel's semantics and fail with clear errors.
 
-Two things are evaluated in Python, by ``gvcdyn.interpret``: the simulation controls, and
+Two things are evaluated in Python, by ``gvcdyn.language.interpret``: the simulation controls, and
 the order of SMOOTH N / DELAY N (it fixes the number of internal stocks). Both must read
 an expression the way the kernel does (``-2^2`` is -4, ``2^3^2`` is 512), and a numeric
 edge case (``x^0.5`` with ``x < 0``) is a NaN that gets a named error, not a traceback.

@@ -1,9 +1,9 @@
 """The Python evaluator and the compiled kernel agree, for every registered function.
 
 One kernel (compiled once) computes a fixed set of random expressions: every function
-of ``gvcdyn.functions`` with random argument expressions, every operator, a lookup.
+of ``gvcdyn.language.functions`` with random argument expressions, every operator, a lookup.
 Hypothesis then draws parameter values (NaN, infinities and huge values included), the
-time and the time step, runs a batch and checks that ``gvcdyn.interpret`` gives the same
+time and the time step, runs a batch and checks that ``gvcdyn.language.interpret`` gives the same
 value for every expression and row. Plus the cases the issue named: ``MIN(NaN, 1)`` and
 ``MIN(1, NaN)`` are both NaN; ``x^0.5`` with ``x < 0`` is NaN, never an exception.
 """
@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gvcdyn
-from gvcdyn import functions, ir
-from gvcdyn.interpret import evaluate
-from gvcdyn.timegrid import make_grid
+from gvcdyn.backend.timegrid import make_grid
+from gvcdyn.language import functions, ir
+from gvcdyn.language.interpret import evaluate
 
 N_ANY = 4  # p0..p3: any float; p4, p5: moderate finite values
 N_PARAMS = 6

@@ -7,7 +7,7 @@ The rules, and where they come from:
   ``-3^2`` and ``-a^2`` are both -9 (SDEverywhere issue #569); ``-Time^cons2`` with
   ``Time = 10, cons2 = 2`` is -100 (issue #22: an earlier reading of a reference file as
   100 was a misreading, and the special case built on it is gone). PySD folds a written
-  minus into a number before ``^`` (``-2^2`` would be 4); ``gvcdyn.vensim_precedence``
+  minus into a number before ``^`` (``-2^2`` would be 4); ``gvcdyn.language.vensim_precedence``
   undoes that fold. A negative number in parentheses, ``(-2)^2``, is a negative base.
 - ``^`` is right-associative: ``2^3^2`` is ``2^(3^2)`` = 512 (PySD evaluates the chain as
   Python's ``**``, which is right-associative).
@@ -38,7 +38,7 @@ from pysd.translators.vensim import vensim_element
 
 import gvcdyn
 from gvcdyn.errors import ModelParseError, TranslatorIncompatibleError
-from gvcdyn.vensim_precedence import vensim_visitor
+from gvcdyn.language.vensim_precedence import vensim_visitor
 
 LEAVES = {"a": 2.0, "b": 3.0, "c": 0.5, "d": 1.5, "e": 4.0, "z": 0.0}
 CONSTANTS = {"cons2": 2.0, "cons3": 3.0}  # in the model, not in random expressions
@@ -278,7 +278,7 @@ def test_a_pysd_without_the_hook_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_interpreter_folds_the_same_ast(tmp_path: Path) -> None:
-    """A control computed before the run (``gvcdyn.interpret``) follows the same rule:
+    """A control computed before the run (``gvcdyn.language.interpret``) follows the same rule:
     ``SAVEPER = k`` with ``k = -2^cons2 + 8`` saves every 4 time units (with PySD's
     fold, ``(-2)^2 + 8``, it would be 12)."""
     equations = "cons2 = 2\n\t~\tDmnl\n\t~\t\t|\nk = -2^cons2 + 8\n\t~\tDmnl\n\t~\t\t|"

@@ -80,7 +80,7 @@ def test_kernel_overwrites_every_cell(tmp_path: Path) -> None:
     columns = np.arange(len(model.simulate(matrix).columns), dtype=np.int64)
     out = np.full((2, len(grid.save_times), len(columns)), 7.0)  # a sentinel, not NaN
     status = np.zeros(2, dtype=np.int64)
-    kernel = gvcdyn.kernel.Kernel(model.source, "euler").function
+    kernel = gvcdyn.backend.kernel.Kernel(model.source, "euler").function
     kernel(
         matrix,
         out,

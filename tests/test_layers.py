@@ -118,9 +118,10 @@ def test_command_modules_leave_simulation_and_pysd_to_the_library() -> None:
 
 
 def test_the_generic_io_module_knows_no_gvc_names() -> None:
-    from gvcdyn import bundled, results_io
+    from gvcdyn import bundled
+    from gvcdyn.io import results_io
 
-    text = _source("gvcdyn.results_io").read_text(encoding="utf-8")
+    text = _source("gvcdyn.io.results_io").read_text(encoding="utf-8")
     assert not re.search(r"gvc(?!dyn)", text, re.IGNORECASE)
     for outcome in bundled.GVC_OUTCOMES:
         assert outcome not in text

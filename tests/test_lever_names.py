@@ -1,5 +1,5 @@
 """A mistyped lever is refused before the model is parsed when the file was seen before
-(gvcdyn.lever_names): the same one-line error as the full check, at a fraction of the
+(gvcdyn.backend.lever_names): the same one-line error as the full check, at a fraction of the
 cost (issue 22: an unknown lever cost 2.7 s of CPU, mostly PySD parsing the .mdl)."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pytest
 from mdl_helpers import write_mdl
 
 import gvcdyn
-from gvcdyn import frontend, lever_names
+from gvcdyn.backend import lever_names
 from gvcdyn.errors import UnknownParameterError
-from gvcdyn.scenarios import lever_keys
+from gvcdyn.language import frontend
+from gvcdyn.whatif.scenarios import lever_keys
 
 MODEL = (
     "x = INTEG(growth * x, 1)\n\t~\tWidgets\n\t~\t|\ngrowth = 0.1\n\t~\t1/Month [0, 1]\n\t~\t|\n"

@@ -20,7 +20,7 @@ from test_cli import assert_one_line_error
 from test_cli import gvcdyn as run_gvcdyn
 
 import gvcdyn
-from gvcdyn import interpret, ir
+from gvcdyn.language import interpret, ir
 
 
 def _eq(name: str, expr: str) -> str:

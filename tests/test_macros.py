@@ -16,7 +16,7 @@ from mdl_helpers import write_mdl
 
 import gvcdyn
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.reference import dataset_columns, normalize_name
+from gvcdyn.io.reference import dataset_columns, normalize_name
 
 pysd = pytest.importorskip("pysd")
 

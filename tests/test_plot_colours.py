@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from gvcdyn.plotting import MAX_LEGEND_RUNS, _run_styles
+from gvcdyn.io.plotting import MAX_LEGEND_RUNS, _run_styles
 
 
 @pytest.mark.parametrize("n_runs", [2, 10, 11, MAX_LEGEND_RUNS])

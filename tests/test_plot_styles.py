@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from gvcdyn.plotting import LINE_STYLES, MAX_STYLE_NAMES, runs_figure
+from gvcdyn.io.plotting import LINE_STYLES, MAX_STYLE_NAMES, runs_figure
 
 
 def _dataset(regions: list[str], sectors: list[str] | None = None) -> xr.Dataset:

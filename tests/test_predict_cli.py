@@ -18,7 +18,7 @@ from console import gvcdyn
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.study import calibrate
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 REPLICATES = 3

@@ -23,7 +23,7 @@ from mdl_helpers import write_mdl
 from scipy import stats
 
 import gvcdyn
-from gvcdyn import codegen
+from gvcdyn.backend import codegen
 from gvcdyn.errors import GvcdynError, ModelStructureError, UnsupportedFeatureError
 from gvcdyn.model import Model
 

@@ -1,4 +1,4 @@
-"""Reading Vensim reference outputs and comparing results with them (gvcdyn.reference).
+"""Reading Vensim reference outputs and comparing results with them (gvcdyn.io.reference).
 
 The reader is tested on every canonical file of the reference suite and on small files
 written here for each quirk; ``compare`` on values placed just inside and just outside
@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 
 from gvcdyn.errors import GvcdynError
-from gvcdyn.reference import (
+from gvcdyn.io.reference import (
     Comparison,
     ReferenceFileError,
     ReferenceFormatError,

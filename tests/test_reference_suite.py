@@ -20,7 +20,7 @@ import pytest
 from conftest import SD_TEST_MODELS_MISSING, sd_test_models_dir
 
 from gvcdyn.errors import UnsupportedFeatureError
-from gvcdyn.reference import compare, dataset_columns, read_reference
+from gvcdyn.io.reference import compare, dataset_columns, read_reference
 
 # Models the compiled core does not support yet: {manifest name: Vensim function}. Their
 # test asserts that loading fails with UnsupportedFeatureError naming the function.
@@ -41,7 +41,7 @@ OTHER_SUPPORTED = {
     "macro_stock",
     "macro_trailing_definition",
     "reality_checks",
-    # external data (gvcdyn.lower.external)
+    # external data (gvcdyn.language.lower.external)
     "data_from_other_model",
     "get_constants_incomplete_subscript",
     "get_data_args_3d_xls",

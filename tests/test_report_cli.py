@@ -23,7 +23,7 @@ from toy_calibration import TOY_CHECKS, quick_toy_config
 
 from gvcdyn.calibrate.config import PosteriorSettings, SparseCovariate
 from gvcdyn.calibrate.study import calibrate
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
 ISHIGAMI = Path(__file__).parent / "models" / "ishigami.mdl"

@@ -127,7 +127,7 @@ def test_sweep_resume_after_its_data_file_changed_is_refused(
 ) -> None:
     """Before: accepted, and the resumed runs used the new data, the saved ones the old
     (only the .mdl file's hash was in the fingerprint)."""
-    import gvcdyn.results_io as results_io
+    import gvcdyn.io.results_io as results_io
 
     out = tmp_path / "sweep.nc"
     argv = ["run", str(data_model), *SWEEP, "--out", str(out)]
@@ -222,7 +222,7 @@ def test_an_altered_or_float32_chunk_is_computed_again(tmp_path: Path) -> None:
 def test_cli_resume_recomputes_a_float32_copy_of_a_chunk(
     data_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gvcdyn.results_io as results_io
+    import gvcdyn.io.results_io as results_io
 
     whole = tmp_path / "whole.nc"
     assert run_cli(["run", str(data_model), *SWEEP, "--out", str(whole)]) == 0

@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gvcdyn import runtime
-from gvcdyn.timegrid import make_grid
+from gvcdyn.backend.timegrid import make_grid
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 

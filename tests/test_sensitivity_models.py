@@ -232,7 +232,7 @@ def test_plots_of_sobol_and_morris_results(ishigami_study, ishigami, tmp_path):
     md = sens.morris(study, 10, seed=1)
     assert len(indices_figure(md).axes) == 1
     assert plot_indices(md, tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
-    # one plot-path check for every command (gvcdyn.output_files): an unknown extension is
+    # one plot-path check for every command (gvcdyn.io.output_files): an unknown extension is
     # a PlotFormatError, as for `gvcdyn run --plot`
     with pytest.raises(PlotFormatError, match="cannot write a plot"):
         plot_indices(md, tmp_path / "m.gif")

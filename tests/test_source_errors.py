@@ -17,7 +17,7 @@ from test_cli_usability import assert_one_line_error, gvcdyn
 
 import gvcdyn as gd
 from gvcdyn.errors import ModelParseError, UndefinedNameError
-from gvcdyn.source_location import CleanText, Location, closest_names, locate_reference
+from gvcdyn.language.source_location import CleanText, Location, closest_names, locate_reference
 
 # write_mdl puts "{UTF-8}" on line 1, so the equations start on line 2
 WORKFORCE = """

@@ -264,7 +264,7 @@ def test_cli_a_failed_write_keeps_the_finished_chunks(
 ) -> None:
     """The runs are all in but the file cannot be written (disk full): the chunks stay, and
     --resume writes the file without running any of them again."""
-    import gvcdyn.results_io as results_io
+    import gvcdyn.io.results_io as results_io
 
     real_write = results_io.write_netcdf
 

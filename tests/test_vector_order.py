@@ -20,7 +20,7 @@ from pysd_parity import assert_runs_match_pysd
 import gvcdyn
 from gvcdyn import runtime as rt
 from gvcdyn.errors import UnsupportedFeatureError
-from gvcdyn.reference import dataset_columns
+from gvcdyn.io.reference import dataset_columns
 
 pysd = pytest.importorskip("pysd")
 

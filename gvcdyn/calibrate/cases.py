@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from gvcdyn.errors import CaseDataError, CaseMappingError
-from gvcdyn.tomlfile import check_keys, read_toml, shown
+from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model

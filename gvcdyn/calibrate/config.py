@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import CalibrationConfigError
-from gvcdyn.tomlfile import check_keys, read_toml
+from gvcdyn.io.tomlfile import check_keys, read_toml
 
 __all__ = [
     "EXAMPLE_CONFIG",

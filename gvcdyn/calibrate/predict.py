@@ -233,7 +233,7 @@ def prediction_paths(out: str | Path) -> tuple[Path, Path]:
 
 def write_predictions(prediction: Prediction, out: str | Path) -> tuple[Path, Path]:
     """Write the CSV and its companion JSON atomically; returns both paths."""
-    from gvcdyn.results_io import atomic_write
+    from gvcdyn.io.results_io import atomic_write
 
     out, meta_path = prediction_paths(out)
     atomic_write(out, lambda tmp: prediction.table.to_csv(tmp, index=False, float_format="%.6g"))

@@ -8,7 +8,7 @@ import pandas as pd
 import xarray as xr
 
 from gvcdyn.errors import OutputWriteError
-from gvcdyn.results_io import atomic_write, write_netcdf
+from gvcdyn.io.results_io import atomic_write, write_netcdf
 
 __all__ = ["ALL", "table", "write"]
 

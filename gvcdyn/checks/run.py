@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from gvcdyn import ir
 from gvcdyn._version import __version__
 from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Series
 from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
 from gvcdyn.errors import RealityCheckError
+from gvcdyn.language import ir
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 
@@ -72,7 +72,7 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
         names = [str(n) for n in ds["parameter"].values]
         return dict(zip(names, map(float, ds["estimate"].values), strict=True)), str(path)
     if path.suffix == ".toml":
-        from gvcdyn.scenarios import read_scenario
+        from gvcdyn.whatif.scenarios import read_scenario
 
         return dict(read_scenario(path).parameters), str(path)
     raise RealityCheckError(

@@ -22,8 +22,8 @@ import numpy as np
 from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Expression, Series
 from gvcdyn.errors import GvcdynError, ParameterValueError, RealityCheckError
-from gvcdyn.scenarios import read_scenario, resolve_parameters
-from gvcdyn.tomlfile import check_keys, read_toml
+from gvcdyn.io.tomlfile import check_keys, read_toml
+from gvcdyn.whatif.scenarios import read_scenario, resolve_parameters
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model

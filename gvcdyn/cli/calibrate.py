@@ -73,7 +73,7 @@ def calibrate(
     from gvcdyn.bundled import resolve_calibration_config
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
-    from gvcdyn.results_io import check_writable, write_netcdf
+    from gvcdyn.io.results_io import check_writable, write_netcdf
 
     check_output(out_path, {".nc": "netcdf"}, what="the fit", example="results/fit.nc")
     cfg = load_config(resolve_calibration_config(config))

@@ -36,7 +36,7 @@ def check(
 
       gvcdyn check gvc_upgrading
     """
-    from gvcdyn.check import check_model
+    from gvcdyn.checks.replication import check_model
 
     model = model_path(model)
     with data_files(data) as files:

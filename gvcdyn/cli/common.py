@@ -155,7 +155,7 @@ SCENARIO_HELP = (
 def check_output(path: Path, formats: dict[str, str], *, what: str, example: str) -> None:
     """Refuse an output path before any work: an extension that names none of ``formats``
     (gvcdyn writes what the extension says), or a parent folder that is a file."""
-    from gvcdyn.output_files import check_format, check_parents
+    from gvcdyn.io.output_files import check_format, check_parents
 
     check_format(path, formats, what=what, example=example)
     check_parents(path)

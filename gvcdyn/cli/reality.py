@@ -80,7 +80,7 @@ def reality_check(
     from gvcdyn.checks import read_checks, report
     from gvcdyn.checks import reality_check as run_checks
     from gvcdyn.errors import OutputWriteError, RealityCheckError
-    from gvcdyn.scenarios import parse_set
+    from gvcdyn.whatif.scenarios import parse_set
 
     model = model_path(model)
     if not checks.is_file() and (model.parent / checks.name).is_file():

@@ -37,7 +37,7 @@ from gvcdyn.execute.options import (
     executor_from_options,
     resume_command,
 )
-from gvcdyn.output_files import PLOT_FORMATS
+from gvcdyn.io.output_files import PLOT_FORMATS
 
 #: Parameters listed per output in the printed ranking (the file has them all).
 SHOWN = 15

@@ -2,7 +2,7 @@
 
 The commands parse, check that the output files can be written (before a long run),
 call ``gvcdyn.whatif`` and print its summary; the plot and the netCDF file are written by
-``gvcdyn.plotting`` and ``gvcdyn.results_io``. A small request runs as one batch; a large
+``gvcdyn.io.plotting`` and ``gvcdyn.io.results_io``. A small request runs as one batch; a large
 sweep, or one given ``--workers``/``--scheduler``/``--resume``, runs in chunks through
 ``gvcdyn.execute`` with a progress bar, checkpointed next to ``--out``.
 """
@@ -53,7 +53,7 @@ from gvcdyn.execute.options import (
     is_large_job,
     resume_command,
 )
-from gvcdyn.output_files import RUN_FORMATS, check_parents, check_plot_path
+from gvcdyn.io.output_files import RUN_FORMATS, check_parents, check_plot_path
 
 SUMMARY_ROWS = 30
 #: --plot draws one line per run: a streamed sweep larger than this is not plotted
@@ -112,7 +112,7 @@ def _print_summary(ds: Any, variables: Sequence[str], title: str) -> None:
     """Final values per run. Labels fold (never cut) so runs stay distinguishable, and
     outcome columns that do not fit the terminal go to a second table instead of off-screen.
     """
-    from gvcdyn.results_io import final_values, units_of
+    from gvcdyn.io.results_io import final_values, units_of
 
     n_runs = ds.sizes["run"]
     ds = ds.isel(run=slice(0, SUMMARY_ROWS))  # a streamed sweep stays on disk
@@ -173,7 +173,7 @@ def _check_outputs(out_path: Path | None, plot_path: Path | None) -> None:
         check_parents(plot_path)
     for path in (out_path, plot_path):
         if path is not None:
-            from gvcdyn.results_io import check_writable
+            from gvcdyn.io.results_io import check_writable
 
             check_writable(path)
 
@@ -181,11 +181,11 @@ def _check_outputs(out_path: Path | None, plot_path: Path | None) -> None:
 def _write_results(ds: Any, out_path: Path) -> None:
     """The results in the format ``out_path``'s extension names (``RUN_FORMATS``)."""
     if RUN_FORMATS[out_path.suffix.lower()] == "netcdf":
-        from gvcdyn.results_io import write_netcdf
+        from gvcdyn.io.results_io import write_netcdf
 
         write_netcdf(ds, out_path)
     else:
-        from gvcdyn.run_tables import write_run_table
+        from gvcdyn.io.run_tables import write_run_table
 
         write_run_table(ds, out_path)
 
@@ -211,8 +211,8 @@ def _what_if(
     _check_outputs(out_path, plot_path)  # before any heavy import: a mistake costs nothing
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
-    from gvcdyn.lever_names import refuse_unknown
-    from gvcdyn.scenarios import lever_keys, read_scenario
+    from gvcdyn.backend.lever_names import refuse_unknown
+    from gvcdyn.whatif.scenarios import lever_keys, read_scenario
 
     # a lever the model file is known not to have: refused before parsing it (and before
     # xarray and numba are imported), with the message the full check gives
@@ -258,7 +258,7 @@ def _what_if(
         remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
         out.print(f"results: {escape(str(out_path))}")
     if plot_path is not None:
-        from gvcdyn.plotting import plot_runs
+        from gvcdyn.io.plotting import plot_runs
 
         with writing(plot_path):
             plot_runs(ds, shown, plot_path, title=title)

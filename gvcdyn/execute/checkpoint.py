@@ -3,7 +3,7 @@
 A job's checkpoint is a folder next to its requested output (``results/sa.nc`` ->
 ``results/sa.nc.job/``) holding a manifest, one file per finished chunk, the chunks'
 SHA-256 digests (``chunks.sha256``, ``sha256sum -c`` reads it) and a lock file. Every
-file is written through ``gvcdyn.atomic``, so a job killed at any instant leaves either
+file is written through ``gvcdyn.io.atomic``, so a job killed at any instant leaves either
 a whole chunk or none.
 
 - The manifest records a fingerprint of everything that decides the result: the
@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.atomic import AtomicFile, atomic_write_bytes
 from gvcdyn.errors import CheckpointError
+from gvcdyn.io.atomic import AtomicFile, atomic_write_bytes
 from gvcdyn.limits import update_hash
 
 __all__ = [

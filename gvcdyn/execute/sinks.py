@@ -4,7 +4,7 @@ Chunks arrive in any order (dask finishes them as it likes); a sink puts each in
 rows, so the result is in run order whatever the completion order. ``NetCDFSink`` keeps
 only one chunk in memory at a time, which is what lets a job larger than memory finish:
 it writes into a file preallocated along ``run`` under a temporary name
-(``gvcdyn.atomic.AtomicFile``) and renames it into place when every chunk is in, so the
+(``gvcdyn.io.atomic.AtomicFile``) and renames it into place when every chunk is in, so the
 requested name never holds a half-written file, and the file gets the mode of any new
 file. It is written with the netCDF4 library (h5netcdf needs h5py, which
 is not installed here) and opens in plain ``xarray.open_dataset``.
@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gvcdyn.atomic import AtomicFile
 from gvcdyn.errors import ExecutorError
+from gvcdyn.io.atomic import AtomicFile
 
 __all__ = ["MemorySink", "NetCDFSink", "Sink", "TimeSeriesLayout"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from gvcdyn.atomic import atomic_write
 from gvcdyn.errors import ReportInputError
+from gvcdyn.io.atomic import atomic_write
 from gvcdyn.reports import check_out, check_source, default_out
 from gvcdyn.reports.calibration import calibration_report, is_fit
 from gvcdyn.reports.document import Report

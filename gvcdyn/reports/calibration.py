@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
-from gvcdyn.atomic import atomic_write
+from gvcdyn.io.atomic import atomic_write
 from gvcdyn.reports.document import Bullets, Image, Report, Section, Table, Text, fmt
 
 __all__ = [

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from gvcdyn._version import __version__
-from gvcdyn.results_io import write_netcdf
+from gvcdyn.io.results_io import write_netcdf
 from gvcdyn.sensitivity.estimator import SobolResult
 from gvcdyn.sensitivity.runs import DesignRuns
 

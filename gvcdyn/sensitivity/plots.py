@@ -17,8 +17,8 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from gvcdyn.output_files import PLOT_FORMATS, check_plot_path
-from gvcdyn.results_io import atomic_write
+from gvcdyn.io.output_files import PLOT_FORMATS, check_plot_path
+from gvcdyn.io.results_io import atomic_write
 
 __all__ = ["FORMATS", "check_plot_path", "indices_figure", "plot_indices"]
 

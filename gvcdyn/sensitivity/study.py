@@ -167,7 +167,7 @@ def _base_values(model: Model, base: BaseLike) -> np.ndarray:
     if base is None:
         return model.defaults()
     if isinstance(base, str | Path):
-        from gvcdyn.scenarios import read_scenario
+        from gvcdyn.whatif.scenarios import read_scenario
 
         base = read_scenario(base).parameters
     return model.parameter_matrix(dict(base), allow_out_of_range=True)[0]
@@ -216,7 +216,7 @@ def refuse_varied_in_base(model: Model, varied: Sequence[str], base: BaseLike, l
     if base is None:
         return
     if isinstance(base, str | Path):
-        from gvcdyn.scenarios import read_scenario
+        from gvcdyn.whatif.scenarios import read_scenario
 
         base = read_scenario(base).parameters
     known = {p.name for p in model.parameters}
@@ -247,8 +247,8 @@ def base_of(
     estimates (the fit decides the parameters it estimated; the scenario the rest).
     :func:`prepare` refuses a base that sets a lever the study varies.
     """
-    from gvcdyn.scenarios import read_scenario
     from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
+    from gvcdyn.whatif.scenarios import read_scenario
 
     if scenario is None and fit is None:
         return None, "model defaults"

@@ -41,7 +41,7 @@ def run_what_if(
     """Run every what-if of the request in one batch and return the labelled dataset.
 
     ``sets`` are ``NAME=VALUE`` strings, ``sweeps`` ``NAME=START:STOP:N`` strings (see
-    ``gvcdyn.scenarios``); ``variables`` limits what is saved (default: everything);
+    ``gvcdyn.whatif.scenarios``); ``variables`` limits what is saved (default: everything);
     ``data_files`` are other runs' outputs the model's data variables read.
     """
     request = prepare_what_if(

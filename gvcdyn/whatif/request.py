@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gvcdyn.progress import Progress, silent
-from gvcdyn.scenarios import Batch, Scenario, build_batch, read_scenario
 from gvcdyn.whatif.labels import annotate, sweep_title
+from gvcdyn.whatif.scenarios import Batch, Scenario, build_batch, read_scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from gvcdyn.ir import Variable
+    from gvcdyn.backend.timegrid import TimeGrid
+    from gvcdyn.language.ir import Variable
     from gvcdyn.model import Model
-    from gvcdyn.timegrid import TimeGrid
 
 __all__ = ["WhatIf", "prepare_what_if"]
 

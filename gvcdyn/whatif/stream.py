@@ -14,7 +14,7 @@ from gvcdyn.execute import NetCDFSink, TimeSeriesLayout
 from gvcdyn.whatif.labels import request_attrs, run_coords
 
 if TYPE_CHECKING:
-    from gvcdyn.ir import Variable
+    from gvcdyn.language.ir import Variable
     from gvcdyn.whatif.request import WhatIf
 
 __all__ = ["cell_labels", "stream_sink"]
@@ -36,8 +36,8 @@ def stream_sink(request: WhatIf, path: Path) -> NetCDFSink:
     """A netCDF file with one ``(run, time)`` variable per saved cell, labelled as
     ``annotate`` labels a dataset (the labels are coordinates when read by xarray)."""
     from gvcdyn.dataset import provenance
+    from gvcdyn.io.results_io import netcdf_safe
     from gvcdyn.model import RawResult
-    from gvcdyn.results_io import netcdf_safe
 
     model = request.model
     labels: list[str] = []

@@ -25,8 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gvcdyn.errors import UnknownVariableError
-from gvcdyn.output_files import PLOT_FORMATS, check_plot_path
-from gvcdyn.results_io import atomic_write
+from gvcdyn.io.output_files import PLOT_FORMATS, check_plot_path
+from gvcdyn.io.results_io import atomic_write
 
 __all__ = ["PLOT_FORMATS", "check_plot_path", "plot_runs", "runs_figure"]
 

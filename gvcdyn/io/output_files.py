@@ -19,7 +19,7 @@ __all__ = ["PLOT_FORMATS", "RUN_FORMATS", "check_format", "check_parents", "chec
 PLOT_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
 
 #: formats of a run's results by extension: netCDF (everything, with provenance), or a
-#: text table in Vensim's export layout, comma- or tab-separated (``gvcdyn.run_tables``)
+#: text table in Vensim's export layout, comma- or tab-separated (``gvcdyn.io.run_tables``)
 RUN_FORMATS = {".nc": "netcdf", ".csv": "csv", ".tab": "tab"}
 
 

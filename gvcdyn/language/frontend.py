@@ -4,7 +4,7 @@ PySD's translator is the parser: we never write our own ``.mdl`` grammar. Only
 ``pysd.translators`` is used (it writes nothing to disk); PySD's Python builder and
 runtime are the specification of the semantics, never called. One reading PySD gets wrong
 is mended while it parses: a minus written before a number that is the base of ``^``
-(``-2^2`` is -4; ``gvcdyn.vensim_precedence``).
+(``-2^2`` is -4; ``gvcdyn.language.vensim_precedence``).
 
 A model PySD cannot read is reported at the file's line and column, naming the variable
 whose equation fails (PySD counts from the start of the equation and names nothing).
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
+from gvcdyn.language.source_location import CleanText
+from gvcdyn.language.vensim_precedence import vensim_visitor
 from gvcdyn.limits import check_model_text
-from gvcdyn.source_location import CleanText
-from gvcdyn.vensim_precedence import vensim_visitor
 
 
 def read_abstract_model(path: str | Path) -> tuple[Any, str]:

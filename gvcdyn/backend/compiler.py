@@ -56,8 +56,8 @@ import numba
 from numba.core import caching
 
 from gvcdyn import runtime
+from gvcdyn.backend.lever_names import cache_root
 from gvcdyn.errors import KernelCacheError
-from gvcdyn.lever_names import cache_root
 
 _loaded: dict[str, ModuleType] = {}
 _MODULE_PREFIX = "gvcdyn_kernel_"

@@ -35,8 +35,8 @@ from pysd.translators.structures.abstract_model import (
 )
 
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.lower.elements import is_number
-from gvcdyn.subscripts import name_key
+from gvcdyn.language.lower.elements import is_number
+from gvcdyn.language.subscripts import name_key
 
 __all__ = ["expand_macros", "is_instance_name"]
 

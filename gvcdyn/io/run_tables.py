@@ -18,8 +18,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from gvcdyn.reference import dataset_columns
-from gvcdyn.results_io import atomic_write
+from gvcdyn.io.reference import dataset_columns
+from gvcdyn.io.results_io import atomic_write
 
 __all__ = ["write_run_table"]
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pysd.translators.structures import abstract_expressions as ae
 
-from gvcdyn import ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.subscripts import name_key
+from gvcdyn.language import ir
+from gvcdyn.language.subscripts import name_key
 
 if TYPE_CHECKING:
-    from gvcdyn.lower.expressions import ExpressionLowerer
+    from gvcdyn.language.lower.expressions import ExpressionLowerer
 
 # Vensim's vector ordering functions (PySD reference name -> Vensim name)
 ORDERING = {

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gvcdyn import ir
 from gvcdyn.errors import ControlNotKnownError, GvcdynError, SimulationSettingsError
-from gvcdyn.interpret import evaluate as ir_evaluate
+from gvcdyn.language import ir
+from gvcdyn.language.interpret import evaluate as ir_evaluate
 
 MAX_STEPS = 50_000_000
 # PySD's tolerance on time comparisons, as a fraction of TIME STEP: the loop runs while
@@ -132,7 +132,7 @@ def evaluate(
     time: float,
     varying: frozenset[str] = frozenset(),
 ) -> float:
-    """Evaluate a control's expression before the run (``gvcdyn.interpret`` semantics).
+    """Evaluate a control's expression before the run (``gvcdyn.language.interpret`` semantics).
 
     Parameters come from ``values``, auxiliaries from their equations, ``time`` and
     INITIAL TIME are ``time``. Anything that needs a stock, or a parameter in ``varying``

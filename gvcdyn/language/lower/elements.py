@@ -22,9 +22,9 @@ from pysd.translators.structures.abstract_model import (
     AbstractUnchangeableConstant,
 )
 
-from gvcdyn import functions, ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
+from gvcdyn.language import functions, ir
+from gvcdyn.language.subscripts import Range, SubscriptCatalog, name_key
 
 CONTROL_NAMES = {
     "initial_time": "initial_time",

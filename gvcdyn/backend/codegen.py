@@ -26,13 +26,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 from numba.core import sigutils
 
-from gvcdyn import functions, ir
 from gvcdyn import runtime as rt
+from gvcdyn.backend.timegrid import TIME_TOLERANCE
 from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.language import functions, ir
+from gvcdyn.language.subscripts import name_key
 from gvcdyn.runtime import DATA_MODE_CODES
 from gvcdyn.status import NONFINITE_FINAL_TIME, NONFINITE_OUTPUT, NONFINITE_STATE, OK
-from gvcdyn.subscripts import name_key
-from gvcdyn.timegrid import TIME_TOLERANCE
 
 METHODS = ("euler", "rk4")
 # prefixes the generator uses for derivatives, stage values and tables
@@ -132,7 +132,7 @@ class _Emitter:
     ) -> None:
         self.names = names
         self.tables = tables
-        self.modes = modes or {}  # table -> data mode (gvcdyn.lower.external)
+        self.modes = modes or {}  # table -> data mode (gvcdyn.language.lower.external)
 
     def expr(self, node: ir.Expr, rename: Callable[[str], str]) -> str:
         if isinstance(node, ir.Num):
@@ -142,7 +142,7 @@ class _Emitter:
         if isinstance(node, ir.LookupCall):
             table = self.tables[node.table]
             mode = self.modes.get(node.table, "interpolate")
-            if mode != "interpolate":  # a data variable's table (gvcdyn.lower.external)
+            if mode != "interpolate":  # a data variable's table (gvcdyn.language.lower.external)
                 code = DATA_MODE_CODES[mode]
                 return f"rt.data_value({self.expr(node.arg, rename)}, {table}_X, {table}_Y, {code})"
             return f"rt.lookup({self.expr(node.arg, rename)}, {table}_X, {table}_Y)"

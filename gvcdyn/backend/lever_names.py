@@ -18,16 +18,16 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from gvcdyn.atomic import atomic_write_bytes
 from gvcdyn.errors import UnknownParameterError
-from gvcdyn.subscripts import name_key
+from gvcdyn.io.atomic import atomic_write_bytes
+from gvcdyn.language.subscripts import name_key
 
 __all__ = ["cache_root", "refuse_unknown", "remember", "unknown_message"]
 
 
 def cache_root() -> Path:
     """The kernel cache folder's path (``$GVCDYN_CACHE_DIR`` or the user cache), not
-    created or checked: ``gvcdyn.compiler.cache_dir`` does that before writing."""
+    created or checked: ``gvcdyn.backend.compiler.cache_dir`` does that before writing."""
     root = os.environ.get("GVCDYN_CACHE_DIR")
     if root:
         return Path(root)
@@ -52,7 +52,7 @@ def _names_file(digest: str) -> Path:
 
 def remember(cache: Path, digest: str, names: list[str]) -> None:
     """Keep a model file's parameter names (``digest``: the file's SHA-256) in ``cache``,
-    the checked kernel cache folder (``gvcdyn.compiler.cache_dir()``); best effort."""
+    the checked kernel cache folder (``gvcdyn.backend.compiler.cache_dir()``); best effort."""
     data = json.dumps(sorted(names)).encode()
     try:
         folder = cache / "names"

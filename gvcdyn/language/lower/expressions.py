@@ -17,19 +17,19 @@ from typing import Any
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 
-from gvcdyn import functions, ir, vector_functions
 from gvcdyn.errors import ModelStructureError, UndefinedNameError, UnsupportedFeatureError
-from gvcdyn.lower import stateful
-from gvcdyn.lower.elements import (
+from gvcdyn.language import functions, ir, vector_functions
+from gvcdyn.language.lower import stateful
+from gvcdyn.language.lower.elements import (
     CONTROL_NAMES,
     ModelVariable,
     construct_name,
     is_number,
     make_lookup,
 )
-from gvcdyn.schedule import ModelParts
-from gvcdyn.source_location import undefined_name_error
-from gvcdyn.subscripts import Range, SubscriptCatalog, name_key
+from gvcdyn.language.schedule import ModelParts
+from gvcdyn.language.source_location import undefined_name_error
+from gvcdyn.language.subscripts import Range, SubscriptCatalog, name_key
 
 REDUCTIONS = {"sum": "+", "prod": "*", "vmin": "min", "vmax": "max"}
 
@@ -117,7 +117,7 @@ class ExpressionLowerer:
             return ir.Op("neg", (self.expr(args[0], env, owner),))
         if ops and all(o == "^" for o in ops):
             # a^b^c is right-associative. A written minus before a number base arrives as
-            # negative(number ^ ...) (gvcdyn.vensim_precedence undoes PySD's fold), so a
+            # negative(number ^ ...) (gvcdyn.language.vensim_precedence undoes PySD's fold), so a
             # negative number here is one written in parentheses: a real negative base.
             result = self.expr(args[-1], env, owner)
             for base in reversed(args[:-1]):
@@ -281,7 +281,7 @@ class ExpressionLowerer:
     def _undefined(self, reference: str) -> UndefinedNameError:
         """The error for a name the model does not define: as written, where, and the
         closest names the model does define (its own, not macro copies)."""
-        from gvcdyn.lower.macros import is_instance_name
+        from gvcdyn.language.lower.macros import is_instance_name
 
         defined = [v.name for v in self.vars.values() if not is_instance_name(v.name)]
         return undefined_name_error(self.source_path, self.current, reference, defined)

@@ -27,7 +27,7 @@ from gvcdyn.errors import (
     SpecSyntaxError,
     UnknownParameterError,
 )
-from gvcdyn.tomlfile import check_keys, read_toml, shown
+from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 
 __all__ = [
     "Batch",

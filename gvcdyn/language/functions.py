@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gvcdyn import ir
 from gvcdyn import runtime as rt
 from gvcdyn.errors import UnsupportedFeatureError
+from gvcdyn.language import ir
 
 Number = float | np.floating
 

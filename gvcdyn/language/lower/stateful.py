@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 
-from gvcdyn import ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.interpret import evaluate
-from gvcdyn.lower.elements import CONTROL_NAMES, number_at
-from gvcdyn.schedule import init_expr
+from gvcdyn.language import ir
+from gvcdyn.language.interpret import evaluate
+from gvcdyn.language.lower.elements import CONTROL_NAMES, number_at
+from gvcdyn.language.schedule import init_expr
 
 if TYPE_CHECKING:
-    from gvcdyn.lower.expressions import ExpressionLowerer
+    from gvcdyn.language.lower.expressions import ExpressionLowerer
 
 Env = dict[str, str]
 

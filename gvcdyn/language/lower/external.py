@@ -28,12 +28,12 @@ import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import AbstractUnchangeableConstant
 
-from gvcdyn import ir
 from gvcdyn.errors import DataFileNotFoundError, DataFileRequiredError, ExternalDataError
-from gvcdyn.lower.elements import ModelVariable, parameter
+from gvcdyn.language import ir
+from gvcdyn.language.lower.elements import ModelVariable, parameter
+from gvcdyn.language.schedule import ModelParts
+from gvcdyn.language.subscripts import SubscriptCatalog, name_key
 from gvcdyn.runtime import DATA_MODE_CODES
-from gvcdyn.schedule import ModelParts
-from gvcdyn.subscripts import SubscriptCatalog, name_key
 
 __all__ = ["EXTERNAL_NODES", "ExternalData", "is_external"]
 

@@ -3,7 +3,7 @@
 A results file must outlive gvcdyn: it opens with plain ``xarray.open_dataset`` (no
 gvcdyn import), carries its own provenance (model hash, gvcdyn version, command line,
 method, time step, date) and the lever values of every run, and reading it back gives
-the data that was written. It is written through ``gvcdyn.atomic`` (a temporary name in
+the data that was written. It is written through ``gvcdyn.io.atomic`` (a temporary name in
 the target directory, flushed and renamed into place), so an interrupted run never leaves
 a half-written file under the requested name.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn import atomic as _atomic
 from gvcdyn.errors import OutputWriteError
+from gvcdyn.io import atomic as _atomic
 
 __all__ = [
     "atomic_write",
@@ -80,7 +80,7 @@ def netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it into place
-    (``gvcdyn.atomic``: flushed to disk, the mode of a new file, folder flushed).
+    (``gvcdyn.io.atomic``: flushed to disk, the mode of a new file, folder flushed).
 
     The temporary file is in the same directory, so ``os.replace`` is an atomic rename;
     on any error (or Ctrl-C) it is removed and ``path`` is untouched. Missing folders

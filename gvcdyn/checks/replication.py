@@ -25,7 +25,7 @@ from gvcdyn.progress import Progress, kernel_message, silent
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gvcdyn.reference import Comparison
+    from gvcdyn.io.reference import Comparison
 
 __all__ = ["check_model", "pysd_reference"]
 
@@ -77,10 +77,10 @@ def check_model(
     ``reference``: a Vensim export (``.tab``/``.csv``); ``None`` compares with a PySD run
     of the same model. The reference file is read first, so a bad one fails before any
     compile. ``data_files`` are other runs' outputs the model's data variables read.
-    Returns a ``gvcdyn.reference.Comparison``.
+    Returns a ``gvcdyn.io.reference.Comparison``.
     """
     import gvcdyn
-    from gvcdyn.reference import compare, compare_frames, dataset_columns, read_reference
+    from gvcdyn.io.reference import compare, compare_frames, dataset_columns, read_reference
 
     ref = read_reference(reference) if reference is not None else None
     with progress(f"reading {model_path}"):

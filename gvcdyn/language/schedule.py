@@ -18,8 +18,8 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 
-from gvcdyn import functions, ir
 from gvcdyn.errors import ModelStructureError
+from gvcdyn.language import functions, ir
 
 
 @dataclass

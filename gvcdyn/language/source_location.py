@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gvcdyn.errors import UndefinedNameError
-from gvcdyn.subscripts import name_key
+from gvcdyn.language.subscripts import name_key
 
 __all__ = [
     "CleanText",

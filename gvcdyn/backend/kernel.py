@@ -38,10 +38,10 @@ from typing import Any
 import numba
 import numpy as np
 
-from gvcdyn import codegen
-from gvcdyn.compiler import compile_headroom, load_kernel_module
+from gvcdyn.backend import codegen
+from gvcdyn.backend.compiler import compile_headroom, load_kernel_module
+from gvcdyn.backend.timegrid import TimeGrid
 from gvcdyn.errors import SimulationSettingsError
-from gvcdyn.timegrid import TimeGrid
 
 
 class Kernel:

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gvcdyn import functions, ir
 from gvcdyn import runtime as rt
 from gvcdyn.errors import UnsupportedFeatureError
+from gvcdyn.language import functions, ir
 
 Resolver = Callable[[str], float]
 

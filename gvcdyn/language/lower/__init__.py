@@ -5,7 +5,7 @@
 2. here: expand each component into scalar cells, lowering its AST per cell
    (``expressions``) with the subscripts bound to that cell's elements; stateful builtins
    become internal stocks (``stateful``);
-3. ``gvcdyn.schedule``: sort the equations into initialization, static, dynamic and
+3. ``gvcdyn.language.schedule``: sort the equations into initialization, static, dynamic and
    output blocks (IR -> IR, no PySD).
 
 Anything not supported raises ``UnsupportedFeatureError`` naming the variable and the
@@ -22,9 +22,9 @@ from typing import Any
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import AbstractUnchangeableConstant
 
-from gvcdyn import ir
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-from gvcdyn.lower.elements import (
+from gvcdyn.language import ir
+from gvcdyn.language.lower.elements import (
     ModelVariable,
     array_position,
     classify,
@@ -35,11 +35,11 @@ from gvcdyn.lower.elements import (
     parameter,
     user_variables,
 )
-from gvcdyn.lower.expressions import ExpressionLowerer
-from gvcdyn.lower.external import ExternalData, is_external
-from gvcdyn.lower.macros import expand_macros, is_instance_name
-from gvcdyn.schedule import ModelParts, schedule
-from gvcdyn.subscripts import SubscriptCatalog
+from gvcdyn.language.lower.expressions import ExpressionLowerer
+from gvcdyn.language.lower.external import ExternalData, is_external
+from gvcdyn.language.lower.macros import expand_macros, is_instance_name
+from gvcdyn.language.schedule import ModelParts, schedule
+from gvcdyn.language.subscripts import SubscriptCatalog
 
 __all__ = ["lower"]
 
