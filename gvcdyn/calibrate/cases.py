@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gvcdyn.errors import CaseDataError, CaseMappingError
+from gvcdyn.errors import CaseDataError, CaseMappingError, GvcdynError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 
 if TYPE_CHECKING:
@@ -463,7 +463,6 @@ def model_horizon(model: Model) -> tuple[float, str] | None:
     A case period longer than that is a bad row: the model was not built to run so long,
     and a period that ends in the year 1e7 or 1e308 (a typo, a unit slip) would ask
     the calibration for billions of saved values or steps per run."""
-    from gvcdyn.errors import GvcdynError
 
     try:
         grid = model.grid(model.defaults()[None, :])

@@ -29,7 +29,9 @@ from gvcdyn.calibrate.config import parse_config
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.errors import CalibrationConfigError, OutputWriteError
+from gvcdyn.io.results_io import atomic_write
 from gvcdyn.limits import chunk_rows
+from gvcdyn.model import load
 
 __all__ = [
     "Prediction",
@@ -72,8 +74,6 @@ def predict(
 ) -> Prediction:
     """Probabilities of every outcome level for each case of ``cases_path``, averaged over
     the fit's draws (see the module docstring); ``point``: the estimate alone."""
-    import gvcdyn
-
     ds = read_fit(fit_path)
     config_path = Path(ds.attrs.get("config_path") or ".")
     config = parse_config(
@@ -85,7 +85,7 @@ def predict(
         text=ds.attrs["mapping_text"],
     )
     if model is None:
-        model = gvcdyn.load(ds.attrs["model_path"])
+        model = load(ds.attrs["model_path"])
     if model.ir.source_hash != ds.attrs["model_sha256"]:
         raise CalibrationConfigError(
             f"the model {ds.attrs['model_path']} changed since the fit (SHA-256 differs); "
@@ -233,7 +233,6 @@ def prediction_paths(out: str | Path) -> tuple[Path, Path]:
 
 def write_predictions(prediction: Prediction, out: str | Path) -> tuple[Path, Path]:
     """Write the CSV and its companion JSON atomically; returns both paths."""
-    from gvcdyn.io.results_io import atomic_write
 
     out, meta_path = prediction_paths(out)
     atomic_write(out, lambda tmp: prediction.table.to_csv(tmp, index=False, float_format="%.6g"))

@@ -19,13 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gvcdyn.calibrate.cases import CaseMapping, CaseTable, apply_mapping, read_case_csv
+from gvcdyn.calibrate.cases import (
+    CaseMapping,
+    CaseTable,
+    apply_mapping,
+    read_case_csv,
+    read_mapping,
+)
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
 from gvcdyn.checks.run import CheckRunner
 from gvcdyn.checks.spec import read_checks
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
 from gvcdyn.limits import check_memory, chunk_rows
+from gvcdyn.model import load
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 
@@ -136,8 +143,6 @@ class CalibrationProblem:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_config(cls, config: CalibrationConfig, model=None) -> CalibrationProblem:
-        import gvcdyn
-        from gvcdyn.calibrate.cases import read_mapping
 
         mapping = read_mapping(config.mapping)
         model_path = config.model or mapping.model
@@ -146,7 +151,7 @@ class CalibrationProblem:
                 raise CalibrationConfigError(
                     "no model: give 'model' in the calibration config or in the mapping file"
                 )
-            model = gvcdyn.load(model_path)
+            model = load(model_path)
         frame = read_case_csv(config.cases, mapping.id_column)
         cases = apply_mapping(frame, mapping, model=model, source=f"case file {config.cases}")
         if len(cases) == 0:
@@ -328,8 +333,6 @@ class CalibrationProblem:
         :func:`gvcdyn.calibrate.synthetic.simulate_outcomes`).
         """
         import copy
-
-        from gvcdyn.calibrate.cases import CaseTable
 
         if list(frame[self.mapping.id_column]) != list(self.cases.ids):
             raise CaseDataError("the new outcome table must list the same cases in the same order")

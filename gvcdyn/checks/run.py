@@ -31,6 +31,7 @@ from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Series
 from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
 from gvcdyn.errors import RealityCheckError
+from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.language import ir
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
@@ -72,8 +73,6 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
         names = [str(n) for n in ds["parameter"].values]
         return dict(zip(names, map(float, ds["estimate"].values), strict=True)), str(path)
     if path.suffix == ".toml":
-        from gvcdyn.whatif.scenarios import read_scenario
-
         return dict(read_scenario(path).parameters), str(path)
     raise RealityCheckError(
         f"{path}: parameters come from a fit (.nc) or a [parameters] table (.toml)"

@@ -137,10 +137,10 @@ def status(message: str) -> contextlib.AbstractContextManager[Any]:
 
 
 def load(path: Path) -> Any:
-    import gvcdyn
+    from gvcdyn import model  # lazy: numba and PySD load when a command needs a model
 
     with status(f"reading {path}"):
-        return gvcdyn.load(path)
+        return model.load(path)
 
 
 #: the help of every argument that takes a model file or a shipped model's name

@@ -38,6 +38,7 @@ from typing import Any
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
 from gvcdyn.io.tomlfile import check_keys, read_toml
+from gvcdyn.language.ir import Call, Op, Sym
 from gvcdyn.sensitivity.distributions import Distribution, check_within, parse_distribution
 
 __all__ = ["LeverChoice", "choose_levers", "read_ranges", "timing_levers", "view_names"]
@@ -319,7 +320,6 @@ def timing_levers(model: Any, names: Sequence[str]) -> set[str]:
     """The ``names`` that are timing levers: constants in the model's time units that an
     equation compares with ``Time`` or passes as a start or end time of ``STEP``,
     ``PULSE``, ``PULSE TRAIN`` or ``RAMP`` (see the module docstring)."""
-    from gvcdyn.language.ir import Call, Op, Sym
 
     ir = model.ir
     unit = str(ir.controls.time_units).strip().lower()

@@ -29,6 +29,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gvcdyn.bundled import resolve_calibration_config
+from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
+from gvcdyn.calibrate.config import load_config
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
 
 if TYPE_CHECKING:
@@ -68,9 +71,6 @@ def pick_rows(u: np.ndarray, n_rows: int) -> np.ndarray:
 
 def case_source(model: Model, config: str | Path, *, where: str = "") -> EvidenceSource:
     """The mapped contexts of a calibration config's cases, as lever rows."""
-    from gvcdyn.bundled import resolve_calibration_config
-    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
-    from gvcdyn.calibrate.config import load_config
 
     try:
         path = resolve_calibration_config(config)

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from gvcdyn.bundled import GVC_OUTCOMES
+from gvcdyn.io.results_io import default_outcomes
 from gvcdyn.whatif.scenarios import Batch
 
 if TYPE_CHECKING:
@@ -126,7 +127,6 @@ def shown_variables(ds: xr.Dataset, variables: Sequence[str] | None, limit: int 
     The GVC model's main outcomes when present; otherwise the model's stocks (the state
     is what a modeler looks at first), at most ``limit``.
     """
-    from gvcdyn.io.results_io import default_outcomes
 
     if variables is not None:
         return list(variables)

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
+from gvcdyn.dataset import provenance
 from gvcdyn.execute import NetCDFSink, TimeSeriesLayout
+from gvcdyn.io.results_io import netcdf_safe
+from gvcdyn.model import RawResult
 from gvcdyn.whatif.labels import request_attrs, run_coords
 
 if TYPE_CHECKING:
@@ -35,9 +38,6 @@ def cell_labels(var: Variable) -> list[str]:
 def stream_sink(request: WhatIf, path: Path) -> NetCDFSink:
     """A netCDF file with one ``(run, time)`` variable per saved cell, labelled as
     ``annotate`` labels a dataset (the labels are coordinates when read by xarray)."""
-    from gvcdyn.dataset import provenance
-    from gvcdyn.io.results_io import netcdf_safe
-    from gvcdyn.model import RawResult
 
     model = request.model
     labels: list[str] = []

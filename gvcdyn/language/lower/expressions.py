@@ -27,6 +27,7 @@ from gvcdyn.language.lower.elements import (
     is_number,
     make_lookup,
 )
+from gvcdyn.language.lower.macros import is_instance_name
 from gvcdyn.language.schedule import ModelParts
 from gvcdyn.language.source_location import undefined_name_error
 from gvcdyn.language.subscripts import Range, SubscriptCatalog, name_key
@@ -281,7 +282,6 @@ class ExpressionLowerer:
     def _undefined(self, reference: str) -> UndefinedNameError:
         """The error for a name the model does not define: as written, where, and the
         closest names the model does define (its own, not macro copies)."""
-        from gvcdyn.language.lower.macros import is_instance_name
 
         defined = [v.name for v in self.vars.values() if not is_instance_name(v.name)]
         return undefined_name_error(self.source_path, self.current, reference, defined)
