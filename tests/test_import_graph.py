@@ -212,3 +212,20 @@ def test_no_gvcdyn_import_hides_in_a_function_without_its_reason() -> None:
     assert not unexplained, "move to the module's top, or say why on the line:\n" + "\n".join(
         unexplained
     )
+
+
+def test_the_readme_layout_table_lists_the_layers_in_order() -> None:
+    """The README's Layout table is the reader's copy of ``LAYERS``: its layers in this
+    order, and each top-level module or package of a layer in a row of that layer."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in readme.split("## Layout", 1)[1].splitlines()
+        if line.startswith("| ") and not line.startswith("| layer")
+    ]
+    order = list(dict.fromkeys(row[0] for row in rows))
+    assert order == [name for name, _ in LAYERS]
+    for name, tops in LAYERS:
+        text = " ".join(row[-1] for row in rows if row[0] == name)
+        missing = [top for top in tops - {"_version"} if f"gvcdyn/{top}" not in text]
+        assert not missing, f"README's {name} rows do not name {missing}"
