@@ -247,3 +247,18 @@ def test_a_fit_without_draws_says_how_to_get_them():
 
     with pytest.raises(CalibrationConfigError, match=r"add a \[posterior\] table"):
         inference_data(xr.Dataset())
+
+
+def test_an_undefined_diagnostic_is_a_failure_not_a_crash():
+    """A walker that never moves gives NaN autocorrelation times and R-hat (zero
+    variance): the verdict names it as not converged (it raised 'All-NaN slice' before)."""
+    from gvcdyn.calibrate.posterior import Convergence
+
+    nan = np.array([np.nan, np.nan])
+    verdict = Convergence(("a", "b"), nan, np.array([5.0, 3.0]), nan, nan, kept_steps=10)
+    assert not verdict.converged
+    assert verdict.failures[0] == "R-hat nan > 1.01 (a)"
+    assert "autocorrelation time nan (a)" in verdict.failures[-1]
+    attrs = verdict.attrs()
+    assert attrs["converged"] == 0
+    assert np.isnan(attrs["rhat_max"]) and attrs["ess_bulk_min"] == 3.0

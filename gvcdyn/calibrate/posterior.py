@@ -26,6 +26,19 @@ otherwise the result says which criterion failed and by how much.
 
 The draws come back as ArviZ ``InferenceData`` (groups ``posterior`` and
 ``sample_stats``), which ``arviz.from_netcdf`` opens as it is.
+
+An ``execution`` with an output checkpoints the chain like the calibration's other
+steps (``gvcdyn.execute.checkpoint``): every ``checkpoint_every`` moves the new steps
+(walker positions and log densities), the acceptance counts, the random state of
+emcee's generator and the model runs so far are saved atomically as one chunk of
+``fit.nc.posterior.job/``. A resume (``execution.resume``) rebuilds emcee's chain from
+the chunks and continues from the last one: since an ensemble move depends only on the
+walkers, their log densities and the generator's state, the finished chain is bitwise
+the chain of an uninterrupted run. The folder's fingerprint holds the computation's
+identity (``gvcdyn.identity``: model, kernel, method, time grid...), the config, case
+and checks files and the sampler's settings, so a resume with any of them changed is
+refused, naming what changed. Like the other steps' folders it is kept until the fit
+is written (``gvcdyn.calibrate.tasks.remove_checkpoints``).
 """
 
 from __future__ import annotations
@@ -33,12 +46,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from gvcdyn.calibrate.config import PosteriorSettings
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
+from gvcdyn.calibrate.tasks import job_config
 from gvcdyn.errors import CalibrationConfigError
+from gvcdyn.execute import Checkpoint, Execution, fingerprint
+from gvcdyn.identity import identity_of
 
 __all__ = ["PosteriorSettings", "convergence", "sample_posterior"]
 
@@ -51,6 +68,8 @@ TAU_LENGTHS = 50.0
 Constraint = Callable[[np.ndarray], np.ndarray]
 #: progress(step, steps) after each ensemble step
 StepProgress = Callable[[int, int], None]
+#: ensemble moves between two checkpoints of the chain (with an execution's output)
+CHECKPOINT_EVERY = 10
 
 
 def problem_has_checks(problem) -> bool:
@@ -122,6 +141,8 @@ def sample_posterior(
     *,
     constraint: Constraint | None = None,
     progress: StepProgress | None = None,
+    execution: Execution | None = None,
+    checkpoint_every: int = CHECKPOINT_EVERY,
 ):
     """Posterior draws of ``problem``'s parameters as ArviZ ``InferenceData``.
 
@@ -131,21 +152,51 @@ def sample_posterior(
     chain per walker (after burn-in and thinning); ``sample_stats`` holds ``lp`` (the log
     density, up to a constant) and the walkers' acceptance fractions. Attributes carry the
     settings, the convergence verdict and its numbers (see :func:`convergence`).
+
+    ``execution`` with an ``output`` saves the chain every ``checkpoint_every`` moves in
+    ``<output>.posterior.job/`` and, with ``resume``, continues from there (see the
+    module docstring); the draws are bitwise those of an uninterrupted run. A
+    ``constraint`` given here is not part of the fingerprint (the problem's checks file
+    is): resume with the same one.
     """
     import emcee
 
     az = _arviz()
     settings = settings or PosteriorSettings()
     walkers, burn, thin = settings.resolved(problem.k)
-    rng = np.random.default_rng(settings.seed)
     log_prob = _log_probability(problem, constraint)
-    start, lp0 = _dispersed_starts(problem, walkers, log_prob, rng)
     sampler = emcee.EnsembleSampler(walkers, problem.k, log_prob, vectorize=True)
-    sampler.random_state = np.random.RandomState(settings.seed).get_state()
-    initial = emcee.State(start, log_prob=lp0)
-    for step, _state in enumerate(sampler.sample(initial, iterations=settings.steps), start=1):
-        if progress is not None:
-            progress(step, settings.steps)
+    saved = _ChainCheckpoint.open(problem, settings, walkers, execution, checkpoint_every)
+    try:
+        done = saved.restore(sampler, problem) if saved is not None else 0
+        if done == 0:
+            rng = np.random.default_rng(settings.seed)
+            start, lp0 = _dispersed_starts(problem, walkers, log_prob, rng)
+            sampler.random_state = np.random.RandomState(settings.seed).get_state()
+            initial = emcee.State(start, log_prob=lp0)
+        else:  # the last saved step, with the generator's state after it
+            last = sampler.backend.get_last_sample()
+            initial = emcee.State(last.coords, log_prob=last.log_prob)
+            initial.random_state = sampler.backend.random_state
+            if progress is not None:
+                progress(done, settings.steps)
+        if done < settings.steps:
+            moves = sampler.sample(
+                initial,
+                iterations=settings.steps - done,
+                # a resumed ensemble was checked when it started; an uninterrupted run
+                # does not check it again mid-way, so neither does a resume
+                skip_initial_state_check=done > 0,
+            )
+            for step, state in enumerate(moves, start=done + 1):
+                if saved is not None and (step % checkpoint_every == 0 or step == settings.steps):
+                    saved.save(sampler, state, step, problem)
+                if progress is not None:
+                    progress(step, settings.steps)
+    except BaseException:
+        if saved is not None:
+            saved.checkpoint.release()  # another process may resume it
+        raise
     chain = sampler.get_chain(discard=burn, thin=thin)  # (draw, walker, k)
     lp = sampler.get_log_prob(discard=burn, thin=thin)  # (draw, walker)
     tau = np.asarray(sampler.get_autocorr_time(discard=burn, tol=0), dtype=float)
@@ -177,6 +228,132 @@ def sample_posterior(
     return idata
 
 
+class _ChainCheckpoint:
+    """The saved chain of an interrupted posterior: one chunk of ``Checkpoint`` per
+    ``every`` moves, holding those moves' positions and log densities and, after them,
+    the acceptance counts, the state of emcee's generator and the model runs (and
+    batches) made since the sampler started, its starting points included."""
+
+    def __init__(self, checkpoint: Checkpoint, every: int, problem: CalibrationProblem) -> None:
+        self.checkpoint = checkpoint
+        self.every = every
+        self.saved_steps = 0
+        counter = getattr(problem, "counter", None)
+        #: the counter when the sampler started: a chunk saves the runs made since
+        self.counted = (0, 0) if counter is None else (counter.runs, counter.batches)
+
+    @classmethod
+    def open(
+        cls,
+        problem: CalibrationProblem,
+        settings: PosteriorSettings,
+        walkers: int,
+        execution: Execution | None,
+        every: int,
+    ) -> _ChainCheckpoint | None:
+        """The chain's checkpoint beside ``execution.output`` (None without an output),
+        refused when it holds another job (``Checkpoint.open``)."""
+        if execution is None or execution.output is None:
+            return None
+        if every < 1:
+            raise CalibrationConfigError(f"checkpoint_every must be >= 1, got {every}")
+        identity = identity_of(getattr(problem, "evaluator", problem))
+        _walkers, burn, thin = settings.resolved(problem.k)
+        config = job_config(
+            problem, "posterior", walkers=walkers, steps=settings.steps, burn=burn, thin=thin
+        )
+        fp = fingerprint(
+            model=identity.get("model_sha256", ""),
+            config=config,
+            seed=settings.seed,
+            n_runs=settings.steps,
+            chunk_size=every,
+            X=np.zeros((0, problem.k)),
+            computation=identity,
+        )
+        output = Path(execution.output)
+        checkpoint = Checkpoint.open(
+            output.with_name(f"{output.name}.posterior"),
+            fp,
+            resume=execution.resume,
+            resume_command=execution.resume_command,
+            keep=True,  # the fit is written later: removed with the other steps' folders
+        )
+        return cls(checkpoint, every, problem)
+
+    def restore(self, sampler, problem: CalibrationProblem) -> int:
+        """Put the saved moves into ``sampler``'s backend; the number of moves restored
+        (0: start afresh). Chunks are read in order up to the first missing or damaged
+        one: the moves after it are run again, to the same numbers."""
+        digests = self.checkpoint.digests()
+        chunks = []
+        for index in range(len(self.checkpoint.finished())):
+            loaded = self.checkpoint.load(index, digests)
+            if loaded is None:
+                break
+            chunks.append(loaded[0][0])
+        if not chunks:
+            return 0
+        backend = sampler.backend
+        chain = np.concatenate([c["chain"] for c in chunks])
+        log_prob = np.concatenate([c["log_prob"] for c in chunks])
+        last = chunks[-1]
+        if chain.shape[1:] != backend.shape or int(last["step"]) != len(chain):
+            return 0  # not this sampler's chain (the fingerprint makes this unlikely)
+        backend.chain, backend.log_prob = chain, log_prob
+        backend.accepted = np.array(last["accepted"], dtype=backend.dtype)
+        backend.iteration = len(chain)
+        backend.random_state = (
+            "MT19937",
+            np.array(last["key"], dtype=np.uint32),
+            int(last["pos"]),
+            int(last["has_gauss"]),
+            float(last["gauss"]),
+        )
+        counter = getattr(problem, "counter", None)
+        if counter is not None:  # the saved moves' runs count as if made now
+            counter.runs += int(last["runs"])
+            counter.batches += int(last["batches"])
+        self.saved_steps = len(chain)
+        return self.saved_steps
+
+    def save(self, sampler, state, step: int, problem: CalibrationProblem) -> None:
+        """Save the moves since the last chunk, ending with move ``step``."""
+        backend = sampler.backend
+        n, (w, k) = step - self.saved_steps, backend.shape
+        kind, key, pos, has_gauss, gauss = state.random_state
+        if kind != "MT19937":
+            raise CalibrationConfigError(f"cannot checkpoint emcee's {kind} generator")
+        counter = getattr(problem, "counter", None)
+        runs, batches = (0, 0) if counter is None else (counter.runs, counter.batches)
+        chunk = np.zeros(
+            1,
+            dtype=[
+                ("chain", "f8", (n, w, k)),
+                ("log_prob", "f8", (n, w)),
+                ("accepted", "f8", (w,)),
+                ("key", "u4", (624,)),
+                ("pos", "i8"),
+                ("has_gauss", "i8"),
+                ("gauss", "f8"),
+                ("step", "i8"),
+                ("runs", "i8"),
+                ("batches", "i8"),
+            ],
+        )
+        chunk["chain"] = backend.chain[self.saved_steps : step]
+        chunk["log_prob"] = backend.log_prob[self.saved_steps : step]
+        chunk["accepted"] = backend.accepted
+        chunk["key"], chunk["pos"] = key, pos
+        chunk["has_gauss"], chunk["gauss"] = has_gauss, gauss
+        chunk["step"] = step
+        chunk["runs"] = runs - self.counted[0]
+        chunk["batches"] = batches - self.counted[1]
+        index = (self.saved_steps + self.every - 1) // self.every
+        self.checkpoint.save(index, chunk, np.zeros(1, dtype=np.int64))
+        self.saved_steps = step
+
+
 @dataclass(frozen=True)
 class Convergence:
     """The numbers behind the verdict, per parameter, and the verdict itself."""
@@ -190,15 +367,16 @@ class Convergence:
 
     @property
     def failures(self) -> list[str]:
-        """Each criterion that fails, with the worst parameter and its number."""
+        """Each criterion that fails, with the worst parameter and its number (an
+        undefined number, NaN, is the worst: a walker that never moved gives one)."""
         out = []
-        worst = int(np.nanargmax(self.rhat))
+        worst = _worst(self.rhat, largest=True)
         if not np.all(self.rhat <= RHAT_MAX):
             out.append(f"R-hat {self.rhat[worst]:.3f} > {RHAT_MAX} ({self.names[worst]})")
-        worst = int(np.nanargmin(self.ess_bulk))
+        worst = _worst(self.ess_bulk, largest=False)
         if not np.all(self.ess_bulk >= ESS_MIN):
             out.append(f"bulk ESS {self.ess_bulk[worst]:.0f} < {ESS_MIN:.0f} ({self.names[worst]})")
-        worst = int(np.nanargmax(self.tau))
+        worst = _worst(self.tau, largest=True)
         if not np.all(self.kept_steps >= TAU_LENGTHS * self.tau):
             out.append(
                 f"kept chain {self.kept_steps} steps < {TAU_LENGTHS:.0f} x autocorrelation "
@@ -211,15 +389,24 @@ class Convergence:
         return not self.failures
 
     def attrs(self) -> dict[str, object]:
-        """netCDF-safe attributes: the verdict and the worst value of each number."""
+        """netCDF-safe attributes: the verdict and the worst value of each number (NaN
+        when it is undefined for some parameter)."""
         return {
             "converged": int(self.converged),
             "convergence_failures": "; ".join(self.failures) or "none",
-            "rhat_max": float(np.nanmax(self.rhat)),
-            "ess_bulk_min": float(np.nanmin(self.ess_bulk)),
-            "ess_tail_min": float(np.nanmin(self.ess_tail)),
-            "autocorr_time_max": float(np.nanmax(self.tau)),
+            "rhat_max": float(self.rhat[_worst(self.rhat, largest=True)]),
+            "ess_bulk_min": float(self.ess_bulk[_worst(self.ess_bulk, largest=False)]),
+            "ess_tail_min": float(self.ess_tail[_worst(self.ess_tail, largest=False)]),
+            "autocorr_time_max": float(self.tau[_worst(self.tau, largest=True)]),
         }
+
+
+def _worst(values: np.ndarray, *, largest: bool) -> int:
+    """Index of the worst value: the first NaN if any, else the largest or smallest."""
+    undefined = np.flatnonzero(np.isnan(values))
+    if len(undefined):
+        return int(undefined[0])
+    return int(np.argmax(values) if largest else np.argmin(values))
 
 
 def convergence(idata, *, tau: np.ndarray, kept_steps: int) -> Convergence:
