@@ -56,6 +56,18 @@ class ParameterValueError(GvcdynError, ValueError):
     """A parameter value that is not a finite number, has the wrong shape, or is out of range."""
 
 
+def structural_parameter_error(
+    name: str, *, detail: str = "", change: str = "cannot change at run time", instead: str = ""
+) -> ParameterValueError:
+    """The one message for a value given to a structural parameter (the order of SMOOTH N
+    or DELAY N, fixed when the kernel is generated): ``detail`` adds to what it is,
+    ``change`` says what was asked of it, ``instead`` what to do."""
+    return ParameterValueError(
+        f"parameter '{name}' fixes the model's structure (an order of SMOOTH N or DELAY N"
+        f"{detail}) and {change}; {instead or 'edit the model instead'}"
+    )
+
+
 class SimulationSettingsError(GvcdynError, ValueError):
     """Bad integration settings: method, time step, save period or final time."""
 

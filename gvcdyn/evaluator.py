@@ -58,7 +58,7 @@ class Evaluator:
         self.method = method
         model._kernel(method)  # an unknown method fails here, not at the first call
         self.grid = model.grid(
-            _base_rows_marking_varied(space), final_time=final_time, time_step=time_step
+            space.base[None, :], varying=space.columns, final_time=final_time, time_step=time_step
         )
         cells = [_cell_of(model, o) for o in outcomes]
         unique = list(dict.fromkeys(cells))
@@ -115,7 +115,10 @@ class Evaluator:
                 raise OutcomeError(
                     f"times must hold one time per run, shape ({n_runs},); got {times.shape}"
                 )
-        raw = self.model.simulate(matrix, method=self.method, grid=self.grid, columns=self.columns)
+        # the space refused structural columns and checked X: the kernel path trusts it
+        raw = self.model.simulate(
+            matrix, method=self.method, grid=self.grid, columns=self.columns, checked=True
+        )
         Y = np.empty((n_runs, len(self.outcomes)))
         js, rows_of, series_of = self._gathered
         Y[:, js] = raw.values[:, rows_of, series_of]
@@ -132,19 +135,6 @@ class Evaluator:
             series = raw.values[:, :, self._series_of[j]]
             Y[:, j] = _outcomes.reduce(outcome, series, rows, self.grid.save_times)
         return Y, raw.status
-
-
-def _base_rows_marking_varied(space: ParameterSpace) -> np.ndarray:
-    """Two base rows that differ in the varied columns, so the grid cannot depend on them.
-
-    ``Model.grid`` evaluates the controls from the parameters shared by all rows; two
-    rows that differ in the varied columns mark them as varying, and a control that
-    depends on one of them is an error naming it.
-    """
-    rows = np.tile(space.base, (2, 1))
-    rows[0, space.columns] = 0.0
-    rows[1, space.columns] = 1.0
-    return rows
 
 
 def _cell_of(model: Model, outcome: Outcome) -> str:

@@ -31,6 +31,7 @@ from gvcdyn.errors import (
     SimulationSettingsError,
     UnknownParameterError,
     UnknownVariableError,
+    structural_parameter_error,
 )
 from gvcdyn.evaluator import Evaluator
 from gvcdyn.language import ir
@@ -268,10 +269,7 @@ class Model:
                 ) from None
             given.append(param)
             if param.variable in self.ir.structural and np.any(column != param.default):
-                raise ParameterValueError(
-                    f"parameter '{param.name}' fixes the model's structure (an order of SMOOTH N "
-                    "or DELAY N) and cannot be changed at run time; edit the model instead"
-                )
+                raise structural_parameter_error(param.name)
             matrix[:, param.column] = column
         if not allow_out_of_range and given:
             self._check_ranges(matrix, given)
@@ -292,17 +290,23 @@ class Model:
         self,
         matrix: np.ndarray,
         *,
+        varying: Sequence[int] | np.ndarray | None = None,
         final_time: float | None = None,
         time_step: float | None = None,
         saveper: float | None = None,
     ) -> TimeGrid:
         """The batch's time grid: model controls, overridden by explicit settings.
 
+        The controls may read only parameters every run shares: those equal in every row
+        of ``matrix``, less the columns ``varying`` names. A batch described as a base row
+        and the columns its runs vary (a ``ParameterSpace``, a what-if ``Batch``) gives
+        ``grid(base[None, :], varying=columns)`` without building its matrix.
+
         A horizon, step or save period that is not a finite number (given here, or what
         the model's control evaluates to for these parameters) is a
         ``SimulationSettingsError`` before any run starts, never a batch of empty runs.
         """
-        values = self._uniform_values(matrix)
+        values = self._uniform_values(matrix, varying)
         varying = frozenset(p.symbol for p in self.parameters if p.symbol not in values)
         controls = self.ir.controls
         read: dict[str, list[str]] = {}  # per control, the parameters it reads (messages)
@@ -333,13 +337,18 @@ class Model:
                 exc.args = (f"{exc} (in model '{self.name}', {'; '.join(named)})",)
             raise
 
-    def _uniform_values(self, matrix: np.ndarray) -> dict[str, float]:
-        """Parameter values shared by all runs (controls may only depend on those).
+    def _uniform_values(
+        self, matrix: np.ndarray, varying: Sequence[int] | np.ndarray | None = None
+    ) -> dict[str, float]:
+        """Parameter values shared by all runs (controls may only depend on those), less
+        the columns ``varying`` names.
 
         A column that is NaN in every run is shared too: a control that reads it is then
         refused as not a number, not as a parameter that differs between runs."""
         first = matrix[0]
         shared = (matrix == first).all(axis=0) | np.isnan(matrix).all(axis=0)
+        if varying is not None:
+            shared[np.asarray(varying, dtype=np.int64)] = False
         return {p.symbol: float(first[p.column]) for p in self.parameters if shared[p.column]}
 
     def output_columns(
@@ -363,12 +372,16 @@ class Model:
         method: str = "euler",
         grid: TimeGrid | None = None,
         columns: np.ndarray | None = None,
+        checked: bool = False,
     ) -> RawResult:
         """Run a batch: ``matrix[run, parameter column]`` in, raw saved values out.
 
         ``columns`` are indices into :meth:`cells` (default: every cell). Rows that give a
         structural parameter (the order of SMOOTH N / DELAY N, fixed when the kernel was
-        generated) a value other than the model's are refused, never silently ignored.
+        generated) a value other than the model's are refused, never silently ignored,
+        unless ``checked``: the matrix was built from values already checked against this
+        model (``parameter_matrix``, a ``ParameterSpace``, a what-if ``Batch``), which the
+        kernel path then does not check again.
         """
         kernel = self._kernel(method)
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
@@ -379,7 +392,8 @@ class Model:
             )
         if matrix.shape[0] < 1:
             raise ParameterValueError("the parameter matrix has no rows (zero runs)")
-        self._check_structural(matrix)
+        if not checked:
+            self._check_structural(matrix)
         if grid is None:
             grid = self.grid(matrix)
         if columns is None:
@@ -412,10 +426,10 @@ class Model:
         if not same.all():
             run, k = np.argwhere(~same)[0]
             param = self.parameters[int(self._structural_columns[k])]
-            raise ParameterValueError(
-                f"parameter '{param.name}' fixes the model's structure (an order of SMOOTH N "
-                f"or DELAY N, {param.default:g} in the model) and cannot change at run time, "
-                f"but run {run} sets it to {block[run, k]:g}; edit the model instead"
+            raise structural_parameter_error(
+                param.name,
+                detail=f", {param.default:g} in the model",
+                change=f"cannot change at run time, but run {run} sets it to {block[run, k]:g}",
             )
 
     def run(
@@ -440,7 +454,7 @@ class Model:
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
         plan = self._plan(variables)
-        raw = self.simulate(matrix, method=method, grid=grid, columns=plan.columns)
+        raw = self.simulate(matrix, method=method, grid=grid, columns=plan.columns, checked=True)
         return build_dataset(self, raw, plan.reported, matrix, method)
 
     def _plan(self, variables: Sequence[str] | None) -> _Plan:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gvcdyn.errors import ParameterValueError
+from gvcdyn.errors import ParameterValueError, structural_parameter_error
+from gvcdyn.io.scenario_files import read_scenario
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model
@@ -65,10 +66,10 @@ class ParameterSpace:
         rows = []
         for p in params:
             if p.variable in model.ir.structural:
-                raise ParameterValueError(
-                    f"parameter '{p.name}' fixes the model's structure (an order of SMOOTH N "
-                    "or DELAY N) and cannot be varied between runs; leave it out of the "
-                    "space, or edit its value in the model"
+                raise structural_parameter_error(
+                    p.name,
+                    change="cannot be varied between runs",
+                    instead="leave it out of the space, or edit its value in the model",
                 )
             rows.append(_bounds_of(p, given.get(p.name), allow_out_of_range))
         self.names: tuple[str, ...] = tuple(canonical)
@@ -169,8 +170,6 @@ def _base_vector(model: Model, base: BaseLike, allow_out_of_range: bool) -> np.n
     if base is None:
         return model.defaults()
     if isinstance(base, str | Path):
-        from gvcdyn.whatif.scenarios import read_scenario  # scenario files only when asked for
-
         base = read_scenario(base).parameters
     if not isinstance(base, Mapping):
         raise ParameterValueError(

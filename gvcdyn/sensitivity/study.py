@@ -142,8 +142,8 @@ def prepare(
         space.names,
         space.base[space.columns],
     )
-    probe = model.evaluator(space, [Outcome(outputs[0])], method=integration)
-    times = resolve_times(at, probe.grid.save_times)
+    grid = model.grid(space.base[None, :], varying=space.columns)  # the evaluator's grid
+    times = resolve_times(at, grid.save_times)
     names = [v.strip() if "[" in v else model.variable(v).name for v in outputs]
     outcomes = [Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times]
     evaluator = model.evaluator(space, outcomes, method=integration)

@@ -1,9 +1,10 @@
 """The small-job road: every run of a what-if in this process, in memory, labelled.
 
-A few runs go in ONE ``Model.run`` call. More go in chunks of about half a second each
-(sized from the previous chunk's speed): a compiled kernel cannot be interrupted, so a
-single call of 100,000 runs held Ctrl-C for a minute and showed no progress. Between
-chunks a progress bar advances and Ctrl-C stops the batch. Each run's numbers do not
+A few runs go in ONE kernel call (the batch ``Model.run`` would make of them, checked
+once when the request was built). More go in chunks of about half a second each (sized
+from the previous chunk's speed): a compiled kernel cannot be interrupted, so a single
+call of 100,000 runs held Ctrl-C for a minute and showed no progress. Between chunks a
+progress bar advances and Ctrl-C stops the batch. Each run's numbers do not
 depend on the runs beside it, so the chunks' results are bitwise those of one call.
 """
 
@@ -83,15 +84,8 @@ def run_batch(
         return _run_chunked(request, progress, counter)
     model = request.model
     with progress(kernel_message(model, request.method)):
-        ds = model.run(
-            request.batch.params,
-            method=request.method,
-            final_time=request.final_time,
-            time_step=request.time_step,
-            variables=list(request.variables) if request.variables is not None else None,
-            allow_out_of_range=request.allow_out_of_range,
-        )
-    return request.labelled(ds)
+        raw, matrix = request.simulate()  # checked once, when the request was built
+    return request.dataset(raw, matrix)
 
 
 def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -> xr.Dataset:

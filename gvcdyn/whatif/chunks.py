@@ -55,9 +55,7 @@ class SweepRuns:
         self.method = request.method
         self.grid = request.grid
         self.cells = request.cells
-        self.lever_columns = np.array(
-            [model.parameter(name).column for name in request.batch.levers], dtype=np.int64
-        )
+        self.lever_columns = request.batch.columns  # resolved once, by build_batch
 
     def identity(self) -> dict[str, Any]:
         """What decides the chunks' numbers besides the lever values (``gvcdyn.identity``:
@@ -73,8 +71,10 @@ class SweepRuns:
 
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         matrix = np.tile(self.model.defaults(), (len(X), 1))
-        matrix[:, self.lever_columns] = X
-        raw = self.model.simulate(matrix, method=self.method, grid=self.grid, columns=self.cells)
+        matrix[:, self.lever_columns] = X  # the request's values, checked when it was built
+        raw = self.model.simulate(
+            matrix, method=self.method, grid=self.grid, columns=self.cells, checked=True
+        )
         Y = np.ascontiguousarray(raw.values.transpose(0, 2, 1)).reshape(len(X), -1)
         return Y, raw.status
 
@@ -170,7 +170,6 @@ def _sweep_config(request: WhatIf) -> dict[str, Any]:
 
 def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
     """The chunks' results as the dataset ``run_batch`` builds from one batch."""
-    from gvcdyn.dataset import build_dataset
     from gvcdyn.model import RawResult
 
     model = request.model
@@ -178,9 +177,4 @@ def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
     values = Y.reshape(len(Y), len(request.cells), n_times).transpose(0, 2, 1)
     cells = tuple(model.cells()[i] for i in request.cells)
     raw = RawResult(values, status, request.grid, cells)
-    chosen = model.reported_variables(request.variables)
-    matrix = model.parameter_matrix(
-        request.batch.params, allow_out_of_range=request.allow_out_of_range
-    )
-    ds = build_dataset(model, raw, chosen, matrix, request.method)
-    return request.labelled(ds)
+    return request.dataset(raw, request.batch.matrix())

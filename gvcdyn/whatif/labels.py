@@ -80,7 +80,7 @@ def run_coords(batch: Batch, model: Model, *, as_objects: bool = False) -> dict[
         ),
     }
     if batch.levers:
-        params = [model.parameter(name) for name in batch.levers]
+        params = batch.parameters  # resolved once, by build_batch
         coords["lever"] = (
             ("lever",),
             np.array(batch.levers, dtype=str),

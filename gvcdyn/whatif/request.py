@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gvcdyn.dataset import build_dataset
+from gvcdyn.model import RawResult, load
 from gvcdyn.progress import Progress, silent
 from gvcdyn.whatif.labels import annotate, sweep_title
 from gvcdyn.whatif.scenarios import Batch, Scenario, build_batch, read_scenario
@@ -59,8 +61,22 @@ class WhatIf:
 
     def lever_matrix(self) -> np.ndarray:
         """``(runs, levers)``: each run's value of every lever the request touched."""
-        columns = [self.batch.params[name] for name in self.batch.levers]
-        return np.stack(columns, axis=1) if columns else np.zeros((self.n_runs, 0))
+        return self.batch.lever_matrix()
+
+    def simulate(self, X: np.ndarray | None = None) -> tuple[RawResult, np.ndarray]:
+        """The kernel's results for the lever values ``X`` (default: every run's) and the
+        parameter matrix they ran with; nothing is looked up or checked again."""
+        matrix = self.batch.matrix(X)
+        raw = self.model.simulate(
+            matrix, method=self.method, grid=self.grid, columns=self.cells, checked=True
+        )
+        return raw, matrix
+
+    def dataset(self, raw: RawResult, matrix: np.ndarray) -> xr.Dataset:
+        """The labelled dataset of ``raw``, the results of ``matrix`` (as ``Model.run``
+        builds it, then ``labelled``)."""
+        reported = self.model.reported_variables(self.variables)
+        return self.labelled(build_dataset(self.model, raw, reported, matrix, self.method))
 
     def labelled(self, ds: xr.Dataset) -> xr.Dataset:
         """``ds``, a result of this request, labelled by ``annotate`` (scenario, swept
@@ -96,18 +112,20 @@ def prepare_what_if(
     """Read and check everything a what-if needs, without running it (see ``run_what_if``).
 
     ``scenarios``: scenario files, or scenarios already read (``read_scenario``)."""
-    import gvcdyn
 
     read = [s if isinstance(s, Scenario) else read_scenario(s) for s in scenarios]
     with progress(f"reading {model_path}"):
-        model = gvcdyn.load(model_path, data_files=list(data_files))
+        model = load(model_path, data_files=list(data_files))
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
     chosen = list(variables) if variables is not None else None
     if chosen is not None:
         for name in chosen:  # fail before compiling, with the close names
             model.output_columns([name])
-    grid = model.grid(
-        _rows_marking_varied(model, batch), final_time=final_time, time_step=time_step
+    grid = model.grid(  # of every run, from the values all share (no matrix built)
+        batch.shared_row()[None, :],
+        varying=batch.varying(),
+        final_time=final_time,
+        time_step=time_step,
     )
     computed = _computed_variables(model, chosen)
     _, cells = model.output_columns([v.name for v in computed])
@@ -128,16 +146,3 @@ def prepare_what_if(
 def _computed_variables(model: Model, variables: Sequence[str] | None) -> list[Variable]:
     """The variables the kernel saves for ``variables``, as ``Model.run`` saves them."""
     return model.computed_variables(model.reported_variables(variables))
-
-
-def _rows_marking_varied(model: Model, batch: Batch) -> np.ndarray:
-    """Two parameter rows whose shared values are exactly the values all runs share.
-
-    ``Model.grid`` evaluates the controls from the parameters equal in every row, so these
-    two rows give the grid of the whole batch without building its full matrix.
-    """
-    rows = np.tile(model.defaults(), (2, 1))
-    for name in batch.levers:
-        column = batch.params[name]
-        rows[:, model.parameter(name).column] = (column.min(), column.max())
-    return rows

@@ -14,9 +14,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,8 +26,12 @@ from gvcdyn.errors import (
     ScenarioFormatError,
     SpecSyntaxError,
     UnknownParameterError,
+    structural_parameter_error,
 )
-from gvcdyn.io.tomlfile import check_keys, read_toml, shown
+from gvcdyn.io.scenario_files import Scenario, read_scenario
+
+if TYPE_CHECKING:
+    from gvcdyn.language.ir import Parameter
 
 __all__ = [
     "Batch",
@@ -40,36 +44,25 @@ __all__ = [
     "parse_set",
     "parse_sweep",
     "read_scenario",
+    "resolve_levers",
     "resolve_parameters",
 ]
 
 
-_ALLOWED_KEYS = {"description", "parameters"}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A named set of lever values.
-
-    ``source`` says where the values came from (a file path or ``"defaults"``) so that
-    every later error can point the user back to it.
-    """
-
-    name: str
-    parameters: Mapping[str, float] = field(default_factory=dict)
-    description: str = ""
-    source: str = ""
-
-
 @dataclass(frozen=True)
 class Batch:
-    """All runs of one what-if request, ready for a single ``Model.run`` call.
+    """All runs of one what-if request, checked once against the model, ready to run.
 
     ``params`` maps canonical lever names to one value per run (defaults filled in where
     a scenario leaves a lever alone), ``labels`` names each run for tables, legends and
     the ``scenario`` coordinate, ``bases`` the scenario each run starts from, ``levers``
     lists the levers the user touched (in first-mention order): these become the lever
     coordinates of the result; ``swept`` the levers of ``--sweep`` (in order).
+
+    ``parameters`` are the model's parameters of ``levers`` (one each) and ``defaults``
+    the model's parameter row: with them the batch is its own parameter matrix
+    (``matrix``) and says which columns vary (``varying``), so nothing downstream looks
+    a name up or checks a value again.
     """
 
     labels: tuple[str, ...]
@@ -78,50 +71,45 @@ class Batch:
     levers: tuple[str, ...]
     bases: tuple[str, ...] = ()
     swept: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    defaults: np.ndarray | None = None
 
     @property
     def n_runs(self) -> int:
         return len(self.labels)
 
+    @property
+    def columns(self) -> np.ndarray:
+        """The parameter-matrix column of each lever, in the order of ``levers``."""
+        return np.array([p.column for p in self.parameters], dtype=np.int64)
+
+    def lever_matrix(self) -> np.ndarray:
+        """``(runs, levers)``: each run's value of every lever the request touched."""
+        columns = [self.params[name] for name in self.levers]
+        return np.stack(columns, axis=1) if columns else np.zeros((self.n_runs, 0))
+
+    def matrix(self, X: np.ndarray | None = None) -> np.ndarray:
+        """The model's ``(runs, P)`` parameter matrix: its defaults, with the lever values
+        ``X`` (default: every run's, ``lever_matrix()``) in the levers' columns."""
+        if self.defaults is None:
+            raise ParameterValueError("this batch was built without its model's defaults")
+        X = self.lever_matrix() if X is None else X
+        matrix = np.tile(self.defaults, (len(X), 1))
+        matrix[:, self.columns] = X
+        return matrix
+
+    def shared_row(self) -> np.ndarray:
+        """One parameter row holding every value all runs share (see ``varying``)."""
+        return self.matrix(self.lever_matrix()[:1])[0]
+
+    def varying(self) -> np.ndarray:
+        """The columns whose values differ between runs (a simulation control may not
+        read those): ``Model.grid(batch.shared_row()[None, :], varying=batch.varying())``."""
+        moves = [p.column for p in self.parameters if np.ptp(self.params[p.name]) != 0]
+        return np.array(moves, dtype=np.int64)
+
 
 # --------------------------------------------------------------------------- reading
-
-
-def read_scenario(path: str | Path) -> Scenario:
-    """Read one scenario TOML file; the scenario is named after the file's stem.
-
-    Raises ``ScenarioFileError`` if it is missing and ``ScenarioFormatError`` (naming the
-    file, and the key where one is at fault) for bad TOML, unknown top-level keys, a
-    missing ``[parameters]`` table or a value that is not a number.
-    """
-    path = Path(path)
-    data, _ = read_toml(
-        path, what="scenario file", invalid=ScenarioFormatError, missing=ScenarioFileError
-    )
-    check_keys(
-        data,
-        _ALLOWED_KEYS,
-        str(path),
-        ScenarioFormatError,
-        hint="a scenario file has 'description = \"...\"' and a [parameters] table of "
-        "lever = value",
-    )
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ScenarioFormatError(f"{path}: key 'description' must be a string")
-    table = data.get("parameters")
-    if not isinstance(table, dict):
-        raise ScenarioFormatError(
-            f"{path}: missing [parameters] table (lever name = value, one per line)"
-        )
-    values: dict[str, float] = {}
-    for key, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScenarioFormatError(f"{path}: key {key!r} must be a number, got {shown(value)}")
-        if not math.isfinite(value):
-            raise ScenarioFormatError(f"{path}: key {key!r} must be a finite number, got {value}")
-        values[key] = float(value)
-    return Scenario(path.stem, values, description, str(path))
 
 
 def parse_set(text: str) -> tuple[str, float]:
@@ -187,20 +175,21 @@ def _setting_of(key: str) -> str | None:
     return _SETTINGS.get(" ".join(key.lower().replace("_", " ").split()))
 
 
-def resolve_parameters(
+def resolve_levers(
     model: Any,
-    values: Mapping[str, float | np.ndarray],
-    source: str,
+    given: Sequence[tuple[str, str, float | np.ndarray]],
     *,
     allow_out_of_range: bool = False,
-) -> dict[str, np.ndarray]:
-    """Map user-spelled lever names to the model's names, checking names and ranges.
+) -> list[tuple[Parameter, np.ndarray]]:
+    """The one check of a request's lever values: ``(source, key, values)`` each, in order.
 
-    ``source`` (a file name, ``--set 'X=1'``...) starts every message, so the user knows
-    which input to fix. Returns ``{canonical name: 1-D array of values}``.
+    Each key is looked up once (``Model.parameter``; case and spaces/underscores ignored)
+    and its values checked once (``check_lever``). ``source`` (a file name, ``--set
+    'X=1'``...) starts every message, so the user knows which input to fix. Returns
+    ``(parameter, 1-D array of values)`` per entry.
     """
-    resolved: dict[str, np.ndarray] = {}
-    for key, value in values.items():
+    resolved: list[tuple[Parameter, np.ndarray]] = []
+    for source, key, value in given:
         setting = _setting_of(key)
         if setting is not None:
             raise UnknownParameterError(
@@ -211,16 +200,47 @@ def resolve_parameters(
         except UnknownParameterError as exc:
             raise UnknownParameterError(f"{source}: key {key!r}: {exc}") from None
         column = np.atleast_1d(np.asarray(value, dtype=np.float64))
-        if not allow_out_of_range:
-            bad = param.outside_range(column)
-            if bad.any():
-                raise ParameterValueError(
-                    f"{source}: key {key!r} = {column[bad][0]:g} is outside the allowed range "
-                    f"{param.range_text()} of '{param.name}'; use a value inside it or pass "
-                    "--allow-out-of-range"
-                )
-        resolved[param.name] = column
+        check_lever(model, param, column, f"{source}: key {key!r}", allow_out_of_range)
+        resolved.append((param, column))
     return resolved
+
+
+def check_lever(
+    model: Any, param: Parameter, column: np.ndarray, where: str, allow_out_of_range: bool
+) -> None:
+    """Refuse lever values no run can take: a structural parameter changed (always), NaN
+    or a value outside the documented range (unless ``allow_out_of_range``); ``where``
+    starts the message."""
+    if param.variable in model.ir.structural:
+        same = (column == param.default) | (np.isnan(column) & math.isnan(param.default))
+        if not same.all():
+            raise ParameterValueError(f"{where}: {structural_parameter_error(param.name)}")
+    if allow_out_of_range:
+        return
+    if np.isnan(column).any() and not math.isnan(param.default):
+        raise ParameterValueError(f"{where}: NaN is not a valid value")
+    bad = param.outside_range(column)
+    if bad.any():
+        raise ParameterValueError(
+            f"{where} = {column[bad][0]:g} is outside the allowed range "
+            f"{param.range_text()} of '{param.name}'; use a value inside it or pass "
+            "--allow-out-of-range"
+        )
+
+
+def resolve_parameters(
+    model: Any,
+    values: Mapping[str, float | np.ndarray],
+    source: str,
+    *,
+    allow_out_of_range: bool = False,
+) -> dict[str, np.ndarray]:
+    """Map user-spelled lever names to the model's names, checking names and values
+    (``resolve_levers`` of one source). Returns ``{canonical name: 1-D array of values}``.
+    """
+    given = [(source, key, value) for key, value in values.items()]
+    resolved = resolve_levers(model, given, allow_out_of_range=allow_out_of_range)
+    return {param.name: column for param, column in resolved}
 
 
 # --------------------------------------------------------------------------- batching
@@ -245,19 +265,25 @@ def build_batch(
     single base ("default"). Everything is validated here, before the kernel is touched.
     """
     bases = list(scenarios) or [Scenario("default", {}, "model defaults", "defaults")]
-    checked_bases = [
-        resolve_parameters(
-            model, s.parameters, s.source or s.name, allow_out_of_range=allow_out_of_range
-        )
-        for s in bases
-    ]
+    set_texts = [(text, *parse_set(text)) for text in sets]
+    sweep_texts = [(text, *parse_sweep(text)) for text in sweeps]
+    # every name and value of the request through the one check, in the order given
+    given = [(s.source or s.name, key, value) for s in bases for key, value in s.parameters.items()]
+    given += [(f"--set {text!r}", name, value) for text, name, value in set_texts]
+    given += [(f"--sweep {text!r}", name, grid) for text, name, grid in sweep_texts]
+    resolved = iter(resolve_levers(model, given, allow_out_of_range=allow_out_of_range))
+    parameters: dict[str, Parameter] = {}
+    checked_bases: list[dict[str, np.ndarray]] = []
+    for scenario in bases:
+        checked_bases.append({})
+        for param, column in itertools.islice(resolved, len(scenario.parameters)):
+            parameters.setdefault(param.name, param)
+            checked_bases[-1][param.name] = column
     set_values: dict[str, np.ndarray] = {}
-    for text in sets:
-        name, value = parse_set(text)
-        resolved = resolve_parameters(
-            model, {name: value}, f"--set {text!r}", allow_out_of_range=allow_out_of_range
-        )
-        ((canonical, column),) = resolved.items()
+    for text, _, _ in set_texts:
+        param, column = next(resolved)
+        parameters.setdefault(param.name, param)
+        canonical = param.name
         if canonical in set_values:
             raise SpecSyntaxError(
                 f"--set {text!r}: '{canonical}' is set twice (first to "
@@ -265,12 +291,10 @@ def build_batch(
             )
         set_values[canonical] = column
     sweep_axes: dict[str, np.ndarray] = {}
-    for text in sweeps:
-        name, grid = parse_sweep(text)
-        resolved = resolve_parameters(
-            model, {name: grid}, f"--sweep {text!r}", allow_out_of_range=allow_out_of_range
-        )
-        ((canonical, values),) = resolved.items()
+    for text, _, _ in sweep_texts:
+        param, values = next(resolved)
+        parameters.setdefault(param.name, param)
+        canonical = param.name
         if canonical in sweep_axes:
             raise SpecSyntaxError(f"--sweep {text!r}: '{canonical}' is swept twice")
         if canonical in set_values:
@@ -283,7 +307,7 @@ def build_batch(
     for source in [*checked_bases, set_values, sweep_axes]:
         levers.extend(k for k in source if k not in levers)
 
-    defaults = {name: model.parameter(name).default for name in levers}
+    defaults = {name: parameters[name].default for name in levers}
     labels: list[str] = []
     base_names: list[str] = []
     descriptions: list[str] = []
@@ -330,6 +354,8 @@ def build_batch(
         tuple(levers),
         tuple(base_names),
         tuple(sweep_axes),
+        tuple(parameters[name] for name in levers),
+        model.defaults(),
     )
 
 
