@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recording_progress import RecordedTask, Recorder
 from test_calibrate_execution import DATA, _without_clock, config  # noqa: F401 (fixture)
 
 import gvcdyn.calibrate.uncertainty as uncertainty
@@ -89,12 +90,16 @@ def test_an_interruption_between_the_starts_keeps_the_finished_start(
     resume runs the second one only (its generations are still reported live)."""
     out = tmp_path / "fit.nc"
 
-    def stop_in_the_second_start(start: int, generation: int, best: float) -> None:
-        if start == 1:
+    def stop_in_the_second_start(task: RecordedTask) -> None:
+        if task.description == "DE start 2/2":
             raise KeyboardInterrupt
 
     with pytest.raises(JobInterrupted, match="1 of 2 chunks"):
-        calibrate(two_starts, progress=stop_in_the_second_start, execution=Execution(output=out))
+        calibrate(
+            two_starts,
+            progress=Recorder(stop_in_the_second_start),
+            execution=Execution(output=out),
+        )
     seeds_run = []
     real = fit_module.differential_evolution
 
@@ -103,17 +108,16 @@ def test_an_interruption_between_the_starts_keeps_the_finished_start(
         return real(*args, rng=rng, **kwargs)
 
     monkeypatch.setattr(fit_module, "differential_evolution", counted)
-    heard: dict[int, list[int]] = {0: [], 1: []}
-    resumed = calibrate(
-        two_starts,
-        progress=lambda start, generation, best: heard[start].append(generation),
-        execution=Execution(output=out, resume=True),
-    )
+    heard = Recorder()
+    resumed = calibrate(two_starts, progress=heard, execution=Execution(output=out, resume=True))
     assert len(seeds_run) == 1
     _same_fit(whole, resumed)
     generations = resumed["start_generations"].values
-    assert heard[0] == [generations[0]]  # the saved start: its last generation, once
-    assert heard[1] == list(range(1, generations[1] + 1))  # the one run now: every one
+    (first,), (second,) = heard.named("DE start 1/2"), heard.named("DE start 2/2")
+    assert [g for g, _ in first.updates] == [generations[0]]  # the saved start: its last, once
+    # the one run now: every one
+    assert [g for g, _ in second.updates] == list(range(1, generations[1] + 1))
+    assert first.finished and second.finished
 
 
 def test_a_resume_with_another_seed_config_or_case_file_is_refused(
@@ -121,11 +125,11 @@ def test_a_resume_with_another_seed_config_or_case_file_is_refused(
 ) -> None:
     out = tmp_path / "fit.nc"
 
-    def stop(start: int, generation: int, best: float) -> None:
+    def stop(task: RecordedTask) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(JobInterrupted, match="0 of 2 chunks"):
-        calibrate(two_starts, progress=stop, execution=Execution(output=out))
+        calibrate(two_starts, progress=Recorder(stop), execution=Execution(output=out))
     monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
     resume = Execution(output=out, resume=True)
     with pytest.raises(CheckpointError, match=r"the seed changed: was \[1, 2\], now \[5, 1005\]"):
@@ -157,15 +161,10 @@ def test_starts_and_profiles_on_two_dask_workers_give_the_in_process_fit(two_sta
     problem = CalibrationProblem.from_config(two_starts)
     here = fit_module.fit(problem)
     profiles_here = uncertainty.profiles(problem, here.theta, here.objective, 3)
-    heard, finished = [], []
+    heard = Recorder()
     with DaskExecutor(workers=2, numba_threads=1) as executor:
         runs = problem.counter.runs
-        on_dask = fit_module.fit(
-            problem,
-            execution=Execution(executor),
-            progress=lambda *report: heard.append(report),
-            task_progress=lambda done, total: finished.append((done, total)),
-        )
+        on_dask = fit_module.fit(problem, execution=Execution(executor), progress=heard)
         assert problem.counter.runs - runs == here.n_runs  # the workers' runs are counted
         profiles_there = uncertainty.profiles(
             problem, here.theta, here.objective, 3, execution=Execution(executor)
@@ -181,7 +180,9 @@ def test_starts_and_profiles_on_two_dask_workers_give_the_in_process_fit(two_sta
     assert np.array_equal(here.theta, on_dask.theta) and here.objective == on_dask.objective
     assert here.polish_message == on_dask.polish_message
     # no generation is reported from a worker: each start once, when it is in
-    assert [(i, g) for i, g, _ in heard] == [(i, s.generations) for i, s in enumerate(here.starts)]
-    assert finished[-1] == (2, 2)
+    reported = [(t.description, [g for g, _ in t.updates]) for t in heard.tasks[1:]]
+    assert reported == [(f"DE start {i + 1}/2", [s.generations]) for i, s in enumerate(here.starts)]
+    (finished,) = heard.named("differential-evolution starts")
+    assert (finished.completed, finished.total) == (2, 2)
     for a, b in zip(profiles_here[0], profiles_there[0], strict=True):
         assert np.array_equal(a.delta, b.delta) and (a.low, a.high) == (b.low, b.high)

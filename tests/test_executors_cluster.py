@@ -28,6 +28,7 @@ from executor_helpers import (
     design,
     write_decay,
 )
+from recording_progress import RecordedTask, Recorder
 
 from gvcdyn.errors import ExecutorError, JobInterrupted
 from gvcdyn.execute import Checkpoint, DaskExecutor, checkpoint_dir, fingerprint, map_runs
@@ -145,7 +146,8 @@ def test_a_job_on_an_existing_cluster_survives_a_killed_worker(
     expected_Y, expected_status = f(X)  # in-process, one batch; also compiles into the cache
     killed_at: list[int] = []
 
-    def kill_one_worker(done: int, n_chunks: int) -> None:
+    def kill_one_worker(runs: RecordedTask) -> None:
+        done = runs.completed // 100  # chunks
         if done == 3 and not killed_at:
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(timeout=30)
@@ -154,7 +156,7 @@ def test_a_job_on_an_existing_cluster_survives_a_killed_worker(
     with DaskExecutor(scheduler=address, job_timeout=JOB_TIMEOUT) as executor:
         assert executor.n_workers == 2
         result = map_runs(
-            Slow(f, 0.3), X, executor=executor, chunk_size=100, progress=kill_one_worker
+            Slow(f, 0.3), X, executor=executor, chunk_size=100, progress=Recorder(kill_one_worker)
         )
         survivors = executor._client.scheduler_info()["workers"]
     assert killed_at == [3] and workers[0].returncode == -signal.SIGKILL
@@ -183,8 +185,8 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
     out = tmp_path / "sa.nc"
     fp = fingerprint(model="m", config={}, seed=1, n_runs=len(X), chunk_size=150, X=X)
 
-    def ctrl_c_after_three(done: int, n_chunks: int) -> None:
-        if done == 3:
+    def ctrl_c_after_three(runs: RecordedTask) -> None:
+        if len(runs.steps) == 3:  # three chunks in
             raise KeyboardInterrupt  # as Ctrl-C arrives in the main thread
 
     with DaskExecutor(workers=2, job_timeout=JOB_TIMEOUT) as executor:
@@ -199,7 +201,7 @@ def test_local_cluster_is_bitwise_in_process_and_shares_the_cores(
                 executor=executor,
                 chunk_size=150,
                 checkpoint=checkpoint,
-                progress=ctrl_c_after_three,
+                progress=Recorder(ctrl_c_after_three),
             )
         resumed = map_runs(
             f,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from recording_progress import Recorder
 
 import gvcdyn
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
@@ -169,14 +170,10 @@ def test_every_run_failing_is_a_clear_error(ishigami):
 
 def test_progress_reports_runs_and_analysis(ishigami):
     study = sens.prepare(ishigami, ["Ishigami", "Accumulated Ishigami"], at="1,2")
-    seen: dict[str, list[int]] = {}
-    totals: dict[str, int] = {}
-
-    def progress(description, total):
-        totals[description] = total
-        return seen.setdefault(description, []).append
-
+    progress = Recorder()
     sens.sobol(study, 64, seed=2, chunk=100, progress=progress)
+    totals = {t.description: t.total for t in progress.tasks}
+    seen = {t.description: t.steps for t in progress.tasks}
     assert totals == {"runs": 64 * 5, "analysis": 4}
     assert sum(seen["runs"]) == 320 and len(seen["runs"]) == 4  # chunks of 100
     assert sum(seen["analysis"]) == 4

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 from mdl_helpers import LOGISTIC, write_mdl
+from recording_progress import Recorder
 
 import gvcdyn.whatif.batch as batch
 from gvcdyn.errors import JobInterrupted
@@ -44,16 +45,11 @@ def test_chunks_are_bitwise_one_call_and_every_run_is_counted(
     request = prepare_what_if(model, sweeps=SWEEP)
     reference = _one_call(request)
     monkeypatch.setattr(batch, "CHUNK_SECONDS", 0.0)  # every chunk FIRST_CHUNK_RUNS long
-    bars: list[tuple[str, int]] = []
-    steps: list[int] = []
-
-    def counter(description: str, total: int):
-        bars.append((description, total))
-        return steps.append
-
-    chunked = run_batch(request, counter=counter)
-    assert bars == [("runs", 200)]
-    assert steps == [64, 64, 64, 8]
+    progress = Recorder()
+    chunked = run_batch(request, progress=progress)
+    assert [(t.description, t.total) for t in progress.tasks] == [("runs", 200)]
+    assert progress.tasks[0].steps == [64, 64, 64, 8]
+    assert len(progress.stages) == 1 and "kernel" in progress.stages[0]
     xr.testing.assert_identical(chunked, reference)  # values, coords and attrs
     for name in reference.data_vars:
         assert chunked[name].values.tobytes() == reference[name].values.tobytes(), name

@@ -142,6 +142,14 @@ def is_compiled(source: str, method: str) -> bool:
         return False
 
 
+def kernel_message(model: Any, method: str) -> str:
+    """What running ``model`` with ``method`` will do first, for a progress stage:
+    compile, or load a cached kernel (``is_compiled``: a hint, never a promise)."""
+    if is_compiled(model.source, method):
+        return f"loading the compiled {method} kernel and running"
+    return f"compiling {method} kernel (first use of this model, cached afterwards)"
+
+
 @contextlib.contextmanager
 def compile_headroom(limit: int = 50_000) -> Iterator[None]:
     """Raise Python's recursion limit while numba may compile a kernel.

@@ -42,9 +42,10 @@ from gvcdyn.calibrate.likelihood import (
 )
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.calibrate.tasks import TaskProgress, job_config, job_part, run_tasks
+from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks
 from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.execute import Execution
+from gvcdyn.progress import Progress, silent
 
 __all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]
 
@@ -130,7 +131,7 @@ def crossvalidate(
     problem: CalibrationProblem,
     *,
     execution: Execution | None = None,
-    progress: TaskProgress | None = None,
+    progress: Progress = silent,
 ) -> CrossValidation:
     """Every scheme on every subset; the folds run as tasks through ``execution`` (in this
     process when None), checkpointed per subset (``<output>.cv-<subset>.job/``)."""
@@ -270,7 +271,7 @@ def _fold_predictions(
     rng: np.random.Generator,
     *,
     execution: Execution | None = None,
-    progress: TaskProgress | None = None,
+    progress: Progress = silent,
 ) -> list[dict]:
     """Refit the model and both baselines on each fold's training cases; predict its tests.
 
@@ -298,6 +299,7 @@ def _fold_predictions(
         config=job_config(problem, "cross-validation folds", starts=fold_fit.starts),
         seed=problem.config.cv_seed,
         progress=progress,
+        description="folds",
     )
     return fold_fit.unpack(Y, tests)
 

@@ -24,19 +24,14 @@ import numpy as np
 from scipy.optimize import differential_evolution, minimize
 
 from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.tasks import (
-    TaskProgress,
-    job_config,
-    job_part,
-    run_tasks,
-    runs_in_process,
-)
+from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks, runs_in_process
 from gvcdyn.execute import Execution
+from gvcdyn.progress import Progress, Task, silent
 
 __all__ = ["DifferentialEvolutionStarts", "FitResult", "Polish", "StartResult", "fit"]
 
-#: progress(start index, generation, best objective so far)
-Progress = Callable[[int, int, float], None]
+#: a start's report to ``fit``: (start index, generation, best objective so far)
+GenerationReport = Callable[[int, int, float], None]
 
 #: characters of an optimizer's message kept in a task's result (scipy's are < 80)
 MESSAGE_CHARACTERS = 200
@@ -82,17 +77,17 @@ def fit(
     maxiter: int | None = None,
     tol: float | None = None,
     polish: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress = silent,
     execution: Execution | None = None,
-    task_progress: TaskProgress | None = None,
 ) -> FitResult:
     """Fit the estimated parameters (cutpoints profiled out) to the weighted cases.
 
     ``execution`` runs the starts and the polish as tasks (in this process when None;
-    see the module docstring). ``progress`` hears of every generation of the starts that
-    run in this process; a start that ran elsewhere, or came from a checkpoint, is
-    reported once, with its last generation. ``task_progress(done, total)`` hears of the
-    starts as they finish when they run on workers.
+    see the module docstring). ``progress`` has a task per start ("DE start 2/4", of
+    ``maxiter`` generations, its best objective as the note) that hears of every
+    generation of a start run in this process; a start that ran elsewhere, or came from
+    a checkpoint, is reported once, with its last generation. When the starts run on
+    workers, a task "differential-evolution starts" also counts them as they finish.
     """
     cfg = problem.config
     seeds = tuple(int(s) for s in (cfg.seeds if seeds is None else seeds))
@@ -106,7 +101,7 @@ def fit(
         maxiter=cfg.maxiter if maxiter is None else maxiter,
         tol=cfg.tol if tol is None else tol,
     )
-    starts = _run_starts(task, execution, progress, task_progress)
+    starts = _run_starts(task, execution, progress)
     best = min(starts, key=lambda s: s.objective)
     theta, objective = best.theta, best.objective
     polish_message = "no polish"
@@ -132,19 +127,18 @@ def fit(
 
 
 def _run_starts(
-    task: DifferentialEvolutionStarts,
-    execution: Execution | None,
-    progress: Progress | None,
-    task_progress: TaskProgress | None,
+    task: DifferentialEvolutionStarts, execution: Execution | None, progress: Progress
 ) -> list[StartResult]:
     """Every start of ``task`` (one task each; see ``fit``), its runs counted."""
     problem = task.problem
-    seen: set[int] = set()
+    bars: dict[int, Task] = {}
 
     def live(index: int, generation: int, best: float) -> None:
-        seen.add(index)
-        if progress is not None:
-            progress(index, generation, best)
+        if index not in bars:
+            for bar in bars.values():  # the starts run one after another here
+                bar.done()
+            bars[index] = progress.task(f"DE start {index + 1}/{len(task.seeds)}", task.maxiter)
+        bars[index].update(generation, note=f"best {best:.4f}")
 
     task.progress = live
     Y = run_tasks(
@@ -161,12 +155,15 @@ def _run_starts(
             tol=task.tol,
         ),
         seed=task.seeds,
-        progress=None if runs_in_process(execution) else task_progress,
+        progress=silent if runs_in_process(execution) else progress,
+        description="differential-evolution starts",
     )
     starts = task.unpack(Y)
     for index, start in enumerate(starts):  # saved in a checkpoint, or run on a worker
-        if index not in seen and progress is not None:
-            progress(index, start.generations, start.objective)
+        if index not in bars:
+            live(index, start.generations, start.objective)
+    for bar in bars.values():
+        bar.done()
     return starts
 
 
@@ -212,7 +209,7 @@ class DifferentialEvolutionStarts:
         popsize: int,
         maxiter: int,
         tol: float,
-        progress: Progress | None = None,
+        progress: GenerationReport | None = None,
     ) -> None:
         self.problem = problem
         self.seeds = tuple(seeds)
@@ -335,7 +332,7 @@ class Polish:
         return np.array(y["theta"], dtype=float), float(y["objective"]), str(y["message"])
 
 
-def _generation_callback(index: int, progress: Progress | None):
+def _generation_callback(index: int, progress: GenerationReport | None):
     """A DE callback (scipy needs the parameter name ``intermediate_result``)."""
     generation = [0]
 

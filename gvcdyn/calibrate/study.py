@@ -24,13 +24,14 @@ refused. A resumed calibration is bitwise the uninterrupted one, ``n_runs`` incl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +40,14 @@ import xarray as xr
 from gvcdyn._version import __version__
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.config import CalibrationConfig
-from gvcdyn.calibrate.fit import FitResult, Progress, fit
+from gvcdyn.calibrate.fit import FitResult, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.execute import Execution
+from gvcdyn.progress import Progress, silent
 
 __all__ = ["calibrate", "fit_dataset"]
-
-#: stage(name) is called as each step starts (for a CLI status line)
-Stage = Callable[[str], None]
-#: tasks(step, finished, total) as a step's tasks (profiles, replicates, folds...) finish
-Tasks = Callable[[str, int, int], None]
 
 
 def calibrate(
@@ -58,103 +55,93 @@ def calibrate(
     *,
     seed: int | None = None,
     crossval: bool = False,
-    progress: Progress | None = None,
-    stage: Stage | None = None,
+    progress: Progress = silent,
     model=None,
     command_line: list[str] | None = None,
     execution: Execution | None = None,
-    tasks: Tasks | None = None,
 ) -> xr.Dataset:
     """Run the whole calibration described by ``config``; returns the fit as a Dataset.
 
     ``execution`` runs the starts, profiles, bootstrap replicates and cross-validation
-    folds (see the module docstring); ``tasks`` hears of each one finished (of the
-    starts only when they run on workers: ``progress`` reports their generations here).
+    folds (see the module docstring). ``progress`` hears of each step as a stage, and of
+    its work as tasks: every generation of each differential-evolution start (see
+    ``fit``), the profiles, replicates, posterior moves and folds as they finish.
     """
     if seed is not None:
         config = config.with_seed(seed)
-    timing: dict[str, list[float]] = {}  # stage -> [wall s, CPU s of this process]
-    clock = [time.perf_counter(), time.process_time(), ""]
+    timing: dict[str, list[float]] = {}  # step -> [wall s, CPU s of this process]
 
-    def say(name: str) -> None:
-        now = [time.perf_counter(), time.process_time()]
-        if clock[2]:
-            timing[clock[2]] = [round(now[0] - clock[0], 2), round(now[1] - clock[1], 2)]
-        clock[:] = [*now, name]
-        if name and stage is not None:
-            stage(name)
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        with progress.stage(name):
+            yield
+        timing[name] = [
+            round(time.perf_counter() - wall, 2),
+            round(time.process_time() - cpu, 2),
+        ]
 
-    say("loading the model and the cases")
-    problem = CalibrationProblem.from_config(config, model=model)
-    say("fitting (differential evolution, multi-start)")
-    result = fit(
-        problem,
-        progress=progress,
-        execution=execution,
-        task_progress=_step(tasks, "differential-evolution starts"),
-    )
+    with step("loading the model and the cases"):
+        problem = CalibrationProblem.from_config(config, model=model)
+    with step("fitting (differential evolution, multi-start)"):
+        result = fit(problem, progress=progress, execution=execution)
     theta, objective = result.theta, result.objective
     prof = []
     if config.profile_points > 0:
-        say("profile likelihoods")
-        prof, better_theta, better = profiles(
-            problem,
-            theta,
-            objective,
-            config.profile_points,
-            execution=execution,
-            progress=_step(tasks, "profiles"),
-        )
-        if better < objective - 1e-6:
-            result.extra["profile_improved"] = objective - better
-            result.message += (
-                f"; a profile found a better optimum (by {objective - better:.3g}),"
-                " used as the estimate"
+        with step("profile likelihoods"):
+            prof, better_theta, better = profiles(
+                problem,
+                theta,
+                objective,
+                config.profile_points,
+                execution=execution,
+                progress=progress,
             )
-            theta, objective = better_theta, better
-            result.theta, result.objective = theta, objective
-            s, status = problem.quantities(theta[None, :])
-            result.cutpoints = [c[0] for c in problem.nll_from_quantities(s, status)[1]]
-    say("identifiability (Fisher information, collinearity)")
-    ident = identifiability(problem, theta)
+            if better < objective - 1e-6:
+                result.extra["profile_improved"] = objective - better
+                result.message += (
+                    f"; a profile found a better optimum (by {objective - better:.3g}),"
+                    " used as the estimate"
+                )
+                theta, objective = better_theta, better
+                result.theta, result.objective = theta, objective
+                s, status = problem.quantities(theta[None, :])
+                result.cutpoints = [c[0] for c in problem.nll_from_quantities(s, status)[1]]
+    with step("identifiability (Fisher information, collinearity)"):
+        ident = identifiability(problem, theta)
     boot = None
     if config.bootstrap > 0:
-        say(f"case bootstrap ({config.bootstrap} replicates)")
-        boot = bootstrap(
-            problem,
-            theta,
-            config.bootstrap,
-            config.uncertainty_seed,
-            starts=config.bootstrap_starts,
-            execution=execution,
-            progress=_step(tasks, "bootstrap replicates"),
-        )
+        with step(f"case bootstrap ({config.bootstrap} replicates)"):
+            boot = bootstrap(
+                problem,
+                theta,
+                config.bootstrap,
+                config.uncertainty_seed,
+                starts=config.bootstrap_starts,
+                execution=execution,
+                progress=progress,
+            )
     posterior = None
     if config.posterior is not None:
         from gvcdyn.calibrate.posterior import sample_posterior
 
-        say(f"posterior (emcee, {config.posterior.steps} ensemble moves)")
-        posterior = sample_posterior(
-            problem, config.posterior, progress=_step(tasks, "posterior moves")
-        )
+        steps = config.posterior.steps
+        with step(f"posterior (emcee, {steps} ensemble moves)"):
+            moves = progress.task("posterior moves", steps)
+            posterior = sample_posterior(
+                problem, config.posterior, progress=lambda done, total: moves.update(done)
+            )
     cv = None
     if crossval:
         from gvcdyn.calibrate.crossval import crossvalidate
 
-        say("cross-validation")
-        cv = crossvalidate(problem, execution=execution, progress=_step(tasks, "folds"))
-    say("")
+        with step("cross-validation"):
+            cv = crossvalidate(problem, execution=execution, progress=progress)
     result.n_runs = problem.counter.runs
     result.extra["timing"] = timing
     return fit_dataset(
         problem, result, prof, ident, boot, cv, posterior=posterior, command_line=command_line
     )
-
-
-def _step(tasks: Tasks | None, name: str) -> Callable[[int, int], None] | None:
-    if tasks is None:
-        return None
-    return lambda done, total: tasks(name, done, total)
 
 
 def fit_dataset(

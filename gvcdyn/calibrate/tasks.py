@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,10 +33,10 @@ from gvcdyn.execute import (
 )
 from gvcdyn.execute import remove_checkpoints as remove_job_checkpoints
 from gvcdyn.execute.checkpoint import Seed
+from gvcdyn.progress import Progress, silent
 
 __all__ = [
     "CalibrationTask",
-    "TaskProgress",
     "counting_copy",
     "job_config",
     "job_part",
@@ -46,9 +45,6 @@ __all__ = [
     "runs_in_process",
     "unfinished_checkpoints",
 ]
-
-#: progress(finished tasks, all tasks) of a step whose refits run as tasks
-TaskProgress = Callable[[int, int], None]
 
 
 def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
@@ -118,7 +114,8 @@ def run_tasks(
     problem: CalibrationProblem,
     config: dict[str, Any],
     seed: Seed,
-    progress: TaskProgress | None = None,
+    progress: Progress = silent,
+    description: str = "tasks",
 ) -> np.ndarray:
     """The results of ``task`` over the rows of ``X``, one task per row, in row order; the
     model runs the tasks made (saved ones included) are added to ``problem.counter``.
@@ -129,7 +126,8 @@ def run_tasks(
     output and in this process, all rows are one task: the same numbers (every row is
     refitted on its own), in fewer and larger model batches, which run faster here.
     ``seed`` (a step's seeds, or None) goes into the checkpoint's fingerprint, so a
-    resume with other seeds is refused as "the seed changed".
+    resume with other seeds is refused as "the seed changed". ``progress`` counts the
+    finished tasks (a task named ``description``).
     """
     execution = execution or Execution()
     one_batch = execution.output is None and runs_in_process(execution)
@@ -150,6 +148,7 @@ def run_tasks(
         chunk_size=chunk,
         checkpoint=checkpoint,
         progress=progress,
+        description=description,
     ).Y
     if not len(X):
         return Y

@@ -37,13 +37,9 @@ import numpy as np
 
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
-from gvcdyn.calibrate.tasks import (
-    TaskProgress,
-    job_config,
-    job_part,
-    run_tasks,
-)
+from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks
 from gvcdyn.execute import Execution
+from gvcdyn.progress import Progress, silent
 
 __all__ = [
     "Bootstrap",
@@ -113,7 +109,7 @@ def profiles(
     points: int,
     *,
     execution: Execution | None = None,
-    progress: TaskProgress | None = None,
+    progress: Progress = silent,
 ) -> tuple[list[Profile], np.ndarray, float]:
     """Profiles of every parameter: one task per parameter through ``execution`` (in this
     process when None: all of them in one batched search; with an output, checkpointed
@@ -132,6 +128,7 @@ def profiles(
         config=job_config(problem, "profile likelihoods", start=theta, points=points),
         seed=None,
         progress=progress,
+        description="profiles",
     )
     values, fitted = refit.unpack(Y)
     best_i = int(np.argmin(np.concatenate(values)))
@@ -312,7 +309,7 @@ def bootstrap(
     *,
     starts: int = 4,
     execution: Execution | None = None,
-    progress: TaskProgress | None = None,
+    progress: Progress = silent,
 ) -> Bootstrap | None:
     """Case bootstrap: each replicate re-weights the cases by resampled counts and refits
     from the estimate and ``starts`` Latin-hypercube points over the bounds.
@@ -332,6 +329,7 @@ def bootstrap(
         config=job_config(problem, "case bootstrap", start=theta, starts=starts),
         seed=seed,
         progress=progress,
+        description="bootstrap replicates",
     )
     fitted, values, cuts = refit.unpack(Y)
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gvcdyn.backend.compiler import kernel_message
 from gvcdyn.errors import CheckError, ModelFileNotFoundError
-from gvcdyn.progress import Progress, kernel_message, silent
+from gvcdyn.progress import Progress, silent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,14 +84,14 @@ def check_model(
     from gvcdyn.io.reference import compare, compare_frames, dataset_columns, read_reference
 
     ref = read_reference(reference) if reference is not None else None
-    with progress(f"reading {model_path}"):
+    with progress.stage(f"reading {model_path}"):
         model = gvcdyn.load(model_path, data_files=list(data_files))
-    with progress(kernel_message(model, "euler")):
+    with progress.stage(kernel_message(model, "euler")):
         ds = model.run(None, method="euler")
     time, columns = dataset_columns(ds)
     if ref is not None:
         return compare(columns, ref, time=time, rtol=rtol, atol=atol)
-    with progress("running PySD on a copy of the model for the comparison"):
+    with progress.stage("running PySD on a copy of the model for the comparison"):
         read = [file for file, _ in model.ir.data_files]
         frame = pysd_reference(model_path, data_files, read)
     return compare_frames(columns, frame, time=time, rtol=rtol, atol=atol)

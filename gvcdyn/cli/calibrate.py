@@ -19,6 +19,7 @@ from gvcdyn.execute.options import (
     executor_from_options,
     resume_command,
 )
+from gvcdyn.progress import RichProgress
 
 _EPILOG = "Example config (calibration/config.toml):\n\n\b\n" + escape(EXAMPLE_CONFIG)
 
@@ -68,8 +69,6 @@ def calibrate(
     or a crash the same command with --resume takes them from there and runs only the
     rest (refused if the model, config, cases or seed changed).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from gvcdyn.bundled import resolve_calibration_config
     from gvcdyn.calibrate.config import load_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
@@ -81,54 +80,18 @@ def calibrate(
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are
     # continued with --resume, never overwritten
     refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
-    tasks: dict[int, int] = {}
-
-    def finish_bars() -> None:  # a start that converges early still shows as done
-        for task in tasks.values():
-            bar.update(task, completed=cfg.maxiter)
-
-    def on_generation(start: int, generation: int, best: float) -> None:
-        if start not in tasks:
-            finish_bars()
-            tasks[start] = bar.add_task(
-                f"DE start {start + 1}/{len(cfg.seeds)}", total=cfg.maxiter, best=""
-            )
-        bar.update(tasks[start], completed=min(generation, cfg.maxiter), best=f"{best:.4f}")
-
-    def on_stage(name: str) -> None:
-        finish_bars()
-        bar.console.print(f"[dim]{name}[/dim]")
-
-    steps: dict[str, int] = {}
-
-    def on_task(step: str, done: int, total: int) -> None:
-        if done == 1 or step not in steps:  # a new step (each cross-validation subset)
-            steps[step] = bar.add_task(step, total=total, best="")
-        bar.update(steps[step], completed=done)
-
     # Ctrl-C outside the tasks (between steps) leaves the finished steps' tasks:
     # _interrupted says how to continue them
     with (
         exit_on_interrupt(lambda: _interrupted(out_path)),
         executor_from_options(workers, scheduler) as executor,
-        bar,
+        RichProgress(err, stage_lines=True) as progress,
     ):
         ds = run_calibration(
             cfg,
             seed=seed,
             crossval=crossval,
-            progress=on_generation,
-            stage=on_stage,
-            tasks=on_task,
+            progress=progress,
             command_line=["gvcdyn", *sys.argv[1:]],
             execution=Execution(executor, out_path, resume=resume, resume_command=resume_command()),
         )

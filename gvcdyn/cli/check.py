@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import MODEL_HELP, DataOption, data_files, model_path, out, status
+from gvcdyn.cli.common import MODEL_HELP, DataOption, data_files, err, model_path, out
+from gvcdyn.progress import RichProgress
 
 EXIT_MISMATCH = 1
 
@@ -39,9 +40,9 @@ def check(
     from gvcdyn.checks.replication import check_model
 
     model = model_path(model)
-    with data_files(data) as files:
+    with data_files(data) as files, RichProgress(err) as progress:
         comparison = check_model(
-            model, reference, rtol=rtol, atol=atol, data_files=files, progress=status
+            model, reference, rtol=rtol, atol=atol, data_files=files, progress=progress
         )
     against = str(reference) if reference is not None else "PySD (same model, Euler)"
     table = Table(

@@ -38,6 +38,7 @@ from gvcdyn.execute.options import (
     resume_command,
 )
 from gvcdyn.io.output_files import PLOT_FORMATS
+from gvcdyn.progress import RichProgress
 
 #: Parameters listed per output in the printed ranking (the file has them all).
 SHOWN = 15
@@ -140,7 +141,6 @@ def sensitivity(
     from gvcdyn.sensitivity import study as sens
     from gvcdyn.sensitivity.dataset import write
     from gvcdyn.sensitivity.plots import plot_indices
-    from gvcdyn.sensitivity.progress import rich_progress
 
     if old_output:
         deprecated("--output", "--vars")
@@ -180,15 +180,12 @@ def sensitivity(
         "num_resamples": resamples,
         "conf_level": conf_level,
     }
-    with exit_on_interrupt("interrupted: no results written"):
-        with err.status("loading the compiled kernel"):
+    with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:
+        with progress.stage("loading the compiled kernel"):
             study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
         k = study.design.D  # inputs or groups: a Saltelli block has D + 2 rows
         per_sample = (2 * k + 2 if second_order else k + 2) if method is Analysis.sobol else k + 1
-        with (
-            executor_from_options(workers, scheduler, n_runs=n * per_sample) as executor,
-            rich_progress(err) as progress,
-        ):
+        with executor_from_options(workers, scheduler, n_runs=n * per_sample) as executor:
             settings["execution"] = Execution(
                 executor,
                 out_path,

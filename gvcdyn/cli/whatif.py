@@ -35,7 +35,6 @@ from gvcdyn.cli.common import (
     out,
     scenario_paths,
     split_names,
-    status,
     writing,
 )
 from gvcdyn.errors import OutputWriteError, SpecSyntaxError
@@ -54,6 +53,7 @@ from gvcdyn.execute.options import (
     resume_command,
 )
 from gvcdyn.io.output_files import RUN_FORMATS, check_parents, check_plot_path
+from gvcdyn.progress import RichProgress
 
 SUMMARY_ROWS = 30
 #: --plot draws one line per run: a streamed sweep larger than this is not plotted
@@ -224,7 +224,7 @@ def _what_if(
         refuse_unfinished_job(
             out_path, resume=executing.resume, resume_command=executing.resume_command()
         )
-    with data_files(data) as files:
+    with data_files(data) as files, RichProgress(err) as progress:
         request = prepare_what_if(
             model_path,
             scenarios,  # read once, above
@@ -236,16 +236,14 @@ def _what_if(
             variables=variables,
             allow_out_of_range=allow_out_of_range,
             data_files=files,
-            progress=status,
+            progress=progress,
         )
     written = False
     if executing.chunked(request, out_path):
         ds, written = _run_in_chunks(request, executing, out_path, plot_path)
     else:
-        from gvcdyn.progress import rich_counter
-
-        with exit_on_interrupt("interrupted: no results written"), rich_counter(err) as bars:
-            ds = run_batch(request, progress=status, counter=bars)
+        with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:
+            ds = run_batch(request, progress=progress)
     shown = _streamed_names(ds, variables) if written else shown_variables(ds, variables)
     title = request.title(title)
     final = float(ds["time"].values[-1]) if ds.sizes["time"] else float("nan")
@@ -272,7 +270,6 @@ def _run_in_chunks(
 
     Ctrl-C keeps the finished chunks (with --out) and prints the command that resumes.
     """
-    from gvcdyn.sensitivity.progress import rich_progress
     from gvcdyn.whatif import run_in_chunks, streams
 
     stream = streams(request, out_path)
@@ -292,7 +289,7 @@ def _run_in_chunks(
         executor_from_options(
             executing.workers, executing.scheduler, n_runs=request.n_runs
         ) as executor,
-        rich_progress(err) as progress,
+        RichProgress(err) as progress,
     ):
         execution = Execution(
             executor,
@@ -301,9 +298,7 @@ def _run_in_chunks(
             resume_command=executing.resume_command(),
             keep_checkpoint=True,  # until the results are written (_what_if)
         )
-        ds = run_in_chunks(
-            request, execution, stream=stream, advance=progress("runs", request.n_runs)
-        )
+        ds = run_in_chunks(request, execution, stream=stream, progress=progress)
     return ds, stream
 
 

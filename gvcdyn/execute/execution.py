@@ -23,6 +23,7 @@ from gvcdyn.execute.checkpoint import Checkpoint, Seed, fingerprint
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs
 from gvcdyn.identity import identity_of
+from gvcdyn.progress import Progress, silent
 
 __all__ = ["Execution"]
 
@@ -55,9 +56,11 @@ class Execution:
         config: Mapping[str, Any],
         seed: Seed,
         chunk_size: int,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = silent,
+        description: str = "runs",
     ) -> RunResult:
-        """``map_runs`` of ``f`` over ``X`` with this execution's executor and checkpoint."""
+        """``map_runs`` of ``f`` over ``X`` with this execution's executor and checkpoint
+        (``progress`` counts its runs as a task named ``description``)."""
         checkpoint = self.checkpoint(f, X, config=config, seed=seed, chunk_size=chunk_size)
         return map_runs(
             f,
@@ -66,6 +69,7 @@ class Execution:
             chunk_size=chunk_size,
             checkpoint=checkpoint,
             progress=progress,
+            description=description,
         )
 
     def checkpoint(

@@ -24,6 +24,7 @@ from gvcdyn.errors import ExecutorError, JobInterrupted
 from gvcdyn.execute.checkpoint import Checkpoint
 from gvcdyn.execute.executors import Chunk, Executor, InProcessExecutor
 from gvcdyn.execute.sinks import MemorySink, Sink
+from gvcdyn.progress import Progress, silent
 
 __all__ = ["RunResult", "chunk_bounds", "default_chunk_size", "map_runs"]
 
@@ -104,7 +105,8 @@ def map_runs(
     chunk_size: int | None = None,
     checkpoint: Checkpoint | None = None,
     sink: Sink | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = silent,
+    description: str = "runs",
 ) -> RunResult:
     """Evaluate ``f`` on every row of ``X`` in chunks; rows of the result follow rows of X.
 
@@ -122,7 +124,8 @@ def map_runs(
       (``remove_checkpoints``), so a failed write loses no finished chunk.
     - ``sink``: where the result goes (default ``MemorySink``: arrays returned in
       ``RunResult.Y/status``); a ``NetCDFSink`` streams it to a file in bounded memory.
-    - ``progress(done_chunks, n_chunks)`` is called after each chunk.
+    - ``progress``: a task of ``len(X)`` units named ``description`` advances by each
+      chunk's rows as it comes in (from the checkpoint or computed).
 
     Ctrl-C raises ``JobInterrupted`` (a ``GvcdynError`` and a ``KeyboardInterrupt``)
     whose message says how many chunks are saved and the command that resumes.
@@ -142,6 +145,7 @@ def map_runs(
         checkpoint.check_job(X, times, chunk_size)
         checkpoint.check_function(f)
     sink = sink if sink is not None else MemorySink(n_runs)
+    task = progress.task(description, n_runs)
     done = 0
     reused = 0
     try:
@@ -156,8 +160,7 @@ def map_runs(
             sink.write(start, *loaded)
             reused += 1
             done += 1
-            if progress:
-                progress(done, len(bounds))
+            task.advance(stop - start)
 
         def todo() -> Iterator[Chunk]:
             for index, (start, stop) in enumerate(bounds):
@@ -171,10 +174,10 @@ def map_runs(
                 for index, Y, status in results:
                     if checkpoint:
                         checkpoint.save(index, Y, status)
-                    sink.write(bounds[index][0], Y, status)
+                    start, stop = bounds[index]
+                    sink.write(start, Y, status)
                     done += 1
-                    if progress:
-                        progress(done, len(bounds))
+                    task.advance(stop - start)
                     if pressed.is_set():  # a Ctrl-C whose KeyboardInterrupt was lost
                         raise KeyboardInterrupt
         finally:

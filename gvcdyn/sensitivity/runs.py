@@ -17,7 +17,7 @@ import numpy as np
 from gvcdyn.errors import SensitivityDesignError
 from gvcdyn.execute import Execution
 from gvcdyn.limits import check_memory
-from gvcdyn.sensitivity.progress import ProgressFactory, silent
+from gvcdyn.progress import Progress, silent
 
 __all__ = ["DesignRuns", "check_design_memory", "drop_failed_groups", "run_design"]
 
@@ -37,7 +37,7 @@ def run_design(
     X: np.ndarray,
     *,
     chunk: int = DEFAULT_CHUNK,
-    progress: ProgressFactory = silent,
+    progress: Progress = silent,
     execution: Execution | None = None,
     config: dict | None = None,
     seed: int | None = None,
@@ -48,6 +48,7 @@ def run_design(
     cluster) and whether finished chunks are checkpointed for ``--resume``; ``config``
     and ``seed`` identify the study in the checkpoint, with ``X`` and what
     ``evaluate.identity()`` says decides its numbers (model, data, method, base...).
+    ``progress`` counts the runs (a task named "runs").
     """
     n = X.shape[0]
     m = len(getattr(evaluate, "names", ())) or 1
@@ -58,19 +59,13 @@ def run_design(
         error=SensitivityDesignError,
         limit=MAX_OUTPUT_BYTES,
     )
-    advance = progress("runs", n)
-    bounds = [min(start + chunk, n) - start for start in range(0, n, chunk)]
-
-    def report(done: int, total: int) -> None:
-        advance(bounds[done - 1])
-
     result = (execution or Execution()).map(
         evaluate,
         X,
         config={"outcomes": list(getattr(evaluate, "names", ())), **(config or {})},
         seed=seed,
         chunk_size=chunk,
-        progress=report,
+        progress=progress,
     )
     return result.Y, result.status
 

@@ -23,12 +23,14 @@ import numpy as np
 
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.execute import Execution
+from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.outcomes import Outcome
+from gvcdyn.progress import Progress, silent
 from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.design import Design, build_design
 from gvcdyn.sensitivity.estimator import block_size, sobol_indices
+from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
 from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, timing_levers
-from gvcdyn.sensitivity.progress import ProgressFactory, silent
 from gvcdyn.sensitivity.runs import (
     DEFAULT_CHUNK,
     DesignRuns,
@@ -167,8 +169,6 @@ def _base_values(model: Model, base: BaseLike) -> np.ndarray:
     if base is None:
         return model.defaults()
     if isinstance(base, str | Path):
-        from gvcdyn.whatif.scenarios import read_scenario
-
         base = read_scenario(base).parameters
     return model.parameter_matrix(dict(base), allow_out_of_range=True)[0]
 
@@ -216,8 +216,6 @@ def refuse_varied_in_base(model: Model, varied: Sequence[str], base: BaseLike, l
     if base is None:
         return
     if isinstance(base, str | Path):
-        from gvcdyn.whatif.scenarios import read_scenario
-
         base = read_scenario(base).parameters
     known = {p.name for p in model.parameters}
     fixed = {_canonical_name(model, name) for name in base} & known
@@ -247,8 +245,6 @@ def base_of(
     estimates (the fit decides the parameters it estimated; the scenario the rest).
     :func:`prepare` refuses a base that sets a lever the study varies.
     """
-    from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
-    from gvcdyn.whatif.scenarios import read_scenario
 
     if scenario is None and fit is None:
         return None, "model defaults"
@@ -300,7 +296,7 @@ def _run_whole_groups(
     job: dict[str, Any],
     seed: int,
     chunk: int,
-    progress: ProgressFactory,
+    progress: Progress,
     execution: Execution | None,
 ) -> DesignRuns:
     """Run a design (chunked, checkpointed as ``execution`` says) and keep whole groups.
@@ -337,7 +333,7 @@ def sobol(
     num_resamples: int = 100,
     conf_level: float = 0.95,
     chunk: int = DEFAULT_CHUNK,
-    progress: ProgressFactory = silent,
+    progress: Progress = silent,
     command_line: Sequence[str] | None = None,
     execution: Execution | None = None,
 ) -> xr.Dataset:
@@ -369,7 +365,7 @@ def sobol(
         execution,
     )
     t2 = _clock()
-    advance = progress("analysis", kept.Y.shape[1])
+    analysis = progress.task("analysis", kept.Y.shape[1])
     result = sobol_indices(
         kept.Y,
         D,
@@ -377,7 +373,7 @@ def sobol(
         num_resamples=num_resamples,
         conf_level=conf_level,
         seed=seed,
-        progress=advance,
+        progress=analysis.advance,
     )
     t3 = _clock()
     study.timings.update(_phases(t0, t1, t2, t3))
@@ -402,7 +398,7 @@ def morris(
     num_resamples: int = 100,
     conf_level: float = 0.95,
     chunk: int = DEFAULT_CHUNK,
-    progress: ProgressFactory = silent,
+    progress: Progress = silent,
     command_line: Sequence[str] | None = None,
     execution: Execution | None = None,
 ) -> xr.Dataset:
@@ -438,7 +434,7 @@ def morris(
     kept = _run_whole_groups(study, X, D + 1, "trajectory", job, seed, chunk, progress, execution)
     t2 = _clock()
     m = kept.Y.shape[1]
-    advance = progress("analysis", m)
+    analysis = progress.task("analysis", m)
     stats = {k: np.zeros((D, m)) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
     for j in range(m):
         with warnings.catch_warnings():
@@ -454,7 +450,7 @@ def morris(
             )
         for key, array in stats.items():
             array[:, j] = np.asarray(si[key], dtype=float)
-        advance(1)
+        analysis.advance(1)
     t3 = _clock()
     study.timings.update(_phases(t0, t1, t2, t3))
     settings = {

@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from gvcdyn.backend.compiler import kernel_message
 from gvcdyn.errors import JobInterrupted
-from gvcdyn.progress import Counter, Progress, kernel_message, silent
+from gvcdyn.execute.jobs import _ctrl_c_latch
+from gvcdyn.progress import Progress, silent
+from gvcdyn.whatif.chunks import SweepRuns, _dataset
 from gvcdyn.whatif.request import WhatIf, prepare_what_if
 
 __all__ = ["run_batch", "run_what_if"]
@@ -70,28 +73,24 @@ CHUNK_SECONDS = 0.5
 MAX_CHUNK_RUNS = 8192
 
 
-def run_batch(
-    request: WhatIf, *, progress: Progress = silent, counter: Counter | None = None
-) -> xr.Dataset:
+def run_batch(request: WhatIf, *, progress: Progress = silent) -> xr.Dataset:
     """Every run of ``request`` in this process, labelled (the small-job road).
 
-    ``progress`` is told about the kernel's compile or load; ``counter`` (a progress
-    bar's maker) counts the runs of a batch of more than ``FIRST_CHUNK_RUNS``. Ctrl-C
+    ``progress`` is told about the kernel's compile or load (a stage) and counts the
+    runs of a batch of more than ``FIRST_CHUNK_RUNS`` (a task "runs"). Ctrl-C
     between chunks raises ``JobInterrupted`` (a ``KeyboardInterrupt``) saying how many
     runs were done; nothing is kept.
     """
     if request.n_runs > FIRST_CHUNK_RUNS:
-        return _run_chunked(request, progress, counter)
+        return _run_chunked(request, progress)
     model = request.model
-    with progress(kernel_message(model, request.method)):
+    with progress.stage(kernel_message(model, request.method)):
         raw, matrix = request.simulate()  # checked once, when the request was built
     return request.dataset(raw, matrix)
 
 
-def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -> xr.Dataset:
+def _run_chunked(request: WhatIf, progress: Progress) -> xr.Dataset:
     """The runs in chunks of about ``CHUNK_SECONDS``, assembled as ``run_in_chunks`` does."""
-    from gvcdyn.execute.jobs import _ctrl_c_latch
-    from gvcdyn.whatif.chunks import SweepRuns, _dataset
 
     f = SweepRuns(request)
     X = request.lever_matrix()
@@ -101,15 +100,14 @@ def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -
     # stops the batch with one message
     with _ctrl_c_latch() as pressed:
         try:
-            with progress(kernel_message(request.model, request.method)):
+            with progress.stage(kernel_message(request.model, request.method)):
                 Y0, status0 = f(X[:FIRST_CHUNK_RUNS])  # compiles or loads the kernel
             Y = np.empty((n, Y0.shape[1]), dtype=Y0.dtype)
             status = np.empty(n, dtype=status0.dtype)
             Y[:FIRST_CHUNK_RUNS], status[:FIRST_CHUNK_RUNS] = Y0, status0
             done = size = FIRST_CHUNK_RUNS
-            advance = counter("runs", n) if counter is not None else None
-            if advance is not None:
-                advance(done)
+            runs = progress.task("runs", n)
+            runs.advance(done)
             while done < n:
                 if pressed.is_set():
                     raise KeyboardInterrupt
@@ -118,8 +116,7 @@ def _run_chunked(request: WhatIf, progress: Progress, counter: Counter | None) -
                 Y[done:stop], status[done:stop] = f(X[done:stop])
                 rate = (stop - done) / max(time.perf_counter() - started, 1e-6)
                 size = int(min(MAX_CHUNK_RUNS, max(FIRST_CHUNK_RUNS, rate * CHUNK_SECONDS)))
-                if advance is not None:
-                    advance(stop - done)
+                runs.advance(stop - done)
                 done = stop
         except KeyboardInterrupt:
             raise JobInterrupted(

@@ -5,7 +5,6 @@ fit in memory stream to the output file (``whatif.stream``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,8 @@ from gvcdyn.errors import OutputWriteError
 from gvcdyn.execute import Execution
 from gvcdyn.execute.jobs import map_runs
 from gvcdyn.identity import computation_identity
+from gvcdyn.model import RawResult
+from gvcdyn.progress import Progress, silent
 from gvcdyn.whatif.request import WhatIf
 from gvcdyn.whatif.stream import stream_sink
 
@@ -35,9 +36,6 @@ STREAM_BYTES = 2**30
 CHUNK_BYTES = 32 * 2**20
 #: Most runs in one chunk (small models: a chunk is then about a second of work).
 MAX_CHUNK_RUNS = 8192
-
-#: called with the number of runs finished since the last call
-Advance = Callable[[int], None]
 
 
 class SweepRuns:
@@ -106,7 +104,7 @@ def run_in_chunks(
     *,
     stream: bool | None = None,
     chunk_size: int | None = None,
-    advance: Advance | None = None,
+    progress: Progress = silent,
 ) -> xr.Dataset:
     """The runs of ``request`` through ``gvcdyn.execute``, chunk by chunk; the same numbers
     as ``run_batch``.
@@ -116,7 +114,7 @@ def run_in_chunks(
     scenario, sweep or setting is refused). ``stream`` (default: when the results exceed
     ``STREAM_BYTES``) writes them to ``execution.output`` chunk by chunk and returns that
     file opened lazily; otherwise the dataset is the one ``run_batch`` returns (and the
-    caller writes it). ``advance(runs)`` is called as chunks finish.
+    caller writes it). ``progress`` counts the runs as chunks finish (a task "runs").
     """
     execution = execution or Execution()
     stream = streams(request, execution.output) if stream is None else stream
@@ -132,14 +130,6 @@ def run_in_chunks(
         seed=None,
         chunk_size=chunk,
     )
-    # runs per chunk; map_runs reports how many chunks are done, not which: the k-th report
-    # adds the k-th size (only the last chunk is short, so the bar ends exactly at n_runs)
-    sizes = [min(start + chunk, len(X)) - start for start in range(0, len(X), chunk)]
-
-    def report(done: int, total: int) -> None:
-        if advance is not None:
-            advance(sizes[done - 1])
-
     sink = stream_sink(request, execution.output) if stream else None
     result = map_runs(
         f,
@@ -148,7 +138,7 @@ def run_in_chunks(
         chunk_size=chunk,
         checkpoint=checkpoint,
         sink=sink,
-        progress=report,
+        progress=progress,
     )
     if stream:
         return xr.open_dataset(result.output)
@@ -170,7 +160,6 @@ def _sweep_config(request: WhatIf) -> dict[str, Any]:
 
 def _dataset(request: WhatIf, Y: np.ndarray, status: np.ndarray) -> xr.Dataset:
     """The chunks' results as the dataset ``run_batch`` builds from one batch."""
-    from gvcdyn.model import RawResult
 
     model = request.model
     n_times = len(request.grid.save_times)

@@ -114,7 +114,7 @@ def prepare_what_if(
     ``scenarios``: scenario files, or scenarios already read (``read_scenario``)."""
 
     read = [s if isinstance(s, Scenario) else read_scenario(s) for s in scenarios]
-    with progress(f"reading {model_path}"):
+    with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
     chosen = list(variables) if variables is not None else None
