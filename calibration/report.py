@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from emcee.autocorr import integrated_time
 
+from gvcdyn.calibrate.posterior import convergence, inference_data
 from gvcdyn.io.atomic import atomic_write
 from gvcdyn.reports.build import build_report
 from gvcdyn.reports.document import Report, Section, Table, Text
@@ -123,9 +125,57 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
+def posterior_diagnostics(ds: xr.Dataset) -> Table:
+    """Per parameter: the 95% posterior interval, the share of its bounds it spans, and
+    the numbers behind the convergence verdict (ArviZ's R-hat and bulk/tail ESS with the
+    walkers as chains, emcee's autocorrelation time of the kept chain, in moves), computed
+    from the draws the fit keeps, so that the parameter that fails is visible."""
+    idata = inference_data(ds)
+    draws = ds["posterior_draw"].transpose("draw", "chain", "parameter").values
+    tau = integrated_time(draws, tol=0) * int(ds.attrs.get("posterior_thin", 1))
+    verdict = convergence(idata, tau=tau, kept_steps=0)
+    low, high = np.percentile(draws.reshape(-1, draws.shape[-1]), [2.5, 97.5], axis=0)
+    span = (high - low) / (ds["bound_high"].values - ds["bound_low"].values)
+    rows = [
+        [
+            name,
+            f"[{low[i]:.4g}, {high[i]:.4g}]",
+            f"{span[i]:.0%}",
+            f"{verdict.rhat[i]:.3f}",
+            f"{verdict.ess_bulk[i]:.0f}",
+            f"{verdict.ess_tail[i]:.0f}",
+            f"{tau[i]:.1f}",
+        ]
+        for i, name in enumerate(verdict.names)
+    ]
+    return Table(
+        [
+            "parameter",
+            "95% posterior",
+            "share of bounds",
+            "R-hat",
+            "bulk ESS",
+            "tail ESS",
+            "autocorr. time (moves)",
+        ],
+        rows,
+    )
+
+
 def add_gvc_sections(report: Report, ds: xr.Dataset, cases: pd.DataFrame) -> None:
     """The GVC model's commentary: each case's coding confidence in the per-case table,
-    the seeds' claims, and the cases the model gets most wrong."""
+    the per-parameter posterior diagnostics, the seeds' claims, and the cases the model
+    gets most wrong."""
+    if "posterior_draw" in ds and report.has("posterior"):
+        a = ds.attrs
+        kept = int(a.get("posterior_steps", 0)) - int(a.get("posterior_burn", 0))
+        report.section("posterior").add(
+            Text(
+                "Per parameter (thresholds: R-hat <= 1.01, bulk ESS >= 400, kept moves >= "
+                f"50 autocorrelation times; {kept} moves kept):"
+            ),
+            posterior_diagnostics(ds),
+        )
     ids = [str(c) for c in ds["case"].values]
     per_case = next(b for b in report.section("cases").blocks if isinstance(b, Table))
     per_case.insert_column(1, "conf.", [str(cases.loc[c].get("confidence", "")) for c in ids])

@@ -262,3 +262,31 @@ def test_an_undefined_diagnostic_is_a_failure_not_a_crash():
     attrs = verdict.attrs()
     assert attrs["converged"] == 0
     assert np.isnan(attrs["rhat_max"]) and attrs["ess_bulk_min"] == 3.0
+
+
+def test_the_gvc_report_lists_each_parameters_diagnostics(toy_fit_with_posterior, tmp_path):
+    """calibration/report.py adds R-hat, ESS and the autocorrelation time per parameter to
+    the posterior section, computed from the kept draws: their worst values are the
+    sampler's verdict numbers recorded in the fit."""
+    import subprocess
+    import sys
+
+    fit, path = toy_fit_with_posterior
+    out = tmp_path / "report.md"
+    script = Path(__file__).resolve().parents[1] / "calibration" / "report.py"
+    done = subprocess.run(
+        [sys.executable, script, path, "--out", out], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    posterior = text[text.index("## Posterior") :]
+    rows = [line.split(" | ") for line in posterior.splitlines() if line.startswith("| Learn")]
+    rows += [line.split(" | ") for line in posterior.splitlines() if line.startswith("| Innov")]
+    table = [r for r in rows if len(r) == 7]
+    assert [r[0] for r in table] == ["| Learning Rate", "| Innovation Rate"]
+    rhat = max(float(r[3]) for r in table)
+    assert rhat == pytest.approx(fit.attrs["posterior_rhat_max"], abs=6e-4)
+    ess = min(float(r[4]) for r in table)
+    assert ess == pytest.approx(fit.attrs["posterior_ess_bulk_min"], abs=0.6)
+    tau = max(float(r[6].rstrip(" |")) for r in table)
+    assert tau == pytest.approx(fit.attrs["posterior_autocorr_time_max"], abs=0.06)
