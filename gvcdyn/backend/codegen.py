@@ -316,8 +316,16 @@ def _simulate_function(
     cells = visible_cells(model)
     out.append(f"{i1}vals = np.empty({max(len(cells), 1)})")
     out.append(f"{i1}for step in range(n_steps + 1):")
-    for eq in model.dynamic_equations:
-        out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i2))
+    shared = _TimeShared(model, names) if method == "rk4" and SHARE_TIME_VALUES else None
+    if shared is not None and shared.count:
+        names, plain = shared.names, shared.names.__getitem__
+        out.append(f"{i2}if step == 0:  # later steps: the last RK4 stage's values (same time)")
+        out += shared.statements(emitter, names.__getitem__, i3)
+        for eq in shared.equations:
+            out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i2))
+    else:
+        for eq in model.dynamic_equations:
+            out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i2))
     out.append(f"{i2}row = save_rows[step]")
     out.append(f"{i2}if row >= 0:")
     out.append(f"{i3}next_row = row + 1")
@@ -342,7 +350,7 @@ def _simulate_function(
         for s in stocks:
             out.append(f"{i2}{names[s.symbol]} = {names[s.symbol]} + dt * d_{names[s.symbol]}")
     else:
-        out += _rk4_step(model, emitter, names, i2)
+        out += _rk4_step(model, emitter, names, i2, shared)
     out.append(f"{i2}time = time + dt")
     if stocks:
         # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow,
@@ -392,7 +400,8 @@ def _rates(
     """Derivatives of all stocks (and discrete updates) from the current locals."""
     out = []
     for s in model.stocks:
-        out.append(f"{indent}{prefix}{names[s.symbol]} = {emitter.expr(s.rate, rename)}")
+        rate = names.rates.get(s.symbol, s.rate) if isinstance(names, _SharedNames) else s.rate
+        out.append(f"{indent}{prefix}{names[s.symbol]} = {emitter.expr(rate, rename)}")
     if prefix == "d_" or prefix == "k1_":
         for d in model.discrete_states:
             out.append(f"{indent}u_{names[d.symbol]} = {emitter.expr(d.update, rename)}")
@@ -413,11 +422,17 @@ def _discrete_updates(model: ir.ModelIR, names: Mapping[str, str], indent: str) 
 
 
 def _rk4_step(
-    model: ir.ModelIR, emitter: _Emitter, names: Mapping[str, str], indent: str
+    model: ir.ModelIR,
+    emitter: _Emitter,
+    names: Mapping[str, str],
+    indent: str,
+    shared: _TimeShared | None = None,
 ) -> list[str]:
     stock_ids = {s.symbol: names[s.symbol] for s in model.stocks}
     out = _rates(model, emitter, names.__getitem__, "k1_", indent, names)
     stages = (("k2_", "k1_", "0.5"), ("k3_", "k2_", "0.5"), ("k4_", "k3_", "1.0"))
+    sharing = shared is not None and shared.count > 0
+    dynamic = shared.equations if sharing else model.dynamic_equations
     for prefix, previous, fraction in stages:
         out.append(f"{indent}time_s = time + {fraction} * dt")
         for _symbol, ident in stock_ids.items():
@@ -430,7 +445,9 @@ def _rk4_step(
                 return f"y_{stock_ids[symbol]}"
             return names[symbol]
 
-        for eq in model.dynamic_equations:
+        if sharing and prefix != "k3_":  # k3 is at k2's time: its values stand
+            out += shared.statements(emitter, rename, indent)
+        for eq in dynamic:
             out.append(_assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
         out += _rates(model, emitter, rename, prefix, indent, names)
     out += _discrete_updates(model, names, indent)
@@ -440,6 +457,118 @@ def _rk4_step(
             f"(k1_{ident} + 2.0 * k2_{ident} + 2.0 * k3_{ident} + k4_{ident})"
         )
     return out
+
+
+# RK4 computes values that depend on time alone once per distinct time (_TimeShared);
+# False generates the kernel that computes them at every stage (tests compare the two)
+SHARE_TIME_VALUES = True
+# Functions a value shared between RK4 stages may call: pure functions of their
+# arguments and time that cannot fail (evaluated once per distinct time, outside the
+# branch of an IF THEN ELSE that may have held them). No random draw: each evaluation
+# of a RANDOM function takes a draw.
+_SHAREABLE_CALLS = frozenset({"get_time_value"})  # and _CANNOT_FAIL, defined below
+
+
+class _SharedNames(dict):
+    """The kernel's identifiers and those of the shared sub-expressions, with the stock
+    rates that read them (``rates``)."""
+
+    rates: dict[str, ir.Expr]
+
+
+class _TimeShared:
+    """What RK4 computes once per distinct time instead of at every stage.
+
+    Dynamic values that depend on time alone (and on parameters and constants), such as
+    a shock's onset ``1 - EXP((Shock Year - Time) / Onset)`` or ``EXP(growth * Time)``
+    inside a demand equation, have the same value in RK4's second and third stages
+    (both at ``time + 0.5 * dt``) and in the fourth stage and the next step's first
+    (``time + 1.0 * dt`` equals ``time + dt`` exactly). They are computed at the step's
+    first time only in the first step, and then once in the second and once in the
+    fourth stage: the same operations on the same values, so results are bitwise those
+    of computing them at every stage. Whole equations are shared, and in the other
+    dynamic equations and stock rates the largest time-only sub-expressions that call a
+    function or take a power (``tt_<n>`` locals); cheap arithmetic is left in place.
+    """
+
+    def __init__(self, model: ir.ModelIR, names: Mapping[str, str]) -> None:
+        changing = {s.symbol for s in model.stocks} | {d.symbol for d in model.discrete_states}
+        changing |= {f.symbol for f in model.fixed_delays}
+        changing |= {e.symbol for e in (*model.dynamic_equations, *model.output_equations)}
+        constants = {p.symbol for p in model.parameters} | (ir.CONTROL_SYMBOLS - {"time"})
+        for block in (model.init_equations, model.initial_values, model.static_equations):
+            constants |= {e.symbol for e in block}
+        constants -= changing
+        timed: set[str] = set()
+        self.timed_equations: list[ir.Equation] = []
+        for eq in model.dynamic_equations:
+            if _time_only(eq.expr, constants | timed):
+                timed.add(eq.symbol)
+                self.timed_equations.append(eq)
+        known = constants | timed
+        self.temps: dict[ir.Expr, str] = {}  # sub-expression -> its symbol
+        self.names = _SharedNames(names)
+        taken = set(names.values())
+
+        def extract(node: ir.Expr) -> ir.Expr:
+            if (
+                not isinstance(node, ir.Num | ir.Sym)
+                and _time_only(node, known)
+                and ir.symbols_in(node) & (timed | {"time"})
+                and any(_costly(n) for n in ir.walk(node))
+            ):
+                if node not in self.temps:
+                    symbol = f"\0shared {len(self.temps)}"  # no Vensim name has a NUL
+                    ident, n = f"tt_{len(self.temps)}", 1
+                    while ident in taken:
+                        n += 1
+                        ident = f"tt_{len(self.temps)}_{n}"
+                    taken.add(ident)
+                    self.temps[node] = symbol
+                    self.names[symbol] = ident
+                return ir.Sym(self.temps[node])
+            return ir.map_children(node, extract)
+
+        self.equations = tuple(  # the others, reading the shared sub-expressions
+            dataclasses.replace(eq, expr=extract(eq.expr))
+            for eq in model.dynamic_equations
+            if eq.symbol not in timed
+        )
+        self.names.rates = {}
+        for s in model.stocks:
+            rate = extract(s.rate)
+            if rate is not s.rate:
+                self.names.rates[s.symbol] = rate
+        self.count = len(self.timed_equations) + len(self.temps)
+
+    def statements(self, emitter: _Emitter, rename: Callable[[str], str], indent: str) -> list[str]:
+        """The shared values at the time ``rename`` gives."""
+        out = [
+            _assign(eq.symbol, emitter.expr(eq.expr, rename), self.names, indent)
+            for eq in self.timed_equations
+        ]
+        for node, symbol in self.temps.items():
+            out.append(f"{indent}{self.names[symbol]} = {emitter.expr(node, rename)}")
+        return out
+
+
+def _time_only(node: ir.Expr, known: set[str]) -> bool:
+    """Whether ``node`` reads only ``known`` symbols and time, through shareable calls."""
+    for n in ir.walk(node):
+        if isinstance(n, ir.Sym) and n.name != "time" and n.name not in known:
+            return False
+        if isinstance(n, ir.Call) and not (
+            n.function in _CANNOT_FAIL or n.function in _SHAREABLE_CALLS
+        ):
+            return False
+    return True
+
+
+def _costly(node: ir.Expr) -> bool:
+    """A function call, a table lookup or a power that is not a product."""
+    if isinstance(node, ir.Call | ir.LookupCall):
+        return True
+    return isinstance(node, ir.Op) and node.op == "^" and functions.whole_power(node) is None
 
 
 def _batch_function(method: str, extra: str = "") -> list[str]:
