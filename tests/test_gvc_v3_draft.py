@@ -4,7 +4,8 @@
 (``gvc_upgrading.mdl``, whose numbers the other GVC tests pin); its behavioural claims are
 ``models/gvc_upgrading_v3.checks.toml``: v2.2's 63 checks (b10's range list and b14 read
 v3's variable names) and issue 20's new ones (b16 directed search, b17 the race lowers
-product upgrading's payoff). This file runs that file once at the pinned
+product upgrading's payoff, b18 overcapacity lowers value capture and margins). This
+file runs that file once at the pinned
 ``gvc_reference_params.toml`` with one test case per check, as ``test_gvc_behaviour.py``
 does for v2.2, plus the structural invariants of the new co-flow. Every check here is
 one that models/README.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the
@@ -76,10 +77,10 @@ def test_v3_check_holds_at_reference_parameters(name: str) -> None:
 
 
 def test_v3_checks_file_keeps_every_behavioural_test_and_adds_issue_20s() -> None:
-    """v2.2's groups b1..b15 are all there, plus b16 and b17, run as one batch."""
+    """v2.2's groups b1..b15 are all there, plus b16, b17 and b18, run as one batch."""
     ds = v3_reference_result()
     groups = sorted(set(ds["group"].values), key=lambda g: int(g[1:]))
-    assert groups == [f"b{i}" for i in range(1, 18)]
+    assert groups == [f"b{i}" for i in range(1, 19)]
     assert ds.attrs["evaluator_calls"] == 1
     shipped = tomllib.loads(MODEL_PATH.with_name("gvc_upgrading.checks.toml").read_text())
     assert {c["name"] for c in shipped["check"]} <= set(V3_CHECK_NAMES)
@@ -132,3 +133,79 @@ def test_buyer_and_fdi_starts_direct_no_search_to_functions() -> None:
         assert search[row].max() > 2 * search[0].max(), starts[row]
         assert functional[row].max() <= TOL, starts[row]
     assert functional[3].max() > 0.1
+
+
+def test_the_world_price_reaches_the_production_part_of_value_capture_only() -> None:
+    """Prices that bite [S sec.8 concern 1; S sec.5]: at the start's world price, value
+    capture is v2.2's (Base + (1 - Base) x Innovation Capability, times the buyers'
+    shares); below it, only the production part, Base x (1 - Innovation Capability), is
+    paid less, by the world price to the power Price Pass Through; the price index never
+    exceeds 1. Over 40 random lever sets, every saved year."""
+    model = v3_model()
+    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    ranges = v3_ranges(constants=True)
+    rng = np.random.default_rng(7)
+    table = pd.DataFrame([reference] * 40)
+    for name in LEVERS:
+        table[name] = rng.uniform(*ranges[name], 40)
+    names = ["World Price", "production price index", "Value Capture Share",
+             "Innovation Capability", "Buyer Control", "entrant price squeeze",
+             "buyer gain squeeze"]  # fmt: skip
+    ds = model.run(table, saveper=1.0, variables=names)
+    v = {n: ds[n].values for n in names}
+    base = reference["Base Capture Share"]
+    ppt = float(model.parameter("Price Pass Through").default)
+    assert 0 < ppt <= 1
+    index = np.minimum(1.0, v["World Price"] ** ppt)
+    np.testing.assert_allclose(v["production price index"], index, rtol=1e-12)
+    ic = v["Innovation Capability"]
+    rest = (
+        (1 - reference["Buyer Rent Share"] * v["Buyer Control"])
+        * (1 - v["entrant price squeeze"])
+        * (1 - v["buyer gain squeeze"])
+    )
+    np.testing.assert_allclose(
+        v["Value Capture Share"], (base * (1 - ic) * index + ic) * rest, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        v["Value Capture Share"][:, 0], (base + (1 - base) * ic[:, 0]) * rest[:, 0], rtol=1e-12
+    )
+    assert (v["World Price"] < 0.9).any(), "some run must test a falling price"
+
+
+def test_competitors_upgrade_so_standing_still_loses_orders() -> None:
+    """The treadmill through competitors [S sec.4, sec.8 concern 2; PF treadmilling]: the
+    buyers teach the cluster's competitors at the chain's start engagement, so their
+    capability follows dC/dt = r (1 - C) - e C from the cluster's start (r = Buyer
+    Process Learning Rate x Initial Buyer Control x Challenge x Support, e = Capability
+    Erosion Rate). In a captive chain with weak sources, no shock and no scouting, the
+    cluster that exports everything closes most of its process gap yet keeps only about
+    its share of buyers' orders (running to stand still); the same cluster selling 90% at
+    home learns little, its production capability stands still, and it loses more than
+    half its share of buyers' orders. (In the draft before this step, competitors stood
+    still and both clusters kept or gained share.)"""
+    model = v3_model()
+    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    captive = {
+        "Initial Buyer Control": 0.9, "Buyer Challenge": 0.8, "Buyer Support": 0.8,
+        "Scouting Intensity": 0.0, "Initial Institutional Capacity": 0.05,
+        "Business Association Strength": 0.05, "University Research Strength": 0.0,
+        "FDI Learning": 0.0, "State Participation": 0.0,
+    }  # fmt: skip
+    rows = [{**reference, **captive, "National Market Share": n} for n in (0.0, 0.9)]
+    names = ["Competitor Capability", "Market Share", "Process Upgrading",
+             "cluster production capability"]  # fmt: skip
+    ds = model.run(pd.DataFrame(rows), saveper=1.0, variables=names)
+    v = {n: ds[n].values for n in names}
+    start = (reference["Initial Process Capability"] + reference["Initial Product Capability"]) / 2
+    r = reference["Buyer Process Learning Rate"] * 0.9 * 0.8 * 0.8
+    e = reference["Capability Erosion Rate"]
+    years = np.arange(41)
+    exact = r / (r + e) + (start - r / (r + e)) * np.exp(-(r + e) * years)
+    np.testing.assert_allclose(v["Competitor Capability"][0], exact, rtol=1e-2)
+    np.testing.assert_allclose(v["Competitor Capability"][1], exact, rtol=1e-2)
+    share0 = reference["Initial Market Share"]
+    assert v["Process Upgrading"][0, 40] > 0.5
+    assert abs(v["Market Share"][0, 40] - share0) < 0.1 * share0
+    assert abs(v["cluster production capability"][1, 40] - start) < 0.1
+    assert v["Market Share"][1, 40] < 0.5 * share0
