@@ -4,13 +4,80 @@ Each subclass also inherits the matching builtin, so callers can catch either
 ``GvcdynError`` (anything we diagnosed) or the usual ``ValueError`` /
 ``FileNotFoundError`` / ``KeyError``. Messages name the thing that is wrong and
 say what to do about it; the CLI prints them as one line.
+
+Besides its message an error carries what a program may want to act on, as fields set
+where it is raised: ``file`` (the file at fault), ``variable`` (the model variable or
+parameter) and ``hint`` (what to do). Code that learns the file later (loading a model:
+lowering knows the variable, not the file) tells the error with ``at(file=...)``; the
+message itself (``args``) is never rewritten.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Self
+
 
 class GvcdynError(Exception):
-    """Root of all errors raised deliberately by gvcdyn."""
+    """Root of all errors raised deliberately by gvcdyn.
+
+    ``GvcdynError(message, file=..., variable=..., hint=...)``; ``str()`` is the one line
+    the CLI prints: ``file: message; hint`` (the file only when the message does not
+    already name it). ``message`` is the text as raised.
+    """
+
+    file: str | None = None
+    variable: str | None = None
+    hint: str | None = None
+
+    def __init__(
+        self,
+        *args: object,
+        file: str | Path | None = None,
+        variable: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(*args)
+        if file is not None:
+            self.file = str(file)
+        if variable is not None:
+            self.variable = variable
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        """The message as raised, without the file or the hint."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, hint: str | None = None) -> str:
+        """One line: the file (unless the message names it), the message, what to do
+        (``hint`` instead of the error's own, for a caller that says it in its words)."""
+        text = self.message
+        hint = self.hint if hint is None else hint
+        if hint:
+            text = f"{text}; {hint}" if text else hint
+        if self.file and Path(self.file).name not in text:
+            text = f"{self.file}: {text or type(self).__name__}"
+        return text
+
+    def at(self, *, file: str | Path | None = None, variable: str | None = None) -> Self:
+        """This error, told the file or variable it concerns where that becomes known
+        (unless it already says): the same object, class, message, cause and traceback."""
+        if file is not None and self.file is None:
+            self.file = str(file)
+        if variable is not None and self.variable is None:
+            self.variable = variable
+        return self
+
+    def advise(self, hint: str) -> Self:
+        """This error with ``hint`` as what to do (a caller that knows the user's way to
+        act, e.g. the command line's option, says it in those words)."""
+        self.hint = hint
+        return self
 
 
 class ModelFileNotFoundError(GvcdynError, FileNotFoundError):
@@ -39,17 +106,14 @@ class UndefinedNameError(ModelStructureError):
     def __init__(
         self, message: str, variable: str = "", name: str = "", suggestions: tuple[str, ...] = ()
     ) -> None:
-        super().__init__(message)
-        self.variable = variable
+        super().__init__(message, variable=variable or None)
         self.name = name
         self.suggestions = suggestions
 
 
 class UnknownParameterError(GvcdynError, KeyError):
-    """A parameter name that the model does not have."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+    """A parameter name that the model does not have (``str`` is GvcdynError's: KeyError's
+    would quote the message)."""
 
 
 class ParameterValueError(GvcdynError, ValueError):
@@ -57,14 +121,22 @@ class ParameterValueError(GvcdynError, ValueError):
 
 
 def structural_parameter_error(
-    name: str, *, detail: str = "", change: str = "cannot change at run time", instead: str = ""
+    name: str,
+    *,
+    where: str = "",
+    detail: str = "",
+    change: str = "cannot change at run time",
+    instead: str = "edit the model instead",
 ) -> ParameterValueError:
     """The one message for a value given to a structural parameter (the order of SMOOTH N
-    or DELAY N, fixed when the kernel is generated): ``detail`` adds to what it is,
-    ``change`` says what was asked of it, ``instead`` what to do."""
+    or DELAY N, fixed when the kernel is generated): ``where`` the value was given,
+    ``detail`` adds to what it is, ``change`` says what was asked of it, ``instead`` what
+    to do (the hint)."""
     return ParameterValueError(
-        f"parameter '{name}' fixes the model's structure (an order of SMOOTH N or DELAY N"
-        f"{detail}) and {change}; {instead or 'edit the model instead'}"
+        f"{where}{': ' if where else ''}parameter '{name}' fixes the model's structure (an "
+        f"order of SMOOTH N or DELAY N{detail}) and {change}",
+        variable=name,
+        hint=instead,
     )
 
 
@@ -78,9 +150,6 @@ class ControlNotKnownError(SimulationSettingsError):
 
 class UnknownVariableError(GvcdynError, KeyError):
     """A variable name (for output selection) that the model does not have."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class OutputWriteError(GvcdynError, OSError):
@@ -173,17 +242,22 @@ class TranslatorIncompatibleError(GvcdynError, RuntimeError):
 class DataFileRequiredError(ExternalDataError):
     """A model has a data variable (values from another run's output) and no file was given.
 
-    ``how`` says how to pass the file where the model is loaded: the library's message names
-    ``gvcdyn.load(..., data_files=[...])``, the command line's names ``--data FILE``.
+    ``how`` says how to pass the file where the model is loaded, the error's hint: the
+    library's names ``gvcdyn.load(..., data_files=[...])``, the command line advises
+    ``--data FILE``.
     """
 
     def __init__(self, variable: str, how: str = "gvcdyn.load(model, data_files=[...])"):
-        self.variable = variable
         self.how = how
         super().__init__(
             f"'{variable}' is a data variable without an equation: its values come from the "
-            f"output of another run; pass that file with {how}"
+            "output of another run",
+            variable=variable,
+            hint=f"pass that file with {how}",
         )
+
+    def __reduce__(self) -> tuple:  # rebuilt from its variable, not from its message
+        return (type(self), (self.variable, self.how), self.__dict__)
 
 
 class KernelCacheError(GvcdynError, OSError):

@@ -94,20 +94,19 @@ def _remember_names(digest: str, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def _errors_name_the_file(path: Path) -> Iterator[None]:
-    """Every ``GvcdynError`` raised inside names ``path``: its message gets ``path: ``
-    in front unless it already names the file.
+    """Every ``GvcdynError`` raised inside is told the file: ``exc.at(file=path)`` (one
+    that names a file already keeps it), so its one line reads ``path: message`` unless
+    the message names the file.
 
     Lowering, scheduling and code generation know the variable that is wrong but not the
     file it came from; a user with several models open needs both. The error keeps its
     class (callers catch ``ModelStructureError``, ``UnsupportedFeatureError``, ...), its
-    cause and its traceback: only its message changes.
+    message, cause and traceback.
     """
     try:
         yield
     except GvcdynError as exc:
-        message = str(exc)
-        if path.name not in message:
-            exc.args = (f"{path}: {message}" if message else f"{path}: {type(exc).__name__}",)
+        exc.at(file=path)
         raise
 
 
@@ -333,9 +332,14 @@ class Model:
             return make_grid(t0, final, dt, values["saveper"])
         except SimulationSettingsError as exc:  # name the parameters the user set
             named = [f"{k} reads {', '.join(v)}" for k, v in read.items() if v and k in str(exc)]
-            if named:
-                exc.args = (f"{exc} (in model '{self.name}', {'; '.join(named)})",)
-            raise
+            if not named:
+                raise
+            raise type(exc)(
+                f"{exc.message} (in model '{self.name}', {'; '.join(named)})",
+                file=exc.file,
+                variable=exc.variable,
+                hint=exc.hint,
+            ) from exc
 
     def _uniform_values(
         self, matrix: np.ndarray, varying: Sequence[int] | np.ndarray | None = None
@@ -548,13 +552,16 @@ def _frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def _check_range(param: ir.Parameter, column: np.ndarray) -> None:
     if np.any(np.isnan(column)) and not math.isnan(param.default):
-        raise ParameterValueError(f"parameter '{param.name}': NaN is not a valid value")
+        raise ParameterValueError(
+            f"parameter '{param.name}': NaN is not a valid value", variable=param.name
+        )
     bad = param.outside_range(column)
     if bad.any():
         raise ParameterValueError(
             f"parameter '{param.name}' = {column[bad][0]:g} is outside its range "
-            f"{param.range_text()}; "
-            "use a value inside it or allow out-of-range values explicitly"
+            f"{param.range_text()}",
+            variable=param.name,
+            hint="use a value inside it or allow out-of-range values explicitly",
         )
 
 

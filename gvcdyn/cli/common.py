@@ -197,6 +197,4 @@ def data_files(paths: list[Path] | None) -> Iterator[list[Path]]:
     try:
         yield [path.resolve() for path in paths]
     except DataFileRequiredError as exc:  # the library's "how to pass it", in CLI words
-        exc.args = (str(exc).replace(exc.how, "--data FILE"),)
-        exc.how = "--data FILE"
-        raise
+        raise exc.advise("pass that file with --data FILE") from exc.__cause__

@@ -214,17 +214,18 @@ def check_lever(
     if param.variable in model.ir.structural:
         same = (column == param.default) | (np.isnan(column) & math.isnan(param.default))
         if not same.all():
-            raise ParameterValueError(f"{where}: {structural_parameter_error(param.name)}")
+            raise structural_parameter_error(param.name, where=where)
     if allow_out_of_range:
         return
     if np.isnan(column).any() and not math.isnan(param.default):
-        raise ParameterValueError(f"{where}: NaN is not a valid value")
+        raise ParameterValueError(f"{where}: NaN is not a valid value", variable=param.name)
     bad = param.outside_range(column)
     if bad.any():
         raise ParameterValueError(
             f"{where} = {column[bad][0]:g} is outside the allowed range "
-            f"{param.range_text()} of '{param.name}'; use a value inside it or pass "
-            "--allow-out-of-range"
+            f"{param.range_text()} of '{param.name}'",
+            variable=param.name,
+            hint="use a value inside it or pass --allow-out-of-range",
         )
 
 
