@@ -38,7 +38,7 @@ class Evaluator:
         space: ParameterSpace,
         outcomes: Sequence[Outcome],
         *,
-        method: str = "euler",
+        method: str | None = None,  # None: the model's declared method
         final_time: float | None = None,
         time_step: float | None = None,
     ) -> None:
@@ -55,8 +55,8 @@ class Evaluator:
         self.space = space
         self.outcomes = outcomes
         self.names = _outcomes.labels(outcomes)
-        self.method = method
-        model._kernel(method)  # an unknown method fails here, not at the first call
+        self.method = model.integration_method(method)
+        model._kernel(self.method)  # an unknown method fails here, not at the first call
         self.grid = model.grid(
             space.base[None, :], varying=space.columns, final_time=final_time, time_step=time_step
         )

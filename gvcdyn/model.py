@@ -212,7 +212,30 @@ class Model:
         """The compiled batch function for ``method`` (compiled on first use, then cached)."""
         return self._kernel(method).function
 
-    def _kernel(self, method: str) -> Kernel:
+    @property
+    def integration(self) -> str:
+        """The integration method the model declares (its .mdl settings' integration
+        type, as Vensim's Model Settings dialog writes it; Euler if it declares none):
+        what runs, evaluators, what-ifs, calibrations and sensitivity studies use when
+        they name no method. Its step is the model's TIME STEP."""
+        return self.ir.controls.integration
+
+    def integration_method(self, method: str | None = None) -> str:
+        """``method``, or the model's declared one if None (refused if gvcdyn has no
+        kernel for it, naming the methods to choose from)."""
+        if method is not None:
+            return method
+        declared = self.integration
+        if declared not in codegen.METHODS:
+            raise SimulationSettingsError(
+                f"model '{self.name}' declares {declared.upper()} integration in its "
+                f".mdl settings, which gvcdyn does not integrate; choose one of "
+                f"{', '.join(codegen.METHODS)} (--integration, or method=)"
+            )
+        return declared
+
+    def _kernel(self, method: str | None) -> Kernel:
+        method = self.integration_method(method)
         found = self._kernels.get(method)
         if found is None:
             Kernel(self.source, method)  # raises the error that names the methods
@@ -373,7 +396,7 @@ class Model:
         self,
         matrix: np.ndarray,
         *,
-        method: str = "euler",
+        method: str | None = None,
         grid: TimeGrid | None = None,
         columns: np.ndarray | None = None,
         checked: bool = False,
@@ -440,7 +463,7 @@ class Model:
         self,
         params: ParamsLike = None,
         *,
-        method: str = "euler",
+        method: str | None = None,
         final_time: float | None = None,
         time_step: float | None = None,
         saveper: float | None = None,
@@ -455,6 +478,7 @@ class Model:
         Constants are reported as ``(run,)`` data and always come along, so a result file
         says which parameter values produced it.
         """
+        method = self.integration_method(method)  # None: the model's declared method
         matrix = self.parameter_matrix(params, allow_out_of_range=allow_out_of_range)
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
         plan = self._plan(variables)
@@ -518,7 +542,7 @@ class Model:
         space: ParameterSpace,
         outcomes: Sequence[Outcome],
         *,
-        method: str = "euler",
+        method: str | None = None,
         final_time: float | None = None,
         time_step: float | None = None,
     ) -> Evaluator:

@@ -30,7 +30,7 @@ EXAMPLE_CONFIG = """\
 model = "../models/gvc_upgrading.mdl"  # default: the mapping's model
 cases = "gvc_cases.csv"
 mapping = "case_levers.toml"
-method = "euler"                # or "rk4"
+method = "euler"                # or "rk4"; default: the model's declared method
 # time_step = 0.0625            # override the model's TIME STEP
 # checks = "../models/gvc_upgrading.checks.toml"  # reality checks as constraints: a
 #                               # parameter vector that breaks one is outside the support
@@ -172,7 +172,7 @@ class CalibrationConfig:
     model: Path | None
     cases: Path
     mapping: Path
-    method: str
+    method: str | None  # None: the model's declared method (Model.integration)
     time_step: float | None
     estimate: tuple[EstimatedParameter, ...]
     outcomes: tuple[OutcomeSpec, ...]
@@ -374,7 +374,7 @@ def parse_config(
     if unknown:
         raise CalibrationConfigError(f"{wc}: outcome '{unknown[0]}' is not an [[outcome]] column")
     posterior = _posterior(doc, where, len(estimate))
-    method = str(doc.get("method", "euler"))
+    method = None if doc.get("method") is None else str(doc["method"])
     time_step = doc.get("time_step")
     if time_step is not None and (
         isinstance(time_step, bool) or not isinstance(time_step, int | float) or not time_step > 0

@@ -364,7 +364,7 @@ def fit_dataset(
         "model_sha256": problem.model.ir.source_hash,
         "case_file": str(cfg.cases),
         "case_file_sha256": file_sha256(cfg.cases),
-        "method": cfg.method,
+        "method": problem.evaluator.method,  # the config's, or the model's declared
         "pseudo_count": cfg.pseudo_count,
         "gvcdyn_version": __version__,
         "command_line": shlex.join(

@@ -100,7 +100,7 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
         "case_file_sha256": file_sha256(cfg.cases),
         # the reality checks constrain every objective value: their file decides numbers
         "checks_sha256": None if cfg.checks is None else file_sha256(cfg.checks),
-        "method": cfg.method,
+        "method": problem.evaluator.method,  # the config's, or the model's declared
         "time_step": cfg.time_step,
         **{k: np.asarray(v).tolist() for k, v in settings.items()},
     }

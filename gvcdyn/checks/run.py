@@ -108,7 +108,7 @@ def reality_check(
     perturb: float = 0.0,
     draws: int = 500,
     seed: int | None = None,
-    method: str = "euler",
+    method: str | None = None,  # None: the model's declared method
 ) -> xr.Dataset:
     """Run every check of ``checks`` on ``model`` and say which hold, by how much.
 
@@ -119,6 +119,7 @@ def reality_check(
     and the drawn values ``draw_value(draw, parameter)``.
     """
     spec = checks if isinstance(checks, CheckFile) else read_checks(checks, model)
+    method = model.integration_method(method)
     if perturb < 0 or not np.isfinite(perturb):
         raise RealityCheckError(f"perturb must be a fraction >= 0, got {perturb}")
     if perturb > 0 and draws < 1:
@@ -248,7 +249,7 @@ class CheckRunner:
         model: Model,
         spec: CheckFile,
         *,
-        method: str = "euler",
+        method: str | None = None,  # None: the model's declared method
         time_step: float | None = None,
         varying: list[str] | tuple[str, ...] = (),
         base: np.ndarray | None = None,

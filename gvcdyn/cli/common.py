@@ -53,11 +53,12 @@ class Format(StrEnum):
 # spellings stay as hidden options that still work and say what replaced them.
 
 IntegrationOption = Annotated[
-    Method,
+    Method | None,
     typer.Option(
         "--integration",
-        help="Integration method: euler (Vensim's) or rk4.",
-        show_default=True,
+        help="Integration method: euler (Vensim's) or rk4 [default: the one the model "
+        "declares in its .mdl settings, else euler].",
+        show_default=False,
     ),
 ]
 #: ``run``'s and ``demo``'s old name for --integration (``--method`` is sobol|morris in
@@ -80,10 +81,11 @@ def deprecated(old: str, new: str) -> None:
     err.print(escape(f"warning: {old} is deprecated; use {new}"), soft_wrap=True)
 
 
-def integration(chosen: Method, old: Method | None) -> str:
-    """The integration method from --integration, or from the deprecated --method."""
+def integration(chosen: Method | None, old: Method | None) -> str | None:
+    """The integration method from --integration, or from the deprecated --method; None:
+    the model's declared method (``Model.integration``)."""
     if old is None:
-        return chosen.value
+        return None if chosen is None else chosen.value
     deprecated(f"--method {old.value}", f"--integration {old.value}")
     return old.value
 

@@ -12,7 +12,6 @@ from rich.table import Table
 from gvcdyn.cli.common import (
     MODEL_HELP,
     IntegrationOption,
-    Method,
     OldMethodOption,
     integration,
     load,
@@ -56,7 +55,7 @@ def reality_check(
     ] = 0.0,
     draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
     seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
-    integration_: IntegrationOption = Method.euler,
+    integration_: IntegrationOption = None,
     old_method: OldMethodOption = None,
     out_path: Annotated[
         Path | None,

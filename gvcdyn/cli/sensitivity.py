@@ -16,7 +16,6 @@ from gvcdyn.cli.common import (
     MODEL_HELP,
     SCENARIO_HELP,
     IntegrationOption,
-    Method,
     check_output,
     deprecated,
     err,
@@ -102,7 +101,7 @@ def sensitivity(
     seed: Annotated[int | None, typer.Option(help="Seed of sampling and bootstrap.")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 100,
     conf_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    integration: IntegrationOption = Method.euler,
+    integration: IntegrationOption = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the indices as netCDF (.nc) here.")
     ] = None,
@@ -168,7 +167,7 @@ def sensitivity(
         ranges=ranges,
         base=base,
         base_label=label,
-        integration=integration.value,
+        integration=None if integration is None else integration.value,
     )
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")

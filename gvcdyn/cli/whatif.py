@@ -23,7 +23,6 @@ from gvcdyn.cli.common import (
     SCENARIO_HELP,
     DataOption,
     IntegrationOption,
-    Method,
     OldMethodOption,
     check_output,
     data_files,
@@ -196,7 +195,7 @@ def _what_if(
     sets: Sequence[str],
     sweeps: Sequence[str],
     *,
-    method: str,
+    method: str | None,
     final_time: float | None,
     time_step: float | None,
     variables: list[str] | None,
@@ -335,7 +334,7 @@ def run(
             help="NAME=START:STOP:N grid; repeat for a cartesian product.",
         ),
     ] = None,
-    integration_: IntegrationOption = Method.euler,
+    integration_: IntegrationOption = None,
     final_time: Annotated[float | None, typer.Option(help="Override FINAL TIME.")] = None,
     time_step: Annotated[float | None, typer.Option(help="Override TIME STEP.")] = None,
     vars_: Annotated[
@@ -419,7 +418,7 @@ def demo(
         Path,
         typer.Option("--out", "-o", metavar="FOLDER", help="Folder for demo.nc and demo.png."),
     ] = Path("results"),
-    integration_: IntegrationOption = Method.euler,
+    integration_: IntegrationOption = None,
     old_out_dir: Annotated[
         Path | None, typer.Option("--out-dir", hidden=True, help="Deprecated: --out.")
     ] = None,

@@ -13,6 +13,7 @@ whose equation fails (PySD counts from the start of the equation and names nothi
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,33 @@ def _detail(exc: BaseException) -> str:
     if len(detail) > 300:
         detail = detail[:300] + "..."
     return f"{type(exc).__name__}: {detail}"
+
+
+# Vensim's settings section (after the sketch, from the line ``:L<%^E!@``; Vensim may
+# put a DEL character after ``:L``) stores the Model Settings dialog's integration type
+# as the fourth number of its type-15 line, ``15:0,0,0,<type>,0,0``: 0 Euler,
+# 1 and 5 Runge-Kutta 4 (auto and fixed step), 3 and 4 Runge-Kutta 2, 2 difference
+# equations (Euler's update). A file without the section (written by hand) is Euler,
+# as in Vensim.
+_SETTINGS = re.compile(r"^:L\x7f?<%\^E!@\s*$", re.MULTILINE)
+_INTEGRATION_TYPES = {0: "euler", 2: "euler", 1: "rk4", 5: "rk4", 3: "rk2", 4: "rk2"}
+
+
+def declared_integration(text: str) -> str:
+    """The integration method a model's text declares: ``euler``, ``rk4`` or ``rk2``
+    (which gvcdyn does not integrate; the model's runs then name their method), read from
+    Vensim's settings section. Euler if the text has no settings or no integration type."""
+    found = _SETTINGS.search(text)
+    if found is None:
+        return "euler"
+    for line in text[found.end() :].splitlines():
+        key, _, value = line.strip().partition(":")
+        if key != "15":
+            continue
+        fields = value.split(",")
+        try:
+            code = int(fields[3])
+        except (IndexError, ValueError):
+            return "euler"
+        return _INTEGRATION_TYPES.get(code, "euler")
+    return "euler"

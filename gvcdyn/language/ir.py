@@ -292,6 +292,9 @@ class Controls:
     time_step: Expr
     saveper: Expr
     time_units: str = ""
+    # the integration method the model declares (Vensim's settings section): what a run
+    # that names no method uses (gvcdyn.language.frontend.declared_integration)
+    integration: str = "euler"
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def prepare(
     ranges: str | Path | None = None,
     base: BaseLike = None,
     base_label: str | None = None,
-    integration: str = "euler",
+    integration: str | None = None,  # None: the model's declared method
 ) -> Study:
     """The space, the outcomes (each output at each time) and the evaluator of a study.
 

@@ -33,7 +33,7 @@ def run_what_if(
     sets: Sequence[str] = (),
     sweeps: Sequence[str] = (),
     *,
-    method: str = "euler",
+    method: str | None = None,  # None: the model's declared method
     final_time: float | None = None,
     time_step: float | None = None,
     variables: Sequence[str] | None = None,

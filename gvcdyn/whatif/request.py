@@ -100,7 +100,7 @@ def prepare_what_if(
     sets: Sequence[str] = (),
     sweeps: Sequence[str] = (),
     *,
-    method: str = "euler",
+    method: str | None = None,  # None: the model's declared method
     final_time: float | None = None,
     time_step: float | None = None,
     variables: Sequence[str] | None = None,
@@ -116,6 +116,7 @@ def prepare_what_if(
     read = [s if isinstance(s, Scenario) else read_scenario(s) for s in scenarios]
     with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))
+    method = model.integration_method(method)
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
     chosen = list(variables) if variables is not None else None
     if chosen is not None:

@@ -24,6 +24,7 @@ from pysd.translators.structures.abstract_model import AbstractUnchangeableConst
 
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
 from gvcdyn.language import ir
+from gvcdyn.language.frontend import declared_integration
 from gvcdyn.language.lower.elements import (
     ModelVariable,
     array_position,
@@ -82,6 +83,7 @@ def lower(
         time_step=control("time_step", 1.0),
         saveper=control("saveper", None) if "saveper" in classified.controls else ir.TIME_STEP,
         time_units=classified.time_units,
+        integration=_declared_integration(Path(abstract.original_path)),
     )
     _check_lookup_calls(low)
     model_ir = schedule(
@@ -94,6 +96,15 @@ def lower(
         source_hash=source_hash,
     )
     return dataclasses.replace(model_ir, data_files=external.provenance())
+
+
+def _declared_integration(path: Path) -> str:
+    """The integration method ``path`` declares in its settings (Euler if unreadable)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "euler"
+    return declared_integration(text)
 
 
 def _check_lookup_calls(low: ExpressionLowerer) -> None:
