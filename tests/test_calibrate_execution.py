@@ -72,10 +72,10 @@ def test_replicates_are_independent_refits_in_order(problem, in_process) -> None
     boot, _, _ = in_process
     assert boot.theta.shape == (DRAWS, 2) and np.all(np.isfinite(boot.objective))
     assert len(np.unique(boot.theta, axis=0)) > 1  # the replicates differ
-    rows = uncertainty.bootstrap_tasks(problem, THETA, DRAWS, SEED, starts=4)
+    replicates = uncertainty.bootstrap_tasks(problem, THETA, DRAWS, SEED, starts=4)
     refit = uncertainty.BootstrapRefit(problem, THETA)
     alone = tasks.counting_copy(problem)
-    theta, objective, _ = refit.unpack(refit.compute(alone, rows[3:4]))
+    theta, objective, _ = refit.unpack(refit.compute(alone, replicates[3:4]))
     assert np.array_equal(theta[0], boot.theta[3]) and objective[0] == boot.objective[3]
     assert alone.counter.runs > 0
 

@@ -180,9 +180,9 @@ def test_bootstrap_replicates_restart_from_global_starts(toy_problem):
     from gvcdyn.calibrate import search, tasks, uncertainty
 
     theta = np.array([0.9, 0.9])  # a poor estimate: the replicates must not stay near it
-    rows = uncertainty.bootstrap_tasks(toy_problem, theta, 3, seed=5, starts=4)
-    n_cases = len(toy_problem.cases)
-    starts = rows[:, n_cases:].reshape(3, 5, 2)
+    replicates = uncertainty.bootstrap_tasks(toy_problem, theta, 3, seed=5, starts=4)
+    starts = np.stack([r["starts"] for r in replicates])
+    assert starts.shape == (3, 5, 2)
     assert np.all(starts[:, 0] == theta)
     unit = toy_problem.unit(starts[:, 1:].reshape(-1, 2)).reshape(3, 4, 2)
     for r in range(3):
@@ -190,11 +190,11 @@ def test_bootstrap_replicates_restart_from_global_starts(toy_problem):
             assert sorted(np.floor(unit[r, :, j] * 4).astype(int)) == [0, 1, 2, 3]
     refit = uncertainty.BootstrapRefit(toy_problem, theta)
     problem = tasks.counting_copy(toy_problem)
-    fitted, objective, _ = refit.unpack(refit.compute(problem, rows))
+    fitted, objective, _ = refit.unpack(refit.compute(problem, replicates))
     _each, values = search.batched_search(
         problem,
         starts.reshape(-1, 2),
-        weights=np.repeat(rows[:, :n_cases], 5, axis=0),
+        weights=np.repeat(np.stack([r["weights"] for r in replicates]), 5, axis=0),
         step=uncertainty.GLOBAL_STEP,
         min_step=uncertainty.LOCAL_MIN_STEP,
     )

@@ -186,3 +186,46 @@ def test_starts_and_profiles_on_two_dask_workers_give_the_in_process_fit(two_sta
     assert (finished.completed, finished.total) == (2, 2)
     for a, b in zip(profiles_here[0], profiles_there[0], strict=True):
         assert np.array_equal(a.delta, b.delta) and (a.low, a.high) == (b.low, b.high)
+
+
+def test_long_optimizer_messages_come_back_whole_from_the_checkpoints(
+    two_starts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start's and the polish's messages are plain strings in their tasks' results:
+    a resume takes them from the checkpoints whole (they were cut to 200 characters in
+    a fixed-width record), with every number bitwise."""
+    out = tmp_path / "fit.nc"
+    problem = CalibrationProblem.from_config(two_starts)
+    long = "the optimizer explains itself: " + "at length, " * 100 + "the end"
+    real_de, real_minimize = fit_module.differential_evolution, fit_module.minimize
+
+    def wordy(optimizer):
+        def run(*args, **kwargs):
+            result = optimizer(*args, **kwargs)
+            result.message = long
+            return result
+
+        return run
+
+    monkeypatch.setattr(fit_module, "differential_evolution", wordy(real_de))
+    monkeypatch.setattr(fit_module, "minimize", wordy(real_minimize))
+    first = fit_module.fit(problem, execution=Execution(output=out))
+    assert {p.name for p in tmp_path.glob("*.job")} == {
+        "fit.nc.fit-starts.job",
+        "fit.nc.fit-polish.job",
+    }
+    monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
+    monkeypatch.setattr(fit_module, "minimize", _fails("polish"))
+    resumed = fit_module.fit(problem, execution=Execution(output=out, resume=True))
+    assert [s.message for s in resumed.starts] == [long, long]
+    assert resumed.polish_message == f"{two_starts.polish}: {long}"
+    assert resumed.message == first.message and len(resumed.message) > 2 * len(long)
+    for a, b in zip(first.starts, resumed.starts, strict=True):
+        assert a.theta.tobytes() == b.theta.tobytes() and a.objective == b.objective
+        assert (a.generations, a.evaluations, a.success) == (
+            b.generations,
+            b.evaluations,
+            b.success,
+        )
+    assert first.theta.tobytes() == resumed.theta.tobytes()
+    assert first.objective == resumed.objective and first.n_runs == resumed.n_runs

@@ -278,22 +278,21 @@ def _fold_predictions(
     One task per fold; the starting points are drawn here, from ``rng``, once for all.
     """
     n_cases = len(problem.cases)
-    n_folds = len(tests)
     base_w = problem.weights
-    weights = np.zeros((n_folds, n_cases))
-    held_out = np.zeros((n_folds, n_cases))
-    for f, test in enumerate(tests):
+    folds = []
+    for test in tests:
         train = np.setdiff1d(members, test)
-        weights[f, train] = base_w[train]
-        held_out[f, test] = 1.0
+        weights = np.zeros(n_cases)
+        weights[train] = base_w[train]
+        folds.append({"weights": weights, "test": np.sort(np.asarray(test, dtype=np.int64))})
     k = problem.k
     unit_starts = np.vstack(
         [np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)]
     )
     fold_fit = FoldFit(problem, problem.from_unit(unit_starts), outcome_idx)
-    Y = run_tasks(
+    results = run_tasks(
         fold_fit,
-        np.hstack([weights, held_out]),
+        folds,
         execution,
         problem=problem,
         config=job_config(problem, "cross-validation folds", starts=fold_fit.starts),
@@ -301,17 +300,30 @@ def _fold_predictions(
         progress=progress,
         description="folds",
     )
-    return fold_fit.unpack(Y, tests)
+    return [
+        _by_case_order(r["predictions"], fold["test"], test)
+        for r, fold, test in zip(results, folds, tests, strict=True)
+    ]
+
+
+def _by_case_order(predictions: dict, computed: np.ndarray, wanted: np.ndarray) -> dict:
+    """A fold's ``{predictor: [P(level) per outcome]}`` with rows in ``wanted``'s order
+    (the task computed them for the sorted test cases ``computed``)."""
+    rows = np.searchsorted(computed, np.asarray(wanted))
+    return {
+        name: [np.asarray(p)[rows] for p in per_outcome]
+        for name, per_outcome in predictions.items()
+    }
 
 
 class FoldFit:
-    """A cross-validation task of ``run_tasks``, one fold per row.
+    """A cross-validation task of ``run_tasks``, one fold per item.
 
-    A row of ``X`` is the fold's training weights (``C``) then its held-out mask
-    (``C``). The task refits the model from ``starts`` on the training cases, profiles
-    its cutpoints, fits both baselines, and returns every predictor's level
-    probabilities for the held-out cases (NaN elsewhere). It pickles as the problem (the
-    model as IR and kernel source).
+    An item is the fold's training ``weights (C,)`` and its held-out cases ``test``
+    (sorted indices). The task refits the model from ``starts`` on the training cases,
+    profiles its cutpoints, fits both baselines, and returns ``predictions``: per
+    predictor, per outcome the level probabilities of the held-out cases. It pickles as
+    the problem (the model as IR and kernel source).
     """
 
     def __init__(
@@ -320,24 +332,18 @@ class FoldFit:
         self.problem = problem
         self.starts = np.asarray(starts, dtype=float)
         self.outcome_idx = list(outcome_idx)
-        self.n_levels = max(len(problem.outcomes[k].levels) for k in self.outcome_idx)
         self.predictors = predictors_of(problem)
         self.sparse = sparse_covariates(problem) if "sparse" in self.predictors else None
-        n_cases = len(problem.cases)
-        self.shape = (n_cases, len(self.outcome_idx), len(self.predictors), self.n_levels)
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
-        n_cases = len(problem.cases)
-        Y = np.full((len(X), int(np.prod(self.shape))), np.nan)
-        for row, x in enumerate(X):
-            probs = np.full(self.shape, np.nan)
-            test = np.flatnonzero(x[n_cases:] > 0)
-            for c, per_predictor in enumerate(self._fold(problem, x[:n_cases], test)):
-                for d, name in enumerate(self.predictors):
-                    p = per_predictor[name]
-                    probs[test, c, d, : p.shape[1]] = p
-            Y[row] = probs.ravel()
-        return Y
+    def compute(self, problem: CalibrationProblem, items: list[dict]) -> list[dict]:
+        results = []
+        for item in items:
+            test = np.asarray(item["test"], dtype=np.int64)
+            per_outcome = self._fold(problem, np.asarray(item["weights"], dtype=float), test)
+            results.append(
+                {"predictions": {name: [p[name] for p in per_outcome] for name in self.predictors}}
+            )
+        return results
 
     def _fold(self, problem: CalibrationProblem, weights: np.ndarray, test: np.ndarray) -> list:
         """Per outcome, ``{predictor: P(level) of the test cases}`` of one fold."""
@@ -376,19 +382,6 @@ class FoldFit:
                 )
             out.append(predicted)
         return out
-
-    def unpack(self, Y: np.ndarray, tests: list[np.ndarray]) -> list[dict]:
-        """Per fold ``{predictor: [P(level) of its test cases, per outcome]}``."""
-        preds = []
-        for row, test in zip(Y, tests, strict=True):
-            probs = row.reshape(self.shape)
-            pred: dict[str, list[np.ndarray]] = {name: [] for name in self.predictors}
-            for c, k_ in enumerate(self.outcome_idx):
-                n_lev = len(self.problem.outcomes[k_].levels)
-                for d, name in enumerate(self.predictors):
-                    pred[name].append(probs[test, c, d, :n_lev])
-            preds.append(pred)
-        return preds
 
 
 def _frequencies(levels, weights, n_levels, pseudo):

@@ -33,9 +33,6 @@ __all__ = ["DifferentialEvolutionStarts", "FitResult", "Polish", "StartResult", 
 #: a start's report to ``fit``: (start index, generation, best objective so far)
 GenerationReport = Callable[[int, int, float], None]
 
-#: characters of an optimizer's message kept in a task's result (scipy's are < 80)
-MESSAGE_CHARACTERS = 200
-
 
 @dataclass(frozen=True)
 class StartResult:
@@ -141,9 +138,9 @@ def _run_starts(
         bars[index].update(generation, note=f"best {best:.4f}")
 
     task.progress = live
-    Y = run_tasks(
+    results = run_tasks(
         task,
-        np.arange(len(task.seeds), dtype=float)[:, None],
+        list(range(len(task.seeds))),
         job_part(execution, "fit-starts"),
         problem=problem,
         config=job_config(
@@ -158,7 +155,7 @@ def _run_starts(
         progress=silent if runs_in_process(execution) else progress,
         description="differential-evolution starts",
     )
-    starts = task.unpack(Y)
+    starts = task.unpack(results)
     for index, start in enumerate(starts):  # saved in a checkpoint, or run on a worker
         if index not in bars:
             live(index, start.generations, start.objective)
@@ -172,9 +169,9 @@ def _run_polish(
 ) -> tuple[np.ndarray, float, str]:
     """The polished ``(theta, objective, message)`` from the best start (one task)."""
     problem = task.problem
-    Y = run_tasks(
+    results = run_tasks(
         task,
-        np.append(theta, objective)[None, :],
+        [{"theta": theta, "objective": objective}],
         job_part(execution, "fit-polish"),
         problem=problem,
         config=job_config(
@@ -182,7 +179,7 @@ def _run_polish(
         ),
         seed=None,
     )
-    return task.unpack(Y)
+    return task.unpack(results)
 
 
 def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
@@ -191,10 +188,11 @@ def _weights_key(weights: np.ndarray | None) -> np.ndarray | str:
 
 
 class DifferentialEvolutionStarts:
-    """The fit's starts as a task of ``run_tasks``, one start per row.
+    """The fit's starts as tasks of ``run_tasks``, one start per item.
 
-    A row of ``X`` is the start's index into ``seeds``; the result is a record per row:
-    the start's optimum, objective, generations, evaluations, success and message.
+    An item is the start's index into ``seeds``; its result is a dict: the start's
+    optimum ``theta``, ``objective``, ``generations``, ``evaluations``, ``success`` and
+    ``message`` (scipy's, whole).
     ``progress`` hears of every generation in this process; it is not pickled (a worker
     has nobody to tell). The task pickles as the problem (the model as IR and kernel
     source), so a worker loads the kernel from its cache.
@@ -216,28 +214,18 @@ class DifferentialEvolutionStarts:
         self.weights = weights
         self.popsize, self.maxiter, self.tol = popsize, maxiter, tol
         self.progress = progress
-        self.record = np.dtype(
-            [
-                ("theta", "f8", (problem.k,)),
-                ("objective", "f8"),
-                ("generations", "i8"),
-                ("evaluations", "i8"),
-                ("success", "?"),
-                ("message", f"U{MESSAGE_CHARACTERS}"),
-            ]
-        )
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "progress": None}
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
+    def compute(self, problem: CalibrationProblem, items: list[int]) -> list[dict]:
         weights = self.weights
 
         def batch(x: np.ndarray) -> np.ndarray:  # DE passes (k, S)
             return problem.objective(np.asarray(x).T, weights)
 
-        Y = np.zeros(len(X), dtype=self.record)
-        for row, index in enumerate(X[:, 0].astype(int)):
+        results = []
+        for index in items:
             result = differential_evolution(
                 batch,
                 problem.bounds,
@@ -249,40 +237,34 @@ class DifferentialEvolutionStarts:
                 updating="deferred",
                 polish=False,
                 init="latinhypercube",
-                callback=_generation_callback(int(index), self.progress),
+                callback=_generation_callback(index, self.progress),
             )
-            Y[row] = (
-                np.asarray(result.x, dtype=float),
-                float(result.fun),
-                int(result.nit),
-                int(result.nfev),
-                bool(result.success),
-                str(result.message)[:MESSAGE_CHARACTERS],
+            results.append(
+                {
+                    "theta": np.asarray(result.x, dtype=float),
+                    "objective": float(result.fun),
+                    "generations": int(result.nit),
+                    "evaluations": int(result.nfev),
+                    "success": bool(result.success),
+                    "message": str(result.message),
+                }
             )
-        return Y
+        return results
 
-    def unpack(self, Y: np.ndarray) -> list[StartResult]:
+    def unpack(self, results: list[dict]) -> list[StartResult]:
         """The starts in seed order."""
         return [
-            StartResult(
-                seed,
-                np.array(y["theta"], dtype=float),
-                float(y["objective"]),
-                int(y["generations"]),
-                int(y["evaluations"]),
-                bool(y["success"]),
-                str(y["message"]),
-            )
-            for seed, y in zip(self.seeds, Y, strict=True)
+            StartResult(seed=seed, **{**r, "theta": np.array(r["theta"], dtype=float)})
+            for seed, r in zip(self.seeds, results, strict=True)
         ]
 
 
 class Polish:
-    """The fit's polish as a task of ``run_tasks``: one row ``[theta of the best start,
-    its objective]``.
+    """The fit's polish as a task of ``run_tasks``: one item, the best start's
+    ``{"theta", "objective"}``.
 
-    The result is one record: the polished parameters and objective (the start's own when
-    the local method found nothing better) and the method's message.
+    Its result: the polished ``theta`` and ``objective`` (the start's own when the local
+    method found nothing better) and the method's ``message``.
     """
 
     def __init__(
@@ -291,19 +273,13 @@ class Polish:
         self.problem = problem
         self.weights = weights
         self.method = method
-        self.record = np.dtype(
-            [
-                ("theta", "f8", (problem.k,)),
-                ("objective", "f8"),
-                ("message", f"U{MESSAGE_CHARACTERS}"),
-            ]
-        )
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
+    def compute(self, problem: CalibrationProblem, items: list[dict]) -> list[dict]:
         bounds, weights = problem.bounds, self.weights
-        Y = np.zeros(len(X), dtype=self.record)
-        for row, x in enumerate(X):
-            theta, objective = x[:-1].copy(), float(x[-1])
+        results = []
+        for item in items:
+            theta = np.array(item["theta"], dtype=float)
+            objective = float(item["objective"])
 
             def single(u: np.ndarray) -> float:
                 clipped = np.clip(u, bounds[:, 0], bounds[:, 1])
@@ -321,15 +297,15 @@ class Polish:
             if res.fun < objective:
                 theta = np.clip(np.asarray(res.x, dtype=float), bounds[:, 0], bounds[:, 1])
                 objective = float(res.fun)
-            message = f"{self.method}: {res.message}"[:MESSAGE_CHARACTERS]
-            Y[row] = (theta, objective, message)
-        return Y
+            message = f"{self.method}: {res.message}"
+            results.append({"theta": theta, "objective": objective, "message": message})
+        return results
 
     @staticmethod
-    def unpack(Y: np.ndarray) -> tuple[np.ndarray, float, str]:
+    def unpack(results: list[dict]) -> tuple[np.ndarray, float, str]:
         """``(theta, objective, message)`` of the one polished fit."""
-        y = Y[0]
-        return np.array(y["theta"], dtype=float), float(y["objective"]), str(y["message"])
+        (r,) = results
+        return np.array(r["theta"], dtype=float), float(r["objective"]), str(r["message"])
 
 
 def _generation_callback(index: int, progress: GenerationReport | None):

@@ -42,6 +42,7 @@ from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.config import CalibrationConfig
 from gvcdyn.calibrate.fit import FitResult, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
+from gvcdyn.calibrate.posterior import fit_attributes, fit_variables, sample_posterior
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.execute import Execution
@@ -123,8 +124,6 @@ def calibrate(
             )
     posterior = None
     if config.posterior is not None:
-        from gvcdyn.calibrate.posterior import sample_posterior
-
         steps = config.posterior.steps
         with step(f"posterior (emcee, {steps} ensemble moves)"):
             moves = progress.task("posterior moves", steps)
@@ -133,7 +132,7 @@ def calibrate(
             )
     cv = None
     if crossval:
-        from gvcdyn.calibrate.crossval import crossvalidate
+        from gvcdyn.calibrate.crossval import crossvalidate  # lazy: scipy.stats, ~1 s
 
         with step("cross-validation"):
             cv = crossvalidate(problem, execution=execution, progress=progress)
@@ -300,8 +299,6 @@ def fit_dataset(
     if cv is not None:
         data.update(cv.to_data_vars())
     if posterior is not None:
-        from gvcdyn.calibrate.posterior import fit_variables
-
         data.update(fit_variables(posterior, problem))
     checks = None
     if problem.checks is not None:
@@ -375,8 +372,6 @@ def fit_dataset(
         "load_average": json.dumps([round(x, 2) for x in os.getloadavg()]),
     }
     if posterior is not None:
-        from gvcdyn.calibrate.posterior import fit_attributes
-
         attrs.update(fit_attributes(posterior))
     if problem.checks is not None:
         attrs["checks_file"] = str(cfg.checks)

@@ -3,7 +3,10 @@
 The differential-evolution starts and their polish (``fit.fit``), the profiles
 (``uncertainty.profiles``), the bootstrap replicates (``uncertainty.bootstrap``) and the
 cross-validation folds (``crossval.crossvalidate``) are fits that do not depend on each
-other within their step. Each step hands its rows to ``run_tasks``: one task per row, in
+other within their step. Each step hands its tasks to ``run_tasks`` as plain items (a
+start's index, the polish's start, a parameter's index, a replicate's case weights and
+starting points, a fold's weights and held-out cases) and gets plain results back (dicts:
+numbers, arrays, whole messages), through ``gvcdyn.execute.map_tasks``: one task each, in
 this process or on dask workers, and with an output each finished task is checkpointed
 in a folder of its own beside it (``job_part``: ``fit.nc`` -> ``fit.nc.fit-starts.job/``,
 ``fit.nc.profiles.job/``, ``fit.nc.bootstrap.job/``...). A resume takes every finished
@@ -29,7 +32,6 @@ from gvcdyn.execute import (
     Execution,
     InProcessExecutor,
     job_checkpoints,
-    map_runs,
 )
 from gvcdyn.execute import remove_checkpoints as remove_job_checkpoints
 from gvcdyn.execute.checkpoint import Seed
@@ -55,20 +57,22 @@ def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
 
 
 class CalibrationTask(Protocol):
-    """What ``run_tasks`` runs: ``compute(problem, X)`` gives one row of results per row
-    of ``X`` (a float matrix or a record array), computed with ``problem``, a copy of
-    ``self.problem`` whose counter counts the model runs the task makes."""
+    """What ``run_tasks`` runs: ``compute(problem, items)`` gives one plain result (a
+    dict) per item, in order, computed with ``problem``, a copy of ``self.problem`` whose
+    counter counts the model runs the tasks make. Items and results are plain data
+    (``gvcdyn.execute.checkpoint.encode_plain``): a checkpoint saves them whole."""
 
     problem: CalibrationProblem
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray: ...
+    def compute(self, problem: CalibrationProblem, items: list[Any]) -> list[dict]: ...
 
 
 class _Counted:
-    """A task as ``map_runs``' ``f(X) -> (Y, status)``: per row the task's result and
-    the model runs it made (all on the first row). A worker's problem is a copy whose
-    counter nobody here sees, so the runs travel with the results (and with a
-    checkpoint's saved tasks), and the total is the same in this process as on workers.
+    """A calibration task as ``map_tasks``' batched function: per item
+    ``{"result": its result, "runs": model runs}``, the runs of a batch of items on its
+    first (one search serves them all). A worker's problem is a copy whose counter
+    nobody here sees, so the runs travel with the results (and with a checkpoint's
+    saved tasks), and the total is the same in this process as on workers.
     """
 
     def __init__(self, task: CalibrationTask) -> None:
@@ -78,14 +82,11 @@ class _Counted:
         """What decides the task's numbers: its problem's evaluator (``gvcdyn.identity``)."""
         return self.task.problem.evaluator.identity()
 
-    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, items: list[Any]) -> list[dict]:
         problem = counting_copy(self.task.problem)
-        result = np.asarray(self.task.compute(problem, X))
-        Y = np.zeros(len(X), dtype=[("result", result.dtype, result.shape[1:]), ("runs", "i8")])
-        Y["result"] = result
-        if len(X):
-            Y["runs"][0] = problem.counter.runs
-        return Y, np.zeros(len(X), dtype=np.int64)
+        results = list(self.task.compute(problem, items))
+        runs = [problem.counter.runs] + [0] * (len(results) - 1)
+        return [{"result": r, "runs": n} for r, n in zip(results, runs, strict=False)]
 
 
 def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
     cfg = problem.config
     return {
         "job": job,
-        "task_results": 2,  # each saved task: its result and its model runs (_Counted)
+        "task_results": 3,  # each saved task: its plain result and its model runs (_Counted)
         "config": cfg.text,
         "mapping": problem.mapping.text,
         "case_file_sha256": file_sha256(cfg.cases),
@@ -108,7 +109,7 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
 
 def run_tasks(
     task: CalibrationTask,
-    X: np.ndarray,
+    items: list[Any],
     execution: Execution | None,
     *,
     problem: CalibrationProblem,
@@ -116,14 +117,14 @@ def run_tasks(
     seed: Seed,
     progress: Progress = silent,
     description: str = "tasks",
-) -> np.ndarray:
-    """The results of ``task`` over the rows of ``X``, one task per row, in row order; the
-    model runs the tasks made (saved ones included) are added to ``problem.counter``.
+) -> list[dict]:
+    """The results of ``task`` over ``items`` (``map_tasks``), in item order; the model
+    runs the tasks made (saved ones included) are added to ``problem.counter``.
 
     With an output, each finished task is kept in its checkpoint folder until
     ``remove_checkpoints``: when a later step of the calibration is interrupted, a
     resume takes this step's tasks from there instead of redoing them. Without an
-    output and in this process, all rows are one task: the same numbers (every row is
+    output and in this process, all items are one batch: the same numbers (every item is
     refitted on its own), in fewer and larger model batches, which run faster here.
     ``seed`` (a step's seeds, or None) goes into the checkpoint's fingerprint, so a
     resume with other seeds is refused as "the seed changed". ``progress`` counts the
@@ -131,29 +132,19 @@ def run_tasks(
     """
     execution = execution or Execution()
     one_batch = execution.output is None and runs_in_process(execution)
-    chunk = max(1, len(X)) if one_batch else 1
-    counted = _Counted(task)
-    checkpoint = execution.checkpoint(
-        counted,
-        X,
+    counted = execution.map_tasks(
+        _Counted(task),
+        items,
         config=config,
         seed=seed,
-        chunk_size=chunk,
+        chunk_size=max(1, len(items)) if one_batch else 1,
+        batched=True,
         keep=True,  # a later step may still be interrupted: kept until the fit is written
-    )
-    Y = map_runs(
-        counted,
-        X,
-        executor=execution.executor,
-        chunk_size=chunk,
-        checkpoint=checkpoint,
         progress=progress,
         description=description,
-    ).Y
-    if not len(X):
-        return Y
-    problem.counter.runs += int(Y["runs"].sum())
-    return Y["result"]
+    )
+    problem.counter.runs += sum(int(c["runs"]) for c in counted)
+    return [c["result"] for c in counted]
 
 
 def runs_in_process(execution: Execution | None) -> bool:

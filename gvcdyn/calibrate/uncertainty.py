@@ -30,7 +30,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,9 +119,9 @@ def profiles(
     """
     theta = np.asarray(theta, dtype=float)
     refit = ProfileRefit(problem, theta, points)
-    Y = run_tasks(
+    results = run_tasks(
         refit,
-        np.arange(problem.k, dtype=float)[:, None],
+        list(range(problem.k)),
         job_part(execution, "profiles"),
         problem=problem,
         config=job_config(problem, "profile likelihoods", start=theta, points=points),
@@ -130,7 +129,8 @@ def profiles(
         progress=progress,
         description="profiles",
     )
-    values, fitted = refit.unpack(Y)
+    values = [np.asarray(r["values"], dtype=float) for r in results]
+    fitted = [np.asarray(r["fitted"], dtype=float) for r in results]
     best_i = int(np.argmin(np.concatenate(values)))
     all_fitted = np.concatenate(fitted)
     best_value = float(np.concatenate(values)[best_i])
@@ -146,13 +146,13 @@ def profiles(
 
 
 class ProfileRefit:
-    """A profile task of ``run_tasks``, one estimated parameter per row.
+    """A profile task of ``run_tasks``, one estimated parameter per item.
 
-    A row of ``X`` is the parameter's index. Its grid (``points`` across its bounds, and
-    the estimate) is pinned point by point while the other parameters are refitted from
-    ``theta``; all the rows of a call are one batched search. The result holds per row the
-    objective at each grid point, the refitted parameters there (NaN after a shorter
-    grid).
+    An item is the parameter's index. Its grid (``points`` across its bounds, and the
+    estimate) is pinned point by point while the other parameters are refitted from
+    ``theta``; all the items of a call are one batched search. Its result: the
+    objective at each grid point (``values (G,)``) and the refitted parameters there
+    (``fitted (G, k)``).
     """
 
     def __init__(self, problem: CalibrationProblem, theta: np.ndarray, points: int) -> None:
@@ -163,11 +163,10 @@ class ProfileRefit:
             np.unique(np.concatenate([np.linspace(lo[i], hi[i], points), [self.theta[i]]]))
             for i in range(problem.k)
         ]
-        self.n_points = max((len(g) for g in self.grids), default=0)
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
-        k, n_points = problem.k, self.n_points
-        owners = X[:, 0].astype(int)
+    def compute(self, problem: CalibrationProblem, items: list[int]) -> list[dict]:
+        k = problem.k
+        owners = list(items)
         starts, free = [], []
         for i in owners:
             for value in self.grids[i]:
@@ -180,25 +179,13 @@ class ProfileRefit:
         fitted, values = batched_search(
             problem, np.array(starts), free=np.array(free), step=LOCAL_STEP, min_step=LOCAL_MIN_STEP
         )
-        Y = np.full((len(X), n_points * (1 + k)), np.nan)
+        results = []
         at = 0
-        for row, i in enumerate(owners):
+        for i in owners:
             g = len(self.grids[i])
-            Y[row, :g] = values[at : at + g]
-            Y[row, n_points : n_points + g * k] = fitted[at : at + g].ravel()
+            results.append({"values": values[at : at + g], "fitted": fitted[at : at + g]})
             at += g
-        return Y
-
-    def unpack(self, Y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Per parameter the objective ``(G,)`` and refitted parameters ``(G, k)`` along its
-        grid."""
-        k, n_points = self.problem.k, self.n_points
-        values, fitted = [], []
-        for row, grid in zip(Y, self.grids, strict=True):
-            g = len(grid)
-            values.append(row[:g].copy())
-            fitted.append(row[n_points : n_points + g * k].reshape(g, k).copy())
-        return values, fitted
+        return results
 
 
 def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Profile:
@@ -321,7 +308,7 @@ def bootstrap(
     if replicates <= 0:
         return None
     refit = BootstrapRefit(problem, theta)
-    Y = run_tasks(
+    results = run_tasks(
         refit,
         bootstrap_tasks(problem, theta, replicates, seed, starts),
         job_part(execution, "bootstrap"),
@@ -331,24 +318,24 @@ def bootstrap(
         progress=progress,
         description="bootstrap replicates",
     )
-    fitted, values, cuts = refit.unpack(Y)
+    fitted, values, cuts = refit.unpack(results)
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
     return Bootstrap(fitted, values, cuts, low, high, seed)
 
 
 def bootstrap_tasks(
     problem: CalibrationProblem, theta: np.ndarray, replicates: int, seed: int, starts: int
-) -> np.ndarray:
-    """The bootstrap's task rows ``(replicates, C + (1 + starts) k)``: each replicate's
-    resampled case weights, then its starting points (the estimate, then ``starts``
+) -> list[dict]:
+    """The bootstrap's tasks, one per replicate: its resampled case ``weights (C,)`` and
+    its starting points ``starts (1 + starts, k)`` (the estimate, then ``starts``
     Latin-hypercube points over the bounds), all drawn from ``seed``."""
     rng = np.random.default_rng(seed)
     n = len(problem.cases)
     counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
     weights = counts * problem.weights[None, :]
     spread = [_latin_hypercube(rng, starts, problem.k) for _ in range(replicates)]
-    points = np.stack([np.vstack([theta[None, :], problem.from_unit(u)]).ravel() for u in spread])
-    return np.hstack([weights, points])
+    points = [np.vstack([theta[None, :], problem.from_unit(u)]) for u in spread]
+    return [{"weights": w.astype(float), "starts": p} for w, p in zip(weights, points, strict=True)]
 
 
 def _latin_hypercube(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -360,26 +347,25 @@ def _latin_hypercube(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 
 class BootstrapRefit:
-    """A bootstrap task of ``run_tasks``: rows of case weights in, refits out.
+    """A bootstrap task of ``run_tasks``: replicates in (``bootstrap_tasks``), refits out.
 
-    Each row of ``X (m, C + s k)`` is one replicate: its case weights, then its ``s``
-    starting points (the estimate and the random starts), each refitted by a local
-    search; the best of them is the replicate's fit. The result holds per row the
-    refitted parameters, the objective, every outcome's cutpoints. It pickles as the
-    problem (the model as IR and kernel source), so a worker loads the kernel from its
-    cache.
+    Each item is one replicate: its case ``weights`` and its ``starts`` (the estimate
+    and the random starts), each refitted by a local search; the best of them is the
+    replicate's fit. Its result: the refitted ``theta``, the ``objective`` and every
+    outcome's ``cutpoints``. All the items of a call are one batched search. It pickles
+    as the problem (the model as IR and kernel source), so a worker loads the kernel
+    from its cache.
     """
 
     def __init__(self, problem: CalibrationProblem, theta: np.ndarray) -> None:
         self.problem = problem
         self.theta = np.asarray(theta, dtype=float)
-        self.n_cuts = [len(o.levels) - 1 for o in problem.outcomes]
 
-    def compute(self, problem: CalibrationProblem, X: np.ndarray) -> np.ndarray:
-        n_cases, k = len(problem.cases), len(self.theta)
-        W = X[:, :n_cases]
-        starts = X[:, n_cases:].reshape(len(X), -1, k)  # (m, s, k)
-        s_per = starts.shape[1]
+    def compute(self, problem: CalibrationProblem, items: list[dict]) -> list[dict]:
+        k = len(self.theta)
+        W = np.stack([np.asarray(item["weights"], dtype=float) for item in items])
+        starts = np.stack([np.asarray(item["starts"], dtype=float) for item in items])  # (m, s, k)
+        m, s_per = starts.shape[:2]
         tried, values = batched_search(
             problem,
             starts.reshape(-1, k),
@@ -387,16 +373,26 @@ class BootstrapRefit:
             step=GLOBAL_STEP,
             min_step=LOCAL_MIN_STEP,
         )
-        best = np.argmin(values.reshape(len(X), s_per), axis=1)
-        pick = np.arange(len(X)) * s_per + best
+        best = np.argmin(values.reshape(m, s_per), axis=1)
+        pick = np.arange(m) * s_per + best
         fitted, values = tried[pick], values[pick]
         s, status = problem.quantities(fitted)
         _, cuts = problem.nll_from_quantities(s, status, W)
-        return np.column_stack([fitted, values, *cuts])
+        return [
+            {
+                "theta": fitted[i],
+                "objective": float(values[i]),
+                "cutpoints": [np.asarray(c[i], dtype=float) for c in cuts],
+            }
+            for i in range(m)
+        ]
 
-    def unpack(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """``(theta (B, k), objective (B,), cutpoints per outcome)`` of ``Y``."""
-        k = len(self.theta)
-        edges = np.cumsum([k + 1, *self.n_cuts])
-        cuts = [np.ascontiguousarray(Y[:, a:b]) for a, b in itertools.pairwise(edges)]
-        return Y[:, :k], Y[:, k], cuts
+    def unpack(self, results: list[dict]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """``(theta (B, k), objective (B,), cutpoints per outcome (B, J - 1))``."""
+        theta = np.array([r["theta"] for r in results], dtype=float).reshape(-1, len(self.theta))
+        objective = np.array([r["objective"] for r in results], dtype=float)
+        cuts = [
+            np.array([r["cutpoints"][o] for r in results], dtype=float).reshape(len(results), -1)
+            for o in range(len(self.problem.outcomes))
+        ]
+        return theta, objective, cuts

@@ -4,6 +4,8 @@
   where chunks of runs are computed (``executor_from_options`` picks one from CLI flags).
 - ``map_runs(f, X, executor=..., checkpoint=..., sink=...)``: evaluate a picklable
   ``f(X) -> (Y, status)`` over row chunks, in run order, bitwise as ``f(X)`` would.
+- ``map_tasks(f, items, ...)``: the same for heterogeneous tasks, ``f(item) -> result``
+  with plain items and results (a calibration's starts, refits, folds), saved as data.
 - ``Checkpoint`` + ``fingerprint``: finished chunks saved next to the output; resume.
   Commands keep them (``keep``) until the output is written, then ``remove_checkpoints``.
   A resume must match the job function's ``identity()`` (``gvcdyn.identity``), settings,
@@ -26,7 +28,7 @@ from gvcdyn.execute.checkpoint import (
 )
 from gvcdyn.execute.execution import Execution
 from gvcdyn.execute.executors import Chunk, DaskExecutor, Executor, InProcessExecutor
-from gvcdyn.execute.jobs import RunResult, chunk_bounds, default_chunk_size, map_runs
+from gvcdyn.execute.jobs import RunResult, chunk_bounds, default_chunk_size, map_runs, map_tasks
 from gvcdyn.execute.options import executor_from_options, resume_command
 from gvcdyn.execute.sinks import MemorySink, NetCDFSink, TimeSeriesLayout
 
@@ -49,6 +51,7 @@ __all__ = [
     "fingerprint",
     "job_checkpoints",
     "map_runs",
+    "map_tasks",
     "refuse_unfinished_job",
     "release_checkpoints",
     "remove_checkpoints",

@@ -24,6 +24,7 @@ a whole chunk or none.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import glob
 import hashlib
@@ -33,7 +34,7 @@ import re
 import shutil
 import socket
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,10 @@ __all__ = [
     "Checkpoint",
     "Fingerprint",
     "Seed",
+    "as_plain",
     "checkpoint_dir",
+    "decode_plain",
+    "encode_plain",
     "fingerprint",
     "job_checkpoints",
     "refuse_unfinished_job",
@@ -94,9 +98,10 @@ def fingerprint(
     seed: Seed,
     n_runs: int,
     chunk_size: int,
-    X: np.ndarray,
+    X: np.ndarray | None = None,
     times: np.ndarray | None = None,
     computation: Mapping[str, Any] | None = None,
+    items: Sequence[Any] | None = None,
 ) -> Fingerprint:
     """Fingerprint of a chunked job.
 
@@ -105,21 +110,92 @@ def fingerprint(
     job function's ``identity()`` (``gvcdyn.identity``: kernel source, data files,
     method, time grid, fixed parameters, outputs). ``Execution.checkpoint`` fills
     ``model`` and ``computation`` from the function itself; a caller of this low-level
-    form must pass them.
+    form must pass them. The job's inputs are a parameter matrix ``X`` (``map_runs``)
+    or a list of plain ``items`` (``map_tasks``; see ``encode_plain``).
     """
-    inputs = hashlib.sha256()
-    update_hash(inputs, X)  # in blocks of rows: no copy of a design of several GiB
-    inputs.update(repr(X.shape).encode())
-    if times is not None:
-        inputs.update(np.ascontiguousarray(times, dtype=np.float64).tobytes())
     return Fingerprint(
         model=str(model),
         config=_canonical(dict(config or {})),
         seed=_canonical(seed),
         chunking=f"{n_runs} runs in chunks of {chunk_size}",
-        inputs=inputs.hexdigest()[:24],
+        inputs=_inputs_digest(X, times, items),
         computation=_canonical(dict(computation or {})),
     )
+
+
+def _inputs_digest(
+    X: np.ndarray | None, times: np.ndarray | None, items: Sequence[Any] | None
+) -> str:
+    inputs = hashlib.sha256()
+    if items is not None:  # a task list: its plain encoding, arrays by their bytes
+        arrays: dict[str, np.ndarray] = {}
+        inputs.update(json.dumps(encode_plain(list(items), arrays), sort_keys=True).encode())
+        for key, array in arrays.items():
+            inputs.update(f"{key} {array.dtype.str} {array.shape}".encode())
+            inputs.update(np.ascontiguousarray(array).tobytes())
+        return inputs.hexdigest()[:24]
+    if X is None:
+        raise CheckpointError("a job's fingerprint needs its parameter matrix X or its items")
+    update_hash(inputs, X)  # in blocks of rows: no copy of a design of several GiB
+    inputs.update(repr(X.shape).encode())
+    if times is not None:
+        inputs.update(np.ascontiguousarray(times, dtype=np.float64).tobytes())
+    return inputs.hexdigest()[:24]
+
+
+#: the key of a saved task chunk's plain values (JSON) beside its arrays
+_PLAIN = "plain"
+
+
+def encode_plain(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """``value`` as JSON-able data, its numpy arrays moved into ``arrays`` (by key).
+
+    A task's items and results are plain data: dicts with string keys, lists and
+    tuples (read back as lists), strings, numbers, booleans, None and numpy arrays;
+    dataclasses are taken as the dict of their fields. A checkpoint then saves them as
+    data, never as code (no pickle), whole (a message of any length), and floats
+    exactly (JSON writes the shortest repr that reads back to the same bits).
+    """
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise CheckpointError(f"a task's dict keys must be strings, got {list(value)[:5]}")
+        if "__array__" in value:
+            raise CheckpointError("'__array__' is reserved in a task's results")
+        return {k: encode_plain(v, arrays) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode_plain(v, arrays) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise CheckpointError(
+        f"a task's items and results must be plain data (dicts, lists, strings, numbers, "
+        f"numpy arrays, dataclasses of them); got a {type(value).__name__}"
+    )
+
+
+def decode_plain(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    """The data ``encode_plain`` encoded (lists for tuples, dicts for dataclasses)."""
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return arrays[value["__array__"]]
+        return {k: decode_plain(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_plain(v, arrays) for v in value]
+    return value
+
+
+def as_plain(value: Any) -> Any:
+    """``value`` as a checkpoint gives it back (tuples as lists, dataclasses as dicts,
+    numpy scalars as Python numbers): what ``map_tasks`` returns, saved or not."""
+    arrays: dict[str, np.ndarray] = {}
+    return decode_plain(json.loads(json.dumps(encode_plain(value, arrays))), arrays)
 
 
 def checkpoint_dir(output: str | Path) -> Path:
@@ -323,19 +399,35 @@ class Checkpoint:
                 "folder to start over"
             )
 
-    def check_job(self, X: np.ndarray, times: np.ndarray | None, chunk_size: int) -> None:
+    def check_job(
+        self,
+        X: np.ndarray | None,
+        times: np.ndarray | None,
+        chunk_size: int,
+        *,
+        items: Sequence[Any] | None = None,
+    ) -> None:
         """Refuse to run a job other than the one fingerprinted: a chunk file holds rows
-        by chunk index, so another chunking or other inputs would mix rows silently."""
+        (or tasks) by chunk index, so another chunking or other inputs would mix them
+        silently."""
+        n = len(items) if items is not None else len(X)
         now = fingerprint(
-            model="", config=None, seed=None, n_runs=len(X), chunk_size=chunk_size, X=X, times=times
+            model="",
+            config=None,
+            seed=None,
+            n_runs=n,
+            chunk_size=chunk_size,
+            X=X,
+            times=times,
+            items=items,
         )
         for key, what in (("chunking", "chunking"), ("inputs", "parameter sets")):
             if getattr(now, key) != getattr(self.fingerprint, key):
                 raise CheckpointError(
                     f"the job run with checkpoint {self.path} is not the one it was opened "
                     f"for: its {what} differ ({getattr(now, key)} vs "
-                    f"{getattr(self.fingerprint, key)}); pass the same X and chunk_size to "
-                    "fingerprint() and map_runs()"
+                    f"{getattr(self.fingerprint, key)}); pass the same X (or items) and "
+                    "chunk_size to fingerprint() and map_runs() (or map_tasks())"
                 )
 
     def check_function(self, f: Any) -> None:
@@ -364,13 +456,23 @@ class Checkpoint:
         return sorted(int(m.group(1)) for m in found if m)
 
     def save(self, index: int, Y: np.ndarray, status: np.ndarray) -> None:
+        """Save one finished chunk of runs (see ``_save``)."""
+        self._save(index, {"Y": Y, "status": status})
+
+    def save_tasks(self, index: int, results: Sequence[Any]) -> None:
+        """Save one finished chunk of tasks: their plain results (``encode_plain``)."""
+        arrays: dict[str, np.ndarray] = {}
+        plain = json.dumps(encode_plain(list(results), arrays))
+        self._save(index, {**arrays, _PLAIN: np.array(plain)})
+
+    def _save(self, index: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Save one finished chunk atomically, its digest recorded first: a chunk file is
         never in place without the digest it must match. (The digest file is not flushed
         to disk on its own: a digest lost in a power cut makes its chunk run again.)"""
         path = self.chunk_path(index)
         with AtomicFile(path, clean_stale=False) as out:  # open() cleaned the folder
             with open(out.tmp, "wb") as handle:
-                np.savez(handle, Y=Y, status=status)
+                np.savez(handle, **arrays)
             with open(out.tmp, "rb") as handle:  # from the page cache
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
             fd = os.open(self.path / _DIGESTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -396,8 +498,23 @@ class Checkpoint:
     def load(
         self, index: int, digests: Mapping[str, str] | None = None
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """A saved chunk, or None if its file is unreadable or does not match its recorded
-        digest (it is then deleted and computed again, with a warning naming it)."""
+        """A saved chunk of runs ``(Y, status)``, or None (see ``_load``)."""
+        arrays = self._load(index, digests, ("Y", "status"))
+        return None if arrays is None else (arrays["Y"], arrays["status"])
+
+    def load_tasks(self, index: int, digests: Mapping[str, str] | None = None) -> list | None:
+        """A saved chunk of tasks' results, as ``save_tasks`` got them, or None."""
+        arrays = self._load(index, digests, (_PLAIN,))
+        if arrays is None:
+            return None
+        return decode_plain(json.loads(str(arrays.pop(_PLAIN))), arrays)
+
+    def _load(
+        self, index: int, digests: Mapping[str, str] | None, needed: tuple[str, ...]
+    ) -> dict[str, np.ndarray] | None:
+        """A saved chunk's arrays, or None if its file is unreadable, lacks one of
+        ``needed`` or does not match its recorded digest (it is then deleted and computed
+        again, with a warning naming it)."""
         path = self.chunk_path(index)
         recorded = (self.digests() if digests is None else digests).get(path.name)
         try:
@@ -405,8 +522,11 @@ class Checkpoint:
                 actual = hashlib.file_digest(handle, "sha256").hexdigest()
                 if actual == recorded:
                     handle.seek(0)
-                    with np.load(handle, allow_pickle=False) as arrays:
-                        return arrays["Y"], arrays["status"]
+                    with np.load(handle, allow_pickle=False) as saved:
+                        arrays = {key: saved[key] for key in saved.files}
+                    if all(key in arrays for key in needed):
+                        return arrays
+                    raise KeyError(needed)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
             return None

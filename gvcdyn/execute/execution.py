@@ -12,7 +12,7 @@ caller can leave a part of it out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import numpy as np
 
 from gvcdyn.execute.checkpoint import Checkpoint, Seed, fingerprint
 from gvcdyn.execute.executors import Executor
-from gvcdyn.execute.jobs import RunResult, map_runs
+from gvcdyn.execute.jobs import RunResult, map_runs, map_tasks
 from gvcdyn.identity import identity_of
 from gvcdyn.progress import Progress, silent
 
@@ -72,15 +72,46 @@ class Execution:
             description=description,
         )
 
+    def map_tasks(
+        self,
+        f: Callable[..., Any],
+        items: Sequence[Any],
+        *,
+        config: Mapping[str, Any],
+        seed: Seed,
+        chunk_size: int = 1,
+        batched: bool = False,
+        keep: bool | None = None,
+        progress: Progress = silent,
+        description: str = "tasks",
+    ) -> list[Any]:
+        """``map_tasks`` of ``f`` over ``items`` with this execution's executor and
+        checkpoint (fingerprinted by the items, as ``map`` is by its design)."""
+        items = list(items)
+        checkpoint = self.checkpoint(
+            f, None, config=config, seed=seed, chunk_size=chunk_size, keep=keep, items=items
+        )
+        return map_tasks(
+            f,
+            items,
+            executor=self.executor,
+            chunk_size=chunk_size,
+            batched=batched,
+            checkpoint=checkpoint,
+            progress=progress,
+            description=description,
+        )
+
     def checkpoint(
         self,
         f: Any,
-        X: np.ndarray,
+        X: np.ndarray | None,
         *,
         config: Mapping[str, Any],
         seed: Seed,
         chunk_size: int,
         keep: bool | None = None,
+        items: Sequence[Any] | None = None,
     ) -> Checkpoint | None:
         """The checkpoint next to ``output`` of the job mapping ``f`` over ``X`` (None
         without one), fingerprinted by ``f.identity()``, the study's settings, the seed
@@ -89,6 +120,7 @@ class Execution:
         refused rather than fingerprinted by less than what decides its numbers.
 
         ``keep`` overrides ``keep_checkpoint`` for jobs with later steps of their own.
+        A job of tasks passes its ``items`` instead of ``X``.
         """
         if self.output is None:
             return None
@@ -97,10 +129,11 @@ class Execution:
             model=identity.get("model_sha256", ""),
             config=config,
             seed=seed,
-            n_runs=len(X),
+            n_runs=len(items) if items is not None else len(X),
             chunk_size=chunk_size,
             X=X,
             computation=identity,
+            items=items,
         )
         return Checkpoint.open(
             self.output,

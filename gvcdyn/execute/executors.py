@@ -37,20 +37,34 @@ __all__ = ["Chunk", "DaskExecutor", "Executor", "InProcessExecutor", "call_chunk
 
 @dataclass(frozen=True)
 class Chunk:
-    """Rows ``start:stop`` of a job: their parameter matrix and optional per-run horizons."""
+    """Rows ``start:stop`` of a job: their parameter matrix and optional per-run horizons
+    (``map_runs``), or the items of tasks ``start:stop`` (``map_tasks``; ``X`` None)."""
 
     index: int
     start: int
     stop: int
-    X: np.ndarray
+    X: np.ndarray | None
     times: np.ndarray | None = None
+    items: tuple[Any, ...] | None = None
 
 
-ChunkResult = tuple[int, np.ndarray, np.ndarray]
+#: ``(index, Y, status)`` of a chunk of runs, ``(index, results)`` of a chunk of tasks
+ChunkResult = tuple
 
 
-def call_chunk(f: Callable[..., Any], X: np.ndarray, times: np.ndarray | None) -> tuple:
-    """Call ``f`` on one chunk and check that it kept the contract (one row per run)."""
+def call_chunk(
+    f: Callable[..., Any],
+    X: np.ndarray | None,
+    times: np.ndarray | None,
+    items: tuple[Any, ...] | None = None,
+) -> tuple:
+    """Call ``f`` on one chunk and check that it kept the contract (one row per run):
+    ``(Y, status)`` of runs, or ``(results,)`` of tasks (``f`` per item, or once on
+    the chunk's list when ``f.batched``)."""
+    if items is not None:
+        if getattr(f, "batched", False):
+            return (f(list(items)),)
+        return ([f(item) for item in items],)
     Y, status = f(X) if times is None else f(X, times=times)
     Y = np.asarray(Y)
     status = np.asarray(status)
@@ -72,7 +86,8 @@ class Executor(ABC):
     def map_chunks(
         self, f: Callable[..., Any], chunks: Iterable[Chunk]
     ) -> Generator[ChunkResult, None, None]:
-        """Yield ``(chunk.index, Y, status)`` for every chunk, in order of completion."""
+        """Yield ``(chunk.index, *call_chunk(f, ...))`` for every chunk, in order of
+        completion."""
 
     def close(self) -> None:  # noqa: B027 (optional hook: only dask has something to release)
         """Release workers and connections (nothing to do in-process)."""
@@ -94,8 +109,7 @@ class InProcessExecutor(Executor):
         self, f: Callable[..., Any], chunks: Iterable[Chunk]
     ) -> Generator[ChunkResult, None, None]:
         for chunk in chunks:
-            Y, status = call_chunk(f, chunk.X, chunk.times)
-            yield chunk.index, Y, status
+            yield chunk.index, *call_chunk(f, chunk.X, chunk.times, chunk.items)
 
     def describe(self) -> str:
         return "in-process"
@@ -110,7 +124,12 @@ _WORKER_FUNCTIONS_KEPT = 4
 
 
 def _worker_call(
-    token: str, payload: bytes, X: np.ndarray, times: np.ndarray | None, numba_threads: int
+    token: str,
+    payload: bytes,
+    X: np.ndarray | None,
+    times: np.ndarray | None,
+    numba_threads: int,
+    items: tuple[Any, ...] | None = None,
 ) -> tuple:
     """Task body on a dask worker: cached function, bounded numba threads, one chunk."""
     f = _WORKER_FUNCTIONS.get(token)
@@ -120,7 +139,7 @@ def _worker_call(
         while len(_WORKER_FUNCTIONS) > _WORKER_FUNCTIONS_KEPT:
             _WORKER_FUNCTIONS.popitem(last=False)
     _limit_numba_threads(numba_threads)
-    return call_chunk(f, X, times)
+    return call_chunk(f, X, times, items)
 
 
 def _limit_numba_threads(n: int) -> None:
@@ -250,6 +269,7 @@ class DaskExecutor(Executor):
                 chunk.X,
                 chunk.times,
                 self.numba_threads,
+                chunk.items,
                 pure=False,
                 key=f"gvcdyn-chunk-{token}-{chunk.index}-{os.urandom(4).hex()}",
             )
@@ -280,14 +300,14 @@ class DaskExecutor(Executor):
         for future in completed:
             index = futures.pop(future)
             try:
-                Y, status = future.result()
+                result = future.result()
             except KilledWorker as exc:
                 raise ExecutorError(
                     f"chunk {index} was running on workers that died repeatedly ({exc}); "
                     "check the workers' memory and logs"
                 ) from None
             future.release()
-            yield index, Y, status
+            yield index, *result
             submit_next()
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import math
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from gvcdyn.errors import ExecutorError, JobInterrupted
-from gvcdyn.execute.checkpoint import Checkpoint
+from gvcdyn.execute.checkpoint import Checkpoint, as_plain
 from gvcdyn.execute.executors import Chunk, Executor, InProcessExecutor
 from gvcdyn.execute.sinks import MemorySink, Sink
-from gvcdyn.progress import Progress, silent
+from gvcdyn.progress import Progress, Task, silent
 
-__all__ = ["RunResult", "chunk_bounds", "default_chunk_size", "map_runs"]
+__all__ = ["RunResult", "chunk_bounds", "default_chunk_size", "map_runs", "map_tasks"]
 
 MIN_CHUNK = 1_000
 MAX_CHUNK = 20_000
@@ -96,6 +96,64 @@ def _ctrl_c_latch() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _drive(
+    f: Callable[..., Any],
+    executor: Executor,
+    bounds: list[tuple[int, int]],
+    checkpoint: Checkpoint | None,
+    *,
+    load: Callable[[int, dict[str, str]], Any],
+    chunks: Callable[[list[int]], Iterator[Chunk]],
+    take: Callable[[int, Any, bool], None],
+    abort: Callable[[], None],
+    task: Task,
+) -> tuple[int, int]:
+    """The chunks of a job, saved ones first (``load``), the rest through ``executor``;
+    each result goes to ``take(index, result, saved)`` and advances ``task`` by the
+    chunk's size. Returns ``(chunks done, chunks reused)``. Ctrl-C raises
+    ``JobInterrupted`` saying how many chunks are saved and the command that resumes."""
+    done = 0
+    reused = 0
+    try:
+        saved = set(checkpoint.finished()) if checkpoint else set()
+        digests = checkpoint.digests() if checkpoint else {}
+        for index in sorted(saved):
+            loaded = load(index, digests) if index < len(bounds) else None
+            if loaded is None:
+                saved.discard(index)
+                continue
+            take(index, loaded, True)
+            reused += 1
+            done += 1
+            task.advance(bounds[index][1] - bounds[index][0])
+        results = executor.map_chunks(f, chunks([i for i in range(len(bounds)) if i not in saved]))
+        try:
+            with _ctrl_c_latch() as pressed:
+                for index, *result in results:
+                    take(index, result[0] if len(result) == 1 else tuple(result), False)
+                    done += 1
+                    task.advance(bounds[index][1] - bounds[index][0])
+                    if pressed.is_set():  # a Ctrl-C whose KeyboardInterrupt was lost
+                        raise KeyboardInterrupt
+        finally:
+            results.close()  # an interrupted executor cancels its chunks in flight
+    except KeyboardInterrupt:
+        abort()
+        if checkpoint is None:
+            raise JobInterrupted("interrupted; no checkpoint was kept, nothing saved") from None
+        checkpoint.release()  # the job no longer runs here: another process may resume it
+        n_saved = len(checkpoint.finished())
+        raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
+    except BaseException:
+        abort()
+        if checkpoint is not None and not checkpoint.finished():
+            checkpoint.remove()  # it holds nothing to resume: it must not block a rerun
+        elif checkpoint is not None:
+            checkpoint.release()
+        raise
+    return done, reused
+
+
 def map_runs(
     f: Callable[..., Any],
     X: np.ndarray,
@@ -145,57 +203,34 @@ def map_runs(
         checkpoint.check_job(X, times, chunk_size)
         checkpoint.check_function(f)
     sink = sink if sink is not None else MemorySink(n_runs)
-    task = progress.task(description, n_runs)
-    done = 0
-    reused = 0
-    try:
-        saved = set(checkpoint.finished()) if checkpoint else set()
-        digests = checkpoint.digests() if checkpoint else {}
-        for index in sorted(saved):
-            start, stop = bounds[index] if index < len(bounds) else (0, -1)
-            loaded = checkpoint.load(index, digests) if stop > start else None
-            if loaded is None or len(loaded[0]) != stop - start:
-                saved.discard(index)
-                continue
-            sink.write(start, *loaded)
-            reused += 1
-            done += 1
-            task.advance(stop - start)
 
-        def todo() -> Iterator[Chunk]:
-            for index, (start, stop) in enumerate(bounds):
-                if index not in saved:
-                    t = None if times is None else times[start:stop]
-                    yield Chunk(index, start, stop, X[start:stop], t)
+    def load(index: int, digests: dict[str, str]) -> tuple | None:
+        start, stop = bounds[index]
+        loaded = checkpoint.load(index, digests) if checkpoint else None
+        return loaded if loaded is not None and len(loaded[0]) == stop - start else None
 
-        results = executor.map_chunks(f, todo())
-        try:
-            with _ctrl_c_latch() as pressed:
-                for index, Y, status in results:
-                    if checkpoint:
-                        checkpoint.save(index, Y, status)
-                    start, stop = bounds[index]
-                    sink.write(start, Y, status)
-                    done += 1
-                    task.advance(stop - start)
-                    if pressed.is_set():  # a Ctrl-C whose KeyboardInterrupt was lost
-                        raise KeyboardInterrupt
-        finally:
-            results.close()  # an interrupted executor cancels its chunks in flight
-    except KeyboardInterrupt:
-        sink.abort()
-        if checkpoint is None:
-            raise JobInterrupted("interrupted; no checkpoint was kept, nothing saved") from None
-        checkpoint.release()  # the job no longer runs here: another process may resume it
-        n_saved = len(checkpoint.finished())
-        raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
-    except BaseException:
-        sink.abort()
-        if checkpoint is not None and not checkpoint.finished():
-            checkpoint.remove()  # it holds nothing to resume: it must not block a rerun
-        elif checkpoint is not None:
-            checkpoint.release()
-        raise
+    def chunks(todo: list[int]) -> Iterator[Chunk]:
+        for index in todo:
+            start, stop = bounds[index]
+            t = None if times is None else times[start:stop]
+            yield Chunk(index, start, stop, X[start:stop], t)
+
+    def take(index: int, result: tuple, saved: bool) -> None:
+        if checkpoint and not saved:
+            checkpoint.save(index, *result)
+        sink.write(bounds[index][0], *result)
+
+    done, reused = _drive(
+        f,
+        executor,
+        bounds,
+        checkpoint,
+        load=load,
+        chunks=chunks,
+        take=take,
+        abort=sink.abort,
+        task=progress.task(description, n_runs),
+    )
     result = sink.close()
     if checkpoint:
         checkpoint.all_in()
@@ -203,3 +238,92 @@ def map_runs(
         Y, status = result
         return RunResult(Y, status, None, len(bounds), done - reused, reused)
     return RunResult(None, None, Path(result), len(bounds), done - reused, reused)
+
+
+def map_tasks(
+    f: Callable[..., Any],
+    items: Sequence[Any],
+    *,
+    executor: Executor | None = None,
+    chunk_size: int = 1,
+    batched: bool = False,
+    checkpoint: Checkpoint | None = None,
+    progress: Progress = silent,
+    description: str = "tasks",
+) -> list[Any]:
+    """``[f(item) for item in items]`` as a job: in chunks, anywhere, saved, resumable.
+
+    The heterogeneous sibling of ``map_runs``: an item is any plain data (a start's
+    index, a replicate's weights and starting points...), a result any plain data too
+    (dicts, lists, strings, numbers, numpy arrays, dataclasses of them: what
+    ``checkpoint.encode_plain`` saves exactly, as data). Results come back in item
+    order, whichever executor ran them, and as a checkpoint gives them back
+    (``as_plain``: tuples as lists, dataclasses as dicts), saved or not.
+
+    - ``chunk_size`` items per chunk (a chunk is the unit an executor runs and a
+      checkpoint saves); ``batched``: ``f`` takes a chunk's list of items and returns
+      their results in order (one call for the whole chunk: fewer, larger model
+      batches), instead of one item.
+    - ``executor``, ``checkpoint`` (``Checkpoint.open`` of a ``fingerprint(items=...)``),
+      ``progress`` (a task of ``len(items)`` named ``description``) and Ctrl-C: as in
+      ``map_runs``. A function with ``identity()`` is checked against the checkpoint's.
+    """
+    items = list(items)
+    executor = executor or InProcessExecutor()
+    bounds = chunk_bounds(len(items), chunk_size)
+    if checkpoint is not None:
+        checkpoint.check_job(None, None, chunk_size, items=items)
+        checkpoint.check_function(f)
+    results: list[Any] = [None] * len(items)
+
+    def load(index: int, digests: dict[str, str]) -> list | None:
+        start, stop = bounds[index]
+        loaded = checkpoint.load_tasks(index, digests) if checkpoint else None
+        return loaded if loaded is not None and len(loaded) == stop - start else None
+
+    def chunks(todo: list[int]) -> Iterator[Chunk]:
+        for index in todo:
+            start, stop = bounds[index]
+            yield Chunk(index, start, stop, None, items=tuple(items[start:stop]))
+
+    def take(index: int, chunk_results: list, saved: bool) -> None:
+        start, stop = bounds[index]
+        if len(chunk_results) != stop - start:
+            raise ExecutorError(
+                f"the task function returned {len(chunk_results)} results for "
+                f"{stop - start} items; it must return one per item"
+            )
+        if checkpoint and not saved:
+            checkpoint.save_tasks(index, chunk_results)
+        results[start:stop] = chunk_results if saved else as_plain(list(chunk_results))
+
+    _drive(
+        _Batched(f) if batched else f,
+        executor,
+        bounds,
+        checkpoint,
+        load=load,
+        chunks=chunks,
+        take=take,
+        abort=lambda: None,
+        task=progress.task(description, len(items)),
+    )
+    if checkpoint:
+        checkpoint.all_in()
+    return results
+
+
+class _Batched:
+    """A batched task function as the executors call it: on a chunk's items at once."""
+
+    batched = True
+
+    def __init__(self, f: Callable[[list[Any]], list[Any]]) -> None:
+        self.f = f
+
+    def identity(self) -> dict[str, Any]:
+        identity = getattr(self.f, "identity", None)
+        return dict(identity()) if callable(identity) else {}
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        return list(self.f(items))
