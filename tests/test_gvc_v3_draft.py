@@ -1,15 +1,17 @@
-"""The GVC model v3 draft (issue 20, first step: directed search) holds its checks.
+"""The GVC model v3 draft (issue 20: directed search, prices that bite, sources of learning
+distinct) holds its checks.
 
 ``models/gvc_upgrading_v3.mdl`` is a draft beside the shipped, calibrated v2.2 model
 (``gvc_upgrading.mdl``, whose numbers the other GVC tests pin); its behavioural claims are
 ``models/gvc_upgrading_v3.checks.toml``: v2.2's 63 checks (b10's range list and b14 read
 v3's variable names) and issue 20's new ones (b16 directed search, b17 the race lowers
-product upgrading's payoff, b18 overcapacity lowers value capture and margins). This
-file runs that file once at the pinned
-``gvc_reference_params.toml`` with one test case per check, as ``test_gvc_behaviour.py``
-does for v2.2, plus the structural invariants of the new co-flow. Every check here is
-one that models/README.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the
-same parameters (margins -0.13, -0.38, -0.11), which is why the draft exists.
+product upgrading's payoff, b18 overcapacity lowers value capture and margins, b19 the
+sources of learning differ in what they raise). This file runs that file once at the
+pinned ``gvc_reference_params.toml`` (v3's one new constant, Price Pass Through, at its
+.mdl default) with one test case per check, as ``test_gvc_behaviour.py`` does for v2.2,
+plus the structural invariants of the new equations. Every check here is one that
+models/README.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the same
+parameters (margins -0.13, -0.38, -0.11), which is why the draft exists.
 """
 
 from __future__ import annotations
@@ -77,10 +79,10 @@ def test_v3_check_holds_at_reference_parameters(name: str) -> None:
 
 
 def test_v3_checks_file_keeps_every_behavioural_test_and_adds_issue_20s() -> None:
-    """v2.2's groups b1..b15 are all there, plus b16, b17 and b18, run as one batch."""
+    """v2.2's groups b1..b15 are all there, plus b16..b19, run as one batch."""
     ds = v3_reference_result()
     groups = sorted(set(ds["group"].values), key=lambda g: int(g[1:]))
-    assert groups == [f"b{i}" for i in range(1, 19)]
+    assert groups == [f"b{i}" for i in range(1, 20)]
     assert ds.attrs["evaluator_calls"] == 1
     shipped = tomllib.loads(MODEL_PATH.with_name("gvc_upgrading.checks.toml").read_text())
     assert {c["name"] for c in shipped["check"]} <= set(V3_CHECK_NAMES)
@@ -209,3 +211,32 @@ def test_competitors_upgrade_so_standing_still_loses_orders() -> None:
     assert abs(v["Market Share"][0, 40] - share0) < 0.1 * share0
     assert abs(v["cluster production capability"][1, 40] - start) < 0.1
     assert v["Market Share"][1, 40] < 0.5 * share0
+
+
+def test_associations_build_institutional_capacity_with_the_state() -> None:
+    """Sources of learning distinct [PF public-private learning]: institution building
+    is v2.2's (rate x state involvement x Search Effort x (1 - Institutional Capacity))
+    times (1 + Business Association Strength), so at strength 0 it is v2.2's and full
+    associations double it; universities and foreign firms do not enter it. Over 40
+    random lever sets, every saved quarter year."""
+    model = v3_model()
+    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    ranges = v3_ranges(constants=True)
+    rng = np.random.default_rng(11)
+    table = pd.DataFrame([reference] * 40)
+    for name in LEVERS:
+        table[name] = rng.uniform(*ranges[name], 40)
+    table.loc[:9, "Business Association Strength"] = 0.0
+    names = ["institution building", "state involvement", "Search Effort",
+             "Institutional Capacity"]  # fmt: skip
+    ds = model.run(table, saveper=0.25, variables=names)
+    v = {n: ds[n].values for n in names}
+    assoc = table["Business Association Strength"].to_numpy()[:, None]
+    v22 = (
+        reference["Institution Building Rate"]
+        * v["state involvement"]
+        * v["Search Effort"]
+        * (1 - v["Institutional Capacity"])
+    )
+    np.testing.assert_allclose(v["institution building"], v22 * (1 + assoc), rtol=1e-10)
+    assert (v["institution building"][10:] > v22[10:]).any()
