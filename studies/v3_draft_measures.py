@@ -85,9 +85,9 @@ def reference() -> dict[str, float]:
 
 
 def v22_checks_file(folder: Path) -> Path:
-    """v2.2's own checks file plus the v3 file's new settings and groups b16, b17."""
+    """v2.2's own checks file plus the v3 file's new settings and groups (b16 on)."""
     v3 = V3_CHECKS.read_text(encoding="utf-8")
-    settings = re.search(r"# issue 20 \(b16\).*?fdi_led = \{[^\n]*\n", v3, re.S)
+    settings = re.search(r"# issue 20 \(b16\).*?\n\n", v3, re.S)  # to the blank line
     anchor = 'start_year_5 = { "Shock Year" = 5.0 }\n'
     text = (MODELS / "gvc_upgrading.checks.toml").read_text(encoding="utf-8")
     text = text.replace(anchor, anchor + settings.group(0), 1)
