@@ -6,6 +6,12 @@ compiled to batched numba kernels that integrate many parameter sets at once.
 The public names below are imported when first used (PEP 562), not with the package:
 numba, PySD and xarray take about a second to import, and ``gvcdyn --version``, a
 command's ``--help`` or a mistake on the command line should not pay for them.
+
+The three verbs take plain data and return an ``xarray.Dataset``, by the same functions
+the commands call: ``what_if(model, scenarios, sets, sweeps)`` (``gvcdyn run``),
+``calibrate(config_or_mapping)`` (``gvcdyn calibrate``) and ``sensitivity(model, levers,
+outputs)`` (``gvcdyn sensitivity``). ``calibrate`` and ``sensitivity`` are the analysis
+packages themselves, called (``gvcdyn.calibrate.crossval`` stays importable).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from gvcdyn._version import __version__
 from gvcdyn.errors import GvcdynError
 
 if TYPE_CHECKING:
+    from gvcdyn import calibrate, sensitivity
     from gvcdyn.checks import reality_check
     from gvcdyn.evaluator import Evaluator
     from gvcdyn.model import Model, load
     from gvcdyn.outcomes import Outcome
     from gvcdyn.space import ParameterSpace
+    from gvcdyn.whatif import what_if
 
 #: public name -> the module that defines it
 _LAZY = {
@@ -31,7 +39,10 @@ _LAZY = {
     "load": "gvcdyn.model",
     "Outcome": "gvcdyn.outcomes",
     "ParameterSpace": "gvcdyn.space",
+    "what_if": "gvcdyn.whatif",
 }
+#: verbs that are analysis packages, callable (their ``__call__``): the package is the value
+_CALLABLE_PACKAGES = ("calibrate", "sensitivity")
 
 __all__ = [
     "Evaluator",
@@ -40,8 +51,11 @@ __all__ = [
     "Outcome",
     "ParameterSpace",
     "__version__",
+    "calibrate",
     "load",
     "reality_check",
+    "sensitivity",
+    "what_if",
 ]
 
 
@@ -50,6 +64,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value  # once: later lookups find it without this function
         return value
+    if name in _CALLABLE_PACKAGES:
+        return import_module(f"gvcdyn.{name}")  # importing it sets the attribute too
     raise AttributeError(f"module 'gvcdyn' has no attribute {name!r}")
 
 

@@ -6,6 +6,10 @@ likelihood from ``likelihood``) -> ``fit`` (multi-start differential evolution +
 -> ``uncertainty`` (profiles, Fisher information, collinearity, bootstrap; batched local
 refits from ``search``) -> ``crossval`` -> ``study`` (all of it as one Dataset) ->
 ``predict``. ``synthetic`` simulates outcomes from known parameters for recovery checks.
+
+Called, the package is the verb ``gvcdyn.calibrate(config_or_mapping, ...)``: a config
+file, a shipped model's name or a mapping of the config's keys (``config.as_config``)
+through ``study.calibrate``, the function ``gvcdyn calibrate`` calls.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
-    from gvcdyn.calibrate.config import CalibrationConfig, load_config
+    from gvcdyn.calibrate.config import CalibrationConfig, as_config, load_config
     from gvcdyn.calibrate.fit import FitResult, fit
     from gvcdyn.calibrate.predict import predict, write_predictions
     from gvcdyn.calibrate.problem import CalibrationProblem
@@ -31,6 +35,7 @@ _LAZY = {
     "read_mapping": "cases",
     "CalibrationConfig": "config",
     "load_config": "config",
+    "as_config": "config",
     "FitResult": "fit",
     "fit": "fit",
     "predict": "predict",
@@ -44,6 +49,7 @@ __all__ = [
     "CalibrationProblem",
     "FitResult",
     "apply_mapping",
+    "as_config",
     "calibrate",
     "fit",
     "load_config",
@@ -63,6 +69,13 @@ class _Package(ModuleType):
         if name in ("fit", "predict") and isinstance(value, ModuleType):
             return
         super().__setattr__(name, value)
+
+    def __call__(self, config: Any, **options: Any) -> Any:
+        """``gvcdyn.calibrate(config_or_mapping, ...)``: the package is also its verb, the
+        whole calibration (``study.calibrate``) of a config file, a shipped model's name
+        or a mapping with the config's keys (``config.as_config``); ``options``: seed,
+        crossval, progress, execution. Returns the fit Dataset."""
+        return self.calibrate(self.as_config(config), **options)
 
 
 sys.modules[__name__].__class__ = _Package

@@ -8,10 +8,12 @@ parameters to estimate and the outcomes; ``EXAMPLE_CONFIG`` (shown by
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gvcdyn.bundled import resolve_calibration_config
 from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.io.tomlfile import check_keys, read_toml
 
@@ -213,6 +215,17 @@ class CalibrationConfig:
 def load_config(path: str | Path) -> CalibrationConfig:
     doc, text = read_toml(path, what="calibration config", invalid=CalibrationConfigError)
     return parse_config(doc, path=Path(path), text=text)
+
+
+def as_config(config: CalibrationConfig | Mapping[str, Any] | str | Path) -> CalibrationConfig:
+    """A calibration config from what a caller has: one already read, a mapping with the
+    config file's keys (its paths relative to the working directory), or a TOML file (or
+    a shipped model's name: ``gvcdyn.bundled.resolve_calibration_config``)."""
+    if isinstance(config, CalibrationConfig):
+        return config
+    if isinstance(config, Mapping):
+        return parse_config(dict(config))
+    return load_config(resolve_calibration_config(config))
 
 
 def _table(doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -69,13 +69,12 @@ def calibrate(
     or a crash the same command with --resume takes them from there and runs only the
     rest (refused if the model, config, cases or seed changed).
     """
-    from gvcdyn.bundled import resolve_calibration_config
-    from gvcdyn.calibrate.config import load_config
+    from gvcdyn.calibrate.config import as_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
     from gvcdyn.io.results_io import check_writable, write_netcdf
 
     check_output(out_path, {".nc": "netcdf"}, what="the fit", example="results/fit.nc")
-    cfg = load_config(resolve_calibration_config(config))
+    cfg = as_config(config)  # as gvcdyn.calibrate(config) reads it
     check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are
     # continued with --resume, never overwritten

@@ -10,16 +10,21 @@ evaluator); results are ``xarray.Dataset``s over ``parameter``, ``output`` and `
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
+from typing import Any
+
 from gvcdyn.sensitivity.dataset import write
 from gvcdyn.sensitivity.estimator import SobolResult, sobol_indices
 from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, read_ranges, view_names
 from gvcdyn.sensitivity.plots import plot_indices
-from gvcdyn.sensitivity.study import Study, base_of, morris, prepare, sobol
+from gvcdyn.sensitivity.study import Study, analyse, base_of, morris, prepare, sobol
 
 __all__ = [
     "LeverChoice",
     "SobolResult",
     "Study",
+    "analyse",
     "base_of",
     "choose_levers",
     "morris",
@@ -31,3 +36,14 @@ __all__ = [
     "view_names",
     "write",
 ]
+
+
+class _Package(ModuleType):
+    """Called, the package is its verb: ``gvcdyn.sensitivity(model, levers, outputs, ...)``
+    is ``analyse`` (``prepare``, then ``sobol`` or ``morris``), the study's Dataset."""
+
+    def __call__(self, *args: Any, **options: Any) -> Any:
+        return analyse(*args, **options)
+
+
+sys.modules[__name__].__class__ = _Package

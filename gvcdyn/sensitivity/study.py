@@ -52,7 +52,15 @@ if TYPE_CHECKING:
     from gvcdyn.evaluator import Evaluator
     from gvcdyn.model import Model
 
-__all__ = ["Study", "base_of", "morris", "prepare", "refuse_varied_in_base", "sobol"]
+__all__ = [
+    "Study",
+    "analyse",
+    "base_of",
+    "morris",
+    "prepare",
+    "refuse_varied_in_base",
+    "sobol",
+]
 
 AtLike = str | float | Sequence[float]
 #: distributions with an infinite end (Morris' levels reach the ends of the unit range)
@@ -468,6 +476,71 @@ def _clock() -> tuple[float, float]:
     """Wall and process CPU seconds (CPU counts every thread: on a busy machine it shows
     what the work cost when the wall clock shows what waiting for the cores cost)."""
     return time.perf_counter(), time.process_time()
+
+
+def analyse(
+    model: Model | str | Path,
+    levers: Sequence[str] | None = None,
+    outputs: Sequence[str] = (),
+    *,
+    method: str = "sobol",
+    n: int = 1024,
+    at: AtLike = "final",
+    ranges: str | Path | None = None,
+    scenario: str | Path | None = None,
+    fit: str | Path | None = None,
+    second_order: bool = False,
+    seed: int | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+    integration: str | None = None,
+    progress: Progress = silent,
+    command_line: Sequence[str] | None = None,
+    execution: Execution | None = None,
+) -> xr.Dataset:
+    """A whole study, the ``gvcdyn sensitivity`` command's steps (``base_of``, ``prepare``,
+    then ``sobol`` or ``morris``); ``gvcdyn.sensitivity(...)`` calls it.
+
+    ``model``: a ``.mdl`` file, a shipped model's name or a loaded ``Model``; ``levers``
+    the parameters varied (None: the model's Levers view); ``outputs`` the variables
+    explained, at the times ``at`` ("final", "all" or times). ``method``: "sobol" (``n``
+    a power of two, ``second_order`` for S2) or "morris" (``n`` trajectories).
+    ``scenario`` (a file or the model's scenario's name) and ``fit`` (a fit file) give
+    the values of everything not varied; ``ranges`` a ranges file.
+    """
+    if isinstance(model, str | Path):
+        from gvcdyn.bundled import resolve_model  # lazy: gvcdyn.bundled reads package data
+        from gvcdyn.model import load  # lazy: numba and PySD, only for a model given by path
+
+        model = load(resolve_model(model))
+    if scenario is not None and model.path is not None:
+        from gvcdyn.bundled import resolve_scenario  # lazy: as resolve_model above
+
+        scenario = resolve_scenario(scenario, model.path)
+    base, label = base_of(model, scenario, fit)
+    study = prepare(
+        model,
+        [outputs] if isinstance(outputs, str) else list(outputs),
+        at=at,
+        params=[levers] if isinstance(levers, str) else levers,
+        ranges=ranges,
+        base=base,
+        base_label=label,
+        integration=integration,
+    )
+    settings: dict[str, Any] = {
+        "seed": seed,
+        "num_resamples": num_resamples,
+        "conf_level": conf_level,
+        "progress": progress,
+        "command_line": command_line,
+        "execution": execution,
+    }
+    if method == "sobol":
+        return sobol(study, n, second_order=second_order, **settings)
+    if method == "morris":
+        return morris(study, n, **settings)
+    raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
 
 
 def _phases(*stamps: tuple[float, float]) -> dict[str, float]:

@@ -11,27 +11,30 @@ depend on the runs beside it, so the chunks' results are bitwise those of one ca
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from gvcdyn.backend.compiler import kernel_message
+from gvcdyn.bundled import resolve_model, resolve_scenario
 from gvcdyn.errors import JobInterrupted
 from gvcdyn.execute.jobs import _ctrl_c_latch
+from gvcdyn.model import Model
 from gvcdyn.progress import Progress, silent
 from gvcdyn.whatif.chunks import SweepRuns, _dataset
 from gvcdyn.whatif.request import WhatIf, prepare_what_if
+from gvcdyn.whatif.scenarios import Scenario, SetsLike, SweepsLike, read_scenario
 
-__all__ = ["run_batch", "run_what_if"]
+__all__ = ["run_batch", "what_if"]
 
 
-def run_what_if(
-    model_path: str | Path,
-    scenarios: Sequence[str | Path] = (),
-    sets: Sequence[str] = (),
-    sweeps: Sequence[str] = (),
+def what_if(
+    model: str | Path | Model,
+    scenarios: Sequence[str | Path | Mapping[str, float] | Scenario] = (),
+    sets: SetsLike | None = None,
+    sweeps: SweepsLike | None = None,
     *,
     method: str | None = None,  # None: the model's declared method
     final_time: float | None = None,
@@ -42,17 +45,26 @@ def run_what_if(
     command_line: Sequence[str] | None = None,
     progress: Progress = silent,
 ) -> xr.Dataset:
-    """Run every what-if of the request in one batch and return the labelled dataset.
+    """Run every what-if of a request in this process; the labelled dataset (``gvcdyn
+    run``'s numbers and labels: it prepares the request the same way, ``prepare_what_if``,
+    and runs it as its small-job road does, ``run_batch``).
 
-    ``sets`` are ``NAME=VALUE`` strings, ``sweeps`` ``NAME=START:STOP:N`` strings (see
-    ``gvcdyn.whatif.scenarios``); ``variables`` limits what is saved (default: everything);
-    ``data_files`` are other runs' outputs the model's data variables read.
+    ``model``: a ``.mdl`` file, the name of a shipped model or a loaded ``Model``.
+    ``scenarios``: scenario files or names (in the ``scenarios/`` folder beside the model),
+    or mappings of lever values (named ``scenario 1``, ``scenario 2``... in the result).
+    ``sets``: ``{lever: value}`` for every run; ``sweeps``: ``{lever: values}``, every
+    combination of them run for each scenario. ``variables`` limits what is saved
+    (default: everything); ``data_files`` are other runs' outputs the model's data
+    variables read. A lever value outside its documented range is refused unless
+    ``allow_out_of_range``.
     """
+    path = model.path if isinstance(model, Model) else resolve_model(model)
+    read = [_scenario(s, i, path) for i, s in enumerate(scenarios, 1)]
     request = prepare_what_if(
-        model_path,
-        scenarios,
-        sets,
-        sweeps,
+        model if isinstance(model, Model) else path,
+        read,
+        sets or {},
+        sweeps or {},
         method=method,
         final_time=final_time,
         time_step=time_step,
@@ -63,6 +75,18 @@ def run_what_if(
         progress=progress,
     )
     return run_batch(request, progress=progress)
+
+
+def _scenario(given: str | Path | Mapping[str, float] | Scenario, i: int, model: Path | None):
+    """A scenario of ``what_if``: read from its file (or the model's scenario of that
+    name), or made from a mapping of lever values."""
+    if isinstance(given, Scenario):
+        return given
+    if isinstance(given, Mapping):
+        return Scenario(f"scenario {i}", dict(given), "", f"scenarios[{i - 1}]")
+    if model is not None:
+        given = resolve_scenario(given, model)
+    return read_scenario(given)
 
 
 #: Up to this many runs go in one call; the first chunk of a larger batch has this many.

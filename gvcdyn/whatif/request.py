@@ -12,17 +12,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gvcdyn.dataset import build_dataset
-from gvcdyn.model import RawResult, load
+from gvcdyn.model import Model, RawResult, load
 from gvcdyn.progress import Progress, silent
 from gvcdyn.whatif.labels import annotate, sweep_title
-from gvcdyn.whatif.scenarios import Batch, Scenario, build_batch, read_scenario
+from gvcdyn.whatif.scenarios import (
+    Batch,
+    Scenario,
+    SetsLike,
+    SweepsLike,
+    build_batch,
+    read_scenario,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
 
     from gvcdyn.backend.timegrid import TimeGrid
     from gvcdyn.language.ir import Variable
-    from gvcdyn.model import Model
 
 __all__ = ["WhatIf", "prepare_what_if"]
 
@@ -95,10 +101,10 @@ class WhatIf:
 
 
 def prepare_what_if(
-    model_path: str | Path,
+    model: str | Path | Model,
     scenarios: Sequence[str | Path | Scenario] = (),
-    sets: Sequence[str] = (),
-    sweeps: Sequence[str] = (),
+    sets: SetsLike = (),
+    sweeps: SweepsLike = (),
     *,
     method: str | None = None,  # None: the model's declared method
     final_time: float | None = None,
@@ -109,13 +115,17 @@ def prepare_what_if(
     command_line: Sequence[str] | None = None,
     progress: Progress = silent,
 ) -> WhatIf:
-    """Read and check everything a what-if needs, without running it (see ``run_what_if``).
+    """Read and check everything a what-if needs, without running it (see ``what_if``).
 
-    ``scenarios``: scenario files, or scenarios already read (``read_scenario``)."""
+    ``model``: a model file, or a model already loaded (``data_files`` are then its own);
+    ``scenarios``: scenario files, or scenarios already read (``read_scenario``); ``sets``
+    and ``sweeps``: the command line's texts or mappings (``build_batch``)."""
 
     read = [s if isinstance(s, Scenario) else read_scenario(s) for s in scenarios]
-    with progress.stage(f"reading {model_path}"):
-        model = load(model_path, data_files=list(data_files))
+    if not isinstance(model, Model):
+        path = model
+        with progress.stage(f"reading {path}"):
+            model = load(path, data_files=list(data_files))
     method = model.integration_method(method)
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
     chosen = list(variables) if variables is not None else None

@@ -251,27 +251,70 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+#: ``--set`` texts (``NAME=VALUE``) or a mapping of lever name to value
+SetsLike = Sequence[str] | Mapping[str, float]
+#: ``--sweep`` texts (``NAME=START:STOP:N``) or a mapping of lever name to its values
+SweepsLike = Sequence[str] | Mapping[str, Sequence[float] | np.ndarray]
+
+
+def _given_sets(sets: SetsLike) -> list[tuple[str, str, float]]:
+    """``(source, name, value)`` of each set lever; ``source`` starts its messages."""
+    if not isinstance(sets, Mapping):
+        return [(f"--set {text!r}", *parse_set(text)) for text in sets]
+    given = []
+    for name, value in sets.items():
+        source = f"sets[{name!r}]"
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise SpecSyntaxError(f"{source}: give one number, got {value!r}")
+        if not math.isfinite(value):
+            raise SpecSyntaxError(f"{source}: the value must be a finite number, got {value}")
+        given.append((source, str(name), float(value)))
+    return given
+
+
+def _given_sweeps(sweeps: SweepsLike) -> list[tuple[str, str, np.ndarray]]:
+    """``(source, name, values)`` of each swept lever; ``source`` starts its messages."""
+    if not isinstance(sweeps, Mapping):
+        return [(f"--sweep {text!r}", *parse_sweep(text)) for text in sweeps]
+    given = []
+    for name, values in sweeps.items():
+        source = f"sweeps[{name!r}]"
+        try:
+            grid = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise SpecSyntaxError(f"{source}: give a sequence of numbers, got {values!r}") from None
+        if grid.ndim != 1 or not 1 <= len(grid) <= MAX_SWEEP_POINTS:
+            raise SpecSyntaxError(
+                f"{source}: give a sequence of 1 to {MAX_SWEEP_POINTS:,} numbers, got {values!r}"
+            )
+        if not np.isfinite(grid).all():
+            raise SpecSyntaxError(f"{source}: every value must be a finite number")
+        given.append((source, str(name), grid))
+    return given
+
+
 def build_batch(
     model: Any,
     scenarios: Sequence[Scenario] = (),
-    sets: Sequence[str] = (),
-    sweeps: Sequence[str] = (),
+    sets: SetsLike = (),
+    sweeps: SweepsLike = (),
     *,
     allow_out_of_range: bool = False,
 ) -> Batch:
     """Lay out every run of a what-if request: scenarios x product of the sweeps.
 
-    Precedence, from weakest to strongest: model defaults, the scenario file, ``--set``
-    (applies to every run), ``--sweep``. With no scenario the model's defaults are the
-    single base ("default"). Everything is validated here, before the kernel is touched.
+    ``sets`` and ``sweeps`` are the command line's texts or plain mappings (``{"Shock
+    Size": 0.5}``, ``{"Buyer Support": [0, 0.5, 1]}``). Precedence, from weakest to
+    strongest: model defaults, the scenario file, ``--set`` (applies to every run),
+    ``--sweep``. With no scenario the model's defaults are the single base ("default").
+    Everything is validated here, before the kernel is touched.
     """
     bases = list(scenarios) or [Scenario("default", {}, "model defaults", "defaults")]
-    set_texts = [(text, *parse_set(text)) for text in sets]
-    sweep_texts = [(text, *parse_sweep(text)) for text in sweeps]
+    set_given = _given_sets(sets)
+    sweep_given = _given_sweeps(sweeps)
     # every name and value of the request through the one check, in the order given
     given = [(s.source or s.name, key, value) for s in bases for key, value in s.parameters.items()]
-    given += [(f"--set {text!r}", name, value) for text, name, value in set_texts]
-    given += [(f"--sweep {text!r}", name, grid) for text, name, grid in sweep_texts]
+    given += [*set_given, *sweep_given]
     resolved = iter(resolve_levers(model, given, allow_out_of_range=allow_out_of_range))
     parameters: dict[str, Parameter] = {}
     checked_bases: list[dict[str, np.ndarray]] = []
@@ -281,26 +324,26 @@ def build_batch(
             parameters.setdefault(param.name, param)
             checked_bases[-1][param.name] = column
     set_values: dict[str, np.ndarray] = {}
-    for text, _, _ in set_texts:
+    for source, _, _ in set_given:
         param, column = next(resolved)
         parameters.setdefault(param.name, param)
         canonical = param.name
         if canonical in set_values:
             raise SpecSyntaxError(
-                f"--set {text!r}: '{canonical}' is set twice (first to "
+                f"{source}: '{canonical}' is set twice (first to "
                 f"{set_values[canonical][0]:g}); give each lever once, or --sweep it"
             )
         set_values[canonical] = column
     sweep_axes: dict[str, np.ndarray] = {}
-    for text, _, _ in sweep_texts:
+    for source, _, _ in sweep_given:
         param, values = next(resolved)
         parameters.setdefault(param.name, param)
         canonical = param.name
         if canonical in sweep_axes:
-            raise SpecSyntaxError(f"--sweep {text!r}: '{canonical}' is swept twice")
+            raise SpecSyntaxError(f"{source}: '{canonical}' is swept twice")
         if canonical in set_values:
             raise SpecSyntaxError(
-                f"--sweep {text!r}: '{canonical}' is also given with --set; use one of the two"
+                f"{source}: '{canonical}' is also given with --set; use one of the two"
             )
         sweep_axes[canonical] = values
 
