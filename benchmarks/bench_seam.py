@@ -17,6 +17,7 @@ is 0 stay fixed, and the script names them.
     python benchmarks/bench_seam.py                         # gvc_like
     python benchmarks/bench_seam.py models/gvc_upgrading.mdl
     python benchmarks/bench_seam.py --runs 2000 --batches 1,100 path/to/model.mdl
+    python benchmarks/bench_seam.py models/gvc_upgrading.mdl --integration rk4 --time-step 0.125
 
 Numbers depend on the machine and its load (printed with them): on a shared machine
 compare CPU times, and wall times only between runs at the same load.
@@ -73,16 +74,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batches", default="1,100,10000", help="comma-separated")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
+    parser.add_argument(
+        "--integration", choices=("euler", "rk4"), help="default: the model's declared method"
+    )
+    parser.add_argument("--time-step", type=float, help="default: the model's TIME STEP")
     args = parser.parse_args()
     batches = tuple(int(b) for b in args.batches.split(","))
 
     model = gvcdyn.load(args.model)
-    seam = Seam.of(model)
+    seam = Seam.of(model, args.integration, args.time_step)
     print(
         f"model {args.model.name}: {len(model.parameters)} parameters ({seam.space.k} varied), "
         f"{len(model.variables)} variables; numba {numba.get_num_threads()} threads; "
         f"{load_average()}"
     )
+    print(f"  integration: {seam.evaluator.method}, time step {seam.evaluator.grid.time_step:g}")
     if seam.skipped:
         print(f"  left at their defaults (range is one value, or default 0): {seam.skipped}")
     t_pysd = pysd_seconds_per_run(args.model, max(1, min(args.repeats, 3)))
@@ -96,13 +102,16 @@ def main() -> None:
     X = seam.design(args.runs)
     design = pd.DataFrame(X, columns=list(seam.space.names))
     matrix = model.parameter_matrix(design)
-    grid = model.grid(matrix)
+    grid = model.grid(matrix, time_step=args.time_step)
+    method = seam.evaluator.method
     five = seam.evaluator.columns
     n = args.runs
-    t_run = timed(lambda: model.run(design), n, args.budget)
-    t_simulate = timed(lambda: model.simulate(matrix), n, args.budget)
+    t_run = timed(lambda: seam.run(design), n, args.budget)
+    t_simulate = timed(lambda: model.simulate(matrix, method=method, grid=grid), n, args.budget)
     t_eval = timed(lambda: seam.evaluator(X), n, args.budget)
-    t_bare = timed(lambda: model.simulate(matrix, grid=grid, columns=five), n, args.budget)
+    t_bare = timed(
+        lambda: model.simulate(matrix, method=method, grid=grid, columns=five), n, args.budget
+    )
     print(f"\nat {n:,} runs, us per run, wall (CPU); {load_average()}")
 
     def line(label: str, t: Timing, versus: str = "") -> None:

@@ -113,13 +113,22 @@ class Seam:
     space: gvcdyn.ParameterSpace
     evaluator: gvcdyn.Evaluator
     skipped: list[str]
+    method: str | None = None  # None: the model's declared integration method
+    time_step: float | None = None  # None: the model's TIME STEP
 
     @classmethod
-    def of(cls, model: gvcdyn.Model) -> Seam:
+    def of(
+        cls, model: gvcdyn.Model, method: str | None = None, time_step: float | None = None
+    ) -> Seam:
         bounds, skipped = varied_bounds(model)
         space = gvcdyn.ParameterSpace(model, list(bounds), bounds=bounds)
         outcomes = [gvcdyn.Outcome(cell) for cell in first_cells(model, 5)]
-        return cls(model, space, model.evaluator(space, outcomes), skipped)
+        evaluator = model.evaluator(space, outcomes, method=method, time_step=time_step)
+        return cls(model, space, evaluator, skipped, method, time_step)
+
+    def run(self, params: object) -> object:
+        """``Model.run`` at the seam's integration setting."""
+        return self.model.run(params, method=self.method, time_step=self.time_step)
 
     def design(self, n: int, seed: int = 0) -> np.ndarray:
         return self.space.scale(np.random.default_rng(seed).uniform(size=(n, self.space.k)))
@@ -132,7 +141,7 @@ class Seam:
             frame = pd.DataFrame(X, columns=list(self.space.names))
             result[n] = {
                 "evaluator": timed(lambda X=X: self.evaluator(X), n, budget),
-                "Model.run": timed(lambda f=frame: self.model.run(f), n, budget),
+                "Model.run": timed(lambda f=frame: self.run(f), n, budget),
             }
         return result
 
