@@ -15,6 +15,10 @@ want to repeat after calibrating v3 or changing its structure. It prints
    each model): Spearman rho per outcome, and over the cases not started by buyers,
    foreign firms or a TNC.
 
+Each model runs at its declared integration and TIME STEP (v2.2 Euler 1/64; v3 RK4 1/8
+since issue 20's later steps, Euler 1/64 when the numbers of models/README.md's first
+step were measured).
+
     python studies/v3_draft_measures.py [--draws 200] [--skip-sweeps]
 """
 

@@ -9,9 +9,9 @@ be repeatable after the next structural step or a calibration of v3. It prints
 
 1. the checks of models/gvc_upgrading_v3.checks.toml on the working model (before: only
    the new group b18, which the draft's names can run): checks holding at the base and
-   each group's share of 200 draws at +-20% (seed 1), with Euler at the model's own
-   TIME STEP (1/64) and with RK4 at 1/8 (the setting v3 is to adopt; a temporary copy of
-   the model with TIME STEP 0.125, since reality_check takes no step);
+   each group's share of 200 draws at +-20% (seed 1), with Euler at 1/64 (the drafts'
+   setting) and RK4 at 1/8 (v3's declared setting), each on a temporary copy of the
+   model with that TIME STEP, since reality_check takes no step;
 2. b18's quantities: Value Capture Share, Cluster Margin and Cluster Market Position,
    Global Demand Growth 0 minus 0.08, mean over years 10-40, per background;
 3. the treadmill through competitors: a captive cluster with weak sources, no shock and
@@ -25,7 +25,9 @@ be repeatable after the next structural step or a calibration of v3. It prints
    Demand Growth, Scouting Intensity and Entrant Wage Gap;
 6. face validity (Spearman rho per outcome, declared mapping).
 
-Parts 2-6 use Euler at the model's own TIME STEP (1/64), as the calibration scripts do.
+Parts 2-6 run each model at its own declared integration and TIME STEP, as the
+calibration scripts do: the drafts before Euler at 1/64; v3 RK4 at 1/8 (the numbers in
+models/README.md were measured while v3 still declared Euler at 1/64).
 
     python studies/v3_prices_measures.py [--draws 200] [--skip-sweeps] [--before REV]
 """
@@ -234,10 +236,10 @@ def main() -> None:
         models = {"before": before, "after": V3}
         bases = {"reference": REFERENCE_FILE, "v2.2 fit": params_file(folder, fit, "fit.toml")}
         b18 = only_groups(folder, ("b18",))
-        for method, step in (("euler", None), ("rk4", 0.125)):
-            setting = "Euler 1/64" if step is None else f"RK4 {step:g}"
-            after = V3 if step is None else with_step(V3, folder, step)
-            old = before if step is None else with_step(before, folder, step)
+        for method, step in (("euler", 0.015625), ("rk4", 0.125)):
+            setting = f"{method} 1/{round(1 / step)}"
+            after = with_step(V3, folder, step)
+            old = with_step(before, folder, step)
             checks(f"after, {setting}", after, V3_CHECKS, bases, method, args.draws)
             checks(f"before (b18 only), {setting}", old, b18, bases, method, args.draws)
         b18_values(models, {"reference": ref, "v2.2 fit": fit})
