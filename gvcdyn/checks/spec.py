@@ -24,7 +24,7 @@ from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Expression, Series
 from gvcdyn.errors import GvcdynError, ParameterValueError, RealityCheckError
 from gvcdyn.io.tomlfile import check_keys, read_toml
-from gvcdyn.whatif.scenarios import read_scenario, resolve_parameters
+from gvcdyn.whatif.scenarios import RANGE_HINT, read_scenario, resolve_parameters
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model
@@ -204,8 +204,8 @@ def _values(model: Model, table: object, where: str) -> dict[str, float]:
     try:
         resolved = resolve_parameters(model, table, where)
     except ParameterValueError as exc:  # a check file has no --allow-out-of-range
-        text = str(exc).replace(" or pass --allow-out-of-range", "")
-        raise RealityCheckError(text) from None
+        advice = "use a value inside it" if exc.hint == RANGE_HINT else None
+        raise RealityCheckError(exc.describe(hint=advice)) from None
     return {k: float(v[0]) for k, v in resolved.items()}
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from gvcdyn.language.ir import Parameter
 
 __all__ = [
+    "RANGE_HINT",
     "Batch",
     "Scenario",
     "ScenarioFileError",
@@ -205,6 +206,11 @@ def resolve_levers(
     return resolved
 
 
+#: what to do about a lever value outside its documented range (a reality-check file,
+#: which has no such option, gives its own advice instead)
+RANGE_HINT = "use a value inside it or pass --allow-out-of-range"
+
+
 def check_lever(
     model: Any, param: Parameter, column: np.ndarray, where: str, allow_out_of_range: bool
 ) -> None:
@@ -225,7 +231,7 @@ def check_lever(
             f"{where} = {column[bad][0]:g} is outside the allowed range "
             f"{param.range_text()} of '{param.name}'",
             variable=param.name,
-            hint="use a value inside it or pass --allow-out-of-range",
+            hint=RANGE_HINT,
         )
 
 
