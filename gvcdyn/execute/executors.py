@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.backend.kernel import start_threads
 from gvcdyn.errors import ExecutorError
 
 __all__ = ["Chunk", "DaskExecutor", "Executor", "InProcessExecutor", "call_chunk"]
@@ -145,6 +144,8 @@ def _worker_call(
 def _limit_numba_threads(n: int) -> None:
     """numba's thread count is per calling thread: set it in the task's own thread."""
     import numba
+
+    from gvcdyn.backend.kernel import start_threads  # lazy: numba, only where chunks run
 
     start_threads()  # before set_num_threads starts them with OpenMP's default wait
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
