@@ -21,12 +21,19 @@ from typing import TYPE_CHECKING
 
 from gvcdyn.backend.compiler import kernel_message
 from gvcdyn.errors import CheckError, ModelFileNotFoundError
+from gvcdyn.io.reference import (
+    Comparison,
+    compare,
+    compare_frames,
+    dataset_columns,
+    read_reference,
+)
+from gvcdyn.model import load
 from gvcdyn.progress import Progress, silent
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gvcdyn.io.reference import Comparison
 
 __all__ = ["check_model", "pysd_reference"]
 
@@ -80,12 +87,10 @@ def check_model(
     compile. ``data_files`` are other runs' outputs the model's data variables read.
     Returns a ``gvcdyn.io.reference.Comparison``.
     """
-    import gvcdyn
-    from gvcdyn.io.reference import compare, compare_frames, dataset_columns, read_reference
 
     ref = read_reference(reference) if reference is not None else None
     with progress.stage(f"reading {model_path}"):
-        model = gvcdyn.load(model_path, data_files=list(data_files))
+        model = load(model_path, data_files=list(data_files))
     with progress.stage(kernel_message(model, "euler")):
         ds = model.run(None, method="euler")
     time, columns = dataset_columns(ds)
