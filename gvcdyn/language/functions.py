@@ -107,20 +107,6 @@ def _ramp_value(a: Sequence[Number], time: float, dt: float) -> Number:
     return rt.ramp_open.py_func(a[0], a[1], time)
 
 
-def _vector_select_source(e: Emit) -> str:
-    n = int(e.nodes[2].value)  # lowering puts the pair count here
-    selection, expression = e.args[3 : 3 + n], e.args[3 + n :]
-    return (
-        f"rt.vector_select({e.args[0]}, {e.args[1]}, ({', '.join(selection)},), "
-        f"({', '.join(expression)},))"
-    )
-
-
-def _vector_select_value(a: Sequence[Number], time: float, dt: float) -> Number:
-    n = int(a[2])
-    return rt.vector_select.py_func(a[0], a[1], tuple(a[3 : 3 + n]), tuple(a[3 + n :]))
-
-
 def _ordering(name: str) -> Function:
     """VECTOR SORT ORDER / VECTOR RANK of one cell: (position, direction, *vector)."""
     helper = getattr(rt, name)
@@ -132,31 +118,25 @@ def _ordering(name: str) -> Function:
     )
 
 
-def _allocate_source(e: Emit) -> str:
-    n = int(e.nodes[3].value)  # lowering puts the number of targets here
-    requests, priorities = e.args[4 : 4 + n], e.args[4 + n :]
-    return (
-        f"rt.allocate_by_priority({e.args[0]}, {e.args[1]}, {e.args[2]}, "
-        f"({', '.join(requests)},), ({', '.join(priorities)},))"
-    )
+def _counted(name: str, head: int, groups: int) -> Function:
+    """A runtime helper called with ``head`` scalars, then ``groups`` tuples of ``n``
+    arguments each, ``n`` being the count lowering puts right after the scalars (VECTOR
+    SELECT, ALLOCATE BY PRIORITY, ALLOCATE AVAILABLE); the last tuple takes the rest."""
+    helper = getattr(rt, name)
 
+    def split(args: Sequence, n: int) -> list[Sequence]:
+        cuts = [head + 1 + k * n for k in range(groups)]
+        return [args[a:b] for a, b in zip(cuts, [*cuts[1:], len(args)], strict=True)]
 
-def _allocate_value(a: Sequence[Number], time: float, dt: float) -> Number:
-    n = int(a[3])
-    return rt.allocate_by_priority.py_func(a[0], a[1], a[2], tuple(a[4 : 4 + n]), tuple(a[4 + n :]))
+    def source(e: Emit) -> str:
+        n = int(e.nodes[head].value)  # lowering puts the count here
+        tuples = ", ".join(f"({', '.join(g)},)" for g in split(e.args, n))
+        return f"rt.{name}({', '.join(e.args[:head])}, {tuples})"
 
+    def value(a: Sequence[Number], time: float, dt: float) -> Number:
+        return helper.py_func(*a[:head], *(tuple(g) for g in split(a, int(a[head]))))
 
-def _allocate_available_source(e: Emit) -> str:
-    n = int(e.nodes[2].value)  # lowering puts the number of targets here
-    groups = [e.args[3 + k * n : 3 + (k + 1) * n] for k in range(4)]
-    tuples = ", ".join(f"({', '.join(g)},)" for g in groups)
-    return f"rt.allocate_available({e.args[0]}, {e.args[1]}, {tuples})"
-
-
-def _allocate_available_value(a: Sequence[Number], time: float, dt: float) -> Number:
-    n = int(a[2])
-    groups = [tuple(a[3 + k * n : 3 + (k + 1) * n]) for k in range(4)]
-    return rt.allocate_available.py_func(a[0], a[1], *groups)
+    return Function(name, None, source, value)
 
 
 # Vensim's special variable that seeds the RANDOM functions' stream, and its value in a
@@ -316,7 +296,7 @@ _FUNCTIONS: tuple[Function, ...] = (
         lambda e: f"rt.select_stage({e.args[0]}, ({', '.join(e.args[1:])},))",
         lambda a, t, dt: rt.select_stage.py_func(a[0], tuple(a[1:])),
     ),
-    Function("vector_select", None, _vector_select_source, _vector_select_value),
+    _counted("vector_select", 2, 2),  # (action, missing, n, *selections, *expressions)
     _ordering("vector_sort_order"),
     _ordering("vector_rank"),
     Function(
@@ -326,9 +306,9 @@ _FUNCTIONS: tuple[Function, ...] = (
         lambda a, t, dt: rt.vector_reorder.py_func(a[0], tuple(a[1:])),
     ),
     # (position, width, supply, n, *requests, *priorities)
-    Function("allocate_by_priority", None, _allocate_source, _allocate_value),
+    _counted("allocate_by_priority", 3, 2),
     # (position, avail, n, *requests, *ptypes, *ppriorities, *pwidths)
-    Function("allocate_available", None, _allocate_available_source, _allocate_available_value),
+    _counted("allocate_available", 2, 4),
     Function(
         "inverse_entry",
         None,
