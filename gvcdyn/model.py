@@ -306,7 +306,12 @@ class Model:
         bad |= np.isnan(block) & ~np.isnan(self._defaults[columns])
         if bad.any():
             for param in given:
-                _check_range(param, matrix[:, param.column])
+                param.check_values(
+                    matrix[:, param.column],
+                    f"parameter '{param.name}'",
+                    "its range {range}",
+                    hint="use a value inside it or allow out-of-range values explicitly",
+                )
 
     def grid(
         self,
@@ -572,21 +577,6 @@ def _frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         else:
             return {str(c): block[:, i] for i, c in enumerate(frame.columns)}
     return {str(c): frame[c].to_numpy() for c in frame.columns}
-
-
-def _check_range(param: ir.Parameter, column: np.ndarray) -> None:
-    if np.any(np.isnan(column)) and not math.isnan(param.default):
-        raise ParameterValueError(
-            f"parameter '{param.name}': NaN is not a valid value", variable=param.name
-        )
-    bad = param.outside_range(column)
-    if bad.any():
-        raise ParameterValueError(
-            f"parameter '{param.name}' = {column[bad][0]:g} is outside its range "
-            f"{param.range_text()}",
-            variable=param.name,
-            hint="use a value inside it or allow out-of-range values explicitly",
-        )
 
 
 def _setting(label: str, value: object) -> float:

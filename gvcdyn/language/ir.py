@@ -9,10 +9,13 @@ expressions over them, already sorted in evaluation order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
+from gvcdyn.errors import ParameterValueError
 
 # --------------------------------------------------------------------------- expressions
 
@@ -204,6 +207,22 @@ class Parameter:
         lo = "-inf" if self.minimum is None else f"{self.minimum:g}"
         hi = "inf" if self.maximum is None else f"{self.maximum:g}"
         return f"[{lo}, {hi}]"
+
+    def check_values(self, values: np.ndarray, where: str, outside: str, hint: str) -> None:
+        """Refuse what no run may take, naming the first: NaN (unless the default is NaN),
+        ``{where}: NaN is not a valid value``; a value outside the documented range,
+        ``{where} = {value:g} is outside <outside>``, where ``outside`` may name
+        ``{range}`` and ``{name}`` (``Model.run``'s and a what-if's words differ)."""
+        if np.isnan(values).any() and not math.isnan(self.default):
+            raise ParameterValueError(f"{where}: NaN is not a valid value", variable=self.name)
+        bad = self.outside_range(values)
+        if bad.any():
+            raise ParameterValueError(
+                f"{where} = {values[bad][0]:g} is outside "
+                + outside.format(range=self.range_text(), name=self.name),
+                variable=self.name,
+                hint=hint,
+            )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,18 +221,8 @@ def check_lever(
         same = (column == param.default) | (np.isnan(column) & math.isnan(param.default))
         if not same.all():
             raise structural_parameter_error(param.name, where=where)
-    if allow_out_of_range:
-        return
-    if np.isnan(column).any() and not math.isnan(param.default):
-        raise ParameterValueError(f"{where}: NaN is not a valid value", variable=param.name)
-    bad = param.outside_range(column)
-    if bad.any():
-        raise ParameterValueError(
-            f"{where} = {column[bad][0]:g} is outside the allowed range "
-            f"{param.range_text()} of '{param.name}'",
-            variable=param.name,
-            hint=RANGE_HINT,
-        )
+    if not allow_out_of_range:
+        param.check_values(column, where, "the allowed range {range} of '{name}'", RANGE_HINT)
 
 
 def resolve_parameters(
@@ -299,6 +289,20 @@ def _given_sweeps(sweeps: SweepsLike) -> list[tuple[str, str, np.ndarray]]:
     return given
 
 
+def _canonical(
+    given: Sequence[tuple[str, str, Any]],
+    resolved: Iterator[tuple[Parameter, np.ndarray]],
+    parameters: dict[str, Parameter],
+) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(source, lever's canonical name, checked values) of each of ``given``, taken in turn
+    from ``resolved`` (``resolve_levers`` of them, in the same order); each lever's
+    ``Parameter`` is recorded in ``parameters``."""
+    for source, _, _ in given:
+        param, values = next(resolved)
+        parameters.setdefault(param.name, param)
+        yield source, param.name, values
+
+
 def build_batch(
     model: Any,
     scenarios: Sequence[Scenario] = (),
@@ -330,10 +334,7 @@ def build_batch(
             parameters.setdefault(param.name, param)
             checked_bases[-1][param.name] = column
     set_values: dict[str, np.ndarray] = {}
-    for source, _, _ in set_given:
-        param, column = next(resolved)
-        parameters.setdefault(param.name, param)
-        canonical = param.name
+    for source, canonical, column in _canonical(set_given, resolved, parameters):
         if canonical in set_values:
             raise SpecSyntaxError(
                 f"{source}: '{canonical}' is set twice (first to "
@@ -341,10 +342,7 @@ def build_batch(
             )
         set_values[canonical] = column
     sweep_axes: dict[str, np.ndarray] = {}
-    for source, _, _ in sweep_given:
-        param, values = next(resolved)
-        parameters.setdefault(param.name, param)
-        canonical = param.name
+    for source, canonical, values in _canonical(sweep_given, resolved, parameters):
         if canonical in sweep_axes:
             raise SpecSyntaxError(f"{source}: '{canonical}' is swept twice")
         if canonical in set_values:
