@@ -1,4 +1,9 @@
-"""Write ``results/sensitivity.md``: which levers most affect functional upgrading.
+"""Write ``results/sensitivity_levers.md``: which levers most affect functional upgrading.
+
+Each lever over its documented range: the earlier design, kept for comparison. The
+project's answer is ``results/sensitivity.md``, written by
+``studies/sensitivity_evidence.py`` on the evidence basis of issue 19 (coded contexts
+drawn case by case, the fit's posterior, stated bands for the uncoded levers).
 
 Re-run it whenever the model or the calibration fit changes: nothing in the text below
 is typed by hand except the design and the seeds' claims; every number, ranking and
@@ -141,7 +146,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=8, help="fit bootstrap draws")
     parser.add_argument("--draw-n", type=int, default=256, help="Sobol' N at each draw")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "sensitivity.md")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "sensitivity_levers.md")
     args = parser.parse_args()
     check_out(args.out)  # .md or .html, before the runs
     started = time.perf_counter()
