@@ -18,8 +18,11 @@ from gvcdyn.errors import (
     GvcdynError,
     ModelStructureError,
     ParameterValueError,
+    ScenarioFileError,
+    ScenarioFormatError,
     SimulationSettingsError,
 )
+from gvcdyn.io.scenario_files import read_scenario
 
 #: two auxiliaries that read each other: scheduling refuses the loop, not knowing the file
 LOOP = """
@@ -87,3 +90,39 @@ def test_a_horizon_error_names_the_parameters_in_a_new_error(tmp_path: Path) -> 
     cause = error.__cause__
     assert isinstance(cause, SimulationSettingsError)
     assert "'horizon'" not in str(cause) and str(cause) in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[parameters]\nx = "a"\n', "key 'x' must be a number, got 'a'"),
+        ("[parameters]\nx = nan\n", "key 'x' must be a finite number, got nan"),
+        ("description = 1\n[parameters]\n", "key 'description' must be a string"),
+        ('description = "d"\n', "missing [parameters] table (lever name = value, one per line)"),
+    ],
+)
+def test_a_scenario_file_error_carries_its_file_as_a_field(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioFormatError) as info:
+        read_scenario(path)
+    error = info.value
+    assert (error.file, error.message) == (str(path), said)  # the message as raised
+    assert str(error) == f"{path}: {said}"  # the one line printed, as before
+
+
+def test_a_scenario_file_error_from_the_toml_reader_is_told_its_file(tmp_path: Path) -> None:
+    unknown = tmp_path / "extra.toml"
+    unknown.write_text("[parameters]\n[other]\n")
+    with pytest.raises(ScenarioFormatError) as info:
+        read_scenario(unknown)
+    assert info.value.file == str(unknown)
+    assert str(info.value) == info.value.message  # it names the file already: said once
+    assert str(info.value).startswith(f"{unknown}: unknown key 'other'")
+    missing = tmp_path / "missing.toml"
+    with pytest.raises(ScenarioFileError) as info:
+        read_scenario(missing)
+    assert info.value.file == str(missing)
+    assert str(info.value) == f"scenario file not found: {missing}"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gvcdyn.errors import ScenarioFileError, ScenarioFormatError
+from gvcdyn.errors import GvcdynError, ScenarioFileError, ScenarioFormatError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 
 __all__ = ["Scenario", "read_scenario"]
@@ -39,11 +39,19 @@ class Scenario:
 def read_scenario(path: str | Path) -> Scenario:
     """Read one scenario TOML file; the scenario is named after the file's stem.
 
-    Raises ``ScenarioFileError`` if it is missing and ``ScenarioFormatError`` (naming the
-    file, and the key where one is at fault) for bad TOML, unknown top-level keys, a
-    missing ``[parameters]`` table or a value that is not a number.
+    Raises ``ScenarioFileError`` if it is missing and ``ScenarioFormatError`` for bad
+    TOML, unknown top-level keys, a missing ``[parameters]`` table or a value that is not
+    a number (naming the key at fault); either carries the file as its ``file`` field.
     """
     path = Path(path)
+    try:
+        return _read_scenario(path)
+    except GvcdynError as exc:
+        exc.at(file=path)  # the file as a field: the one line printed reads "path: ..."
+        raise
+
+
+def _read_scenario(path: Path) -> Scenario:
     data, _ = read_toml(
         path, what="scenario file", invalid=ScenarioFormatError, missing=ScenarioFileError
     )
@@ -57,17 +65,15 @@ def read_scenario(path: str | Path) -> Scenario:
     )
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioFormatError(f"{path}: key 'description' must be a string")
+        raise ScenarioFormatError("key 'description' must be a string")
     table = data.get("parameters")
     if not isinstance(table, dict):
-        raise ScenarioFormatError(
-            f"{path}: missing [parameters] table (lever name = value, one per line)"
-        )
+        raise ScenarioFormatError("missing [parameters] table (lever name = value, one per line)")
     values: dict[str, float] = {}
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScenarioFormatError(f"{path}: key {key!r} must be a number, got {shown(value)}")
+            raise ScenarioFormatError(f"key {key!r} must be a number, got {shown(value)}")
         if not math.isfinite(value):
-            raise ScenarioFormatError(f"{path}: key {key!r} must be a finite number, got {value}")
+            raise ScenarioFormatError(f"key {key!r} must be a finite number, got {value}")
         values[key] = float(value)
     return Scenario(path.stem, values, description, str(path))
