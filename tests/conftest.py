@@ -27,6 +27,16 @@ SD_TEST_MODELS_MISSING = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Accept pyproject's xdist options when xdist is off (``pytest -p no:xdist``) or not
+    installed, so the suite then runs serially instead of refusing its own addopts."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist (not loaded: these options are ignored)")
+    group.addoption("--numprocesses", dest="numprocesses", default=None, help="ignored")
+    group.addoption("--dist", dest="dist", default="no", help="ignored")
+
+
 @pytest.fixture(scope="session")
 def sd_test_models() -> Path:
     """Path of the reference suite folder; a missing suite fails the test (never a skip)."""
