@@ -219,13 +219,15 @@ class _Kernel:
 
 
 _kernels: dict[str, _Kernel] = {}  # module name -> its cache, for _VerifiedCacheFile
+_PACKAGE = Path(runtime.__file__).resolve().parent  # gvcdyn/, whose numba caches are ours
 _install_lock = threading.Lock()
 
 
 class _VerifiedCacheFile(caching.IndexDataCacheFile):
     """numba's index and data files, verified before unpickling for kernel modules.
 
-    For any other function it is numba's ``IndexDataCacheFile`` unchanged. For a function
+    For any other function it is numba's ``IndexDataCacheFile`` unchanged, but for the
+    data file names of gvcdyn's own functions (:meth:`save`). For a function
     of a kernel module (its file name starts with the module's name), every file is
     written with a header (magic, digest of the kernel source, digest of the payload) and
     read only if the header and the file's owner and mode check out; otherwise it counts
@@ -239,6 +241,30 @@ class _VerifiedCacheFile(caching.IndexDataCacheFile):
             source_stamp = kernel.source_digest  # numba's stamp of the file: the same bytes
         super().__init__(cache_path, filename_base, source_stamp)
         self._kernel = kernel
+        # gvcdyn's own cached functions (runtime helpers, likelihood), in-tree
+        self._ours = kernel is not None or Path(cache_path).resolve().is_relative_to(_PACKAGE)
+
+    def save(self, key: Any, data: Any) -> None:
+        """numba's ``save``, with the data file named after ``key`` for gvcdyn's functions.
+
+        numba numbers a function's data files in the order of the index it read, so two
+        processes adding different signatures at once (a runtime helper takes tuples of
+        any length; test workers, dask workers) can each write file N while the index
+        that wins names the other's signature: every later process would run one
+        signature's machine code for the other. Named after its key, a data file holds
+        that key's code only; the race can then lose an index entry, which compiles again.
+        """
+        if not self._ours:
+            super().save(key, data)
+            return
+        overloads = self._load_index()
+        data_name = overloads.get(key)
+        if data_name is None:
+            number = int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:7])
+            data_name = self._data_name(number)  # numba's pattern wants a number
+            overloads[key] = data_name
+            self._save_index(overloads)
+        self._save_data(data_name, data)
 
     def _load_index(self) -> dict:
         if self._kernel is None:
