@@ -8,6 +8,7 @@ of 3 moves: moves 1-6 are saved); and resumed from that checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -168,3 +169,46 @@ def test_a_saved_chain_is_not_overwritten_by_a_new_run(toy_problem, tmp_path):
         )
     with pytest.raises(CheckpointError, match="holds an unfinished job"):
         sample_posterior(counted(toy_problem), SETTINGS, execution=Execution(output=out))
+
+
+class _StopsThePosterior:
+    """A progress that interrupts the posterior at move ``at`` (as Ctrl-C would)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def stage(self, message: str):
+        return contextlib.nullcontext()
+
+    def task(self, description: str, total: int):
+        at = self.at if description == "posterior moves" else None
+
+        class _Task:
+            def advance(self, k: int = 1) -> None:
+                pass
+
+            def update(self, completed: int, *, note: str = "") -> None:
+                if completed == at:
+                    raise Interrupted(f"stopped after move {completed}")
+
+            def done(self) -> None:
+                pass
+
+        return _Task()
+
+
+def test_calibrate_resume_continues_an_interrupted_posterior(tmp_path):
+    """``gvcdyn calibrate --resume`` (``calibrate(..., execution=Execution(resume=True))``)
+    takes the saved moves of the posterior and gives the uninterrupted fit's draws."""
+    from gvcdyn.calibrate.study import calibrate
+
+    config = quick_toy_config(posterior=PosteriorSettings(steps=12, walkers=8, seed=4))
+    whole = calibrate(config)
+    out = tmp_path / "fit.nc"
+    with pytest.raises(Interrupted):
+        calibrate(config, progress=_StopsThePosterior(11), execution=Execution(output=out))
+    saved = sorted((tmp_path / "fit.nc.posterior.job").glob("chunk-*.npz"))
+    assert len(saved) == 1  # moves 1-10: one checkpoint of CHECKPOINT_EVERY moves
+    resumed = calibrate(config, execution=Execution(output=out, resume=True))
+    for name in ("posterior_draw", "posterior_lp"):
+        assert np.array_equal(resumed[name].values, whole[name].values, equal_nan=True), name

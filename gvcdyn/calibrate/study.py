@@ -128,7 +128,10 @@ def calibrate(
         with step(f"posterior (emcee, {steps} ensemble moves)"):
             moves = progress.task("posterior moves", steps)
             posterior = sample_posterior(
-                problem, config.posterior, progress=lambda done, total: moves.update(done)
+                problem,
+                config.posterior,
+                progress=lambda done, total: moves.update(done),
+                execution=execution,  # checkpointed beside the other stages; --resume resumes it
             )
     cv = None
     if crossval:
