@@ -153,7 +153,8 @@ class RichProgress:
         if self._stage_lines:
             self.console.print(f"[dim]{escape(message)}[/dim]")
         self._start()
-        line = self._display.add_task(message, total=None, stage=True, note="")
+        # escaped: a message is plain text (a path may hold brackets rich reads as markup)
+        line = self._display.add_task(escape(message), total=None, stage=True, note="")
         try:
             yield
         finally:

@@ -87,3 +87,36 @@ def test_map_runs_counts_runs_not_chunks() -> None:
     assert [(t.description, t.total) for t in progress.tasks] == [("squares", 10)]
     assert progress.tasks[0].steps == [3, 3, 3, 1]
     assert np.array_equal(result.Y, X**2)
+
+
+def test_a_stage_message_is_shown_as_plain_text() -> None:
+    """A path with brackets is not read as rich markup (the CLI's old spinner escaped it)."""
+    console, buffer = _console(terminal=True)
+    with RichProgress(console) as progress, progress.stage("reading [b]m[/b].mdl"):
+        pass
+    assert "reading [b]m[/b].mdl" in buffer.getvalue()
+
+
+def test_the_command_lines_own_steps_are_stages_of_the_one_protocol(monkeypatch) -> None:
+    """``cli.common.status`` (reading a model, running checks...) is a ``RichProgress``
+    stage on the CLI's stderr console, not a second kind of spinner."""
+    from gvcdyn.cli import common  # lazy: the CLI layer, for this test only
+
+    made: list[Recorder] = []
+
+    class Opened(Recorder):
+        def __init__(self, console: Console) -> None:
+            super().__init__()
+            self.console, self.closed = console, False
+            made.append(self)
+
+        def __enter__(self) -> Opened:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(common, "RichProgress", Opened)
+    with common.status("reading m.mdl"):
+        assert made[0].stages == ["reading m.mdl"] and not made[0].closed
+    assert made[0].console is common.err and made[0].closed

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
-from gvcdyn.cli.common import check_output, err, exit_on_interrupt, out, writing
+from gvcdyn.cli.common import check_output, err, exit_on_interrupt, out, status, writing
 from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -166,7 +166,7 @@ def predict(
     from gvcdyn.calibrate.predict import prediction_paths, write_predictions
 
     prediction_paths(out_path)  # a clashing --out is refused before the simulation
-    with err.status("simulating the cases"):
+    with status("simulating the cases"):
         prediction = run_prediction(fit, cases, point=point)
     for problem in prediction.problems:
         err.print(f"warning: {problem}")

@@ -20,6 +20,7 @@ from gvcdyn.errors import (
     JobInterrupted,
     OutputWriteError,
 )
+from gvcdyn.progress import RichProgress
 
 #: exit status of a command stopped by Ctrl-C (the shell's 128 + SIGINT)
 EXIT_INTERRUPTED = 130
@@ -133,9 +134,13 @@ def exit_on_interrupt(unsaved: str | Callable[[], str]) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def status(message: str) -> contextlib.AbstractContextManager[Any]:
-    """A spinner on stderr while a library step runs (the library's ``progress`` hook)."""
-    return err.status(escape(message))
+@contextlib.contextmanager
+def status(message: str) -> Iterator[None]:
+    """A step of the command's own (reading a model, running the checks, writing a
+    report) as a stage of the one progress protocol: its spinner line on stderr, drawn
+    as the library's stages are (``RichProgress.stage``)."""
+    with RichProgress(err) as progress, progress.stage(message):
+        yield
 
 
 def load(path: Path) -> Any:
