@@ -24,9 +24,14 @@ fit file of ``gvcdyn calibrate calibration/config_v3.toml --crossval``, it print
    (scipy's qmc, seed 10, over each lever's documented range; studies/lever_sweeps.py's
    LEVERS), the lever low and high in each; value at year 40.
 
+With ``--posterior FILE`` (a fit of the same config with its ``[posterior]`` table) it
+also prints each constant's posterior median and 95% interval and the sampler's
+convergence verdict.
+
 Every run is at v3's declared integration (RK4, TIME STEP 1/8), the calibration's.
 
     python studies/v3_fit_measures.py [results/fit_v3.nc] [--draws 200] [--skip-checks]
+        [--posterior results/fit_v3_post.nc]
 """
 
 from __future__ import annotations
@@ -196,17 +201,35 @@ def sweeps(model: object, fit_values: dict[str, float]) -> None:
                   f"[{source}]: " + " | ".join(parts), flush=True)  # fmt: skip
 
 
+def posterior(path: Path) -> None:
+    """Posterior median and 95% interval per constant; the convergence attributes."""
+    with xr.open_dataset(path) as ds:
+        fit = ds.load()
+    attrs = {k: v for k, v in fit.attrs.items() if k.startswith("posterior_")}
+    print("posterior: " + "; ".join(f"{k[10:]} {v}" for k, v in attrs.items()))
+    print(f"  its fit: objective {float(fit.attrs['objective']):.3f}")
+    draws = fit["posterior_draw"]
+    kept = draws.stack(sample=("chain", "draw"))
+    for name in draws["parameter"].values:
+        q = np.quantile(kept.sel(parameter=name).values, [0.025, 0.5, 0.975])
+        est = float(fit["estimate"].sel(parameter=name))
+        print(f"  {name}: estimate {est:.4g}, posterior {q[1]:.4g} [{q[0]:.4g}, {q[2]:.4g}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fit", nargs="?", default=str(REPO / "results" / "fit_v3.nc"))
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--skip-checks", action="store_true")
+    parser.add_argument("--posterior", help="fit file with posterior draws")
     args = parser.parse_args()
     fit_path = Path(args.fit)
     config = tomllib.loads((REPO / "calibration" / "config_v3.toml").read_text(encoding="utf-8"))
     with xr.open_dataset(fit_path) as ds:
         fit = ds.load()
     fit_values = estimates(fit, config)
+    if args.posterior:
+        posterior(Path(args.posterior))
     crossval(fit)
     model = gvcdyn.load(V3)
     with tempfile.TemporaryDirectory() as tmp:
