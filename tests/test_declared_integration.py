@@ -119,3 +119,20 @@ def test_models_without_a_declaration_stay_euler(tmp_path) -> None:
     assert model.run().attrs["method"] == "euler"
     shipped = Path(__file__).resolve().parents[1] / "models" / "gvc_upgrading.mdl"
     assert gvcdyn.load(shipped).integration == "euler"  # calibrated at Euler 1/64
+
+
+def test_check_against_a_vensim_output_runs_the_declared_method(tmp_path) -> None:
+    """Vensim wrote its output with the method the model declares, so ``gvcdyn check``
+    compares a run with that method (here RK4: an Euler run misses by ~1e-2)."""
+    from gvcdyn.checks.replication import check_model
+
+    path = _model_file(tmp_path, 1)
+    rk4 = gvcdyn.load(path).run(None, method="rk4")
+    euler = gvcdyn.load(path).run(None, method="euler")
+    assert np.max(np.abs(rk4["x"].values - euler["x"].values)) > 1e-2
+    reference = tmp_path / "vensim.csv"
+    times, values = rk4["time"].values.tolist(), rk4["x"].values[0].tolist()
+    rows = ["Time,x"] + [f"{t!r},{x!r}" for t, x in zip(times, values, strict=True)]
+    reference.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    comparison = check_model(path, reference)
+    assert comparison.passed and comparison.n_compared_columns == 1, comparison.summary()

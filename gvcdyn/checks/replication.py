@@ -1,6 +1,7 @@
 """Is a model simulated right? Compare gvcdyn's run with Vensim's output or with PySD.
 
-``check_model`` runs the model with its own settings (Euler, its TIME STEP and SAVEPER)
+``check_model`` runs the model with its own settings (the integration it declares, its
+TIME STEP and SAVEPER; Euler against PySD, which integrates with Euler only)
 and compares every shared column under the reference suite's rule
 ``numpy.isclose(sim, ref, rtol, atol)``. Without a Vensim output it runs PySD on a copy of
 the model, because ``pysd.read_vensim`` writes a ``.py`` file next to the ``.mdl`` and
@@ -91,8 +92,10 @@ def check_model(
     ref = read_reference(reference) if reference is not None else None
     with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))
-    with progress.stage(kernel_message(model, "euler")):
-        ds = model.run(None, method="euler")
+    # Vensim ran the model with the integration it declares; PySD integrates with Euler only
+    method = model.integration_method() if ref is not None else "euler"
+    with progress.stage(kernel_message(model, method)):
+        ds = model.run(None, method=method)
     time, columns = dataset_columns(ds)
     if ref is not None:
         return compare(columns, ref, time=time, rtol=rtol, atol=atol)
