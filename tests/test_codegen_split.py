@@ -12,6 +12,7 @@ linked into the driver, so its error still reaches the caller.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -168,6 +169,12 @@ SUITE_MODELS = (
     "get_data_args_3d_xls",
     "vector_select",
 )
+# Part sizes other than TINY_PARTS. Each of vector_select's statements passes whole
+# matrices as tuples (about 1,400 characters), so tiny parts hold one statement each:
+# 368 parts compiled one by one; parts of the default size still cut it into 13 (3 static,
+# 10 output), each calling the helper (this test: 68 s CPU instead of 104, most of it
+# the one-function kernel).
+PART_SIZES = {"vector_select": codegen.PART_CHARS}
 
 
 @pytest.mark.slow
@@ -175,13 +182,18 @@ SUITE_MODELS = (
 def test_split_suite_model_is_bitwise_equal_and_matches_vensim(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(codegen, "PART_CHARS", TINY_PARTS)
+    part_chars = PART_SIZES.get(name, TINY_PARTS)
+    monkeypatch.setattr(codegen, "PART_CHARS", part_chars)
     folder = shutil.copytree(sd_test_models_dir() / name, tmp_path / name)
     (mdl,) = [p for p in folder.iterdir() if p.suffix.lower() == ".mdl"]
     (reference_file,) = [p for p in folder.iterdir() if p.stem == "output"]
     model = gvcdyn.load(mdl)
     split, whole = _variant(model, True), _variant(model, False)
     assert "SPLIT_CELL_SLOTS" in split.source  # the split kernel, not the one function
+    if part_chars != TINY_PARTS:  # larger parts: still many of them
+        assert (
+            len(re.findall(r"^def _(?:static|init|dynamic|output)_\d+\(", split.source, re.M)) > 8
+        )
     got, expected = split.run(), whole.run()
     for variable in expected.data_vars:
         np.testing.assert_array_equal(got[variable].values, expected[variable].values)
