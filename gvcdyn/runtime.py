@@ -767,18 +767,11 @@ def maximum(typingctx, a, b):
     return types.float64(types.float64, types.float64), codegen
 
 
-@intrinsic
-def table(typingctx, values, start):
-    """The lookup table at ``start`` in a split kernel's values: a pointer to its header
-    (point count, data mode), then its xs, then its ys. A typed pointer rather than the
-    start itself, so that ``table_lookup`` is compiled once, not once per literal start."""
-    if not (isinstance(values, types.CPointer) and isinstance(start, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.gep(args[0], [args[1]])
-
-    return values(values, types.intp), codegen
+#: The lookup table at ``start`` in a split kernel's values: a pointer to its header
+#: (point count, data mode), then its xs, then its ys. A typed pointer rather than the
+#: start itself, so that ``table_lookup`` is compiled once, not once per literal start;
+#: the pointer arithmetic is ``_offset``'s.
+table = _offset
 
 
 @_jit_call
