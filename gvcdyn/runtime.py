@@ -32,6 +32,21 @@ _jit_call = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
+def _bracket(x: float, xs: np.ndarray) -> tuple[int, int]:
+    """The neighbours ``lo + 1 == hi`` with ``xs[lo] <= x <= xs[hi]`` (bisection), for
+    ``xs[0] <= x <= xs[-1]`` in increasing ``xs``; shared by lookups and data variables."""
+    lo = 0
+    hi = xs.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
+
+
+@_jit
 def lookup(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
     """Linear interpolation in a table, holding the end values outside its x range.
 
@@ -44,14 +59,7 @@ def lookup(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
         return ys[0]
     if x >= xs[n - 1]:
         return ys[n - 1]
-    lo = 0
-    hi = n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if xs[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
+    lo, hi = _bracket(x, xs)
     x0 = xs[lo]
     x1 = xs[hi]
     if x1 == x0:
@@ -76,14 +84,7 @@ def data_value(time: float, xs: np.ndarray, ys: np.ndarray, mode: int) -> float:
         if mode == 3:
             return np.nan
         return ys[0] if time < xs[0] else ys[n - 1]
-    lo = 0
-    hi = n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if xs[mid] <= time:
-            lo = mid
-        else:
-            hi = mid
+    lo, hi = _bracket(time, xs)
     if xs[hi] == time:
         return ys[hi]
     if xs[lo] == time:
