@@ -62,3 +62,35 @@ def test_chunks_are_on_disk_before_the_file_closes(tmp_path: Path) -> None:
         np.testing.assert_array_equal(
             ds["parameter_value"].values[-1], [2.0 * N_RUNS - 2, 2.0 * N_RUNS - 1]
         )
+
+
+def test_opening_the_file_leaves_the_labels_on_disk(tmp_path: Path) -> None:
+    """xarray decodes a netCDF string variable whole when it opens the file (1,000,000
+    labels: 600 MiB); the per-run labels are UTF-8 characters instead, read only when
+    asked for, and come back as the same strings (non-ASCII and empty ones too)."""
+    import tracemalloc
+
+    n = 200_000
+    labels = np.array([f"growth={i / 7:g}, size=é{i % 3}" for i in range(n)], dtype=object)
+    labels[1], labels[2] = "", "ünïcode ☃"
+    sink = NetCDFSink(
+        tmp_path / "labels.nc",
+        n,
+        outcomes=["y"],
+        attrs={"coordinates": "scenario"},
+        extra={"scenario": (("run",), labels, {"description": "label of each run"})},
+    )
+    sink.write(0, np.zeros((n, 1)), np.zeros(n, dtype=np.int64))
+    path = sink.close()
+    tracemalloc.start()
+    try:
+        with xr.open_dataset(path) as ds:
+            opened = tracemalloc.get_traced_memory()[1]
+            assert "scenario" in ds.coords
+            assert ds["scenario"].attrs == {"description": "label of each run"}
+            head = ds["scenario"].isel(run=slice(0, 4)).values.tolist()
+            assert head == labels[:4].tolist()
+            assert ds["scenario"].values.tolist() == labels.tolist()
+    finally:
+        tracemalloc.stop()
+    assert opened < 4 * 2**20  # before: 200,000 x 4 bytes x 28 characters and more (> 22 MB)
