@@ -70,18 +70,8 @@ def test_opening_the_file_leaves_the_labels_on_disk(tmp_path: Path) -> None:
     asked for, and come back as the same strings (non-ASCII and empty ones too)."""
     import tracemalloc
 
-    n = 200_000
-    labels = np.array([f"growth={i / 7:g}, size=é{i % 3}" for i in range(n)], dtype=object)
-    labels[1], labels[2] = "", "ünïcode ☃"
-    sink = NetCDFSink(
-        tmp_path / "labels.nc",
-        n,
-        outcomes=["y"],
-        attrs={"coordinates": "scenario"},
-        extra={"scenario": (("run",), labels, {"description": "label of each run"})},
-    )
-    sink.write(0, np.zeros((n, 1)), np.zeros(n, dtype=np.int64))
-    path = sink.close()
+    labels = _labels()
+    path = _labelled_file(tmp_path / "labels.nc", labels, np.zeros(len(labels), dtype=np.int64))
     tracemalloc.start()
     try:
         with xr.open_dataset(path) as ds:
@@ -94,3 +84,50 @@ def test_opening_the_file_leaves_the_labels_on_disk(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert opened < 4 * 2**20  # before: 200,000 x 4 bytes x 28 characters and more (> 22 MB)
+
+
+def _labels(n: int = 200_000) -> np.ndarray:
+    labels = np.array([f"growth={i / 7:g}, size=é{i % 3}" for i in range(n)], dtype=object)
+    labels[1], labels[2] = "", "ünïcode ☃"
+    return labels
+
+
+def _labelled_file(path: Path, labels: np.ndarray, status: np.ndarray) -> Path:
+    n = len(labels)
+    sink = NetCDFSink(
+        path,
+        n,
+        outcomes=["y"],
+        attrs={"coordinates": "scenario"},
+        extra={"scenario": (("run",), labels, {"description": "label of each run"})},
+    )
+    sink.write(0, np.zeros((n, 1)), status)
+    return sink.close()
+
+
+def test_the_status_report_reads_only_the_labels_it_prints(tmp_path: Path, monkeypatch) -> None:
+    """``gvcdyn run`` warns about the runs that did not finish, by label, from the file
+    it streamed: it reads those labels, not all of them (200,000 labels: > 22 MB)."""
+    import io
+    import tracemalloc
+
+    from gvcdyn.cli import common
+    from gvcdyn.cli.whatif import _report_status
+
+    labels = _labels()
+    status = np.zeros(len(labels), dtype=np.int64)
+    status[[2, 7, *range(100, 110)]] = 1
+    path = _labelled_file(tmp_path / "status.nc", labels, status)
+    printed = io.StringIO()
+    monkeypatch.setattr(common.err, "file", printed)
+    with xr.open_dataset(path) as ds:
+        tracemalloc.start()
+        try:
+            _report_status(ds)
+            used = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    text = printed.getvalue()
+    assert "run 'ünïcode ☃'" in text and f"run {labels[107]!r}" in text
+    assert f"run {labels[108]!r}" not in text and "2 more runs did not finish" in text
+    assert used < 12 * 2**20  # before: every label decoded (200,000 of them)

@@ -155,10 +155,12 @@ def _report_status(ds: Any) -> None:
 
     if "status" not in ds:
         return
-    labels = ds["scenario"].values if "scenario" in ds.coords else ds["run"].values
-    bad = [(str(labels[i]), int(code)) for i, code in enumerate(ds["status"].values) if code]
-    for label, code in bad[:10]:
-        err.print(escape(f"warning: run {label!r}: {describe(code)}"))
+    labels = ds["scenario"] if "scenario" in ds.coords else ds["run"]
+    codes = ds["status"].values
+    bad = [i for i, code in enumerate(codes) if code]
+    for i in bad[:10]:  # only these labels read: a streamed sweep's stay on disk
+        label = str(labels[i].item())
+        err.print(escape(f"warning: run {label!r}: {describe(int(codes[i]))}"))
     if len(bad) > 10:
         err.print(f"warning: {len(bad) - 10} more runs did not finish cleanly (see 'status')")
 
