@@ -101,6 +101,7 @@ def test_a_constraint_nothing_meets_is_a_clear_error():
         (PosteriorSettings(walkers=2), "at least twice"),
         (PosteriorSettings(steps=10, burn=10), "burn must be in"),
         (PosteriorSettings(steps=10, burn=5, thin=4), "fewer than 2"),
+        (PosteriorSettings(moves="walk"), "moves must be one of 'stretch', 'de', got 'walk'"),
     ],
 )
 def test_bad_settings_are_refused_with_the_rule(settings, message):
@@ -172,6 +173,10 @@ def _toy_doc_with(posterior_table: str) -> str:
         ("steps = 100\nwalker = 8\n", r"\[posterior\].*walker"),
         ("steps = 100\nwalkers = 2\n", r"\[posterior\].*at least twice the 2"),
         ("steps = 100\nburn = 100\n", r"\[posterior\].*burn must be in"),
+        (
+            'steps = 100\nmoves = "DE"\n',
+            r"\[posterior\]: posterior moves must be one of 'stretch', 'de', got 'DE'$",
+        ),
     ],
 )
 def test_a_bad_posterior_table_is_refused_naming_it(tmp_path, table, message):
@@ -181,6 +186,36 @@ def test_a_bad_posterior_table_is_refused_naming_it(tmp_path, table, message):
     path.write_text(_toy_doc_with(table).replace('"toy_', f'"{DATA}/toy_'))
     with pytest.raises(CalibrationConfigError, match=message):
         load(path)
+
+
+def test_the_posterior_table_reads_the_moves_setting(tmp_path):
+    path = tmp_path / "config.toml"
+    for table, moves in [("steps = 100\n", "stretch"), ('steps = 100\nmoves = "de"\n', "de")]:
+        path.write_text(_toy_doc_with(table).replace('"toy_', f'"{DATA}/toy_'))
+        assert load_config(path).posterior.moves == moves
+
+
+def test_de_moves_give_draws_inside_the_bounds_that_honour_the_checks(tmp_path):
+    from toy_calibration import TOY_CHECKS
+
+    checks = tmp_path / "toy.checks.toml"
+    checks.write_text(TOY_CHECKS)
+    problem = CalibrationProblem.from_config(quick_toy_config(checks=checks))
+    settings = PosteriorSettings(steps=60, walkers=8, seed=2, moves="de")
+    idata = sample_posterior(problem, settings)
+    draws = np.stack([idata.posterior[name].values.ravel() for name in problem.names], 1)
+    assert np.all(draws >= problem.bounds[:, 0]) and np.all(draws <= problem.bounds[:, 1])
+    _margin, holds = problem.check_verdicts(draws)
+    assert holds.all()
+    assert draws[:, 0].max() < 0.4  # the check bites (Learning Rate above ~0.38 breaks it)
+    attrs = idata.posterior.attrs
+    assert "DEMove 0.8 + DESnookerMove 0.2" in attrs["sampler"]
+    assert attrs["constrained"] == 1
+    assert 0 < attrs["acceptance_fraction_mean"] < 1
+    stretch = sample_posterior(problem, replace(settings, moves="stretch"))
+    assert not np.array_equal(
+        stretch.posterior[problem.names[0]].values, idata.posterior[problem.names[0]].values
+    )
 
 
 @pytest.fixture(scope="module")

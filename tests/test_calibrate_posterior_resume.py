@@ -130,6 +130,7 @@ def test_a_finished_saved_chain_is_taken_whole(toy_problem, straight, tmp_path):
         (PosteriorSettings(steps=20, walkers=8, seed=5), "the seed changed: was 4, now 5"),
         (PosteriorSettings(steps=20, walkers=10, seed=4), "'walkers' was 8, now 10"),
         (PosteriorSettings(steps=30, walkers=8, seed=4), "'steps' was 20, now 30"),
+        (PosteriorSettings(steps=20, walkers=8, seed=4, moves="de"), "'moves' was (none), now de"),
     ],
 )
 def test_a_resume_with_another_setting_is_refused_in_one_line(

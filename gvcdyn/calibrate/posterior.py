@@ -165,7 +165,9 @@ def sample_posterior(
     settings = settings or PosteriorSettings()
     walkers, burn, thin = settings.resolved(problem.k)
     log_prob = _log_probability(problem, constraint)
-    sampler = emcee.EnsembleSampler(walkers, problem.k, log_prob, vectorize=True)
+    sampler = emcee.EnsembleSampler(
+        walkers, problem.k, log_prob, vectorize=True, moves=_moves(settings.moves)
+    )
     saved = _ChainCheckpoint.open(problem, settings, walkers, execution, checkpoint_every)
     try:
         done = saved.restore(sampler, problem) if saved is not None else 0
@@ -209,7 +211,7 @@ def sample_posterior(
     verdict = convergence(idata, tau=tau, kept_steps=settings.steps - burn)
     idata.posterior.attrs.update(
         {
-            "sampler": "emcee EnsembleSampler, stretch move, vectorized (one batch a move)",
+            "sampler": _SAMPLER[settings.moves],
             "target": (
                 "exp(-objective): profiled ordered-logit likelihood x priors on the bounds; "
                 "cutpoints profiled out, not sampled (a profile posterior)"
@@ -226,6 +228,25 @@ def sample_posterior(
     )
     idata.sample_stats["acceptance_fraction"] = ("chain", sampler.acceptance_fraction)
     return idata
+
+
+#: the posterior's ``sampler`` attribute for each ``moves`` setting
+_SAMPLER = {
+    "stretch": "emcee EnsembleSampler, stretch move, vectorized (one batch a move)",
+    "de": ("emcee EnsembleSampler, DEMove 0.8 + DESnookerMove 0.2, vectorized (one batch a move)"),
+}
+
+
+def _moves(name: str):
+    """emcee's ``moves`` argument for the ``[posterior]`` table's ``moves`` setting: None
+    (emcee's default stretch move, so the default draws are those of before the setting)
+    or the differential-evolution mixture emcee's guide recommends ("Using different
+    moves", https://emcee.readthedocs.io/en/stable/tutorials/moves/)."""
+    import emcee  # lazy: emcee is imported only when a posterior is sampled
+
+    if name == "stretch":
+        return None
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
 
 
 class _ChainCheckpoint:
@@ -259,8 +280,17 @@ class _ChainCheckpoint:
             raise CalibrationConfigError(f"checkpoint_every must be >= 1, got {every}")
         identity = identity_of(getattr(problem, "evaluator", problem))
         _walkers, burn, thin = settings.resolved(problem.k)
+        # the default moves are not named, so a stretch chain saved before the setting
+        # existed still resumes; any other moves setting is part of the job
+        moves = {} if settings.moves == "stretch" else {"moves": settings.moves}
         config = job_config(
-            problem, "posterior", walkers=walkers, steps=settings.steps, burn=burn, thin=thin
+            problem,
+            "posterior",
+            walkers=walkers,
+            steps=settings.steps,
+            burn=burn,
+            thin=thin,
+            **moves,
         )
         fp = fingerprint(
             model=identity.get("model_sha256", ""),
