@@ -15,6 +15,7 @@ workers on one machine share its cores instead of oversubscribing them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -162,6 +163,37 @@ def _dumps(f: Callable[..., Any]) -> bytes:
     return cloudpickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _connect(address: str, timeout: float) -> Any:
+    """A dask client of the scheduler at ``address``, or one ``ExecutorError`` saying why not.
+
+    A ``Client`` whose connection fails is left half made, in a reference cycle; when the
+    garbage collector later runs its ``__del__``, that closes the client under
+    distributed's class-wide ``LoopRunner`` lock, and if the collection happens inside
+    another client's start or close (which hold that lock), the process deadlocks. So the
+    half-made client is collected here, before anything else starts a client.
+    """
+    from distributed import Client  # lazy: dask loads when a job uses a cluster
+
+    failure: ExecutorError | None = None
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except TypeError as exc:  # dask: "TLS expects a ssl_context argument ..."
+        failure = ExecutorError(
+            f"the dask scheduler at {address} speaks TLS and this machine has no TLS "
+            "settings for dask: set distributed.comm.tls.ca-file, "
+            "distributed.comm.tls.client.cert and .key in dask's configuration "
+            f"(docs/cluster.md) ({exc})"
+        )
+    except (OSError, TimeoutError) as exc:
+        failure = ExecutorError(
+            f"cannot reach the dask scheduler at {address} ({exc}); start one with "
+            "`dask scheduler` and workers with `dask worker ADDRESS`, or drop "
+            "--scheduler to run locally"
+        )
+    gc.collect()  # the failed Client, now (see above)
+    raise failure
+
+
 class DaskExecutor(Executor):
     """Chunks as dask tasks: on an embedded ``LocalCluster`` or on an existing scheduler.
 
@@ -195,21 +227,7 @@ class DaskExecutor(Executor):
         self._cluster: Any = None
         if scheduler is not None:
             address = _scheduler_address(scheduler)
-            try:
-                self._client = Client(address, timeout=connect_timeout, set_as_default=False)
-            except TypeError as exc:  # dask: "TLS expects a ssl_context argument ..."
-                raise ExecutorError(
-                    f"the dask scheduler at {address} speaks TLS and this machine has no TLS "
-                    "settings for dask: set distributed.comm.tls.ca-file, "
-                    "distributed.comm.tls.client.cert and .key in dask's configuration "
-                    f"(docs/cluster.md) ({exc})"
-                ) from None
-            except (OSError, TimeoutError) as exc:
-                raise ExecutorError(
-                    f"cannot reach the dask scheduler at {address} ({exc}); start one with "
-                    "`dask scheduler` and workers with `dask worker ADDRESS`, or drop "
-                    "--scheduler to run locally"
-                ) from None
+            self._client = _connect(address, connect_timeout)
             self.address = address
             try:
                 self._client.wait_for_workers(1, timeout=connect_timeout)
