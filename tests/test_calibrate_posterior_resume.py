@@ -8,11 +8,12 @@ of 3 moves: moves 1-6 are saved); and resumed from that checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
+from recording_progress import RecordedTask, Recorder
 from toy_calibration import quick_toy_config
 
 from gvcdyn.calibrate.posterior import PosteriorSettings, sample_posterior
@@ -57,6 +58,18 @@ def interrupt_after(step: int):
     return progress
 
 
+def _interrupted(problem: CalibrationProblem, out: Path, at: int) -> None:
+    """Sample ``problem`` with checkpoints beside ``out`` and stop it after move ``at``."""
+    with pytest.raises(Interrupted):
+        sample_posterior(
+            counted(problem),
+            SETTINGS,
+            execution=Execution(output=out),
+            checkpoint_every=EVERY,
+            progress=interrupt_after(at),
+        )
+
+
 @pytest.fixture(scope="module")
 def straight(toy_problem):
     problem = counted(toy_problem)
@@ -66,14 +79,7 @@ def straight(toy_problem):
 def test_a_resumed_chain_is_bitwise_the_uninterrupted_one(toy_problem, straight, tmp_path):
     idata, straight_counter = straight
     out = tmp_path / "fit.nc"
-    with pytest.raises(Interrupted):
-        sample_posterior(
-            counted(toy_problem),
-            SETTINGS,
-            execution=Execution(output=out),
-            checkpoint_every=EVERY,
-            progress=interrupt_after(7),
-        )
+    _interrupted(toy_problem, out, 7)
     folder = tmp_path / "fit.nc.posterior.job"
     assert job_checkpoints(out) == [folder]
     assert sorted(p.name for p in folder.glob("chunk-*.npz")) == [
@@ -137,14 +143,7 @@ def test_a_resume_with_another_setting_is_refused_in_one_line(
     toy_problem, tmp_path, changed, expected
 ):
     out = tmp_path / "fit.nc"
-    with pytest.raises(Interrupted):
-        sample_posterior(
-            counted(toy_problem),
-            SETTINGS,
-            execution=Execution(output=out),
-            checkpoint_every=EVERY,
-            progress=interrupt_after(4),
-        )
+    _interrupted(toy_problem, out, 4)
     with pytest.raises(CheckpointError) as refused:
         sample_posterior(
             counted(toy_problem),
@@ -160,42 +159,19 @@ def test_a_resume_with_another_setting_is_refused_in_one_line(
 
 def test_a_saved_chain_is_not_overwritten_by_a_new_run(toy_problem, tmp_path):
     out = tmp_path / "fit.nc"
-    with pytest.raises(Interrupted):
-        sample_posterior(
-            counted(toy_problem),
-            SETTINGS,
-            execution=Execution(output=out),
-            checkpoint_every=EVERY,
-            progress=interrupt_after(4),
-        )
+    _interrupted(toy_problem, out, 4)
     with pytest.raises(CheckpointError, match="holds an unfinished job"):
         sample_posterior(counted(toy_problem), SETTINGS, execution=Execution(output=out))
 
 
-class _StopsThePosterior:
+def _stops_the_posterior(at: int) -> Recorder:
     """A progress that interrupts the posterior at move ``at`` (as Ctrl-C would)."""
 
-    def __init__(self, at: int) -> None:
-        self.at = at
+    def stop(task: RecordedTask) -> None:
+        if task.description == "posterior moves" and task.completed == at:
+            raise Interrupted(f"stopped after move {task.completed}")
 
-    def stage(self, message: str):
-        return contextlib.nullcontext()
-
-    def task(self, description: str, total: int):
-        at = self.at if description == "posterior moves" else None
-
-        class _Task:
-            def advance(self, k: int = 1) -> None:
-                pass
-
-            def update(self, completed: int, *, note: str = "") -> None:
-                if completed == at:
-                    raise Interrupted(f"stopped after move {completed}")
-
-            def done(self) -> None:
-                pass
-
-        return _Task()
+    return Recorder(on_count=stop)
 
 
 def test_calibrate_resume_continues_an_interrupted_posterior(tmp_path):
@@ -207,7 +183,7 @@ def test_calibrate_resume_continues_an_interrupted_posterior(tmp_path):
     whole = calibrate(config)
     out = tmp_path / "fit.nc"
     with pytest.raises(Interrupted):
-        calibrate(config, progress=_StopsThePosterior(11), execution=Execution(output=out))
+        calibrate(config, progress=_stops_the_posterior(11), execution=Execution(output=out))
     saved = sorted((tmp_path / "fit.nc.posterior.job").glob("chunk-*.npz"))
     assert len(saved) == 1  # moves 1-10: one checkpoint of CHECKPOINT_EVERY moves
     resumed = calibrate(config, execution=Execution(output=out, resume=True))
