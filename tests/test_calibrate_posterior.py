@@ -210,6 +210,7 @@ def test_de_moves_give_draws_inside_the_bounds_that_honour_the_checks(tmp_path):
     assert draws[:, 0].max() < 0.4  # the check bites (Learning Rate above ~0.38 breaks it)
     attrs = idata.posterior.attrs
     assert "DEMove 0.8 + DESnookerMove 0.2" in attrs["sampler"]
+    assert attrs["moves"] == "de"
     assert attrs["constrained"] == 1
     assert 0 < attrs["acceptance_fraction_mean"] < 1
     stretch = sample_posterior(problem, replace(settings, moves="stretch"))
@@ -237,6 +238,7 @@ def test_calibrate_with_a_posterior_table_keeps_the_draws_in_the_fit(toy_fit_wit
     assert fit["posterior_draw"].dims == ("chain", "draw", "parameter")
     assert fit["posterior_draw"].shape == (8, 20, 2)
     assert fit.attrs["posterior_converged"] == 0  # 40 moves are far too few
+    assert fit.attrs["posterior_moves"] == "stretch"  # the setting, beside its description
     assert "autocorrelation" in fit.attrs["posterior_convergence_failures"]
     draws = fit["posterior_draw"].values
     assert np.all((draws >= fit["bound_low"].values) & (draws <= fit["bound_high"].values))

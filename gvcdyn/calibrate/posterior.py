@@ -212,6 +212,7 @@ def sample_posterior(
     idata.posterior.attrs.update(
         {
             "sampler": _SAMPLER[settings.moves],
+            "moves": settings.moves,  # the [posterior] setting, as the config spells it
             "target": (
                 "exp(-objective): profiled ordered-logit likelihood x priors on the bounds; "
                 "cutpoints profiled out, not sampled (a profile posterior)"
@@ -459,6 +460,7 @@ PREDICTIVE_DRAWS = 200
 #: posterior attributes carried into a fit file, each prefixed ``posterior_``
 _FIT_ATTRS = (
     "sampler",
+    "moves",
     "target",
     "constrained",
     "walkers",
