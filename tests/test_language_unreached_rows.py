@@ -80,18 +80,6 @@ def test_kernel_overwrites_every_cell(tmp_path: Path) -> None:
     columns = np.arange(len(model.simulate(matrix).columns), dtype=np.int64)
     out = np.full((2, len(grid.save_times), len(columns)), 7.0)  # a sentinel, not NaN
     status = np.zeros(2, dtype=np.int64)
-    kernel = gvcdyn.backend.kernel.Kernel(model.source, "euler").function
-    kernel(
-        matrix,
-        out,
-        status,
-        grid.save_rows,
-        columns,
-        grid.initial_time,
-        grid.time_step,
-        grid.n_steps,
-        grid.saveper,
-        grid.final_time,
-    )
+    gvcdyn.backend.kernel.Kernel(model.source, "euler").run_into(out, status, matrix, grid, columns)
     assert not np.any(out == 7.0)
     assert np.all(np.isnan(out[0, grid.save_times > 4]))

@@ -84,6 +84,24 @@ class Kernel:
         n_runs = matrix.shape[0]
         values = np.empty((n_runs, len(grid.save_times), len(columns)))
         status = np.zeros(n_runs, dtype=np.int64)
+        self.run_into(values, status, matrix, grid, columns)
+        return values, status
+
+    def run_into(
+        self,
+        values: np.ndarray,
+        status: np.ndarray,
+        matrix: np.ndarray,
+        grid: TimeGrid,
+        columns: np.ndarray,
+    ) -> None:
+        """:meth:`run` into arrays the caller made: ``values[run, saved time, column]``
+        (float64, every cell written whatever it held) and ``status[run]`` (int64 zeros).
+
+        Apart so that a test can hand the kernel an output full of a sentinel and see
+        every cell overwritten, which is what lets :meth:`run` skip filling it.
+        """
+        n_runs = matrix.shape[0]
         # one signature for every caller: numba types read-only and writeable arrays
         # differently (a cached grid has read-only rows, an unpickled one writeable rows)
         # and would compile a second specialisation for each mix
@@ -103,7 +121,6 @@ class Kernel:
                 grid.saveper,
                 grid.final_time,
             )
-        return values, status
 
 
 _start_lock = threading.Lock()
