@@ -72,6 +72,22 @@ def v3_ranges(constants: bool) -> dict[str, tuple[float, float]]:
     return ranges
 
 
+def reference_params() -> dict[str, float]:
+    """The pinned reference parameters (v3's Price Pass Through is not among them)."""
+    return tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+
+
+def random_lever_table(n: int, seed: int) -> pd.DataFrame:
+    """``n`` runs at the reference parameters, each lever drawn uniformly over its
+    documented v3 range (numpy's default generator with ``seed``, levers in order)."""
+    ranges = v3_ranges(constants=True)
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame([reference_params()] * n)
+    for name in LEVERS:
+        table[name] = rng.uniform(*ranges[name], n)
+    return table
+
+
 @pytest.mark.parametrize("name", V3_CHECK_NAMES)
 def test_v3_check_holds_at_reference_parameters(name: str) -> None:
     """Each check of models/gvc_upgrading_v3.checks.toml holds at the pinned parameters."""
@@ -104,12 +120,7 @@ def test_functional_search_is_part_of_search_effort() -> None:
     """The co-flow invariant of v3: function-directed search is a part of all search,
     never more and never negative, over 500 random lever sets (reference constants)."""
     model = v3_model()
-    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
-    ranges = v3_ranges(constants=True)
-    rng = np.random.default_rng(2026)
-    table = pd.DataFrame([reference] * 500)
-    for name in LEVERS:
-        table[name] = rng.uniform(*ranges[name], 500)
+    table = random_lever_table(500, seed=2026)
     ds = model.run(table, saveper=0.25, variables=["Search Effort", "Functional Search"])
     search, functional = ds["Search Effort"].values, ds["Functional Search"].values
     assert np.isfinite(functional).all()
@@ -122,7 +133,7 @@ def test_buyer_and_fdi_starts_direct_no_search_to_functions() -> None:
     state programme) starts no function-directed search, while it raises all search; a
     state-led start does start it [PF]."""
     model = v3_model()
-    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    reference = reference_params()
     starts = [
         {},
         {"Buyer Led Start": 1.0},
@@ -145,12 +156,8 @@ def test_the_world_price_reaches_the_production_part_of_value_capture_only() -> 
     paid less, by the world price to the power Price Pass Through; the price index never
     exceeds 1. Over 40 random lever sets, every saved year."""
     model = v3_model()
-    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
-    ranges = v3_ranges(constants=True)
-    rng = np.random.default_rng(7)
-    table = pd.DataFrame([reference] * 40)
-    for name in LEVERS:
-        table[name] = rng.uniform(*ranges[name], 40)
+    reference = reference_params()
+    table = random_lever_table(40, seed=7)
     names = ["World Price", "production price index", "Value Capture Share",
              "Innovation Capability", "Buyer Control", "entrant price squeeze",
              "buyer gain squeeze"]  # fmt: skip
@@ -188,7 +195,7 @@ def test_competitors_upgrade_so_standing_still_loses_orders() -> None:
     half its share of buyers' orders. (In the draft before this step, competitors stood
     still and both clusters kept or gained share.)"""
     model = v3_model()
-    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
+    reference = reference_params()
     captive = {
         "Initial Buyer Control": 0.9, "Buyer Challenge": 0.8, "Buyer Support": 0.8,
         "Scouting Intensity": 0.0, "Initial Institutional Capacity": 0.05,
@@ -221,12 +228,8 @@ def test_associations_build_institutional_capacity_with_the_state() -> None:
     associations double it; universities and foreign firms do not enter it. Over 40
     random lever sets, every saved quarter year."""
     model = v3_model()
-    reference = tomllib.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["parameters"]
-    ranges = v3_ranges(constants=True)
-    rng = np.random.default_rng(11)
-    table = pd.DataFrame([reference] * 40)
-    for name in LEVERS:
-        table[name] = rng.uniform(*ranges[name], 40)
+    reference = reference_params()
+    table = random_lever_table(40, seed=11)
     table.loc[:9, "Business Association Strength"] = 0.0
     names = ["institution building", "state involvement", "Search Effort",
              "Institutional Capacity"]  # fmt: skip
