@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO / "studies"))
 sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
 import lever_sweeps as ls  # noqa: E402
+import v3_check_summary as cs  # noqa: E402
 
 #: v2.2's estimate (calibration/report.md, objective 111.538); the other constants are
 #: the reference params.
@@ -112,23 +113,16 @@ def checks(folder: Path, bases: dict[str, Path], draws: int) -> None:
     """Failing checks at the base and each group's pass rate under +-20% draws."""
     for label, mdl, path in (("v2.2", V22, v22_checks_file(folder)), ("v3", V3, V3_CHECKS)):
         model = gvcdyn.load(mdl)
-        groups = [c.get("group", c["name"]) for c in tomllib.loads(path.read_text())["check"]]
+        groups = cs.check_groups(path)
         for where, base in bases.items():
             ds = gvcdyn.reality_check(model, path, params=base, perturb=0.2, draws=draws, seed=1)
             held = ds["holds"].values
-            per_draw = ds["holds_draw"].transpose("check", "draw").values
-            rates = []
-            for group in dict.fromkeys(groups):
-                rows = [i for i, g in enumerate(groups) if g == group]
-                rates.append(f"{group} {per_draw[rows].all(axis=0).mean():.1%}")
-            failing = [
-                f"{n} ({m:+.3f})"
-                for n, h, m in zip(ds["check"].values, held, ds["margin"].values, strict=True)
-                if not h
-            ]
             print(f"{label} at {where}: {held.sum()} of {held.size} checks hold")
-            print(f"  failing: {failing or 'none'}")
-            print(f"  groups, share of {draws} draws at +-20%: " + "; ".join(rates))
+            print(f"  failing: {cs.failing(ds, 3) or 'none'}")
+            print(
+                f"  groups, share of {draws} draws at +-20%: "
+                + "; ".join(cs.group_shares(ds, groups))
+            )
 
 
 def captive_starts(bases: dict[str, dict[str, float]]) -> None:

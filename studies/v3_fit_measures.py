@@ -57,6 +57,7 @@ sys.path.insert(0, str(REPO / "studies"))
 sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
 import lever_sweeps as ls  # noqa: E402
+import v3_check_summary as cs  # noqa: E402
 from v3_started_cases import STARTED  # noqa: E402
 
 #: (lever, low, high, outcome, the seeds' sign, source). Only claims a seed makes about
@@ -106,19 +107,13 @@ def estimates(fit: xr.Dataset, config: dict) -> dict[str, float]:
 def checks_at_fit(model: object, fit_path: Path, draws: int) -> None:
     """Margin and share of +-20% draws of every check; each group's share."""
     ds = gvcdyn.reality_check(model, V3_CHECKS, params=fit_path, perturb=0.2, draws=draws, seed=1)
-    spec = tomllib.loads(V3_CHECKS.read_text(encoding="utf-8"))["check"]
-    groups = [c.get("group", c["name"]) for c in spec]
     held, margin, share = ds["holds"].values, ds["margin"].values, ds["share"].values
     print(f"checks at the fit: {int(held.sum())} of {held.size} hold; all together in "
           f"{float(ds['share_all']):.1%} of {draws} draws at +-20%")  # fmt: skip
     for name, h, m, s in zip(ds["check"].values, held, margin, share, strict=True):
         print(f"  {'ok  ' if h else 'FAIL'} {name}: margin {m:+.4g}, holds in {s:.1%}")
-    per_draw = ds["holds_draw"].transpose("check", "draw").values
-    rates = []
-    for group in dict.fromkeys(groups):
-        rows = [i for i, g in enumerate(groups) if g == group]
-        rates.append(f"{group} {per_draw[rows].all(axis=0).mean():.1%}")
-    print("  groups, share of draws: " + "; ".join(rates))
+    groups = cs.check_groups(V3_CHECKS)
+    print("  groups, share of draws: " + "; ".join(cs.group_shares(ds, groups)))
 
 
 def crossval(fit: xr.Dataset) -> None:

@@ -39,7 +39,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +51,7 @@ sys.path.insert(0, str(REPO / "studies"))
 sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
 import lever_sweeps as ls  # noqa: E402
+import v3_check_summary as cs  # noqa: E402
 from v3_draft_measures import STRONG, V3, V3_CHECKS, V22_FIT, params_file, reference  # noqa: E402
 
 REFERENCE_FILE = REPO / "tests" / "gvc_reference_params.toml"
@@ -118,26 +118,16 @@ def only_groups(folder: Path, groups: tuple[str, ...]) -> Path:
 def checks(label: str, mdl: Path, path: Path, bases: dict[str, Path], method: str, draws: int):
     """Checks holding at each base and each group's share of draws at +-20%."""
     model = gvcdyn.load(mdl)
-    groups = [c.get("group", c["name"]) for c in tomllib.loads(path.read_text())["check"]]
+    groups = cs.check_groups(path)
     for where, base in bases.items():
         ds = gvcdyn.reality_check(
             model, path, params=base, perturb=0.2, draws=draws, seed=1, method=method
         )
         held = ds["holds"].values
-        per_draw = ds["holds_draw"].transpose("check", "draw").values
-        rates = []
-        for group in dict.fromkeys(groups):
-            rows = [i for i, g in enumerate(groups) if g == group]
-            rates.append(f"{group} {per_draw[rows].all(axis=0).mean():.1%}")
-        failing = [
-            f"{n} ({m:+.4f})"
-            for n, h, m in zip(ds["check"].values, held, ds["margin"].values, strict=True)
-            if not h
-        ]
         print(f"{label} at {where}: {held.sum()} of {held.size} hold; all together in "
               f"{float(ds['share_all']):.1%} of {draws} draws")  # fmt: skip
-        print(f"  failing: {failing or 'none'}")
-        print("  groups: " + "; ".join(rates), flush=True)
+        print(f"  failing: {cs.failing(ds, 4) or 'none'}")
+        print("  groups: " + "; ".join(cs.group_shares(ds, groups)), flush=True)
 
 
 def b18_values(models: dict[str, Path], bases: dict[str, dict[str, float]]) -> None:

@@ -1,0 +1,115 @@
+"""The v3 fit without the ten buyer-, FDI- and TNC-started cases (issue 20): its config and
+mapping variant differ from v3's own fit only where they say they do, and the exclusion
+rule drops exactly the ten cases the case examination covers; plus the check summary the
+v3 studies share (studies/v3_check_summary.py).
+
+Why: ``calibration/config_v3_no_started.toml`` answers "does the fit flatten Functional
+Upgrading to accommodate the ten?" by comparing its fit with ``config_v3.toml``'s, which
+only means something if nothing but the cases differs; its mapping is a copy of
+``case_levers.toml`` plus three ``exclude`` entries, and a copy can drift. No model run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
+from gvcdyn.calibrate.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+CALIBRATION = REPO / "calibration"
+sys.path.insert(0, str(REPO / "studies"))
+import v3_check_summary as cs  # noqa: E402  (a study script, not a package)
+from v3_started_cases import STARTED  # noqa: E402
+
+STARTED_TRIGGERS = ("buyer-led", "none:FDI-attraction", "none:domestic-TNC-led")
+
+
+def _maps(path: Path) -> list[dict]:
+    return [dataclasses.asdict(m) for m in read_mapping(path).maps]
+
+
+def test_mapping_variant_is_the_declared_mapping_plus_the_exclusion_rule() -> None:
+    """Every map, the case columns and [unmapped] are case_levers.toml's; only the
+    trigger map gains the three exclusions, each with a reason."""
+    base = read_mapping(CALIBRATION / "case_levers.toml")
+    variant = read_mapping(CALIBRATION / "case_levers_v3_no_started.toml")
+    assert (variant.id_column, variant.start_column, variant.end_column) == (
+        base.id_column,
+        base.start_column,
+        base.end_column,
+    )
+    assert variant.unmapped == base.unmapped
+    assert variant.model == base.model
+    old, new = _maps(CALIBRATION / "case_levers.toml"), _maps(variant.path)
+    assert len(old) == len(new)
+    for a, b in zip(old, new, strict=True):
+        if a["column"] == "trigger":
+            assert a["exclude"] == {}
+            assert sorted(b.pop("exclude")) == sorted(STARTED_TRIGGERS)
+            a.pop("exclude")
+        assert a == b
+
+
+def test_the_rule_excludes_exactly_the_ten_started_cases() -> None:
+    """The rule reads the trigger column only; it drops the ten of the case examination
+    (studies/v3_started_cases.py's STARTED) and maps the other 31 as v3's fit does."""
+    frame = read_case_csv(CALIBRATION / "gvc_cases.csv")
+    full = apply_mapping(frame, read_mapping(CALIBRATION / "case_levers.toml"))
+    table = apply_mapping(frame, read_mapping(CALIBRATION / "case_levers_v3_no_started.toml"))
+    excluded = {x.case_id for x in table.excluded}
+    assert excluded == set(STARTED)
+    assert excluded == set(frame.loc[frame["trigger"].isin(STARTED_TRIGGERS), "id"])
+    assert all(x.column == "trigger" for x in table.excluded)
+    assert len(table) == len(frame) - len(STARTED) == 31
+    keep = [i for i, c in enumerate(full.ids) if c not in excluded]
+    assert list(table.ids) == [full.ids[i] for i in keep]
+    assert table.levers == full.levers
+    np.testing.assert_array_equal(table.values, full.values[keep])
+    np.testing.assert_array_equal(table.horizon, full.horizon[keep])
+
+
+def _fields(path: Path) -> dict:
+    cfg = load_config(path)
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "text"}
+
+
+def test_configs_differ_from_v3s_own_only_where_they_say() -> None:
+    """config_v3_no_started: only the mapping (and no posterior table); its checks
+    variant: v3's checks as constraints and config.toml's DE sizes with checks."""
+    v3 = _fields(CALIBRATION / "config_v3.toml")
+    ns = _fields(CALIBRATION / "config_v3_no_started.toml")
+    nsc = _fields(CALIBRATION / "config_v3_no_started_checks.toml")
+    diff = {k for k in v3 if v3[k] != ns[k]}
+    assert diff == {"path", "mapping", "posterior"}
+    assert ns["mapping"].name == "case_levers_v3_no_started.toml"
+    assert ns["posterior"] is None and ns["checks"] is None
+    diff = {k for k in ns if ns[k] != nsc[k]}
+    assert diff == {"path", "checks", "seeds", "maxiter"}
+    assert nsc["checks"] == REPO / "models" / "gvc_upgrading_v3.checks.toml"
+    assert (nsc["seeds"], nsc["maxiter"]) == ((1, 2), 20)
+
+
+def test_check_summary_reads_failures_and_group_shares() -> None:
+    """Group b1's share is of the draws where all its checks hold together (2 of 4 here,
+    though each holds in 3 of 4); failing lists the checks failing at the base."""
+    holds_draw = np.array([[1, 1, 0, 1], [1, 0, 1, 1], [1, 1, 1, 1]], dtype=bool).T  # draw x check
+    ds = xr.Dataset(
+        {
+            "holds": ("check", [True, False, True]),
+            "margin": ("check", [0.5, -0.01234, 2.0]),
+            "holds_draw": (("draw", "check"), holds_draw),
+        },
+        coords={"check": ["a", "b", "c"]},
+    )
+    assert cs.group_shares(ds, ["b1", "b1", "b2"]) == ["b1 50.0%", "b2 100.0%"]
+    assert cs.failing(ds, 3) == ["b (-0.012)"]
+    assert cs.failing(ds, 4) == ["b (-0.0123)"]
+    groups = cs.check_groups(REPO / "models" / "gvc_upgrading_v3.checks.toml")
+    assert len(groups) == 73
+    assert list(dict.fromkeys(groups)) == [f"b{i}" for i in range(1, 20)]
