@@ -35,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group = parser.getgroup("xdist (not loaded: these options are ignored)")
     group.addoption("--numprocesses", dest="numprocesses", default=None, help="ignored")
     group.addoption("--dist", dest="dist", default="no", help="ignored")
+    group.addoption("--max-worker-restart", dest="maxworkerrestart", default=None, help="ignored")
 
 
 @pytest.fixture(scope="session")
