@@ -327,3 +327,57 @@ def test_the_gvc_report_lists_each_parameters_diagnostics(toy_fit_with_posterior
     assert ess == pytest.approx(fit.attrs["posterior_ess_bulk_min"], abs=0.6)
     tau = max(float(r[6].rstrip(" |")) for r in table)
     assert tau == pytest.approx(fit.attrs["posterior_autocorr_time_max"], abs=0.06)
+
+
+@pytest.mark.parametrize("moves", ["stretch", "de"])
+def test_the_checks_are_run_only_where_a_proposal_would_be_accepted(tmp_path, monkeypatch, moves):
+    """The screened moves give bitwise the chain of the target with the checks inside the
+    density (the unscreened sampler, as before the screening), with far fewer check runs."""
+    from toy_calibration import TOY_CHECKS
+
+    from gvcdyn.calibrate import posterior
+
+    checks = tmp_path / "toy.checks.toml"
+    checks.write_text(TOY_CHECKS)
+    problem = CalibrationProblem.from_config(quick_toy_config(checks=checks))
+    judged = []
+    verdicts = problem.check_verdicts
+
+    def counted(theta):
+        judged.append(len(np.atleast_2d(theta)))
+        return verdicts(theta)
+
+    monkeypatch.setattr(problem, "check_verdicts", counted)
+    settings = PosteriorSettings(steps=80, walkers=8, seed=3, moves=moves)
+    screened = sample_posterior(problem, settings)
+    n_screened = sum(judged)
+    judged.clear()
+    with monkeypatch.context() as m:
+        m.setattr(posterior, "_support", lambda problem, constraint: None)
+        plain = sample_posterior(problem, settings)
+    n_plain = sum(judged)
+    for name in problem.names:
+        np.testing.assert_array_equal(screened.posterior[name].values, plain.posterior[name].values)
+    np.testing.assert_array_equal(
+        screened.sample_stats["lp"].values, plain.sample_stats["lp"].values
+    )
+    np.testing.assert_array_equal(
+        screened.sample_stats["acceptance_fraction"].values,
+        plain.sample_stats["acceptance_fraction"].values,
+    )
+    assert n_screened < n_plain  # fewer: rejected proposals are not judged
+
+
+def test_a_screened_constraint_gives_the_chain_of_the_constrained_density(monkeypatch):
+    from gvcdyn.calibrate import posterior
+
+    def constraint(theta: np.ndarray) -> np.ndarray:
+        return theta[:, 0] < 0.38
+
+    settings = PosteriorSettings(steps=200, walkers=8, seed=5, moves="de")
+    screened = sample_posterior(GaussianProblem(), settings, constraint=constraint)
+    with monkeypatch.context() as m:
+        m.setattr(posterior, "_support", lambda problem, constraint: None)
+        plain = sample_posterior(GaussianProblem(), settings, constraint=constraint)
+    np.testing.assert_array_equal(screened.posterior["a"].values, plain.posterior["a"].values)
+    assert screened.posterior["a"].values.max() < 0.38

@@ -14,7 +14,13 @@ bounds unless a normal prior is given). The cutpoints of each outcome are set to
 best values for every ``theta`` (profiled out, as in the fit), not sampled: a profile
 posterior, somewhat narrower than the joint posterior over parameters and cutpoints. The
 result says so in its attributes. A ``constraint`` (e.g. behaviour checks that must hold)
-removes the vectors that break it from the support: no draw breaks it.
+removes the vectors that break it from the support: no draw breaks it. The support is
+judged last: each move computes the cases' density of its proposals, draws emcee's
+acceptance numbers, and runs the checks (and the constraint) only for the proposals the
+density would accept (:class:`_Screened`): the same chain, draw for draw, as with the
+checks inside the density, for far fewer check runs (on the GVC calibration the 77 check
+runs of a candidate cost about four times its 41 cases, and most proposals are refused
+by the density or leave the bounds).
 
 Walkers start dispersed, drawn uniformly over the bounds (and the constraint), so that
 the convergence diagnostics can see a chain that has not forgotten its start. The
@@ -88,11 +94,13 @@ def _arviz():
 
 
 def _log_probability(
-    problem: CalibrationProblem, constraint: Constraint | None
+    problem: CalibrationProblem, constraint: Constraint | None, *, checks: bool = True
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``log p(theta)`` for ``(n, k)`` vectors, -inf outside the bounds, where a run fails
-    or where the constraint is broken: one batch for the vectors inside the support."""
+    or where the constraint is broken: one batch for the vectors inside the support.
+    ``checks=False``: without the problem's checks (the screened moves judge them)."""
     lo, hi = problem.bounds[:, 0], problem.bounds[:, 1]
+    kwargs = {} if checks or not problem_has_checks(problem) else {"checks": False}
 
     def log_prob(theta: np.ndarray) -> np.ndarray:
         theta = np.atleast_2d(theta)
@@ -102,7 +110,7 @@ def _log_probability(
             allowed = np.asarray(constraint(theta[inside]), dtype=bool)
             inside[np.flatnonzero(inside)[~allowed]] = False
         if inside.any():
-            value = problem.objective(theta[inside])
+            value = problem.objective(theta[inside], **kwargs)
             out[inside] = np.where(value >= FAILED, -np.inf, -value)
         return out
 
@@ -165,9 +173,15 @@ def sample_posterior(
     settings = settings or PosteriorSettings()
     walkers, burn, thin = settings.resolved(problem.k)
     log_prob = _log_probability(problem, constraint)
-    sampler = emcee.EnsembleSampler(
-        walkers, problem.k, log_prob, vectorize=True, moves=_moves(settings.moves)
-    )
+    support = _support(problem, constraint)
+    if support is None:
+        sampler = emcee.EnsembleSampler(
+            walkers, problem.k, log_prob, vectorize=True, moves=_moves(settings.moves)
+        )
+    else:  # the same chain, the support judged only where a proposal would be accepted
+        moves = [(_Screened(move, support), w) for move, w in _move_list(settings.moves)]
+        cases_only = _log_probability(problem, None, checks=False)
+        sampler = emcee.EnsembleSampler(walkers, problem.k, cases_only, vectorize=True, moves=moves)
     saved = _ChainCheckpoint.open(problem, settings, walkers, execution, checkpoint_every)
     try:
         done = saved.restore(sampler, problem) if saved is not None else 0
@@ -243,11 +257,89 @@ def _moves(name: str):
     (emcee's default stretch move, so the default draws are those of before the setting)
     or the differential-evolution mixture emcee's guide recommends ("Using different
     moves", https://emcee.readthedocs.io/en/stable/tutorials/moves/)."""
+    if name == "stretch":
+        return None
+    return _move_list(name)
+
+
+def _move_list(name: str) -> list[tuple[object, float]]:
+    """The ``(move, weight)`` pairs of a ``moves`` setting (stretch: emcee's default)."""
     import emcee  # lazy: emcee is imported only when a posterior is sampled
 
     if name == "stretch":
-        return None
+        return [(emcee.moves.StretchMove(), 1.0)]
     return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+
+
+def _support(problem: CalibrationProblem, constraint: Constraint | None) -> Constraint | None:
+    """``(n, k) -> (n,)`` True where every check of the problem holds and the
+    ``constraint`` (if any) allows; None when nothing but the bounds limits the support."""
+    checked = problem_has_checks(problem)
+    if constraint is None and not checked:
+        return None
+
+    def allowed(theta: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(theta), dtype=bool)
+        if constraint is not None:
+            ok &= np.asarray(constraint(theta), dtype=bool)
+        if checked and ok.any():
+            ok[ok] = problem.check_verdicts(theta[ok])[1].all(axis=1)
+        return ok
+
+    return allowed
+
+
+class _Screened:
+    """An emcee red-blue move (stretch, DE, snooker) whose proposals are judged against
+    the support (the checks, a constraint) only where the density would accept them.
+
+    The target is ``p(theta) x 1[theta in S]``. Metropolis accepts a proposal ``q`` of a
+    walker at ``x`` (inside ``S``) when ``log u < f + log p(q) - log p(x)`` and ``q`` is
+    in ``S``: the two conditions can be tested in either order, so ``S`` need not be
+    judged where the first fails (delayed acceptance, Christen and Fox 2005, with an
+    indicator as its second stage: exact). The checks are about four times dearer than
+    the cases per candidate on the GVC calibration, and most proposals fail the first
+    test. Everything else is emcee's ``RedBlueMove.propose`` (emcee 3.1), step for step
+    and draw for draw, so the chain is bitwise the chain of the unscreened target; only
+    the number of check runs changes.
+    """
+
+    def __init__(self, move, support: Constraint) -> None:
+        from emcee.moves.red_blue import RedBlueMove  # lazy: only a posterior needs emcee
+
+        if not isinstance(move, RedBlueMove):
+            raise TypeError(f"cannot screen emcee's {type(move).__name__}")
+        self.move, self.support = move, support
+
+    def propose(self, model, state):
+        from emcee.state import State  # lazy: only a posterior needs emcee
+
+        move = self.move
+        nwalkers, ndim = state.coords.shape
+        if nwalkers < 2 * ndim and not move.live_dangerously:
+            raise RuntimeError("fewer walkers than twice the number of dimensions")
+        move.setup(state.coords)
+        accepted = np.zeros(nwalkers, dtype=bool)
+        all_inds = np.arange(nwalkers)
+        inds = all_inds % move.nsplits
+        if move.randomize_split:
+            model.random.shuffle(inds)
+        for split in range(move.nsplits):
+            S1 = inds == split
+            sets = [state.coords[inds == j] for j in range(move.nsplits)]
+            q, factors = move.get_proposal(
+                sets[split], sets[:split] + sets[split + 1 :], model.random
+            )
+            new_log_probs, new_blobs = model.compute_log_prob_fn(q)
+            passes = np.zeros(len(q), dtype=bool)
+            for i, (j, f, nlp) in enumerate(zip(all_inds[S1], factors, new_log_probs, strict=True)):
+                passes[i] = f + nlp - state.log_prob[j] > np.log(model.random.rand())
+            if passes.any():
+                passes[passes] = self.support(q[passes])
+            accepted[all_inds[S1][passes]] = True
+            new_state = State(q, log_prob=new_log_probs, blobs=new_blobs)
+            state = move.update(state, new_state, accepted, S1)
+        return state, accepted
 
 
 class _ChainCheckpoint:

@@ -300,12 +300,17 @@ class CalibrationProblem:
         self.counter.batches += 1
         return margins, holds
 
-    def objective(self, theta: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    def objective(
+        self, theta: np.ndarray, weights: np.ndarray | None = None, *, checks: bool = True
+    ) -> np.ndarray:
         """Negative log posterior ``(n,)`` of candidates ``theta (n, k)``: one batch of the
         cases (and one of the checks, if any: a candidate that breaks a check is outside
-        the support and gets ``FAILED`` without its cases being run)."""
+        the support and gets ``FAILED`` without its cases being run).
+
+        ``checks=False``: the cases' term alone, the checks not run (the posterior's
+        sampler judges them afterwards, only where a proposal would be accepted)."""
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        if self.checks is None:
+        if self.checks is None or not checks:
             s, status = self.quantities(theta)
             nll, _ = self.nll_from_quantities(s, status, weights)
             return nll + self.log_prior(theta)
