@@ -113,3 +113,19 @@ def test_check_summary_reads_failures_and_group_shares() -> None:
     groups = cs.check_groups(REPO / "models" / "gvc_upgrading_v3.checks.toml")
     assert len(groups) == 73
     assert list(dict.fromkeys(groups)) == [f"b{i}" for i in range(1, 20)]
+
+
+def test_all_cases_checks_config_differs_from_v3s_own_only_in_the_constraints() -> None:
+    """config_v3_checks.toml: config_v3.toml's cases and mapping, v3's checks as
+    constraints and the same DE sizes as the no-started checks variant, no posterior."""
+    v3 = _fields(CALIBRATION / "config_v3.toml")
+    checked = _fields(CALIBRATION / "config_v3_checks.toml")
+    assert {k for k in v3 if v3[k] != checked[k]} == {
+        "path",
+        "checks",
+        "seeds",
+        "maxiter",
+        "posterior",
+    }
+    other = _fields(CALIBRATION / "config_v3_no_started_checks.toml")
+    assert {k for k in other if other[k] != checked[k]} == {"path", "mapping"}
