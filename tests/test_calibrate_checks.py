@@ -84,3 +84,35 @@ def test_the_config_reads_checks_relative_to_itself(tmp_path):
     text = (DATA / "toy_config.toml").read_text().replace('"toy_', f'"{DATA}/toy_')
     (tmp_path / "c.toml").write_text('checks = "mine.checks.toml"\n' + text)
     assert load_config(tmp_path / "c.toml").checks == (tmp_path / "mine.checks.toml").resolve()
+
+
+def test_the_pattern_search_judges_only_improving_candidates(checked_problem, monkeypatch):
+    """The batched search (profiles, bootstrap, cross-validation) runs a candidate's checks
+    only where its cases would improve its fit: the same fits, bitwise, as with every
+    candidate judged, for fewer check verdicts. One start breaks the check (Learning
+    Rate 0.4), one sits near its edge, one fit has its own case weights."""
+    from gvcdyn.calibrate import search
+
+    starts = np.array([[0.4, 0.2], [0.37, 0.6], [0.1, 0.9]])
+    rng = np.random.default_rng(3)
+    weights = rng.integers(0, 3, size=(3, len(checked_problem.cases))).astype(float)
+    judged = []
+    verdicts = checked_problem.check_verdicts
+
+    def counted(theta):
+        judged.append(len(np.atleast_2d(theta)))
+        return verdicts(theta)
+
+    monkeypatch.setattr(checked_problem, "check_verdicts", counted)
+    screened = search.batched_search(checked_problem, starts, weights=weights)
+    n_screened = sum(judged)
+    judged.clear()
+    with monkeypatch.context() as m:
+        m.setattr(search, "_candidates", lambda p, u, w, ceiling: search._evaluate(p, u, w))
+        plain = search.batched_search(checked_problem, starts, weights=weights)
+    n_plain = sum(judged)
+    np.testing.assert_array_equal(screened[0], plain[0])
+    np.testing.assert_array_equal(screened[1], plain[1])
+    assert np.all(screened[1] < FAILED)  # the breaking start found the support
+    assert checked_problem.check_verdicts(screened[0])[1].all()
+    assert n_screened < n_plain / 2

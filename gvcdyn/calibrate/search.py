@@ -8,13 +8,19 @@ to the model as one compiled batch per iteration. The search is derivative free 
 model has thresholds) and works in the unit cube of the bounds: each fit tries
 ``+-step`` along each free coordinate, moves to the best improvement, and halves its
 step when nothing improves, until every step is below ``min_step``.
+
+With reality checks (a problem whose objective judges them), a candidate's checks are run
+only when its cases' term would improve on its fit's current value: a candidate that
+does not improve is not taken whatever the checks say, so the search moves exactly as
+if every candidate were judged (the same steps, the same numbers), for far fewer check
+runs (on the GVC calibration a candidate's checks cost about four times its cases).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 
 __all__ = ["batched_search"]
 
@@ -52,8 +58,9 @@ def batched_search(
         cand = np.clip(cand, 0.0, 1.0)  # (A, 2k, k)
         usable = np.tile(free[active], (1, 2))  # direction d moves coordinate d % k
         w = None if weights is None else np.repeat(weights[active], 2 * k, axis=0)
-        values = _evaluate(problem, cand.reshape(-1, k), w).reshape(len(active), 2 * k)
         moved = np.any(cand != u[active, None, :], axis=2)
+        ceiling = np.repeat(obj[active] - 1e-10, 2 * k)
+        values = _candidates(problem, cand.reshape(-1, k), w, ceiling).reshape(len(active), 2 * k)
         values = np.where(usable & moved, values, np.inf)
         best = np.argmin(values, axis=1)
         best_value = values[np.arange(len(active)), best]
@@ -68,3 +75,21 @@ def batched_search(
 def _evaluate(problem: CalibrationProblem, u: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     """The objective at unit-scaled points (the problem's own: its checks, if any, apply)."""
     return problem.objective(problem.from_unit(u), weights)
+
+
+def _candidates(
+    problem: CalibrationProblem, u: np.ndarray, weights: np.ndarray | None, ceiling: np.ndarray
+) -> np.ndarray:
+    """The objective at unit-scaled candidates where it is below ``ceiling`` (their
+    fit's value: only those can be taken); elsewhere a value that is not below it (the
+    cases' term, the checks not judged). One batch of the cases, one of the checks of
+    the improving candidates."""
+    if getattr(problem, "checks", None) is None:
+        return _evaluate(problem, u, weights)
+    theta = problem.from_unit(u)
+    values = problem.objective(theta, weights, checks=False)
+    improving = np.flatnonzero(values < ceiling)
+    if len(improving):
+        holds = problem.check_verdicts(theta[improving])[1].all(axis=1)
+        values[improving[~holds]] = FAILED
+    return values
