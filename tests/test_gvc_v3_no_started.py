@@ -81,7 +81,8 @@ def _fields(path: Path) -> dict:
 
 def test_configs_differ_from_v3s_own_only_where_they_say() -> None:
     """config_v3_no_started: only the mapping (and no posterior table); its checks
-    variant: v3's checks as constraints and config.toml's DE sizes with checks."""
+    variant: v3's checks as constraints and config.toml's DE and cross-validation sizes
+    with checks."""
     v3 = _fields(CALIBRATION / "config_v3.toml")
     ns = _fields(CALIBRATION / "config_v3_no_started.toml")
     nsc = _fields(CALIBRATION / "config_v3_no_started_checks.toml")
@@ -90,9 +91,9 @@ def test_configs_differ_from_v3s_own_only_where_they_say() -> None:
     assert ns["mapping"].name == "case_levers_v3_no_started.toml"
     assert ns["posterior"] is None and ns["checks"] is None
     diff = {k for k in ns if ns[k] != nsc[k]}
-    assert diff == {"path", "checks", "seeds", "maxiter"}
+    assert diff == {"path", "checks", "seeds", "maxiter", "cv_repeats"}
     assert nsc["checks"] == REPO / "models" / "gvc_upgrading_v3.checks.toml"
-    assert (nsc["seeds"], nsc["maxiter"]) == ((1, 2), 20)
+    assert (nsc["seeds"], nsc["maxiter"], nsc["cv_repeats"]) == ((1, 2), 20, 1)
 
 
 def test_check_summary_reads_failures_and_group_shares() -> None:
@@ -125,6 +126,7 @@ def test_all_cases_checks_config_differs_from_v3s_own_only_in_the_constraints() 
         "checks",
         "seeds",
         "maxiter",
+        "cv_repeats",
         "posterior",
     }
     other = _fields(CALIBRATION / "config_v3_no_started_checks.toml")
