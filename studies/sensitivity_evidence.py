@@ -41,11 +41,13 @@ import xarray as xr
 
 import gvcdyn
 from gvcdyn.reports import check_out
-from gvcdyn.reports import sensitivity as generic
 from gvcdyn.reports.build import save
 from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
 from gvcdyn.sensitivity import study as sens
 from gvcdyn.sensitivity.dataset import write
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sensitivity_common import ranking  # a sibling script, not a package
 
 REPO = Path(__file__).resolve().parents[1]
 RANGES = REPO / "studies" / "sensitivity_evidence.toml"
@@ -135,26 +137,11 @@ def _inputs(study) -> str:
     return ", ".join(i.name for i in study.design.inputs)
 
 
-def ranked(ds: xr.Dataset, t: float) -> list[tuple[str, float, float, float]]:
-    """(input, ST, ST_conf, S1) at time ``t``, ranked by ST as ``gvcdyn report`` ranks."""
-    index = int(np.flatnonzero(ds.time.values == t)[0])
-    one = ds.sel(output=OUTPUT, time=t)
-    return [
-        (
-            str(one.parameter.values[i]),
-            float(one.ST.values[i]),
-            float(one.ST_conf.values[i]),
-            float(one.S1.values[i]),
-        )
-        for i in generic.ranking(ds, OUTPUT, index)
-    ]
-
-
 def _ranking_table(ds: xr.Dataset) -> list:
     columns = ["rank"]
     for t in TIMES:
         columns += [f"{t:g} years: input", "ST ± 95%", "S1"]
-    rankings = {t: ranked(ds, t) for t in TIMES}
+    rankings = {t: ranking(ds, OUTPUT, t) for t in TIMES}
     rows = []
     for r in range(ds.sizes["parameter"]):
         row = [str(r + 1)]
@@ -182,12 +169,12 @@ def _inputs_table(ds: xr.Dataset) -> Table:
 def _spread_table(at_median: xr.Dataset, spread: list[xr.Dataset]) -> Table:
     rows = []
     for t in TIMES:
-        reference = ranked(at_median, t)
+        reference = ranking(at_median, OUTPUT, t)
         top = reference[0][0]
         same = 0
         cells: dict[str, list[tuple[int, float]]] = {name: [] for name, *_ in reference}
         for d in spread:
-            order = ranked(d, t)
+            order = ranking(d, OUTPUT, t)
             same += order[0][0] == top
             for rank, (name, st, _conf, _s1) in enumerate(order, start=1):
                 cells[name].append((rank, st))

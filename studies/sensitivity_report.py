@@ -51,13 +51,15 @@ from scipy.stats import spearmanr
 
 import gvcdyn
 from gvcdyn.reports import check_out
-from gvcdyn.reports import sensitivity as generic
 from gvcdyn.reports.build import save, write_report
 from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
 from gvcdyn.sensitivity import study as sens
 from gvcdyn.sensitivity.dataset import write
 from gvcdyn.sensitivity.fits import fit_draws
 from gvcdyn.sensitivity.levers import choose_levers
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sensitivity_common import ranking  # a sibling script, not a package
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")
@@ -260,21 +262,6 @@ def _write_with_report(ds: xr.Dataset, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def ranking(ds: xr.Dataset, output: str, t: float) -> list[tuple[str, float, float, float]]:
-    """(lever, ST, ST_conf, S1) ranked as ``gvcdyn report`` ranks them (by ST)."""
-    one = ds.sel(output=output, time=t)
-    index = int(np.flatnonzero(ds.time.values == t)[0])
-    return [
-        (
-            str(one.parameter.values[i]),
-            float(one.ST.values[i]),
-            float(one.ST_conf.values[i]),
-            float(one.S1.values[i]),
-        )
-        for i in generic.ranking(ds, output, index)
-    ]
 
 
 def rank_of(ds: xr.Dataset, output: str, t: float, lever: str) -> int | None:
