@@ -158,3 +158,29 @@ def test_the_table_says_how_many_parameters_it_leaves_out():
                  "--params", "Shock Size,Buyer Support")  # fmt: skip
     assert few.returncode == 0, few.stderr
     assert "more parameter" not in few.stdout
+
+
+def test_the_command_is_the_library_analyse_sized_by_executor_from_options(monkeypatch, printed):
+    """``gvcdyn sensitivity`` runs ``gvcdyn.sensitivity.analyse``, and its executor is
+    still chosen by the design's number of runs (a large one gets a local cluster)."""
+    from gvcdyn.cli import sensitivity as command
+    from gvcdyn.sensitivity import study
+
+    calls, sized = [], []
+    real_analyse, real_executor = study.analyse, command.executor_from_options
+
+    def analyse(*args, **kwargs):
+        calls.append(kwargs)
+        return real_analyse(*args, **kwargs)
+
+    def executor_from_options(workers, scheduler, *, n_runs):
+        sized.append((workers, scheduler, n_runs))
+        return real_executor(workers, scheduler, n_runs=n_runs)
+
+    monkeypatch.setattr(study, "analyse", analyse)
+    monkeypatch.setattr(command, "executor_from_options", executor_from_options)
+    argv = ["sensitivity", ISHIGAMI, "--vars", "Ishigami", "--n", "8", "--workers", "0"]
+    assert run_cli(argv) == 0
+    assert len(calls) == 1 and calls[0]["method"] == "sobol"
+    assert sized == [(0, None, 8 * (3 + 2))]  # N Saltelli blocks of D + 2 rows
+    assert "Ishigami at time" in printed.out

@@ -16,7 +16,7 @@ import pytest
 import gvcdyn
 from gvcdyn.cli import run_cli
 from gvcdyn.errors import CheckpointError, JobInterrupted
-from gvcdyn.execute import Execution
+from gvcdyn.execute import Execution, InProcessExecutor
 from gvcdyn.sensitivity import study as sens
 
 ISHIGAMI = Path(__file__).parent / "models" / "ishigami.mdl"
@@ -118,3 +118,59 @@ def test_cli_a_failed_write_keeps_the_finished_runs(
     monkeypatch.setattr(dataset, "write", real_write)
     assert run_cli([*argv, "--resume"]) == 0
     assert out.is_file() and not job.exists()
+
+
+class _CountingExecutor(InProcessExecutor):
+    """In-process, counting the chunks it ran and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.chunks, self.closed = 0, False
+
+    def map_chunks(self, f, chunks):
+        for result in super().map_chunks(f, chunks):
+            self.chunks += 1
+            yield result
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_analyse_runs_on_the_executor_sized_for_its_design(tmp_path: Path) -> None:
+    """``executor_for_runs`` gets the design's number of runs (what ``gvcdyn sensitivity``
+    sizes its executor by), the runs go to the executor it gives, which is closed after;
+    the indices are those of an in-process study. A job left beside the output is refused
+    before any executor is asked for."""
+    model = gvcdyn.load(ISHIGAMI)
+    made: list[tuple[int, _CountingExecutor]] = []
+
+    def executor_for_runs(n_runs: int) -> _CountingExecutor:
+        made.append((n_runs, _CountingExecutor()))
+        return made[-1][1]
+
+    output = tmp_path / "indices.nc"
+    kept = Execution(output=output, keep_checkpoint=True)  # the job folder stays
+    settings = {"n": 8, "seed": 2, "second_order": True}
+    ds = sens.analyse(
+        model, None, ["Ishigami"], execution=kept, executor_for_runs=executor_for_runs, **settings
+    )
+    ((n_runs, executor),) = made
+    assert n_runs == 8 * (2 * 3 + 2)  # a Saltelli block of 3 inputs with S2: 2 D + 2 rows
+    assert executor.chunks > 0 and executor.closed
+    alone = sens.analyse(model, None, ["Ishigami"], **settings)
+    for name in ("S1", "ST", "S2", "S1_conf", "ST_conf"):
+        np.testing.assert_array_equal(ds[name].values, alone[name].values)
+
+    with pytest.raises(CheckpointError, match="holds an unfinished job"):
+        sens.analyse(
+            model,
+            None,
+            ["Ishigami"],
+            execution=Execution(output=output),
+            executor_for_runs=executor_for_runs,
+            **settings,
+        )
+    assert len(made) == 1  # refused before an executor (a cluster) was started
+
+    sens.analyse(model, None, ["Ishigami"], method="morris", n=4, seed=2,
+                 executor_for_runs=executor_for_runs)  # fmt: skip
+    assert made[-1][0] == 4 * (3 + 1)  # a Morris trajectory: D + 1 runs

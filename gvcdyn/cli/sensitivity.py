@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -28,7 +27,7 @@ from gvcdyn.cli.common import (
     writing,
 )
 from gvcdyn.errors import SensitivityDesignError
-from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
+from gvcdyn.execute import Execution, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -137,9 +136,9 @@ def sensitivity(
     --workers N runs on a local dask cluster, --scheduler tcp://HOST:PORT on an existing
     one (docs/cluster.md); the indices are the same, bit for bit.
     """
-    from gvcdyn.sensitivity import study as sens
     from gvcdyn.sensitivity.dataset import write
     from gvcdyn.sensitivity.plots import plot_indices
+    from gvcdyn.sensitivity.study import analyse
 
     if old_output:
         deprecated("--output", "--vars")
@@ -158,44 +157,36 @@ def sensitivity(
     if scenario is not None:
         (scenario,) = scenario_paths([scenario], model)
     loaded = load(model)
-    base, label = sens.base_of(loaded, scenario, fit)
-    study = sens.prepare(
-        loaded,
-        output,
-        at=at,
-        params=names,
-        ranges=ranges,
-        base=base,
-        base_label=label,
-        integration=None if integration is None else integration.value,
-    )
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")
-    if out_path is not None:  # before the workers start
-        refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
-    settings: dict[str, Any] = {
-        "command_line": ["gvcdyn", *sys.argv[1:]],
-        "seed": seed,
-        "num_resamples": resamples,
-        "conf_level": conf_level,
-    }
     with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:
-        with progress.stage("loading the compiled kernel"):
-            study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
-        k = study.design.D  # inputs or groups: a Saltelli block has D + 2 rows
-        per_sample = (2 * k + 2 if second_order else k + 2) if method is Analysis.sobol else k + 1
-        with executor_from_options(workers, scheduler, n_runs=n * per_sample) as executor:
-            settings["execution"] = Execution(
-                executor,
-                out_path,
+        ds = analyse(
+            loaded,
+            names,
+            output,
+            method=method.value,
+            n=n,
+            at=at,
+            ranges=ranges,
+            scenario=scenario,
+            fit=fit,
+            second_order=second_order,
+            seed=seed,
+            num_resamples=resamples,
+            conf_level=conf_level,
+            integration=None if integration is None else integration.value,
+            progress=progress,
+            command_line=["gvcdyn", *sys.argv[1:]],
+            execution=Execution(
+                output=out_path,
                 resume=resume,
                 resume_command=resume_command(),
                 keep_checkpoint=True,  # until the indices are written, below
-            )
-            if method is Analysis.sobol:
-                ds = sens.sobol(study, n, second_order=second_order, progress=progress, **settings)
-            else:
-                ds = sens.morris(study, n, progress=progress, **settings)
+            ),
+            executor_for_runs=lambda n_runs: executor_from_options(
+                workers, scheduler, n_runs=n_runs
+            ),
+        )
     _print_ranking(ds)
     if ds.attrs["n_failed_runs"]:
         err.print(

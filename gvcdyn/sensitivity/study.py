@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
-from gvcdyn.execute import Execution
+from gvcdyn.execute import Execution, Executor, refuse_unfinished_job
 from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.outcomes import Outcome
 from gvcdyn.progress import Progress, silent
@@ -497,9 +497,10 @@ def analyse(
     progress: Progress = silent,
     command_line: Sequence[str] | None = None,
     execution: Execution | None = None,
+    executor_for_runs: Callable[[int], Executor] | None = None,
 ) -> xr.Dataset:
-    """A whole study, the ``gvcdyn sensitivity`` command's steps (``base_of``, ``prepare``,
-    then ``sobol`` or ``morris``); ``gvcdyn.sensitivity(...)`` calls it.
+    """A whole study, what ``gvcdyn sensitivity`` runs (``base_of``, ``prepare``, the
+    kernel loaded, then ``sobol`` or ``morris``); ``gvcdyn.sensitivity(...)`` calls it.
 
     ``model``: a ``.mdl`` file, a shipped model's name or a loaded ``Model``; ``levers``
     the parameters varied (None: the model's Levers view); ``outputs`` the variables
@@ -507,7 +508,17 @@ def analyse(
     a power of two, ``second_order`` for S2) or "morris" (``n`` trajectories).
     ``scenario`` (a file or the model's scenario's name) and ``fit`` (a fit file) give
     the values of everything not varied; ``ranges`` a ranges file.
+
+    ``executor_for_runs``: called with the design's number of runs once the study is
+    prepared, it gives the executor the runs go to (instead of ``execution``'s), closed
+    when they are in; the command passes ``executor_from_options``, which starts a local
+    cluster for a large design. A job left unfinished beside ``execution``'s output is
+    refused, and the kernel compiled or loaded (the stage "loading the compiled kernel"),
+    before it is called: no worker starts for a study that cannot run, and the workers
+    load the kernel from the cache.
     """
+    if method not in ("sobol", "morris"):
+        raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
     if isinstance(model, str | Path):
         from gvcdyn.bundled import resolve_model  # lazy: gvcdyn.bundled reads package data
         from gvcdyn.model import load  # lazy: numba and PySD, only for a model given by path
@@ -528,19 +539,29 @@ def analyse(
         base_label=label,
         integration=integration,
     )
+    if execution is not None and execution.output is not None:
+        refuse_unfinished_job(
+            execution.output, resume=execution.resume, resume_command=execution.resume_command
+        )
+    with progress.stage("loading the compiled kernel"):
+        study.evaluator(study.space.scale(np.full((1, study.space.k), 0.5)))
     settings: dict[str, Any] = {
         "seed": seed,
         "num_resamples": num_resamples,
         "conf_level": conf_level,
         "progress": progress,
         "command_line": command_line,
-        "execution": execution,
     }
     if method == "sobol":
-        return sobol(study, n, second_order=second_order, **settings)
-    if method == "morris":
-        return morris(study, n, **settings)
-    raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
+        settings["second_order"] = second_order
+    analysis = sobol if method == "sobol" else morris
+    if executor_for_runs is None:
+        return analysis(study, n, execution=execution, **settings)
+    D = study.design.D  # inputs or groups
+    per_sample = block_size(D, second_order) if method == "sobol" else D + 1
+    with executor_for_runs(n * per_sample) as executor:
+        execution = replace(execution or Execution(), executor=executor)
+        return analysis(study, n, execution=execution, **settings)
 
 
 def _phases(*stamps: tuple[float, float]) -> dict[str, float]:
