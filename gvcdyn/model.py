@@ -237,8 +237,8 @@ class Model:
     def _kernel(self, method: str | None) -> Kernel:
         method = self.integration_method(method)
         found = self._kernels.get(method)
-        if found is None:
-            Kernel(self.source, method)  # raises the error that names the methods
+        if found is None:  # an adaptive method's own module, or an error naming the methods
+            found = self._kernels[method] = Kernel.for_model(self.ir, self.source, method)
         return found
 
     # ------------------------------------------------------------------ inputs

@@ -6,6 +6,7 @@ OK = 0
 NONFINITE_OUTPUT = 1  # some saved value was NaN or infinite; the run went on
 NONFINITE_STATE = 2  # a stock became NaN or infinite; the run stopped there
 NONFINITE_FINAL_TIME = 3  # a FINAL TIME computed in the run was NaN or infinite; it stopped
+STEP_FAILED = 4  # an adaptive-step method could not meet its tolerance; the run stopped there
 
 MESSAGES = {
     OK: "ok",
@@ -13,6 +14,8 @@ MESSAGES = {
     NONFINITE_STATE: "non-finite stock value: the run stopped; later times are NaN",
     NONFINITE_FINAL_TIME: "FINAL TIME was NaN or infinite in the run: it stopped there; "
     "later times are NaN",
+    STEP_FAILED: "the adaptive step could not meet its tolerance (the step fell below its "
+    "minimum or the run took too many steps): the run stopped there; later times are NaN",
 }
 
 

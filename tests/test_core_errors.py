@@ -246,11 +246,12 @@ def test_non_numeric_value(model: gvcdyn.Model) -> None:
 
 
 def test_unknown_method(model: gvcdyn.Model) -> None:
-    """method='rk45': SimulationSettingsError naming it and the valid methods."""
+    """method='rk99': SimulationSettingsError naming it and the valid methods ('rk45'
+    was the example until it became a method, gvcdyn.backend.adaptive)."""
     with pytest.raises(SimulationSettingsError) as info:
-        model.run(method="rk45")
+        model.run(method="rk99")
     message = str(info.value)
-    assert "rk45" in message and "euler" in message and "rk4" in message
+    assert "rk99" in message and "euler" in message and "rk4" in message
 
 
 @pytest.mark.parametrize("dt", [0.0, -0.5])

@@ -1,6 +1,7 @@
 """The compiled kernel of one model and its calling convention, in one place.
 
-The generated module (``codegen.generate``) defines ``batch_<method>(C, OUT, STATUS,
+The generated module (``codegen.generate``; ``adaptive.generate`` for an adaptive
+method's module) defines ``batch_<method>(C, OUT, STATUS,
 save_rows, sel, t0, dt, n_steps, saveper, final_time)``. Only this module knows that
 signature: everything else hands a parameter matrix, a time grid and the output
 columns to :meth:`Kernel.run` and gets arrays back.
@@ -38,23 +39,34 @@ from typing import Any
 import numba
 import numpy as np
 
-from gvcdyn.backend import codegen
+from gvcdyn.backend import adaptive, codegen
 from gvcdyn.backend.compiler import compile_headroom, load_kernel_module
 from gvcdyn.backend.timegrid import TimeGrid
 from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.language import ir
 
 
 class Kernel:
     """``batch_<method>`` of a generated kernel module, loaded on first use."""
 
     def __init__(self, source: str, method: str) -> None:
-        if method not in codegen.METHODS:
+        if method not in codegen.METHODS and not adaptive.is_adaptive(method):
             raise SimulationSettingsError(
-                f"unknown integration method '{method}'; choose one of {', '.join(codegen.METHODS)}"
+                f"unknown integration method '{method}'; choose one of "
+                f"{', '.join(codegen.METHODS + tuple(adaptive.ADAPTIVE_METHODS))}"
             )
         self.source = source
         self.method = method
         self._function: Any = None
+
+    @classmethod
+    def for_model(cls, model: ir.ModelIR, source: str, method: str) -> Kernel:
+        """The kernel of ``model`` (whose Euler/RK4 module is ``source``) for ``method``:
+        an adaptive method (``rk23``, ``rk45:1e-6``) has a module of its own, generated
+        here (``gvcdyn.backend.adaptive``; refused if the model has what it cannot run)."""
+        if adaptive.is_adaptive(method):
+            return cls(adaptive.generate(model, method), method)
+        return cls(source, method)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"source": self.source, "method": self.method}
@@ -69,7 +81,7 @@ class Kernel:
         """The numba dispatcher (its ``stats`` show cache hits and misses)."""
         if self._function is None:
             module = load_kernel_module(self.source)
-            self._function = getattr(module, f"batch_{self.method}")
+            self._function = getattr(module, f"batch_{self.method.partition(':')[0]}")
         return self._function
 
     def run(

@@ -1,0 +1,355 @@
+"""Adaptive-step kernels: embedded Runge-Kutta pairs with step control per run.
+
+Why: a fixed step must be small enough for a model's fastest moments everywhere. The GVC
+model's runs have short fast episodes (a shock whose onset takes a month, a margin that
+leaves zero and feeds back on itself in a year) between long slow stretches, and its
+MAX/IF THEN ELSE kinks cost fixed-step RK4 two orders of accuracy. An embedded pair
+estimates each step's error from the same stage values, shrinks the step where the
+error is large and grows it where the run is smooth, so each run takes the steps it
+needs.
+
+Methods (``ADAPTIVE_METHODS``): ``rk45`` is Dormand and Prince's 5(4) pair (MATLAB's
+ode45, SciPy's RK45), ``rk23`` Bogacki and Shampine's 3(2) pair (ode23). Both reuse the
+last stage of a step as the first of the next (FSAL). A method is spelled with its
+tolerance or without (``rk23:1e-6``; ``rk23`` is ``DEFAULT_TOLERANCE``), wherever an
+integration method is named. How a run steps:
+
+- TIME STEP is the largest step and the first one tried; every saved time is a step's
+  end, exactly (the grid's save times, accumulated as the fixed-step kernels accumulate
+  them), and the auxiliaries saved there are computed at that time and state.
+- A step is accepted when, for every stock, ``|error| <= TOLERANCE * (1 + max(|x|,
+  |x_new|))`` (one number as absolute and relative tolerance); the next step is
+  ``0.9 * (1/err)^(1/(q+1))`` times this one (q the embedded order), between 0.2 and
+  5 times, never above TIME STEP.
+- A step whose new stocks are not finite is rejected like an inaccurate one; a run
+  whose step falls below TIME STEP * MIN_STEP_FRACTION, or that takes more than
+  MAX_STEPS_PER_UNIT per unit of TIME STEP's steps, stops with status STEP_FAILED.
+
+Everything a run does depends on its own parameters only: results are bitwise the same
+whatever the batch, its order or the thread count.
+
+What these methods refuse (``SimulationSettingsError``, when the kernel is made):
+models with discrete states (SAMPLE IF TRUE, DELAY N's registers) or DELAY FIXED pipes
+(both defined per time step), random functions (a draw per evaluation: the stream
+would depend on the steps taken), and a FINAL TIME that changes in the run. The kernel
+is generated as one function whatever the model's size.
+
+The module is generated apart from the Euler/RK4 kernel module (whose source, cache key
+and results stay what they were) and cached by its own content, which names the method
+and its tolerance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+
+from gvcdyn.backend import codegen
+from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.language import ir
+from gvcdyn.status import NONFINITE_OUTPUT, OK, STEP_FAILED
+
+# the smallest step, as a fraction of TIME STEP, and the most steps per TIME STEP of the
+# horizon a run may take (accepted and rejected) before it stops with STEP_FAILED
+MIN_STEP_FRACTION = 1e-9
+MAX_STEPS_PER_UNIT = 1000
+SAFETY, SHRINK_LIMIT, GROW_LIMIT = 0.9, 0.2, 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Tableau:
+    """An explicit embedded Runge-Kutta pair whose last stage is at the step's end with
+    the solution's weights (first same as last): ``a[i]`` the weights of stage ``i + 1``
+    (stage 0 is the step's start), ``error`` the weights of the error estimate
+    (solution minus embedded), ``order`` the embedded (lower) order."""
+
+    title: str
+    c: tuple[Fraction, ...]
+    a: tuple[tuple[Fraction, ...], ...]
+    error: tuple[Fraction, ...]
+    order: int
+
+    @property
+    def stages(self) -> int:
+        return len(self.c)
+
+
+def _fractions(row: str) -> tuple[Fraction, ...]:
+    """``"1/5 3/10"`` as exact fractions."""
+    return tuple(Fraction(x) for x in row.split())
+
+
+DORMAND_PRINCE = Tableau(
+    title="Dormand-Prince 5(4)",
+    c=_fractions("0 1/5 3/10 4/5 8/9 1 1"),
+    a=tuple(
+        _fractions(row)
+        for row in (
+            "1/5",
+            "3/40 9/40",
+            "44/45 -56/15 32/9",
+            "19372/6561 -25360/2187 64448/6561 -212/729",
+            "9017/3168 -355/33 46732/5247 49/176 -5103/18656",
+            "35/384 0 500/1113 125/192 -2187/6784 11/84",
+        )
+    ),
+    error=_fractions("71/57600 0 -71/16695 71/1920 -17253/339200 22/525 -1/40"),
+    order=4,
+)
+
+BOGACKI_SHAMPINE = Tableau(
+    title="Bogacki-Shampine 3(2)",
+    c=_fractions("0 1/2 3/4 1"),
+    a=tuple(_fractions(row) for row in ("1/2", "0 3/4", "2/9 1/3 4/9")),
+    error=_fractions("-5/72 1/12 1/9 -1/8"),
+    order=2,
+)
+
+ADAPTIVE_METHODS: dict[str, Tableau] = {"rk45": DORMAND_PRINCE, "rk23": BOGACKI_SHAMPINE}
+DEFAULT_TOLERANCE = {"rk45": 1e-5, "rk23": 1e-5}
+MAX_TOLERANCE = 0.1
+# locals of the generated function that no model identifier may take
+_OWN_NAMES = frozenset(
+    {"h", "hh", "t_new", "target", "t_grid", "err", "e_", "taken", "limit", "h_min", "factor"}
+)
+
+
+def is_adaptive(method: str) -> bool:
+    """Whether ``method`` names an adaptive method (``rk23``, ``rk45:1e-6``, ...), valid or not."""
+    return method.partition(":")[0] in ADAPTIVE_METHODS
+
+
+def parse(method: str) -> tuple[str, float]:
+    """``(name, tolerance)`` of an adaptive method spelled ``name`` or ``name:tolerance``
+    (``rk23``, ``rk45:1e-6``); a bad spelling raises ``SimulationSettingsError``."""
+    name, colon, given = method.partition(":")
+    if name not in ADAPTIVE_METHODS:
+        raise SimulationSettingsError(
+            f"'{method}' is not an adaptive integration method; choose one of "
+            f"{', '.join(ADAPTIVE_METHODS)}, optionally with a tolerance ('rk23:1e-6')"
+        )
+    if not colon:
+        return name, DEFAULT_TOLERANCE[name]
+    try:
+        tolerance = float(given)
+    except ValueError:
+        tolerance = math.nan
+    if not 0.0 < tolerance <= MAX_TOLERANCE:
+        raise SimulationSettingsError(
+            f"integration method '{method}': the tolerance after ':' must be a number in "
+            f"(0, {MAX_TOLERANCE:g}], such as '{name}:1e-6'"
+        )
+    return name, tolerance
+
+
+def refuse_unsupported(model: ir.ModelIR, method: str) -> None:
+    """Raise ``SimulationSettingsError`` naming what in ``model`` ``method`` cannot run."""
+    reasons = []
+    if model.discrete_states:
+        reasons.append(
+            "discrete states (SAMPLE IF TRUE, DELAY N), which change once per time step: "
+            + ", ".join(d.symbol for d in model.discrete_states[:3])
+        )
+    if model.fixed_delays:
+        reasons.append(
+            "DELAY FIXED, whose pipe has one slot per time step: "
+            + ", ".join(f.symbol for f in model.fixed_delays[:3])
+        )
+    if codegen.noise_seed(model) is not None:
+        reasons.append("random functions, whose draws would depend on the steps taken")
+    if model.final_time_symbol is not None:
+        reasons.append("a FINAL TIME that changes in the run")
+    if reasons:
+        raise SimulationSettingsError(
+            f"integration method '{method}' (adaptive step) cannot run model "
+            f"'{model.name}': it has {'; and '.join(reasons)}; use euler or rk4"
+        )
+
+
+def _number(value: Fraction | float) -> str:
+    return repr(float(value))
+
+
+def generate(model: ir.ModelIR, method: str) -> str:
+    """The source of the kernel module of ``model`` for adaptive ``method`` (``rk23``,
+    ``rk45:1e-6``, ...): it defines ``simulate_<name>`` and ``batch_<name>`` with the
+    fixed-step kernels' signature, and the tolerance as a constant (so in the cache key)."""
+    name, tolerance = parse(method)
+    refuse_unsupported(model, method)
+    tableau = ADAPTIVE_METHODS[name]
+    names = codegen.identifiers(model, _OWN_NAMES)
+    tables = {lk.name: f"LOOKUP_{i}" for i, lk in enumerate(model.lookups)}
+    emitter = codegen._Emitter(names, tables, {lk.name: lk.mode for lk in model.lookups})
+    lines = [
+        f'"""Generated by gvcdyn from model {model.name!r} '
+        f"(source sha256 {model.source_hash[:16]}): {name} ({tableau.title}, "
+        "adaptive step).",
+        "",
+        "Do not edit: regenerated when the model or gvcdyn changes.",
+        '"""',
+        "import numpy as np",
+        "from numba import njit, prange",
+        "",
+        "from gvcdyn import runtime as rt",
+        "",
+        f"TOLERANCE = {tolerance!r}",
+    ]
+    lines += [f"# data file sha256 {digest}" for _file, digest in model.data_files]
+    for lk in model.lookups:
+        table = tables[lk.name]
+        lines.append(f"# lookup {lk.name}")
+        lines.append(f"{table}_X = np.array([{', '.join(codegen._float(x) for x in lk.xs)}])")
+        lines.append(f"{table}_Y = np.array([{', '.join(codegen._float(y) for y in lk.ys)}])")
+    lines.append("")
+    lines += _simulate_function(model, name, tableau, names, emitter)
+    lines += codegen._batch_function(name)
+    return "\n".join(lines) + "\n"
+
+
+def _simulate_function(
+    model: ir.ModelIR,
+    method: str,
+    tableau: Tableau,
+    names: Mapping[str, str],
+    emitter: codegen._Emitter,
+) -> list[str]:
+    plain = names.__getitem__
+    i1, i2, i3, i4, i5 = ("    " * k for k in range(1, 6))
+    stocks = {s.symbol: names[s.symbol] for s in model.stocks}
+    out = [
+        f"@njit({codegen._KERNEL_FLAGS})",
+        f"def simulate_{method}(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time):",
+        f'{i1}"""One run ({method}, adaptive step). Returns its status code."""',
+        f"{i1}time = t0",
+        f"{i1}status = {OK}",
+        f"{i1}next_row = 0  # rows from here on are not reached (yet)",
+        f"{i1}# parameters",
+    ]
+    for p in model.parameters:
+        out.append(codegen._assign(p.symbol, f"c[{p.column}]", names, i1))
+    out.append(f"{i1}# initialization")
+    for eq in model.init_equations:
+        out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
+    out.append(f"{i1}# constant auxiliaries")
+    for eq in model.static_equations:
+        out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
+    cells = codegen.visible_cells(model)
+    out.append(f"{i1}vals = np.empty({max(len(cells), 1)})")
+    out.append(f"{i1}# the start's auxiliaries and rates (later: the last stage's, same point)")
+    for eq in model.dynamic_equations:
+        out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
+    for s in model.stocks:
+        out.append(f"{i1}d_1_{stocks[s.symbol]} = {emitter.expr(s.rate, plain)}")
+    out += [
+        f"{i1}h = dt  # the next step to try: TIME STEP at most",
+        f"{i1}h_min = dt * {MIN_STEP_FRACTION!r}",
+        f"{i1}taken = 0",
+        f"{i1}limit = {MAX_STEPS_PER_UNIT} * (n_steps + 1)",
+        f"{i1}t_grid = t0",
+        f"{i1}for step in range(n_steps + 1):",
+        f"{i2}row = save_rows[step]",
+        f"{i2}if row >= 0:",
+        f"{i3}target = t_grid  # a saved time: a step ends there exactly",
+        f"{i3}while time < target:",
+        f"{i4}if target - time <= h:",
+        f"{i5}hh = target - time",
+        f"{i5}t_new = target",
+        f"{i4}else:",
+        f"{i5}hh = h",
+        f"{i5}t_new = time + h",
+    ]
+    out += _stages(model, tableau, names, emitter, stocks, i4)
+    out += _control(tableau, stocks, i4)
+    out += [
+        f"{i3}next_row = row + 1",
+    ]
+    for eq in model.output_equations:
+        out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
+    for k, cell in enumerate(cells):
+        out.append(f"{i3}vals[{k}] = {names[cell]}")
+    out += [
+        f"{i3}total = 0.0",
+        f"{i3}for j in range(sel.shape[0]):",
+        f"{i3}    out[row, j] = vals[sel[j]]",
+        f"{i3}    total += vals[sel[j]] * 0.0  # NaN if any value is NaN/inf",
+        f"{i3}if not rt.all_finite(total):",
+        f"{i3}    status = max(status, {NONFINITE_OUTPUT})",
+        f"{i2}t_grid = t_grid + dt  # the fixed-step kernels' times, accumulated alike",
+        f"{i1}return status",
+        "",
+        "",
+    ]
+    return out
+
+
+def _stages(
+    model: ir.ModelIR,
+    tableau: Tableau,
+    names: Mapping[str, str],
+    emitter: codegen._Emitter,
+    stocks: Mapping[str, str],
+    indent: str,
+) -> list[str]:
+    """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_``."""
+
+    def rename(symbol: str) -> str:
+        if symbol == "time":
+            return "time_s"
+        if symbol in stocks:
+            return f"y_{stocks[symbol]}"
+        return names[symbol]
+
+    out = []
+    for k in range(1, tableau.stages):
+        c, weights = tableau.c[k], tableau.a[k - 1]
+        out.append(f"{indent}time_s = {'t_new' if c == 1 else f'time + {_number(c)} * hh'}")
+        for ident in stocks.values():
+            terms = " + ".join(
+                f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(weights) if w != 0
+            )
+            out.append(f"{indent}y_{ident} = {ident} + hh * ({terms})")
+        for eq in model.dynamic_equations:
+            out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
+        for s in model.stocks:
+            out.append(f"{indent}d_{k + 1}_{stocks[s.symbol]} = {emitter.expr(s.rate, rename)}")
+    return out
+
+
+def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[str]:
+    """Accept or reject the step (``y_`` holds the new stocks) and choose the next one."""
+    inner, deeper = indent + "    ", indent + "        "
+    last = tableau.stages
+    out = [f"{indent}err = 0.0", f"{indent}check = 0.0"]
+    for ident in stocks.values():
+        terms = " + ".join(
+            f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(tableau.error) if w != 0
+        )
+        out.append(f"{indent}e_ = abs(hh * ({terms})) / (1.0 + max(abs({ident}), abs(y_{ident})))")
+        out.append(f"{indent}err = max(err, e_)")
+        out.append(f"{indent}check += y_{ident} * 0.0")
+    exponent = _number(Fraction(-1, tableau.order + 1))
+    out += [
+        f"{indent}err = err / TOLERANCE",
+        f"{indent}taken += 1",
+        f"{indent}if err <= 1.0 and rt.all_finite(check):",
+        f"{inner}time = t_new",
+    ]
+    out += [f"{inner}{ident} = y_{ident}" for ident in stocks.values()]
+    out += [f"{inner}d_1_{ident} = d_{last}_{ident}" for ident in stocks.values()]
+    out += [
+        f"{inner}factor = {GROW_LIMIT!r} if err == 0.0 else "
+        f"min({GROW_LIMIT!r}, max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent}))",
+        f"{inner}h = min(dt, max(h, hh * factor) if t_new == target else hh * factor)",
+        f"{indent}else:",
+        f"{inner}if err <= 1e300 and rt.all_finite(check):  # inaccurate",
+        f"{deeper}factor = max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent})",
+        f"{inner}else:  # a stock or the error estimate is not finite",
+        f"{deeper}factor = {SHRINK_LIMIT!r}",
+        f"{inner}h = hh * factor",
+        f"{indent}if h < h_min or taken > limit:",
+        f"{inner}rt.fill_unreached(out, next_row)",
+        f"{inner}return {STEP_FAILED}",
+    ]
+    return out
