@@ -9,8 +9,9 @@ ten started cases flatten the fit, the all-41 estimate should score clearly wors
 Given the fit files, it prints the objective (negative log-likelihood, profiled
 cutpoints, the configs' weights; uniform priors add nothing) of every estimate on the 41
 cases, the 31 and the ten (the 41 minus the 31 is the ten's share: the cutpoints are
-profiled per case set, so it is not a sum of per-case terms), and, if a fit with v3's
-checks as constraints is given, how many of the 73 checks hold at each estimate.
+profiled per case set, so it is not a sum of per-case terms), and how many of the 73
+checks hold at each estimate; the fits with v3's checks as constraints (on all 41 and
+without the ten) are included when their files exist.
 
 Everything else about a fit (estimates on bounds, checks with +-20% draws,
 cross-validation, face validity, lever sweeps) is ``python studies/v3_fit_measures.py
@@ -18,7 +19,7 @@ FIT``. RK4 at 1/8, the configs'.
 
     python studies/v3_no_started_measures.py [--all results/fit_v3.nc]
         [--no-started results/fit_v3_no_started.nc]
-        [--checks results/fit_v3_no_started_checks.nc]
+        [--checks results/fit_v3_no_started_checks.nc] [--all-checks results/fit_v3_checks.nc]
 """
 
 from __future__ import annotations
@@ -55,14 +56,17 @@ def main() -> None:
     parser.add_argument("--all", default=str(RESULTS / "fit_v3.nc"))
     parser.add_argument("--no-started", default=str(RESULTS / "fit_v3_no_started.nc"))
     parser.add_argument("--checks", default=str(RESULTS / "fit_v3_no_started_checks.nc"))
+    parser.add_argument("--all-checks", default=str(RESULTS / "fit_v3_checks.nc"))
     args = parser.parse_args()
     model = gvcdyn.load(V3)
     all41 = CalibrationProblem.from_config(load_config(CALIBRATION / "config_v3.toml"), model)
     cfg31 = load_config(CALIBRATION / "config_v3_no_started.toml")
     only31 = CalibrationProblem.from_config(cfg31, model)
     fits = {"v3 fit, all 41": Path(args.all), "v3 fit without the ten": Path(args.no_started)}
+    if Path(args.all_checks).exists():
+        fits["v3 fit, all 41, checks as constraints"] = Path(args.all_checks)
     if Path(args.checks).exists():
-        fits["the same with checks as constraints"] = Path(args.checks)
+        fits["v3 fit without the ten, checks as constraints"] = Path(args.checks)
     thetas = {label: estimate(path, all41.names) for label, path in fits.items()}
     print(f"objective (negative log-likelihood) on the {len(all41.cases)} cases / the "
           f"{len(only31.cases)} / the difference (the ten's share)")  # fmt: skip
