@@ -14,6 +14,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytest
+import xarray as xr
 from mdl_helpers import SIR, write_mdl
 
 import gvcdyn
@@ -244,3 +245,21 @@ def test_a_pickled_model_runs_the_adaptive_kernel_alike(models: dict[str, gvcdyn
     b = again.simulate(again.defaults()[None, :], method="rk45:1e-6").values
     assert a.tobytes() == b.tobytes()
     assert np.isfinite(a).all()
+
+
+def test_the_command_line_runs_an_adaptive_method(tmp_path: Path) -> None:
+    """``gvcdyn run --integration rk23 --time-step 1``: the result says rk23, and equals
+    the library's run."""
+    from typer.testing import CliRunner
+
+    from gvcdyn.cli import app
+
+    path = write_mdl(tmp_path, SIR, final_time=30, time_step=0.25, name="sir")
+    out = tmp_path / "sir.nc"
+    args = ["run", str(path), "--integration", "rk23", "--time-step", "1", "-o", str(out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out) as ds:
+        assert "rk23" in str(ds.attrs)
+        expected = gvcdyn.load(path).run(method="rk23", time_step=1)
+        np.testing.assert_array_equal(ds["I"].values, expected["I"].values)

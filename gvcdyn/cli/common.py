@@ -40,6 +40,8 @@ err = _console(sys.stderr)
 class Method(StrEnum):
     euler = "euler"
     rk4 = "rk4"
+    rk23 = "rk23"  # adaptive step at its default tolerance (gvcdyn.backend.adaptive)
+    rk45 = "rk45"
 
 
 class Format(StrEnum):
@@ -57,8 +59,9 @@ IntegrationOption = Annotated[
     Method | None,
     typer.Option(
         "--integration",
-        help="Integration method: euler (Vensim's) or rk4 [default: the one the model "
-        "declares in its .mdl settings, else euler].",
+        help="Integration method: euler (Vensim's), rk4, or the adaptive rk23/rk45 (TIME "
+        "STEP is then their largest step) [default: the one the model declares in its .mdl "
+        "settings, else euler].",
         show_default=False,
     ),
 ]
