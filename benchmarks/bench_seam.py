@@ -18,6 +18,7 @@ is 0 stay fixed, and the script names them.
     python benchmarks/bench_seam.py models/gvc_upgrading.mdl
     python benchmarks/bench_seam.py --runs 2000 --batches 1,100 path/to/model.mdl
     python benchmarks/bench_seam.py models/gvc_upgrading.mdl --integration rk4 --time-step 0.125
+    python benchmarks/bench_seam.py models/gvc_upgrading.mdl --integration rk23 --time-step 1
 
 Numbers depend on the machine and its load (printed with them): on a shared machine
 compare CPU times, and wall times only between runs at the same load.
@@ -75,7 +76,8 @@ def main() -> None:
     parser.add_argument("--batches", default="1,100,10000", help="comma-separated")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
     parser.add_argument(
-        "--integration", choices=("euler", "rk4"), help="default: the model's declared method"
+        "--integration",
+        help="euler, rk4, rk23, rk45 or e.g. rk23:1e-6; default: the model's declared method",
     )
     parser.add_argument("--time-step", type=float, help="default: the model's TIME STEP")
     args = parser.parse_args()
