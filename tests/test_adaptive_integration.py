@@ -263,3 +263,15 @@ def test_the_command_line_runs_an_adaptive_method(tmp_path: Path) -> None:
         assert "rk23" in str(ds.attrs)
         expected = gvcdyn.load(path).run(method="rk23", time_step=1)
         np.testing.assert_array_equal(ds["I"].values, expected["I"].values)
+
+
+def test_time_step_is_only_the_first_step(models: dict[str, gvcdyn.Model]) -> None:
+    """A TIME STEP chosen for Euler does not bound the adaptive step: at 1/1024 the error
+    is the tolerance's, as at 0.25 (steps of 1/1024 would make it ~1e-10 or less)."""
+    model = models["decay"]
+    errors = []
+    for time_step in (1 / 1024, 0.25):
+        ds = model.run(method="rk23:1e-7", time_step=time_step, saveper=0.25)
+        errors.append(float(np.abs(ds["x"].values[0] - np.exp(-ds["time"].values)).max()))
+    assert 1e-8 < errors[0] < 3e-6 and 1e-8 < errors[1] < 3e-6, errors
+    assert abs(errors[0] - errors[1]) < 0.1 * errors[1], errors

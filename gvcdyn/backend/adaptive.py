@@ -14,16 +14,20 @@ last stage of a step as the first of the next (FSAL). A method is spelled with i
 tolerance or without (``rk23:1e-6``; ``rk23`` is ``DEFAULT_TOLERANCE``), wherever an
 integration method is named. How a run steps:
 
-- TIME STEP is the largest step and the first one tried; every saved time is a step's
-  end, exactly (the grid's save times, accumulated as the fixed-step kernels accumulate
-  them), and the auxiliaries saved there are computed at that time and state.
+- TIME STEP is the first step tried and fixes the saved times (the fixed-step grid's,
+  accumulated alike); every saved time is a step's end, exactly, so no step goes past the
+  next one (SAVEPER bounds the step), and the auxiliaries saved there are computed at
+  that time and state. A model's TIME STEP chosen for Euler therefore serves as it is:
+  the step grows from it within a few steps. A step shortened to land on a saved time
+  does not shorten the next one.
 - A step is accepted when, for every stock, ``|error| <= TOLERANCE * (1 + max(|x|,
   |x_new|))`` (one number as absolute and relative tolerance); the next step is
   ``0.9 * (1/err)^(1/(q+1))`` times this one (q the embedded order), between 0.2 and
-  5 times, never above TIME STEP.
+  5 times.
 - A step whose new stocks are not finite is rejected like an inaccurate one; a run
-  whose step falls below TIME STEP * MIN_STEP_FRACTION, or that takes more than
-  MAX_STEPS_PER_UNIT per unit of TIME STEP's steps, stops with status STEP_FAILED.
+  whose step falls below TIME STEP * MIN_STEP_FRACTION, or that tries more than
+  MAX_STEPS_PER_UNIT times as many steps as the fixed-step grid has, stops with status
+  STEP_FAILED.
 
 Everything a run does depends on its own parameters only: results are bitwise the same
 whatever the batch, its order or the thread count.
@@ -51,8 +55,8 @@ from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
 from gvcdyn.status import NONFINITE_OUTPUT, OK, STEP_FAILED
 
-# the smallest step, as a fraction of TIME STEP, and the most steps per TIME STEP of the
-# horizon a run may take (accepted and rejected) before it stops with STEP_FAILED
+# the smallest step, as a fraction of TIME STEP, and the most steps (accepted and
+# rejected) per step of the fixed-step grid a run may try before it stops with STEP_FAILED
 MIN_STEP_FRACTION = 1e-9
 MAX_STEPS_PER_UNIT = 1000
 SAFETY, SHRINK_LIMIT, GROW_LIMIT = 0.9, 0.2, 5.0
@@ -243,7 +247,7 @@ def _simulate_function(
     for s in model.stocks:
         out.append(f"{i1}d_1_{stocks[s.symbol]} = {emitter.expr(s.rate, plain)}")
     out += [
-        f"{i1}h = dt  # the next step to try: TIME STEP at most",
+        f"{i1}h = dt  # the next step to try: TIME STEP first",
         f"{i1}h_min = dt * {MIN_STEP_FRACTION!r}",
         f"{i1}taken = 0",
         f"{i1}limit = {MAX_STEPS_PER_UNIT} * (n_steps + 1)",
@@ -341,7 +345,7 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
     out += [
         f"{inner}factor = {GROW_LIMIT!r} if err == 0.0 else "
         f"min({GROW_LIMIT!r}, max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent}))",
-        f"{inner}h = min(dt, max(h, hh * factor) if t_new == target else hh * factor)",
+        f"{inner}h = max(h, hh * factor) if t_new == target else hh * factor",
         f"{indent}else:",
         f"{inner}if err <= 1e300 and rt.all_finite(check):  # inaccurate",
         f"{deeper}factor = max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent})",

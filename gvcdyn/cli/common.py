@@ -60,8 +60,8 @@ IntegrationOption = Annotated[
     typer.Option(
         "--integration",
         help="Integration method: euler (Vensim's), rk4, or the adaptive rk23/rk45 (TIME "
-        "STEP is then their largest step) [default: the one the model declares in its .mdl "
-        "settings, else euler].",
+        "STEP is then only their first step) [default: the one the model declares in its "
+        ".mdl settings, else euler].",
         show_default=False,
     ),
 ]
