@@ -8,6 +8,7 @@ separately, and SALib's ``sobol.analyze`` time per output column on the same out
 
     python benchmarks/bench_sensitivity.py                  # N = 4096, all saved years
     python benchmarks/bench_sensitivity.py --n 1024 --salib-columns 1
+    python benchmarks/bench_sensitivity.py --integration rk23 --salib-columns 0
 
 Numbers depend on the machine and on what else runs on it; run it on an idle machine.
 """
@@ -37,13 +38,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4096)
     parser.add_argument("--salib-columns", type=int, default=2)
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--integration", help="e.g. rk23; default: the model's declared method")
     args = parser.parse_args()
 
     start = time.perf_counter()
     model = gvcdyn.load(args.model)
     names = {v.name for v in model.variables}
     outputs = [o for o in OUTPUTS if o in names]
-    study = sens.prepare(model, outputs, at="all")
+    study = sens.prepare(model, outputs, at="all", integration=args.integration)
     model.simulate(study.space.matrix(study.space.bounds[:, :1].T))  # compile or load once
     setup = time.perf_counter() - start
 
@@ -58,7 +60,8 @@ def main() -> None:
     )
     grid = study.evaluator.grid
     print(
-        f"time step {grid.time_step:g} ({grid.n_steps:,} steps per run), "
+        f"integration {study.evaluator.method}, time step {grid.time_step:g} "
+        f"({grid.n_steps:,} steps per run), "
         f"numba threads: {_threads()}, cores: {os.cpu_count()}"
     )
     print(f"load + kernel (not in total): {setup:7.2f} s")
