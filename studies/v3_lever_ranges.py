@@ -49,11 +49,14 @@ class Basis:
     scale whose ends the index defines), ``seed`` (a seed section bounds it) or ``none``
     (no case column and no seed size). ``text``: the basis, with its source.
     ``unsupported``: the part of the documented range no basis supports ("" = none).
+    ``proposed``: for a flagged lever, the range its basis supports: the seed's part, else
+    a deliberately narrow band of +-20% around the default (no source); not in the .mdl.
     """
 
     kind: str
     text: str
     unsupported: str = ""
+    proposed: tuple[float, float] | None = None
 
 
 _SOURCE_SCALE = (
@@ -75,6 +78,7 @@ BASIS: dict[str, Basis] = {
         "no case column separates buyers' demands from their support (mapping [unmapped]); "
         "[S s.4] says buyers are demanding, not how much",
         "all of [0,1] but the default 0.6: no source for its width",
+        (0.48, 0.72),
     ),
     "Buyer Support": Basis(
         "cases",
@@ -86,6 +90,7 @@ BASIS: dict[str, Basis] = {
         "(mapping [unmapped]); [S s.5] 'in some cases' says it varies across chains "
         "(so 0 for some), not how strong it is where it acts",
         "the upper part: no source for a strength, only for its presence in some chains",
+        (0.0, 0.6),
     ),
     "National Market Share": Basis(
         "cases",
@@ -114,18 +119,21 @@ BASIS: dict[str, Basis] = {
         "Capacity Retirement Rate 0.02)",
         "(0.04, 0.08]: demand outgrowing capacity, the opposite of the seed's situation "
         "(b18 uses 0.08 as a contrast)",
+        (0.0, 0.04),
     ),
     "Entrant Wage Gap": Basis(
         "none",
         "no case column codes competing low-wage locations (mapping [unmapped]); [S s.8 "
         "concern 2] says buyers look for low-wage suppliers (a gap > 0), not how large",
         "all of [0,0.9] but 'above 0': no source for its size",
+        (0.4, 0.6),
     ),
     "Scouting Intensity": Basis(
         "none",
         "no case column codes buyers' scouting (mapping [unmapped]); [S s.8 concern 2] "
         "'keep scouting for low wage suppliers' says it is present, not how intense",
         "all of [0,1] but 'above 0': no source for its size",
+        (0.32, 0.48),
     ),
     "Buyer Led Start": Basis(
         "cases",
@@ -166,6 +174,17 @@ def case_values(model: gvcdyn.Model) -> pd.DataFrame:
     return pd.DataFrame(cases.values, index=list(cases.ids), columns=list(cases.levers))
 
 
+def evidence_ranges(model: gvcdyn.Model) -> dict[str, tuple[float, float]]:
+    """Each lever's range with a basis: the proposed one for a flagged lever, else the
+    documented one (for analyses over the evidence, e.g. Latin-hypercube backgrounds)."""
+    out = {}
+    for lever in LEVERS:
+        p = model.parameter(lever)
+        proposed = BASIS[lever].proposed
+        out[lever] = proposed if proposed is not None else (p.minimum, p.maximum)
+    return out
+
+
 def table(model: gvcdyn.Model) -> pd.DataFrame:
     """One row per lever: default, documented range, mapping values, cases' span, basis."""
     params = model.parameter_table().set_index("name")
@@ -189,6 +208,7 @@ def table(model: gvcdyn.Model) -> pd.DataFrame:
                 "kind": basis.kind,
                 "basis": basis.text,
                 "unsupported": basis.unsupported,
+                "proposed": basis.proposed,
             }
         )
     return pd.DataFrame(rows)
@@ -229,6 +249,8 @@ def markdown(frame: pd.DataFrame) -> str:
             mapping = f"any value in [{_num(r.mapping[0])}, {_num(r.mapping[-1])}]"
         cases = f"{_num(r.cases[0])} .. {_num(r.cases[1])}" if r.cases else "default"
         flag = f"**{r.unsupported}**" if r.unsupported else "none"
+        if r.proposed is not None:
+            flag += f"; with basis: [{_num(r.proposed[0])}, {_num(r.proposed[1])}]"
         lines.append(
             f"| `{r.lever}` | {_num(r.default)} | [{_num(r.min)}, {_num(r.max)}] | {mapping} "
             f"| {cases} | {r.kind}: {r.basis} | {flag} |"
@@ -248,16 +270,26 @@ def main() -> None:
     print(f"mapping values outside the documented range: {len(outside)}")
     spans = np.array([r.max - r.min for r in frame.itertuples()])
     print(f"levers with a degenerate range: {int((spans <= 0).sum())}")
-    print("\nflagged levers: values the scenario files and the v3 checks set, and how many "
-          "lie outside a +-20% band around the default")  # fmt: skip
+    print("\nflagged levers: values the scenario files and the v3 checks set outside the "
+          "range with a basis")  # fmt: skip
     for r in frame[frame["unsupported"] != ""].itertuples():
-        low, high = 0.8 * r.default, 1.2 * r.default
+        low, high = r.proposed
         for where, values in used_values(r.lever).items():
             out = [v for v in values if not low - 1e-12 <= v <= high + 1e-12]
             print(
                 f"  {r.lever} [{_num(low)}, {_num(high)}], {where}: {len(out)} of "
                 f"{len(values)} outside ({', '.join(_num(v) for v in sorted(set(out)))})"
             )
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        given = tomllib.loads(path.read_text(encoding="utf-8"))["parameters"]
+        out = [
+            f"{k} {_num(v)}"
+            for k, v in given.items()
+            if k in BASIS and BASIS[k].proposed is not None
+            and not BASIS[k].proposed[0] <= v <= BASIS[k].proposed[1]
+        ]  # fmt: skip
+        if out:
+            print(f"  scenario {path.stem}: {', '.join(out)}")
 
 
 if __name__ == "__main__":

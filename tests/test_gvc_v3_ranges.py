@@ -83,6 +83,21 @@ def test_the_table_reads_the_model_and_the_mapping_stays_inside_the_ranges() -> 
     )
 
 
+def test_a_proposed_range_is_given_for_exactly_the_flagged_levers() -> None:
+    """A flagged lever gets the range its basis supports, inside the documented range and
+    around the default; every other lever keeps its documented range."""
+    ranges = vr.evidence_ranges(v3())
+    for lever, basis in vr.BASIS.items():
+        p = v3().parameter(lever)
+        assert (basis.proposed is not None) == bool(basis.unsupported), lever
+        low, high = ranges[lever]
+        if basis.proposed is None:
+            assert (low, high) == (p.minimum, p.maximum), lever
+        else:
+            assert p.minimum <= low <= p.default <= high <= p.maximum, lever
+            assert high - low < p.maximum - p.minimum, lever
+
+
 def test_used_values_reads_the_scenarios_and_the_checks() -> None:
     """The race scenario's and the race checks' scouting values are found."""
     used = vr.used_values("Scouting Intensity")
