@@ -56,6 +56,16 @@ x = INTEG(IF THEN ELSE(Time >= on, 1, 0), 0)
 	~		|
 """
 
+# d = 0 divides by zero in the flow: the fixed-step kernels stop with NONFINITE_STATE
+FRAGILE = """
+d = 1
+	~	Month
+	~		|
+stock = INTEG(1 / d, 0)
+	~	Widgets
+	~		|
+"""
+
 # x' = x^2 from 1 reaches infinity at t = 1
 BLOW_UP = """
 x = INTEG(x * x, 1)
@@ -81,6 +91,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, gvcdyn.Model]:
         "sir": gvcdyn.load(write_mdl(root, SIR, final_time=30, time_step=1, name="sir")),
         "blow_up": gvcdyn.load(
             write_mdl(root, BLOW_UP, final_time=2, time_step=0.25, name="blow_up")
+        ),
+        "fragile": gvcdyn.load(
+            write_mdl(root, FRAGILE, final_time=5, time_step=0.5, name="fragile")
         ),
     }
 
@@ -192,6 +205,20 @@ def test_a_run_that_blows_up_stops_with_step_failed(models: dict[str, gvcdyn.Mod
     np.testing.assert_allclose(x[t < 1], 1 / (1 - t[t < 1]), rtol=1e-5)
     assert np.isnan(x[t >= 1]).all()
     assert "adaptive step" in st.describe(st.STEP_FAILED)
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4", "rk23", "rk45"])
+def test_a_division_by_zero_in_a_rate_stops_as_in_the_fixed_step_kernels(
+    models: dict[str, gvcdyn.Model], method: str
+) -> None:
+    """The rate is infinite from the start: every step is rejected down to the smallest,
+    then the run stops with NONFINITE_STATE (the fixed-step kernels' status), its first
+    saved time written and NaN after; the run beside it is unharmed."""
+    ds = models["fragile"].run({"d": [0.0, 1.0]}, method=method)
+    assert list(ds["status"].values) == [st.NONFINITE_STATE, st.OK]
+    stock = ds["stock"].values
+    assert stock[0, 0] == 0.0 and np.isnan(stock[0, 1:]).all()
+    np.testing.assert_allclose(stock[1], ds["time"].values)
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,9 @@ integration method is named. How a run steps:
   5 times.
 - A step whose new stocks are not finite is rejected like an inaccurate one; a run
   whose step falls below TIME STEP * MIN_STEP_FRACTION, or that tries more than
-  MAX_STEPS_PER_UNIT times as many steps as the fixed-step grid has, stops with status
-  STEP_FAILED.
+  MAX_STEPS_PER_UNIT times as many steps as the fixed-step grid has, stops: with status
+  NONFINITE_STATE if its last step failed for values that were not finite (a division
+  by zero in a rate, as the fixed-step kernels report it), else STEP_FAILED.
 
 Everything a run does depends on its own parameters only: results are bitwise the same
 whatever the batch, its order or the thread count.
@@ -53,7 +54,7 @@ from fractions import Fraction
 from gvcdyn.backend import codegen
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
-from gvcdyn.status import NONFINITE_OUTPUT, OK, STEP_FAILED
+from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK, STEP_FAILED
 
 # the smallest step, as a fraction of TIME STEP, and the most steps (accepted and
 # rejected) per step of the fixed-step grid a run may try before it stops with STEP_FAILED
@@ -116,7 +117,20 @@ DEFAULT_TOLERANCE = {"rk45": 1e-5, "rk23": 1e-5}
 MAX_TOLERANCE = 0.1
 # locals of the generated function that no model identifier may take
 _OWN_NAMES = frozenset(
-    {"h", "hh", "t_new", "target", "t_grid", "err", "e_", "taken", "limit", "h_min", "factor"}
+    {
+        "h",
+        "hh",
+        "t_new",
+        "target",
+        "t_grid",
+        "err",
+        "e_",
+        "taken",
+        "limit",
+        "h_min",
+        "factor",
+        "failing",
+    }
 )
 
 
@@ -250,6 +264,8 @@ def _simulate_function(
         f"{i1}h = dt  # the next step to try: TIME STEP first",
         f"{i1}h_min = dt * {MIN_STEP_FRACTION!r}",
         f"{i1}taken = 0",
+        f"{i1}failing = {STEP_FAILED}  # the status if the step fails: {NONFINITE_STATE} if "
+        "not finite",
         f"{i1}limit = {MAX_STEPS_PER_UNIT} * (n_steps + 1)",
         f"{i1}t_grid = t0",
         f"{i1}for step in range(n_steps + 1):",
@@ -349,11 +365,13 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
         f"{indent}else:",
         f"{inner}if err <= 1e300 and rt.all_finite(check):  # inaccurate",
         f"{deeper}factor = max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent})",
+        f"{deeper}failing = {STEP_FAILED}",
         f"{inner}else:  # a stock or the error estimate is not finite",
         f"{deeper}factor = {SHRINK_LIMIT!r}",
+        f"{deeper}failing = {NONFINITE_STATE}",
         f"{inner}h = hh * factor",
         f"{indent}if h < h_min or taken > limit:",
         f"{inner}rt.fill_unreached(out, next_row)",
-        f"{inner}return {STEP_FAILED}",
+        f"{inner}return failing",
     ]
     return out
