@@ -36,6 +36,7 @@ V3 = REPO / "models" / "gvc_upgrading_v3.mdl"
 MAPPING = REPO / "calibration" / "case_levers.toml"
 CASES = REPO / "calibration" / "gvc_cases.csv"
 SCENARIOS = REPO / "models" / "scenarios"
+CONFIG = REPO / "calibration" / "config_v3.toml"
 V3_CHECKS = REPO / "models" / "gvc_upgrading_v3.checks.toml"
 sys.path.insert(0, str(REPO / "studies"))
 from lever_sweeps import LEVERS  # noqa: E402  (sibling script: the 18 levers)
@@ -232,6 +233,29 @@ def used_values(lever: str) -> dict[str, list[float]]:
     return {"scenarios": scenarios, "checks": checks}
 
 
+def estimated_table(model: gvcdyn.Model) -> pd.DataFrame:
+    """The constants the v3 calibrations estimate (calibration/config_v3.toml's
+    [estimate]; the four v3 configs share them): default, documented range, the
+    calibration's bounds, and whether the documented range is wider than the bounds."""
+    config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    rows = []
+    for name, entry in config["estimate"].items():
+        p = model.parameter(name)
+        low, high = (float(b) for b in entry["bounds"])
+        rows.append(
+            {
+                "constant": name,
+                "default": p.default,
+                "min": p.minimum,
+                "max": p.maximum,
+                "bound_low": low,
+                "bound_high": high,
+                "wider": p.minimum < low or p.maximum > high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _num(x: float) -> str:
     return f"{x:g}"
 
@@ -262,6 +286,12 @@ def main() -> None:
     model = gvcdyn.load(V3)
     frame = table(model)
     print(markdown(frame))
+    print("\n| estimated constant | default | range in the .mdl | calibration bounds | "
+          ".mdl range wider |\n|---|---|---|---|---|")  # fmt: skip
+    for r in estimated_table(model).itertuples():
+        wider = "yes" if r.wider else "no"
+        print(f"| `{r.constant}` | {_num(r.default)} | [{_num(r.min)}, {_num(r.max)}] | "
+              f"[{_num(r.bound_low)}, {_num(r.bound_high)}] | {wider} |")  # fmt: skip
     flagged = frame.loc[frame["unsupported"] != "", "lever"].tolist()
     print(f"\n{len(frame)} levers; {len(flagged)} with part of their range unsupported: "
           + ", ".join(flagged))  # fmt: skip

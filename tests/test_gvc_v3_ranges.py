@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,21 @@ def test_a_proposed_range_is_given_for_exactly_the_flagged_levers() -> None:
         else:
             assert p.minimum <= low <= p.default <= high <= p.maximum, lever
             assert high - low < p.maximum - p.minimum, lever
+
+
+def test_the_estimated_constants_table_uses_bounds_all_four_v3_configs_share() -> None:
+    """The second table's bounds are config_v3.toml's, and the other three v3 configs
+    estimate the same constants within the same bounds, so one table serves the four."""
+    frame = vr.estimated_table(v3())
+    bounds = {r.constant: (r.bound_low, r.bound_high) for r in frame.itertuples()}
+    for path in sorted((REPO / "calibration").glob("config_v3*.toml")):
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        given = {k: tuple(float(b) for b in v["bounds"]) for k, v in doc["estimate"].items()}
+        assert given == bounds, path.name
+    for r in frame.itertuples():
+        p = v3().parameter(r.constant)
+        assert r.wider == (p.minimum < r.bound_low or p.maximum > r.bound_high)
+        assert p.minimum <= r.bound_low < r.bound_high <= p.maximum, r.constant
 
 
 def test_used_values_reads_the_scenarios_and_the_checks() -> None:
