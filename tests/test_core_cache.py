@@ -171,6 +171,19 @@ def test_is_compiled_tells_first_use_from_cached(cache: Path, tmp_path: Path) ->
     assert not is_compiled(model.source, "rk4")
 
 
+def test_the_hint_knows_an_adaptive_kernel(cache: Path, tmp_path: Path) -> None:
+    """An adaptive method's kernel lives in a module of its own, per tolerance:
+    kernel_message says "compiling" before its first run and "loading" after."""
+    from gvcdyn.backend.compiler import kernel_message
+
+    model = gvcdyn.load(write_mdl(tmp_path, _equations(), name="hint"))
+    assert kernel_message(model, "rk23").startswith("compiling")
+    model.run(method="rk23")
+    assert kernel_message(model, "rk23").startswith("loading")
+    assert kernel_message(model, "rk23:1e-7").startswith("compiling")
+    assert kernel_message(model, "euler").startswith("compiling")
+
+
 # --- trust: the cache is code (compiler module docstring) -----------------------------
 
 # Unpickled, this writes the file named in the environment: a stand-in for planted code.

@@ -56,8 +56,9 @@ import numba
 from numba.core import caching
 
 from gvcdyn import runtime
+from gvcdyn.backend import adaptive
 from gvcdyn.backend.lever_names import cache_root
-from gvcdyn.errors import KernelCacheError
+from gvcdyn.errors import GvcdynError, KernelCacheError
 
 _loaded: dict[str, ModuleType] = {}
 _MODULE_PREFIX = "gvcdyn_kernel_"
@@ -135,7 +136,8 @@ def is_compiled(source: str, method: str) -> bool:
     Lets a front end say "compiling (first use)" or "loading" while the user waits; it
     reads numba's cache index names, so it is a hint, never a promise.
     """
-    pattern = f"{_MODULE_PREFIX}{kernel_key(source)}.batch_{method}-*.nbi"
+    name = method.partition(":")[0]  # an adaptive method's tolerance is in its source
+    pattern = f"{_MODULE_PREFIX}{kernel_key(source)}.batch_{name}-*.nbi"
     try:
         return any((cache_dir() / "__pycache__").glob(pattern))
     except (OSError, KernelCacheError):
@@ -144,8 +146,14 @@ def is_compiled(source: str, method: str) -> bool:
 
 def kernel_message(model: Any, method: str) -> str:
     """What running ``model`` with ``method`` will do first, for a progress stage:
-    compile, or load a cached kernel (``is_compiled``: a hint, never a promise)."""
-    if is_compiled(model.source, method):
+    compile, or load a cached kernel (``is_compiled``: a hint, never a promise). An
+    adaptive method's kernel has a module of its own (``gvcdyn.backend.adaptive``)."""
+    source = model.source
+    if adaptive.is_adaptive(method):
+        # a bad method or model: the run says so, not the hint
+        with contextlib.suppress(GvcdynError):
+            source = adaptive.generate(model.ir, method)
+    if is_compiled(source, method):
         return f"loading the compiled {method} kernel and running"
     return f"compiling {method} kernel (first use of this model, cached afterwards)"
 
