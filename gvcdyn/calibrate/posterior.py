@@ -6,7 +6,8 @@ how uncertain a prediction made from them is. emcee's affine-invariant ensemble 
 (Goodman and Weare 2010; Foreman-Mackey et al. 2013) needs no gradients and no tuning
 beyond the number of walkers, and with ``vectorize=True`` each of its moves proposes for
 half the walkers at once: one move is ONE call of :meth:`CalibrationProblem.objective`,
-so one compiled batch of (walkers / 2) x cases runs.
+so one compiled batch of (walkers / 2) x cases runs (with reality checks, one more batch
+of checks for the proposals the cases would accept: see below).
 
 The target density is ``exp(-objective(theta))`` on the config's bounds: the profiled
 ordered-logit likelihood of the coded outcomes times the config's priors (uniform on the
