@@ -24,7 +24,12 @@ integration method is named. How a run steps:
   |x_new|))`` (one number as absolute and relative tolerance); the next step is
   ``0.9 * (1/err)^(1/(q+1))`` times this one (q the embedded order), between 0.2 and
   5 times.
-- A step whose new stocks are not finite is rejected like an inaccurate one; a run
+- A step whose new stocks or error estimate are not finite is rejected like an
+  inaccurate one. The estimate reads the rates at the step's end, which are the next
+  step's first stage (FSAL): a step that lands where a rate is not a number (a stock
+  past the bound of a power with a fractional exponent, overshot by a step too long
+  for the stability of the method while the error itself is negligible) is shrunk, not
+  accepted with a first stage that would fail every step after it; a run
   whose step falls below TIME STEP * MIN_STEP_FRACTION, or that tries more than
   MAX_STEPS_PER_UNIT times as many steps as the fixed-step grid has, stops: with status
   NONFINITE_STATE if its last step failed for values that were not finite (a division
@@ -347,8 +352,8 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
             f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(tableau.error) if w != 0
         )
         out.append(f"{indent}e_ = abs(hh * ({terms})) / (1.0 + max(abs({ident}), abs(y_{ident})))")
-        out.append(f"{indent}err = max(err, e_)")
-        out.append(f"{indent}check += y_{ident} * 0.0")
+        out.append(f"{indent}err = max(err, e_)")  # max() would drop a NaN e_: check has it
+        out.append(f"{indent}check += (y_{ident} + e_) * 0.0")
     exponent = _number(Fraction(-1, tableau.order + 1))
     out += [
         f"{indent}err = err / TOLERANCE",
