@@ -8,9 +8,11 @@ function): the functions ``map_runs`` maps expose it as ``identity()``, and
 ``Execution.checkpoint`` takes it from them, so no command can leave a part out.
 
 - ``model_sha256``: the ``.mdl`` file's bytes;
-- ``kernel_sha256``: the generated kernel source, which holds every equation, lookup
-  table and the SHA-256 of every data file the model read (GET DIRECT/XLS ..., data
-  variables): a changed data file changes it even when the ``.mdl`` file did not change;
+- ``kernel_sha256``: the generated source of the kernel module that runs ``method`` (the
+  Euler/RK4 module, or an adaptive method's own, which holds its step control and
+  tolerance): every equation, lookup table and the SHA-256 of every data file the model
+  read (GET DIRECT/XLS ..., data variables), so a changed data file changes it even when
+  the ``.mdl`` file did not change;
 - ``data_files``: those data files' hashes again, by file, so a refusal can name the file;
 - ``gvcdyn``: the version (the kernel's runtime functions are not in its source);
 - ``method``, ``time_grid``: the integration method and the steps and saved times;
@@ -61,7 +63,7 @@ def computation_identity(
     fixed = {names[j]: float(base[j]) for j in range(len(names)) if j not in skip}
     return {
         "model_sha256": model.ir.source_hash,
-        "kernel_sha256": hashlib.sha256(model.source.encode()).hexdigest(),
+        "kernel_sha256": hashlib.sha256(model.kernel_source(method).encode()).hexdigest(),
         "data_files": _data_files(model.ir.data_files),
         "gvcdyn": __version__,
         "method": method,

@@ -234,6 +234,13 @@ class Model:
             )
         return declared
 
+    def kernel_source(self, method: str | None = None) -> str:
+        """The generated source of the kernel module that runs ``method`` (the model's
+        declared one if None): ``source`` for Euler and RK4, an adaptive method's own
+        module (its tolerance in it) for ``rk23``/``rk45``. What a computation's identity
+        hashes, so a checkpoint names the code that made its numbers."""
+        return self._kernel(method).source
+
     def _kernel(self, method: str | None) -> Kernel:
         method = self.integration_method(method)
         found = self._kernels.get(method)

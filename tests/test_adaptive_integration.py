@@ -8,6 +8,7 @@ module untouched.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import gvcdyn
 from gvcdyn import status as st
 from gvcdyn.backend import adaptive, codegen
 from gvcdyn.errors import SimulationSettingsError
+from gvcdyn.identity import computation_identity
 
 DECAY = """
 k = 1
@@ -306,6 +308,29 @@ def test_the_euler_rk4_module_is_untouched(models: dict[str, gvcdyn.Model]) -> N
     assert "TOLERANCE = 1e-05" in default and "def batch_rk23(" in default
     assert adaptive.generate(model.ir, "rk23:1e-6") != default
     assert adaptive.generate(model.ir, "rk23:1e-5") == default
+
+
+def test_a_computation_identity_hashes_the_adaptive_module(
+    models: dict[str, gvcdyn.Model],
+) -> None:
+    """A checkpoint's kernel_sha256 is that of the module that makes its numbers: the
+    adaptive method's own (so its tolerance and step control), the Euler/RK4 module's
+    as before for those."""
+    model = models["sir"]
+    grid = model.grid(model.defaults()[None, :])
+
+    def kernel_sha256(method: str) -> str:
+        return computation_identity(
+            model, method=method, grid=grid, base=model.defaults(), varied=[], outputs=[]
+        )["kernel_sha256"]
+
+    def sha256(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    assert kernel_sha256("euler") == kernel_sha256("rk4") == sha256(model.source)
+    assert kernel_sha256("rk23") == sha256(adaptive.generate(model.ir, "rk23"))
+    assert kernel_sha256("rk45:1e-6") == sha256(adaptive.generate(model.ir, "rk45:1e-6"))
+    assert len({kernel_sha256(m) for m in ("euler", "rk23", "rk23:1e-6", "rk45")}) == 4
 
 
 def test_a_pickled_model_runs_the_adaptive_kernel_alike(models: dict[str, gvcdyn.Model]) -> None:
