@@ -386,3 +386,91 @@ def test_a_condition_may_be_a_scenario_file_beside_the_checks(growth, tmp_path) 
         """,
     )
     assert float(ds["margin"][0]) == pytest.approx(100 - stock(10, rate=0.05, boost=1))
+
+
+# ------------------------------------------------------------- integration setting (issue 19)
+
+FIT_CONFIG = """
+cases = "cases.csv"
+mapping = "mapping.toml"
+method = "euler"
+time_step = 0.5
+[estimate]
+"Rate" = { bounds = [0, 0.5] }
+[[outcome]]
+column = "level"
+levels = [0, 1]
+quantity = "Stock"
+"""
+
+
+def write_fit(tmp_path: Path) -> Path:
+    """A calibration fit of Rate = 0.2 computed at Euler, time step 0.5 (the model's is 1)."""
+    fit = tmp_path / "fit.nc"
+    xr.Dataset(
+        {"estimate": ("parameter", [0.2])},
+        coords={"parameter": ["Rate"]},
+        attrs={
+            "config_text": FIT_CONFIG,
+            "config_path": str(tmp_path / "config.toml"),
+            "method": "euler",
+        },
+    ).to_netcdf(fit)
+    return fit
+
+
+def euler_stock(t: float, step: float, rate: float = 0.1) -> float:
+    return 10 * (1 + rate * step) ** (t / step)
+
+
+def test_the_time_step_is_chosen_and_recorded(growth, tmp_path) -> None:
+    """time_step=: every run takes that step; the result records the method and step."""
+    ds = run(growth, tmp_path, GOOD, time_step=0.5)
+    assert float(ds["margin"][0]) == pytest.approx(100 - euler_stock(10, 0.5), rel=1e-12)
+    assert (ds.attrs["method"], ds.attrs["time_step"]) == ("euler", 0.5)
+    ds = run(growth, tmp_path, GOOD)
+    assert float(ds["margin"][0]) == pytest.approx(100 - stock(10), rel=1e-12)
+    assert ds.attrs["time_step"] == 1.0
+    with pytest.raises(RealityCheckError, match="time_step must be a number > 0, got 0"):
+        run(growth, tmp_path, GOOD, time_step=0.0)
+
+
+def test_the_cli_reproduces_a_fits_margins_at_the_fits_time_step(
+    growth, tmp_path, monkeypatch
+) -> None:
+    """--params fit.nc runs at the fit's method and time step (0.5, not the model's 1), so
+    the margins are the fit's; --time-step and --integration override, each on its own."""
+    checks, fit, out = write_checks(tmp_path, GOOD), write_fit(tmp_path), tmp_path / "r.nc"
+    printed = io.StringIO()
+    monkeypatch.setattr(common.out, "file", printed)
+
+    def margin(*extra: str) -> tuple[float, str, str]:
+        printed.truncate(0)
+        printed.seek(0)
+        argv = ["reality-check", str(growth.path), str(checks), "--params", str(fit), *extra]
+        assert run_cli([*argv, "-o", str(out)]) == 0
+        ds = xr.load_dataset(out)
+        return float(ds["margin"][0]), ds.attrs["method"], " ".join(printed.getvalue().split())
+
+    value, method, title = margin()
+    assert value == pytest.approx(100 - euler_stock(10, 0.5, rate=0.2), rel=1e-12)
+    assert method == "euler" and "euler, time step 0.5 (the fit's)" in title
+    value, method, title = margin("--time-step", "1")
+    assert value == pytest.approx(100 - stock(10, rate=0.2), rel=1e-12)
+    assert "euler (the fit's), time step 1 (given)" in title
+    value, method, title = margin("--integration", "rk4")
+    factor = 1 + 0.1 + 0.1**2 / 2 + 0.1**3 / 6 + 0.1**4 / 24  # RK4 at r h = 0.2 x 0.5
+    assert value == pytest.approx(100 - 10 * factor**20, rel=1e-12)
+    assert method == "rk4" and "rk4 (given), time step 0.5 (the fit's)" in title
+    # no fit: the model's own setting, said so
+    assert run_cli(["reality-check", str(growth.path), str(checks)]) == 0
+    assert "euler, time step 1 (the model's)" in " ".join(printed.getvalue().split())
+
+
+@pytest.mark.parametrize("step", ["0", "-0.5", "nan"])
+def test_the_cli_refuses_a_time_step_that_is_not_positive(growth, tmp_path, capsys, step) -> None:
+    checks = write_checks(tmp_path, GOOD)
+    assert run_cli(["reality-check", str(growth.path), str(checks), "--time-step", step]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --time-step {step}: give a step > 0"), err
+    assert "\n" not in err

@@ -109,6 +109,7 @@ def reality_check(
     draws: int = 500,
     seed: int | None = None,
     method: str | None = None,  # None: the model's declared method
+    time_step: float | None = None,  # None: the model's own TIME STEP
 ) -> xr.Dataset:
     """Run every check of ``checks`` on ``model`` and say which hold, by how much.
 
@@ -116,10 +117,18 @@ def reality_check(
     see :func:`base_values`; ``settings`` override it, as ``--set`` does); with
     ``perturb > 0`` also ``holds_draw`` and ``margin_draw`` over (``draw``, ``check``),
     ``share`` (of draws where each check holds), ``share_all`` (where all hold together)
-    and the drawn values ``draw_value(draw, parameter)``.
+    and the drawn values ``draw_value(draw, parameter)``. Its attributes ``method`` and
+    ``time_step`` record the integration setting the runs used.
+
+    A margin is the margin at ``method`` and ``time_step``: a calibration that imposed
+    the checks at its own setting (its config's ``method`` and ``time_step``) guarantees
+    them there, not at the model's own TIME STEP, so to reproduce a fit's margins pass
+    the fit's setting (``gvcdyn reality-check --params fit.nc`` does).
     """
     spec = checks if isinstance(checks, CheckFile) else read_checks(checks, model)
     method = model.integration_method(method)
+    if time_step is not None and not (np.isfinite(time_step) and time_step > 0):
+        raise RealityCheckError(f"time_step must be a number > 0, got {time_step:g}")
     if perturb < 0 or not np.isfinite(perturb):
         raise RealityCheckError(f"perturb must be a fraction >= 0, got {perturb}")
     if perturb > 0 and draws < 1:
@@ -133,7 +142,7 @@ def reality_check(
     varied = perturbed_names(model, spec) if perturb > 0 else []
     bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)
 
-    runner = CheckRunner(model, spec, method=method, varying=varied, base=base)
+    runner = CheckRunner(model, spec, method=method, time_step=time_step, varying=varied, base=base)
     margins, holds = runner.verdicts(bases)
     coords = {
         "check": list(spec.names),
@@ -161,6 +170,7 @@ def reality_check(
             "checks_file": spec.path,
             "base": source,
             "method": method,
+            "time_step": runner.time_step,
             "runs": int(bases.shape[0] * runner.rows),
             "evaluator_calls": runner.calls,
             "gvcdyn_version": __version__,
@@ -262,6 +272,8 @@ class CheckRunner:
         self.base = model.defaults() if base is None else np.asarray(base, dtype=np.float64)
         self.cells = _cells(model, spec)
         grid = model.grid(self.base[None, :], time_step=time_step)
+        #: the step the runs take (an adaptive method's first step): given, else the model's
+        self.time_step = float(grid.time_step)
         self.times = np.asarray(grid.save_times, dtype=np.float64)
         set_by_checks = [name for key in keys for name, _value in key]
         names = list(dict.fromkeys([*(model.parameter(n).name for n in varying), *set_by_checks]))

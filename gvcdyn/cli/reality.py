@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -37,8 +38,10 @@ def reality_check(
         Path | None,
         typer.Option(
             "--params",
-            help="Base values: a calibration fit (.nc, its estimates) or a [parameters] "
-            ".toml; default: the model's defaults.",
+            help="Base values: a calibration fit (.nc, its estimates; the runs then use "
+            "the fit's integration method and time step unless --integration or "
+            "--time-step say otherwise) or a \\[parameters] .toml; default: the model's "
+            "defaults.",
         ),
     ] = None,
     set_: Annotated[
@@ -57,6 +60,14 @@ def reality_check(
     seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
     integration_: IntegrationOption = None,
     old_method: OldMethodOption = None,
+    time_step: Annotated[
+        float | None,
+        typer.Option(
+            help="Override TIME STEP, a number > 0 (default: a fit's with --params fit.nc, "
+            "else the model's).",
+            show_default=False,
+        ),
+    ] = None,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write the result: .nc (everything) or .csv (table)."),
@@ -68,6 +79,10 @@ def reality_check(
     Exit 0 when every check holds at the base, 1 when one does not. With --perturb, the
     table adds the share of draws where each check holds, and where all hold together.
     The format of a check file: docs/reality-checks.md.
+
+    With --params fit.nc the runs use the fit's integration method and time step, so the
+    margins are the fit's: a fit's checks hold at the setting it was computed at, which
+    may differ from the model's own TIME STEP. The table's title names the setting used.
 
     Examples:
 
@@ -89,6 +104,15 @@ def reality_check(
         raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
     if perturb < 0:
         raise RealityCheckError(f"--perturb {perturb:g}: give a fraction >= 0, e.g. 0.2")
+    if time_step is not None and not (math.isfinite(time_step) and time_step > 0):
+        raise RealityCheckError(f"--time-step {time_step:g}: give a step > 0, e.g. 0.0625")
+    fit = fit_integration(params) if params is not None and params.suffix == ".nc" else None
+    method = integration(integration_, old_method)
+    method_from = "given" if method is not None else "the fit's" if fit else "the model's"
+    step_from = "given" if time_step is not None else "the fit's" if fit else "the model's"
+    if fit is not None:
+        method = fit[0] if method is None else method
+        time_step = fit[1] if time_step is None else time_step
     loaded = load(model)
     spec = read_checks(checks, loaded)
     with status(f"running {len(spec.checks)} checks"):
@@ -100,10 +124,17 @@ def reality_check(
             perturb=perturb,
             draws=draws,
             seed=seed,
-            method=integration(integration_, old_method),
+            method=method,
+            time_step=time_step,
         )
     frame = report.table(ds)
-    title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}"
+    title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}; "
+    setting = f"{ds.attrs['method']}, time step {ds.attrs['time_step']:g}"
+    if method_from == step_from:
+        title += f"{setting} ({method_from})"
+    else:
+        title += f"{ds.attrs['method']} ({method_from}), time step "
+        title += f"{ds.attrs['time_step']:g} ({step_from})"
     if perturb > 0:
         title += f"; {draws} draws within +-{perturb:g}"
     table = Table(title=escape(title), title_justify="left")
@@ -129,6 +160,28 @@ def reality_check(
         out.print(f"written: {escape(str(out_path))}")
     if not bool(ds["holds"].values.all()):
         raise typer.Exit(EXIT_FAILED)
+
+
+def fit_integration(path: Path) -> tuple[str | None, float | None] | None:
+    """The integration method and time step a calibration fit was computed at (None in
+    either: the model's own), read as ``gvcdyn predict`` reads a fit's settings; None when
+    ``path`` is no full fit (the reality check then says what is wrong with it, or takes
+    a bare ``estimate`` table at the model's own setting)."""
+    import tomllib
+
+    from gvcdyn.calibrate.config import parse_config
+    from gvcdyn.calibrate.predict import read_fit
+    from gvcdyn.errors import CalibrationConfigError
+
+    try:
+        ds = read_fit(path)
+    except CalibrationConfigError:
+        return None
+    text = ds.attrs["config_text"]
+    where = Path(ds.attrs.get("config_path") or path)
+    config = parse_config(tomllib.loads(text), path=where, text=text)
+    method = ds.attrs.get("method") or config.method  # the resolved one, when recorded
+    return (None if method is None else str(method)), config.time_step
 
 
 def register(app: typer.Typer) -> None:
