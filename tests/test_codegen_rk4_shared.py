@@ -83,7 +83,9 @@ def _function(source: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
-    path = write_mdl(tmp_path_factory.mktemp("rk4_time_values"), EQUATIONS, final_time=10.0, time_step=0.25)
+    path = write_mdl(
+        tmp_path_factory.mktemp("rk4_time_values"), EQUATIONS, final_time=10.0, time_step=0.25
+    )
     return gvcdyn.load(path)
 
 
