@@ -116,3 +116,25 @@ def test_the_pattern_search_judges_only_improving_candidates(checked_problem, mo
     assert np.all(screened[1] < FAILED)  # the breaking start found the support
     assert checked_problem.check_verdicts(screened[0])[1].all()
     assert n_screened < n_plain / 2
+
+
+def test_a_fit_whose_cases_failed_still_judges_every_candidate(checked_problem, monkeypatch):
+    """A fit whose own cases failed is worth FAILED plus a prior's term (a normal prior),
+    so a candidate that breaks a check (worth FAILED) improves on it even when its cases
+    failed too, with a larger prior term: the screened search must judge that candidate
+    as the unscreened one does. The cases' term is made to fail for every candidate."""
+    from gvcdyn.calibrate import search
+
+    def failing_cases(theta, weights=None, checks=True):
+        values = np.full(len(theta), FAILED + 2.0)
+        if checks:
+            values[~checked_problem.check_verdicts(theta)[1].all(axis=1)] = FAILED
+        return values
+
+    monkeypatch.setattr(checked_problem, "objective", failing_cases)
+    u = checked_problem.unit(np.array([[0.4, 0.5], [0.3, 0.5]]))  # breaks / holds
+    plain = search._evaluate(checked_problem, u, None)
+    assert plain[0] == FAILED and plain[1] > FAILED
+    ceiling = np.full(2, FAILED + 1.0)  # the fit's value FAILED + 1, less 1e-10
+    screened = search._candidates(checked_problem, u, None, ceiling)
+    np.testing.assert_array_equal(screened, plain)

@@ -88,7 +88,10 @@ def _candidates(
         return _evaluate(problem, u, weights)
     theta = problem.from_unit(u)
     values = problem.objective(theta, weights, checks=False)
-    improving = np.flatnonzero(values < ceiling)
+    # a candidate that breaks a check is worth FAILED, which is below the ceiling of a fit
+    # whose own cases failed (FAILED plus a normal prior's term): judge those too, so the
+    # search takes what it would take with every candidate judged
+    improving = np.flatnonzero((values < ceiling) | (ceiling > FAILED))
     if len(improving):
         holds = problem.check_verdicts(theta[improving])[1].all(axis=1)
         values[improving[~holds]] = FAILED
