@@ -474,3 +474,21 @@ def test_the_cli_refuses_a_time_step_that_is_not_positive(growth, tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: --time-step {step}: give a step > 0"), err
     assert "\n" not in err
+
+
+def test_a_fit_whose_stored_config_cannot_be_read_asks_for_the_setting(
+    growth, tmp_path, capsys
+) -> None:
+    """A fit whose stored calibration config no longer parses (e.g. made by an older
+    gvcdyn) has no known integration setting: one line asks for --integration and
+    --time-step, and with both given the checks run at them."""
+    checks, fit = write_checks(tmp_path, GOOD), tmp_path / "fit.nc"
+    ds = xr.load_dataset(write_fit(tmp_path))
+    ds.attrs["config_text"] = FIT_CONFIG + "\nunknown_key = 1\n"
+    ds.to_netcdf(fit)
+    argv = ["reality-check", str(growth.path), str(checks), "--params", str(fit)]
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot be read" in err and "--integration and --time-step" in err, err
+    assert "\n" not in err
+    assert run_cli([*argv, "--integration", "euler", "--time-step", "0.5"]) == 0

@@ -106,10 +106,15 @@ def reality_check(
         raise RealityCheckError(f"--perturb {perturb:g}: give a fraction >= 0, e.g. 0.2")
     if time_step is not None and not (math.isfinite(time_step) and time_step > 0):
         raise RealityCheckError(f"--time-step {time_step:g}: give a step > 0, e.g. 0.0625")
-    fit = fit_integration(params) if params is not None and params.suffix == ".nc" else None
     method = integration(integration_, old_method)
-    method_from = "given" if method is not None else "the fit's" if fit else "the model's"
-    step_from = "given" if time_step is not None else "the fit's" if fit else "the model's"
+    from_fit = params is not None and params.suffix == ".nc"
+    fit = fit_integration(params) if from_fit and (method is None or time_step is None) else None
+    method_from = (
+        "given" if method is not None else "the fit's" if fit and fit[0] else "the model's"
+    )
+    step_from = (
+        "given" if time_step is not None else "the fit's" if fit and fit[1] else "the model's"
+    )
     if fit is not None:
         method = fit[0] if method is None else method
         time_step = fit[1] if time_step is None else time_step
@@ -179,7 +184,14 @@ def fit_integration(path: Path) -> tuple[str | None, float | None] | None:
         return None
     text = ds.attrs["config_text"]
     where = Path(ds.attrs.get("config_path") or path)
-    config = parse_config(tomllib.loads(text), path=where, text=text)
+    try:
+        config = parse_config(tomllib.loads(text), path=where, text=text)
+    except (CalibrationConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CalibrationConfigError(
+            f"--params {path}: the calibration config stored in the fit cannot be read "
+            f"({exc}), so its integration setting is unknown: give --integration and "
+            "--time-step"
+        ) from exc
     method = ds.attrs.get("method") or config.method  # the resolved one, when recorded
     return (None if method is None else str(method)), config.time_step
 
