@@ -32,7 +32,7 @@ EXAMPLE_CONFIG = """\
 model = "../models/gvc_upgrading.mdl"  # default: the mapping's model
 cases = "gvc_cases.csv"
 mapping = "case_levers.toml"
-method = "euler"                # or "rk4"; default: the model's declared method
+method = "euler"                # or "rk4", "rk23", "rk23:1e-6"; default: the declared one
 # time_step = 0.0625            # override the model's TIME STEP
 # checks = "../models/gvc_upgrading.checks.toml"  # reality checks as constraints: a
 #                               # parameter vector that breaks one is outside the support
