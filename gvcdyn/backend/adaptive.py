@@ -300,13 +300,7 @@ def _stages(
 ) -> list[str]:
     """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_``."""
 
-    def rename(symbol: str) -> str:
-        if symbol == "time":
-            return "time_s"
-        if symbol in stocks:
-            return f"y_{stocks[symbol]}"
-        return names[symbol]
-
+    rename = codegen.stage_renamer(names, stocks)
     out = []
     for k in range(1, tableau.stages):
         c, weights = tableau.c[k], tableau.a[k - 1]

@@ -440,6 +440,20 @@ def _discrete_updates(model: ir.ModelIR, names: Mapping[str, str], indent: str) 
     return out
 
 
+def stage_renamer(names: Mapping[str, str], stocks: Mapping[str, str]) -> Callable[[str], str]:
+    """Names inside a Runge-Kutta stage: the stage's time ``time_s`` and stock values
+    ``y_<stock>``; every other symbol its own identifier (RK4 and the adaptive methods)."""
+
+    def rename(symbol: str) -> str:
+        if symbol == "time":
+            return "time_s"
+        if symbol in stocks:
+            return f"y_{stocks[symbol]}"
+        return names[symbol]
+
+    return rename
+
+
 def _rk4_step(
     model: ir.ModelIR,
     emitter: _Emitter,
@@ -457,13 +471,7 @@ def _rk4_step(
         for _symbol, ident in stock_ids.items():
             out.append(f"{indent}y_{ident} = {ident} + {fraction} * dt * {previous}{ident}")
 
-        def rename(symbol: str) -> str:
-            if symbol == "time":
-                return "time_s"
-            if symbol in stock_ids:
-                return f"y_{stock_ids[symbol]}"
-            return names[symbol]
-
+        rename = stage_renamer(names, stock_ids)
         if sharing and prefix != "k3_":  # k3 is at k2's time: its values stand
             out += shared.statements(emitter, rename, indent)
         for eq in dynamic:
