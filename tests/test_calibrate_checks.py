@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from toy_calibration import DATA, TOY_CHECKS, quick_toy_config
+from toy_calibration import DATA, TOY_CHECKS, count_check_verdicts, quick_toy_config
 
 from gvcdyn.calibrate.config import PosteriorSettings, load_config
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
@@ -96,14 +96,7 @@ def test_the_pattern_search_judges_only_improving_candidates(checked_problem, mo
     starts = np.array([[0.4, 0.2], [0.37, 0.6], [0.1, 0.9]])
     rng = np.random.default_rng(3)
     weights = rng.integers(0, 3, size=(3, len(checked_problem.cases))).astype(float)
-    judged = []
-    verdicts = checked_problem.check_verdicts
-
-    def counted(theta):
-        judged.append(len(np.atleast_2d(theta)))
-        return verdicts(theta)
-
-    monkeypatch.setattr(checked_problem, "check_verdicts", counted)
+    judged = count_check_verdicts(monkeypatch, checked_problem)
     screened = search.batched_search(checked_problem, starts, weights=weights)
     n_screened = sum(judged)
     judged.clear()

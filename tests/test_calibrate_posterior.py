@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from toy_calibration import quick_toy_config
+from toy_calibration import assert_same_chain, count_check_verdicts, quick_toy_config
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.posterior import PosteriorSettings, sample_posterior
@@ -340,14 +340,7 @@ def test_the_checks_are_run_only_where_a_proposal_would_be_accepted(tmp_path, mo
     checks = tmp_path / "toy.checks.toml"
     checks.write_text(TOY_CHECKS)
     problem = CalibrationProblem.from_config(quick_toy_config(checks=checks))
-    judged = []
-    verdicts = problem.check_verdicts
-
-    def counted(theta):
-        judged.append(len(np.atleast_2d(theta)))
-        return verdicts(theta)
-
-    monkeypatch.setattr(problem, "check_verdicts", counted)
+    judged = count_check_verdicts(monkeypatch, problem)
     settings = PosteriorSettings(steps=80, walkers=8, seed=3, moves=moves)
     screened = sample_posterior(problem, settings)
     n_screened = sum(judged)
@@ -356,15 +349,7 @@ def test_the_checks_are_run_only_where_a_proposal_would_be_accepted(tmp_path, mo
         m.setattr(posterior, "_support", lambda problem, constraint: None)
         plain = sample_posterior(problem, settings)
     n_plain = sum(judged)
-    for name in problem.names:
-        np.testing.assert_array_equal(screened.posterior[name].values, plain.posterior[name].values)
-    np.testing.assert_array_equal(
-        screened.sample_stats["lp"].values, plain.sample_stats["lp"].values
-    )
-    np.testing.assert_array_equal(
-        screened.sample_stats["acceptance_fraction"].values,
-        plain.sample_stats["acceptance_fraction"].values,
-    )
+    assert_same_chain(screened, plain)
     assert n_screened < n_plain  # fewer: rejected proposals are not judged
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from recording_progress import RecordedTask, Recorder
-from toy_calibration import quick_toy_config
+from toy_calibration import assert_same_chain, quick_toy_config
 
 from gvcdyn.calibrate.posterior import PosteriorSettings, sample_posterior
 from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
@@ -98,15 +98,7 @@ def test_a_resumed_chain_is_bitwise_the_uninterrupted_one(toy_problem, straight,
     )
     # the six saved moves are not run again: the progress starts at move 6
     assert seen == list(range(6, SETTINGS.steps + 1))
-    for name in idata.posterior.data_vars:
-        np.testing.assert_array_equal(resumed.posterior[name].values, idata.posterior[name].values)
-    np.testing.assert_array_equal(
-        resumed.sample_stats["lp"].values, idata.sample_stats["lp"].values
-    )
-    np.testing.assert_array_equal(
-        resumed.sample_stats["acceptance_fraction"].values,
-        idata.sample_stats["acceptance_fraction"].values,
-    )
+    assert_same_chain(resumed, idata)
     assert same_attrs(resumed.posterior.attrs, idata.posterior.attrs)  # tau, R-hat, ESS...
     # the saved moves' model runs are counted as if they had been made now
     assert resumed_problem.counter == straight_counter
