@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 import gvcdyn
+from gvcdyn.calibrate.predict import fit_integration as fit_setting
 from gvcdyn.reports import check_out
 from gvcdyn.reports.build import save
 from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
@@ -93,6 +94,9 @@ def main() -> None:
         parser.error(f"{args.fit} has no posterior draws: its config needs a [posterior] table")
     started = time.perf_counter()
     model = gvcdyn.load(args.model)
+    # the fit's integration setting: the posterior's draws are parameter vectors that fit
+    # the cases and hold the checks at that setting, and at no other
+    integration = fit_integration(args.fit)
     at = ",".join(f"{t:g}" for t in TIMES)
     results = args.out.parent
 
@@ -102,7 +106,7 @@ def main() -> None:
         with_posterior.write_text(
             f"posterior = {str(args.fit.resolve())!r}\n" + RANGES.read_text(), encoding="utf-8"
         )
-        study = sens.prepare(model, [OUTPUT], at=at, ranges=with_posterior)
+        study = sens.prepare(model, [OUTPUT], at=at, ranges=with_posterior, integration=integration)
         print(f"design 1: N = {args.n}, inputs {_inputs(study)}", flush=True)
         together = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
     write(together, results / "sensitivity_evidence.nc")
@@ -111,7 +115,13 @@ def main() -> None:
     draws = fit["posterior_draw"].values.reshape(-1, len(names))
     median = dict(zip(names, np.median(draws, axis=0).tolist(), strict=True))
     study = sens.prepare(
-        model, [OUTPUT], at=at, ranges=RANGES, base=median, base_label="posterior median"
+        model,
+        [OUTPUT],
+        at=at,
+        ranges=RANGES,
+        base=median,
+        base_label="posterior median",
+        integration=integration,
     )
     print(f"design 2: N = {args.n}, inputs {_inputs(study)}", flush=True)
     at_median = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
@@ -122,7 +132,13 @@ def main() -> None:
     for i, row in enumerate(picks):
         base = dict(zip(names, draws[row].tolist(), strict=True))
         study = sens.prepare(
-            model, [OUTPUT], at=at, ranges=RANGES, base=base, base_label=f"posterior draw {row}"
+            model,
+            [OUTPUT],
+            at=at,
+            ranges=RANGES,
+            base=base,
+            base_label=f"posterior draw {row}",
+            integration=integration,
         )
         print(f"design 3: draw {i + 1}/{len(picks)}", flush=True)
         spread.append(sens.sobol(study, args.draw_n, seed=args.seed + 1 + i))
@@ -131,6 +147,20 @@ def main() -> None:
     report = render(model, args, fit, together, at_median, spread, median, n_runs, elapsed)
     save(report, args.out)
     print(f"wrote {args.out} ({n_runs:,} runs, {elapsed:.0f} s)")
+
+
+def fit_integration(path: Path) -> str:
+    """The integration method the fit was computed at (recorded in its attributes), refused
+    if the fit also chose its own time step, which a sensitivity study cannot take."""
+    method, time_step = fit_setting(path) or (None, None)
+    if method is None:
+        raise SystemExit(f"{path}: the fit records no integration method; refit it")
+    if time_step is not None:
+        raise SystemExit(
+            f"{path}: the fit ran at its own time step ({time_step:g}); a study runs at the "
+            "model's TIME STEP, so its numbers would not be the fit's: refit without time_step"
+        )
+    return method
 
 
 def _inputs(study) -> str:
@@ -232,7 +262,8 @@ def render(model, args, fit, together, at_median, spread, median, n_runs, elapse
                 f"{OUTPUT} at {', '.join(f'{t:g}' for t in TIMES)} years; N = {args.n} for "
                 f"designs 1 and 2 ({int(together.attrs['n_runs']):,} and "
                 f"{int(at_median.attrs['n_runs']):,} runs), N = {args.draw_n} at each of "
-                f"{len(spread)} posterior draws (design 3); seed {args.seed}",
+                f"{len(spread)} posterior draws (design 3); seed {args.seed}; integration "
+                f"{together.attrs.get('integration_method', '?')}, the fit's",
                 f"ranges: `{_shown(RANGES)}`; timing: "
                 + (
                     f"{timing} is drawn with each case (the case's own trigger year), "

@@ -62,6 +62,30 @@ def read_fit(path: str | Path) -> xr.Dataset:
     return ds
 
 
+def fit_integration(path: str | Path) -> tuple[str | None, float | None] | None:
+    """The integration method and time step a calibration fit was computed at (None in
+    either: the model's own), read as ``predict`` reads a fit's settings, so a reality
+    check or a sensitivity study of the fit runs where the fit ran; None when ``path`` is
+    no full fit (the caller says what is wrong with it, or takes a bare ``estimate``
+    table at the model's own setting)."""
+    try:
+        ds = read_fit(path)
+    except CalibrationConfigError:
+        return None
+    text = ds.attrs["config_text"]
+    where = Path(ds.attrs.get("config_path") or path)
+    try:
+        config = parse_config(_toml(text), path=where, text=text)
+    except (CalibrationConfigError, ValueError) as exc:  # ValueError: TOMLDecodeError
+        raise CalibrationConfigError(
+            f"fit {path}: the calibration config stored in it cannot be read ({exc}), so "
+            "its integration setting is unknown: give --integration and --time-step "
+            "(method= and time_step= in the library)"
+        ) from exc
+    method = ds.attrs.get("method") or config.method  # the resolved one, when recorded
+    return (None if method is None else str(method)), config.time_step
+
+
 def probability_columns(column: str, levels: list[str], categorical_unique: bool) -> list[str]:
     """Column names: ``p_<level>`` for a categorical outcome, ``p<level>_<column>`` otherwise."""
     if all(level.isdigit() for level in levels) or not categorical_unique:

@@ -91,6 +91,7 @@ def reality_check(
       gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
           --params results/fit.nc --perturb 0.2 --draws 500 --seed 1 -o checks.csv
     """
+    from gvcdyn.calibrate.predict import fit_integration
     from gvcdyn.checks import read_checks, report
     from gvcdyn.checks import reality_check as run_checks
     from gvcdyn.errors import OutputWriteError, RealityCheckError
@@ -165,35 +166,6 @@ def reality_check(
         out.print(f"written: {escape(str(out_path))}")
     if not bool(ds["holds"].values.all()):
         raise typer.Exit(EXIT_FAILED)
-
-
-def fit_integration(path: Path) -> tuple[str | None, float | None] | None:
-    """The integration method and time step a calibration fit was computed at (None in
-    either: the model's own), read as ``gvcdyn predict`` reads a fit's settings; None when
-    ``path`` is no full fit (the reality check then says what is wrong with it, or takes
-    a bare ``estimate`` table at the model's own setting)."""
-    import tomllib
-
-    from gvcdyn.calibrate.config import parse_config
-    from gvcdyn.calibrate.predict import read_fit
-    from gvcdyn.errors import CalibrationConfigError
-
-    try:
-        ds = read_fit(path)
-    except CalibrationConfigError:
-        return None
-    text = ds.attrs["config_text"]
-    where = Path(ds.attrs.get("config_path") or path)
-    try:
-        config = parse_config(tomllib.loads(text), path=where, text=text)
-    except (CalibrationConfigError, tomllib.TOMLDecodeError) as exc:
-        raise CalibrationConfigError(
-            f"--params {path}: the calibration config stored in the fit cannot be read "
-            f"({exc}), so its integration setting is unknown: give --integration and "
-            "--time-step"
-        ) from exc
-    method = ds.attrs.get("method") or config.method  # the resolved one, when recorded
-    return (None if method is None else str(method)), config.time_step
 
 
 def register(app: typer.Typer) -> None:
