@@ -96,7 +96,7 @@ def main() -> None:
     model = gvcdyn.load(args.model)
     # the fit's integration setting: the posterior's draws are parameter vectors that fit
     # the cases and hold the checks at that setting, and at no other
-    integration = fit_integration(args.fit)
+    integration = fit_integration(args.fit, fit)
     at = ",".join(f"{t:g}" for t in TIMES)
     results = args.out.parent
 
@@ -149,18 +149,17 @@ def main() -> None:
     print(f"wrote {args.out} ({n_runs:,} runs, {elapsed:.0f} s)")
 
 
-def fit_integration(path: Path) -> str:
-    """The integration method the fit was computed at (recorded in its attributes), refused
-    if the fit also chose its own time step, which a sensitivity study cannot take."""
-    method, time_step = fit_setting(path) or (None, None)
-    if method is None:
-        raise SystemExit(f"{path}: the fit records no integration method; refit it")
+def fit_integration(path: Path, fit: xr.Dataset) -> str | None:
+    """The integration method the fit was computed at (None: it records none, so the
+    model's own), refused if the fit also chose its own time step, which a sensitivity
+    study cannot take."""
+    method, time_step = fit_setting(path) or (fit.attrs.get("method"), None)
     if time_step is not None:
         raise SystemExit(
             f"{path}: the fit ran at its own time step ({time_step:g}); a study runs at the "
             "model's TIME STEP, so its numbers would not be the fit's: refit without time_step"
         )
-    return method
+    return None if method is None else str(method)
 
 
 def _inputs(study) -> str:
@@ -263,7 +262,8 @@ def render(model, args, fit, together, at_median, spread, median, n_runs, elapse
                 f"designs 1 and 2 ({int(together.attrs['n_runs']):,} and "
                 f"{int(at_median.attrs['n_runs']):,} runs), N = {args.draw_n} at each of "
                 f"{len(spread)} posterior draws (design 3); seed {args.seed}; integration "
-                f"{together.attrs.get('integration_method', '?')}, the fit's",
+                f"{together.attrs.get('integration_method', '?')}, "
+                + ("the fit's" if fit.attrs.get("method") else "the model's (no fit setting)"),
                 f"ranges: `{_shown(RANGES)}`; timing: "
                 + (
                     f"{timing} is drawn with each case (the case's own trigger year), "

@@ -40,6 +40,7 @@ def stand_in_fit(path: Path, *, posterior: bool = True) -> Path:
         "posterior_walkers": 4,
         "posterior_steps": 12,
         "created": "stand-in",
+        "method": "rk23",
     }
     xr.Dataset(data, coords={"parameter": NAMES}, attrs=attrs).to_netcdf(path)
     return path
@@ -69,6 +70,7 @@ def test_the_evidence_report_states_every_basis(tmp_path):
     assert "| posterior draw | one row of evidence per run |" in text
     assert "Shock Year is drawn with each case" in text
     assert "NOT CONVERGED (R-hat 2 > 1.01 (Shock Order Loss))" in text
+    assert "integration rk23, the fit's" in text  # where the posterior's draws hold
     assert (tmp_path / "sensitivity_evidence.nc").is_file()
     together = xr.load_dataset(tmp_path / "sensitivity_evidence.nc")
     assert "Shock Year" not in [str(p) for p in together.parameter.values]
