@@ -39,6 +39,7 @@ from gvcdyn.language.frontend import read_abstract_model
 from gvcdyn.language.lower import lower
 from gvcdyn.language.subscripts import name_key
 from gvcdyn.limits import check_memory
+from gvcdyn.model_settings import ModelSettings, read_settings, settings_path
 from gvcdyn.status import describe
 
 if TYPE_CHECKING:
@@ -71,13 +72,16 @@ def load(path: str | Path, data_files: Sequence[str | Path] = ()) -> Model:
 
     ``data_files``: outputs of other runs (``.tab``/``.csv``) that the model's data
     variables without an equation read, first match wins. Files named in GET XLS/DIRECT
-    functions are read relative to the model's folder.
+    functions are read relative to the model's folder. The model's settings file
+    (``<stem>.settings.toml`` beside it, ``gvcdyn.model_settings``) is read too: a bad
+    one is refused here, before anything runs.
     """
     path = Path(path)
     with _errors_name_the_file(path):
         abstract, digest = read_abstract_model(path)
+        settings = read_settings(path)
         model_ir = lower(abstract, digest, path.stem, data_files)
-        model = Model(model_ir, path)
+        model = Model(model_ir, path, settings)
         _remember_names(digest, [p.name for p in model.parameters])
         # a control that reads a stock could never run: refused here, naming the file
         refuse_controls_read_at_run(model_ir, model._uniform_values(model.defaults()[None, :]))
@@ -113,9 +117,15 @@ def _errors_name_the_file(path: Path) -> Iterator[None]:
 class Model:
     """A model lowered to gvcdyn's IR with its generated kernel source."""
 
-    def __init__(self, model_ir: ir.ModelIR, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_ir: ir.ModelIR,
+        path: Path | None = None,
+        settings: ModelSettings | None = None,
+    ) -> None:
         self.ir = model_ir
         self.path = path
+        self.settings = settings or ModelSettings()  # its settings file's (load reads it)
         self.source = codegen.generate(model_ir)
         self._index()
 
@@ -138,16 +148,19 @@ class Model:
         self._plans: dict[tuple[str, ...] | None, _Plan] = {}  # Model.run's, per variables
 
     def __getstate__(self) -> dict[str, Any]:
-        """A model pickles as its IR, path and kernel source: no module, no machine code.
+        """A model pickles as its IR, path, settings and kernel source: no module, no
+        machine code.
 
         Unpickled in another process, its kernel is imported from the content-addressed
-        cache (numba's disk cache holds the machine code), so nothing is recompiled.
+        cache (numba's disk cache holds the machine code), so nothing is recompiled; its
+        settings are the ones read when it was loaded, not the file's of that moment.
         """
-        return {"ir": self.ir, "path": self.path, "source": self.source}
+        return {"ir": self.ir, "path": self.path, "settings": self.settings, "source": self.source}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.ir = state["ir"]
         self.path = state["path"]
+        self.settings = state.get("settings", ModelSettings())
         self.source = state["source"]
         self._index()
 
@@ -214,23 +227,44 @@ class Model:
 
     @property
     def integration(self) -> str:
-        """The integration method the model declares (its .mdl settings' integration
-        type, as Vensim's Model Settings dialog writes it; Euler if it declares none):
-        what runs, evaluators, what-ifs, calibrations and sensitivity studies use when
-        they name no method. Its step is the model's TIME STEP."""
+        """The integration method the model declares: what runs, evaluators, what-ifs,
+        reality checks, calibrations and sensitivity studies use when they name no method.
+
+        Its settings file's (``<stem>.settings.toml`` beside the .mdl, such as ``rk23``;
+        ``gvcdyn.model_settings``) if it sets one, else the .mdl's own
+        (:attr:`vensim_integration`), else Euler. A method named for a computation
+        (``method=``, ``--integration``, a config's ``method``) wins over both. Its step
+        is the model's TIME STEP (an adaptive method's first step)."""
+        return self.settings.integration or self.vensim_integration
+
+    @property
+    def vensim_integration(self) -> str:
+        """The integration type of the .mdl's settings section, as Vensim's Model
+        Settings dialog writes it (``euler``, ``rk4``, or ``rk2``, which gvcdyn does not
+        integrate; Euler if the file has none): the method Vensim's own runs of the file
+        use, whatever the settings file says."""
         return self.ir.controls.integration
 
-    def integration_method(self, method: str | None = None) -> str:
-        """``method``, or the model's declared one if None (refused if gvcdyn has no
-        kernel for it, naming the methods to choose from)."""
+    def integration_method(self, method: str | None = None, *, vensim: bool = False) -> str:
+        """``method``, or the model's declared one if None (:attr:`integration`; with
+        ``vensim``, the .mdl's own, as a comparison with Vensim's output needs), refused
+        if gvcdyn has no kernel for it, naming the methods to choose from."""
         if method is not None:
             return method
-        declared = self.integration
+        if self.settings.integration is not None and not vensim:
+            return self.settings.integration  # checked when the settings file was read
+        declared = self.vensim_integration
         if declared not in codegen.METHODS:
             raise SimulationSettingsError(
                 f"model '{self.name}' declares {declared.upper()} integration in its "
                 f".mdl settings, which gvcdyn does not integrate; choose one of "
                 f"{', '.join(codegen.METHODS)} (--integration, or method=)"
+                + (
+                    ""
+                    if self.path is None or vensim
+                    else f", or set it for every run in {settings_path(self.path)} "
+                    '(integration = "rk4")'
+                )
             )
         return declared
 

@@ -112,7 +112,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("io", frozenset({"io"})),  # files in and out, knowing no model
     ("language", frozenset({"language"})),  # .mdl -> IR -> schedule
     ("backend", frozenset({"backend"})),  # schedule -> compiled, cached kernel
-    ("seam", frozenset({"model", "space", "outcomes", "evaluator", "dataset"})),
+    ("seam", frozenset({"model", "model_settings", "space", "outcomes", "evaluator", "dataset"})),
     ("execute", frozenset({"execute"})),  # executors, chunked jobs, checkpoints
     (
         "analyses",

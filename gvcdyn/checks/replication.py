@@ -1,13 +1,14 @@
 """Is a model simulated right? Compare gvcdyn's run with Vensim's output or with PySD.
 
-``check_model`` runs the model with its own settings (the integration it declares, its
-TIME STEP and SAVEPER; Euler against PySD, which integrates with Euler only)
-and compares every shared column under the reference suite's rule
-``numpy.isclose(sim, ref, rtol, atol)``. Without a Vensim output it runs PySD on a copy of
-the model, because ``pysd.read_vensim`` writes a ``.py`` file next to the ``.mdl`` and
-must never write into the user's (or a read-only) folder. The files the model reads
-(GET XLS/DIRECT ..., named relative to the model's folder) are copied next to the copy at
-the same relative places, so PySD finds them as it would beside the original.
+``check_model`` runs the model with its own settings (the integration its .mdl declares,
+which Vensim used, not gvcdyn's settings file's; its TIME STEP and SAVEPER; Euler
+against PySD, which integrates with Euler only) and compares every shared column under
+the reference suite's rule ``numpy.isclose(sim, ref, rtol, atol)``. Without a Vensim
+output it runs PySD on a copy of the model, because ``pysd.read_vensim`` writes a ``.py``
+file next to the ``.mdl`` and must never write into the user's (or a read-only) folder.
+The files the model reads (GET XLS/DIRECT ..., named relative to the model's folder) are
+copied next to the copy at the same relative places, so PySD finds them as it would
+beside the original.
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def check_model(
     ref = read_reference(reference) if reference is not None else None
     with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))
-    # Vensim ran the model with the integration it declares; PySD integrates with Euler only
-    method = model.integration_method() if ref is not None else "euler"
+    # Vensim ran the model with the integration its .mdl declares (not the one of gvcdyn's
+    # settings file beside it); PySD integrates with Euler only
+    method = model.integration_method(vensim=True) if ref is not None else "euler"
     with progress.stage(kernel_message(model, method)):
         ds = model.run(None, method=method)
     time, columns = dataset_columns(ds)
