@@ -68,6 +68,24 @@ stock = INTEG(1 / d, 0)
 	~		|
 """
 
+# q is NaN (0 * infinity) at Time = s exactly, finite (0) everywhere else: a step with a
+# stage at s is rejected for a value that is not finite, the smaller steps after it are
+# all accepted (the error estimate of constant rates is 0)
+NAN_ONCE = """
+s = 0.5
+	~	Month [0,10]
+	~		|
+q = 0 * (1 / (Time - s))
+	~	Widgets/Month
+	~		|
+x = INTEG(q, 0)
+	~	Widgets
+	~		|
+y = INTEG(1, 0)
+	~	Widgets
+	~		|
+"""
+
 # adaptation approaches 1 from below (never above); pressure is not a number above 1.
 # Near 1 the error is negligible, so the step grows until r * h passes the stability of
 # rk23's solution (r h > 1.6): its last stage overshoots 1 by ~1e-12 and the rates there,
@@ -244,6 +262,24 @@ def test_a_division_by_zero_in_a_rate_stops_as_in_the_fixed_step_kernels(
     stock = ds["stock"].values
     assert stock[0, 0] == 0.0 and np.isnan(stock[0, 1:]).all()
     np.testing.assert_allclose(stock[1], ds["time"].values)
+
+
+@pytest.mark.parametrize(("method", "stage"), [("rk23", 0.5), ("rk45", 0.3)])
+def test_a_run_stopped_by_the_step_limit_after_accepted_steps_says_step_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str, stage: float
+) -> None:
+    """With the step limit cut to 1 per grid step (11 steps for 10 grid steps), a run
+    whose first step (1 month) has a stage at the NaN of ``q`` is rejected once, then
+    takes one accepted step per month and stops on the limit at its last step: an
+    accepted step, so STEP_FAILED (it said NONFINITE_STATE, the status of the rejected
+    step, before). Without the NaN stage the same run takes 10 steps and finishes."""
+    monkeypatch.setattr(adaptive, "MAX_STEPS_PER_UNIT", 1)
+    model = gvcdyn.load(write_mdl(tmp_path, NAN_ONCE, final_time=10, time_step=1, saveper=1))
+    ds = model.run({"s": [stage, 9 + stage, 0.55]}, method=method)
+    assert list(ds["status"].values) == [st.STEP_FAILED, st.STEP_FAILED, st.OK]
+    y = ds["y"].values
+    np.testing.assert_allclose(y[:, :10], np.tile(np.arange(10.0), (3, 1)), rtol=1e-12)
+    assert np.isnan(y[:2, 10]).all() and abs(y[2, 10] - 10.0) < 1e-12
 
 
 @pytest.mark.parametrize(("method", "bound"), [("rk23", 5e-3), ("rk23:1e-7", 1e-4), ("rk45", 2e-3)])

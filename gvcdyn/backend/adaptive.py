@@ -32,8 +32,10 @@ integration method is named. How a run steps:
   accepted with a first stage that would fail every step after it; a run
   whose step falls below TIME STEP * MIN_STEP_FRACTION, or that tries more than
   MAX_STEPS_PER_UNIT times as many steps as the fixed-step grid has, stops: with status
-  NONFINITE_STATE if its last step failed for values that were not finite (a division
-  by zero in a rate, as the fixed-step kernels report it), else STEP_FAILED.
+  NONFINITE_STATE if the step it stops on was rejected for values that were not finite
+  (a division by zero in a rate, as the fixed-step kernels report it), else STEP_FAILED
+  (also when that step was accepted and only the step count stops the run, after an
+  earlier step was rejected for a value that was not finite).
 
 Everything a run does depends on its own parameters only: results are bitwise the same
 whatever the batch, its order or the thread count.
@@ -339,6 +341,9 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
     out += [f"{inner}{ident} = y_{ident}" for ident in stocks.values()]
     out += [f"{inner}d_1_{ident} = d_{last}_{ident}" for ident in stocks.values()]
     out += [
+        # the status if the run stops now (the step limit): of this attempt, not of an
+        # earlier step rejected for a value that was not finite
+        f"{inner}failing = {STEP_FAILED}",
         f"{inner}factor = {GROW_LIMIT!r} if err == 0.0 else "
         f"min({GROW_LIMIT!r}, max({SHRINK_LIMIT!r}, {SAFETY!r} * err ** {exponent}))",
         f"{inner}h = max(h, hh * factor) if t_new == target else hh * factor",
