@@ -142,7 +142,7 @@ def test_demo_netcdf_opens_in_plain_xarray(demo_dir) -> None:
         ):
             assert key in ds.attrs, key
         assert ds.attrs["command_line"].endswith("demo")
-        assert ds.attrs["method"] == "euler"
+        assert ds.attrs["method"] == "rk23"  # the shipped model's settings file (issue 21)
         assert ds["Unit Value"].attrs["units"] == "Dmnl"
         assert ds["Unit Value"].attrs["description"]
         assert (ds["status"].values == 0).all()

@@ -103,6 +103,7 @@ def test_non_editable_install_runs_the_demo_anywhere(tmp_path: Path) -> None:
     with xr.open_dataset(elsewhere / "results" / "demo.nc") as ds:
         assert sorted(str(s) for s in ds["scenario"].values) == scenarios
         assert venv in Path(ds.attrs["model_file"]).parents
+        assert ds.attrs["method"] == "rk23"  # the installed settings file beside the model
     assert (elsewhere / "results" / "demo.png").read_bytes().startswith(b"\x89PNG")
 
     # the shipped model, its scenarios and its calibration config by name (issue 22)
@@ -115,6 +116,7 @@ def test_non_editable_install_runs_the_demo_anywhere(tmp_path: Path) -> None:
     with xr.open_dataset(elsewhere / "c.nc") as ds:
         assert [str(s) for s in ds["scenario"].values] == ["captive"]
         assert venv in Path(ds.attrs["model_file"]).parents
+        assert ds.attrs["method"] == "rk23"  # the installed settings file beside the model
     (elsewhere / "file").write_text("", encoding="utf-8")  # stops calibrate before the fit
     fit = _run([bindir / "gvcdyn", "calibrate", "gvc_upgrading", "-o", "file/f.nc"], elsewhere)
     assert fit.returncode == 2 and "file/f.nc" in fit.stderr, fit.stderr

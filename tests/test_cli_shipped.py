@@ -145,6 +145,7 @@ def test_the_wheel_ships_the_data_and_no_scripts(tmp_path: Path) -> None:
         "gvcdyn/bundled/calibration/case_levers.toml",
         *(f"gvcdyn/bundled/models/scenarios/{s}.toml" for s in SCENARIOS),
         "gvcdyn/bundled/models/gvc_upgrading.mdl",
+        "gvcdyn/bundled/models/gvc_upgrading.settings.toml",  # its integration method
         "gvcdyn/bundled/models/gvc_upgrading.checks.toml",
     }
     assert "gvcdyn/bundled/models/gvc_upgrading.mdl" in shipped

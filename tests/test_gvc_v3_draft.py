@@ -250,10 +250,11 @@ def test_v3_declares_rk4_at_an_eighth_of_a_year() -> None:
     """v3 integrates with RK4 at TIME STEP 1/8 (worst stock error 0.29% over 200
     Latin-hypercube lever settings against RK4 at 1/512, models/README.md): declared in
     the .mdl, so every run, check and calibration of v3 uses it unless told otherwise;
-    the shipped v2.2 keeps Euler at 1/64."""
+    the shipped v2.2's .mdl keeps Euler at 1/64, and its settings file beside it makes
+    it run rk23 from a first step of 1/64 (issue 21, tests/test_model_settings.py)."""
     model = v3_model()
     assert model.integration == "rk4"
     assert model.grid(model.parameter_matrix()).time_step == 0.125
     shipped = gvcdyn.load(MODEL_PATH)
-    assert shipped.integration == "euler"
+    assert shipped.vensim_integration == "euler" and shipped.integration == "rk23"
     assert shipped.grid(shipped.parameter_matrix()).time_step == 1 / 64

@@ -28,6 +28,8 @@ from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 from gvcdyn.whatif import prepare_what_if, run_in_chunks
 
+REPO = Path(__file__).resolve().parents[1]
+
 GROWTH = """
 x = INTEG(rate * x * (1 - x / capacity), 1)
 	~	Units
@@ -182,3 +184,14 @@ def test_a_resume_after_the_file_changed_is_refused(
     assert changed.method == "rk4"
     with pytest.raises(CheckpointError, match="configuration changed"):
         run_in_chunks(changed, Execution(output=output, resume=True), chunk_size=2)
+
+
+def test_the_gvc_model_runs_rk23_by_default() -> None:
+    """The shipped model's settings file: rk23 at its default tolerance (basis in the
+    file's comments), while its .mdl stays Euler as Vensim reads it."""
+    model = gvcdyn.load(REPO / "models" / "gvc_upgrading.mdl")
+    assert model.integration == "rk23"
+    assert model.vensim_integration == "euler"
+    assert prepare_what_if(model).method == "rk23"
+    text = (REPO / "models" / "gvc_upgrading.settings.toml").read_text(encoding="utf-8")
+    assert "integration_accuracy.py" in text  # the basis: the command that measured it

@@ -60,8 +60,9 @@ IntegrationOption = Annotated[
     typer.Option(
         "--integration",
         help="Integration method: euler (Vensim's), rk4, or the adaptive rk23/rk45 (TIME "
-        "STEP is then only their first step) [default: the one the model declares in its "
-        ".mdl settings, else euler].",
+        "STEP is then only their first step) [default: the model's settings file's "
+        "(MODEL.settings.toml beside the .mdl: rk23 for gvc_upgrading), else the one its "
+        ".mdl settings declare, else euler].",
         show_default=False,
     ),
 ]
@@ -87,7 +88,8 @@ def deprecated(old: str, new: str) -> None:
 
 def integration(chosen: Method | None, old: Method | None) -> str | None:
     """The integration method from --integration, or from the deprecated --method; None:
-    the model's declared method (``Model.integration``)."""
+    the model's declared method (``Model.integration``: its settings file's, else its
+    .mdl's)."""
     if old is None:
         return None if chosen is None else chosen.value
     deprecated(f"--method {old.value}", f"--integration {old.value}")
