@@ -61,6 +61,7 @@ def identifiers(model: ir.ModelIR, taken_too: frozenset[str] = frozenset()) -> d
             "out",
             "sel",
             "vals",
+            "vp",
             "status",
             "step",
             "row",
@@ -333,7 +334,7 @@ def _simulate_function(
     for eq in model.static_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = visible_cells(model)
-    out.append(f"{i1}vals = np.empty({max(len(cells), 1)})")
+    out += saved_values_buffer(cells, i1)
     out.append(f"{i1}for step in range(n_steps + 1):")
     shared = _TimeShared(model, names) if method == "rk4" and SHARE_TIME_VALUES else None
     if shared is not None and shared.count:
@@ -350,8 +351,7 @@ def _simulate_function(
     out.append(f"{i3}next_row = row + 1")
     for eq in model.output_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
-    for k, cell in enumerate(cells):
-        out.append(f"{i3}vals[{k}] = {names[cell]}")
+    out += store_saved_values(cells, names, i3)
     out.append(f"{i3}total = 0.0")
     out.append(f"{i3}for j in range(sel.shape[0]):")
     out.append(f"{i3}    out[row, j] = vals[sel[j]]")
@@ -387,6 +387,31 @@ def _simulate_function(
     out.append("")
     out.append("")
     return out
+
+
+# A saved row first stores every visible cell in ``vals``, then copies the selected ones.
+# One array store per cell costs numba about 4 ms of compile time (typing and lowering a
+# setitem); rt.scatter stores _CHUNK of them per call, the same stores in the same order
+# (gvc_upgrading's 183 cells: its Euler function compiled in 1.5 s of CPU instead of 2.2).
+
+
+def saved_values_buffer(cells: Sequence[str], indent: str) -> list[str]:
+    """The lines allocating a run's ``vals`` (one slot per cell a result can report) and
+    ``vp``, the pointer :func:`store_saved_values` writes through."""
+    return [
+        f"{indent}vals = np.empty({max(len(cells), 1)})",
+        f"{indent}vp = rt.values_pointer(vals)  # vals outlives every use",
+    ]
+
+
+def store_saved_values(cells: Sequence[str], names: Mapping[str, str], indent: str) -> list[str]:
+    """The lines storing each of ``cells`` (its local ``names[cell]``) in its slot of
+    ``vals``: one ``rt.scatter`` per _CHUNK consecutive cells."""
+    return [
+        f"{indent}rt.scatter(vp, {start}, "
+        f"({_tuple_items(names[cell] for cell in cells[start : start + _CHUNK])}))"
+        for start in range(0, len(cells), _CHUNK)
+    ]
 
 
 def _final_time_check(final: str, indent: str) -> list[str]:
