@@ -492,3 +492,159 @@ def test_a_fit_whose_stored_config_cannot_be_read_asks_for_the_setting(
     assert "cannot be read" in err and "--integration and --time-step" in err, err
     assert "\n" not in err
     assert run_cli([*argv, "--integration", "euler", "--time-step", "0.5"]) == 0
+
+
+# ------------------------------------------------------------- posterior draws (issue 19)
+
+#: the stock at 10 is at most 26: holds for Rate <= 0.1 at Euler step 1 (25.94) and 0.5
+#: (26.53 at 0.1, but no draw is near 0.1: 0.09 gives 24.1, 0.11 gives 29.2 at step 0.5)
+POSTERIOR_CHECKS = """
+[[check]]
+name = "stock at 10 at most 26"
+expect = "bound"
+outcome = "Stock"
+at = 10
+max = 26
+[[check]]
+name = "initial stock at least 10"
+expect = "bound"
+value = 'run["Initial Stock"]'
+min = 10
+"""
+
+#: posterior_draw (chain 2, draw 3, parameter): flattened chain by chain, Rate is
+#: [0.05, 0.12, 0.08, 0.2, 0.09, 0.11] and Initial Stock [10.5, 9, 9.5, 10.2, 10.8, 9.9]
+POSTERIOR_RATE = [[0.05, 0.12, 0.08], [0.2, 0.09, 0.11]]
+POSTERIOR_S0 = [[10.5, 9.0, 9.5], [10.2, 10.8, 9.9]]
+
+
+def write_posterior_fit(tmp_path: Path) -> Path:
+    """A stand-in calibration fit of Rate and Initial Stock (estimate 0.09 and 10, at
+    Euler 0.5 as ``write_fit``) with 2 chains x 3 posterior draws."""
+    fit = tmp_path / "posterior_fit.nc"
+    ds = xr.load_dataset(write_fit(tmp_path)).drop_vars(["estimate", "parameter"])
+    ds["estimate"] = ("parameter", [0.09, 10.0])
+    ds["posterior_draw"] = (
+        ("chain", "draw", "parameter"),
+        np.stack([POSTERIOR_RATE, POSTERIOR_S0], axis=-1),
+    )
+    ds.assign_coords(parameter=["Rate", "Initial Stock"]).to_netcdf(fit)
+    return fit
+
+
+def test_posterior_shares_have_the_known_answer(growth, tmp_path) -> None:
+    """posterior=4 of 6 draws takes linspace(0, 5, 4).round() = 0, 2, 3, 5 (chains in
+    order): Rate 0.05, 0.08, 0.2, 0.11 and Initial Stock 10.5, 9.5, 10.2, 9.9, so the
+    first check holds in draws 1-2, the second in 1 and 3, both only in draw 1."""
+    fit = write_posterior_fit(tmp_path)
+    ds = run(growth, tmp_path, POSTERIOR_CHECKS, params=fit, posterior=4)
+    assert bool(ds["holds"].values.all())  # the base: the estimate (0.09, 10)
+    np.testing.assert_array_equal(ds.attrs["posterior_index"], [0, 2, 3, 5])
+    np.testing.assert_array_equal(ds["posterior_index"].values, [0, 2, 3, 5])
+    assert (ds.attrs["posterior"], ds.attrs["draws"], ds.attrs["posterior_total"]) == (4, 4, 6)
+    assert "perturb" not in ds.attrs and "posterior_note" not in ds.attrs
+    assert list(ds["parameter"].values) == ["Rate", "Initial Stock"]
+    np.testing.assert_allclose(
+        ds["draw_value"].values, [[0.05, 10.5], [0.08, 9.5], [0.2, 10.2], [0.11, 9.9]]
+    )
+    expected = [[True, True], [True, False], [False, True], [False, False]]
+    np.testing.assert_array_equal(ds["holds_draw"].values, expected)
+    np.testing.assert_allclose(ds["share"].values, [0.5, 0.5])
+    assert float(ds["share_all"]) == 0.25
+    rates, s0 = np.array([0.05, 0.08, 0.2, 0.11]), np.array([10.5, 9.5, 10.2, 9.9])
+    np.testing.assert_allclose(
+        ds["margin_draw"].values[:, 0], 26 - s0 * (1 + rates) ** 10, rtol=1e-12
+    )
+    assert "4 posterior draws of" in ds["share"].attrs["description"]
+    # --set applies over every draw: Initial Stock 10.6 holds the second check in all
+    ds = run(
+        growth,
+        tmp_path,
+        POSTERIOR_CHECKS,
+        params=fit,
+        posterior=4,
+        settings={"Initial Stock": 10.6},
+    )
+    np.testing.assert_allclose(ds["share"].values, [0.5, 1.0])
+    assert float(ds["share_all"]) == 0.5
+    # more than the fit holds: all six, said so
+    ds = run(growth, tmp_path, POSTERIOR_CHECKS, params=fit, posterior=10)
+    assert (ds.attrs["posterior"], ds.attrs["draws"]) == (10, 6)
+    np.testing.assert_array_equal(ds.attrs["posterior_index"], np.arange(6))
+    assert "holds 6 posterior draws, fewer than the 10 asked" in ds.attrs["posterior_note"]
+    np.testing.assert_array_equal(
+        ds["holds_draw"].values[:, 0], [True, False, True, False, True, False]
+    )
+
+
+def test_posterior_refusals_in_the_library(growth, tmp_path) -> None:
+    fit = write_posterior_fit(tmp_path)
+    with pytest.raises(RealityCheckError, match="posterior and perturb: choose one"):
+        run(growth, tmp_path, GOOD, params=fit, posterior=4, perturb=0.2)
+    with pytest.raises(RealityCheckError, match=r"from a calibration fit \(\.nc\)"):
+        run(growth, tmp_path, GOOD, posterior=4)
+    bare = write_fit(tmp_path)  # an estimate, no posterior
+    with pytest.raises(RealityCheckError, match=rf"{bare} has no posterior draws.*\[posterior\]"):
+        run(growth, tmp_path, GOOD, params=bare, posterior=4)
+
+
+def test_the_cli_judges_posterior_draws_with_the_title_and_share_column(
+    growth, tmp_path, monkeypatch
+) -> None:
+    """--posterior 4: the title says "4 posterior draws of FIT", the share column the
+    shares, the run is at the fit's setting (euler 0.5) unless --integration overrides."""
+    checks = write_checks(tmp_path, POSTERIOR_CHECKS)
+    fit, out = write_posterior_fit(tmp_path), tmp_path / "p.nc"
+    printed = io.StringIO()
+    monkeypatch.setattr(common.out, "file", printed)
+    argv = ["reality-check", str(growth.path), str(checks), "--params", str(fit)]
+    assert run_cli([*argv, "--posterior", "4", "-o", str(out)]) == 0
+    text = printed.getvalue()
+    assert f"4posteriordrawsof{fit}" in "".join(text.split())
+    assert "euler, time step 0.5 (the fit's)" in " ".join(text.split())
+    assert "within +-" not in text
+    lines = {line.split("│")[1].strip(): line for line in text.splitlines() if "│" in line}
+    assert "50.0%" in lines["stock at 10 at most 26"]
+    assert "25.0%" in lines["(all checks together)"]
+    ds = xr.load_dataset(out)
+    assert (ds.attrs["posterior"], ds.attrs["method"], ds.attrs["time_step"]) == (4, "euler", 0.5)
+    np.testing.assert_array_equal(ds["holds_draw"].values[:, 0], [1, 1, 0, 0])
+    # rk4 at step 0.25 overrides the fit's setting; all six draws: only draw 0 (0.05,
+    # 10.5) holds both (draw 4, 0.09 and 10.8, reaches 10.8 e^0.9 = 26.6 > 26 at 10)
+    printed.truncate(0)
+    printed.seek(0)
+    extra = ["--integration", "rk4", "--time-step", "0.25", "-o", str(out)]
+    assert run_cli([*argv, "--posterior", "10", *extra]) == 0
+    text = " ".join(printed.getvalue().split())
+    assert "rk4, time step 0.25 (given)" in text
+    assert "holds 6 posterior draws, fewer than the 10 asked: all of them are used" in text
+    ds = xr.load_dataset(out)
+    assert ds.attrs["method"] == "rk4" and ds.sizes["draw"] == 6
+    assert float(ds["share_all"]) == pytest.approx(1 / 6)  # only draw 0 (0.05, 10.5)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--perturb", "0.2"], "--posterior and --perturb: choose one"),
+        (["--params", "fit.toml"], "--posterior 4 needs --params FIT.nc"),
+        ([], "--posterior 4 needs --params FIT.nc, a calibration fit with posterior draws"),
+        (["--params", "BARE"], "has no posterior draws ('posterior_draw'): add a [posterior]"),
+    ],
+    ids=["with perturb", "toml params", "no params", "no posterior in the fit"],
+)
+def test_the_cli_refuses_posterior_in_one_line(growth, tmp_path, capsys, extra, message) -> None:
+    checks, fit, bare = (
+        write_checks(tmp_path, GOOD),
+        write_posterior_fit(tmp_path),
+        write_fit(tmp_path),
+    )
+    extra = [str(bare) if e == "BARE" else e for e in extra]
+    if "--params" not in extra and "--perturb" in extra:
+        extra += ["--params", str(fit)]
+    argv = ["reality-check", str(growth.path), str(checks), "--posterior", "4", *extra]
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
+    if "BARE" in extra or str(bare) in extra:
+        assert str(bare) in err

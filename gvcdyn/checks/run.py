@@ -12,9 +12,13 @@ file's ``levers``, structural constants and the simulation controls stay at base
 each condition's settings are applied on top of each draw: ``draws + 1`` copies of the
 matrix (the first is the base itself), still one evaluator call unless the readings
 would need more than about 200 MB, in which case the draws go in as few equal calls as
-fit. A check *holds* when every part of its expectation holds at every time, background
-and sweep point and all its runs ended with status ok; its *margin* is the smallest
-signed distance to failing, in the units of the compared quantity (NaN: a run failed).
+fit. Under ``posterior`` (``params`` a calibration fit with a posterior), the draws are
+instead that many of the fit's posterior draws, evenly spaced over all it kept: each sets
+the estimated parameters over the base (the estimate; ``settings`` still apply over each
+draw), and the result reads like the perturbation's. A check *holds* when every part of
+its expectation holds at every time, background and sweep point and all its runs ended
+with status ok; its *margin* is the smallest signed distance to failing, in the units of
+the compared quantity (NaN: a run failed).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from gvcdyn._version import __version__
 from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Series
 from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
-from gvcdyn.errors import RealityCheckError
+from gvcdyn.errors import GvcdynError, RealityCheckError
 from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.language import ir
 from gvcdyn.outcomes import Outcome
@@ -39,7 +43,7 @@ from gvcdyn.space import ParameterSpace
 if TYPE_CHECKING:
     from gvcdyn.model import Model
 
-__all__ = ["CheckRunner", "base_values", "perturbed_names", "reality_check"]
+__all__ = ["CheckRunner", "base_values", "perturbed_names", "posterior_draws", "reality_check"]
 
 #: most numbers (runs x readings) one evaluator call may return (about 200 MB)
 MAX_VALUES_PER_CALL = 25_000_000
@@ -79,6 +83,43 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
     )
 
 
+def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, np.ndarray, int]:
+    """``n`` posterior draws of the calibration fit ``params`` (a ``.nc`` path), evenly
+    spaced over all its kept draws: ``(names, values (taken, parameter), index, total)``.
+
+    The fit's ``posterior_draw (chain, draw, parameter)`` is flattened chain by chain, in
+    order, and draw ``np.linspace(0, total - 1, n).round()`` taken (as the fit's
+    ``predictive_estimate`` is chosen); with ``n >= total``, every draw. ``index`` is
+    each taken draw's position in the flattened order.
+    """
+    path = None if params is None or isinstance(params, Mapping) else Path(params)
+    if path is None or path.suffix != ".nc":
+        given = "values given" if isinstance(params, Mapping) else str(params)
+        raise RealityCheckError(
+            f"posterior draws come from a calibration fit (.nc) with a posterior, not "
+            f"{given}: give the fit as params (--params fit.nc)"
+        )
+    if not path.is_file():
+        raise RealityCheckError(f"parameter file not found: {path}")
+    try:
+        ds = xr.load_dataset(path)
+    except (OSError, ValueError) as exc:
+        raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+    if "posterior_draw" not in ds:
+        raise RealityCheckError(
+            f"{path} has no posterior draws ('posterior_draw'): add a [posterior] table to "
+            "its calibration config and calibrate again (or draw around it with perturb)"
+        )
+    array = ds["posterior_draw"].transpose(..., "parameter")
+    names = [str(name) for name in array["parameter"].values]
+    flat = np.asarray(array.values, dtype=np.float64).reshape(-1, len(names))
+    total = len(flat)
+    if total == 0:
+        raise RealityCheckError(f"{path} holds no posterior draw; calibrate it again")
+    index = np.linspace(0, total - 1, min(n, total)).round().astype(np.int64)
+    return names, flat[index], index, total
+
+
 def perturbed_names(model: Model, checks: CheckFile) -> list[str]:
     """The constants a perturbation draws: all but the file's levers, the structural
     ones (orders of SMOOTH N / DELAY N) and those the simulation controls read."""
@@ -110,6 +151,7 @@ def reality_check(
     seed: int | None = None,
     method: str | None = None,  # None: the model's declared method
     time_step: float | None = None,  # None: the model's own TIME STEP
+    posterior: int = 0,
 ) -> xr.Dataset:
     """Run every check of ``checks`` on ``model`` and say which hold, by how much.
 
@@ -119,6 +161,14 @@ def reality_check(
     ``share`` (of draws where each check holds), ``share_all`` (where all hold together)
     and the drawn values ``draw_value(draw, parameter)``. Its attributes ``method`` and
     ``time_step`` record the integration setting the runs used.
+
+    With ``posterior = N > 0`` (not with ``perturb``), ``params`` must be a calibration
+    fit (``.nc``) with posterior draws: the draws are N of them (:func:`posterior_draws`;
+    all of them when the fit holds fewer), each setting the fit's estimated parameters
+    over the base, ``settings`` over each; the same variables as under ``perturb``, with
+    ``draw_value`` the posterior values, the coordinate ``posterior_index`` (each draw's
+    position among the fit's draws, chains flattened in order) and attributes
+    ``posterior`` (N), ``draws`` (taken), ``posterior_total`` and ``posterior_index``.
 
     A margin is the margin at ``method`` and ``time_step``: a calibration that imposed
     the checks at its own setting (its config's ``method`` and ``time_step``) guarantees
@@ -133,14 +183,25 @@ def reality_check(
         raise RealityCheckError(f"perturb must be a fraction >= 0, got {perturb}")
     if perturb > 0 and draws < 1:
         raise RealityCheckError(f"draws must be at least 1, got {draws}")
+    if posterior < 0:
+        raise RealityCheckError(f"posterior must be a number of draws >= 1, got {posterior}")
+    if posterior and perturb > 0:
+        raise RealityCheckError(
+            "posterior and perturb: choose one (posterior draws of a fit, or draws within "
+            "+-perturb of the base)"
+        )
+    drawn = posterior_draws(params, posterior) if posterior else None
     values, source = base_values(params)
     if settings:
         values = {**values, **settings}
         given = ", ".join(f"{k}={v:g}" for k, v in settings.items())
         source = f"{source}; set {given}"
     base = model.parameter_matrix(values)[0]
-    varied = perturbed_names(model, spec) if perturb > 0 else []
-    bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)
+    if drawn is not None:
+        varied, bases = _posterior_bases(model, base, drawn[0], drawn[1], settings or {}, params)
+    else:
+        varied = perturbed_names(model, spec) if perturb > 0 else []
+        bases = _draw_bases(model, base, varied, perturb, draws if perturb > 0 else 0, seed)
 
     runner = CheckRunner(model, spec, method=method, time_step=time_step, varying=varied, base=base)
     margins, holds = runner.verdicts(bases)
@@ -177,13 +238,18 @@ def reality_check(
             "all_hold": int(holds[0].all()),
         },
     )
-    if perturb > 0:
+    if perturb > 0 or drawn is not None:
+        if drawn is not None:
+            draws = len(drawn[2])
+            what = f"{draws} posterior draws of {params}"
+        else:
+            what = f"{draws} draws (+-{perturb:g})"
         ds["holds_draw"] = (("draw", "check"), holds[1:])
         ds["margin_draw"] = (("draw", "check"), margins[1:])
         ds["share"] = (
             "check",
             holds[1:].mean(axis=0),
-            {"description": f"share of {draws} draws (+-{perturb:g}) in which the check holds"},
+            {"description": f"share of {what} in which the check holds"},
         )
         ds["share_all"] = (
             (),
@@ -193,8 +259,49 @@ def reality_check(
         columns = [model.parameter(n).column for n in varied]
         ds["draw_value"] = (("draw", "parameter"), bases[1:, columns])
         ds = ds.assign_coords(parameter=varied, draw=np.arange(draws))
-        ds.attrs.update(perturb=perturb, draws=draws, seed=-1 if seed is None else seed)
+        if drawn is None:
+            ds.attrs.update(perturb=perturb, draws=draws, seed=-1 if seed is None else seed)
+            return ds
+        _names, _values, index, total = drawn
+        ds = ds.assign_coords(posterior_index=("draw", index))
+        ds["posterior_index"].attrs["description"] = (
+            "the draw's position among the fit's posterior draws (chains flattened in order)"
+        )
+        ds.attrs.update(
+            posterior=posterior,
+            draws=draws,
+            posterior_fit=str(params),
+            posterior_total=total,
+            posterior_index=index,
+        )
+        if posterior > total:
+            ds.attrs["posterior_note"] = (
+                f"{params} holds {total} posterior draws, fewer than the {posterior} asked: "
+                "all of them are used"
+            )
     return ds
+
+
+def _posterior_bases(
+    model: Model,
+    base: np.ndarray,
+    names: list[str],
+    values: np.ndarray,
+    settings: Mapping[str, float],
+    fit: ParamsLike,
+) -> tuple[list[str], np.ndarray]:
+    """The varied names and ``len(values) + 1`` base rows: the base, then each posterior
+    draw's values over it, except where ``settings`` (``--set``) say otherwise."""
+    kept = {model.parameter(name).column for name in settings}
+    try:
+        params = [model.parameter(name) for name in names]
+    except GvcdynError as exc:
+        raise RealityCheckError(f"{fit}: {exc} (was the fit made for this model?)") from None
+    bases = np.tile(base, (len(values) + 1, 1))
+    for j, p in enumerate(params):
+        if p.column not in kept:
+            bases[1:, p.column] = values[:, j]
+    return [p.name for p in params], bases
 
 
 def _draw_bases(

@@ -57,6 +57,16 @@ def reality_check(
         ),
     ] = 0.0,
     draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
+    posterior: Annotated[
+        int,
+        typer.Option(
+            help="Instead of --perturb: judge the checks at N of the posterior draws of "
+            "--params fit.nc (evenly spaced over all its draws; all of them when it holds "
+            "fewer), each setting the estimated parameters over the estimate, and report "
+            "the share of draws where each check holds.",
+            show_default=False,
+        ),
+    ] = 0,
     seed: Annotated[int | None, typer.Option(help="Seed of the draws.")] = None,
     integration_: IntegrationOption = None,
     old_method: OldMethodOption = None,
@@ -77,7 +87,8 @@ def reality_check(
 
     The margin is the signed distance to failing, in the units of the compared quantity.
     Exit 0 when every check holds at the base, 1 when one does not. With --perturb, the
-    table adds the share of draws where each check holds, and where all hold together.
+    table adds the share of draws where each check holds, and where all hold together;
+    with --posterior N, the same over N posterior draws of the fit given by --params.
     The format of a check file: docs/reality-checks.md.
 
     With --params fit.nc the runs use the fit's integration method and time step, so the
@@ -90,6 +101,9 @@ def reality_check(
 
       gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
           --params results/fit.nc --perturb 0.2 --draws 500 --seed 1 -o checks.csv
+
+      gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \
+          --params results/fit.nc --posterior 500 --integration rk4 --time-step 0.0078125
     """
     from gvcdyn.calibrate.predict import fit_integration
     from gvcdyn.checks import read_checks, report
@@ -105,6 +119,19 @@ def reality_check(
         raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
     if perturb < 0:
         raise RealityCheckError(f"--perturb {perturb:g}: give a fraction >= 0, e.g. 0.2")
+    if posterior < 0:
+        raise RealityCheckError(f"--posterior {posterior}: give a number of draws >= 1")
+    if posterior and perturb > 0:
+        raise RealityCheckError(
+            "--posterior and --perturb: choose one (posterior draws of the fit, or draws "
+            "within +-P of the base)"
+        )
+    if posterior and (params is None or params.suffix != ".nc"):
+        given = "no --params" if params is None else f"--params {params}"
+        raise RealityCheckError(
+            f"--posterior {posterior} needs --params FIT.nc, a calibration fit with posterior "
+            f"draws (not {given})"
+        )
     if time_step is not None and not (math.isfinite(time_step) and time_step > 0):
         raise RealityCheckError(f"--time-step {time_step:g}: give a step > 0, e.g. 0.0625")
     method = integration(integration_, old_method)
@@ -132,6 +159,7 @@ def reality_check(
             seed=seed,
             method=method,
             time_step=time_step,
+            posterior=posterior,
         )
     frame = report.table(ds)
     title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}; "
@@ -143,6 +171,8 @@ def reality_check(
         title += f"{ds.attrs['time_step']:g} ({step_from})"
     if perturb > 0:
         title += f"; {draws} draws within +-{perturb:g}"
+    elif posterior:
+        title += f"; {ds.attrs['draws']} posterior draws of {params}"
     table = Table(title=escape(title), title_justify="left")
     table.add_column("check")
     table.add_column("holds")
@@ -160,6 +190,8 @@ def reality_check(
             cells.append(f"{row.share:.1%}")
         table.add_row(*cells)
     out.print(table)
+    if "posterior_note" in ds.attrs:
+        out.print(escape(f"note: {ds.attrs['posterior_note']}"))
     if out_path is not None:
         with writing(out_path):
             report.write(ds, out_path)
