@@ -330,13 +330,14 @@ class DaskExecutor(Executor):
             submit_next()
 
     def close(self) -> None:
-        from distributed.utils import silence_logging_cmgr
-
-        # after a Ctrl-C the nannies log the tasks they cancel: noise, not news
-        with silence_logging_cmgr(logging.CRITICAL):
+        # the job's results are in by now: what dask logs while it tears down (the tasks
+        # the nannies cancel after a Ctrl-C, a comm the other side already closed) is
+        # noise, not news (_quiet_teardown says where it would print)
+        with _quiet_teardown():
             self._client.close()
             if self._cluster is not None:
                 self._cluster.close()
+            gc.collect()  # an orphaned task's "exception was never retrieved": now, quietly
 
     def describe(self) -> str:
         kind = "local dask cluster" if self._cluster is not None else "dask cluster"
@@ -344,6 +345,47 @@ class DaskExecutor(Executor):
             f"{kind} at {self.address} ({self.n_workers} worker(s), "
             f"{self.numba_threads} numba thread(s) each)"
         )
+
+
+class _Critical(logging.Filter):
+    """Lets only CRITICAL records through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.CRITICAL
+
+
+#: where dask's teardown is logged: dask's loggers and tornado's (one handler, which dask
+#: configures) and asyncio's (no handler: Python's last resort prints its warnings and
+#: errors, such as a task's CommClosedError that no one awaited, to stderr)
+_TEARDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet_teardown() -> Iterator[None]:
+    """Below CRITICAL, nothing dask, tornado or asyncio log in this block is printed.
+
+    A filter on those loggers, their children and their handlers, not a handler level
+    (issue 21: a CommClosedError traceback at dask shutdown, exit code 0): dask's
+    ``silence_logging_cmgr`` sets the level of the "distributed" logger's handler only,
+    so asyncio's records (a task's exception no one retrieved) still reached stderr; and
+    a handler level is shared with dask's own contexts, which restore it as they close,
+    where a filter is this block's own.
+    """
+    quiet = _Critical()
+    loggers = [
+        logger
+        for name, logger in list(logging.root.manager.loggerDict.items())
+        if isinstance(logger, logging.Logger)
+        and any(name == root or name.startswith(root + ".") for root in _TEARDOWN_LOGGERS)
+    ]
+    handlers = {id(h): h for logger in loggers for h in logger.handlers}.values()
+    for target in [*loggers, *handlers]:
+        target.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for target in [*loggers, *handlers]:
+            target.removeFilter(quiet)
 
 
 def _scheduler_address(text: str) -> str:
