@@ -4,7 +4,7 @@ was printed at dask shutdown, with exit code 0).
 What dask, tornado and asyncio log while the client and the cluster close is noise once
 the job's results are in: ``DaskExecutor.close`` keeps it below CRITICAL from stderr,
 asyncio's records too (its logger has no handler, so Python's last resort printed them,
-out of reach of the handler level dask sets).
+out of reach of the handler level dask sets), in this process and in the local workers.
 """
 
 from __future__ import annotations
@@ -51,6 +51,39 @@ def test_what_dask_logs_while_the_executor_closes_is_not_printed() -> None:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "CommClosedError" not in done.stderr, done.stderr
     assert "an error after the close" in done.stderr  # quiet only while it closes
+
+
+# A chunk that logs to asyncio and to dask in its worker, on a local cluster
+WORKER_LOGS = """
+import numpy as np
+from gvcdyn.execute.executors import Chunk, DaskExecutor
+
+def f(X):
+    import logging
+    import numpy as np
+    logging.getLogger("asyncio").error("asyncio in a worker")
+    logging.getLogger("distributed.worker").error("dask in a worker")
+    return X, np.zeros(len(X), dtype=np.int64)
+
+if __name__ == "__main__":
+    with DaskExecutor(workers=1) as executor:
+        chunks = [Chunk(0, 0, 1, np.zeros((1, 1)))]
+        assert [index for index, *_ in executor.map_chunks(f, chunks)] == [0]
+"""
+
+
+@pytest.mark.slow  # starts a local cluster
+def test_a_local_workers_asyncio_records_are_not_printed(tmp_path: Path) -> None:
+    """The workers' asyncio records (no handler: Python's last resort printed them, a
+    CommClosedError as a worker closes among them) are quiet as their dask records are.
+    Fails before: 'asyncio in a worker' on stderr."""
+    script = tmp_path / "worker_logs.py"
+    script.write_text(WORKER_LOGS)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "in a worker" not in done.stderr, done.stderr
 
 
 @pytest.mark.slow  # starts a local cluster of two workers

@@ -246,6 +246,7 @@ class DaskExecutor(Executor):
             threads = numba_threads or max(1, cores // workers)
             self._cluster = _local_cluster(workers)
             self._client = Client(self._cluster, set_as_default=False)
+            self._client.run(_quiet_asyncio)  # the workers' share of _local_cluster's silence_logs
             self.address = self._cluster.scheduler_address
             self.n_workers = workers
         self.numba_threads = threads
@@ -358,6 +359,17 @@ class _Critical(logging.Filter):
 #: configures) and asyncio's (no handler: Python's last resort prints its warnings and
 #: errors, such as a task's CommClosedError that no one awaited, to stderr)
 _TEARDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+def _quiet_asyncio() -> None:
+    """In a local worker: asyncio's records below CRITICAL are not printed.
+
+    ``silence_logs`` quiets the workers' dask and tornado loggers, not asyncio's, whose
+    records reach the terminal through Python's last resort (a task's CommClosedError
+    that no one retrieved, as a worker closes). A worker's error reaches the job through
+    its chunk's future. Only in the local cluster's workers, never in a cluster's that
+    gvcdyn did not start."""
+    logging.getLogger("asyncio").addFilter(_Critical())
 
 
 @contextlib.contextmanager
