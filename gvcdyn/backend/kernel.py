@@ -10,22 +10,31 @@ A ``Kernel`` pickles as its source text and method: unpickled in another process
 imports the module from the content-addressed cache, where numba's own disk cache holds
 the machine code, so nothing is compiled again.
 
-A batch never starts more threads than it has runs: a batch of one runs on the calling
-thread alone. With more threads than runs the extra ones have nothing to do, yet the
-parallel region waits for them; when other processes keep the cores busy, OpenMP's
-waiting threads are descheduled and one call of a single run took 8-16 ms instead of
-0.07 ms. Each run is computed by the same compiled code whatever the thread count, so
-results are bitwise the same.
+Threads. The compiled batch function is a serial loop over runs; :class:`Threaded`
+runs it on contiguous slices of the rows, one per thread, on as many threads as numba
+gives the calling thread (``numba.get_num_threads()``: ``NUMBA_NUM_THREADS``, or what
+``numba.set_num_threads`` set), the calling thread taking the first slice and a pool of
+Python threads the others (the batch function releases the GIL). A numba ``prange``
+loop did this before; its parallel lowering, and compiling the per-run function again
+inside it, cost about 0.7 s of CPU in every cold compile (gvc_upgrading, Euler and RK4).
+The slices are numba's static schedule (equal sizes, differing by at most one run), and
+each run is computed by the same compiled code whatever the thread count, so results
+are bitwise the same.
 
-OpenMP's threads wait passively between batches unless the user chose otherwise: when
-numba's threads start (:func:`start_threads`, before gvcdyn's first batch in a
-process) and ``OMP_WAIT_POLICY`` and ``GOMP_SPINCOUNT`` are unset, ``OMP_WAIT_POLICY``
-is ``PASSIVE`` for the moment OpenMP reads it, then unset again, so the environment the
-user and child processes see is unchanged. By default GNU OpenMP's idle threads spin
-for about 300,000 iterations after each parallel region, CPU that other processes on
-a shared machine need: at load 9-11 on 2 cores a batch of 10 runs of gvc_like took
-0.37-0.50 ms CPU per run instead of 0.057, a batch of 100 0.088 instead of 0.049, and
-batches of 1,000 and 10,000 were no slower passive.
+A batch never uses more threads than it has runs: a batch of one runs on the calling
+thread alone. (Under numba's OpenMP loop, the extra threads had nothing to do, yet the
+parallel region waited for them; when other processes kept the cores busy one call of
+a single run took 8-16 ms instead of 0.07 ms.)
+
+OpenMP's threads wait passively unless the user chose otherwise: when numba's threads
+start (:func:`start_threads`, before gvcdyn's first batch in a process) and
+``OMP_WAIT_POLICY`` and ``GOMP_SPINCOUNT`` are unset, ``OMP_WAIT_POLICY`` is ``PASSIVE``
+for the moment OpenMP reads it, then unset again, so the environment the user and child
+processes see is unchanged. gvcdyn's kernels no longer run OpenMP regions; this matters
+for numba parallel code the user runs in the same process. By default GNU OpenMP's idle
+threads spin for about 300,000 iterations after each parallel region, CPU that other
+processes on a shared machine need: at load 9-11 on 2 cores a batch of 10 runs of
+gvc_like took 0.37-0.50 ms CPU per run instead of 0.057.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -78,10 +88,12 @@ class Kernel:
 
     @property
     def function(self) -> Any:
-        """The numba dispatcher (its ``stats`` show cache hits and misses)."""
+        """The batch function, run on the caller's numba thread count (:class:`Threaded`;
+        the numba dispatcher's attributes, such as ``stats`` with the cache hits and
+        misses, are its own)."""
         if self._function is None:
             module = load_kernel_module(self.source)
-            self._function = getattr(module, f"batch_{self.method.partition(':')[0]}")
+            self._function = threaded(getattr(module, f"batch_{self.method.partition(':')[0]}"))
         return self._function
 
     def run(
@@ -134,6 +146,69 @@ class Kernel:
                 grid.final_time,
             )
 
+
+class Threaded:
+    """A kernel module's serial ``batch_<method>``, run over slices of a batch's rows on
+    the calling thread's numba thread count (module docstring)."""
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+
+    def __call__(self, C: np.ndarray, OUT: np.ndarray, STATUS: np.ndarray, *rest: Any) -> None:
+        n_runs = C.shape[0]
+        n = min(numba.get_num_threads(), n_runs)
+        if n <= 1:
+            self.batch(C, OUT, STATUS, *rest)
+            return
+        # equal slices (sizes differ by at most one run), as numba's static schedule
+        slices = [slice(n_runs * k // n, n_runs * (k + 1) // n) for k in range(n)]
+        pool = _pool()
+        others = [pool.submit(self.batch, C[s], OUT[s], STATUS[s], *rest) for s in slices[1:]]
+        try:
+            self.batch(C[slices[0]], OUT[slices[0]], STATUS[slices[0]], *rest)
+        finally:  # every slice has finished before the arrays are handed back
+            errors = [f.exception() for f in others]
+        for error in errors:
+            if error is not None:
+                raise error
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "batch":  # not set yet (while unpickling): not the dispatcher's
+            raise AttributeError(name)
+        return getattr(self.batch, name)
+
+
+_threaded: dict[int, Threaded] = {}  # id of a batch function (kept alive by its wrapper)
+
+
+def threaded(batch: Any) -> Threaded:
+    """The one :class:`Threaded` of ``batch`` in this process (loading a model twice gives
+    the very same kernel function)."""
+    return _threaded.setdefault(id(batch), Threaded(batch))
+
+
+_pool_lock = threading.Lock()
+_threads: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's threads that run the slices of batches besides the calling thread."""
+    global _threads
+    with _pool_lock:
+        if _threads is None:
+            workers = max(numba.config.NUMBA_NUM_THREADS - 1, 1)
+            _threads = ThreadPoolExecutor(workers, thread_name_prefix="gvcdyn-batch")
+        return _threads
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads do not exist there."""
+    global _threads, _pool_lock
+    _threads = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 _start_lock = threading.Lock()
 _started = False
