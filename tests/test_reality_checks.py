@@ -19,6 +19,7 @@ from mdl_helpers import write_mdl
 
 import gvcdyn
 from gvcdyn.checks import read_checks
+from gvcdyn.checks import run as checks_run
 from gvcdyn.cli import common, run_cli
 from gvcdyn.errors import RealityCheckError
 from gvcdyn.evaluator import Evaluator
@@ -188,6 +189,39 @@ def test_every_check_runs_in_one_evaluator_call(growth, tmp_path, monkeypatch) -
     assert calls[0][0] == 9  # Boost 0, 0.1 ... 0.8 and 0.9 once each, not 16 runs
     assert ds.attrs["evaluator_calls"] == 1 and ds.attrs["runs"] == 9
     assert ds["holds"].values.all()
+
+
+def test_many_draws_are_judged_in_chunks_with_the_same_verdicts(
+    growth, tmp_path, monkeypatch
+) -> None:
+    """Draws whose readings would pass the per-call cap are judged chunk by chunk, so no
+    array holds every draw's readings at once; the margins are those of one call."""
+    body = """
+        [[check]]
+        name = "stock at 10 below 40"
+        expect = "bound"
+        outcome = "Stock"
+        at = [3, 10]
+        max = 40
+        """
+    kw = {"perturb": 0.2, "draws": 50, "seed": 5}
+    whole = run(growth, tmp_path, body, **kw)
+    sizes = []
+    original = Evaluator.__call__
+
+    def counted(self, X, times=None):
+        sizes.append(np.asarray(X).shape[0])
+        return original(self, X, times)
+
+    monkeypatch.setattr(Evaluator, "__call__", counted)
+    runner = checks_run.CheckRunner(growth, read_checks(write_checks(tmp_path, body), growth))
+    per_draw = runner.rows * len(runner.cells) * len(runner.times)  # readings of a draw
+    monkeypatch.setattr(checks_run, "MAX_VALUES_PER_CALL", 16 * per_draw)
+    chunked = run(growth, tmp_path, body, **kw)
+    assert sizes == [16, 16, 16, 3]  # 51 rows: the base and 50 draws
+    assert chunked.attrs["evaluator_calls"] == 4
+    np.testing.assert_array_equal(chunked["margin_draw"].values, whole["margin_draw"].values)
+    np.testing.assert_array_equal(chunked["margin"].values, whole["margin"].values)
 
 
 def test_a_failed_run_fails_its_checks(growth, tmp_path) -> None:

@@ -407,8 +407,22 @@ class CheckRunner:
         self.calls = 0
 
     def verdicts(self, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(margin, holds)``, each ``(n, checks)``, for ``n`` base rows ``(n, params)``."""
+        """``(margin, holds)``, each ``(n, checks)``, for ``n`` base rows ``(n, params)``.
+
+        The bases are judged in chunks of at most ``MAX_VALUES_PER_CALL`` readings, so
+        500 posterior or perturbation draws of a large check file do not hold every
+        draw's readings at once (the GVC file's 500 draws peaked at 2.1 GB that way)."""
         bases = np.atleast_2d(np.asarray(bases, dtype=np.float64))
+        n_out = len(self.cells) * len(self.times)
+        per_call = max(1, MAX_VALUES_PER_CALL // max(1, self.rows * n_out))
+        margins = np.empty((len(bases), len(self.spec.checks)))
+        holds = np.empty((len(bases), len(self.spec.checks)), dtype=bool)
+        for start in range(0, len(bases), per_call):
+            chunk = slice(start, start + per_call)
+            margins[chunk], holds[chunk] = self._judge(bases[chunk])
+        return margins, holds
+
+    def _judge(self, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         full = np.repeat(bases[:, None, :], self.rows, axis=1)  # (draw, row, parameter)
         for r, key in enumerate(self.settings):
             for name, value in key:
@@ -423,22 +437,17 @@ class CheckRunner:
         return margins, holds
 
     def _simulate(self, full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``Y[draw, row, cell, time]`` and ``status[draw, row]``: one evaluator call unless
-        the readings would pass ``MAX_VALUES_PER_CALL``."""
+        """``Y[draw, row, cell, time]`` and ``status[draw, row]``: one evaluator call
+        (``verdicts`` keeps a chunk's readings under ``MAX_VALUES_PER_CALL``)."""
         n_draws, n_rows, _ = full.shape
-        n_out = len(self.cells) * len(self.times)
-        Y = np.full((n_draws, n_rows, len(self.cells), len(self.times)), np.nan)
-        status = np.zeros((n_draws, n_rows), dtype=np.int64)
+        shape = (n_draws, n_rows, len(self.cells), len(self.times))
         if self.evaluator is None:  # checks read only constants: run nothing
-            return Y, status
-        per_call = max(1, MAX_VALUES_PER_CALL // max(1, n_rows * n_out))
+            return np.full(shape, np.nan), np.zeros((n_draws, n_rows), dtype=np.int64)
         columns = self.space.columns
-        for start in range(0, n_draws, per_call):
-            stop = min(n_draws, start + per_call)
-            y, st = self.evaluator(full[start:stop][..., columns].reshape(-1, len(columns)))
-            Y[start:stop] = y.reshape(stop - start, n_rows, len(self.cells), len(self.times))
-            status[start:stop] = np.asarray(st).reshape(stop - start, n_rows)
-            self.calls += 1
+        y, st = self.evaluator(full[..., columns].reshape(-1, len(columns)))
+        self.calls += 1
+        Y = y.reshape(shape)
+        status = np.asarray(st).reshape(n_draws, n_rows)
         return Y, status
 
 
