@@ -1,4 +1,4 @@
-"""A saved row of the one-function kernel stores its cells with ``rt.scatter``.
+"""A saved row of the one-function and adaptive kernels stores its cells with ``rt.scatter``.
 
 Every visible cell goes into the run's ``vals`` buffer before the selected ones are
 copied out. One array store per cell cost numba about 4 ms of compile time each (183
@@ -16,7 +16,7 @@ import pytest
 from mdl_helpers import write_mdl
 
 import gvcdyn
-from gvcdyn.backend import codegen
+from gvcdyn.backend import adaptive, codegen
 
 N_AUX = 21  # with the stock and the controls: more than one chunk, the last one partial
 
@@ -33,13 +33,20 @@ def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> gvcdyn.Model:
     return gvcdyn.load(write_mdl(tmp_path, _equations(), final_time=4.0, time_step=0.5))
 
 
-def test_every_cell_is_stored_in_its_slot_by_scatter(model: gvcdyn.Model) -> None:
-    source = codegen.generate(model.ir, split=False)
+@pytest.mark.parametrize("module", ["fixed-step", "rk23"])
+def test_every_cell_is_stored_in_its_slot_by_scatter(model: gvcdyn.Model, module: str) -> None:
+    if module == "rk23":
+        source = adaptive.generate(model.ir, "rk23")
+        names = codegen.identifiers(model.ir, adaptive._OWN_NAMES)
+        methods: tuple[str, ...] = ("rk23",)
+    else:
+        source = codegen.generate(model.ir, split=False)
+        names = codegen.identifiers(model.ir)
+        methods = codegen.METHODS
     assert not re.search(r"vals\[\d+\] =", source)  # no store per cell
     cells = codegen.visible_cells(model.ir)
-    names = codegen.identifiers(model.ir)
     expected = [names[cell] for cell in cells]
-    for method in codegen.METHODS:
+    for method in methods:
         body = source.split(f"def simulate_{method}(")[1].split("\ndef ")[0]
         calls = re.findall(r"rt\.scatter\(vp, (\d+), \(([^)]*)\)\)", body)
         assert len(calls) == -(-len(cells) // 16)  # ceil: at most 16 cells per call
@@ -50,7 +57,7 @@ def test_every_cell_is_stored_in_its_slot_by_scatter(model: gvcdyn.Model) -> Non
         assert stored == expected
 
 
-@pytest.mark.parametrize("method", codegen.METHODS)
+@pytest.mark.parametrize("method", [*codegen.METHODS, "rk23"])
 def test_saved_values_are_the_cells_values(model: gvcdyn.Model, method: str) -> None:
     result = model.run(method=method)
     time = result["time"].values
@@ -63,4 +70,7 @@ def test_saved_values_are_the_cells_values(model: gvcdyn.Model, method: str) -> 
         expected = 2.0 + np.concatenate([[0.0], np.cumsum(0.5 * time[:-1])])
     else:
         expected = 2.0 + time**2 / 2.0
-    np.testing.assert_array_equal(level, expected)
+    if method == "rk23":  # its steps are its own: exact up to rounding
+        np.testing.assert_allclose(level, expected, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(level, expected)

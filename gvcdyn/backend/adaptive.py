@@ -258,7 +258,7 @@ def _simulate_function(
     for eq in model.static_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = codegen.visible_cells(model)
-    out.append(f"{i1}vals = np.empty({max(len(cells), 1)})")
+    out += codegen.saved_values_buffer(cells, i1)
     out.append(f"{i1}# the start's auxiliaries and rates (later: the last stage's, same point)")
     for eq in model.dynamic_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
@@ -291,8 +291,7 @@ def _simulate_function(
     ]
     for eq in model.output_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
-    for k, cell in enumerate(cells):
-        out.append(f"{i3}vals[{k}] = {names[cell]}")
+    out += codegen.store_saved_values(cells, names, i3)
     out += [
         f"{i3}total = 0.0",
         f"{i3}for j in range(sel.shape[0]):",
