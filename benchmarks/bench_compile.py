@@ -17,6 +17,28 @@ five) and the table shows runs per CPU second, to see what the split costs at ru
 
 Numbers depend on the machine and its load: CPU seconds are the better measure on a
 shared machine; the load average is printed before and after.
+
+``--stages`` prints instead where a cold build's CPU goes, stage by stage, each model
+and method in a fresh process with an empty kernel cache (one numba thread): importing
+numba, importing gvcdyn (pandas, xarray, PySD's translator), PySD's translation,
+gvcdyn's lowering to its IR, code generation, and numba's compile plus the first run.
+A tiny model (teacup) shows what every process pays once whatever the model: numba's
+first compile loads its typing and lowering registries and the runtime helpers.
+
+    python benchmarks/bench_compile.py --stages tests/sd-test-models/teacup/teacup.mdl \
+        models/gvc_upgrading.mdl --methods euler rk4 rk23
+
+Issue 21 (2026-12-06, 2-core machine at load 2.5-2.7, a calibration running; the
+better of two interleaved runs, CPU seconds), total of a cold build before (2e448dd) and
+after (saved rows stored by ``rt.scatter``; batches threaded by ``kernel.Threaded``
+instead of a numba ``prange`` loop):
+
+    | model | method | before | after | of which: imports, translate | compile + first run |
+    |---|---|---|---|---|---|
+    | teacup | euler | 2.47 | 2.05 | 0.97 | 1.52 -> 1.05 |
+    | gvc_upgrading | euler | 4.68 | 3.50 | 1.23 | 3.45 -> 2.25 |
+    | gvc_upgrading | rk4 | 7.26 | 5.49 | 1.21 | 5.91 -> 4.25 |
+    | gvc_upgrading | rk23 | 8.84 | 7.45 | 1.24 | 7.58 -> 6.19 |
 """
 
 from __future__ import annotations
@@ -36,6 +58,63 @@ import gvcdyn
 from gvcdyn.backend import codegen
 from gvcdyn.model import Model
 from gvcdyn.testing.synthetic_mdl import write_synthetic_mdl
+
+STAGES = ("numba import", "gvcdyn import", "PySD translate", "lower", "codegen")
+STAGES += ("compile + first run",)
+# The cold build, in a fresh process (so that nothing is imported before it is timed):
+# CPU seconds of each of STAGES, then of a second run, then the total.
+STAGES_SCRIPT = """
+import sys, time
+clock = time.process_time
+marks = [clock()]
+import numba
+marks.append(clock())
+from pathlib import Path
+from gvcdyn.backend import adaptive
+from gvcdyn.language.frontend import read_abstract_model
+from gvcdyn.language.lower import lower
+from gvcdyn.model import Model
+marks.append(clock())
+mdl, method = Path(sys.argv[1]), sys.argv[2]
+abstract, digest = read_abstract_model(mdl)
+marks.append(clock())
+model_ir = lower(abstract, digest, mdl.stem)
+marks.append(clock())
+model = Model(model_ir, mdl)
+if adaptive.is_adaptive(method):
+    model._kernel(method)  # generates the method's own module
+marks.append(clock())
+matrix = model.defaults()[None, :]
+model.simulate(matrix, method=method)
+marks.append(clock())
+model.simulate(matrix, method=method)
+second = clock() - marks[-1]
+steps = [b - a for a, b in zip(marks, marks[1:])]
+print(" ".join(f"{x:.3f}" for x in [*steps, second, marks[-1] - marks[0]]))
+"""
+
+
+def stage_table(mdls: list[Path], methods: list[str], work: Path) -> None:
+    """Print the stages of a cold build (``stages_child``) of each model and method."""
+    print(f"| model | method | {' | '.join(STAGES)} | total | second run |")
+    print("|---|---|" + "---|" * (len(STAGES) + 2))
+    for mdl in mdls:
+        for method in methods:
+            env = dict(os.environ, GVCDYN_CACHE_DIR=tempfile.mkdtemp(dir=work))
+            env["NUMBA_NUM_THREADS"] = "1"
+            result = subprocess.run(
+                [sys.executable, "-c", STAGES_SCRIPT, str(mdl), method],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"the cold build of {mdl} failed:\n{result.stderr}")
+            *steps, second, total = (float(x) for x in result.stdout.split())
+            cells = " | ".join(f"{x:.2f}" for x in steps)
+            print(
+                f"| {mdl.stem} | {method} | {cells} | **{total:.2f}** | {second:.3f} |", flush=True
+            )
 
 
 def child(model_pickle: str, method: str, values_out: str, runs: str) -> None:
@@ -113,13 +192,30 @@ def measure(label: str, mdl: Path, n_aux: int | None, args: argparse.Namespace, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[200, 1000, 5000])
-    parser.add_argument("--methods", nargs="+", default=["euler"], choices=codegen.METHODS)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["euler"],
+        help=f"{', '.join(codegen.METHODS)} or an adaptive method (rk23, rk45:1e-6)",
+    )
     parser.add_argument("--unsplit-max", type=int, default=1000)
     parser.add_argument("--mdl", type=Path, nargs="*", default=[])
     parser.add_argument("--part-chars", type=int, help="override codegen.PART_CHARS")
     parser.add_argument("--no-unsplit", action="store_true", help="time split kernels only")
     parser.add_argument("--runs", type=int, default=0, help="then time this many runs")
+    parser.add_argument(
+        "--stages",
+        type=Path,
+        nargs="+",
+        help="instead: the CPU seconds of each stage of a cold build of these models",
+    )
     args = parser.parse_args()
+    if args.stages:
+        print(f"CPU seconds; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        with tempfile.TemporaryDirectory() as tmp:
+            stage_table(args.stages, args.methods, Path(tmp))
+        print(f"load average after {os.getloadavg()[0]:.1f}")
+        return
     if args.part_chars:
         codegen.PART_CHARS = args.part_chars
     print(
