@@ -653,7 +653,7 @@ def _batch_function(method: str, extra: str = "") -> list[str]:
 # model of the reference suite, checked). What a part costs numba is Python time per IR
 # node, so parts are written in the constructs that cost least (_PartEmitter, the
 # runtime's intrinsics), and most are called by address so that numba does not
-# re-optimise them inside the driver, the parallel loop and the batch function
+# re-optimise them inside the driver and the batch function
 # (docs/compile-times.md has the measurements and what was tried).
 SPLIT_ENV = "GVCDYN_KERNEL_SPLIT"  # "always" | "never" | unset: by SPLIT_THRESHOLD
 # Split kernels compile faster than one function at any size measured (CPU: generated
