@@ -17,7 +17,7 @@ reported by id and column; every other case still gets its prediction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +62,12 @@ def read_fit(path: str | Path) -> xr.Dataset:
     return ds
 
 
-def fit_integration(path: str | Path) -> tuple[str | None, float | None] | None:
-    """The integration method and time step a calibration fit was computed at (None in
-    either: the model's own), read as ``predict`` reads a fit's settings, so a reality
-    check or a sensitivity study of the fit runs where the fit ran; None when ``path`` is
-    no full fit (the caller says what is wrong with it, or takes a bare ``estimate``
-    table at the model's own setting)."""
+def fit_integration(path: str | Path) -> tuple[str, float | None] | None:
+    """The integration method (:func:`fit_method`) and time step (None: the model's own)
+    a calibration fit was computed at, read as ``predict`` reads a fit's settings, so a
+    reality check or a sensitivity study of the fit runs where the fit ran; None when
+    ``path`` is no full fit (the caller says what is wrong with it, or takes a bare
+    ``estimate`` table at the model's own setting)."""
     try:
         ds = read_fit(path)
     except CalibrationConfigError:
@@ -82,8 +82,16 @@ def fit_integration(path: str | Path) -> tuple[str | None, float | None] | None:
             "its integration setting is unknown: give --integration and --time-step "
             "(method= and time_step= in the library)"
         ) from exc
-    method = ds.attrs.get("method") or config.method  # the resolved one, when recorded
-    return (None if method is None else str(method)), config.time_step
+    return fit_method(ds, config), config.time_step
+
+
+def fit_method(ds: xr.Dataset, config) -> str:
+    """The integration method the fit ``ds`` (whose stored config is ``config``) ran at,
+    whatever the model declares now: the resolved method the fit records, else its
+    config's; a fit that records neither predates both (commit 108fbe6), when a config
+    without ``method`` meant Euler. Not the model's current default, which a settings file
+    (``<stem>.settings.toml``) added or edited after the fit would change silently."""
+    return str(ds.attrs.get("method") or config.method or "euler")
 
 
 def probability_columns(column: str, levels: list[str], categorical_unique: bool) -> list[str]:
@@ -103,6 +111,7 @@ def predict(
     config = parse_config(
         _toml(ds.attrs["config_text"]), path=config_path, text=ds.attrs["config_text"]
     )
+    config = replace(config, method=fit_method(ds, config))  # the fit's, not the model's now
     mapping = parse_mapping(
         _toml(ds.attrs["mapping_text"]),
         path=Path(ds.attrs["mapping_path"]),
