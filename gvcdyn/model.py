@@ -279,7 +279,13 @@ class Model:
         method = self.integration_method(method)
         found = self._kernels.get(method)
         if found is None:  # an adaptive method's own module, or an error naming the methods
-            found = self._kernels[method] = Kernel.for_model(self.ir, self.source, method)
+            try:
+                found = Kernel.for_model(self.ir, self.source, method)
+            except SimulationSettingsError as exc:
+                if method == self.settings.integration:  # the user may not know it was chosen
+                    exc.at(file=self.settings.path)
+                raise
+            self._kernels[method] = found
         return found
 
     # ------------------------------------------------------------------ inputs

@@ -137,6 +137,24 @@ def test_a_bad_settings_file_is_refused_naming_it(tmp_path: Path, text: str, exp
     assert lines[0].startswith("error: ") and str(settings) in lines[0], lines[0]
 
 
+def test_a_settings_method_the_model_cannot_run_names_the_file(tmp_path: Path) -> None:
+    """rk23 from the settings file refused for a model with random functions: the error
+    says where rk23 came from (the user named no method); a named method still runs."""
+    path = write_mdl(
+        tmp_path, GROWTH.replace("rate = 0.8", "rate = 0.8 + RANDOM UNIFORM(-0.1, 0.1, 3)"),
+        final_time=20.0, time_step=0.5, name="growth",
+    )  # fmt: skip
+    settings = tmp_path / "growth.settings.toml"
+    settings.write_text('integration = "rk23"\n', encoding="utf-8")
+    model = gvcdyn.load(path)
+    with pytest.raises(SimulationSettingsError, match="random functions") as raised:
+        model.run()
+    assert raised.value.file == str(settings)  # before: no file (nothing said why rk23)
+    assert model.run(method="euler").attrs["method"] == "euler"
+    result = gvcdyn_cli("run", path, "--vars", "x")
+    assert result.returncode == 2 and str(settings) in result.stderr, result.stderr
+
+
 def test_vensim_s_own_method_is_what_a_comparison_with_its_output_runs(tmp_path: Path) -> None:
     """Vensim wrote its output with the .mdl's method (RK4 here), whatever the settings
     file beside it says: ``check_model`` compares a run of that method."""
