@@ -102,7 +102,7 @@ def reality_check(
       gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
           --params results/fit.nc --perturb 0.2 --draws 500 --seed 1 -o checks.csv
 
-      gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \
+      gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
           --params results/fit.nc --posterior 500 --integration rk4 --time-step 0.0078125
     """
     from gvcdyn.calibrate.predict import fit_integration
