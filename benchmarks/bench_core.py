@@ -28,7 +28,15 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from seam_table import BATCHES, Seam, hand_kernel, load_average, print_table, time_hand
+from seam_table import (
+    BATCHES,
+    Seam,
+    accuracy,
+    hand_kernel,
+    load_average,
+    print_table,
+    time_hand,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("GVCDYN_SD_TEST_MODELS", REPO / "tests" / "sd-test-models"))
@@ -125,7 +133,9 @@ def print_seam(mdl: Path, pysd_run: float, batches: tuple[int, ...], budget: flo
     """Per-run times of the evaluator and Model.run (and the hand kernel, if any)."""
     import gvcdyn
 
-    seam = Seam.of(gvcdyn.load(mdl))
+    model = gvcdyn.load(mdl)
+    seam = Seam.of(model)
+    print(accuracy(model))
     kernel = hand_kernel(seam.model)
     hand = time_hand(seam, kernel, batches, budget) if kernel else None
     print(

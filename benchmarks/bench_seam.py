@@ -37,7 +37,16 @@ from pathlib import Path
 
 import numba
 import pandas as pd
-from seam_table import Seam, Timing, hand_kernel, load_average, print_table, time_hand, timed
+from seam_table import (
+    Seam,
+    Timing,
+    accuracy,
+    hand_kernel,
+    load_average,
+    print_table,
+    time_hand,
+    timed,
+)
 
 import gvcdyn
 
@@ -91,6 +100,7 @@ def main() -> None:
         f"{load_average()}"
     )
     print(f"  integration: {seam.evaluator.method}, time step {seam.evaluator.grid.time_step:g}")
+    print(f"  {accuracy(model, args.integration, args.time_step)}")
     if seam.skipped:
         print(f"  left at their defaults (range is one value, or default 0): {seam.skipped}")
     t_pysd = pysd_seconds_per_run(args.model, max(1, min(args.repeats, 3)))

@@ -167,6 +167,37 @@ def time_hand(
     return result
 
 
+def accuracy(model: gvcdyn.Model, method: str | None = None, time_step: float | None = None) -> str:
+    """The worst error on any stock of ``method`` (the model's declared one if None) at
+    the defaults, against RK4 at a sixteenth of the step, each stock scaled by its
+    largest absolute reference value: the accuracy the timed setting buys (the full
+    study over many settings is ``integration_accuracy.py``)."""
+    method = model.integration_method(method)
+    grid = model.grid(model.defaults()[None, :], time_step=time_step)
+    step, saveper = float(grid.time_step), float(grid.saveper)  # both runs save alike
+    stocks = [v.name for v in model.ir.variables if v.kind == "stock"]
+    if not stocks:
+        return f"accuracy of {method}: the model has no stock"
+    try:
+        run = model.run(None, method=method, time_step=step, saveper=saveper, variables=stocks)
+        reference = model.run(
+            None, method="rk4", time_step=step / 16, saveper=saveper, variables=stocks
+        )
+    except gvcdyn.GvcdynError as exc:
+        return f"accuracy of {method}: not measured ({exc})"
+    worst, where = 0.0, ""
+    for stock in stocks:
+        ref = np.asarray(reference[stock].values, dtype=float)
+        scale = max(float(np.nanmax(np.abs(ref))), 1e-12)
+        error = float(np.nanmax(np.abs(np.asarray(run[stock].values, dtype=float) - ref))) / scale
+        if error > worst:
+            worst, where = error, stock
+    return (
+        f"accuracy of {method} (time step {step:g}) at the defaults: worst stock error "
+        f"{worst:.3%} ({where or 'none'}) against RK4 at {step / 16:g}"
+    )
+
+
 def load_average() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
