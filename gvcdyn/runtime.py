@@ -795,7 +795,7 @@ def table_data(time: float, at) -> float:
 
 # A split kernel's driver calls most parts by address, as C functions, instead of linking
 # them in: numba re-optimises and re-generates the machine code of every function linked
-# into a caller, at each level (driver, parallel loop, batch), which cost as much as
+# into a caller, at each level (driver, batch; a parallel loop too, before), which cost as much as
 # compiling the parts themselves. The parts call the scalar helpers by address too: a
 # call of a compiled function costs about 6 ms of compile time at each call site (typing
 # it, linking it in), one through an address about 2 ms. ``addresses`` (an int64 array)
