@@ -7,16 +7,22 @@ which rows each call got, so no kernel is compiled here.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 
+from gvcdyn.backend import kernel
 from gvcdyn.backend.kernel import Threaded, start_threads
 
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
+TEACUP = Path(__file__).parent / "sd-test-models" / "teacup" / "teacup.mdl"
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +90,47 @@ def test_one_numba_thread_or_one_row_is_one_call_on_the_caller() -> None:
         C, OUT, STATUS = _batch(rows)
         Threaded(recorder)(C, OUT, STATUS)
         assert recorder.calls == [(rows, threading.current_thread().name)]
+
+
+@pytest.mark.skipif(THREADS < 2, reason="needs 2 numba threads")
+def test_a_pool_that_no_longer_takes_work_leaves_the_slices_to_the_caller(monkeypatch) -> None:
+    """Once the interpreter is shutting down (a model run from a thread still going
+    after the main script returned, or from an atexit handler) the pool refuses new
+    work with RuntimeError: every slice then runs on the calling thread."""
+
+    class ShutDown:
+        def submit(self, *args, **kwargs):
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(kernel, "_pool", lambda: ShutDown())
+    recorder = Recorder()
+    C, OUT, STATUS = _batch(5)
+    Threaded(recorder)(C, OUT, STATUS)
+    caller = threading.current_thread().name
+    assert recorder.calls == [(2, caller), (3, caller)]
+    np.testing.assert_array_equal(STATUS, np.arange(5))
+
+
+def test_a_model_runs_from_a_thread_that_outlives_the_main_script(tmp_path) -> None:
+    """The interpreter's shutdown (main script returned, a non-daemon thread still
+    running models) refused the pool's work with a RuntimeError before the fix."""
+    script = tmp_path / "late.py"
+    script.write_text(
+        "import threading, time\n"
+        "import pandas as pd\n"
+        "import gvcdyn\n"
+        f"m = gvcdyn.load({str(TEACUP)!r})\n"
+        "p = pd.DataFrame({'Room Temperature': [60.0, 65, 70, 75]})\n"
+        "m.run(p)\n"
+        "def work():\n"
+        "    time.sleep(0.5)\n"
+        "    m.run(p)\n"
+        "    print('late run ok')\n"
+        "threading.Thread(target=work).start()\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0 and "late run ok" in done.stdout, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -163,9 +163,15 @@ class Threaded:
         # equal slices (sizes differ by at most one run), as numba's static schedule
         slices = [slice(n_runs * k // n, n_runs * (k + 1) // n) for k in range(n)]
         pool = _pool()
-        others = [pool.submit(self.batch, C[s], OUT[s], STATUS[s], *rest) for s in slices[1:]]
+        others, here = [], [slices[0]]
+        for s in slices[1:]:
+            try:
+                others.append(pool.submit(self.batch, C[s], OUT[s], STATUS[s], *rest))
+            except RuntimeError:  # the interpreter is shutting down: no new pool work
+                here.append(s)
         try:
-            self.batch(C[slices[0]], OUT[slices[0]], STATUS[slices[0]], *rest)
+            for s in here:  # the first slice, and any the pool can no longer take
+                self.batch(C[s], OUT[s], STATUS[s], *rest)
         finally:  # every slice has finished before the arrays are handed back
             errors = [f.exception() for f in others]
         for error in errors:
