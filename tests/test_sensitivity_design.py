@@ -419,6 +419,26 @@ def test_posterior_draw_is_one_input_of_the_fits_draws(evidence):
     _within(ds, "S1", var / var.sum(), "Y")
 
 
+def test_a_posterior_study_runs_at_its_fits_method_unless_one_is_named(evidence):
+    """The draws fit the cases and hold the checks at the fit's integration method only,
+    so a study that names none runs there, not at the model's current default."""
+    import xarray as xr
+
+    model, folder, _ = evidence
+    fit = xr.load_dataset(folder / "fit.nc")
+    fit.attrs["method"] = "rk4"
+    fit.to_netcdf(folder / "fit_rk4.nc")
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "fit_rk4.nc"\n')
+    assert model.integration == "euler"
+    study = sens.prepare(model, ["Y"], ranges=ranges)
+    assert study.evaluator.method == "rk4"
+    assert "made at rk4" in study.design.inputs[-1].source.note
+    named = sens.prepare(model, ["Y"], ranges=ranges, integration="euler")
+    assert named.evaluator.method == "euler"
+    plain = sens.prepare(model, ["Y"], ranges=_ranges(folder, 'parameters = ["X"]\n'))
+    assert plain.evaluator.method == "euler"  # no posterior: the model's own
+
+
 def test_bootstrap_replicates_stand_in_for_a_missing_posterior_and_say_so(evidence):
     import xarray as xr
 

@@ -55,6 +55,9 @@ class EvidenceSource:
     rows: np.ndarray
     row_ids: tuple[str, ...]
     note: str  # what the rows are, for the results' attributes
+    #: the integration method the rows were made at (a fit's), which a study that names
+    #: none runs at: a posterior's draws fit the cases and hold the checks there only
+    method: str | None = None
 
     @property
     def always_set(self) -> tuple[str, ...]:
@@ -151,8 +154,21 @@ def posterior_source(model: Model, fit: str | Path, *, where: str = "") -> Evide
     if made_for and made_for != model.ir.source_hash:
         note += "; the fit was made for another model version"
     ids = tuple(f"draw {i}" for i in range(len(values)))
+    # the method the fit ran at: recorded by every fit since 108fbe6; a calibration fit
+    # without it predates that, when a config without a method meant Euler (the rule of
+    # gvcdyn.calibrate.predict.fit_method); a bare draws file says nothing
+    method = ds.attrs.get("method") or ("euler" if "config_text" in ds.attrs else None)
+    if method is not None:
+        note += f"; made at {method}"
     return EvidenceSource(
-        POSTERIOR_INPUT, "posterior", str(path), levers, values, ids, f"{len(values)} {note}"
+        POSTERIOR_INPUT,
+        "posterior",
+        str(path),
+        levers,
+        values,
+        ids,
+        f"{len(values)} {note}",
+        None if method is None else str(method),
     )
 
 

@@ -106,7 +106,7 @@ def prepare(
     ranges: str | Path | None = None,
     base: BaseLike = None,
     base_label: str | None = None,
-    integration: str | None = None,  # None: the model's declared method
+    integration: str | None = None,  # None: a posterior source's fit's, else the model's
 ) -> Study:
     """The space, the outcomes (each output at each time) and the evaluator of a study.
 
@@ -120,6 +120,8 @@ def prepare(
         raise SensitivityDesignError("name at least one output variable")
     choice = choose_levers(model, params, ranges)
     sources = _read_sources(model, choice)
+    if integration is None:  # a posterior's rows hold at its fit's method, not the model's
+        integration = next((src.method for src in sources if src.method), None)
     levers = _levers_beside_sources(choice, sources)
     levers_source = choice.source
     dropped = len(choice.names) - len(levers)
