@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gvcdyn.backend import adaptive, codegen
+from gvcdyn.backend.kernel import check_method
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 
-__all__ = ["SETTINGS_SUFFIX", "ModelSettings", "check_method", "read_settings", "settings_path"]
+__all__ = ["SETTINGS_SUFFIX", "ModelSettings", "read_settings", "settings_path"]
 
 #: what follows a model's stem in the name of its settings file
 SETTINGS_SUFFIX = ".settings.toml"
@@ -49,22 +49,6 @@ def settings_path(model_path: str | Path) -> Path:
     ``models/m.settings.toml``."""
     model_path = Path(model_path)
     return model_path.with_name(model_path.stem + SETTINGS_SUFFIX)
-
-
-def check_method(method: str) -> str:
-    """``method`` if gvcdyn has a kernel for it (``euler``, ``rk4``, ``rk23``,
-    ``rk45:1e-6``, ...), else ``SimulationSettingsError`` naming the choices: the check a
-    method named by ``method=``/``--integration`` meets when its kernel is built
-    (``gvcdyn.backend.kernel.Kernel``, ``gvcdyn.backend.adaptive.parse``), made without
-    building one."""
-    if adaptive.is_adaptive(method):
-        adaptive.parse(method)  # the tolerance after ':', if any
-    elif method not in codegen.METHODS:
-        raise SimulationSettingsError(
-            f"unknown integration method '{method}'; choose one of "
-            f"{', '.join(codegen.METHODS + tuple(adaptive.ADAPTIVE_METHODS))}"
-        )
-    return method
 
 
 def read_settings(model_path: str | Path) -> ModelSettings:

@@ -56,15 +56,26 @@ from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
 
 
+def check_method(method: str) -> str:
+    """``method`` if gvcdyn has a kernel for it (``euler``, ``rk4``, ``rk23``,
+    ``rk45:1e-6``, ...; an adaptive method's tolerance checked too), else
+    ``SimulationSettingsError`` naming the choices: the check a named method meets,
+    made without building a kernel (a model's settings file is checked with it at load)."""
+    if adaptive.is_adaptive(method):
+        adaptive.parse(method)  # the tolerance after ':', if any
+    elif method not in codegen.METHODS:
+        raise SimulationSettingsError(
+            f"unknown integration method '{method}'; choose one of "
+            f"{', '.join(codegen.METHODS + tuple(adaptive.ADAPTIVE_METHODS))}"
+        )
+    return method
+
+
 class Kernel:
     """``batch_<method>`` of a generated kernel module, loaded on first use."""
 
     def __init__(self, source: str, method: str) -> None:
-        if method not in codegen.METHODS and not adaptive.is_adaptive(method):
-            raise SimulationSettingsError(
-                f"unknown integration method '{method}'; choose one of "
-                f"{', '.join(codegen.METHODS + tuple(adaptive.ADAPTIVE_METHODS))}"
-            )
+        check_method(method)
         self.source = source
         self.method = method
         self._function: Any = None
