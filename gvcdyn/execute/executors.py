@@ -246,7 +246,9 @@ class DaskExecutor(Executor):
             threads = numba_threads or max(1, cores // workers)
             self._cluster = _local_cluster(workers)
             self._client = Client(self._cluster, set_as_default=False)
-            self._client.run(_quiet_asyncio)  # the workers' share of _local_cluster's silence_logs
+            # the workers' share of _local_cluster's silence_logs: now, and in a worker
+            # the nanny restarts (a plugin runs on every worker that joins)
+            self._client.register_worker_callbacks(_quiet_asyncio)
             self.address = self._cluster.scheduler_address
             self.n_workers = workers
         self.numba_threads = threads
