@@ -96,7 +96,7 @@ def main() -> None:
     model = gvcdyn.load(args.model)
     # the fit's integration setting: the posterior's draws are parameter vectors that fit
     # the cases and hold the checks at that setting, and at no other
-    integration = fit_integration(args.fit, fit)
+    integration = args.integration = fit_integration(args.fit, fit)
     at = ",".join(f"{t:g}" for t in TIMES)
     results = args.out.parent
 
@@ -263,7 +263,7 @@ def render(model, args, fit, together, at_median, spread, median, n_runs, elapse
                 f"{int(at_median.attrs['n_runs']):,} runs), N = {args.draw_n} at each of "
                 f"{len(spread)} posterior draws (design 3); seed {args.seed}; integration "
                 f"{together.attrs.get('integration_method', '?')}, "
-                + ("the fit's" if fit.attrs.get("method") else "the model's (no fit setting)"),
+                + ("the fit's" if args.integration else "the model's (the fit names none)"),
                 f"ranges: `{_shown(RANGES)}`; timing: "
                 + (
                     f"{timing} is drawn with each case (the case's own trigger year), "
