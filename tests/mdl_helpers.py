@@ -104,3 +104,17 @@ x = INTEG(a * (1 - x) - b * x * x, 0)
 	~	Dmnl
 	~		|
 """
+
+
+#: logistic growth toward a capacity, with documented ranges on both constants
+GROWTH = """
+x = INTEG(rate * x * (1 - x / capacity), 1)
+	~	Units
+	~		|
+rate = 0.8
+	~	1/Month [0.1, 2]
+	~		|
+capacity = 100
+	~	Units [10, 1000]
+	~		|
+"""

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from console import gvcdyn as gvcdyn_cli
-from mdl_helpers import write_mdl
+from mdl_helpers import GROWTH, write_mdl
 
 import gvcdyn
 from gvcdyn.errors import SimulationSettingsError
@@ -25,18 +25,6 @@ from gvcdyn.language.frontend import declared_integration
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 from gvcdyn.whatif import prepare_what_if
-
-GROWTH = """
-x = INTEG(rate * x * (1 - x / capacity), 1)
-	~	Units
-	~		|
-rate = 0.8
-	~	1/Month [0.1, 2]
-	~		|
-capacity = 100
-	~	Units [10, 1000]
-	~		|
-"""
 
 
 def _settings(code: int | None, delete: bool = False) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from console import gvcdyn as gvcdyn_cli
-from mdl_helpers import write_mdl
+from mdl_helpers import GROWTH, write_mdl
 
 import gvcdyn
 import gvcdyn.whatif as whatif
@@ -30,17 +30,6 @@ from gvcdyn.whatif import prepare_what_if, run_in_chunks
 
 REPO = Path(__file__).resolve().parents[1]
 
-GROWTH = """
-x = INTEG(rate * x * (1 - x / capacity), 1)
-	~	Units
-	~		|
-rate = 0.8
-	~	1/Month [0.1, 2]
-	~		|
-capacity = 100
-	~	Units [10, 1000]
-	~		|
-"""
 
 #: a Vensim settings tail declaring RK4 (integration type 1 on the ``15:`` line)
 RK4_SETTINGS = (
