@@ -366,3 +366,27 @@ def test_a_screened_constraint_gives_the_chain_of_the_constrained_density(monkey
         plain = sample_posterior(GaussianProblem(), settings, constraint=constraint)
     np.testing.assert_array_equal(screened.posterior["a"].values, plain.posterior["a"].values)
     assert screened.posterior["a"].values.max() < 0.38
+
+
+def test_no_posterior_on_the_command_line_skips_the_configs_posterior_table(tmp_path):
+    """A quick fit of a config that asks for a posterior: no draws, the estimate only,
+    and the fit says why."""
+    import xarray as xr
+
+    from gvcdyn.cli import run_cli
+
+    quick = "[fit]\nseeds = [1]\npopsize = 5\nmaxiter = 3\n"
+    text = _toy_doc_with("steps = 40\nwalkers = 6\nburn = 10\n").replace('"toy_', f'"{DATA}/toy_')
+    text = text.replace("[fit]\nseeds = [1, 2]\npopsize = 8\nmaxiter = 15\n", quick)
+    text = text.replace(
+        "profile_points = 9\nbootstrap = 20\n", "profile_points = 0\nbootstrap = 0\n"
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    assert load_config(path).posterior is not None
+    for flag, draws in (("--no-posterior", False), ("--posterior", True)):
+        out = tmp_path / f"fit{flag}.nc"
+        assert run_cli(["calibrate", str(path), "--out", str(out), flag]) == 0
+        ds = xr.load_dataset(out)
+        assert ("posterior_draw" in ds) is draws, flag
+        assert ("posterior_skipped" in ds.attrs) is not draws, flag
