@@ -87,3 +87,14 @@ def test_modulo_and_quantum_as_pysd(x: float, m: float) -> None:
     else:
         assert q == m * np.trunc(x / m)
         assert runtime.modulo(x, m) == x - q
+
+
+def test_a_grid_starting_at_minus_zero_is_not_the_cached_one_of_plus_zero() -> None:
+    """0.0 == -0.0, so a cache keyed on the controls' values alone handed a run that
+    starts at -0.0 the grid of one at 0.0 (TIME ^ -1 then gave inf for -inf)."""
+    first = make_grid(0.0, 0.0, 0.25, 0.25)
+    second = make_grid(-0.0, -0.0, 0.25, 0.25)
+    assert np.copysign(1.0, first.initial_time) == 1.0
+    assert np.copysign(1.0, second.initial_time) == -1.0
+    assert np.copysign(1.0, second.save_times[0]) == -1.0
+    assert make_grid(0.0, 0.0, 0.25, 0.25) is first  # still cached

@@ -82,9 +82,32 @@ def check_controls(
         )
 
 
-@functools.lru_cache(maxsize=64)
 def make_grid(initial_time: float, final_time: float, time_step: float, saveper: float) -> TimeGrid:
-    """Steps and save rows for the given controls; bad controls raise a clear error."""
+    """Steps and save rows for the given controls; bad controls raise a clear error.
+
+    Cached by the controls and the signs of the times: ``0.0 == -0.0``, so a cache keyed
+    on the values alone would hand a run starting at ``-0.0`` the grid of one starting at
+    ``0.0``, and a model reading TIME would see the other zero (``TIME ^ -1`` is ``inf``
+    at one and ``-inf`` at the other; found by tests/test_language_functions.py)."""
+    return _make_grid(
+        initial_time,
+        final_time,
+        time_step,
+        saveper,
+        math.copysign(1.0, initial_time),
+        math.copysign(1.0, final_time),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _make_grid(
+    initial_time: float,
+    final_time: float,
+    time_step: float,
+    saveper: float,
+    _initial_sign: float,
+    _final_sign: float,
+) -> TimeGrid:
     check_controls(initial_time, final_time, time_step, saveper)
     estimate = (final_time - initial_time) / time_step
     if estimate > MAX_STEPS:
