@@ -439,6 +439,20 @@ def test_a_posterior_study_runs_at_its_fits_method_unless_one_is_named(evidence)
     assert plain.evaluator.method == "euler"  # no posterior: the model's own
 
 
+def test_an_older_fit_without_a_method_attribute_runs_at_its_configs_method(evidence):
+    """Fits made before the resolved method was recorded say it only in their stored
+    config: the study reads it there, as predict does (not Euler by default)."""
+    import xarray as xr
+
+    model, folder, _ = evidence
+    fit = xr.load_dataset(folder / "fit.nc")
+    fit.attrs["config_text"] = 'method = "rk4"\n' + _CONFIG
+    fit.attrs["config_path"] = str(folder / "config.toml")
+    fit.to_netcdf(folder / "fit_old.nc")
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "fit_old.nc"\n')
+    assert sens.prepare(model, ["Y"], ranges=ranges).evaluator.method == "rk4"
+
+
 def test_bootstrap_replicates_stand_in_for_a_missing_posterior_and_say_so(evidence):
     import xarray as xr
 

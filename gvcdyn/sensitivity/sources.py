@@ -32,6 +32,7 @@ import numpy as np
 from gvcdyn.bundled import resolve_calibration_config
 from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
 from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.predict import fit_integration
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
 
 if TYPE_CHECKING:
@@ -154,12 +155,14 @@ def posterior_source(model: Model, fit: str | Path, *, where: str = "") -> Evide
     if made_for and made_for != model.ir.source_hash:
         note += "; the fit was made for another model version"
     ids = tuple(f"draw {i}" for i in range(len(values)))
-    # the method the fit ran at: recorded by every fit since 108fbe6; a calibration fit
-    # without it predates that, when a config without a method meant Euler (the rule of
-    # gvcdyn.calibrate.predict.fit_method); a bare draws file says nothing
-    method = ds.attrs.get("method") or ("euler" if "config_text" in ds.attrs else None)
+    # the method the fit ran at, read as predict reads it (a bare draws file: its
+    # attribute, if any)
+    setting = fit_integration(path)
+    method, time_step = setting if setting else (ds.attrs.get("method"), None)
     if method is not None:
         note += f"; made at {method}"
+    if time_step is not None:
+        note += f" with time step {time_step:g} (a study runs at the model's TIME STEP)"
     return EvidenceSource(
         POSTERIOR_INPUT,
         "posterior",
