@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 _CONTROLS = """\
 ********************************************************
@@ -118,3 +119,12 @@ capacity = 100
 	~	Units [10, 1000]
 	~		|
 """
+
+
+def write_reference(path: Path, ds: Any, variable: str) -> Path:
+    """A Vensim-style output table (``Time,<variable>``) of one run's ``variable``, for
+    comparing a model with "Vensim's" output that is really a chosen gvcdyn run."""
+    times, values = ds["time"].values.tolist(), ds[variable].values[0].tolist()
+    rows = [f"Time,{variable}"] + [f"{t!r},{x!r}" for t, x in zip(times, values, strict=True)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path

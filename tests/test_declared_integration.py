@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from console import gvcdyn as gvcdyn_cli
-from mdl_helpers import GROWTH, write_mdl
+from mdl_helpers import GROWTH, write_mdl, write_reference
 
 import gvcdyn
 from gvcdyn.errors import SimulationSettingsError
@@ -121,9 +121,6 @@ def test_check_against_a_vensim_output_runs_the_declared_method(tmp_path) -> Non
     rk4 = gvcdyn.load(path).run(None, method="rk4")
     euler = gvcdyn.load(path).run(None, method="euler")
     assert np.max(np.abs(rk4["x"].values - euler["x"].values)) > 1e-2
-    reference = tmp_path / "vensim.csv"
-    times, values = rk4["time"].values.tolist(), rk4["x"].values[0].tolist()
-    rows = ["Time,x"] + [f"{t!r},{x!r}" for t, x in zip(times, values, strict=True)]
-    reference.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    reference = write_reference(tmp_path / "vensim.csv", rk4, "x")
     comparison = check_model(path, reference)
     assert comparison.passed and comparison.n_compared_columns == 1, comparison.summary()

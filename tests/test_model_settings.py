@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from console import gvcdyn as gvcdyn_cli
-from mdl_helpers import GROWTH, write_mdl
+from mdl_helpers import GROWTH, write_mdl, write_reference
 
 import gvcdyn
 import gvcdyn.whatif as whatif
@@ -151,10 +151,7 @@ def test_vensim_s_own_method_is_what_a_comparison_with_its_output_runs(tmp_path:
 
     path = _model(tmp_path, 'integration = "euler"\n', declares_rk4=True)
     rk4 = gvcdyn.load(path).run(None, method="rk4")
-    reference = tmp_path / "vensim.csv"
-    times, values = rk4["time"].values.tolist(), rk4["x"].values[0].tolist()
-    rows = ["Time,x"] + [f"{t!r},{x!r}" for t, x in zip(times, values, strict=True)]
-    reference.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    reference = write_reference(tmp_path / "vensim.csv", rk4, "x")
     comparison = check_model(path, reference)
     assert comparison.passed and comparison.n_compared_columns == 1, comparison.summary()
 
