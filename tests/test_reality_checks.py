@@ -352,6 +352,20 @@ def test_the_cli_refuses_a_malformed_file_with_one_line(growth, tmp_path, capsys
 # --------------------------------------------------------------------------- command line
 
 
+def test_the_cli_refuses_draws_or_seed_that_nothing_would_use(growth, tmp_path, capsys) -> None:
+    """--draws and --seed set the draws of --perturb: without it (or with --posterior,
+    whose N is the count) they were silently ignored."""
+    path = write_checks(tmp_path, GOOD)
+    for extra, hint in (
+        (["--seed", "3"], "add --perturb"),
+        (["--draws", "50"], "add --perturb"),
+        (["--posterior", "4", "--draws", "50"], "--posterior N says how many"),
+    ):
+        assert run_cli(["reality-check", str(growth.path), str(path), *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert "only set the draws of --perturb" in err and hint in err, err
+
+
 def test_the_cli_prints_the_table_writes_it_and_exits_1_on_a_failure(growth, tmp_path, monkeypatch):
     checks = write_checks(
         tmp_path,

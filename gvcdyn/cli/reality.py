@@ -56,7 +56,9 @@ def reality_check(
             "check holds."
         ),
     ] = 0.0,
-    draws: Annotated[int, typer.Option(help="Number of draws with --perturb.")] = 500,
+    draws: Annotated[
+        int | None, typer.Option(help="Number of draws with --perturb [default: 500].")
+    ] = None,
     posterior: Annotated[
         int,
         typer.Option(
@@ -126,6 +128,13 @@ def reality_check(
             "--posterior and --perturb: choose one (posterior draws of the fit, or draws "
             "within +-P of the base)"
         )
+    if not perturb and (draws is not None or seed is not None):
+        given = " and ".join(o for o, v in (("--draws", draws), ("--seed", seed)) if v is not None)
+        raise RealityCheckError(
+            f"{given} only set the draws of --perturb; "
+            + ("--posterior N says how many posterior draws" if posterior else "add --perturb 0.2")
+        )
+    draws = 500 if draws is None else draws
     if posterior and (params is None or params.suffix != ".nc"):
         given = "no --params" if params is None else f"--params {params}"
         raise RealityCheckError(
