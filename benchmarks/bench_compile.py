@@ -56,6 +56,8 @@ import numpy as np
 
 import gvcdyn
 from gvcdyn.backend import codegen
+from gvcdyn.backend.kernel import check_method
+from gvcdyn.errors import GvcdynError
 from gvcdyn.model import Model
 from gvcdyn.testing.synthetic_mdl import write_synthetic_mdl
 
@@ -189,6 +191,14 @@ def measure(label: str, mdl: Path, n_aux: int | None, args: argparse.Namespace, 
         )
 
 
+def _method(text: str) -> str:
+    """A method name checked here, not inside a child process's error output."""
+    try:
+        return check_method(text)
+    except GvcdynError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[200, 1000, 5000])
@@ -196,6 +206,7 @@ def main() -> None:
         "--methods",
         nargs="+",
         default=["euler"],
+        type=_method,
         help=f"{', '.join(codegen.METHODS)} or an adaptive method (rk23, rk45:1e-6)",
     )
     parser.add_argument("--unsplit-max", type=int, default=1000)
