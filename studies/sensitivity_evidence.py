@@ -41,6 +41,7 @@ import xarray as xr
 
 import gvcdyn
 from gvcdyn.calibrate.predict import fit_integration as fit_setting
+from gvcdyn.checks.run import evenly_spaced
 from gvcdyn.reports import check_out
 from gvcdyn.reports.build import save
 from gvcdyn.reports.document import Bullets, Report, Section, Table, Text
@@ -81,7 +82,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=REPO / "models" / "gvc_upgrading.mdl")
     parser.add_argument("--fit", type=Path, default=REPO / "results" / "fit.nc")
     parser.add_argument("--n", type=int, default=1024, help="Sobol' N of designs 1 and 2")
-    parser.add_argument("--draws", type=int, default=8, help="posterior draws of design 3")
+    parser.add_argument(
+        "--draws", type=int, default=8, help="posterior draws of design 3 (at most all kept)"
+    )
     parser.add_argument("--draw-n", type=int, default=256, help="Sobol' N at each draw")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "sensitivity.md")
@@ -127,7 +130,7 @@ def main() -> None:
     at_median = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
     write(at_median, results / "sensitivity_evidence_median.nc")
 
-    picks = np.linspace(0, len(draws) - 1, args.draws).round().astype(int)
+    picks = evenly_spaced(len(draws), args.draws)
     spread = []
     for i, row in enumerate(picks):
         base = dict(zip(names, draws[row].tolist(), strict=True))

@@ -625,6 +625,35 @@ def test_posterior_shares_have_the_known_answer(growth, tmp_path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("n_kept", "n_wanted"),
+    [(6, 4), (6, 6), (6, 10), (7, 1), (7, 2), (1, 3), (0, 5), (1001, 8), (448_000, 200)],
+)
+def test_evenly_spaced_takes_the_draws_its_three_copies_took(n_kept, n_wanted) -> None:
+    """One rule where there were three (calibrate.posterior's predictive draws, the
+    reality check's posterior draws, studies/sensitivity_evidence.py's design 3), each
+    written out here as it was: the same positions, as int64."""
+    got = checks_run.evenly_spaced(n_kept, n_wanted)
+    n = min(n_wanted, n_kept)
+    checks = np.linspace(0, n_kept - 1, n).round().astype(np.int64)
+    predictive = np.unique(np.linspace(0, n_kept - 1, n).round()).astype(np.int64)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, checks)
+    np.testing.assert_array_equal(got, predictive)
+    if n_wanted <= n_kept:
+        study = np.linspace(0, n_kept - 1, n_wanted).round().astype(int)
+        np.testing.assert_array_equal(got, study)
+    else:  # the study's copy had no cap and took some draws twice; now each once
+        np.testing.assert_array_equal(got, np.arange(n_kept))
+
+
+def test_evenly_spaced_takes_the_first_and_last_draw_and_each_at_most_once() -> None:
+    assert checks_run.evenly_spaced(6, 4).tolist() == [0, 2, 3, 5]
+    assert checks_run.evenly_spaced(11, 3).tolist() == [0, 5, 10]
+    assert checks_run.evenly_spaced(3, 10).tolist() == [0, 1, 2]
+    assert checks_run.evenly_spaced(0, 4).tolist() == []
+
+
 def test_posterior_refusals_in_the_library(growth, tmp_path) -> None:
     fit = write_posterior_fit(tmp_path)
     with pytest.raises(RealityCheckError, match="posterior and perturb: choose one"):

@@ -60,6 +60,7 @@ import numpy as np
 from gvcdyn.calibrate.config import PosteriorSettings
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.calibrate.tasks import job_config
+from gvcdyn.checks.run import evenly_spaced
 from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.execute import Checkpoint, Execution, fingerprint
 from gvcdyn.identity import identity_of
@@ -547,7 +548,8 @@ def convergence(idata, *, tau: np.ndarray, kept_steps: int) -> Convergence:
     return Convergence(names, values(rhat), values(bulk), values(tail), tau, kept_steps)
 
 
-#: posterior draws kept, evenly over all draws, for predictions (each with its cutpoints)
+#: posterior draws kept, evenly over all draws (``evenly_spaced``), for predictions (each
+#: with its cutpoints)
 PREDICTIVE_DRAWS = 200
 
 #: posterior attributes carried into a fit file, each prefixed ``posterior_``
@@ -581,8 +583,7 @@ def fit_variables(
     names = list(problem.names)
     draws = np.stack([idata.posterior[name].values for name in names], axis=-1)
     flat = draws.reshape(-1, len(names))
-    pick = np.unique(np.linspace(0, len(flat) - 1, min(n_predictive, len(flat))).round())
-    theta = flat[pick.astype(np.int64)]
+    theta = flat[evenly_spaced(len(flat), n_predictive)]
     s, status = problem.quantities(theta)
     _nll, cuts = problem.nll_from_quantities(s, status)
     n_cut = max(len(o.levels) for o in problem.outcomes) - 1

@@ -43,7 +43,14 @@ from gvcdyn.space import ParameterSpace
 if TYPE_CHECKING:
     from gvcdyn.model import Model
 
-__all__ = ["CheckRunner", "base_values", "perturbed_names", "posterior_draws", "reality_check"]
+__all__ = [
+    "CheckRunner",
+    "base_values",
+    "evenly_spaced",
+    "perturbed_names",
+    "posterior_draws",
+    "reality_check",
+]
 
 #: most numbers (runs x readings) one evaluator call may return (about 200 MB)
 MAX_VALUES_PER_CALL = 25_000_000
@@ -83,12 +90,29 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
     )
 
 
+def evenly_spaced(n_kept: int, n_wanted: int) -> np.ndarray:
+    """Positions of ``n_wanted`` draws spread evenly over ``n_kept`` kept posterior draws
+    (flattened chain by chain): ``np.linspace(0, n_kept - 1, n).round()`` with ``n`` the
+    smaller of the two, so the first and the last draw are always taken, each draw at
+    most once, in increasing order (``int64``; every draw when ``n_wanted >= n_kept``).
+
+    Why evenly spaced, not the first ``n_wanted`` nor a random few: consecutive draws of
+    an MCMC chain are autocorrelated, and the flattened order puts each walker's chain
+    after the previous one's, so the first draws would be a few correlated steps of one
+    walker; spread over the whole kept chain they cover every walker and the whole run,
+    as nearly independent as the chain allows. And with no seed to choose, every user of
+    a fit takes the same draws for the same count: a reality check of ``--posterior 200``
+    judges exactly the draws the fit's ``predictive_estimate`` (and so ``predict``) uses.
+    """
+    return np.linspace(0, n_kept - 1, min(n_wanted, n_kept)).round().astype(np.int64)
+
+
 def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, np.ndarray, int]:
     """``n`` posterior draws of the calibration fit ``params`` (a ``.nc`` path), evenly
     spaced over all its kept draws: ``(names, values (taken, parameter), index, total)``.
 
     The fit's ``posterior_draw (chain, draw, parameter)`` is flattened chain by chain, in
-    order, and draw ``np.linspace(0, total - 1, n).round()`` taken (as the fit's
+    order, and the draws :func:`evenly_spaced` picks are taken (as the fit's
     ``predictive_estimate`` is chosen); with ``n >= total``, every draw. ``index`` is
     each taken draw's position in the flattened order.
     """
@@ -116,7 +140,7 @@ def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, 
     total = len(flat)
     if total == 0:
         raise RealityCheckError(f"{path} holds no posterior draw; calibrate it again")
-    index = np.linspace(0, total - 1, min(n, total)).round().astype(np.int64)
+    index = evenly_spaced(total, n)
     return names, flat[index], index, total
 
 
