@@ -48,6 +48,17 @@ def test_a_vector_that_breaks_a_check_is_outside_the_support(checked_problem):
     assert checked_problem.counter.runs - before == 3 * 1 + 2 * cases
 
 
+def test_checks_hold_is_every_verdict_of_one_batch(checked_problem):
+    """The support's one rule (``checks_hold``): every check holds, from one check batch;
+    True for every candidate without checks."""
+    theta = np.array([[0.3, 0.2], [0.5, 0.2], [0.37, 0.5]])
+    before = checked_problem.counter.batches
+    assert checked_problem.checks_hold(theta).tolist() == [True, False, True]
+    assert checked_problem.counter.batches - before == 1
+    plain = CalibrationProblem.from_config(replace(checked_problem.config, checks=None))
+    assert plain.checks_hold(theta).tolist() == [True, True, True]
+
+
 def test_without_checks_the_objective_is_unchanged(checked_problem):
     plain = CalibrationProblem.from_config(replace(checked_problem.config, checks=None))
     theta = np.array([[0.3, 0.2], [0.2, 0.6]])

@@ -647,6 +647,16 @@ def test_evenly_spaced_takes_the_draws_its_three_copies_took(n_kept, n_wanted) -
         np.testing.assert_array_equal(got, np.arange(n_kept))
 
 
+def test_all_hold_is_every_check_of_a_row() -> None:
+    """Verdicts (bool, or int8 as read back from a result file) -> all hold per row; a
+    row of no checks holds."""
+    holds = np.array([[True, True], [True, False], [False, False]])
+    assert checks_run.all_hold(holds).tolist() == [True, False, False]
+    assert checks_run.all_hold(holds.astype(np.int8)).tolist() == [True, False, False]
+    assert checks_run.all_hold(holds[0]).item() is True
+    assert checks_run.all_hold(np.empty((2, 0), dtype=bool)).tolist() == [True, True]
+
+
 def test_evenly_spaced_takes_the_first_and_last_draw_and_each_at_most_once() -> None:
     assert checks_run.evenly_spaced(6, 4).tolist() == [0, 2, 3, 5]
     assert checks_run.evenly_spaced(11, 3).tolist() == [0, 5, 10]

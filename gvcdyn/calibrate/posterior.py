@@ -285,7 +285,7 @@ def _support(problem: CalibrationProblem, constraint: Constraint | None) -> Cons
         if constraint is not None:
             ok &= np.asarray(constraint(theta), dtype=bool)
         if checked and ok.any():
-            ok[ok] = problem.check_verdicts(theta[ok])[1].all(axis=1)
+            ok[ok] = problem.checks_hold(theta[ok])
         return ok
 
     return allowed

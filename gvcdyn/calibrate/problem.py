@@ -28,7 +28,7 @@ from gvcdyn.calibrate.cases import (
 )
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
-from gvcdyn.checks.run import CheckRunner
+from gvcdyn.checks.run import CheckRunner, all_hold
 from gvcdyn.checks.spec import read_checks
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
 from gvcdyn.limits import check_memory, chunk_rows
@@ -300,6 +300,12 @@ class CalibrationProblem:
         self.counter.batches += 1
         return margins, holds
 
+    def checks_hold(self, theta: np.ndarray) -> np.ndarray:
+        """``(n,)`` True where every reality check of the config holds at candidates
+        ``theta (n, k)`` (``checks.run.all_hold`` of :meth:`check_verdicts`: one batch;
+        True for all without checks): the support of the fit and of the posterior."""
+        return all_hold(self.check_verdicts(theta)[1])
+
     def objective(
         self, theta: np.ndarray, weights: np.ndarray | None = None, *, checks: bool = True
     ) -> np.ndarray:
@@ -314,7 +320,7 @@ class CalibrationProblem:
             s, status = self.quantities(theta)
             nll, _ = self.nll_from_quantities(s, status, weights)
             return nll + self.log_prior(theta)
-        allowed = self.check_verdicts(theta)[1].all(axis=1)
+        allowed = self.checks_hold(theta)
         out = np.full(len(theta), FAILED)
         if allowed.any():
             w = weights if weights is None or np.ndim(weights) == 1 else weights[allowed]

@@ -93,6 +93,6 @@ def _candidates(
     # search takes what it would take with every candidate judged
     improving = np.flatnonzero((values < ceiling) | (ceiling > FAILED))
     if len(improving):
-        holds = problem.check_verdicts(theta[improving])[1].all(axis=1)
+        holds = problem.checks_hold(theta[improving])
         values[improving[~holds]] = FAILED
     return values

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from gvcdyn.checks.run import all_hold
 from gvcdyn.errors import OutputWriteError
 from gvcdyn.io.results_io import atomic_write, write_netcdf
 
@@ -28,7 +29,7 @@ def table(ds: xr.Dataset) -> pd.DataFrame:
     )
     if "share" in ds:
         frame["share"] = ds["share"].values
-    everything = {"check": ALL, "holds": bool(ds["holds"].values.all()), "margin": float("nan")}
+    everything = {"check": ALL, "holds": bool(all_hold(ds["holds"].values)), "margin": float("nan")}
     if "share" in ds:
         everything["share"] = float(ds["share_all"].values)
     return pd.concat([frame, pd.DataFrame([everything])], ignore_index=True)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckRunner",
+    "all_hold",
     "base_values",
     "evenly_spaced",
     "perturbed_names",
@@ -88,6 +89,18 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
     raise RealityCheckError(
         f"{path}: parameters come from a fit (.nc) or a [parameters] table (.toml)"
     )
+
+
+def all_hold(holds: np.ndarray) -> np.ndarray:
+    """Where every check holds: ``(..., check)`` verdicts -> ``(...)`` bool (True with
+    no checks). The one place a row of verdicts becomes a pass of all the checks, for the
+    reality check's ``all_hold`` and ``share_all``, its table and a calibration's support.
+
+    ``holds`` are :meth:`CheckRunner.verdicts`' (or a result file's ``holds``, any
+    integer type): the check's tolerance, strictness, NaN (which fails) and a failed run
+    (which fails its check) are already in them, so this adds no rule of its own.
+    """
+    return np.asarray(holds).astype(bool).all(axis=-1)
 
 
 def evenly_spaced(n_kept: int, n_wanted: int) -> np.ndarray:
@@ -259,7 +272,7 @@ def reality_check(
             "runs": int(bases.shape[0] * runner.rows),
             "evaluator_calls": runner.calls,
             "gvcdyn_version": __version__,
-            "all_hold": int(holds[0].all()),
+            "all_hold": int(all_hold(holds[0])),
         },
     )
     if perturb > 0 or drawn is not None:
@@ -277,7 +290,7 @@ def reality_check(
         )
         ds["share_all"] = (
             (),
-            float(holds[1:].all(axis=1).mean()),
+            float(all_hold(holds[1:]).mean()),
             {"description": "share of draws in which every check holds"},
         )
         columns = [model.parameter(n).column for n in varied]
