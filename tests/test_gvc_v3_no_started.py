@@ -131,3 +131,25 @@ def test_all_cases_checks_config_differs_from_v3s_own_only_in_the_constraints() 
     }
     other = _fields(CALIBRATION / "config_v3_no_started_checks.toml")
     assert {k for k in other if other[k] != checked[k]} == {"path", "mapping"}
+
+
+def test_posterior_and_crossval_configs_differ_from_the_constrained_fit_only_there() -> None:
+    """config_v3_checks_post.toml: config_v3_checks.toml at rk23 (v3's settings file,
+    no time step of its own) with a [posterior] table of DE moves sized like
+    config.toml's; config_v3_checks_cv.toml: the same with 5-fold x3 and leave-one-out
+    (issue 20, seventh step). So their estimate is the constrained fit's, at rk23."""
+    checked = _fields(CALIBRATION / "config_v3_checks.toml")
+    post = _fields(CALIBRATION / "config_v3_checks_post.toml")
+    assert {k for k in checked if checked[k] != post[k]} == {
+        "path",
+        "method",
+        "time_step",
+        "posterior",
+    }
+    assert (checked["method"], checked["time_step"]) == ("rk4", 0.125)
+    assert (post["method"], post["time_step"]) == ("rk23", None)
+    assert (post["posterior"].walkers, post["posterior"].moves) == (16, "de")
+    cv = _fields(CALIBRATION / "config_v3_checks_cv.toml")
+    assert {k for k in post if post[k] != cv[k]} == {"path", "cv_repeats", "cv_loo"}
+    assert (post["cv_repeats"], post["cv_loo"]) == (1, False)
+    assert (cv["cv_repeats"], cv["cv_loo"]) == (3, True)
