@@ -664,6 +664,18 @@ def test_evenly_spaced_takes_the_first_and_last_draw_and_each_at_most_once() -> 
     assert checks_run.evenly_spaced(0, 4).tolist() == []
 
 
+@pytest.mark.parametrize("n", [0, 4])  # the base (an estimate), posterior draws
+def test_a_missing_or_unreadable_fit_is_refused_naming_it(tmp_path, n) -> None:
+    missing, broken = tmp_path / "missing.nc", tmp_path / "broken.nc"
+    broken.write_bytes(b"not netcdf")
+    read = checks_run.posterior_draws if n else checks_run.base_values
+    args = (n,) if n else ()
+    with pytest.raises(RealityCheckError, match=f"parameter file not found: {missing}$"):
+        read(missing, *args)
+    with pytest.raises(RealityCheckError, match=f"^{broken} is not a readable netCDF file: "):
+        read(broken, *args)
+
+
 def test_posterior_refusals_in_the_library(growth, tmp_path) -> None:
     fit = write_posterior_fit(tmp_path)
     with pytest.raises(RealityCheckError, match="posterior and perturb: choose one"):

@@ -59,6 +59,19 @@ MAX_VALUES_PER_CALL = 25_000_000
 ParamsLike = Mapping[str, float] | str | Path | None
 
 
+def _load_fit(path: Path) -> xr.Dataset:
+    """The netCDF file ``path`` (a calibration fit), or a RealityCheckError saying why not.
+
+    Like ``calibrate.predict.read_fit``'s reading part, which this module cannot call:
+    ``calibrate.predict`` imports ``calibrate.problem``, which imports this module."""
+    if not path.is_file():
+        raise RealityCheckError(f"parameter file not found: {path}")
+    try:
+        return xr.load_dataset(path)
+    except (OSError, ValueError) as exc:
+        raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+
+
 def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
     """The base values a check run starts from, and where they came from.
 
@@ -74,10 +87,7 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
     if not path.is_file():
         raise RealityCheckError(f"parameter file not found: {path}")
     if path.suffix == ".nc":
-        try:
-            ds = xr.load_dataset(path)
-        except (OSError, ValueError) as exc:
-            raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+        ds = _load_fit(path)
         if "estimate" not in ds or "parameter" not in ds.coords:
             raise RealityCheckError(
                 f"{path} has no 'estimate' over 'parameter'; give a calibration fit (.nc)"
@@ -136,12 +146,7 @@ def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, 
             f"posterior draws come from a calibration fit (.nc) with a posterior, not "
             f"{given}: give the fit as params (--params fit.nc)"
         )
-    if not path.is_file():
-        raise RealityCheckError(f"parameter file not found: {path}")
-    try:
-        ds = xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
-        raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+    ds = _load_fit(path)
     if "posterior_draw" not in ds:
         raise RealityCheckError(
             f"{path} has no posterior draws ('posterior_draw'): add a [posterior] table to "
