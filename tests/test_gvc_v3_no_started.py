@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
@@ -153,3 +154,20 @@ def test_posterior_and_crossval_configs_differ_from_the_constrained_fit_only_the
     assert {k for k in post if post[k] != cv[k]} == {"path", "cv_repeats", "cv_loo"}
     assert (post["cv_repeats"], post["cv_loo"]) == (1, False)
     assert (cv["cv_repeats"], cv["cv_loo"]) == (3, True)
+
+
+def test_face_validity_subsets_drop_the_started_cases_the_low_rows_and_both() -> None:
+    """v3_fit_measures reports face validity on all 41, the 31 not started by buyers,
+    foreign firms or a TNC, the 24 without low-confidence rows (the case README asks for
+    results with and without them) and the 19 without both; masks follow the frame's
+    own row order."""
+    sys.path.insert(0, str(REPO / "calibration"))
+    import v3_fit_measures as fm  # lazy: a study script reading calibration/face_validity
+
+    ids = read_case_csv(CALIBRATION / "gvc_cases.csv")["id"].tolist()[::-1]
+    frame = pd.DataFrame(index=pd.Index(ids, name="id"))
+    masks = fm.face_subsets(frame)
+    assert [int(m.sum()) for m in masks.values()] == [31, 24, 19]
+    started, low, both = masks.values()
+    assert set(frame.index[~started]) == set(STARTED)
+    assert (both == (started & low)).all()
