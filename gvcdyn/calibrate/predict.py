@@ -29,7 +29,7 @@ from gvcdyn.calibrate.config import parse_config
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.errors import CalibrationConfigError, OutputWriteError
-from gvcdyn.io.results_io import atomic_write
+from gvcdyn.io.results_io import atomic_write, read_netcdf
 from gvcdyn.limits import chunk_rows
 from gvcdyn.model import load
 
@@ -51,12 +51,7 @@ class Prediction:
 
 def read_fit(path: str | Path) -> xr.Dataset:
     path = Path(path)
-    if not path.is_file():
-        raise CalibrationConfigError(f"fit file {path} does not exist")
-    try:
-        ds = xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
-        raise CalibrationConfigError(f"fit file {path} is not a readable netCDF: {exc}") from None
+    ds = read_netcdf(path, "fit file", CalibrationConfigError)
     if "estimate" not in ds or "config_text" not in ds.attrs:
         raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
     return ds

@@ -35,6 +35,7 @@ from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Series
 from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
 from gvcdyn.errors import GvcdynError, RealityCheckError
+from gvcdyn.io.results_io import read_netcdf
 from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.language import ir
 from gvcdyn.outcomes import Outcome
@@ -60,16 +61,8 @@ ParamsLike = Mapping[str, float] | str | Path | None
 
 
 def _load_fit(path: Path) -> xr.Dataset:
-    """The netCDF file ``path`` (a calibration fit), or a RealityCheckError saying why not.
-
-    Like ``calibrate.predict.read_fit``'s reading part, which this module cannot call:
-    ``calibrate.predict`` imports ``calibrate.problem``, which imports this module."""
-    if not path.is_file():
-        raise RealityCheckError(f"parameter file not found: {path}")
-    try:
-        return xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
-        raise RealityCheckError(f"{path} is not a readable netCDF file: {exc}") from None
+    """The netCDF file ``path`` (a calibration fit), or a RealityCheckError saying why not."""
+    return read_netcdf(path, "parameter file", RealityCheckError)
 
 
 def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:

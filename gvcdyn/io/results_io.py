@@ -30,6 +30,7 @@ __all__ = [
     "default_outcomes",
     "final_values",
     "netcdf_safe",
+    "read_netcdf",
     "units_of",
     "write_netcdf",
 ]
@@ -123,6 +124,31 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
         safe.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
 
     return atomic_write(path, write)
+
+
+def read_netcdf(
+    path: str | Path,
+    what: str,
+    error: type[Exception],
+    *,
+    missing_error: type[Exception] | None = None,
+    hint: str = "",
+) -> xr.Dataset:
+    """The netCDF file ``path`` loaded into memory, or ``error`` naming ``what`` and why not.
+
+    One reader for the results files the analyses take back (fits, reports), so a missing
+    or unreadable file gets the same message from every command; each layer passes its own
+    error class (``missing_error`` for a missing file when it differs) and a ``hint``
+    saying what to run first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        tail = f"; {hint}" if hint else ""
+        raise (missing_error or error)(f"{what} not found: {path}{tail}")
+    try:
+        return xr.load_dataset(path)
+    except (OSError, ValueError) as exc:
+        raise error(f"{path} is not a readable netCDF file: {exc}") from None
 
 
 # --------------------------------------------------------------------------- summaries

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
+from gvcdyn.io.results_io import read_netcdf
 
 __all__ = ["fit_draws", "fit_estimates", "fit_model_sha256"]
 
@@ -23,13 +24,13 @@ _DRAW_DIMS = ("draw", "bootstrap", "sample", "replicate", "resample")
 
 
 def _open(path: str | Path) -> xr.Dataset:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileNotFoundError(f"fit file not found: {path}; run 'gvcdyn calibrate' first")
-    try:
-        return xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
-        raise SensitivityDesignError(f"{path}: not a readable netCDF fit file ({exc})") from exc
+    return read_netcdf(
+        path,
+        "fit file",
+        SensitivityDesignError,
+        missing_error=ModelFileNotFoundError,
+        hint="run 'gvcdyn calibrate' first",
+    )
 
 
 def fit_estimates(path: str | Path) -> dict[str, float]:

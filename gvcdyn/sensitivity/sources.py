@@ -34,6 +34,7 @@ from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.predict import fit_integration
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
+from gvcdyn.io.results_io import read_netcdf
 
 if TYPE_CHECKING:
     from gvcdyn.model import Model
@@ -107,20 +108,13 @@ def case_source(model: Model, config: str | Path, *, where: str = "") -> Evidenc
 def posterior_source(model: Model, fit: str | Path, *, where: str = "") -> EvidenceSource:
     """A fit's posterior draws of its estimated parameters (bootstrap replicates when it
     has no posterior, said so in the note)."""
-    import xarray as xr
-
     path = Path(fit)
-    if not path.is_file():
-        raise SensitivityDesignError(
-            f"{where}posterior = {str(fit)!r}: fit file not found; run 'gvcdyn calibrate' "
-            "with a [posterior] table first"
-        )
-    try:
-        ds = xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
-        raise SensitivityDesignError(
-            f"{where}posterior = {str(fit)!r}: not a readable netCDF fit file ({exc})"
-        ) from None
+    ds = read_netcdf(
+        path,
+        f"{where}posterior = {str(fit)!r}: fit file",
+        SensitivityDesignError,
+        hint="run 'gvcdyn calibrate' with a [posterior] table first",
+    )
     converged = " (NOT CONVERGED)" if not ds.attrs.get("posterior_converged", 0) else ""
     if "posterior_draw" in ds:
         array = ds["posterior_draw"].transpose(..., "parameter")
