@@ -6,9 +6,11 @@ coded level for ``outcome_class`` (Cluster Market Position) and ``functional_upg
 (Functional Upgrading) at the fit. v3 reaches +0.43..+0.59 and +0.48..+0.52 over the 31
 cases not started by buyers, foreign firms or a domestic TNC, v2.2 about +0.71 / +0.58
 over all 41. A single rho does not say which cases hold it down, nor whether they share a
-context; this script does, with the same runs as ``studies/v3_fit_measures.py`` (the
-declared mapping, calibration/face_validity.py's ``case_runs`` pointed at the model, each
-model at its declared integration: v3 RK4 1/8, v2.2 its settings file's rk23). It prints
+context; this script does. Its runs are face_validity.py's (the declared mapping read by
+the calibration's case reader, every case at its own period end, one batch), but each at
+the integration its fit was computed at, read as ``gvcdyn predict`` reads it (v3's fits
+RK4 1/8, v2.2's rk23), not at the model's current default, which a settings file added
+after a fit would change. It prints
 
 1. per fit (v3 constrained on all 41 and without the ten; v2.2 at results/fit.nc) and
    outcome: each case's coded level, model quantity and the rank residual ``d = rank of
@@ -16,7 +18,8 @@ model at its declared integration: v3 RK4 1/8, v2.2 its settings file's rk23). I
    positive = the model ranks the case too high), sorted by |d|, with its context;
 2. per context grouping (kind of trigger, governance, end market, number of sources of
    learning present, state participation, confidence, period length): each group's n,
-   mean d, share of the sum of d^2, and rho over the cases outside the group;
+   mean d, share of the sum of d^2, rho over the cases outside the group and (five or
+   more cases) within it;
 3. the three readings the issue names: shocks with few sources ranked too high (mean d
    by sources among shock cases), period length driving the quantity (rho of the quantity
    and of the code with the period length; rho of quantity and code with the period
