@@ -773,6 +773,9 @@ def maximum(typingctx, a, b):
 #: start itself, so that ``table_lookup`` is compiled once, not once per literal start;
 #: the pointer arithmetic is ``_offset``'s.
 table = _offset
+#: ``pointer + k``: where a kernel's stage function finds the run's constants and puts
+#: its auxiliaries, slots of the run's buffer (gvcdyn.backend.stages).
+offset = _offset
 
 
 @_jit_call

@@ -75,6 +75,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from gvcdyn.backend import codegen
+from gvcdyn.backend.stages import StageFunction
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
 from gvcdyn.status import NONFINITE_OUTPUT, NONFINITE_STATE, OK, STEP_FAILED
@@ -225,7 +226,10 @@ def generate(model: ir.ModelIR, method: str) -> str:
     emitter = codegen._Emitter(names, tables, {lk.name: lk.mode for lk in model.lookups})
     title = f": {name} ({tableau.title}, adaptive step)"
     lines = codegen.module_head(model, tables, title, [f"TOLERANCE = {tolerance!r}"])
-    lines += _simulate_function(model, name, tableau, names, emitter)
+    stage = codegen.stage_function(model, f"_stage_{name}", names, emitter, save=True)
+    if stage is not None:
+        lines += stage.lines
+    lines += _simulate_function(model, name, tableau, names, emitter, stage)
     lines += codegen._batch_function(name)
     return "\n".join(lines) + "\n"
 
@@ -236,7 +240,10 @@ def _simulate_function(
     tableau: Tableau,
     names: Mapping[str, str],
     emitter: codegen._Emitter,
+    stage: StageFunction | None = None,
 ) -> list[str]:
+    """``simulate_<method>``: the stages call ``stage`` if given (each stage's equations
+    inline otherwise)."""
     plain = names.__getitem__
     i1, i2, i3, i4, i5 = ("    " * k for k in range(1, 6))
     stocks = {s.symbol: names[s.symbol] for s in model.stocks}
@@ -258,12 +265,16 @@ def _simulate_function(
     for eq in model.static_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = codegen.visible_cells(model)
-    out += codegen.saved_values_buffer(cells, i1)
+    out += codegen.saved_values_buffer(cells, i1, stage.size if stage is not None else 0)
     out.append(f"{i1}# the start's auxiliaries and rates (later: the last stage's, same point)")
-    for eq in model.dynamic_equations:
-        out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
-    for s in model.stocks:
-        out.append(f"{i1}d_1_{stocks[s.symbol]} = {emitter.expr(s.rate, plain)}")
+    if stage is not None:
+        out += stage.store_constants(names, i1, len(cells))
+        out.append(stage.call([f"d_1_{x}" for x in stocks.values()], plain, i1, "-np.inf"))
+    else:
+        for eq in model.dynamic_equations:
+            out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
+        for s in model.stocks:
+            out.append(f"{i1}d_1_{stocks[s.symbol]} = {emitter.expr(s.rate, plain)}")
     out += [
         f"{i1}h = dt  # the next step to try: TIME STEP first",
         f"{i1}h_min = dt * {MIN_STEP_FRACTION!r}",
@@ -284,11 +295,13 @@ def _simulate_function(
         f"{i5}hh = h",
         f"{i5}t_new = time + h",
     ]
-    out += _stages(model, tableau, names, emitter, stocks, i4)
+    out += _stages(model, tableau, names, emitter, stocks, i4, stage)
     out += _control(tableau, stocks, i4)
     out += [
         f"{i3}next_row = row + 1",
     ]
+    if stage is not None:  # the last stage's auxiliaries: at this time, at these stocks
+        out += stage.restore(names, i3)
     for eq in model.output_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
     out += codegen.store_saved_values(cells, names, i3)
@@ -314,19 +327,21 @@ def _stages(
     emitter: codegen._Emitter,
     stocks: Mapping[str, str],
     indent: str,
+    stage: StageFunction | None = None,
 ) -> list[str]:
-    """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_``."""
+    """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_`` (by a
+    call of ``stage`` if given; the last stage stores its auxiliaries if the step ends
+    at the saved time, where they are reported if it is accepted)."""
 
+    if stage is not None:
+        return _stage_calls(tableau, names, stocks, indent, stage)
     rename = codegen.stage_renamer(names, stocks)
     out = []
     for k in range(1, tableau.stages):
         c, weights = tableau.c[k], tableau.a[k - 1]
         out.append(f"{indent}time_s = {'t_new' if c == 1 else f'time + {_number(c)} * hh'}")
         for ident in stocks.values():
-            terms = " + ".join(
-                f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(weights) if w != 0
-            )
-            out.append(f"{indent}y_{ident} = {ident} + hh * ({terms})")
+            out.append(f"{indent}y_{ident} = {ident} + hh * ({_terms(weights, ident)})")
         for eq in model.dynamic_equations:
             out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
         for s in model.stocks:
@@ -334,21 +349,62 @@ def _stages(
     return out
 
 
+def _terms(weights: tuple[Fraction, ...], ident: str) -> str:
+    """``w1 * d_1_<ident> + ...``: a stage's (or the error's) weighted sum of the rates."""
+    return " + ".join(f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(weights) if w != 0)
+
+
+def _stage_calls(
+    tableau: Tableau,
+    names: Mapping[str, str],
+    stocks: Mapping[str, str],
+    indent: str,
+    stage: StageFunction,
+) -> list[str]:
+    """:func:`_stages` by calls of ``stage``. Each stage's time and stock values have
+    names of their own (``_t<k>``, ``_y<k>_<stock>``; the last stage's stocks ``y_``,
+    which the step control reads): a variable assigned once costs numba's SSA pass
+    nothing, one assigned in every stage a pass over the whole function."""
+    out = []
+    last = tableau.stages - 1
+    for k in range(1, tableau.stages):
+        c, weights = tableau.c[k], tableau.a[k - 1]
+        time = "t_new" if c == 1 else f"_t{k + 1}"
+        if c != 1:
+            out.append(f"{indent}{time} = time + {_number(c)} * hh")
+        values = {s: f"{'y' if k == last else f'_y{k + 1}'}_{x}" for s, x in stocks.items()}
+        for symbol, ident in stocks.items():
+            out.append(f"{indent}{values[symbol]} = {ident} + hh * ({_terms(weights, ident)})")
+
+        def rename(symbol: str, time: str = time, values: dict[str, str] = values) -> str:
+            return time if symbol == "time" else values.get(symbol) or names[symbol]
+
+        targets = [f"d_{k + 1}_{x}" for x in stocks.values()]
+        out.append(stage.call(targets, rename, indent, "target" if k == last else "np.inf"))
+    return out
+
+
 def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[str]:
     """Accept or reject the step (``y_`` holds the new stocks) and choose the next one."""
     inner, deeper = indent + "    ", indent + "        "
     last = tableau.stages
-    out = [f"{indent}err = 0.0", f"{indent}check = 0.0"]
-    for ident in stocks.values():
-        terms = " + ".join(
-            f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(tableau.error) if w != 0
+    # each stock's error and the running maximum and check in names of their own (a
+    # variable assigned once per stock would cost numba's SSA pass a pass each): the
+    # operations of ``err = 0.0; err = max(err, e); check = 0.0; check += ...``
+    out: list[str] = []
+    err, check = "0.0", "0.0"
+    for i, ident in enumerate(stocks.values()):
+        out.append(
+            f"{indent}_e{i} = abs(hh * ({_terms(tableau.error, ident)})) / "
+            f"(1.0 + max(abs({ident}), abs(y_{ident})))"
         )
-        out.append(f"{indent}e_ = abs(hh * ({terms})) / (1.0 + max(abs({ident}), abs(y_{ident})))")
-        out.append(f"{indent}err = max(err, e_)")  # max() would drop a NaN e_: check has it
-        out.append(f"{indent}check += (y_{ident} + e_) * 0.0")
+        # max() would drop a NaN error: the check has it
+        out.append(f"{indent}_m{i} = max({err}, _e{i})")
+        out.append(f"{indent}_c{i} = {check} + (y_{ident} + _e{i}) * 0.0")
+        err, check = f"_m{i}", f"_c{i}"
+    out += [f"{indent}err = {err} / TOLERANCE", f"{indent}check = {check}"]
     exponent = _number(Fraction(-1, tableau.order + 1))
     out += [
-        f"{indent}err = err / TOLERANCE",
         f"{indent}taken += 1",
         f"{indent}if err <= 1.0 and rt.all_finite(check):",
         f"{inner}time = t_new",

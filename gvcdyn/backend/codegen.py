@@ -28,6 +28,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from numba.core import sigutils
 
 from gvcdyn import runtime as rt
+from gvcdyn.backend import stages
+from gvcdyn.backend.stages import CHUNK as _CHUNK
+from gvcdyn.backend.stages import tuple_items as _tuple_items
 from gvcdyn.backend.timegrid import TIME_TOLERANCE
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import functions, ir
@@ -335,9 +338,15 @@ def _simulate_function(
     for eq in model.static_equations:
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = visible_cells(model)
-    out += saved_values_buffer(cells, i1)
-    out.append(f"{i1}for step in range(n_steps + 1):")
     shared = _TimeShared(model, names) if method == "rk4" and SHARE_TIME_VALUES else None
+    stage = _rk4_stage_function(model, names, emitter, shared) if method == "rk4" else None
+    if stage is not None:
+        out = [*stage.lines, *out]
+        out += saved_values_buffer(cells, i1, stage.size)
+        out += stage.store_constants(shared.names if shared else names, i1, len(cells))
+    else:
+        out += saved_values_buffer(cells, i1)
+    out.append(f"{i1}for step in range(n_steps + 1):")
     if shared is not None and shared.count:
         names, plain = shared.names, shared.names.__getitem__
         out.append(f"{i2}if step == 0:  # later steps: the last RK4 stage's values (same time)")
@@ -370,7 +379,7 @@ def _simulate_function(
         for s in stocks:
             out.append(f"{i2}{names[s.symbol]} = {names[s.symbol]} + dt * d_{names[s.symbol]}")
     else:
-        out += _rk4_step(model, emitter, names, i2, shared)
+        out += _rk4_step(model, emitter, names, i2, shared, stage)
     out.append(f"{i2}time = time + dt")
     if stocks:
         # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow,
@@ -483,11 +492,12 @@ def calls_first(equations: Sequence[ir.Equation]) -> tuple[ir.Equation, ...]:
 # (gvc_upgrading's 183 cells: its Euler function compiled in 1.5 s of CPU instead of 2.2).
 
 
-def saved_values_buffer(cells: Sequence[str], indent: str) -> list[str]:
-    """The lines allocating a run's ``vals`` (one slot per cell a result can report) and
-    ``vp``, the pointer :func:`store_saved_values` writes through."""
+def saved_values_buffer(cells: Sequence[str], indent: str, extra: int = 0) -> list[str]:
+    """The lines allocating a run's ``vals`` (one slot per cell a result can report, and
+    ``extra`` more after them) and ``vp``, the pointer :func:`store_saved_values` writes
+    through."""
     return [
-        f"{indent}vals = np.empty({max(len(cells), 1)})",
+        f"{indent}vals = np.empty({max(len(cells) + extra, 1)})",
         f"{indent}vp = rt.values_pointer(vals)  # vals outlives every use",
     ]
 
@@ -573,13 +583,16 @@ def _rk4_step(
     names: Mapping[str, str],
     indent: str,
     shared: _TimeShared | None = None,
+    stage: stages.StageFunction | None = None,
 ) -> list[str]:
+    """One RK4 step after the saved row: the first rates (from the step's values), the
+    later stages (by calls of ``stage`` if given), the discrete updates, the stocks."""
     stock_ids = {s.symbol: names[s.symbol] for s in model.stocks}
     out = _rates(model, emitter, names.__getitem__, "k1_", indent, names)
     stages = (("k2_", "k1_", "0.5"), ("k3_", "k2_", "0.5"), ("k4_", "k3_", "1.0"))
     sharing = shared is not None and shared.count > 0
     dynamic = shared.equations if sharing else model.dynamic_equations
-    for prefix, previous, fraction in stages:
+    for prefix, previous, fraction in stages if stage is None else ():
         out.append(f"{indent}time_s = time + {fraction} * dt")
         for _symbol, ident in stock_ids.items():
             out.append(f"{indent}y_{ident} = {ident} + {fraction} * dt * {previous}{ident}")
@@ -590,12 +603,67 @@ def _rk4_step(
         for eq in dynamic:
             out.append(_assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
         out += _rates(model, emitter, rename, prefix, indent, names)
+    if stage is not None:
+        out += _rk4_stage_calls(model, emitter, names, indent, shared, stage)
     out += _discrete_updates(model, names, indent)
     for ident in stock_ids.values():
         out.append(
             f"{indent}{ident} = {ident} + dt / 6.0 * "
             f"(k1_{ident} + 2.0 * k2_{ident} + 2.0 * k3_{ident} + k4_{ident})"
         )
+    return out
+
+
+def _rk4_stage_function(
+    model: ir.ModelIR,
+    names: Mapping[str, str],
+    emitter: _Emitter,
+    shared: _TimeShared | None,
+) -> stages.StageFunction | None:
+    """``_stage_rk4``: the equations and rates of RK4's later stages, given the values
+    shared between stages (``shared``) by the caller (:func:`stage_function`)."""
+    if shared is None or not shared.count:
+        return stage_function(model, "_stage_rk4", names, emitter)
+    return stage_function(
+        model,
+        "_stage_rk4",
+        shared.names,
+        emitter,
+        equations=shared.equations,
+        rates=[shared.names.rates.get(s.symbol, s.rate) for s in model.stocks],
+        shared=[*(e.symbol for e in shared.timed_equations), *shared.temps.values()],
+    )
+
+
+def _rk4_stage_calls(
+    model: ir.ModelIR,
+    emitter: _Emitter,
+    names: Mapping[str, str],
+    indent: str,
+    shared: _TimeShared | None,
+    stage: stages.StageFunction,
+) -> list[str]:
+    """RK4's stages 2 to 4 by calls of ``stage``: each stage's time and stock values in
+    names of their own (``_t<k>``, ``_y<k>_<stock>``: a variable assigned in every stage
+    costs numba's SSA pass a pass over the whole function), the shared values at stages
+    2 and 4 as the inline stages compute them."""
+    out = []
+    sharing = shared is not None and shared.count > 0
+    for k, previous, fraction in ((2, "k1_", "0.5"), (3, "k2_", "0.5"), (4, "k3_", "1.0")):
+        time = f"_t{k}"
+        values = {s.symbol: f"_y{k}_{names[s.symbol]}" for s in model.stocks}
+        out.append(f"{indent}{time} = time + {fraction} * dt")
+        for symbol, value in values.items():
+            ident = names[symbol]
+            out.append(f"{indent}{value} = {ident} + {fraction} * dt * {previous}{ident}")
+
+        def rename(symbol: str, time: str = time, values: dict[str, str] = values) -> str:
+            return time if symbol == "time" else values.get(symbol) or names[symbol]
+
+        if sharing and k != 3:  # k3 is at k2's time: its values stand
+            out += shared.statements(emitter, rename, indent)
+        targets = [f"k{k}_{names[s.symbol]}" for s in model.stocks]
+        out.append(stage.call(targets, rename, indent))
     return out
 
 
@@ -709,6 +777,47 @@ def _costly(node: ir.Expr) -> bool:
     if isinstance(node, ir.Call | ir.LookupCall):
         return True
     return isinstance(node, ir.Op) and node.op == "^" and functions.whole_power(node) is None
+
+
+# Runge-Kutta stages call one generated function (gvcdyn.backend.stages); False emits
+# each stage's equations inline, as before (tests compare the two bitwise)
+STAGE_FUNCTIONS = True
+
+
+def stage_function(
+    model: ir.ModelIR,
+    name: str,
+    names: Mapping[str, str],
+    emitter: _Emitter,
+    *,
+    save: bool = False,
+    equations: Sequence[ir.Equation] | None = None,
+    rates: Sequence[ir.Expr] | None = None,
+    shared: Sequence[str] = (),
+) -> stages.StageFunction | None:
+    """The function computing a Runge-Kutta stage of ``model`` (``gvcdyn.backend.stages``;
+    None if the model's dynamic equations read a value of an earlier stage): its
+    ``equations`` (the dynamic ones) and the stock ``rates``, from the time, the stocks'
+    stage values, the discrete states and fixed delays' outputs, the ``shared`` symbols
+    (values RK4 computes once per distinct time) and the controls, passed per call, and
+    the run's constants."""
+    if not STAGE_FUNCTIONS:
+        return None
+    equations = model.dynamic_equations if equations is None else equations
+    rates = [s.rate for s in model.stocks] if rates is None else rates
+    varying = ["time", *(s.symbol for s in model.stocks)]
+    varying += [d.symbol for d in model.discrete_states] + [f.symbol for f in model.fixed_delays]
+    varying += [*shared, *sorted(ir.CONTROL_SYMBOLS - {"time"})]
+    fixed = {p.symbol for p in model.parameters}
+    for block in (model.init_equations, model.initial_values, model.static_equations):
+        fixed |= {e.symbol for e in block}
+    for block in (model.dynamic_equations, model.output_equations):
+        fixed -= {e.symbol for e in block}
+    fixed -= set(varying)
+    decorator = f"@njit({_KERNEL_FLAGS})"
+    return stages.stage_function(
+        name, decorator, equations, rates, names, emitter.expr, varying, fixed, save
+    )
 
 
 def _batch_function(method: str, extra: str = "") -> list[str]:
@@ -1070,9 +1179,6 @@ class _StatementWriter:
         return _Statement(slot, code, reads, None, "", may_raise, self.emitter.numbers)
 
 
-_CHUNK = 16  # values moved per rt.gather / rt.scatter call
-
-
 class _PartBody:
     """The source of one part as statements are added, in windows of _CHUNK statements:
     each window gathers the values its statements read first (one call for up to _CHUNK
@@ -1133,12 +1239,6 @@ class _PartBody:
             for run in runs:
                 out.append(f"_rt_scatter(v, {run[0][0]}, ({_tuple_items(x for _, x in run)}))")
         return out
-
-
-def _tuple_items(items: Iterable[str]) -> str:
-    """``a, b`` (``a,`` for one item): the inside of a tuple display."""
-    items = list(items)
-    return ", ".join(items) + ("," if len(items) == 1 else "")
 
 
 # parts linked into the driver (they may raise) need no Python or C entry points
