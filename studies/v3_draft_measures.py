@@ -15,9 +15,10 @@ want to repeat after calibrating v3 or changing its structure. It prints
    each model): Spearman rho per outcome, and over the cases not started by buyers,
    foreign firms or a TNC.
 
-Each model runs at its declared integration and TIME STEP (v2.2 Euler 1/64; v3 RK4 1/8
-since issue 20's later steps, Euler 1/64 when the numbers of models/README.md's first
-step were measured).
+Each model runs at its own integration: v2.2 its settings file's rk23 (Euler 1/64, the
+.mdl's, before issue 21); v3 its settings file's rk23 since issue 20's seventh step, RK4
+1/8 before it, and Euler 1/64 when the numbers of models/README.md's first step were
+measured.
 
     python studies/v3_draft_measures.py [--draws 200] [--skip-sweeps]
 """

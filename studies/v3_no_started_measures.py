@@ -15,7 +15,8 @@ without the ten) are included when their files exist.
 
 Everything else about a fit (estimates on bounds, checks with +-20% draws,
 cross-validation, face validity, lever sweeps) is ``python studies/v3_fit_measures.py
-FIT``. RK4 at 1/8, the configs'.
+FIT``. Runs at v3's own integration: RK4 at 1/8 (the four configs') when the numbers in
+models/README.md were measured, its settings file's rk23 since issue 20's seventh step.
 
     python studies/v3_no_started_measures.py [--all results/fit_v3.nc]
         [--no-started results/fit_v3_no_started.nc]

@@ -26,8 +26,9 @@ be repeatable after the next structural step or a calibration of v3. It prints
 6. face validity (Spearman rho per outcome, declared mapping).
 
 Parts 2-6 run each model at its own declared integration and TIME STEP, as the
-calibration scripts do: the drafts before Euler at 1/64; v3 RK4 at 1/8 (the numbers in
-models/README.md were measured while v3 still declared Euler at 1/64).
+calibration scripts do: the drafts before Euler at 1/64; v3 its settings file's rk23
+(since issue 20's seventh step; RK4 1/8 before; the numbers in models/README.md were
+measured while v3 still declared Euler at 1/64).
 
     python studies/v3_prices_measures.py [--draws 200] [--skip-sweeps] [--before REV]
 """

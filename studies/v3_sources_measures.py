@@ -15,8 +15,9 @@ prints
    40 of Process Capability, Innovation Capability and Institutional Capacity, over the
    settings as drawn and over the same settings without a shock or a start (Shock Size
    and the three starts 0), each model at its declared integration and TIME STEP (the
-   draft before: Euler 1/64; v3: RK4 1/8; the numbers in models/README.md were measured
-   while v3 still declared Euler 1/64).
+   draft before: Euler 1/64; v3: its settings file's rk23 since issue 20's seventh step,
+   RK4 1/8 before; the numbers in models/README.md were measured while v3 still declared
+   Euler 1/64).
 
     python studies/v3_sources_measures.py [--draws 200] [--before REV] [--skip-checks]
 """

@@ -9,9 +9,10 @@ coded context (governance, trigger and year, sources of learning, state particip
 and outcomes (process / product / functional upgrading, outcome class, confidence,
 citation check), and each model's Functional Upgrading and Cluster Market Position at
 the case's own period end with the declared mapping (calibration/case_levers.toml) at
-the model's defaults, each at its declared integration and TIME STEP (v2.2 and the
-draft Euler 1/64, v3 RK4 1/8). It ends with Spearman rho over all cases and without the
-ten.
+the model's defaults, each at its own integration (the draft Euler 1/64; v2.2 and v3
+their settings files' rk23, v3 since issue 20's seventh step: the numbers in
+models/README.md were measured at v3's RK4 1/8). It ends with Spearman rho over all cases
+and without the ten.
 
     python studies/v3_started_cases.py
 """

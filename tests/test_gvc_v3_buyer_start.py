@@ -77,3 +77,11 @@ def test_the_candidate_replaces_four_terms_and_leaves_no_margin() -> None:
     assert d["declared"] < 0
     (_, profit1), _ = d["trace"]["profit index"]
     assert profit1 < 0.01
+
+
+def test_the_runs_name_rk4_over_the_models_rk23() -> None:
+    """The decomposition needs fixed steps of 1/64 (an exact discounted integral); since
+    issue 20's seventh step v3's own setting is rk23 (settings file), whose TIME STEP is
+    only a first step, so the study names RK4."""
+    ds = bs.runs(gvcdyn.load(bs.V3), CONSTRAINED_41, 1 / 64)
+    assert (ds.attrs["method"], ds.attrs["time_step"]) == ("rk4", 1 / 64)
