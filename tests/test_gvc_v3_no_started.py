@@ -171,3 +171,20 @@ def test_face_validity_subsets_drop_the_started_cases_the_low_rows_and_both() ->
     started, low, both = masks.values()
     assert set(frame.index[~started]) == set(STARTED)
     assert (both == (started & low)).all()
+
+
+def test_posterior_measures_take_the_draws_reality_check_takes() -> None:
+    """v3_posterior_measures judges face validity and the sweeps at the posterior draws
+    `gvcdyn reality-check --posterior N` judges the checks at: evenly spaced over the
+    draws flattened chain by chain, first and last included, each once."""
+    import v3_posterior_measures as pm  # lazy: a study script that loads face_validity
+
+    values = np.arange(3 * 5 * 2, dtype=float).reshape(3, 5, 2)  # chain, draw, parameter
+    fit = xr.Dataset(
+        {"posterior_draw": (("chain", "draw", "parameter"), values)},
+        coords={"parameter": ["a", "b"]},
+    )
+    draws = pm.posterior_draws(fit.transpose("parameter", "draw", "chain"), 4)
+    assert list(draws.columns) == ["a", "b"]
+    np.testing.assert_array_equal(draws["a"], [0.0, 10.0, 18.0, 28.0])  # flat 0, 5, 9, 14
+    assert len(pm.posterior_draws(fit, 100)) == 15
