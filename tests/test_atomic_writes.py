@@ -25,7 +25,7 @@ import gvcdyn.whatif.chunks as chunks
 from gvcdyn.cli import run_cli
 from gvcdyn.execute import Checkpoint, NetCDFSink, fingerprint
 from gvcdyn.io.atomic import AtomicFile, atomic_write_bytes
-from gvcdyn.io.results_io import write_netcdf
+from gvcdyn.io.results_io import read_netcdf, write_netcdf
 
 MODEL = """
 growth = 0.1
@@ -130,3 +130,26 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
         file.tmp.write_bytes(b"partial")
         raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_netcdf_names_the_file_and_what_to_do(tmp_path) -> None:
+    """A results file taken back: missing -> the missing error with the hint; unreadable ->
+    the layer's error naming what it is, the path and the cause; a good file loads."""
+
+    class Missing(Exception):
+        pass
+
+    class Bad(Exception):
+        pass
+
+    missing, broken, good = tmp_path / "a.nc", tmp_path / "b.nc", tmp_path / "c.nc"
+    with pytest.raises(Missing, match=f"^fit file not found: {missing}; run it first$"):
+        read_netcdf(missing, "fit file", Bad, missing_error=Missing, hint="run it first")
+    with pytest.raises(Bad, match=f"^fit file not found: {missing}$"):
+        read_netcdf(missing, "fit file", Bad)
+    broken.write_bytes(b"not netcdf")
+    with pytest.raises(Bad, match=f"^fit file {broken} is not a readable netCDF file: ") as err:
+        read_netcdf(broken, "fit file", Bad, missing_error=Missing)
+    assert err.value.__cause__ is not None
+    write_netcdf(xr.Dataset({"x": ("i", np.arange(3.0))}), good)
+    assert read_netcdf(good, "fit file", Bad)["x"].values.tolist() == [0.0, 1.0, 2.0]

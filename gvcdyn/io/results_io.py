@@ -136,8 +136,8 @@ def read_netcdf(
 ) -> xr.Dataset:
     """The netCDF file ``path`` loaded into memory, or ``error`` naming ``what`` and why not.
 
-    One reader for the results files the analyses take back (fits, reports), so a missing
-    or unreadable file gets the same message from every command; each layer passes its own
+    One reader for the fit files the analyses take back, so a missing or unreadable file
+    gets the same message from predict, reality checks and sensitivity; each layer passes its own
     error class (``missing_error`` for a missing file when it differs) and a ``hint``
     saying what to run first.
     """
@@ -148,7 +148,7 @@ def read_netcdf(
     try:
         return xr.load_dataset(path)
     except (OSError, ValueError) as exc:
-        raise error(f"{path} is not a readable netCDF file: {exc}") from None
+        raise error(f"{what} {path} is not a readable netCDF file: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- summaries
