@@ -71,10 +71,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
-from gvcdyn.backend import codegen
+from gvcdyn.backend import codegen, stages
 from gvcdyn.backend.stages import StageFunction
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
@@ -265,11 +265,20 @@ def _simulate_function(
     for eq in model.static_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = codegen.visible_cells(model)
-    out += codegen.saved_values_buffer(cells, i1, stage.size if stage is not None else 0)
+    ns = len(stocks)
+    extra = stage.size + (2 + tableau.stages) * ns if stage is not None else 0
+    out += codegen.saved_values_buffer(cells, i1, extra)
     out.append(f"{i1}# the start's auxiliaries and rates (later: the last stage's, same point)")
     if stage is not None:
+        first = len(cells) + stage.size
         out += stage.store_constants(names, i1, len(cells))
-        out.append(stage.call([f"d_1_{x}" for x in stocks.values()], plain, i1, "-np.inf"))
+        out += [
+            f"{i1}_xp = rt.offset(vp, {first})  # the stocks, in vals",
+            f"{i1}_yp = rt.offset(vp, {first + ns})  # a stage's stock values",
+            f"{i1}_dp = rt.offset(vp, {first + 2 * ns})  # the stages' rates, stage by stage",
+            *stages.moves("scatter", "_xp", list(stocks.values()), i1),
+            stage.call("_xp", "_dp", plain, i1, "-np.inf"),
+        ]
     else:
         for eq in model.dynamic_equations:
             out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
@@ -295,12 +304,17 @@ def _simulate_function(
         f"{i5}hh = h",
         f"{i5}t_new = time + h",
     ]
-    out += _stages(model, tableau, names, emitter, stocks, i4, stage)
-    out += _control(tableau, stocks, i4)
+    if stage is not None:
+        out += _stage_calls(tableau, ns, i4, stage, plain)
+        out += _control_arrays(tableau, ns, i4)
+    else:
+        out += _stages(model, tableau, names, emitter, stocks, i4)
+        out += _control(tableau, stocks, i4)
     out += [
         f"{i3}next_row = row + 1",
     ]
-    if stage is not None:  # the last stage's auxiliaries: at this time, at these stocks
+    if stage is not None:  # the stocks, and the last stage's auxiliaries (at this time)
+        out += stages.moves("gather", "_xp", list(stocks.values()), i3)
         out += stage.restore(names, i3)
     for eq in model.output_equations:
         out.append(codegen._assign(eq.symbol, emitter.expr(eq.expr, plain), names, i3))
@@ -327,14 +341,9 @@ def _stages(
     emitter: codegen._Emitter,
     stocks: Mapping[str, str],
     indent: str,
-    stage: StageFunction | None = None,
 ) -> list[str]:
-    """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_`` (by a
-    call of ``stage`` if given; the last stage stores its auxiliaries if the step ends
-    at the saved time, where they are reported if it is accepted)."""
+    """Stages 2.. of one step: stage values ``y_``, auxiliaries, rates ``d_<k>_``."""
 
-    if stage is not None:
-        return _stage_calls(tableau, names, stocks, indent, stage)
     rename = codegen.stage_renamer(names, stocks)
     out = []
     for k in range(1, tableau.stages):
@@ -355,63 +364,96 @@ def _terms(weights: tuple[Fraction, ...], ident: str) -> str:
 
 
 def _stage_calls(
-    tableau: Tableau,
-    names: Mapping[str, str],
-    stocks: Mapping[str, str],
-    indent: str,
-    stage: StageFunction,
+    tableau: Tableau, ns: int, indent: str, stage: StageFunction, plain: Callable[[str], str]
 ) -> list[str]:
-    """:func:`_stages` by calls of ``stage``. Each stage's time and stock values have
-    names of their own (``_t<k>``, ``_y<k>_<stock>``; the last stage's stocks ``y_``,
-    which the step control reads): a variable assigned once costs numba's SSA pass
-    nothing, one assigned in every stage a pass over the whole function."""
+    """Stages 2.. of one step by calls of ``stage``: each stage's stock values at ``_yp``
+    (a loop over the stocks, compiled once whatever their number), its rates at ``_dp``
+    (stage k's at slot k * ns), its time in a name of its own (``_t<k>``: a variable
+    assigned once costs numba's SSA pass nothing). The last stage stores its auxiliaries
+    if the step ends at the saved time, where they are reported if it is accepted. The
+    operations of the inline stages (:func:`_stages`), on the same values."""
     out = []
     last = tableau.stages - 1
+    inner = indent + "    "
     for k in range(1, tableau.stages):
         c, weights = tableau.c[k], tableau.a[k - 1]
         time = "t_new" if c == 1 else f"_t{k + 1}"
         if c != 1:
             out.append(f"{indent}{time} = time + {_number(c)} * hh")
-        values = {s: f"{'y' if k == last else f'_y{k + 1}'}_{x}" for s, x in stocks.items()}
-        for symbol, ident in stocks.items():
-            out.append(f"{indent}{values[symbol]} = {ident} + hh * ({_terms(weights, ident)})")
+        out.append(f"{indent}for _j in range({ns}):")
+        out.append(f"{inner}_yp[_j] = _xp[_j] + hh * ({_array_terms(weights, ns)})")
 
-        def rename(symbol: str, time: str = time, values: dict[str, str] = values) -> str:
-            return time if symbol == "time" else values.get(symbol) or names[symbol]
+        def rename(symbol: str, time: str = time) -> str:
+            return time if symbol == "time" else plain(symbol)
 
-        targets = [f"d_{k + 1}_{x}" for x in stocks.values()]
-        out.append(stage.call(targets, rename, indent, "target" if k == last else "np.inf"))
+        rates = f"rt.offset(_dp, {k * ns})"
+        save_from = "target" if k == last else "np.inf"
+        out.append(stage.call("_yp", rates, rename, indent, save_from))
     return out
+
+
+def _array_terms(weights: tuple[Fraction, ...], ns: int) -> str:
+    """``w1 * _dp[_j] + w2 * _dp[ns + _j] + ...``: :func:`_terms` over the rate arrays."""
+    return " + ".join(
+        f"{_number(w)} * _dp[{f'{j * ns} + ' if j else ''}_j]"
+        for j, w in enumerate(weights)
+        if w != 0
+    )
+
+
+def _control_arrays(tableau: Tableau, ns: int, indent: str) -> list[str]:
+    """:func:`_control` over the stock arrays (``_xp`` the stocks, ``_yp`` the new ones,
+    ``_dp`` the stages' rates): the same operations in the same order, in loops."""
+    inner, deeper = indent + "    ", indent + "        "
+    last = tableau.stages
+    exponent = _number(Fraction(-1, tableau.order + 1))
+    return [
+        f"{indent}err = 0.0",
+        f"{indent}check = 0.0",
+        f"{indent}for _j in range({ns}):",
+        f"{inner}e_ = abs(hh * ({_array_terms(tableau.error, ns)})) / "
+        "(1.0 + max(abs(_xp[_j]), abs(_yp[_j])))",
+        f"{inner}err = max(err, e_)",  # max() would drop a NaN e_: check has it
+        f"{inner}check += (_yp[_j] + e_) * 0.0",
+        f"{indent}err = err / TOLERANCE",
+        f"{indent}taken += 1",
+        f"{indent}if err <= 1.0 and rt.all_finite(check):",
+        f"{inner}time = t_new",
+        f"{inner}for _j in range({ns}):",
+        f"{deeper}_xp[_j] = _yp[_j]",
+        f"{deeper}_dp[_j] = _dp[{(last - 1) * ns} + _j]",
+        *_step_size(exponent, inner, deeper, indent),
+    ]
 
 
 def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[str]:
     """Accept or reject the step (``y_`` holds the new stocks) and choose the next one."""
     inner, deeper = indent + "    ", indent + "        "
     last = tableau.stages
-    # each stock's error and the running maximum and check in names of their own (a
-    # variable assigned once per stock would cost numba's SSA pass a pass each): the
-    # operations of ``err = 0.0; err = max(err, e); check = 0.0; check += ...``
-    out: list[str] = []
-    err, check = "0.0", "0.0"
-    for i, ident in enumerate(stocks.values()):
-        out.append(
-            f"{indent}_e{i} = abs(hh * ({_terms(tableau.error, ident)})) / "
-            f"(1.0 + max(abs({ident}), abs(y_{ident})))"
+    out = [f"{indent}err = 0.0", f"{indent}check = 0.0"]
+    for ident in stocks.values():
+        terms = " + ".join(
+            f"{_number(w)} * d_{j + 1}_{ident}" for j, w in enumerate(tableau.error) if w != 0
         )
-        # max() would drop a NaN error: the check has it
-        out.append(f"{indent}_m{i} = max({err}, _e{i})")
-        out.append(f"{indent}_c{i} = {check} + (y_{ident} + _e{i}) * 0.0")
-        err, check = f"_m{i}", f"_c{i}"
-    out += [f"{indent}err = {err} / TOLERANCE", f"{indent}check = {check}"]
+        out.append(f"{indent}e_ = abs(hh * ({terms})) / (1.0 + max(abs({ident}), abs(y_{ident})))")
+        out.append(f"{indent}err = max(err, e_)")  # max() would drop a NaN e_: check has it
+        out.append(f"{indent}check += (y_{ident} + e_) * 0.0")
     exponent = _number(Fraction(-1, tableau.order + 1))
     out += [
+        f"{indent}err = err / TOLERANCE",
         f"{indent}taken += 1",
         f"{indent}if err <= 1.0 and rt.all_finite(check):",
         f"{inner}time = t_new",
     ]
     out += [f"{inner}{ident} = y_{ident}" for ident in stocks.values()]
     out += [f"{inner}d_1_{ident} = d_{last}_{ident}" for ident in stocks.values()]
-    out += [
+    return out + _step_size(exponent, inner, deeper, indent)
+
+
+def _step_size(exponent: str, inner: str, deeper: str, indent: str) -> list[str]:
+    """The end of :func:`_control` after an accepted step's new stocks: the next step
+    (and a rejected step's), and the stop when the steps fail."""
+    return [
         # the status if the run stops now (the step limit): of this attempt, not of an
         # earlier step rejected for a value that was not finite
         f"{inner}failing = {STEP_FAILED}",
@@ -430,4 +472,3 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
         f"{inner}rt.fill_unreached(out, next_row)",
         f"{inner}return failing",
     ]
-    return out

@@ -339,7 +339,8 @@ def _simulate_function(
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = visible_cells(model)
     shared = _TimeShared(model, names) if method == "rk4" and SHARE_TIME_VALUES else None
-    stage = _rk4_stage_function(model, names, emitter, shared) if method == "rk4" else None
+    rk4_calls = method == "rk4" and RK4_STAGE_FUNCTION
+    stage = _rk4_stage_function(model, names, emitter, shared) if rk4_calls else None
     if stage is not None:
         out = [*stage.lines, *out]
         out += saved_values_buffer(cells, i1, stage.size)
@@ -623,12 +624,13 @@ def _rk4_stage_function(
     """``_stage_rk4``: the equations and rates of RK4's later stages, given the values
     shared between stages (``shared``) by the caller (:func:`stage_function`)."""
     if shared is None or not shared.count:
-        return stage_function(model, "_stage_rk4", names, emitter)
+        return stage_function(model, "_stage_rk4", names, emitter, returns=True)
     return stage_function(
         model,
         "_stage_rk4",
         shared.names,
         emitter,
+        returns=True,
         equations=shared.equations,
         rates=[shared.names.rates.get(s.symbol, s.rate) for s in model.stocks],
         shared=[*(e.symbol for e in shared.timed_equations), *shared.temps.values()],
@@ -662,8 +664,8 @@ def _rk4_stage_calls(
 
         if sharing and k != 3:  # k3 is at k2's time: its values stand
             out += shared.statements(emitter, rename, indent)
-        targets = [f"k{k}_{names[s.symbol]}" for s in model.stocks]
-        out.append(stage.call(targets, rename, indent))
+        targets = stages.tuple_items(f"k{k}_{names[s.symbol]}" for s in model.stocks)
+        out.append(stage.call("", targets, rename, indent))
     return out
 
 
@@ -782,6 +784,12 @@ def _costly(node: ir.Expr) -> bool:
 # Runge-Kutta stages call one generated function (gvcdyn.backend.stages); False emits
 # each stage's equations inline, as before (tests compare the two bitwise)
 STAGE_FUNCTIONS = True
+# RK4's stages too (with STAGE_FUNCTIONS). Off: the GVC model's RK4 runs took 15-20% more
+# CPU per run with the calls (one thread, batches of 1 to 10,000; its cheap stages lose
+# what LLVM shares between the inline ones), for a cold build 1.2 s shorter (4.1-4.4 ->
+# 3.0-3.2 s of compile); inline="always" on the stage function compiled slower than the
+# inline stages (4.7 s). The adaptive methods' runs took the same time either way.
+RK4_STAGE_FUNCTION = False
 
 
 def stage_function(
@@ -791,6 +799,7 @@ def stage_function(
     emitter: _Emitter,
     *,
     save: bool = False,
+    returns: bool = False,
     equations: Sequence[ir.Equation] | None = None,
     rates: Sequence[ir.Expr] | None = None,
     shared: Sequence[str] = (),
@@ -805,18 +814,29 @@ def stage_function(
         return None
     equations = model.dynamic_equations if equations is None else equations
     rates = [s.rate for s in model.stocks] if rates is None else rates
-    varying = ["time", *(s.symbol for s in model.stocks)]
-    varying += [d.symbol for d in model.discrete_states] + [f.symbol for f in model.fixed_delays]
+    stocks = [s.symbol for s in model.stocks]
+    varying = ["time", *(d.symbol for d in model.discrete_states)]
+    varying += [f.symbol for f in model.fixed_delays]
     varying += [*shared, *sorted(ir.CONTROL_SYMBOLS - {"time"})]
     fixed = {p.symbol for p in model.parameters}
     for block in (model.init_equations, model.initial_values, model.static_equations):
         fixed |= {e.symbol for e in block}
     for block in (model.dynamic_equations, model.output_equations):
         fixed -= {e.symbol for e in block}
-    fixed -= set(varying)
+    fixed -= {*varying, *stocks}
     decorator = f"@njit({_KERNEL_FLAGS})"
     return stages.stage_function(
-        name, decorator, equations, rates, names, emitter.expr, varying, fixed, save
+        name,
+        decorator,
+        equations,
+        rates,
+        names,
+        emitter.expr,
+        stocks,
+        varying,
+        fixed,
+        save,
+        returns,
     )
 
 

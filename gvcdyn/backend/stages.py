@@ -9,24 +9,26 @@ function holds them once; each stage calls it.
 ``stage_function`` generates it from the equations and rates a stage computes::
 
     @njit(...)
-    def _stage_rk23(_kp, _ap, _save_from, time, dt, process_capability, ...):
+    def _stage_rk23(_kp, _sp, _rp, _ap, _save_from, time, dt):
         a, b, c = rt.gather(_kp, (0, 1, 2))  # run constants, loaded where first used
+        x, z = rt.gather(_sp, (0, 2))        # the stage's stock values, alike
         ...                                  # the equations, in the order given
         if time >= _save_from:               # the auxiliaries, for the saved rows
             rt.scatter(_ap, 0, (...))
-        return (_r0, _r1, ...)               # the stock rates
+        rt.scatter(_rp, 0, (_r0, _r1, ...))  # the stock rates
 
-The arguments after the pointers are what changes from stage to stage (time, the stocks'
-stage values, values a caller computes once per distinct time, TIME STEP and the other
-controls the equations read), by their identifiers in the kernel. What is fixed for the
-run (parameters, initial and constant values) the caller stores once in ``_k``, slots of
-its buffer ``vals`` (:meth:`StageFunction.store_constants`: an array of its own would be
-freed by numba after its last use in the caller, which is not the pointer's). The
-function loads each value just before the statements that first read it, CHUNK
-statements at a time (loading everything at the top made a split kernel's runs 18%
-slower). The statements are those the inline code had, with the same identifiers, on
-the same values, in the same order, and numba compiles without fastmath: results are
-bitwise those of the inline stages.
+The stage's stock values come through the pointer ``_sp`` and its rates go to ``_rp``
+(the caller's arrays, so that its per-stock work is a loop, compiled once); the other
+arguments are what changes from stage to stage (time, values a caller computes once per
+distinct time, the discrete states, TIME STEP and the other controls the equations
+read), by their identifiers in the kernel. What is fixed for the run (parameters,
+initial and constant values) the caller stores once in ``_k``. All of these are slots of
+the caller's buffer ``vals`` (an array of their own would be freed by numba after its
+last use in the caller, which is not the pointer's). The function loads each value just
+before the statements that first read it, CHUNK statements at a time (loading
+everything at the top made a split kernel's runs 18% slower). The statements are those
+the inline code had, with the same identifiers, on the same values, in the same order,
+and numba compiles without fastmath: results are bitwise those of the inline stages.
 
 With ``save``, the function also stores its auxiliaries in ``_a`` if its time is at or
 after ``_save_from``, so that the kernel can report them at a saved time
@@ -64,7 +66,7 @@ class StageFunction:
     varying: tuple[str, ...]  # symbols passed at every call, in order, after the pointers
     constants: tuple[str, ...]  # symbols the caller stores in _k, slot i holding the i-th
     saved: tuple[str, ...]  # auxiliaries stored in _a (time >= _save_from), in slot order
-    n_rates: int
+    returns: bool = False  # stocks passed among ``varying``, rates returned (no pointers)
 
     @property
     def size(self) -> int:
@@ -77,44 +79,57 @@ class StageFunction:
         (``vals`` has :attr:`size` slots there, and is read at every saved row, so it
         outlives every call) and storing the run's constants in ``_k``."""
         out = [f"{indent}_kp = rt.offset(vp, {first})  # the run's constants, in vals"]
-        out += _moves("scatter", "_kp", [names[s] for s in self.constants], indent)
+        out += moves("scatter", "_kp", [names[s] for s in self.constants], indent)
         if self.saved:
             out.append(f"{indent}_ap = rt.offset(vp, {first + len(self.constants)})")
         return out
 
     def call(
         self,
-        targets: Sequence[str],
+        stocks: str,
+        rates: str,
         rename: Callable[[str], str],
         indent: str,
         save_from: str = "np.inf",
     ) -> str:
-        """The caller's line assigning the rates to ``targets``; ``rename`` gives the
-        caller's source for each varying symbol; ``save_from``: the time from which the
-        call stores the auxiliaries in ``_a`` (a function generated with ``save``; by
-        default never, ``-np.inf`` always)."""
-        pointers = ["_kp", "_ap", save_from] if self.saved else ["_kp"]
+        """The caller's line computing the rates at the stock values at pointer
+        ``stocks`` (slot i: the model's i-th stock) into pointer ``rates`` (a function
+        that :attr:`returns` them: ``rates`` is the comma-separated targets, ``stocks``
+        unused); ``rename`` gives the caller's source for each varying symbol;
+        ``save_from``: the time from which the call stores the auxiliaries in ``_a`` (a
+        function generated with ``save``; by default never, ``-np.inf`` always)."""
+        pointers = ["_kp"] if self.returns else ["_kp", stocks, rates]
+        pointers += ["_ap", save_from] if self.saved else []
         args = ", ".join([*pointers, *(rename(s) for s in self.varying)])
-        return f"{indent}{tuple_items(targets)} = {self.name}({args})"
+        if self.returns:
+            return f"{indent}{rates} = {self.name}({args})"
+        return f"{indent}{self.name}({args})"
 
     def restore(self, names: Mapping[str, str], indent: str) -> list[str]:
         """The caller's lines loading the saved auxiliaries from ``_a`` into its locals."""
-        return _moves("gather", "_ap", [names[s] for s in self.saved], indent)
+        return moves("gather", "_ap", [names[s] for s in self.saved], indent)
 
 
-def _moves(
-    kind: str, pointer: str, locals_: Sequence[str], indent: str, first: int = 0
+def moves(
+    kind: str,
+    pointer: str,
+    locals_: Sequence[str],
+    indent: str,
+    first: int = 0,
+    slots: Sequence[int] | None = None,
 ) -> list[str]:
     """``rt.scatter`` of ``locals_`` to slots ``first``, ``first + 1``, ... of ``pointer``
-    (``gather``: the other way), CHUNK values per call."""
+    (``gather``: the other way; from ``slots`` if given), CHUNK values per call."""
     out = []
     for start in range(0, len(locals_), CHUNK):
         chunk = locals_[start : start + CHUNK]
         if kind == "scatter":
             out.append(f"{indent}rt.scatter({pointer}, {first + start}, ({tuple_items(chunk)}))")
         else:
-            slots = tuple_items(str(first + start + i) for i in range(len(chunk)))
-            out.append(f"{indent}{tuple_items(chunk)} = rt.gather({pointer}, ({slots}))")
+            at = slots[start : start + CHUNK] if slots is not None else None
+            at = at or [first + start + i for i in range(len(chunk))]
+            numbers = tuple_items(str(k) for k in at)
+            out.append(f"{indent}{tuple_items(chunk)} = rt.gather({pointer}, ({numbers}))")
     return out
 
 
@@ -125,24 +140,34 @@ def stage_function(
     rates: Sequence[ir.Expr],
     names: Mapping[str, str],
     expr: Callable[[ir.Expr, Callable[[str], str]], str],
+    stocks: Sequence[str],
     varying: Sequence[str],
     constants: frozenset[str] | set[str],
     save: bool = False,
+    returns: bool = False,
 ) -> StageFunction | None:
     """The function computing ``equations`` then ``rates`` (module docstring), or None
     if a statement reads a symbol that is neither assigned before it in the function,
-    nor in ``varying`` (passed per call, in that order), nor in ``constants`` (fixed for
-    the run): a value from an earlier stage, which the inline code must keep.
+    nor one of ``stocks`` (read through the pointer ``_sp``, the i-th at slot i), nor in
+    ``varying`` (passed per call, in that order), nor in ``constants`` (fixed for the
+    run): a value from an earlier stage, which the inline code must keep.
 
     ``names``: each symbol's identifier; ``expr(node, rename)``: the kernel's emitter.
+    ``returns``: the stocks are passed as arguments instead (after the first ``varying``
+    symbol, time) and the rates returned as a tuple (RK4: its stocks and rates are the
+    caller's locals, and storing them for the call made its runs about 10% slower).
     """
     if not rates:
         return None
+    if returns:  # the stocks after the first varying symbol (time)
+        varying, stocks = [*varying[:1], *stocks, *varying[1:]], ()
     body = {eq.symbol for eq in equations}  # read before it is assigned: an earlier stage's
-    assigned: set[str] = set()
+    stock_slots = {symbol: i for i, symbol in enumerate(stocks)}
+    known: set[str] = set()  # assigned, passed or loaded
     passed: set[str] = set()
     loaded: dict[str, None] = {}  # constants, in the order first read (their slots in _k)
-    windows: list[tuple[list[str], list[str]]] = []  # (constants first read, statements)
+    # per window of CHUNK statements: the constants and stocks first read there, its lines
+    windows: list[tuple[list[str], list[str], list[str]]] = []
     missing: list[str] = []
 
     def statement(target: str, node: ir.Expr, comment: str) -> None:
@@ -153,19 +178,22 @@ def stage_function(
             return names[symbol]
 
         code = expr(node, rename)
-        if not windows or len(windows[-1][1]) == CHUNK:
-            windows.append(([], []))
-        new, lines = windows[-1]
+        if not windows or len(windows[-1][2]) == CHUNK:
+            windows.append(([], [], []))
+        new_constants, new_stocks, lines = windows[-1]
         for symbol in read:
-            if symbol in assigned or symbol in passed or symbol in loaded:
+            if symbol in known:
                 continue
+            known.add(symbol)
             if symbol in body:
                 missing.append(symbol)
+            elif symbol in stock_slots:
+                new_stocks.append(symbol)
             elif symbol in varying:
                 passed.add(symbol)
             elif symbol in constants:
                 loaded[symbol] = None
-                new.append(symbol)
+                new_constants.append(symbol)
             else:
                 missing.append(symbol)
         lines.append(f"{target} = {code}{comment}")
@@ -173,7 +201,7 @@ def stage_function(
     for eq in equations:
         local = names[eq.symbol]
         statement(local, eq.expr, "" if local == eq.symbol else f"  # {eq.symbol}")
-        assigned.add(eq.symbol)
+        known.add(eq.symbol)
     for i, rate in enumerate(rates):
         statement(f"_r{i}", rate, "")
     if missing:
@@ -182,7 +210,7 @@ def stage_function(
         passed.add("time")
     arguments = tuple(s for s in varying if s in passed)
     saved = tuple(dict.fromkeys(eq.symbol for eq in equations)) if save else ()
-    pointers = "_kp, _ap, _save_from" if saved else "_kp"
+    pointers = ("_kp" if returns else "_kp, _sp, _rp") + (", _ap, _save_from" if saved else "")
     i1 = "    "
     lines = [
         decorator,
@@ -190,13 +218,19 @@ def stage_function(
         f'{i1}"""The auxiliaries and stock rates at one point (gvcdyn.backend.stages)."""',
     ]
     slot = 0
-    for new, body in windows:
-        lines += _moves("gather", "_kp", [names[s] for s in new], i1, slot)
-        slot += len(new)
-        lines += [f"{i1}{line}" for line in body]
+    for new_constants, new_stocks, statements in windows:
+        lines += moves("gather", "_kp", [names[s] for s in new_constants], i1, slot)
+        slot += len(new_constants)
+        at = [stock_slots[s] for s in new_stocks]
+        lines += moves("gather", "_sp", [names[s] for s in new_stocks], i1, slots=at)
+        lines += [f"{i1}{line}" for line in statements]
+    results = [f"_r{i}" for i in range(len(rates))]
+    if not returns:
+        lines += moves("scatter", "_rp", results, i1)
     if saved:
         lines.append(f"{i1}if {names['time']} >= _save_from:")
-        lines += _moves("scatter", "_ap", [names[s] for s in saved], i1 + i1)
-    lines.append(f"{i1}return ({tuple_items(f'_r{i}' for i in range(len(rates)))})")
+        lines += moves("scatter", "_ap", [names[s] for s in saved], i1 + i1)
+    if returns:
+        lines.append(f"{i1}return ({tuple_items(results)})")
     lines += ["", ""]
-    return StageFunction(name, tuple(lines), arguments, tuple(loaded), saved, len(rates))
+    return StageFunction(name, tuple(lines), arguments, tuple(loaded), saved, returns)
