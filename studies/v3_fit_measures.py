@@ -29,10 +29,13 @@ With ``--posterior FILE`` (a fit of the same config with its ``[posterior]`` tab
 also prints each constant's posterior median and 95% interval and the sampler's
 convergence verdict.
 
-Every run is at v3's integration: its settings file's rk23 (tolerance 1e-5, first step
-1/8) since issue 20's seventh step, the calibration's (config_v3_checks_post.toml); the
-.mdl declares RK4 1/8, which the older fits used (their numbers in models/README.md were
-measured at it). The checks at the fit run at the fit file's method.
+Every run (face validity, sweeps and the checks) is at the fit's integration: the method
+and time step read from the fit file as ``gvcdyn predict`` reads them
+(``gvcdyn.calibrate.predict.fit_integration``), not the model's current default. For the
+seventh step's fits (config_v3_checks_post.toml, _cv.toml) that is rk23 at v3's
+settings-file tolerance (1e-5, first step 1/8); for the older fits (config_v3.toml and
+the _no_started*.toml) RK4 at 1/8, the setting their numbers in models/README.md were
+measured at. A settings file added or edited after a fit does not move its numbers.
 
     python studies/v3_fit_measures.py [results/fit_v3.nc] [--draws 200] [--skip-checks]
         [--posterior results/fit_v3_post.nc]
@@ -41,9 +44,7 @@ measured at it). The checks at the fit run at the fit file's method.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -108,8 +109,19 @@ def estimates(fit: xr.Dataset, config: dict) -> dict[str, float]:
     return {str(k): float(v) for k, v in est.items()}
 
 
+def fit_setting(fit_path: Path) -> tuple[str, float | None]:
+    """The method and time step (None: the model's own) ``fit_path`` was computed at."""
+    from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
+
+    found = fit_integration(fit_path)
+    if found is None:
+        raise SystemExit(f"{fit_path}: not a calibration fit (no estimate or stored config)")
+    return found
+
+
 def checks_at_fit(model: object, fit_path: Path, draws: int) -> None:
-    """Margin and share of +-20% draws of every check; each group's share."""
+    """Margin and share of +-20% draws of every check; each group's share (the reality
+    check reads the fit's method and time step from ``fit_path`` itself)."""
     ds = gvcdyn.reality_check(model, V3_CHECKS, params=fit_path, perturb=0.2, draws=draws, seed=1)
     held, margin, share = ds["holds"].values, ds["margin"].values, ds["share"].values
     print(f"checks at the fit: {int(held.sum())} of {held.size} hold; all together in "
@@ -144,13 +156,38 @@ def crossval(fit: xr.Dataset) -> None:
                 print(f"CV log-loss {subset} ({n}) {scheme} {outcome}: " + "; ".join(parts))
 
 
-def face(fit_values: dict[str, float], folder: Path) -> None:
-    """Spearman rho at the fit, all cases and without the ten started cases."""
-    text = fv.MAPPING.read_text(encoding="utf-8")
-    mapping = folder / "case_levers_v3.toml"
-    mapping.write_text(re.sub(r'(?m)^model = "[^"]*"', f'model = "{V3.as_posix()}"', text, count=1))
-    fv.MAPPING = mapping
-    frame, rho = fv.face_validity(fit_values)
+def case_frame(
+    model: object, fit_values: dict[str, float], setting: tuple[str, float | None]
+) -> pd.DataFrame:
+    """Each case's measurement variables at its own horizon (face_validity.case_runs's
+    runs: the declared mapping, ``fit_values`` over the defaults, one batch) at the
+    integration ``setting``, joined with the observed codes."""
+    from gvcdyn.calibrate.cases import (  # lazy: the calibration reader, as face_validity's
+        apply_mapping,
+        read_case_csv,
+        read_mapping,
+    )
+
+    table = apply_mapping(read_case_csv(fv.CASES), read_mapping(fv.MAPPING), model=model)
+    if table.excluded:
+        print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
+    space = gvcdyn.ParameterSpace(model, table.levers, base=dict(fit_values))
+    X = np.where(np.isnan(table.values), space.base[space.columns], table.values)
+    outcomes = [gvcdyn.Outcome(v, "value", at="run") for v in fv.MEASURES.values()]
+    method, time_step = setting
+    evaluate = model.evaluator(space, outcomes, method=method, time_step=time_step)
+    Y, status = evaluate(X, times=table.horizon)
+    if (status != 0).any():
+        raise RuntimeError(f"runs failed: {[table.ids[i] for i in np.flatnonzero(status)]}")
+    index = pd.Index(table.ids, name="id")
+    quantities = pd.DataFrame(Y, index=index, columns=list(fv.MEASURES.values()))
+    return quantities.join(fv.observed_codes(pd.read_csv(fv.CASES)).loc[index])
+
+
+def face(model: object, fit_values: dict[str, float], setting: tuple[str, float | None]) -> None:
+    """Spearman rho at the fit, all cases and the subsets of ``face_subsets``."""
+    frame = case_frame(model, fit_values, setting)
+    rho = {k: spearmanr(frame[v], frame[k]).statistic for k, v in fv.MEASURES.items()}
     print(f"face validity at the fit, all {len(frame)}: "
           + " ".join(f"{k} {v:+.3f}" for k, v in rho.items()))  # fmt: skip
     for label, keep in face_subsets(frame).items():
@@ -183,8 +220,9 @@ def lhs_levers(model: object, n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(lo + unit * (hi - lo), columns=list(ls.LEVERS))
 
 
-def sweeps(model: object, fit_values: dict[str, float]) -> None:
-    """One lever at a time and over 200 LHS settings, at the fit; the seeds' signs."""
+def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, float | None]) -> None:
+    """One lever at a time and over 200 LHS settings, at the fit and its integration
+    ``setting``; the seeds' signs."""
     defaults = {p: model.parameter(p).default for p in ls.LEVERS}
     backgrounds = {
         "defaults": pd.DataFrame([defaults]),
@@ -201,7 +239,8 @@ def sweeps(model: object, fit_values: dict[str, float]) -> None:
             tables += [base.assign(**{lever: low}), base.assign(**{lever: high})]
             sizes.append(len(base))
         table = pd.concat(tables).reset_index(drop=True).assign(**fit_values)
-        ds = model.run(table, saveper=1.0, variables=outs)
+        method, time_step = setting
+        ds = model.run(table, method=method, time_step=time_step, saveper=1.0, variables=outs)
         for row in (r for r in SEED_SIGNS if r[0] == lever):
             _, _, _, out, sign, source = row
             values = ds[out].sel(time=40).values
@@ -245,10 +284,12 @@ def main() -> None:
     if args.posterior:
         posterior(Path(args.posterior))
     crossval(fit)
+    setting = fit_setting(fit_path)
+    step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
+    print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(V3)
-    with tempfile.TemporaryDirectory() as tmp:
-        face(fit_values, Path(tmp))
-    sweeps(model, fit_values)
+    face(model, fit_values, setting)
+    sweeps(model, fit_values, setting)
     if not args.skip_checks:
         checks_at_fit(model, fit_path, args.draws)
 

@@ -20,7 +20,10 @@ file with posterior draws, it prints
    the background and in the constants together). Cell: share of draws with the seeds'
    sign (mean change), value at year 40.
 
-Every run is at v3's own integration (its settings file's rk23, the fit's).
+Every run is at the fit's integration, method and time step read from the fit file as
+``gvcdyn predict`` reads them (``gvcdyn.calibrate.predict.fit_integration``; for
+``fit_v3_checks_post.nc`` rk23 at v3's settings-file tolerance), not at the model's
+current default, which a settings file edited after the fit would move.
 
     python studies/v3_posterior_measures.py results/fit_v3_checks_post.nc [--draws 200]
 """
@@ -59,7 +62,19 @@ def posterior_draws(fit: xr.Dataset, n: int) -> pd.DataFrame:
     return pd.DataFrame(flat[index], columns=[str(p) for p in draws["parameter"].values])
 
 
-def face_over_draws(model: gvcdyn.Model, draws: pd.DataFrame) -> None:
+def fit_setting(fit_path: Path) -> tuple[str, float | None]:
+    """The method and time step (None: the model's own) ``fit_path`` was computed at."""
+    from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
+
+    found = fit_integration(fit_path)
+    if found is None:
+        raise SystemExit(f"{fit_path}: not a calibration fit (no estimate or stored config)")
+    return found
+
+
+def face_over_draws(
+    model: gvcdyn.Model, draws: pd.DataFrame, setting: tuple[str, float | None]
+) -> None:
     """Spearman rho per outcome and case subset at every draw: one batch."""
     from gvcdyn.calibrate.cases import (  # lazy: the calibration reader, as face_validity's
         apply_mapping,
@@ -74,7 +89,9 @@ def face_over_draws(model: gvcdyn.Model, draws: pd.DataFrame) -> None:
     n, c = len(draws), len(table)
     X = np.hstack([np.tile(cases, (n, 1)), np.repeat(draws.to_numpy(), c, axis=0)])
     outcomes = [gvcdyn.Outcome(v, "value", at="run") for v in fv.MEASURES.values()]
-    Y, status = model.evaluator(space, outcomes)(X, times=np.tile(table.horizon, n))
+    method, time_step = setting
+    evaluate = model.evaluator(space, outcomes, method=method, time_step=time_step)
+    Y, status = evaluate(X, times=np.tile(table.horizon, n))
     if (status != 0).any():
         raise RuntimeError(f"{int((status != 0).sum())} runs failed")
     frame = pd.DataFrame(index=pd.Index(table.ids, name="id"))
@@ -93,7 +110,9 @@ def face_over_draws(model: gvcdyn.Model, draws: pd.DataFrame) -> None:
         print(f"  {label} ({int(keep.sum())}): " + "; ".join(parts))
 
 
-def sweeps_over_draws(model: gvcdyn.Model, draws: pd.DataFrame) -> None:
+def sweeps_over_draws(
+    model: gvcdyn.Model, draws: pd.DataFrame, setting: tuple[str, float | None]
+) -> None:
     """SEED_SIGNS with each draw for the estimate: one at a time (with and without a
     shock) and over LHS settings paired with the draws."""
     n = len(draws)
@@ -112,7 +131,9 @@ def sweeps_over_draws(model: gvcdyn.Model, draws: pd.DataFrame) -> None:
         tables = []
         for base in backgrounds.values():
             tables += [base.assign(**{lever: low}), base.assign(**{lever: high})]
-        ds = model.run(pd.concat(tables).reset_index(drop=True), saveper=1.0, variables=outs)
+        method, time_step = setting
+        table = pd.concat(tables).reset_index(drop=True)
+        ds = model.run(table, method=method, time_step=time_step, saveper=1.0, variables=outs)
         for _, _, _, out, sign, source in (r for r in fm.SEED_SIGNS if r[0] == lever):
             values = ds[out].sel(time=40).values.reshape(len(backgrounds), 2, n)
             diff = values[:, 1] - values[:, 0]
@@ -134,9 +155,12 @@ def main() -> None:
     print(f"{args.fit.name}: {len(draws)} of {fit['posterior_draw'].sizes['chain']} x "
           f"{fit['posterior_draw'].sizes['draw']} draws; converged "
           f"{fit.attrs.get('posterior_converged')}")  # fmt: skip
+    setting = fit_setting(args.fit)
+    step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
+    print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(fm.V3)
-    face_over_draws(model, draws)
-    sweeps_over_draws(model, draws)
+    face_over_draws(model, draws, setting)
+    sweeps_over_draws(model, draws, setting)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,48 @@ def test_posterior_measures_take_the_draws_reality_check_takes() -> None:
     assert list(draws.columns) == ["a", "b"]
     np.testing.assert_array_equal(draws["a"], [0.0, 10.0, 18.0, 28.0])  # flat 0, 5, 9, 14
     assert len(pm.posterior_draws(fit, 100)) == 15
+
+
+class _RecordingModel:
+    """Stands in for v3 in the studies' sweeps: every lever in [0, 1] with default 0.5,
+    every run 0 over years 0..40; records the integration each batch asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, object]] = []
+
+    def parameter(self, name: str) -> SimpleNamespace:
+        return SimpleNamespace(default=0.5, minimum=0.0, maximum=1.0)
+
+    def run(self, table, *, method=None, time_step=None, saveper=None, variables=()):
+        self.calls.append((method, time_step))
+        time = np.arange(0.0, 41.0)
+        zeros = np.zeros((len(table), len(time)))
+        return xr.Dataset({v: (("run", "time"), zeros) for v in variables}, coords={"time": time})
+
+
+def test_v3_measures_run_at_the_integration_the_fit_file_records(tmp_path) -> None:
+    """v3_fit_measures and v3_posterior_measures read the method and time step from the
+    fit file (as `gvcdyn predict` does) and run their sweeps there, not at the model's
+    current default (rk23 by its settings file): a fake fit of the seventh step's config
+    that records RK4 with a time step of 1/16 makes every batch ask for RK4 at 1/16."""
+    import v3_fit_measures as fm  # lazy: study scripts reading calibration/face_validity
+    import v3_posterior_measures as pm
+
+    config = CALIBRATION / "config_v3_checks_post.toml"
+    text = config.read_text(encoding="utf-8").replace(
+        "[estimate]", "time_step = 0.0625\n\n[estimate]", 1
+    )
+    fit = tmp_path / "fit.nc"
+    xr.Dataset(
+        {"estimate": ("parameter", [0.5])},
+        coords={"parameter": ["Shock Order Loss"]},
+        attrs={"config_text": text, "config_path": str(config), "method": "rk4"},
+    ).to_netcdf(fit)
+    assert fm.fit_setting(fit) == pm.fit_setting(fit) == ("rk4", 0.0625)
+
+    model = _RecordingModel()
+    fm.sweeps(model, {"Shock Order Loss": 0.5}, fm.fit_setting(fit))
+    pm.sweeps_over_draws(model, pd.DataFrame({"Shock Order Loss": [0.4, 0.6]}), pm.fit_setting(fit))
+    levers = len({row[0] for row in fm.SEED_SIGNS})
+    assert len(model.calls) == 2 * levers
+    assert set(model.calls) == {("rk4", 0.0625)}
