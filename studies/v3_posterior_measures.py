@@ -17,8 +17,10 @@ file with posterior draws, it prints
    estimate: one at a time from the lever defaults, the same with a policy shock of 0.8
    in year 5, and over Latin-hypercube settings of the 18 levers (seed 10, as
    ``v3_fit_measures``) with the i-th setting paired with the i-th draw (uncertainty in
-   the background and in the constants together). Cell: share of draws with the seeds'
-   sign (mean change), value at year 40.
+   the background and in the constants together). Cell: the number of draws with the
+   seeds' sign out of all, against it and tied (|change| <= 1e-9), the range of the
+   change and its mean, value at year 40 (counts, not a rounded share: 199 of 200 is
+   not "all").
 
 Every run is at the fit's integration, method and time step read from the fit file as
 ``gvcdyn predict`` reads them (``gvcdyn.calibrate.predict.fit_integration``; for
@@ -72,6 +74,19 @@ def fit_setting(fit_path: Path) -> tuple[str, float | None]:
     return found
 
 
+def sign_counts(diff: np.ndarray, sign: int) -> str:
+    """``k/n, a against, t tied, range [lo, hi]`` for the changes ``diff`` with the seeds'
+    ``sign``: counts (ties within ``EPS``) and the extreme changes, so that one draw on
+    the other side is not rounded away (199 of 200 prints as 100% at ``.0%``)."""
+    n = len(diff)
+    with_sign = int((sign * diff > EPS).sum())
+    against = int((sign * diff < -EPS).sum())
+    return (
+        f"{with_sign}/{n}, {against} against, {n - with_sign - against} tied, "
+        f"range [{diff.min():+.4f}, {diff.max():+.4f}]"
+    )
+
+
 def face_over_draws(
     model: gvcdyn.Model, draws: pd.DataFrame, setting: tuple[str, float | None]
 ) -> None:
@@ -97,7 +112,7 @@ def face_over_draws(
     frame = pd.DataFrame(index=pd.Index(table.ids, name="id"))
     obs = fv.observed_codes(pd.read_csv(fv.CASES)).loc[frame.index]
     subsets = {f"all {c}": np.ones(c, dtype=bool), **fm.face_subsets(frame)}
-    print(f"face validity over {n} posterior draws: median [5%, 95%], share >= 0.6")
+    print(f"face validity over {n} posterior draws: median [5%, 95%], draws >= 0.6")
     for label, keep in subsets.items():
         parts = []
         for j, code in enumerate(fv.MEASURES):
@@ -106,7 +121,9 @@ def face_over_draws(
                 for d in range(n)
             ])  # fmt: skip
             q = np.quantile(rho, [0.05, 0.5, 0.95])
-            parts.append(f"{code} {q[1]:+.3f} [{q[0]:+.3f}, {q[2]:+.3f}] {(rho >= 0.6).mean():.0%}")
+            parts.append(
+                f"{code} {q[1]:+.3f} [{q[0]:+.3f}, {q[2]:+.3f}] {int((rho >= 0.6).sum())}/{n}"
+            )
         print(f"  {label} ({int(keep.sum())}): " + "; ".join(parts))
 
 
@@ -125,8 +142,8 @@ def sweeps_over_draws(
     }
     outs = sorted({row[3] for row in fm.SEED_SIGNS})
     print(f"lever sweeps over {n} posterior draws (year 40): one at a time | with a shock "
-          "0.8 in year 5 | LHS settings paired with draws: share with the seeds' sign "
-          "(mean change)")  # fmt: skip
+          "0.8 in year 5 | LHS settings paired with draws: draws with the seeds' sign "
+          "of all, against, tied, range (mean change)")  # fmt: skip
     for lever, low, high in dict.fromkeys((r[0], r[1], r[2]) for r in fm.SEED_SIGNS):
         tables = []
         for base in backgrounds.values():
@@ -137,7 +154,7 @@ def sweeps_over_draws(
         for _, _, _, out, sign, source in (r for r in fm.SEED_SIGNS if r[0] == lever):
             values = ds[out].sel(time=40).values.reshape(len(backgrounds), 2, n)
             diff = values[:, 1] - values[:, 0]
-            parts = [f"{(sign * d > EPS).mean():.0%} ({d.mean():+.3f})" for d in diff]
+            parts = [f"{sign_counts(d, sign)} ({d.mean():+.4f})" for d in diff]
             print(f"  {lever} {low:g} -> {high:g}, {out}, seeds {'+' if sign > 0 else '-'} "
                   f"[{source}]: " + " | ".join(parts), flush=True)  # fmt: skip
 
