@@ -3,7 +3,7 @@ models/README.md, section "Model v3 (draft)", subsection "Why face validity stay
 
 Why a script: issue 20's bar is Spearman rho >= 0.6 between the model quantity and the
 coded level for ``outcome_class`` (Cluster Market Position) and ``functional_upg``
-(Functional Upgrading) at the fit. v3 reaches +0.43..+0.59 and +0.48..+0.52 over the 31
+(Functional Upgrading) at the fit. v3 reaches +0.43..+0.59 and +0.484/+0.494 over the 31
 cases not started by buyers, foreign firms or a domestic TNC, v2.2 about +0.71 / +0.58
 over all 41. A single rho does not say which cases hold it down, nor whether they share a
 context; this script does. Its runs are face_validity.py's (the declared mapping read by
