@@ -39,6 +39,11 @@ instead of a numba ``prange`` loop):
     | gvc_upgrading | euler | 4.68 | 3.50 | 1.23 | 3.45 -> 2.25 |
     | gvc_upgrading | rk4 | 7.26 | 5.49 | 1.21 | 5.91 -> 4.25 |
     | gvc_upgrading | rk23 | 8.84 | 7.45 | 1.24 | 7.58 -> 6.19 |
+
+Then (2026-12-06 21:47 UTC, load 2-2.6, the better of two interleaved runs) c6573af
+against a02f8e4, whose adaptive kernels call one stage function holding the equations
+once (gvcdyn.backend.stages): gvc_upgrading rk23 8.09 -> 4.42, rk45 10.47 -> 5.30;
+Euler 3.55 / 3.61 and RK4 6.10 / 5.77 (their source unchanged); teacup euler 2.20 / 2.11.
 """
 
 from __future__ import annotations
