@@ -8,7 +8,13 @@ All in this process, on one model (default ``benchmarks/models/gvc_like.mdl``):
    hand-written kernel's (``hand_gvc_like.py``, the benchmark model only);
 2. at ``--runs`` (10,000): ``Model.run`` against ``Model.simulate`` (every cell, raw
    arrays; target within 1.3x) and the evaluator against ``Model.simulate`` saving just
-   its 5 cells (the bare kernel call; target within 1.1x).
+   its 5 cells (the bare kernel call; target within 1.1x);
+3. on the benchmark model, at ``--runs`` on 1 thread and on numba's thread count: the
+   hand kernel (numba ``prange``), the hand kernel on gvcdyn's ``Threaded`` and the
+   evaluator in alternating rounds (``--rounds``), each round's time over the hand
+   kernel's in the same round, so that load changing during the script (a shared
+   machine) moves both sides of a ratio alike. The hand kernel on ``Threaded`` tells a
+   gap of the generated code apart from one of how runs are spread over threads.
 
 Parameters are varied over their documented range, else +-20% of their default clipped
 to the bound they document; those whose range is one value (``[1, 1]``) or whose default
@@ -35,6 +41,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import hand_gvc_like
 import numba
 import pandas as pd
 from seam_table import (
@@ -89,6 +96,9 @@ def main() -> None:
         help="euler, rk4, rk23, rk45 or e.g. rk23:1e-6; default: the model's declared method",
     )
     parser.add_argument("--time-step", type=float, help="default: the model's TIME STEP")
+    parser.add_argument(
+        "--rounds", type=int, default=7, help="alternating rounds against the hand kernel"
+    )
     args = parser.parse_args()
     batches = tuple(int(b) for b in args.batches.split(","))
 
@@ -141,6 +151,58 @@ def main() -> None:
         t_eval,
         f"   {t_eval.wall / t_bare.wall:5.2f}x bare kernel (target <= 1.1x)",
     )
+    if kernel is not None:
+        matrix = seam.space.matrix(X)
+        on_threaded = hand_gvc_like.HandKernel(model, threaded=True)
+        paths = {
+            "hand kernel (prange)": lambda: kernel(matrix),
+            "hand kernel on Threaded": lambda: on_threaded(matrix),
+            "evaluator": lambda: seam.evaluator(X),
+        }
+        alternating(paths, n, args.rounds, args.budget / 3)
+
+
+def alternating(paths: dict[str, Callable[[], object]], n: int, rounds: int, budget: float) -> None:
+    """Time ``paths`` (the first is the reference) in alternating rounds on 1 thread and
+    on numba's thread count; print per path the median CPU and wall us per run and the
+    median over rounds of its time over the reference's in the same round."""
+    threads = numba.get_num_threads()
+    print(f"\nalternating rounds at {n:,} runs ({rounds} rounds; {load_average()})")
+    head = ("threads", "path", "CPU us/run", "wall us/run", "/ref CPU", "/ref wall")
+    print("  {:>7} {:<24} {:>10} {:>11} {:>9} {:>9}".format(*head))
+    for t in sorted({1, threads}):
+        numba.set_num_threads(t)
+        try:
+            for work in paths.values():
+                work()  # warm-up (and compile)
+            calls = {name: max(1, int(budget / _seconds(work))) for name, work in paths.items()}
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+            for _ in range(rounds):
+                for name, work in paths.items():
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    for _ in range(calls[name]):
+                        work()
+                    runs = calls[name] * n
+                    samples[name].append(
+                        ((time.process_time() - cpu) / runs, (time.perf_counter() - wall) / runs)
+                    )
+        finally:
+            numba.set_num_threads(threads)
+        reference = samples[next(iter(paths))]
+        for name, s in samples.items():
+            cpu = statistics.median([a for a, _ in s]) * 1e6
+            wall = statistics.median([b for _, b in s]) * 1e6
+            pairs = list(zip(s, reference, strict=True))
+            r_cpu = statistics.median([a / r for (a, _), (r, _) in pairs])
+            r_wall = statistics.median([b / r for (_, b), (_, r) in pairs])
+            print(f"  {t:>7} {name:<24} {cpu:>10.2f} {wall:>11.2f} {r_cpu:>8.2f}x {r_wall:>8.2f}x")
+    print(f"  ({load_average()})")
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return max(time.perf_counter() - start, 1e-6)
 
 
 if __name__ == "__main__":

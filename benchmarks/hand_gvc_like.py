@@ -5,6 +5,10 @@ generator: Euler in Vensim's order (every auxiliary from the stocks at ``time``,
 the stocks move by ``dt`` times their rates), float64, ``prange`` over runs, the 10
 stocks saved at the 41 saved times. It is what the generated kernel is measured against
 (``bench_core.py``, ``bench_seam.py``); :func:`check` shows it computes the same model.
+``HandKernel(model, threaded=True)`` runs the same runs on gvcdyn's own scheduler
+(``gvcdyn.backend.kernel.Threaded``: row slices of a serial loop on Python threads)
+instead of ``prange``, so that a gap between the two kernels can be told apart from a
+gap between the two ways of spreading runs over threads (``bench_seam.py`` prints both).
 
     python benchmarks/hand_gvc_like.py      # agreement with gvcdyn, and its speed
 """
@@ -144,16 +148,31 @@ def _batch(C: np.ndarray, OUT: np.ndarray) -> None:
         _one(C[r], OUT[r])
 
 
+@njit(**_FLAGS)
+def _batch_serial(C: np.ndarray, OUT: np.ndarray, STATUS: np.ndarray) -> None:
+    """The runs one after the other, in the call shape ``Threaded`` slices (``STATUS``
+    unused: the hand kernel has no status)."""
+    for r in range(C.shape[0]):
+        _one(C[r], OUT[r])
+
+
 class HandKernel:
     """``kernel(matrix)``: a gvcdyn parameter matrix of the model in, ``(run, time, stock)``
-    out. Runs on at most as many threads as runs, as gvcdyn's kernels do."""
+    out. Runs on at most as many threads as runs, as gvcdyn's kernels do; ``threaded``:
+    on gvcdyn's ``Threaded`` instead of numba's ``prange`` (module docstring)."""
 
-    def __init__(self, model: gvcdyn.Model) -> None:
+    def __init__(self, model: gvcdyn.Model, threaded: bool = False) -> None:
         self.columns = np.array([model.parameter(n).column for n in CONSTANTS], dtype=np.int64)
+        self.threaded = threaded
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         C = np.ascontiguousarray(matrix[:, self.columns])
         out = np.empty((C.shape[0], N_SAVED, len(STOCKS)))
+        if self.threaded:
+            from gvcdyn.backend.kernel import Threaded  # lazy: as gvcdyn in main()
+
+            Threaded(_batch_serial)(C, out, np.zeros(C.shape[0], dtype=np.int64))
+            return out
         threads = numba.get_num_threads()
         numba.set_num_threads(max(1, min(threads, C.shape[0])))
         try:
