@@ -4,7 +4,9 @@ Why: a Runge-Kutta step evaluates the model's equations once per stage. Emitted 
 the equations appeared once per stage in the kernel (RK4 four times, rk23 four, rk45
 seven), and numba's own passes (typing, lowering, SSA), which cost time per IR node,
 compiled every copy: most of a cold build of the GVC model at rk23 (issue 21). A stage
-function holds them once; each stage calls it.
+function holds them once; each stage of the adaptive methods calls it (RK4's only with
+``codegen.RK4_STAGE_FUNCTION``: its runs were slower, and it calls the variant that
+takes the stocks as arguments and returns the rates, ``returns``).
 
 ``stage_function`` generates it from the equations and rates a stage computes::
 
@@ -18,7 +20,7 @@ function holds them once; each stage calls it.
         rt.scatter(_rp, 0, (_r0, _r1, ...))  # the stock rates
 
 The stage's stock values come through the pointer ``_sp`` and its rates go to ``_rp``
-(the caller's arrays, so that its per-stock work is a loop, compiled once); the other
+(so that the caller's per-stock work is a loop, compiled once); the other
 arguments are what changes from stage to stage (time, values a caller computes once per
 distinct time, the discrete states, TIME STEP and the other controls the equations
 read), by their identifiers in the kernel. What is fixed for the run (parameters,
