@@ -672,7 +672,8 @@ def test_a_missing_or_unreadable_fit_is_refused_naming_it(tmp_path, n) -> None:
     args = (n,) if n else ()
     with pytest.raises(RealityCheckError, match=f"parameter file not found: {missing}$"):
         read(missing, *args)
-    with pytest.raises(RealityCheckError, match=f"^parameter file {broken} is not a readable netCDF file: "):
+    unreadable = f"^parameter file {broken} is not a readable netCDF file: "
+    with pytest.raises(RealityCheckError, match=unreadable):
         read(broken, *args)
 
 
