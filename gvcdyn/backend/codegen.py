@@ -339,14 +339,7 @@ def _simulate_function(
         out.append(_assign(eq.symbol, emitter.expr(eq.expr, plain), names, i1))
     cells = visible_cells(model)
     shared = _TimeShared(model, names) if method == "rk4" and SHARE_TIME_VALUES else None
-    rk4_calls = method == "rk4" and RK4_STAGE_FUNCTION
-    stage = _rk4_stage_function(model, names, emitter, shared) if rk4_calls else None
-    if stage is not None:
-        out = [*stage.lines, *out]
-        out += saved_values_buffer(cells, i1, stage.size)
-        out += stage.store_constants(shared.names if shared else names, i1, len(cells))
-    else:
-        out += saved_values_buffer(cells, i1)
+    out += saved_values_buffer(cells, i1)
     out.append(f"{i1}for step in range(n_steps + 1):")
     if shared is not None and shared.count:
         names, plain = shared.names, shared.names.__getitem__
@@ -380,7 +373,7 @@ def _simulate_function(
         for s in stocks:
             out.append(f"{i2}{names[s.symbol]} = {names[s.symbol]} + dt * d_{names[s.symbol]}")
     else:
-        out += _rk4_step(model, emitter, names, i2, shared, stage)
+        out += _rk4_step(model, emitter, names, i2, shared)
     out.append(f"{i2}time = time + dt")
     if stocks:
         # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow,
@@ -584,16 +577,16 @@ def _rk4_step(
     names: Mapping[str, str],
     indent: str,
     shared: _TimeShared | None = None,
-    stage: stages.StageFunction | None = None,
 ) -> list[str]:
     """One RK4 step after the saved row: the first rates (from the step's values), the
-    later stages (by calls of ``stage`` if given), the discrete updates, the stocks."""
+    later stages (inline: calls of a stage function made its runs 15-20% slower), the
+    discrete updates, the stocks."""
     stock_ids = {s.symbol: names[s.symbol] for s in model.stocks}
     out = _rates(model, emitter, names.__getitem__, "k1_", indent, names)
-    stages = (("k2_", "k1_", "0.5"), ("k3_", "k2_", "0.5"), ("k4_", "k3_", "1.0"))
+    later = (("k2_", "k1_", "0.5"), ("k3_", "k2_", "0.5"), ("k4_", "k3_", "1.0"))
     sharing = shared is not None and shared.count > 0
     dynamic = shared.equations if sharing else model.dynamic_equations
-    for prefix, previous, fraction in stages if stage is None else ():
+    for prefix, previous, fraction in later:
         out.append(f"{indent}time_s = time + {fraction} * dt")
         for _symbol, ident in stock_ids.items():
             out.append(f"{indent}y_{ident} = {ident} + {fraction} * dt * {previous}{ident}")
@@ -604,68 +597,12 @@ def _rk4_step(
         for eq in dynamic:
             out.append(_assign(eq.symbol, emitter.expr(eq.expr, rename), names, indent))
         out += _rates(model, emitter, rename, prefix, indent, names)
-    if stage is not None:
-        out += _rk4_stage_calls(model, emitter, names, indent, shared, stage)
     out += _discrete_updates(model, names, indent)
     for ident in stock_ids.values():
         out.append(
             f"{indent}{ident} = {ident} + dt / 6.0 * "
             f"(k1_{ident} + 2.0 * k2_{ident} + 2.0 * k3_{ident} + k4_{ident})"
         )
-    return out
-
-
-def _rk4_stage_function(
-    model: ir.ModelIR,
-    names: Mapping[str, str],
-    emitter: _Emitter,
-    shared: _TimeShared | None,
-) -> stages.StageFunction | None:
-    """``_stage_rk4``: the equations and rates of RK4's later stages, given the values
-    shared between stages (``shared``) by the caller (:func:`stage_function`)."""
-    if shared is None or not shared.count:
-        return stage_function(model, "_stage_rk4", names, emitter, returns=True)
-    return stage_function(
-        model,
-        "_stage_rk4",
-        shared.names,
-        emitter,
-        returns=True,
-        equations=shared.equations,
-        rates=[shared.names.rates.get(s.symbol, s.rate) for s in model.stocks],
-        shared=[*(e.symbol for e in shared.timed_equations), *shared.temps.values()],
-    )
-
-
-def _rk4_stage_calls(
-    model: ir.ModelIR,
-    emitter: _Emitter,
-    names: Mapping[str, str],
-    indent: str,
-    shared: _TimeShared | None,
-    stage: stages.StageFunction,
-) -> list[str]:
-    """RK4's stages 2 to 4 by calls of ``stage``: each stage's time and stock values in
-    names of their own (``_t<k>``, ``_y<k>_<stock>``: a variable assigned in every stage
-    costs numba's SSA pass a pass over the whole function), the shared values at stages
-    2 and 4 as the inline stages compute them."""
-    out = []
-    sharing = shared is not None and shared.count > 0
-    for k, previous, fraction in ((2, "k1_", "0.5"), (3, "k2_", "0.5"), (4, "k3_", "1.0")):
-        time = f"_t{k}"
-        values = {s.symbol: f"_y{k}_{names[s.symbol]}" for s in model.stocks}
-        out.append(f"{indent}{time} = time + {fraction} * dt")
-        for symbol, value in values.items():
-            ident = names[symbol]
-            out.append(f"{indent}{value} = {ident} + {fraction} * dt * {previous}{ident}")
-
-        def rename(symbol: str, time: str = time, values: dict[str, str] = values) -> str:
-            return time if symbol == "time" else values.get(symbol) or names[symbol]
-
-        if sharing and k != 3:  # k3 is at k2's time: its values stand
-            out += shared.statements(emitter, rename, indent)
-        targets = stages.tuple_items(f"k{k}_{names[s.symbol]}" for s in model.stocks)
-        out.append(stage.call("", targets, rename, indent))
     return out
 
 
@@ -781,15 +718,13 @@ def _costly(node: ir.Expr) -> bool:
     return isinstance(node, ir.Op) and node.op == "^" and functions.whole_power(node) is None
 
 
-# Runge-Kutta stages call one generated function (gvcdyn.backend.stages); False emits
-# each stage's equations inline, as before (tests compare the two bitwise)
+# The adaptive methods' stages call one generated function (gvcdyn.backend.stages);
+# False emits each stage's equations inline, as before (tests compare the two bitwise).
+# RK4 keeps its stages inline: with the calls the GVC model's RK4 runs took 15-20% more
+# CPU per run (one thread, batches of 1 to 10,000; its cheap stages lose what LLVM
+# shares between the inline ones), for a cold build 1.2 s shorter; inline="always" on
+# the stage function compiled slower than the inline stages (docs/compile-times.md).
 STAGE_FUNCTIONS = True
-# RK4's stages too (with STAGE_FUNCTIONS). Off: the GVC model's RK4 runs took 15-20% more
-# CPU per run with the calls (one thread, batches of 1 to 10,000; its cheap stages lose
-# what LLVM shares between the inline ones), for a cold build 1.2 s shorter (4.1-4.4 ->
-# 3.0-3.2 s of compile); inline="always" on the stage function compiled slower than the
-# inline stages (4.7 s). The adaptive methods' runs took the same time either way.
-RK4_STAGE_FUNCTION = False
 
 
 def stage_function(
@@ -799,7 +734,6 @@ def stage_function(
     emitter: _Emitter,
     *,
     save: bool = False,
-    returns: bool = False,
     equations: Sequence[ir.Equation] | None = None,
     rates: Sequence[ir.Expr] | None = None,
     shared: Sequence[str] = (),
@@ -836,7 +770,6 @@ def stage_function(
         varying,
         fixed,
         save,
-        returns,
     )
 
 

@@ -4,9 +4,8 @@ Why: a Runge-Kutta step evaluates the model's equations once per stage. Emitted 
 the equations appeared once per stage in the kernel (RK4 four times, rk23 four, rk45
 seven), and numba's own passes (typing, lowering, SSA), which cost time per IR node,
 compiled every copy: most of a cold build of the GVC model at rk23 (issue 21). A stage
-function holds them once; each stage of the adaptive methods calls it (RK4's only with
-``codegen.RK4_STAGE_FUNCTION``: its runs were slower, and it calls the variant that
-takes the stocks as arguments and returns the rates, ``returns``).
+function holds them once; each stage of the adaptive methods calls it (RK4 keeps its
+stages inline: with the calls its runs were 15-20% slower, see ``codegen.STAGE_FUNCTIONS``).
 
 ``stage_function`` generates it from the equations and rates a stage computes::
 
@@ -68,7 +67,6 @@ class StageFunction:
     varying: tuple[str, ...]  # symbols passed at every call, in order, after the pointers
     constants: tuple[str, ...]  # symbols the caller stores in _k, slot i holding the i-th
     saved: tuple[str, ...]  # auxiliaries stored in _a (time >= _save_from), in slot order
-    returns: bool = False  # stocks passed among ``varying``, rates returned (no pointers)
 
     @property
     def size(self) -> int:
@@ -95,16 +93,12 @@ class StageFunction:
         save_from: str = "np.inf",
     ) -> str:
         """The caller's line computing the rates at the stock values at pointer
-        ``stocks`` (slot i: the model's i-th stock) into pointer ``rates`` (a function
-        that :attr:`returns` them: ``rates`` is the comma-separated targets, ``stocks``
-        unused); ``rename`` gives the caller's source for each varying symbol;
-        ``save_from``: the time from which the call stores the auxiliaries in ``_a`` (a
-        function generated with ``save``; by default never, ``-np.inf`` always)."""
-        pointers = ["_kp"] if self.returns else ["_kp", stocks, rates]
-        pointers += ["_ap", save_from] if self.saved else []
+        ``stocks`` (slot i: the model's i-th stock) into pointer ``rates``; ``rename``
+        gives the caller's source for each varying symbol; ``save_from``: the time from
+        which the call stores the auxiliaries in ``_a`` (a function generated with
+        ``save``; by default never, ``-np.inf`` always)."""
+        pointers = ["_kp", stocks, rates] + (["_ap", save_from] if self.saved else [])
         args = ", ".join([*pointers, *(rename(s) for s in self.varying)])
-        if self.returns:
-            return f"{indent}{rates} = {self.name}({args})"
         return f"{indent}{self.name}({args})"
 
     def restore(self, names: Mapping[str, str], indent: str) -> list[str]:
@@ -146,7 +140,6 @@ def stage_function(
     varying: Sequence[str],
     constants: frozenset[str] | set[str],
     save: bool = False,
-    returns: bool = False,
 ) -> StageFunction | None:
     """The function computing ``equations`` then ``rates`` (module docstring), or None
     if a statement reads a symbol that is neither assigned before it in the function,
@@ -155,14 +148,9 @@ def stage_function(
     run): a value from an earlier stage, which the inline code must keep.
 
     ``names``: each symbol's identifier; ``expr(node, rename)``: the kernel's emitter.
-    ``returns``: the stocks are passed as arguments instead (after the first ``varying``
-    symbol, time) and the rates returned as a tuple (RK4: its stocks and rates are the
-    caller's locals, and storing them for the call made its runs about 10% slower).
     """
     if not rates:
         return None
-    if returns:  # the stocks after the first varying symbol (time)
-        varying, stocks = [*varying[:1], *stocks, *varying[1:]], ()
     body = {eq.symbol for eq in equations}  # read before it is assigned: an earlier stage's
     stock_slots = {symbol: i for i, symbol in enumerate(stocks)}
     known: set[str] = set()  # assigned, passed or loaded
@@ -212,7 +200,7 @@ def stage_function(
         passed.add("time")
     arguments = tuple(s for s in varying if s in passed)
     saved = tuple(dict.fromkeys(eq.symbol for eq in equations)) if save else ()
-    pointers = ("_kp" if returns else "_kp, _sp, _rp") + (", _ap, _save_from" if saved else "")
+    pointers = "_kp, _sp, _rp" + (", _ap, _save_from" if saved else "")
     i1 = "    "
     lines = [
         decorator,
@@ -226,13 +214,9 @@ def stage_function(
         at = [stock_slots[s] for s in new_stocks]
         lines += moves("gather", "_sp", [names[s] for s in new_stocks], i1, slots=at)
         lines += [f"{i1}{line}" for line in statements]
-    results = [f"_r{i}" for i in range(len(rates))]
-    if not returns:
-        lines += moves("scatter", "_rp", results, i1)
+    lines += moves("scatter", "_rp", [f"_r{i}" for i in range(len(rates))], i1)
     if saved:
         lines.append(f"{i1}if {names['time']} >= _save_from:")
         lines += moves("scatter", "_ap", [names[s] for s in saved], i1 + i1)
-    if returns:
-        lines.append(f"{i1}return ({tuple_items(results)})")
     lines += ["", ""]
-    return StageFunction(name, tuple(lines), arguments, tuple(loaded), saved, returns)
+    return StageFunction(name, tuple(lines), arguments, tuple(loaded), saved)
