@@ -1,0 +1,54 @@
+"""v3's cases with no function-directed search (issue 20; models/README.md, "Cases with no
+function-directed search").
+
+Why: the README's finding is that in v3 only shocks and state-led starts direct search to
+new functions, so the 11 cases with a buyer-, FDI- or TNC-led start or no trigger never
+search for new functions, and their Functional Upgrading does not move with Innovation
+Learning Rate at all, which is how they pull the all-41 fit's rate to its bound. This
+pins that at the constrained all-41 fit's estimate (results/ is git-ignored, so the
+estimate is copied, rounded), through the study script's own functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "studies"))
+import v3_no_function_search as nfs  # noqa: E402  (a study script, not a package)
+
+#: results/fit_v3_checks_post.nc's estimate (models/README.md), rounded.
+CONSTRAINED_41 = {
+    "Entrant Price Pressure": 0.424, "Share Loss Sensitivity": 6.85,
+    "Capability Erosion Rate": 0.0982, "Learning Adaptation Rate": 2.41,
+    "Product Local Learning Share": 0.643, "Innovation Depreciation Rate": 0.0256,
+    "Shock Order Loss": 0.658, "Innovation Learning Rate": 0.322,
+}  # fmt: skip
+NOT_SHOCK_OR_STATE = ("buyer-led", "none:FDI-attraction", "none:domestic-TNC-led", "none")
+
+
+@functools.lru_cache(maxsize=2)
+def values(rate: float) -> pd.DataFrame:
+    params = {**CONSTRAINED_41, "Innovation Learning Rate": rate}
+    return nfs.case_values(nfs.residuals.V3, params, ("rk23", None))
+
+
+def test_exactly_the_cases_without_a_shock_or_state_start_never_search() -> None:
+    triggers = nfs.residuals.cases_table()["trigger"]
+    expected = set(triggers.index[triggers.isin(NOT_SHOCK_OR_STATE)])
+    assert set(nfs.no_search_cases(values(0.322)["search max"])) == expected
+    assert len(expected) == 11
+
+
+def test_their_functional_upgrading_ignores_the_learning_rate_and_others_do_not() -> None:
+    low, high = values(0.322), values(nfs.HIGH_RATE)
+    stuck = nfs.no_search_cases(low["search max"])
+    fu = "Functional Upgrading"
+    assert (high.loc[stuck, fu] == low.loc[stuck, fu]).all()
+    assert (low.loc[stuck, fu] < 0).all()  # only the initial capability's decay
+    others = low.index.difference(stuck)
+    assert (high.loc[others, fu] - low.loc[others, fu]).max() > 0.05
