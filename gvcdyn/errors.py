@@ -199,6 +199,27 @@ class CalibrationConfigError(GvcdynError, ValueError):
     """A calibration config (or a fit file) that is malformed or inconsistent."""
 
 
+class CalibrationInfeasibleError(CalibrationConfigError):
+    """A calibration step found no parameter set it could report: none of the candidates it
+    tried (inside the bounds) satisfied every reality check of the config's ``checks``, or
+    every candidate's runs failed. Raised instead of returning the failure sentinel as if
+    it were a fit.
+
+    ``failing``: ``(check, margin)`` of the checks that fail at the candidate tried that
+    came closest (margin NaN: a run failed), the largest violations first; ``never_held``:
+    ``(check, best margin)`` of the checks that held at none of the candidates tried;
+    ``failed_cases``: the case ids whose runs failed there (when the runs are the problem);
+    ``candidate``: that candidate, estimated parameter -> value; ``stage``: the step that
+    found nothing ("fit", "profiles", "bootstrap", "posterior" or "crossval").
+    """
+
+    stage: str = "fit"
+    failing: tuple[tuple[str, float], ...] = ()
+    never_held: tuple[tuple[str, float], ...] = ()
+    failed_cases: tuple[str, ...] = ()
+    candidate: dict[str, float] | None = None
+
+
 class ScenarioFileError(GvcdynError, FileNotFoundError):
     """A scenario file named on the command line does not exist."""
 

@@ -35,6 +35,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
+from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.likelihood import (
     cutpoints_from_free,
     free_from_cutpoints,
@@ -134,7 +135,12 @@ def crossvalidate(
     progress: Progress = silent,
 ) -> CrossValidation:
     """Every scheme on every subset; the folds run as tasks through ``execution`` (in this
-    process when None), checkpointed per subset (``<output>.cv-<subset>.job/``)."""
+    process when None), checkpointed per subset (``<output>.cv-<subset>.job/``).
+
+    Raises ``CalibrationInfeasibleError`` (stage "crossval") when a fold's refit found
+    no parameter set inside the support (its starts outside the reality checks' support
+    and out of the pattern search's reach, or failed runs): its "model" predictions
+    would come from an arbitrary vector."""
     cfg = problem.config
     outcome_idx = [
         next(k for k, o in enumerate(problem.outcomes) if o.column == c) for c in cfg.cv_outcomes
@@ -300,6 +306,19 @@ def _fold_predictions(
         progress=progress,
         description="folds",
     )
+    failed = [i for i, r in enumerate(results) if is_failed(r.get("objective", 0.0))]
+    if failed:  # its "model" predictions would come from an arbitrary parameter vector
+        raise no_fit(
+            problem,
+            fold_fit.starts,
+            step=f"cross-validation: the refit of {len(failed)} of {len(folds)} folds",
+            weights=folds[failed[0]]["weights"],
+            missed="the fold refits start from the centre of the bounds and one "
+            "Latin-hypercube point (data-independent) and cannot leave a start outside the "
+            "reality checks' support: narrow the [estimate] bounds so that their centre holds "
+            "every check, or cross-validate without checks",
+            stage="crossval",
+        )
     return [
         _by_case_order(r["predictions"], fold["test"], test)
         for r, fold, test in zip(results, folds, tests, strict=True)
@@ -339,14 +358,24 @@ class FoldFit:
         results = []
         for item in items:
             test = np.asarray(item["test"], dtype=np.int64)
-            per_outcome = self._fold(problem, np.asarray(item["weights"], dtype=float), test)
+            per_outcome, objective = self._fold(
+                problem, np.asarray(item["weights"], dtype=float), test
+            )
             results.append(
-                {"predictions": {name: [p[name] for p in per_outcome] for name in self.predictors}}
+                {
+                    "predictions": {
+                        name: [p[name] for p in per_outcome] for name in self.predictors
+                    },
+                    "objective": objective,
+                }
             )
         return results
 
-    def _fold(self, problem: CalibrationProblem, weights: np.ndarray, test: np.ndarray) -> list:
-        """Per outcome, ``{predictor: P(level) of the test cases}`` of one fold."""
+    def _fold(
+        self, problem: CalibrationProblem, weights: np.ndarray, test: np.ndarray
+    ) -> tuple[list, float]:
+        """Per outcome, ``{predictor: P(level) of the test cases}`` of one fold, and the
+        refit's objective (``FAILED`` or more: the refit found no parameter set)."""
         n_starts = len(self.starts)
         fitted, values = batched_search(
             problem,
@@ -381,7 +410,7 @@ class FoldFit:
                     self.sparse[train], *fold, self.sparse[test], n_lev, pseudo
                 )
             out.append(predicted)
-        return out
+        return out, float(values.min())
 
 
 def _frequencies(levels, weights, n_levels, pseudo):

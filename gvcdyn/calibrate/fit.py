@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import differential_evolution, minimize
 
+from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.problem import CalibrationProblem
 from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks, runs_in_process
 from gvcdyn.execute import Execution
@@ -85,6 +86,10 @@ def fit(
     generation of a start run in this process; a start that ran elsewhere, or came from
     a checkpoint, is reported once, with its last generation. When the starts run on
     workers, a task "differential-evolution starts" also counts them as they finish.
+
+    Raises ``CalibrationInfeasibleError`` (``feasibility.no_fit``: which checks fail, or
+    which cases' runs) when no start found a parameter set inside the support: every
+    candidate broke a reality check or failed its runs, so there is no fit to return.
     """
     cfg = problem.config
     seeds = tuple(int(s) for s in (cfg.seeds if seeds is None else seeds))
@@ -100,6 +105,17 @@ def fit(
     )
     starts = _run_starts(task, execution, progress)
     best = min(starts, key=lambda s: s.objective)
+    if is_failed(best.objective):  # no start found a parameter set: no fit to polish or report
+        # a vectorised start counts a call of the whole population as one evaluation
+        population = max(5, task.popsize * problem.k)
+        candidates = population * sum(s_.evaluations for s_ in starts)
+        raise no_fit(
+            problem,
+            np.array([s_.theta for s_ in starts]),
+            step=f"the differential evolution ({len(starts)} start{'s' * (len(starts) > 1)}, "
+            f"{candidates:,} candidates)",
+            weights=weights,
+        )
     theta, objective = best.theta, best.objective
     polish_message = "no polish"
     if polish != "none":

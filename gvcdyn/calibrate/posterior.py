@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from gvcdyn.calibrate.config import PosteriorSettings
+from gvcdyn.calibrate.feasibility import no_fit
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.calibrate.tasks import job_config
 from gvcdyn.checks.run import evenly_spaced
@@ -125,10 +126,16 @@ def _dispersed_starts(
     log_prob: Callable[[np.ndarray], np.ndarray],
     rng: np.random.Generator,
     tries: int = 50,
+    *,
+    constraint: Constraint | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(walkers, k)`` starting points drawn uniformly over the bounds, each with a finite
     log probability (redrawn up to ``tries`` times, one batch per round), and those
-    ``(walkers,)`` log probabilities (so the sampler need not compute them again)."""
+    ``(walkers,)`` log probabilities (so the sampler need not compute them again).
+
+    Walkers left without one raise ``CalibrationInfeasibleError`` naming the checks (or
+    runs) that fail (``feasibility.no_fit``), unless a ``constraint`` of the caller's
+    (``log_prob``'s) may be what excludes them."""
     start = np.empty((walkers, problem.k))
     lp = np.full(walkers, -np.inf)
     todo = np.arange(walkers)
@@ -138,6 +145,16 @@ def _dispersed_starts(
         todo = todo[~np.isfinite(lp[todo])]
         if len(todo) == 0:
             return start, lp
+    if constraint is None:  # the problem's own support: say which checks (or runs) fail
+        raise no_fit(
+            problem,
+            start[todo],
+            step=f"the posterior's starting points ({tries} uniform draws over the bounds for "
+            f"each of {len(todo)} of {walkers} walkers)",
+            missed="the support is a small part of the bounds: narrow the [estimate] bounds "
+            "around the fit, or use fewer walkers ([posterior] walkers)",
+            stage="posterior",
+        )
     raise CalibrationConfigError(
         f"no finite posterior density at {len(todo)} of {walkers} starting points after "
         f"{tries} uniform draws over the bounds: the constraint (or failing runs) leaves "
@@ -189,7 +206,7 @@ def sample_posterior(
         done = saved.restore(sampler, problem) if saved is not None else 0
         if done == 0:
             rng = np.random.default_rng(settings.seed)
-            start, lp0 = _dispersed_starts(problem, walkers, log_prob, rng)
+            start, lp0 = _dispersed_starts(problem, walkers, log_prob, rng, constraint=constraint)
             sampler.random_state = np.random.RandomState(settings.seed).get_state()
             initial = emcee.State(start, log_prob=lp0)
         else:  # the last saved step, with the generator's state after it

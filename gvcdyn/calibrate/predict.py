@@ -27,8 +27,8 @@ import xarray as xr
 from gvcdyn.calibrate.cases import CaseIssue, apply_mapping, parse_mapping, read_case_csv
 from gvcdyn.calibrate.config import parse_config
 from gvcdyn.calibrate.likelihood import level_probabilities
-from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.errors import CalibrationConfigError, OutputWriteError
+from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
+from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError, OutputWriteError
 from gvcdyn.io.results_io import atomic_write, read_netcdf
 from gvcdyn.limits import chunk_rows
 from gvcdyn.model import load
@@ -102,6 +102,13 @@ def predict(
     """Probabilities of every outcome level for each case of ``cases_path``, averaged over
     the fit's draws (see the module docstring); ``point``: the estimate alone."""
     ds = read_fit(fit_path)
+    if float(ds.attrs.get("objective", 0.0)) >= FAILED:
+        raise CalibrationInfeasibleError(
+            f"{fit_path} records no fit: its objective {ds.attrs['objective']:.4g} is the "
+            "failure sentinel (no parameter set held every reality check, or every "
+            "candidate's runs failed; written by a gvcdyn that did not refuse it)",
+            hint="run 'gvcdyn calibrate' again: it now says which checks cannot hold",
+        )
     config_path = Path(ds.attrs.get("config_path") or ".")
     config = parse_config(
         _toml(ds.attrs["config_text"]), path=config_path, text=ds.attrs["config_text"]

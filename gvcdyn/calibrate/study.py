@@ -40,6 +40,7 @@ import xarray as xr
 from gvcdyn._version import __version__
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.config import CalibrationConfig
+from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.fit import FitResult, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.posterior import fit_attributes, fit_variables, sample_posterior
@@ -67,6 +68,12 @@ def calibrate(
     folds (see the module docstring). ``progress`` hears of each step as a stage, and of
     its work as tasks: every generation of each differential-evolution start (see
     ``fit``), the profiles, replicates, posterior moves and folds as they finish.
+
+    Raises ``CalibrationInfeasibleError`` when a step finds no parameter set inside the
+    support (no candidate holds every reality check of ``config.checks``, or every
+    candidate's runs fail): the fit, before the uncertainty, posterior and
+    cross-validation steps, or a cross-validation fold's refit. Its message names the
+    checks (or cases) that fail and by how much; there is no Dataset to return.
     """
     if seed is not None:
         config = config.with_seed(seed)
@@ -164,6 +171,10 @@ def fit_dataset(
     settings and convergence verdict as ``posterior_*`` attributes;
     ``gvcdyn.calibrate.posterior.inference_data`` turns them back into ArviZ's format.
     """
+    if is_failed(result.objective):  # the failure sentinel is no fit: never written as one
+        raise no_fit(
+            problem, result.theta, step=f"the fit given (objective {result.objective:.4g})"
+        )
     cfg = problem.config
     names = list(problem.names)
     outcomes = [o.column for o in problem.outcomes]
@@ -261,7 +272,11 @@ def fit_dataset(
                 "profile_delta": (
                     ("parameter", "profile_point"),
                     delta,
-                    {"description": "profile objective minus its minimum"},
+                    {
+                        "description": "profile objective minus its minimum (inf: with the "
+                        "parameter pinned there the refit found no parameter set where every "
+                        "reality check holds and the runs succeed)"
+                    },
                 ),
                 "lower": (
                     ("parameter",),

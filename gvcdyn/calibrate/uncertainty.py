@@ -7,7 +7,11 @@
   (rises by less than ``FLAT`` anywhere) marks a structurally unidentifiable parameter;
   one that rises but never crosses 1.92 on a side is practically unidentifiable (an
   open-ended interval). An estimate ON a bound closes its interval there (one-sided
-  interval, "identifiable (estimate at a bound)"): the data push against the bound.
+  interval, "identifiable (estimate at a bound)"): the data push against the bound. A grid
+  point whose refit finds no parameter set in the support (a reality check that cannot
+  hold with the parameter pinned there) has delta inf, and closes the interval at the
+  last point inside; a failed estimate (``feasibility``) is refused, as is a bootstrap
+  whose replicates find nothing.
 - Fisher information: the Hessian of the objective at the optimum in unit-scaled
   parameters (central differences, one batch); its numerical rank says how many
   directions the data distinguish, but only where the Hessian is an information matrix:
@@ -34,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.feasibility import is_failed, no_fit
+from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.calibrate.search import batched_search
 from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks
 from gvcdyn.execute import Execution
@@ -118,6 +123,13 @@ def profiles(
     than the fit, the caller learns that the fit had not converged.
     """
     theta = np.asarray(theta, dtype=float)
+    if is_failed(objective):
+        raise no_fit(
+            problem,
+            theta,
+            step=f"the fit given to the profiles (objective {objective:.4g})",
+            stage="profiles",
+        )
     refit = ProfileRefit(problem, theta, points)
     results = run_tasks(
         refit,
@@ -141,7 +153,11 @@ def profiles(
     )
     result = []
     for i, grid in enumerate(refit.grids):
-        result.append(_interval(problem.names[i], grid, values[i] - best, best_theta[i]))
+        # a grid point whose refit found no parameter set in the support (a check that
+        # cannot hold with the parameter pinned there, or failed runs) is infinitely
+        # unlikely, not FAILED - best
+        delta = np.where(values[i] >= FAILED, np.inf, values[i] - best)
+        result.append(_interval(problem.names[i], grid, delta, best_theta[i]))
     return result, best_theta, best
 
 
@@ -206,7 +222,8 @@ def _interval(name: str, grid: np.ndarray, delta: np.ndarray, at: float) -> Prof
             nxt = j + direction
             if delta[nxt] > THRESHOLD_95:
                 d0, d1 = delta[j], delta[nxt]
-                frac = (THRESHOLD_95 - d0) / (d1 - d0) if d1 != d0 else 0.0
+                # outside the support at nxt (inf): the last point known inside closes it
+                frac = (THRESHOLD_95 - d0) / (d1 - d0) if d1 != d0 and np.isfinite(d1) else 0.0
                 crossing = grid[j] + np.clip(frac, 0.0, 1.0) * (grid[nxt] - grid[j])
                 break
             j = nxt
@@ -308,9 +325,10 @@ def bootstrap(
     if replicates <= 0:
         return None
     refit = BootstrapRefit(problem, theta)
+    tasks = bootstrap_tasks(problem, theta, replicates, seed, starts)
     results = run_tasks(
         refit,
-        bootstrap_tasks(problem, theta, replicates, seed, starts),
+        tasks,
         job_part(execution, "bootstrap"),
         problem=problem,
         config=job_config(problem, "case bootstrap", start=theta, starts=starts),
@@ -319,6 +337,17 @@ def bootstrap(
         description="bootstrap replicates",
     )
     fitted, values, cuts = refit.unpack(results)
+    if is_failed(values):  # a replicate with no fit would enter the intervals as a point
+        failed = np.flatnonzero(values >= FAILED)
+        raise no_fit(
+            problem,
+            fitted[failed],
+            step=f"the case bootstrap ({len(failed)} of {replicates} replicate refits, from "
+            "the estimate given and random starts)",
+            weights=tasks[failed[0]]["weights"],
+            missed="start the bootstrap from a fitted estimate (one inside the support)",
+            stage="bootstrap",
+        )
     low, high = np.percentile(fitted, [2.5, 97.5], axis=0)
     return Bootstrap(fitted, values, cuts, low, high, seed)
 

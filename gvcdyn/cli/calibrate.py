@@ -66,6 +66,10 @@ def calibrate(
 ) -> None:
     """Fit the config's parameters to the case outcomes (ordered logit, multi-start DE).
 
+    Stops with an error, and writes no fit, when no parameter set inside the bounds holds
+    every reality check of the config's `checks` (or every candidate's runs fail): it
+    names the checks that fail at the closest candidate tried and by how much.
+
     Writes estimates, 95% profile-likelihood and bootstrap intervals, profiles,
     identifiability (Fisher rank, collinearity index), the objective, the number of model
     runs, convergence messages, the config and the case file's SHA-256.
@@ -82,6 +86,7 @@ def calibrate(
 
     from gvcdyn.calibrate.config import as_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
+    from gvcdyn.errors import CalibrationInfeasibleError
     from gvcdyn.io.results_io import check_writable, write_netcdf
 
     check_output(out_path, {".nc": "netcdf"}, what="the fit", example="results/fit.nc")
@@ -100,14 +105,32 @@ def calibrate(
         executor_from_options(workers, scheduler) as executor,
         RichProgress(err, stage_lines=True) as progress,
     ):
-        ds = run_calibration(
-            cfg,
-            seed=seed,
-            crossval=crossval,
-            progress=progress,
-            command_line=["gvcdyn", *sys.argv[1:]],
-            execution=Execution(executor, out_path, resume=resume, resume_command=resume_command()),
-        )
+        try:
+            ds = run_calibration(
+                cfg,
+                seed=seed,
+                crossval=crossval,
+                progress=progress,
+                command_line=["gvcdyn", *sys.argv[1:]],
+                execution=Execution(
+                    executor, out_path, resume=resume, resume_command=resume_command()
+                ),
+            )
+        except CalibrationInfeasibleError as exc:
+            # No fit file is written. A fit that found nothing is a finished answer, not an
+            # interruption: the same config gives it again and a changed one could not
+            # resume its tasks, which, kept, would make the next run refuse to start over
+            # them. A posterior or cross-validation that found nothing follows a sound
+            # fit: its steps are kept, to be written without the step that failed.
+            if exc.stage not in _SKIPPABLE:
+                remove_checkpoints(out_path)
+                raise
+            flag = _SKIPPABLE[exc.stage]
+            argv = [a for a in sys.argv if a != flag.replace("--no-", "--")] + [flag]
+            raise exc.advise(
+                f"{exc.hint}; the fit's finished steps are kept beside {out_path}: "
+                f"{resume_command(argv)} writes the fit without that step"
+            ) from None
     if skipped:
         ds.attrs["posterior_skipped"] = "--no-posterior: the config's [posterior] was not sampled"
     with writing(out_path):
@@ -115,6 +138,10 @@ def calibrate(
     remove_checkpoints(out_path)  # only now: a failed write keeps every finished task
     _print_fit(ds)
     out.print(f"fit: {out_path}")
+
+
+#: calibration steps after the fit whose failure leaves a fit to write, and their skip flag
+_SKIPPABLE = {"posterior": "--no-posterior", "crossval": "--no-crossval"}
 
 
 def _interrupted(out_path: Path) -> str:
