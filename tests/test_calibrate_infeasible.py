@@ -26,7 +26,7 @@ from gvcdyn.calibrate.fit import fit
 from gvcdyn.calibrate.posterior import sample_posterior
 from gvcdyn.calibrate.predict import predict
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
-from gvcdyn.calibrate.uncertainty import bootstrap, profiles
+from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.cli import run_cli
 from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError
 from gvcdyn.io.results_io import write_netcdf
@@ -144,6 +144,25 @@ def test_profiles_mark_points_outside_the_support_and_refuse_a_failed_estimate(t
         )
         profiles(impossible, theta, FAILED, 5)
     assert caught.value.stage == "profiles"
+
+
+def test_the_fisher_information_is_not_valid_where_a_neighbours_runs_fail(monkeypatch):
+    """A finite difference through a failed run is 1e10 / h**2, not a curvature: the
+    Fisher information says it is not valid, and why, instead of reporting a rank."""
+    problem = CalibrationProblem.from_config(quick_toy_config())
+    theta = np.array([0.3, 0.2])
+    assert identifiability(problem, theta).valid
+    quantities = problem.quantities
+
+    def failing_above(theta_, cases=None):  # the points with Learning Rate above 0.3
+        s, status = quantities(theta_, cases)
+        status = status.copy()
+        status[np.atleast_2d(theta_)[:, 0] > 0.3 + 1e-9] = 1
+        return s, status
+
+    monkeypatch.setattr(problem, "quantities", failing_above)
+    ident = identifiability(problem, theta)
+    assert not ident.valid and "runs fail at 3 of the 9 points" in ident.note
 
 
 def test_a_bootstrap_from_a_failed_estimate_is_refused(impossible_problem):

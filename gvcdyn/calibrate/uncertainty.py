@@ -16,9 +16,10 @@
   parameters (central differences, one batch); its numerical rank says how many
   directions the data distinguish, but only where the Hessian is an information matrix:
   at an interior optimum, positive semi-definite. An estimate on a bound (the differences
-  are then taken beside it, not around it) or a clearly negative eigenvalue (a saddle or
-  a kink, not a minimum) makes it not valid, and it is reported as such, with the reason,
-  not as a rank.
+  are then taken beside it, not around it), a clearly negative eigenvalue (a saddle or
+  a kink, not a minimum) or runs that fail at a point of the differences (their value is
+  the failure sentinel, not a likelihood) makes it not valid, and it is reported as
+  such, with the reason, not as a rank.
 - Collinearity index (Brun et al. 2001) of the sensitivity matrix of every case's model
   quantities to the unit-scaled parameters (columns normalised): above about 15 the set
   is poorly identifiable. Pairs whose sensitivity vectors are nearly parallel are listed.
@@ -283,6 +284,11 @@ def identifiability(problem: CalibrationProblem, theta: np.ndarray) -> Identifia
     reasons = []
     if at_bound:
         reasons.append(f"estimate at a bound ({', '.join(at_bound)})")
+    if is_failed(f):  # FAILED in a difference: a curvature of 1e10 / h**2, not of the data
+        reasons.append(
+            f"runs fail at {int(np.sum(f >= FAILED))} of the {len(f)} points of the finite "
+            "differences next to the estimate"
+        )
     negative = eig < -NEGATIVE_EIGEN * max(abs(eig).max(), 1e-300)
     if negative.any() or not np.all(np.isfinite(eig)):
         reasons.append(f"{int(negative.sum())} negative eigenvalue(s), smallest {eig.min():.3g}")
