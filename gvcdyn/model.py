@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from gvcdyn.backend import codegen
 from gvcdyn.backend.compiler import cache_dir
 from gvcdyn.backend.kernel import Kernel
 from gvcdyn.backend.lever_names import remember, unknown_message
 from gvcdyn.backend.timegrid import TimeGrid, evaluate, make_grid, refuse_controls_read_at_run
-from gvcdyn.dataset import build_dataset
 from gvcdyn.errors import (
     GvcdynError,
     KernelCacheError,
@@ -43,10 +41,18 @@ from gvcdyn.model_settings import ModelSettings, read_settings, settings_path
 from gvcdyn.status import describe
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
     from gvcdyn.outcomes import Outcome
     from gvcdyn.space import ParameterSpace
 
-ParamsLike = Mapping[str, float | Sequence[float] | np.ndarray] | pd.DataFrame | None
+# pandas and xarray are imported where a table or a Dataset is made, not with this module:
+# together about 0.27 s of CPU that a cold build (translate, compile, ``simulate``) and an
+# Evaluator never use (issue 21; tests/test_lazy_imports.py keeps it so).
+ParamsLike = Union[  # typing.Union: "pd.DataFrame" is a string, pandas not imported
+    Mapping[str, float | Sequence[float] | np.ndarray], "pd.DataFrame", None
+]
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,8 @@ class Model:
             }
             for p in self.parameters
         ]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=["name", "default", "min", "max", "units", "doc"])
 
     def parameter(self, name: str) -> ir.Parameter:
@@ -295,7 +303,7 @@ class Model:
         """One row of parameter values per run, from a dict of scalars/arrays or a DataFrame."""
         if params is None:
             params = {}
-        if isinstance(params, pd.DataFrame):
+        if _is_frame(params):
             columns = _frame_columns(params)
             n_runs = len(params)
         elif isinstance(params, Mapping):
@@ -535,6 +543,8 @@ class Model:
         grid = self.grid(matrix, final_time=final_time, time_step=time_step, saveper=saveper)
         plan = self._plan(variables)
         raw = self.simulate(matrix, method=method, grid=grid, columns=plan.columns, checked=True)
+        from gvcdyn.dataset import build_dataset  # imports xarray (ParamsLike's comment)
+
         return build_dataset(self, raw, plan.reported, matrix, method)
 
     def _plan(self, variables: Sequence[str] | None) -> _Plan:
@@ -611,6 +621,13 @@ class Model:
     def status_message(self, code: int) -> str:
         """What a run's status code means."""
         return describe(code)
+
+
+def _is_frame(value: object) -> bool:
+    """Whether ``value`` is a pandas DataFrame, without importing pandas: if pandas is not
+    imported yet, nothing can be one."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
 def _frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -76,15 +76,19 @@ class ExternalData:
 
     # ------------------------------------------------------------------ subscripts
     def resolve_ranges(self, ranges: list[Any]) -> list[Any]:
-        """Subscript ranges with every GET XLS/DIRECT SUBSCRIPT replaced by its elements."""
-        from pysd.py_backend.external import ExtSubscript
+        """Subscript ranges with every GET XLS/DIRECT SUBSCRIPT replaced by its elements.
 
+        PySD's reader (and with it pandas, xarray and openpyxl) is imported only for a
+        model that has such a range (``gvcdyn.language.pysd_package``).
+        """
         resolved = []
         for rng in ranges:
             spec = rng.subscripts
             if not isinstance(spec, dict):
                 resolved.append(rng)
                 continue
+            from pysd.py_backend.external import ExtSubscript
+
             what = f"subscript range '{rng.name}'"
             self._hash(spec["file"], what)
             elements = self._pysd(
