@@ -151,7 +151,10 @@ def _run_starts(
             for bar in bars.values():  # the starts run one after another here
                 bar.done()
             bars[index] = progress.task(f"DE start {index + 1}/{len(task.seeds)}", task.maxiter)
-        bars[index].update(generation, note=f"best {best:.4f}")
+        # the sentinel is no value: say that nothing in the support was found yet
+        bars[index].update(
+            generation, note="best: none yet" if is_failed(best) else f"best {best:.4f}"
+        )
 
     task.progress = live
     results = run_tasks(
