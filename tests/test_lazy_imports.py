@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gvcdyn.language.frontend import declared_encoding
 from gvcdyn.language.pysd_package import _DeferredPackage, defer_init
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,3 +126,31 @@ def test_a_deferred_init_that_fails_fails_again_on_the_next_lookup(tmp_path, mon
     assert type(module) is _DeferredPackage
     defer_init("gvcdyn_no_such_package_anywhere")  # not installed: nothing registered
     assert "gvcdyn_no_such_package_anywhere" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        b"{UTF-8}\n",
+        b"{UTF-8}\r\n",
+        b"{windows-1252}\n",
+        b"{UTF-8} {extra}\n",  # PySD takes from the first '{' to the last '}'
+        b"{UTF-8}",  # the whole file on one line
+        b"no mark here\n",
+        b"\n",
+        b"\xef\xbb\xbf{UTF-8}\n",  # a byte-order mark: PySD's own guess
+        b"{ISO-8859-1} caf\xe9\n",  # not ASCII: PySD's own guess
+    ],
+)
+def test_the_declared_encoding_is_pysds_reading(first_line, tmp_path) -> None:
+    """Where gvcdyn reads the ``{...}`` mark itself, it reads what PySD's detector does;
+    elsewhere it leaves the file to PySD (None)."""
+    from pysd.translators.vensim import vensim_utils
+
+    path = tmp_path / "m.mdl"
+    path.write_bytes(first_line + b"x = 1\n~~|\n")
+    found = declared_encoding(path.read_bytes())
+    if found is not None:
+        assert found == vensim_utils._detect_encoding_from_file(path)
+    expected_read_here = first_line.isascii() and b"{" in first_line
+    assert (found is not None) == expected_read_here
