@@ -14,7 +14,7 @@ path that could give those cases a route to new functions. It prints
    functions (``function pressure``), and the coded levels of those cases;
 2. with ``--refit``: each candidate of ``CANDIDATES`` (an equation replaced in a copy of
    gvc_upgrading_v3.mdl, its form and source stated before it was measured) refitted with
-   the fit's config without its posterior (about 95 s CPU each), and its objective,
+   the fit's config without its posterior (about 77 s CPU each), and its objective,
    estimates and face validity (Spearman rho over all 41 and the 31 not started by buyers,
    foreign firms or a domestic TNC); a candidate under which no parameter set satisfies
    the checks is reported as such.
@@ -63,6 +63,17 @@ CANDIDATES: dict[str, dict[str, str]] = {
     },
     # production alone: "requiring only limited innovation" read as none
     "production_only": {"comprehensive capability": "(Process Capability+Product Capability)/2"},
+    # not sec.7's path but its other half: balanced networks are "based on sharing of
+    # competences and focussed on developing new products"; [S sec.4, sec.5, sec.8]'s
+    # buyers that inhibit new functions are captive ones. So an adopting buyer's demands
+    # direct search to new functions in the part of the relation that is not captive
+    # (1 - Buyer Control); the captive part stays production-directed
+    "buyer_shares_where_balanced": {
+        "function pressure": (
+            "1-(1-shock pressure^Search Response Exponent)*(1-state push)"
+            "*(1-buyer adoption*Buyer Challenge*Production Gap*(1-Buyer Control))"
+        )
+    },
 }
 
 
