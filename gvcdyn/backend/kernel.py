@@ -43,14 +43,14 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numba
 import numpy as np
 
 from gvcdyn.backend import adaptive, codegen
-from gvcdyn.backend.compiler import compile_headroom, load_kernel_module
+from gvcdyn.backend.compiler import compile_headroom, fewer_collections, load_kernel_module
 from gvcdyn.backend.timegrid import TimeGrid
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
@@ -79,6 +79,7 @@ class Kernel:
         self.source = source
         self.method = method
         self._function: Any = None
+        self._called = False  # once called, the function is compiled (fewer_collections)
 
     @classmethod
     def for_model(cls, model: ir.ModelIR, source: str, method: str) -> Kernel:
@@ -96,6 +97,7 @@ class Kernel:
         self.source = state["source"]
         self.method = state["method"]
         self._function = None
+        self._called = False
 
     @property
     def function(self) -> Any:
@@ -143,7 +145,8 @@ class Kernel:
         matrix, save_rows, columns = (_read_only(a) for a in (matrix, grid.save_rows, columns))
         function = self.function
         # the first call compiles (or loads from the cache)
-        with compile_headroom(), _threads_at_most(n_runs):
+        compiling = nullcontext() if self._called else fewer_collections()
+        with compile_headroom(), compiling, _threads_at_most(n_runs):
             function(
                 matrix,
                 values,
@@ -156,6 +159,7 @@ class Kernel:
                 grid.saveper,
                 grid.final_time,
             )
+        self._called = True
 
 
 class Threaded:
