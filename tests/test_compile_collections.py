@@ -1,5 +1,6 @@
-"""While numba compiles a kernel, Python's garbage collector runs less often, and the
-process's thresholds are as they were afterwards (``compiler.fewer_collections``)."""
+"""While numba compiles a kernel or PySD parses a model, Python's garbage collector runs
+less often, and the process's thresholds are as they were afterwards
+(``gvcdyn.limits.fewer_collections``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 import gvcdyn
-from gvcdyn.backend import compiler
-from gvcdyn.backend.compiler import COMPILE_GC_THRESHOLD, fewer_collections
+from gvcdyn import limits
+from gvcdyn.limits import GEN0_THRESHOLD, fewer_collections
 
 TEACUP = Path(__file__).resolve().parent / "sd-test-models" / "teacup" / "teacup.mdl"
 
@@ -27,10 +28,10 @@ def _thresholds():
 def test_the_threshold_is_raised_inside_and_put_back_after() -> None:
     gc.set_threshold(700, 10, 10)
     with fewer_collections():
-        assert gc.get_threshold() == (COMPILE_GC_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (GEN0_THRESHOLD, 10, 10)
         with fewer_collections():  # nested: still raised
-            assert gc.get_threshold()[0] == COMPILE_GC_THRESHOLD
-        assert gc.get_threshold()[0] == COMPILE_GC_THRESHOLD
+            assert gc.get_threshold()[0] == GEN0_THRESHOLD
+        assert gc.get_threshold()[0] == GEN0_THRESHOLD
     assert gc.get_threshold() == (700, 10, 10)
 
 
@@ -73,17 +74,17 @@ def test_overlapping_threads_put_back_the_original() -> None:
         thread.start()
         assert inside.wait(10)
     # the first one out leaves it raised while the other thread still compiles
-    assert gc.get_threshold()[0] == COMPILE_GC_THRESHOLD
+    assert gc.get_threshold()[0] == GEN0_THRESHOLD
     release.set()
     thread.join(10)
     assert gc.get_threshold() == (700, 10, 10)
-    assert compiler._gc_depth == 0
+    assert limits._gc_depth == 0
 
 
 def test_a_kernels_first_run_raises_the_threshold_and_puts_it_back(monkeypatch) -> None:
     gc.set_threshold(700, 10, 10)
     seen: list[int] = []
-    real = compiler.fewer_collections
+    real = limits.fewer_collections
 
     def spy(*args, **kwargs):
         seen.append(1)
@@ -96,3 +97,23 @@ def test_a_kernels_first_run_raises_the_threshold_and_puts_it_back(monkeypatch) 
     assert seen == [1], "only a kernel's first call may compile"
     assert gc.get_threshold() == (700, 10, 10)
     assert np.array_equal(first.values, second.values)
+
+
+def test_pysds_parse_runs_with_fewer_collections(monkeypatch) -> None:
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    from gvcdyn.language import frontend
+
+    gc.set_threshold(700, 10, 10)
+    seen: list[int] = []
+    parse = VensimFile.parse
+
+    def spy_parse(self, *args, **kwargs):
+        seen.append(gc.get_threshold()[0])  # what PySD's parse runs under
+        return parse(self, *args, **kwargs)
+
+    monkeypatch.setattr(VensimFile, "parse", spy_parse)
+    abstract, _ = frontend.read_abstract_model(TEACUP)
+    assert abstract.sections[0].elements
+    assert seen == [GEN0_THRESHOLD]
+    assert gc.get_threshold() == (700, 10, 10)

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import io
 import os
@@ -172,43 +171,6 @@ def compile_headroom(limit: int = 50_000) -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(previous)
-
-
-#: Python's first-generation threshold while numba compiles (its default is 700)
-COMPILE_GC_THRESHOLD = 10_000
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_saved: tuple[int, ...] = ()
-
-
-@contextlib.contextmanager
-def fewer_collections(threshold: int = COMPILE_GC_THRESHOLD) -> Iterator[None]:
-    """Let Python's cyclic garbage collector run less often while numba compiles.
-
-    numba's compiler allocates millions of short-lived objects, and at Python's default
-    thresholds that triggers a full collection (every object of the process) two or
-    three times per kernel: 0.2-0.3 s of CPU in a cold build of ``gvc_upgrading``,
-    0.04-0.08 s with the first generation collected every 10,000 allocations instead
-    of 700 (issue 21; gc.callbacks timing). The garbage is collected all the same, a
-    little later; only when collections happen changes, never what a kernel computes.
-    The thresholds are the process's: nested or concurrent uses set them once and the
-    last one out puts back what it found, unless someone else changed them meanwhile;
-    a threshold of 0 (automatic collection off) is left alone.
-    """
-    global _gc_depth, _gc_saved
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_saved = gc.get_threshold()
-            if 0 < _gc_saved[0] < threshold:
-                gc.set_threshold(threshold, *_gc_saved[1:])
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_saved[0] > 0 and gc.get_threshold()[0] == threshold:
-                gc.set_threshold(*_gc_saved)
 
 
 def load_kernel_module(source: str) -> ModuleType:

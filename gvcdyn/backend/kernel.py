@@ -50,10 +50,11 @@ import numba
 import numpy as np
 
 from gvcdyn.backend import adaptive, codegen
-from gvcdyn.backend.compiler import compile_headroom, fewer_collections, load_kernel_module
+from gvcdyn.backend.compiler import compile_headroom, load_kernel_module
 from gvcdyn.backend.timegrid import TimeGrid
 from gvcdyn.errors import SimulationSettingsError
 from gvcdyn.language import ir
+from gvcdyn.limits import fewer_collections
 
 
 def check_method(method: str) -> str:

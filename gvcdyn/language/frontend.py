@@ -21,7 +21,7 @@ from typing import Any
 from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
 from gvcdyn.language.source_location import CleanText
 from gvcdyn.language.vensim_precedence import vensim_visitor
-from gvcdyn.limits import check_model_text
+from gvcdyn.limits import check_model_text, fewer_collections
 
 
 def read_abstract_model(path: str | Path) -> tuple[Any, str]:
@@ -44,7 +44,7 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
     check_model_text(data.decode("utf-8", errors="replace"), path)  # before PySD parses
     from pysd.translators.vensim.vensim_file import VensimFile
 
-    with warnings.catch_warnings(), vensim_visitor():
+    with warnings.catch_warnings(), vensim_visitor(), fewer_collections():
         warnings.simplefilter("ignore")
         try:
             vensim_file = VensimFile(path, encoding=declared_encoding(data))
