@@ -68,6 +68,10 @@ CANDIDATES: dict[str, dict[str, str]] = {
     # buyers that inhibit new functions are captive ones. So an adopting buyer's demands
     # direct search to new functions in the part of the relation that is not captive
     # (1 - Buyer Control); the captive part stays production-directed
+    # for the sweeps, not the 11: lead firms "try to prevent them acquiring such new
+    # competences" [S sec.5]: blocking answers the supplier's attempts (its
+    # function-directed search), not only the capability it has already gained
+    "blocking_answers_attempts": {"supplier move": "Functional Search"},
     "buyer_shares_where_balanced": {
         "function pressure": (
             "1-(1-shock pressure^Search Response Exponent)*(1-state push)"
