@@ -19,20 +19,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from v3_fit_estimates import CONSTRAINED_41
 
 import gvcdyn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
 import v3_buyer_start_after_shock as bs  # noqa: E402  (a study script, not a package)
-
-#: results/fit_v3_checks.nc's estimate (models/README.md), rounded.
-CONSTRAINED_41 = {
-    "Entrant Price Pressure": 0.424, "Share Loss Sensitivity": 6.85,
-    "Capability Erosion Rate": 0.0982, "Learning Adaptation Rate": 2.41,
-    "Product Local Learning Share": 0.643, "Innovation Depreciation Rate": 0.0256,
-    "Shock Order Loss": 0.658, "Innovation Learning Rate": 0.322,
-}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)

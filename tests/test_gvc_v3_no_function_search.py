@@ -16,18 +16,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from v3_fit_estimates import CONSTRAINED_41
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
 import v3_no_function_search as nfs  # noqa: E402  (a study script, not a package)
 
-#: results/fit_v3_checks_post.nc's estimate (models/README.md), rounded.
-CONSTRAINED_41 = {
-    "Entrant Price Pressure": 0.424, "Share Loss Sensitivity": 6.85,
-    "Capability Erosion Rate": 0.0982, "Learning Adaptation Rate": 2.41,
-    "Product Local Learning Share": 0.643, "Innovation Depreciation Rate": 0.0256,
-    "Shock Order Loss": 0.658, "Innovation Learning Rate": 0.322,
-}  # fmt: skip
 NOT_SHOCK_OR_STATE = ("buyer-led", "none:FDI-attraction", "none:domestic-TNC-led", "none")
 
 
