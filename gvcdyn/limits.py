@@ -222,3 +222,16 @@ def fewer_collections(threshold: int = GEN0_THRESHOLD) -> Iterator[None]:
             _gc_depth -= 1
             if _gc_depth == 0 and _gc_saved[0] > 0 and gc.get_threshold()[0] == threshold:
                 gc.set_threshold(*_gc_saved)
+
+
+def _reset_collections_in_child() -> None:
+    """In a forked child: no thread of the parent is compiling there, so the thresholds
+    a parent's ``fewer_collections`` raised go back, and the lock starts free."""
+    global _gc_lock, _gc_depth
+    _gc_lock = threading.Lock()
+    if _gc_depth and _gc_saved[0] > 0 and gc.get_threshold()[0] == GEN0_THRESHOLD:
+        gc.set_threshold(*_gc_saved)
+    _gc_depth = 0
+
+
+os.register_at_fork(after_in_child=_reset_collections_in_child)

@@ -5,6 +5,7 @@ less often, and the process's thresholds are as they were afterwards
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from pathlib import Path
 
@@ -116,4 +117,17 @@ def test_pysds_parse_runs_with_fewer_collections(monkeypatch) -> None:
     abstract, _ = frontend.read_abstract_model(TEACUP)
     assert abstract.sections[0].elements
     assert seen == [GEN0_THRESHOLD]
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_child_forked_while_compiling_gets_the_thresholds_back() -> None:
+    gc.set_threshold(700, 10, 10)
+    with fewer_collections():
+        pid = os.fork()
+        if pid == 0:  # the child: nobody compiles here
+            ok = gc.get_threshold() == (700, 10, 10) and limits._gc_depth == 0
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
     assert gc.get_threshold() == (700, 10, 10)
