@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,47 @@ def test_a_deferred_package_runs_its_init_once_when_a_name_is_asked(tmp_path, mo
     assert builtins.RUNS_OK == 1
     defer_init(name)  # imported already: left alone
     assert sys.modules[name] is module
+
+
+def test_threads_asking_at_once_wait_for_the_one_init(tmp_path, monkeypatch):
+    """As a second ``import`` waits for the first: a thread asking while another runs the
+    ``__init__`` gets the name once it is defined, not an AttributeError of a half-made
+    module. The ``__init__``'s own lookups of names it has not defined yet are ordinary
+    misses (here ``hasattr``), not a second run."""
+    name = "gvcdyn_deferred_slow"
+    _package(
+        tmp_path,
+        name,
+        "import builtins, sys, time\n"
+        "builtins.RUNS_SLOW += 1\n"
+        "EARLY = hasattr(sys.modules[__name__], 'X')\n"
+        "time.sleep(0.3)  # the other threads ask meanwhile\n"
+        "X = 1\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("builtins.RUNS_SLOW", 0, raising=False)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    import builtins
+
+    defer_init(name)
+    module = sys.modules[name]
+    start = threading.Barrier(4)
+    found: list[object] = []
+
+    def ask() -> None:
+        start.wait(10)
+        try:
+            found.append(module.X)
+        except AttributeError as exc:
+            found.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert found == [1, 1, 1, 1]
+    assert builtins.RUNS_SLOW == 1 and module.EARLY is False
 
 
 def test_a_deferred_init_that_fails_fails_again_on_the_next_lookup(tmp_path, monkeypatch):

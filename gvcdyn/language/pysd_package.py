@@ -30,6 +30,8 @@ from types import ModuleType
 from typing import Any
 
 _LOCK = threading.RLock()
+#: the packages whose deferred ``__init__`` the thread holding ``_LOCK`` is running
+_RUNNING: set[str] = set()
 
 
 class _DeferredPackage(ModuleType):
@@ -37,29 +39,37 @@ class _DeferredPackage(ModuleType):
     does not have yet runs it (:func:`complete`), then the module is a plain module."""
 
     def __getattr__(self, name: str) -> Any:
-        complete(self)
+        if not complete(self):  # asked by the __init__ itself: not defined yet
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         return getattr(self, name)  # now a plain module: found, or AttributeError
 
     def __dir__(self) -> list[str]:
         complete(self)
-        return dir(self)
+        return ModuleType.__dir__(self)
 
 
-def complete(module: ModuleType) -> None:
-    """Run the deferred ``__init__`` of ``module`` (once; a no-op for a plain module).
+def complete(module: ModuleType) -> bool:
+    """Run the deferred ``__init__`` of ``module`` (once; a no-op for a plain module);
+    False when called from inside that ``__init__`` (its own lookups are ordinary ones).
 
-    If the ``__init__`` raises, the module stays deferred, so the next lookup raises
-    the same error again, as a failed import would on the next ``import``.
+    Another thread asking meanwhile waits for the ``__init__`` to finish, as a second
+    ``import`` waits for the first; the module stays deferred until then, so that thread
+    does not see a half-made module (an AttributeError for a name the ``__init__`` has
+    not reached yet). If the ``__init__`` raises, the module stays deferred, so the next
+    lookup raises the same error again, as a failed import would on the next ``import``.
     """
-    with _LOCK:
+    with _LOCK:  # reentrant: only the thread running an __init__ passes while it runs
         if type(module) is not _DeferredPackage:
-            return
-        module.__class__ = ModuleType  # lookups inside the __init__ are ordinary
+            return True
+        if module.__name__ in _RUNNING:
+            return False
+        _RUNNING.add(module.__name__)
         try:
             module.__spec__.loader.exec_module(module)  # type: ignore[union-attr]
-        except BaseException:
-            module.__class__ = _DeferredPackage
-            raise
+        finally:
+            _RUNNING.discard(module.__name__)
+        module.__class__ = ModuleType
+        return True
 
 
 def defer_pysd_init() -> None:
