@@ -196,6 +196,7 @@ GEN0_THRESHOLD = 10_000
 _gc_lock = threading.Lock()
 _gc_depth = 0
 _gc_saved: tuple[int, ...] = ()
+_gc_raised = 0  # the first-generation threshold fewer_collections set (0: none)
 
 
 @contextlib.contextmanager
@@ -204,24 +205,37 @@ def fewer_collections(threshold: int = GEN0_THRESHOLD) -> Iterator[None]:
 
     The garbage is collected all the same, a little later; only when collections
     happen changes, never what a kernel computes or what PySD reads.
-    The thresholds are the process's: nested or concurrent uses set them once and the
-    last one out puts back what it found, unless someone else changed them meanwhile;
-    a threshold of 0 (automatic collection off) is left alone.
+    The thresholds are the process's: nested or concurrent uses set them once (the first
+    one in, with its ``threshold``) and the last one out puts back the first-generation
+    threshold it found, unless someone else changed it meanwhile (their other
+    thresholds, changed meanwhile, are kept too); a threshold of 0 (automatic
+    collection off) is left alone.
     """
-    global _gc_depth, _gc_saved
+    global _gc_depth, _gc_saved, _gc_raised
     with _gc_lock:
         if _gc_depth == 0:
-            _gc_saved = gc.get_threshold()
+            _gc_saved, _gc_raised = gc.get_threshold(), 0
             if 0 < _gc_saved[0] < threshold:
                 gc.set_threshold(threshold, *_gc_saved[1:])
+                _gc_raised = threshold
         _gc_depth += 1
     try:
         yield
     finally:
         with _gc_lock:
             _gc_depth -= 1
-            if _gc_depth == 0 and _gc_saved[0] > 0 and gc.get_threshold()[0] == threshold:
-                gc.set_threshold(*_gc_saved)
+            if _gc_depth == 0:
+                _put_back()
+
+
+def _put_back() -> None:
+    """The first-generation threshold as ``fewer_collections`` found it, if it is still
+    the one it set (the caller holds the lock, the last one out)."""
+    global _gc_raised
+    now = gc.get_threshold()
+    if _gc_raised and now[0] == _gc_raised:
+        gc.set_threshold(_gc_saved[0], *now[1:])
+    _gc_raised = 0
 
 
 def _reset_collections_in_child() -> None:
@@ -229,8 +243,8 @@ def _reset_collections_in_child() -> None:
     a parent's ``fewer_collections`` raised go back, and the lock starts free."""
     global _gc_lock, _gc_depth
     _gc_lock = threading.Lock()
-    if _gc_depth and _gc_saved[0] > 0 and gc.get_threshold()[0] == GEN0_THRESHOLD:
-        gc.set_threshold(*_gc_saved)
+    if _gc_depth:
+        _put_back()
     _gc_depth = 0
 
 

@@ -61,6 +61,26 @@ def test_a_change_made_meanwhile_is_kept() -> None:
     assert gc.get_threshold() == (2_000, 5, 5)
 
 
+def test_other_thresholds_changed_meanwhile_are_kept_and_ours_put_back() -> None:
+    gc.set_threshold(700, 10, 10)
+    with fewer_collections():
+        gc.set_threshold(GEN0_THRESHOLD, 5, 5)  # someone's older generations, meanwhile
+    assert gc.get_threshold() == (700, 5, 5)
+
+
+def test_the_last_one_out_puts_back_what_the_first_one_in_set() -> None:
+    """Uses with other thresholds overlap: the one set (by the first) is put back, even
+    when the last one out asked for another."""
+    gc.set_threshold(700, 10, 10)
+    outer = fewer_collections()
+    outer.__enter__()
+    with fewer_collections(5_000):
+        assert gc.get_threshold()[0] == GEN0_THRESHOLD  # the first one's stays
+        outer.__exit__(None, None, None)  # the first one out: still raised
+        assert gc.get_threshold()[0] == GEN0_THRESHOLD
+    assert gc.get_threshold() == (700, 10, 10)
+
+
 def test_overlapping_threads_put_back_the_original() -> None:
     gc.set_threshold(700, 10, 10)
     inside, release = threading.Event(), threading.Event()
