@@ -1,10 +1,12 @@
-"""Which v3 cases have no function-directed search at all, and two balancing candidates
+"""Which v3 cases have no function-directed search at all, and four candidate equations
 refitted (issue 20; models/README.md "Cases with no function-directed search").
 
 Why a script: the all-41 v3 fits put Innovation Learning Rate on (or 0.8% above) its lower
 bound, and face validity for ``functional_upg`` over all 41 stays near 0. This shows the
 structural reason and tests, by refitting, two readings of [S sec.7]'s captive-to-balanced
-path that could give those cases a route to new functions. It prints
+path that could give those cases a route to new functions, and two more candidates
+(``CANDIDATES``: one aimed at those cases, stated after the finding, one at the sweeps).
+It prints
 
 1. at a v3 fit (default ``results/fit_v3_checks_post.nc``, at the fit's integration):
    per case, the largest ``Functional Search`` over the period and ``Functional
@@ -47,7 +49,7 @@ HIGH_RATE = 3.0
 #: A largest Functional Search below this counts as none (it starts at exactly 0).
 NO_SEARCH = 1e-9
 
-#: Candidate -> {equation: new right-hand side}. Both read [S sec.7]: balanced "modular
+#: Candidate -> {equation: new right-hand side}. The first two read [S sec.7]: balanced "modular
 #: production networks" have "their origin in captive networks", have "the entire range
 #: of required production skills" and require "only limited innovation by the
 #: suppliers"; v3's ``comprehensive capability`` is production x Innovation Capability,
@@ -68,16 +70,16 @@ CANDIDATES: dict[str, dict[str, str]] = {
     # buyers that inhibit new functions are captive ones. So an adopting buyer's demands
     # direct search to new functions in the part of the relation that is not captive
     # (1 - Buyer Control); the captive part stays production-directed
-    # for the sweeps, not the 11: lead firms "try to prevent them acquiring such new
-    # competences" [S sec.5]: blocking answers the supplier's attempts (its
-    # function-directed search), not only the capability it has already gained
-    "blocking_answers_attempts": {"supplier move": "Functional Search"},
     "buyer_shares_where_balanced": {
         "function pressure": (
             "1-(1-shock pressure^Search Response Exponent)*(1-state push)"
             "*(1-buyer adoption*Buyer Challenge*Production Gap*(1-Buyer Control))"
         )
     },
+    # for the sweeps, not the 11: lead firms "try to prevent them acquiring such new
+    # competences" [S sec.5]: blocking answers the supplier's attempts (its
+    # function-directed search), not only the capability it has already gained
+    "blocking_answers_attempts": {"supplier move": "Functional Search"},
 }
 
 
