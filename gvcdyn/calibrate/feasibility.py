@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
+from gvcdyn.calibrate.search import latin_hypercube
 from gvcdyn.checks.run import all_hold
 from gvcdyn.errors import CalibrationInfeasibleError
 
@@ -82,7 +83,8 @@ def _diagnosis(
     missed: str,
 ) -> CalibrationInfeasibleError:
     """``no_fit``'s error, its diagnosis (see the module docstring)."""
-    lhs = problem.from_unit(_latin_hypercube(DIAGNOSIS_POINTS, problem.k))
+    unit = latin_hypercube(np.random.default_rng(DIAGNOSIS_SEED), DIAGNOSIS_POINTS, problem.k)
+    lhs = problem.from_unit(unit)
     candidates = np.vstack([tried, lhs])
     judged = (
         f"{len(candidates)} candidates judged for this message (the {len(tried)} the step "
@@ -248,10 +250,3 @@ def _margin(value: float) -> str:
 
 def _named(problem: CalibrationProblem, theta: np.ndarray) -> dict[str, float]:
     return {n: float(v) for n, v in zip(problem.names, theta, strict=True)}
-
-
-def _latin_hypercube(n: int, k: int) -> np.ndarray:
-    """``(n, k)`` points of the unit cube, one in each of ``n`` strata per coordinate."""
-    rng = np.random.default_rng(DIAGNOSIS_SEED)
-    strata = np.stack([rng.permutation(n) for _ in range(k)], axis=1)
-    return (strata + rng.random((n, k))) / n

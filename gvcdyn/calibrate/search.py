@@ -22,7 +22,7 @@ import numpy as np
 
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 
-__all__ = ["batched_search"]
+__all__ = ["batched_search", "latin_hypercube"]
 
 
 def batched_search(
@@ -96,3 +96,13 @@ def _candidates(
         holds = problem.checks_hold(theta[improving])
         values[improving[~holds]] = FAILED
     return values
+
+
+def latin_hypercube(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``(n, k)`` points of the unit cube, one in each of ``n`` strata per coordinate:
+    local fits' spread starting points (the bootstrap's), and the points a calibration
+    that found nothing judges to say why (``feasibility``)."""
+    if n == 0:
+        return np.empty((0, k))
+    strata = np.stack([rng.permutation(n) for _ in range(k)], axis=1)
+    return (strata + rng.random((n, k))) / n

@@ -41,7 +41,7 @@ import numpy as np
 
 from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
-from gvcdyn.calibrate.search import batched_search
+from gvcdyn.calibrate.search import batched_search, latin_hypercube
 from gvcdyn.calibrate.tasks import job_config, job_part, run_tasks
 from gvcdyn.execute import Execution
 from gvcdyn.progress import Progress, silent
@@ -368,17 +368,9 @@ def bootstrap_tasks(
     n = len(problem.cases)
     counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
     weights = counts * problem.weights[None, :]
-    spread = [_latin_hypercube(rng, starts, problem.k) for _ in range(replicates)]
+    spread = [latin_hypercube(rng, starts, problem.k) for _ in range(replicates)]
     points = [np.vstack([theta[None, :], problem.from_unit(u)]) for u in spread]
     return [{"weights": w.astype(float), "starts": p} for w, p in zip(weights, points, strict=True)]
-
-
-def _latin_hypercube(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """``(n, k)`` points of the unit cube, one in each of ``n`` strata per coordinate."""
-    if n == 0:
-        return np.empty((0, k))
-    strata = np.stack([rng.permutation(n) for _ in range(k)], axis=1)
-    return (strata + rng.random((n, k))) / n
 
 
 class BootstrapRefit:
