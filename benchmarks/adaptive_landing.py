@@ -300,8 +300,8 @@ def main() -> None:
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         parser.error(f"unknown rules {unknown}; choose from {', '.join(RULES)}")
-    if "current" not in rules:
-        rules.insert(0, "current")
+    # first, whether given or not: the "vs cur" column divides by its row, rows[0]
+    rules = ["current", *dict.fromkeys(r for r in rules if r != "current")]
     print(f"load average {os.getloadavg()[0]:.1f}; CPU: kernel, 1 thread, batch {args.batch:,}")
     print(
         f"reference RK4 at 1/{round(1 / args.reference_step)}; per run: tried (accepted +"
