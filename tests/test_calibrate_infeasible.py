@@ -212,6 +212,27 @@ def test_a_failed_cross_validation_keeps_the_fit_and_says_how_to_write_it(
     assert out.exists() and not list(tmp_path.glob("fit.nc.*.job"))
 
 
+def test_a_posterior_that_cannot_start_keeps_the_fit_and_says_how_to_write_it(
+    tmp_path, capsys, monkeypatch
+):
+    """The other skippable step: the fit finds the corner, but of 32 walkers drawn
+    uniformly over the bounds one finds no point of it in 50 draws (seed 3). The advised
+    command (--no-posterior --resume) writes the fit from the kept steps."""
+    config = _cli_config(tmp_path, _write(tmp_path, CORNER))
+    config.write_text(config.read_text() + "\n[posterior]\nsteps = 4\nwalkers = 32\nseed = 3\n")
+    out = tmp_path / "fit.nc"
+    argv = ["calibrate", str(config), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["gvcdyn", *argv])  # what resume_command reads
+    assert run_cli(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: the posterior's starting points")
+    assert f"calibrate {config} --out {out} --no-posterior --resume writes the fit" in last
+    assert not out.exists() and (tmp_path / "fit.nc.fit-starts.job").is_dir()
+    resumed = [*argv, "--no-posterior", "--resume"]
+    assert run_cli(resumed) == 0
+    assert out.exists() and not list(tmp_path.glob("fit.nc.*.job"))
+
+
 def test_predict_refuses_a_fit_file_at_the_failure_sentinel(tmp_path):
     """A fit file written by a gvcdyn that did not refuse the sentinel is no fit."""
     ds = gvcdyn.calibrate(quick_toy_config(maxiter=2))
