@@ -912,3 +912,38 @@ class SplitBatch:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.dispatcher, name)
+
+
+class SavedCellsBatch:
+    """``batch_<method>`` of a one-function kernel, as the generated module exports it:
+    runs ``states`` (the kernel that saves only the cells flagged in ``cells``, stocks,
+    controls and constants, at the start of each step) when every selected cell is one,
+    else ``every`` (issue 21: ``codegen.state_cells`` says why). numba compiles each on
+    its first call, so a process compiles only the one it uses. Other attributes are
+    ``every``'s; ``stats`` adds up the cache counters of both."""
+
+    def __init__(self, every: Any, states: Any, cells: np.ndarray) -> None:
+        self.every = every
+        self.states = states
+        self.cells = cells
+
+    def __call__(
+        self, C: np.ndarray, OUT: np.ndarray, STATUS: np.ndarray, save_rows: np.ndarray,
+        sel: np.ndarray, *rest: Any,
+    ) -> Any:  # fmt: skip
+        batch = self.states if bool(self.cells[sel].all()) else self.every
+        return batch(C, OUT, STATUS, save_rows, sel, *rest)
+
+    @property
+    def stats(self) -> Any:
+        """numba's compile statistics, the cache hits and misses of both kernels summed."""
+        every, states = self.every.stats, self.states.stats
+        return every._replace(
+            cache_hits=every.cache_hits + states.cache_hits,
+            cache_misses=every.cache_misses + states.cache_misses,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("every", "states", "cells"):  # not set yet (while unpickling)
+            raise AttributeError(name)
+        return getattr(self.every, name)

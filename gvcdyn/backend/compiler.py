@@ -137,9 +137,11 @@ def is_compiled(source: str, method: str) -> bool:
     reads numba's cache index names, so it is a hint, never a promise.
     """
     name = method.partition(":")[0]  # an adaptive method's tolerance is in its source
-    pattern = f"{_MODULE_PREFIX}{kernel_key(source)}.batch_{name}-*.nbi"
+    key = f"{_MODULE_PREFIX}{kernel_key(source)}"
+    # either kernel of a method: the one saving state cells only has a name of its own
+    patterns = [f"{key}.batch_{name}-*.nbi", f"{key}.batch_{name}_states-*.nbi"]
     try:
-        return any((cache_dir() / "__pycache__").glob(pattern))
+        return any(any((cache_dir() / "__pycache__").glob(p)) for p in patterns)
     except (OSError, KernelCacheError):
         return False
 

@@ -220,3 +220,18 @@ def stage_function(
         lines += moves("scatter", "_ap", [names[s] for s in saved], i1 + i1)
     lines += ["", ""]
     return StageFunction(name, tuple(lines), arguments, tuple(loaded), saved)
+
+
+def scatter_runs(pointer: str, items: Sequence[tuple[int, str]], indent: str) -> list[str]:
+    """``rt.scatter`` of each local of ``items`` (slot, local) to its slot of ``pointer``:
+    one call per run of consecutive slots, CHUNK values per call at most."""
+    runs: list[list[tuple[int, str]]] = []
+    for slot, local in sorted(items):
+        if runs and slot == runs[-1][-1][0] + 1 and len(runs[-1]) < CHUNK:
+            runs[-1].append((slot, local))
+        else:
+            runs.append([(slot, local)])
+    return [
+        f"{indent}rt.scatter({pointer}, {run[0][0]}, ({tuple_items(x for _, x in run)}))"
+        for run in runs
+    ]
