@@ -57,8 +57,9 @@ def _assigned(lines: list[str]) -> list[str]:
 
 
 def _blocks(source: str, method: str) -> list[list[str]]:
-    """The dynamic equations of ``simulate_<method>``'s step, one list per evaluation."""
-    body = source.split(f"def simulate_{method}(")[1].split("\ndef ")[0]
+    """The dynamic equations of ``batch_<method>``'s step (the run is inline), one list
+    per evaluation."""
+    body = source.split(f"def batch_{method}(")[1].split("\ndef ")[0]
     loop = body.split("for step in range(n_steps + 1):")[1]
     first = loop.split("row = save_rows[step]")[0]
     stages = loop.split("time_s = time + ")[1:]

@@ -96,10 +96,10 @@ def test_time_only_values_are_computed_twice_per_step(
     shared = _variant(model, True, monkeypatch).source
     # the onset's and the growth factor's EXP: at step 0, in stages 2 and 4 (was: at the
     # step's start and in stages 2, 3 and 4)
-    assert _function(every_stage, "simulate_rk4").count("np.exp(") == 2 * 4
-    assert _function(shared, "simulate_rk4").count("np.exp(") == 2 * 3
-    assert re.search(r"tt_0 = \(.*np\.exp\(\(g \* time_s\)\)", _function(shared, "simulate_rk4"))
-    assert _function(shared, "simulate_euler") == _function(every_stage, "simulate_euler")
+    assert _function(every_stage, "batch_rk4").count("np.exp(") == 2 * 4
+    assert _function(shared, "batch_rk4").count("np.exp(") == 2 * 3
+    assert re.search(r"tt_0 = \(.*np\.exp\(\(g \* time_s\)\)", _function(shared, "batch_rk4"))
+    assert _function(shared, "batch_euler") == _function(every_stage, "batch_euler")
 
 
 @pytest.mark.parametrize("time_step", [0.25, 0.125, 0.1])

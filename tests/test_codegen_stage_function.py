@@ -92,7 +92,7 @@ def test_rk4_keeps_its_stages_inline(model: Model) -> None:
     the kernels and in their variants that save state cells only."""
     source = codegen.generate(model.ir, split=False)
     assert "_stage_" not in source
-    assert "def simulate_rk4_states(" in source
+    assert "def batch_rk4_states(" in source
     assert source.count(" inflow = ") == 2 * (1 + 4)
 
 

@@ -104,7 +104,7 @@ def test_saved_values_equal_those_of_the_kernel_storing_every_cell(
     grid = model.grid(matrix[:1], final_time=final_time)
     columns = _columns(model, states)
     source = codegen.generate(model.ir, split=False)
-    assert f"def simulate_{method}_states(" in source
+    assert f"def batch_{method}_states(" in source
     values, status = Kernel(source, method).run(matrix, grid, columns)
     batch = getattr(load_kernel_module(source), f"batch_{method}")
     ran, idle = (batch.states, batch.every) if states else (batch.every, batch.states)
