@@ -926,12 +926,16 @@ class SavedCellsBatch:
         self.every = every
         self.states = states
         self.cells = cells
+        # the state cells' indices: a set test of a few columns takes 0.1 us, indexing
+        # the flags 0.8 us (a call at batch 1 takes about 20 us)
+        self._indices = frozenset(np.flatnonzero(cells).tolist())
 
     def __call__(
         self, C: np.ndarray, OUT: np.ndarray, STATUS: np.ndarray, save_rows: np.ndarray,
         sel: np.ndarray, *rest: Any,
     ) -> Any:  # fmt: skip
-        batch = self.states if bool(self.cells[sel].all()) else self.every
+        only_states = len(sel) <= len(self._indices) and self._indices.issuperset(sel.tolist())
+        batch = self.states if only_states else self.every
         return batch(C, OUT, STATUS, save_rows, sel, *rest)
 
     @property
@@ -944,6 +948,6 @@ class SavedCellsBatch:
         )
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("every", "states", "cells"):  # not set yet (while unpickling)
+        if name in ("every", "states", "cells", "_indices"):  # not set (while unpickling)
             raise AttributeError(name)
         return getattr(self.every, name)
