@@ -44,6 +44,13 @@ Then (2026-12-06 21:47 UTC, load 2-2.6, the better of two interleaved runs) c657
 against a02f8e4, whose adaptive kernels call one stage function holding the equations
 once (gvcdyn.backend.stages): gvc_upgrading rk23 8.09 -> 4.42, rk45 10.47 -> 5.30;
 Euler 3.55 / 3.61 and RK4 6.10 / 5.77 (their source unchanged); teacup euler 2.20 / 2.11.
+
+Then (2026-12-07 00:00 UTC, load 1.2-1.4, two interleaved runs each) eb570fe against
+6628b81 (the run's code inline in the fixed-step batch functions, the parameters read
+16 at a time; and, not this script's doing, gvcdyn imported lazily: the `gvcdyn import`
+stage 0.47 -> 0.13 s): gvc_upgrading Euler 3.25 / 3.18 -> 2.32 / 2.25 (compile + first
+run 2.08 / 2.06 -> 1.61 / 1.57), rk23 3.73 / 3.63 -> 3.30 / 3.13 (its module, from
+``gvcdyn.backend.adaptive``, compiles as before: 2.60 / 2.52 -> 2.55 / 2.44).
 """
 
 from __future__ import annotations
