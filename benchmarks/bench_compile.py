@@ -51,6 +51,12 @@ Then (2026-12-07 00:00 UTC, load 1.2-1.4, two interleaved runs each) eb570fe aga
 stage 0.47 -> 0.13 s): gvc_upgrading Euler 3.25 / 3.18 -> 2.32 / 2.25 (compile + first
 run 2.08 / 2.06 -> 1.61 / 1.57), rk23 3.73 / 3.63 -> 3.30 / 3.13 (its module, from
 ``gvcdyn.backend.adaptive``, compiles as before: 2.60 / 2.52 -> 2.55 / 2.44).
+
+Then (2026-12-07 00:20 UTC, load 1.1-1.6, four alternating rounds) the adaptive
+``batch_<method>`` holding the run's code (no ``simulate_<method>`` compiled apart and
+again inside it) against 065ada3: gvc_upgrading rk23 2.95 / 3.01 / 2.89 / 2.92 ->
+2.73 / 2.69 / 2.74 / 2.82 (compile + first run 2.24-2.32 -> 2.02-2.08); rk45 (two
+rounds) 3.40 / 3.41 -> 3.18 / 3.17.
 """
 
 from __future__ import annotations

@@ -47,8 +47,7 @@ def test_every_cell_is_stored_in_its_slot_by_scatter(model: gvcdyn.Model, module
     cells = codegen.visible_cells(model.ir)
     expected = [names[cell] for cell in cells]
     for method in methods:
-        run = "simulate" if module == "rk23" else "batch"  # fixed-step: the run inline
-        body = source.split(f"def {run}_{method}(")[1].split("\ndef ")[0]
+        body = source.split(f"def batch_{method}(")[1].split("\ndef ")[0]  # the run inline
         calls = re.findall(r"rt\.scatter\(vp, (\d+), \(([^)]*)\)\)", body)
         assert len(calls) == -(-len(cells) // 16)  # ceil: at most 16 cells per call
         stored: list[str] = []

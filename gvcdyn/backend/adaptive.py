@@ -172,6 +172,7 @@ _OWN_NAMES = frozenset(
         "h_min",
         "factor",
         "failing",
+        "stopped",
     }
 )
 
@@ -234,8 +235,8 @@ def _number(value: Fraction | float) -> str:
 
 def generate(model: ir.ModelIR, method: str) -> str:
     """The source of the kernel module of ``model`` for adaptive ``method`` (``rk23``,
-    ``rk45:1e-6``, ...): it defines ``simulate_<name>`` and ``batch_<name>`` with the
-    fixed-step kernels' signature, and the tolerance as a constant (so in the cache key)."""
+    ``rk45:1e-6``, ...): it defines ``batch_<name>`` with the fixed-step kernels'
+    signature, and the tolerance as a constant (so in the cache key)."""
     name, tolerance = parse(method)
     refuse_unsupported(model, method)
     tableau = ADAPTIVE_METHODS[name]
@@ -247,12 +248,11 @@ def generate(model: ir.ModelIR, method: str) -> str:
     stage = codegen.stage_function(model, f"_stage_{name}", names, emitter, save=True)
     if stage is not None:
         lines += stage.lines
-    lines += _simulate_function(model, name, tableau, names, emitter, stage)
-    lines += codegen._batch_function(name)
+    lines += _batch_function(model, name, tableau, names, emitter, stage)
     return "\n".join(lines) + "\n"
 
 
-def _simulate_function(
+def _batch_function(
     model: ir.ModelIR,
     method: str,
     tableau: Tableau,
@@ -260,15 +260,29 @@ def _simulate_function(
     emitter: codegen._Emitter,
     stage: StageFunction | None = None,
 ) -> list[str]:
-    """``simulate_<method>``: the stages call ``stage`` if given (each stage's equations
-    inline otherwise)."""
+    """``batch_<method>``: the runs of a batch (or of a slice of its rows), one after the
+    other, each run's code inside the loop over the rows; the stages call ``stage`` if
+    given (each stage's equations inline otherwise). A run that stops (its step fails)
+    fills the rows not reached, sets its status and leaves the step loop (``stopped``).
+
+    Why inline, not a run function the batch function calls (issue 21, as
+    ``codegen._run_inline`` for the fixed-step kernels): numba optimised and compiled the
+    run's function with LLVM, then once more inside the batch function that links it:
+    gvc_upgrading's rk23 compile and first run took 2.24-2.32 s CPU, 2.02-2.08 s inline
+    (``benchmarks/bench_compile.py --stages``). The same statements on the same values:
+    results are bitwise those of before."""
     plain = names.__getitem__
-    i1, i2, i3, i4, i5 = ("    " * k for k in range(1, 6))
+    i0 = "    "
+    i1, i2, i3, i4, i5 = ("    " * k for k in range(2, 7))
     stocks = {s.symbol: names[s.symbol] for s in model.stocks}
     out = [
         f"@njit({codegen._KERNEL_FLAGS})",
-        f"def simulate_{method}(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time):",
-        f'{i1}"""One run ({method}, adaptive step). Returns its status code."""',
+        f"def batch_{method}(C, OUT, STATUS, save_rows, sel, t0, dt, n_steps, saveper, "
+        "final_time):",
+        f'{i0}"""The runs of a batch ({method}, adaptive step), one after the other."""',
+        f"{i0}for r in range(C.shape[0]):",
+        f"{i1}c = C[r]",
+        f"{i1}out = OUT[r]",
         f"{i1}time = t0",
         f"{i1}status = {OK}",
         f"{i1}next_row = 0  # rows from here on are not reached (yet)",
@@ -310,6 +324,7 @@ def _simulate_function(
         "not finite",
         f"{i1}limit = {MAX_STEPS_PER_UNIT} * (n_steps + 1)",
         f"{i1}t_grid = t0",
+        f"{i1}stopped = False  # the step failed: the run stops",
         f"{i1}for step in range(n_steps + 1):",
         f"{i2}row = save_rows[step]",
         f"{i2}if row >= 0:",
@@ -329,6 +344,8 @@ def _simulate_function(
         out += _stages(model, tableau, names, emitter, stocks, i4)
         out += _control(tableau, stocks, i4)
     out += [
+        f"{i3}if stopped:",
+        f"{i3}    break",
         f"{i3}next_row = row + 1",
     ]
     if stage is not None:  # the stocks, and the last stage's auxiliaries (at this time)
@@ -345,7 +362,7 @@ def _simulate_function(
         f"{i3}if not rt.all_finite(total):",
         f"{i3}    status = max(status, {NONFINITE_OUTPUT})",
         f"{i2}t_grid = t_grid + dt  # the fixed-step kernels' times, accumulated alike",
-        f"{i1}return status",
+        f"{i1}STATUS[r] = status",
         "",
         "",
     ]
@@ -470,7 +487,8 @@ def _control(tableau: Tableau, stocks: Mapping[str, str], indent: str) -> list[s
 
 def _step_size(exponent: str, inner: str, deeper: str, indent: str) -> list[str]:
     """The end of :func:`_control` after an accepted step's new stocks: the next step
-    (and a rejected step's), and the stop when the steps fail."""
+    (and a rejected step's), and the stop when the steps fail (out of the loop over the
+    steps to a saved time; ``stopped`` takes the run out of the loop over saved times)."""
     return [
         # the status if the run stops now (the step limit): of this attempt, not of an
         # earlier step rejected for a value that was not finite
@@ -488,5 +506,7 @@ def _step_size(exponent: str, inner: str, deeper: str, indent: str) -> list[str]
         f"{inner}h = hh * factor",
         f"{indent}if h < h_min or taken > limit:",
         f"{inner}rt.fill_unreached(out, next_row)",
-        f"{inner}return failing",
+        f"{inner}status = failing",
+        f"{inner}stopped = True",
+        f"{inner}break",
     ]
