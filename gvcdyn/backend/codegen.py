@@ -3,12 +3,15 @@
 The generated module is plain, readable Python: one local variable per scalar cell,
 commented with its Vensim name, in the order the IR fixed. It defines
 
-- ``simulate_<method>(c, out, save_rows, sel, t0, dt, n_steps, saveper, final_time)``:
-  one run, serial; ``c`` is the run's parameter row, ``out`` its (saved time x selected
-  variable) block, every cell of which it writes (NaN in the saved rows a run stops
-  before: a non-finite stock, or a dynamic FINAL TIME); returns the run's status code;
-- ``batch_<method>(C, OUT, STATUS, ...)``: a thin loop over runs (the kernel module
-  ``gvcdyn.backend.kernel`` runs slices of a batch's rows on several threads).
+- ``batch_<method>(C, OUT, STATUS, save_rows, sel, t0, dt, n_steps, saveper,
+  final_time)``: the runs of a batch one after the other, each run's code inside the loop
+  over rows (:func:`_run_inline`, from the source of one run, ``simulate_<method>``, which
+  the module does not keep); row ``r`` of ``C`` is a run's parameters, ``OUT[r]`` its
+  (saved time x selected variable) block, every cell of which it writes (NaN in the saved
+  rows a run stops before: a non-finite stock, or a dynamic FINAL TIME), ``STATUS[r]`` its
+  status code. The kernel module ``gvcdyn.backend.kernel`` runs slices of a batch's rows
+  on several threads. Models split into compiled parts keep a ``simulate_<method>`` driver
+  and a batch function that calls it.
 
 Methods are ``euler`` (Vensim's update order, so results agree with Vensim and PySD to
 rounding) and ``rk4`` (classic fourth order; discrete states update once per step).
@@ -909,24 +912,20 @@ def stage_function(
     emitter: _Emitter,
     *,
     save: bool = False,
-    equations: Sequence[ir.Equation] | None = None,
-    rates: Sequence[ir.Expr] | None = None,
-    shared: Sequence[str] = (),
 ) -> stages.StageFunction | None:
     """The function computing a Runge-Kutta stage of ``model`` (``gvcdyn.backend.stages``;
-    None if the model's dynamic equations read a value of an earlier stage): its
-    ``equations`` (the dynamic ones) and the stock ``rates``, from the time, the stocks'
-    stage values, the discrete states and fixed delays' outputs, the ``shared`` symbols
-    (values RK4 computes once per distinct time) and the controls, passed per call, and
-    the run's constants."""
+    None if the model's dynamic equations read a value of an earlier stage): its dynamic
+    equations and the stock rates, from the time, the stocks' stage values, the discrete
+    states and fixed delays' outputs and the controls, passed per call, and the run's
+    constants."""
     if not STAGE_FUNCTIONS:
         return None
-    equations = model.dynamic_equations if equations is None else equations
-    rates = [s.rate for s in model.stocks] if rates is None else rates
+    equations = model.dynamic_equations
+    rates = [s.rate for s in model.stocks]
     stocks = [s.symbol for s in model.stocks]
     varying = ["time", *(d.symbol for d in model.discrete_states)]
     varying += [f.symbol for f in model.fixed_delays]
-    varying += [*shared, *sorted(ir.CONTROL_SYMBOLS - {"time"})]
+    varying += sorted(ir.CONTROL_SYMBOLS - {"time"})
     fixed = {p.symbol for p in model.parameters}
     for block in (model.init_equations, model.initial_values, model.static_equations):
         fixed |= {e.symbol for e in block}
