@@ -211,6 +211,14 @@ class CalibrationInfeasibleError(CalibrationConfigError):
     ``failed_cases``: the case ids whose runs failed there (when the runs are the problem);
     ``candidate``: that candidate, estimated parameter -> value; ``stage``: the step that
     found nothing ("fit", "profiles", "bootstrap", "posterior" or "crossval").
+
+    A calibration with an output (``Execution(output=...)``, as the command line's) ends
+    its checkpoints with the error (``calibrate.tasks.settle_checkpoints``): ``kept``, the
+    folders of the finished steps a fit can still be written from (the step that failed
+    was the posterior or the cross-validation), ``removed``, those deleted because no
+    later run could use them; ``remedy``: what to do about the step itself, the hint
+    before a note of what was kept or removed (a caller that says it in its own words
+    starts from it).
     """
 
     stage: str = "fit"
@@ -218,6 +226,9 @@ class CalibrationInfeasibleError(CalibrationConfigError):
     never_held: tuple[tuple[str, float], ...] = ()
     failed_cases: tuple[str, ...] = ()
     candidate: dict[str, float] | None = None
+    kept: tuple[Path, ...] = ()
+    removed: tuple[Path, ...] = ()
+    remedy: str | None = None
 
 
 class ScenarioFileError(GvcdynError, FileNotFoundError):

@@ -12,6 +12,7 @@ at least 1.7) holds only in a corner of the bounds, away from their centre (0.51
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -29,7 +30,11 @@ from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
 from gvcdyn.cli import run_cli
 from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError
+from gvcdyn.execute import Execution
 from gvcdyn.io.results_io import write_netcdf
+
+# the module, not the function gvcdyn.calibrate exports under the same name
+fit_module = importlib.import_module("gvcdyn.calibrate.fit")
 
 IMPOSSIBLE = "skill doubles its ceiling"
 IMPOSSIBLE_CHECK = f"""
@@ -205,9 +210,10 @@ def test_a_failed_cross_validation_keeps_the_fit_and_says_how_to_write_it(
     assert run_cli(argv) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: cross-validation: the refit of")
-    advised = f"calibrate {config} --out {out} --no-crossval --resume writes the fit"
+    advised = f"calibrate {config} --out {out} --no-crossval --resume writes the fit from them"
     assert advised in last
     assert not out.exists() and (tmp_path / "fit.nc.fit-starts.job").is_dir()
+    assert not list(tmp_path.glob("fit.nc.cv-*"))  # the folds could only fail again
     assert run_cli(["calibrate", str(config), "--out", str(out), "--no-crossval", "--resume"]) == 0
     assert out.exists() and not list(tmp_path.glob("fit.nc.*.job"))
 
@@ -226,7 +232,7 @@ def test_a_posterior_that_cannot_start_keeps_the_fit_and_says_how_to_write_it(
     assert run_cli(argv) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: the posterior's starting points")
-    assert f"calibrate {config} --out {out} --no-posterior --resume writes the fit" in last
+    assert f"calibrate {config} --out {out} --no-posterior --resume writes the fit from" in last
     assert not out.exists() and (tmp_path / "fit.nc.fit-starts.job").is_dir()
     resumed = [*argv, "--no-posterior", "--resume"]
     assert run_cli(resumed) == 0
@@ -246,3 +252,64 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / f"checks{abs(hash(text))}.toml"
     path.write_text(text)
     return path
+
+
+def test_a_library_fit_that_finds_nothing_removes_its_checkpoints_and_says_so(
+    impossible_checks, tmp_path
+):
+    """``calibrate(config, execution=Execution(output=...))`` (a caller's own checkpoint
+    folder, as the command line's) ending infeasible in the fit leaves no saved start:
+    the same inputs give this answer again and a changed config could not resume them,
+    so kept they would only make the next run refuse to start ("an unfinished job") or,
+    with ``resume=True``, silently continue a calibration that ended in error. The error
+    says they were removed and how to start again; a rerun gives the same error."""
+    out = tmp_path / "fit.nc"
+    config = quick_toy_config(checks=impossible_checks)
+    with pytest.raises(CalibrationInfeasibleError) as caught:
+        gvcdyn.calibrate(config, execution=Execution(output=out))
+    error = caught.value
+    assert not list(tmp_path.glob("fit.nc.*")), "a checkpoint of the failed fit was kept"
+    assert [p.name for p in error.removed] == ["fit.nc.fit-starts.job"] and error.kept == ()
+    text = str(error)
+    assert "fit.nc.fit-starts.job" in text and "removed" in text
+    assert "run again (there is nothing to resume)" in text  # how to start again
+    for resume in (False, True):  # neither refused as unfinished nor taken from a checkpoint
+        with pytest.raises(CalibrationInfeasibleError, match=IMPOSSIBLE):
+            gvcdyn.calibrate(config, execution=Execution(output=out, resume=resume))
+        assert not list(tmp_path.glob("fit.nc.*"))
+
+
+def test_a_library_cross_validation_that_finds_nothing_keeps_the_fit_for_a_resume(
+    tmp_path, monkeypatch
+):
+    """As on the command line: the fit found the corner, a fold's refit cannot. The
+    fit's finished starts are kept and named, with the call that writes the fit without
+    the step; the folds' folder, which could only give this error again, is removed. The
+    advised call resumes the kept starts (no differential evolution runs again)."""
+    out = tmp_path / "fit.nc"
+    config = quick_toy_config(checks=_write(tmp_path, CORNER), cv_folds=2)
+    with pytest.raises(CalibrationInfeasibleError, match="cross-validation: the refit") as caught:
+        gvcdyn.calibrate(config, crossval=True, execution=Execution(output=out))
+    error = caught.value
+    assert error.stage == "crossval"
+    assert [p.name for p in error.kept] == ["fit.nc.fit-polish.job", "fit.nc.fit-starts.job"]
+    assert error.removed and all(p.name.startswith("fit.nc.cv-") for p in error.removed)
+    assert sorted(p.name for p in tmp_path.glob("fit.nc.*")) == [p.name for p in error.kept]
+    text = str(error)
+    assert error.remedy and text.endswith(
+        f"{error.remedy}; the fit's finished steps are kept beside {out} (fit.nc.fit-polish.job, "
+        f"fit.nc.fit-starts.job), the failed step's removed "
+        f"({', '.join(p.name for p in error.removed)}): calibrate(config, crossval=False, "
+        "execution=Execution(output=..., resume=True)) writes the fit from them without that "
+        "step; delete them to start over"
+    )
+    monkeypatch.setattr(fit_module, "differential_evolution", _never("differential evolution"))
+    ds = gvcdyn.calibrate(config, execution=Execution(output=out, resume=True))
+    assert sum(ds["estimate"].values) >= 1.7  # the corner's fit, from the kept starts
+
+
+def _never(what: str):
+    def run(*args, **kwargs):
+        raise AssertionError(f"the resume ran the {what} again")
+
+    return run

@@ -45,7 +45,9 @@ from gvcdyn.calibrate.fit import FitResult, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.posterior import fit_attributes, fit_variables, sample_posterior
 from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.tasks import settle_checkpoints
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
+from gvcdyn.errors import CalibrationInfeasibleError
 from gvcdyn.execute import Execution
 from gvcdyn.progress import Progress, silent
 
@@ -73,10 +75,32 @@ def calibrate(
     support (no candidate holds every reality check of ``config.checks``, or every
     candidate's runs fail): the fit, before the uncertainty, posterior and
     cross-validation steps, or a cross-validation fold's refit. Its message names the
-    checks (or cases) that fail and by how much; there is no Dataset to return.
+    checks (or cases) that fail and by how much; there is no Dataset to return. With an
+    ``execution`` output, the checkpoints beside it are ended with it
+    (``tasks.settle_checkpoints``): removed when the fit found nothing (a rerun starts
+    over, nothing is left to resume), the finished steps kept when the posterior or the
+    cross-validation did (the fit can be written without that step); the error's
+    ``kept`` and ``removed`` name them and its message says how to go on.
     """
     if seed is not None:
         config = config.with_seed(seed)
+    try:
+        return _steps(config, crossval, progress, model, command_line, execution)
+    except CalibrationInfeasibleError as error:
+        if execution is not None and execution.output is not None:
+            settle_checkpoints(error, execution.output)
+        raise
+
+
+def _steps(
+    config: CalibrationConfig,
+    crossval: bool,
+    progress: Progress,
+    model,
+    command_line: list[str] | None,
+    execution: Execution | None,
+) -> xr.Dataset:
+    """``calibrate``'s steps, in order (see there)."""
     timing: dict[str, list[float]] = {}  # step -> [wall s, CPU s of this process]
 
     @contextlib.contextmanager

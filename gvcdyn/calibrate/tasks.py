@@ -15,12 +15,21 @@ folders outlive their step, because a later step may still be interrupted: they 
 opened with ``keep`` (as every command's are) and the CLI removes them
 (``remove_checkpoints``) once the fit file is written, and refuses to start over while
 ``unfinished_checkpoints`` finds any.
+
+A calibration that ends with ``CalibrationInfeasibleError`` is finished, not
+interrupted: ``settle_checkpoints`` removes the folders no later run could use (the
+same inputs give the same error again, changed ones are refused by the fingerprints),
+so they neither block a rerun ("an unfinished job") nor let a resume continue a
+calibration that ended in error; it keeps the finished steps a fit can still be
+written from when the step that failed can be left out (the posterior, the
+cross-validation), and the error says which.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +37,7 @@ import numpy as np
 
 from gvcdyn.calibrate.cases import file_sha256
 from gvcdyn.calibrate.problem import CalibrationProblem, RunCounter
+from gvcdyn.errors import CalibrationInfeasibleError
 from gvcdyn.execute import (
     Execution,
     InProcessExecutor,
@@ -45,8 +55,20 @@ __all__ = [
     "remove_checkpoints",
     "run_tasks",
     "runs_in_process",
+    "settle_checkpoints",
     "unfinished_checkpoints",
 ]
+
+#: the steps after the fit that a fit can be written without (``calibrate`` with
+#: ``crossval=False``, a config without ``posterior``), and their checkpoint folders
+#: (``job_part`` names, as patterns)
+SKIPPABLE_STEPS = {"posterior": ("posterior",), "crossval": ("cv-*",)}
+#: how a Python caller writes the fit without that step, from the kept folders
+_WITHOUT_STEP = {
+    "posterior": "calibrate(dataclasses.replace(config, posterior=None), "
+    "execution=Execution(output=..., resume=True))",
+    "crossval": "calibrate(config, crossval=False, execution=Execution(output=..., resume=True))",
+}
 
 
 def counting_copy(problem: CalibrationProblem) -> CalibrationProblem:
@@ -173,3 +195,66 @@ def job_part(execution: Execution | None, name: str) -> Execution | None:
         return execution
     output = Path(execution.output)
     return dataclasses.replace(execution, output=output.with_name(f"{output.name}.{name}"))
+
+
+def settle_checkpoints(error: CalibrationInfeasibleError, output: str | Path) -> None:
+    """End the checkpoints of the calibration written to ``output`` that stopped with
+    ``error``, and say in it what became of them (``error.kept``, ``error.removed``,
+    the hint; ``error.remedy`` keeps the step's own hint).
+
+    The failed step's folders are removed: with the same inputs they give this error
+    again, and whatever could make the step succeed (other checks, bounds, seeds)
+    changes their fingerprint, so a resume could only refuse them or repeat the error.
+    When the step can be left out (``SKIPPABLE_STEPS``), the finished steps before it
+    are kept, to write the fit from; otherwise (the fit) nothing is left to resume and
+    every folder is removed, so the next run starts over without being told to resume.
+    """
+    output = Path(output)
+    folders = job_checkpoints(output)
+    patterns = SKIPPABLE_STEPS.get(error.stage)
+    if patterns is None:
+        doomed = folders
+    else:
+        doomed = [f for f in folders if any(_is_step(f, output, p) for p in patterns)]
+    for folder in doomed:  # a step's folder is the job folder of its own output (job_part)
+        remove_job_checkpoints(folder.with_name(folder.name.removesuffix(".job")))
+    error.removed = tuple(doomed)
+    error.kept = tuple(f for f in folders if f not in doomed)
+    if error.remedy is None:
+        error.remedy = error.hint
+    error.advise(
+        _joined(error.remedy, checkpoint_note(error, output, _WITHOUT_STEP.get(error.stage)))
+    )
+
+
+def checkpoint_note(
+    error: CalibrationInfeasibleError, output: str | Path, without_step: str | None
+) -> str:
+    """What ``settle_checkpoints`` did with the folders beside ``output``, and how to go
+    on: ``without_step`` is the caller's way to write the fit without the failed step
+    (a call, or the command line with its option)."""
+    removed = ", ".join(f.name for f in error.removed)
+    if not error.kept:
+        gone = f"its saved tasks beside {output} were removed ({removed}): " if removed else ""
+        return f"{gone}once that is changed, run again (there is nothing to resume)"
+    kept = ", ".join(f.name for f in error.kept)
+    also = f", the failed step's removed ({removed})" if removed else ""
+    return (
+        f"the fit's finished steps are kept beside {output} ({kept}){also}: {without_step} "
+        "writes the fit from them without that step; delete them to start over"
+    )
+
+
+def _is_step(folder: Path, output: Path, pattern: str) -> bool:
+    """Whether ``folder`` is the checkpoint of a step named like ``pattern``."""
+    prefix, suffix = f"{output.name}.", ".job"
+    name = folder.name
+    return (
+        name.startswith(prefix)
+        and name.endswith(suffix)
+        and fnmatchcase(name[len(prefix) : -len(suffix)], pattern)
+    )
+
+
+def _joined(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)

@@ -68,7 +68,9 @@ def calibrate(
 
     Stops with an error, and writes no fit, when no parameter set inside the bounds holds
     every reality check of the config's `checks` (or every candidate's runs fail): it
-    names the checks that fail at the closest candidate tried and by how much.
+    names the checks that fail at the closest candidate tried and by how much. Nothing is
+    left to --resume then; when the posterior or the cross-validation found nothing after
+    a sound fit, the fit's finished steps are kept and the message says how to write them.
 
     Writes estimates, 95% profile-likelihood and bootstrap intervals, profiles,
     identifiability (Fisher rank, collinearity index), the objective, the number of model
@@ -86,6 +88,7 @@ def calibrate(
 
     from gvcdyn.calibrate.config import as_config
     from gvcdyn.calibrate.study import calibrate as run_calibration
+    from gvcdyn.calibrate.tasks import checkpoint_note
     from gvcdyn.errors import CalibrationInfeasibleError
     from gvcdyn.io.results_io import check_writable, write_netcdf
 
@@ -117,20 +120,17 @@ def calibrate(
                 ),
             )
         except CalibrationInfeasibleError as exc:
-            # No fit file is written. A fit that found nothing is a finished answer, not an
-            # interruption: the same config gives it again and a changed one could not
-            # resume its tasks, which, kept, would make the next run refuse to start over
-            # them. A posterior or cross-validation that found nothing follows a sound
-            # fit: its steps are kept, to be written without the step that failed.
-            if exc.stage not in _SKIPPABLE:
-                remove_checkpoints(out_path)
+            # No fit file is written. The library has ended the checkpoints as it does for
+            # any caller (tasks.settle_checkpoints): a fit that found nothing leaves none
+            # (the next run starts over, nothing to resume); a posterior or
+            # cross-validation that found nothing keeps the fit's finished steps, to be
+            # written without the step that failed: said here with the option that does it.
+            if not exc.kept:
                 raise
             flag = _SKIPPABLE[exc.stage]
             argv = [a for a in sys.argv if a != flag.replace("--no-", "--")] + [flag]
-            raise exc.advise(
-                f"{exc.hint}; the fit's finished steps are kept beside {out_path}: "
-                f"{resume_command(argv)} writes the fit without that step"
-            ) from None
+            note = checkpoint_note(exc, out_path, resume_command(argv))
+            raise exc.advise(f"{exc.remedy}; {note}" if exc.remedy else note) from None
     if skipped:
         ds.attrs["posterior_skipped"] = "--no-posterior: the config's [posterior] was not sampled"
     with writing(out_path):
