@@ -229,3 +229,34 @@ def test_long_optimizer_messages_come_back_whole_from_the_checkpoints(
         )
     assert first.theta.tobytes() == resumed.theta.tobytes()
     assert first.objective == resumed.objective and first.n_runs == resumed.n_runs
+
+
+def test_ctrl_c_between_the_steps_of_a_library_calibration_keeps_them_and_resumes(
+    two_starts, whole, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C outside the tasks (here in the identifiability screen, a single model batch
+    between the profiles and the bootstrap) in ``calibrate(config, execution=...)``: the
+    finished steps are kept and unlocked, the interruption says so in the words a Python
+    caller acts on (a ``JobInterrupted``, still a ``KeyboardInterrupt``, naming the
+    folders and ``resume=True``, as the command line names ``--resume``), and a resume in
+    the same process fits and profiles nothing again and gives the uninterrupted fit."""
+    import gvcdyn.calibrate.study as study
+
+    out = tmp_path / "fit.nc"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(study, "identifiability", interrupted)
+        with pytest.raises(JobInterrupted) as caught:
+            calibrate(two_starts, execution=Execution(output=out))
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert {p.name for p in tmp_path.glob("*.job")} == FIT_STEPS
+    text = str(caught.value)
+    assert all(name in text for name in FIT_STEPS) and "resume=True" in text
+    monkeypatch.setattr(fit_module, "differential_evolution", _fails("differential evolution"))
+    monkeypatch.setattr(fit_module, "minimize", _fails("polish"))
+    monkeypatch.setattr(uncertainty.ProfileRefit, "compute", _fails("profiles"))
+    resumed = calibrate(two_starts, execution=Execution(output=out, resume=True))
+    _same_fit(whole, resumed)

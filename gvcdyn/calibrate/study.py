@@ -45,10 +45,10 @@ from gvcdyn.calibrate.fit import FitResult, fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.posterior import fit_attributes, fit_variables, sample_posterior
 from gvcdyn.calibrate.problem import CalibrationProblem
-from gvcdyn.calibrate.tasks import settle_checkpoints
+from gvcdyn.calibrate.tasks import interrupted_message, settle_checkpoints
 from gvcdyn.calibrate.uncertainty import bootstrap, identifiability, profiles
-from gvcdyn.errors import CalibrationInfeasibleError
-from gvcdyn.execute import Execution
+from gvcdyn.errors import CalibrationInfeasibleError, JobInterrupted
+from gvcdyn.execute import Execution, release_checkpoints
 from gvcdyn.progress import Progress, silent
 
 __all__ = ["calibrate", "fit_dataset"]
@@ -81,6 +81,11 @@ def calibrate(
     over, nothing is left to resume), the finished steps kept when the posterior or the
     cross-validation did (the fit can be written without that step); the error's
     ``kept`` and ``removed`` name them and its message says how to go on.
+
+    Ctrl-C keeps every finished task beside the output: in a step's tasks it raises that
+    step's ``JobInterrupted``; anywhere else (between steps, in the posterior) a
+    ``JobInterrupted`` naming the kept folders and how to resume (``resume=True``, or
+    ``execution.resume_command``). Both are ``KeyboardInterrupt``.
     """
     if seed is not None:
         config = config.with_seed(seed)
@@ -90,6 +95,14 @@ def calibrate(
         if execution is not None and execution.output is not None:
             settle_checkpoints(error, execution.output)
         raise
+    except KeyboardInterrupt as stop:
+        # Ctrl-C in a step's tasks is a JobInterrupted naming its folder; elsewhere (between
+        # steps, in the posterior) say what is kept and how to resume, as the CLI does
+        if isinstance(stop, JobInterrupted) or execution is None or execution.output is None:
+            raise
+        release_checkpoints(execution.output)  # a resume in this process takes them
+        message = interrupted_message(execution.output, execution.resume_command)
+        raise JobInterrupted(message) from None
 
 
 def _steps(

@@ -50,6 +50,7 @@ from gvcdyn.progress import Progress, silent
 __all__ = [
     "CalibrationTask",
     "counting_copy",
+    "interrupted_message",
     "job_config",
     "job_part",
     "remove_checkpoints",
@@ -180,6 +181,21 @@ def unfinished_checkpoints(output: str | Path) -> list[Path]:
     (``fit.nc.bootstrap.job/``, ``fit.nc.cv-all.job/``...), sorted: what an interrupted
     calibration left for ``--resume``."""
     return job_checkpoints(output)
+
+
+def interrupted_message(output: str | Path, resume_command: str | None) -> str:
+    """What Ctrl-C outside the tasks (between two steps, in the posterior) leaves beside
+    ``output``: the finished steps' folders, kept, and how to continue them
+    (``resume_command``, or the Python call's ``resume=True``)."""
+    kept = job_checkpoints(output)
+    if not kept:
+        return "interrupted before any start, profile, replicate or fold was saved"
+    folders = ", ".join(str(path) for path in kept)
+    how = resume_command or "the same call with resume=True"
+    return (
+        f"interrupted; finished starts/profiles/replicates/folds are kept in {folders}; "
+        f"continue with: {how}"
+    )
 
 
 def remove_checkpoints(output: str | Path) -> None:

@@ -101,8 +101,8 @@ def calibrate(
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are
     # continued with --resume, never overwritten
     refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
-    # Ctrl-C outside the tasks (between steps) leaves the finished steps' tasks:
-    # _interrupted says how to continue them
+    # Ctrl-C in the calibration is its JobInterrupted, which names the kept tasks and
+    # this command with --resume; before it starts (the workers), _interrupted does
     with (
         exit_on_interrupt(lambda: _interrupted(out_path)),
         executor_from_options(workers, scheduler) as executor,
@@ -145,18 +145,11 @@ _SKIPPABLE = {"posterior": "--no-posterior", "crossval": "--no-crossval"}
 
 
 def _interrupted(out_path: Path) -> str:
-    """What Ctrl-C outside the tasks leaves: the finished steps' tasks are kept (a later
-    step may have been running), so say how to continue them."""
-    from gvcdyn.execute import job_checkpoints
+    """What Ctrl-C outside the calibration's own handling (before it starts) leaves: the
+    message ``calibrate`` gives a Python caller, with the command that resumes."""
+    from gvcdyn.calibrate.tasks import interrupted_message
 
-    kept = job_checkpoints(out_path)
-    if not kept:
-        return "interrupted before any start, profile, replicate or fold was saved"
-    folders = ", ".join(str(path) for path in kept)
-    return (
-        f"interrupted; finished starts/profiles/replicates/folds are kept in {folders}; "
-        f"continue with: {resume_command()}"
-    )
+    return interrupted_message(out_path, resume_command())
 
 
 def _print_fit(ds) -> None:
