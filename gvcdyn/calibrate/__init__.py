@@ -1,11 +1,12 @@
 """Calibration of a model to ordinal case outcomes: fit, uncertainty, cross-validation, predict.
 
-The flow, one module per step: ``cases`` (case CSV + case -> lever mapping) and
-``config`` -> ``problem`` (candidates x cases as one evaluator batch; ordered-logit
-likelihood from ``likelihood``) -> ``fit`` (multi-start differential evolution + polish)
--> ``uncertainty`` (profiles, Fisher information, collinearity, bootstrap; batched local
-refits from ``search``) -> ``crossval`` -> ``study`` (all of it as one Dataset) ->
-``predict``. ``synthetic`` simulates outcomes from known parameters for recovery checks.
+The flow, one module per step: ``cases`` (case CSV + case -> lever mapping, with
+``revisions``: sourced changes to the table's codes) and ``config`` -> ``problem``
+(candidates x cases as one evaluator batch; ordered-logit likelihood from ``likelihood``)
+-> ``fit`` (multi-start differential evolution + polish) -> ``uncertainty`` (profiles,
+Fisher information, collinearity, bootstrap; batched local refits from ``search``) ->
+``crossval`` -> ``study`` (all of it as one Dataset) -> ``predict``. ``synthetic``
+simulates outcomes from known parameters for recovery checks.
 
 Called, the package is the verb ``gvcdyn.calibrate(config_or_mapping, ...)``: a config
 file, a shipped model's name or a mapping of the config's keys (``config.as_config``)
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from gvcdyn.calibrate.fit import FitResult, fit
     from gvcdyn.calibrate.predict import predict, write_predictions
     from gvcdyn.calibrate.problem import CalibrationProblem
+    from gvcdyn.calibrate.revisions import apply_revisions, read_revisions
     from gvcdyn.calibrate.study import calibrate
 
 # Imported when first used (PEP 562): the command line reads the example config from
@@ -41,6 +43,8 @@ _LAZY = {
     "predict": "predict",
     "write_predictions": "predict",
     "CalibrationProblem": "problem",
+    "apply_revisions": "revisions",
+    "read_revisions": "revisions",
     "calibrate": "study",
 }
 
@@ -49,6 +53,7 @@ __all__ = [
     "CalibrationProblem",
     "FitResult",
     "apply_mapping",
+    "apply_revisions",
     "as_config",
     "calibrate",
     "fit",
@@ -56,6 +61,7 @@ __all__ = [
     "predict",
     "read_case_csv",
     "read_mapping",
+    "read_revisions",
     "write_predictions",
 ]
 

@@ -36,6 +36,7 @@ method = "euler"                # or "rk4", "rk23", "rk23:1e-6"; default: the de
 # time_step = 0.0625            # override the model's TIME STEP
 # checks = "../models/gvc_upgrading.checks.toml"  # reality checks as constraints: a
 #                               # parameter vector that breaks one is outside the support
+# revisions = "case_revisions.csv"  # sourced changes to the case table's codes
 
 [estimate]                      # at most about eight; bounds: the model's
 "Local Learning Rate" = { bounds = [0.05, 1.5] }
@@ -214,6 +215,7 @@ class CalibrationConfig:
     cv_sparse: tuple[SparseCovariate, ...] = ()
     posterior: PosteriorSettings | None = None
     checks: Path | None = None
+    revisions: Path | None = None  # sourced changes to the case table (calibrate.revisions)
 
     def with_seed(self, seed: int) -> CalibrationConfig:
         """The config with its random seeds derived from one user seed (``--seed``)."""
@@ -303,6 +305,7 @@ def parse_config(
             "crossval",
             "posterior",
             "checks",
+            "revisions",
         },
         where,
     )
@@ -439,6 +442,7 @@ def parse_config(
         cv_sparse=_sparse(cv.get("sparse", []), wc),
         posterior=posterior,
         checks=resolve(doc["checks"]) if "checks" in doc else None,
+        revisions=resolve(doc["revisions"]) if "revisions" in doc else None,
     )
 
 

@@ -28,6 +28,7 @@ from gvcdyn.calibrate.cases import (
 )
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
+from gvcdyn.calibrate.revisions import apply_revisions, read_revisions
 from gvcdyn.checks.run import CheckRunner, all_hold
 from gvcdyn.checks.spec import read_checks
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
@@ -153,6 +154,13 @@ class CalibrationProblem:
                 )
             model = load(model_path)
         frame = read_case_csv(config.cases, mapping.id_column)
+        if config.revisions is not None:
+            frame = apply_revisions(
+                frame,
+                read_revisions(config.revisions),
+                id_column=mapping.id_column,
+                source=str(config.revisions),
+            )
         cases = apply_mapping(frame, mapping, model=model, source=f"case file {config.cases}")
         if len(cases) == 0:
             raise CaseDataError(f"case file {config.cases}: no case is left after the mapping")

@@ -416,6 +416,8 @@ def fit_dataset(
         "model_sha256": problem.model.ir.source_hash,
         "case_file": str(cfg.cases),
         "case_file_sha256": file_sha256(cfg.cases),
+        "case_revisions": str(cfg.revisions) if cfg.revisions else "",
+        "case_revisions_sha256": file_sha256(cfg.revisions) if cfg.revisions else "",
         "method": problem.evaluator.method,  # the config's, or the model's declared
         "pseudo_count": cfg.pseudo_count,
         "gvcdyn_version": __version__,
