@@ -156,19 +156,34 @@ def crossval(fit: xr.Dataset) -> None:
                 print(f"CV log-loss {subset} ({n}) {scheme} {outcome}: " + "; ".join(parts))
 
 
+def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
+    """The case table the fit was made on: calibration/gvc_cases.csv as coded, with the
+    sourced revisions the fit's config named (``case_revisions`` in the fit file,
+    gvcdyn.calibrate.revisions) applied, so that a fit on the revised table is judged on
+    the same table."""
+    from gvcdyn.calibrate.cases import read_case_csv  # lazy: the calibration reader
+    from gvcdyn.calibrate.revisions import apply_revisions, read_revisions
+
+    cases = read_case_csv(fv.CASES)
+    revisions = fit.attrs.get("case_revisions", "")
+    if revisions:
+        print(f"case table: {fv.CASES.name} with the revisions of {revisions}")
+        cases = apply_revisions(cases, read_revisions(revisions))
+    return cases
+
+
 def case_frame(
-    model: object, fit_values: dict[str, float], setting: tuple[str, float | None]
+    model: object,
+    fit_values: dict[str, float],
+    setting: tuple[str, float | None],
+    cases: pd.DataFrame,
 ) -> pd.DataFrame:
     """Each case's measurement variables at its own horizon (face_validity.case_runs's
     runs: the declared mapping, ``fit_values`` over the defaults, one batch) at the
-    integration ``setting``, joined with the observed codes."""
-    from gvcdyn.calibrate.cases import (  # lazy: the calibration reader, as face_validity's
-        apply_mapping,
-        read_case_csv,
-        read_mapping,
-    )
+    integration ``setting``, joined with the observed codes of ``cases`` (``fit_cases``)."""
+    from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
 
-    table = apply_mapping(read_case_csv(fv.CASES), read_mapping(fv.MAPPING), model=model)
+    table = apply_mapping(cases, read_mapping(fv.MAPPING), model=model)
     if table.excluded:
         print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
     space = gvcdyn.ParameterSpace(model, table.levers, base=dict(fit_values))
@@ -181,28 +196,35 @@ def case_frame(
         raise RuntimeError(f"runs failed: {[table.ids[i] for i in np.flatnonzero(status)]}")
     index = pd.Index(table.ids, name="id")
     quantities = pd.DataFrame(Y, index=index, columns=list(fv.MEASURES.values()))
-    return quantities.join(fv.observed_codes(pd.read_csv(fv.CASES)).loc[index])
+    codes = fv.observed_codes(cases).apply(pd.to_numeric)  # read_case_csv's cells are text
+    return quantities.join(codes.loc[index])
 
 
-def face(model: object, fit_values: dict[str, float], setting: tuple[str, float | None]) -> None:
+def face(
+    model: object,
+    fit_values: dict[str, float],
+    setting: tuple[str, float | None],
+    cases: pd.DataFrame,
+) -> None:
     """Spearman rho at the fit, all cases and the subsets of ``face_subsets``."""
-    frame = case_frame(model, fit_values, setting)
+    frame = case_frame(model, fit_values, setting, cases)
     rho = {k: spearmanr(frame[v], frame[k]).statistic for k, v in fv.MEASURES.items()}
     print(f"face validity at the fit, all {len(frame)}: "
           + " ".join(f"{k} {v:+.3f}" for k, v in rho.items()))  # fmt: skip
-    for label, keep in face_subsets(frame).items():
+    for label, keep in face_subsets(frame, cases).items():
         rest = {k: spearmanr(frame.loc[keep, v], frame.loc[keep, k]).statistic
                 for k, v in fv.MEASURES.items()}  # fmt: skip
         print(f"  {label} ({int(keep.sum())}): "
               + " ".join(f"{k} {v:+.3f}" for k, v in rest.items()))  # fmt: skip
 
 
-def face_subsets(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def face_subsets(frame: pd.DataFrame, cases: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """The case subsets face validity is also reported on, as masks over ``frame``'s
     rows: without the ten started cases (studies/v3_started_cases.py), without the
     low-confidence rows (the case README: "results are to be reported with and without
     the low-confidence rows"), and without both."""
-    confidence = pd.read_csv(fv.CASES).set_index("id")["confidence"].reindex(frame.index)
+    cases = pd.read_csv(fv.CASES) if cases is None else cases  # revisions keep confidence
+    confidence = cases.set_index("id")["confidence"].reindex(frame.index)
     not_started = ~frame.index.isin(STARTED)
     not_low = (confidence != "low").to_numpy()
     return {
@@ -289,7 +311,7 @@ def main() -> None:
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(V3)
-    face(model, fit_values, setting)
+    face(model, fit_values, setting, fit_cases(fit))
     sweeps(model, fit_values, setting)
     if not args.skip_checks:
         checks_at_fit(model, fit_path, args.draws)

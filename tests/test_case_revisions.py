@@ -102,17 +102,17 @@ def test_the_revised_config_differs_from_its_base_only_in_the_revisions():
 
 
 def test_the_calibration_fits_the_revised_table():
-    """CalibrationProblem reads the revisions its config names: IN_SOFTWARE's start turns
-    from buyer-led to state-led in the lever rows it fits."""
+    """CalibrationProblem reads the revisions its config names: CO_FLOWERS' start turns
+    from buyer-led to FDI-led in the lever rows it fits."""
     from gvcdyn.calibrate.problem import CalibrationProblem
 
     rows = {}
     for name in ("config_v3_checks_post.toml", "config_v3_checks_revised.toml"):
         cfg = dataclasses.replace(load_config(CALIBRATION / name), checks=None)
         cases = CalibrationProblem.from_config(cfg).cases
-        i = list(cases.ids).index("IN_SOFTWARE")
+        i = list(cases.ids).index("CO_FLOWERS")
         rows[name] = dict(zip(cases.levers, cases.values[i], strict=True))
     assert rows["config_v3_checks_post.toml"]["Buyer Led Start"] > 0
-    assert rows["config_v3_checks_post.toml"]["State Led Start"] == 0
+    assert rows["config_v3_checks_post.toml"]["FDI Led Start"] == 0
     assert rows["config_v3_checks_revised.toml"]["Buyer Led Start"] == 0
-    assert rows["config_v3_checks_revised.toml"]["State Led Start"] > 0
+    assert rows["config_v3_checks_revised.toml"]["FDI Led Start"] > 0
