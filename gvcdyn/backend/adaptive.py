@@ -266,11 +266,11 @@ def _batch_function(
     fills the rows not reached, sets its status and leaves the step loop (``stopped``).
 
     Why inline, not a run function the batch function calls (issue 21, as
-    ``codegen._run_inline`` for the fixed-step kernels): numba optimised and compiled the
-    run's function with LLVM, then once more inside the batch function that links it:
-    gvc_upgrading's rk23 compile and first run took 2.24-2.32 s CPU, 2.02-2.08 s inline
-    (``benchmarks/bench_compile.py --stages``). The same statements on the same values:
-    results are bitwise those of before."""
+    ``codegen._fixed_step_batch`` for the fixed-step kernels): numba optimised and
+    compiled the run's function with LLVM, then once more inside the batch function that
+    links it: gvc_upgrading's rk23 compile and first run took 2.24-2.32 s CPU, 2.02-2.08 s
+    inline (``benchmarks/bench_compile.py --stages``). The same statements on the same
+    values: results are bitwise those of before."""
     plain = names.__getitem__
     i0 = "    "
     i1, i2, i3, i4, i5 = ("    " * k for k in range(2, 7))

@@ -4,14 +4,14 @@ The generated module is plain, readable Python: one local variable per scalar ce
 commented with its Vensim name, in the order the IR fixed. It defines
 
 - ``batch_<method>(C, OUT, STATUS, save_rows, sel, t0, dt, n_steps, saveper,
-  final_time)``: the runs of a batch one after the other, each run's code inside the loop
-  over rows (:func:`_run_inline`, from the source of one run, ``simulate_<method>``, which
-  the module does not keep); row ``r`` of ``C`` is a run's parameters, ``OUT[r]`` its
-  (saved time x selected variable) block, every cell of which it writes (NaN in the saved
-  rows a run stops before: a non-finite stock, or a dynamic FINAL TIME), ``STATUS[r]`` its
-  status code. The kernel module ``gvcdyn.backend.kernel`` runs slices of a batch's rows
-  on several threads. Models split into compiled parts keep a ``simulate_<method>`` driver
-  and a batch function that calls it.
+  final_time)``: the runs of a batch one after the other, each run's code generated inside
+  the loop over rows (:func:`_fixed_step_batch`, as ``adaptive`` does for its methods);
+  row ``r`` of ``C`` is a run's parameters, ``OUT[r]`` its (saved time x selected
+  variable) block, every cell of which it writes (NaN in the saved rows a run stops
+  before: a non-finite stock, or a dynamic FINAL TIME), ``STATUS[r]`` its status code.
+  The kernel module ``gvcdyn.backend.kernel`` runs slices of a batch's rows on several
+  threads. Models split into compiled parts keep a ``simulate_<method>`` driver and a
+  batch function that calls it.
 
 Methods are ``euler`` (Vensim's update order, so results agree with Vensim and PySD to
 rounding) and ``rk4`` (classic fourth order; discrete states update once per step).
@@ -265,9 +265,9 @@ def generate(model: ir.ModelIR, split: bool | None = None) -> str:
             flags = [cell in states for cell in visible_cells(model)]
             lines += [f"STATE_CELLS = np.array({flags!r})  # cells the _states kernels save", ""]
         for method in METHODS:
-            lines += _run_inline(_simulate_function(model, method, names, emitter))
+            lines += _fixed_step_batch(model, method, names, emitter)
             if states is not None:
-                lines += _run_inline(_simulate_function(model, method, names, emitter, states))
+                lines += _fixed_step_batch(model, method, names, emitter, states)
                 lines += [
                     f"batch_{method} = rt.SavedCellsBatch(",
                     f"    batch_{method}, batch_{method}{_STATES}, STATE_CELLS",
@@ -324,23 +324,36 @@ def _assign(symbol: str, code: str, names: Mapping[str, str], indent: str) -> st
     return f"{indent}{target} = {code}{comment}"
 
 
-def _simulate_function(
+def _fixed_step_batch(
     model: ir.ModelIR,
     method: str,
     names: Mapping[str, str],
     emitter: _Emitter,
     states: frozenset[str] | None = None,
 ) -> list[str]:
-    """``simulate_<method>``, or with ``states`` (:func:`state_cells`) its variant
-    ``simulate_<method>_states`` that can save only those cells."""
+    """``batch_<method>``, or with ``states`` (:func:`state_cells`) its variant
+    ``batch_<method>_states`` that can save only those cells: the runs of a batch (or of
+    a slice of its rows), one after the other, each run's code inside the loop over the
+    rows. A run that stops early (a stock or a dynamic FINAL TIME not finite) fills the
+    rows not reached, sets its status and leaves its step loop (:func:`_stop_run`); the
+    row's status is stored after that loop.
+
+    Why inline, not a run function the batch function calls (issue 21): numba optimised
+    and compiled the run's function with LLVM, then once more inside the batch function,
+    which links it: gvc_upgrading's Euler kernel compiled in 1.80 s CPU, 1.56 s inline
+    (after numba's first compile in the process, fresh cache, 2 runs each). The adaptive
+    kernels' ``batch_<method>`` is made the same way (``adaptive._batch_function``)."""
     plain = names.__getitem__
-    i1, i2, i3 = "    ", "        ", "            "
+    i0, i1, i2, i3 = "    ", "        ", "            ", "                "
     suffix = "" if states is None else _STATES
     out = [
         f"@njit({_KERNEL_FLAGS})",
-        f"def simulate_{method}{suffix}(c, out, save_rows, sel, t0, dt, n_steps, saveper, "
+        f"def batch_{method}{suffix}(C, OUT, STATUS, save_rows, sel, t0, dt, n_steps, saveper, "
         "final_time):",
-        f'{i1}"""One run ({method}). Returns its status code."""',
+        f'{i0}"""The runs of a batch (or of a slice of its rows), one after the other."""',
+        f"{i0}for r in range(C.shape[0]):",
+        f"{i1}c = C[r]",
+        f"{i1}out = OUT[r]",
         f"{i1}time = t0",
         f"{i1}status = {OK}",
         f"{i1}next_row = 0  # rows from here on are not reached (yet)",
@@ -385,7 +398,7 @@ def _simulate_function(
         out.append(f"{i2}if step == n_steps:")
         out.append(f"{i3}break")
     if model.final_time_symbol is not None:
-        out += _final_time_check(names[model.final_time_symbol], i2)
+        out += _final_time_check(names[model.final_time_symbol], i2, in_batch=True)
     stocks = list(model.stocks)
     if method == "euler":
         out += _rates(model, emitter, plain, "d_", i2, names)
@@ -402,7 +415,7 @@ def _simulate_function(
     elif stocks:
         out += _stock_check(model, names, i2)
     out.append(f"{i1}rt.fill_unreached(out, next_row)  # a dynamic FINAL TIME may stop early")
-    out.append(f"{i1}return status")
+    out.append(f"{i1}STATUS[r] = status")
     out.append("")
     out.append("")
     return out
@@ -532,7 +545,8 @@ def _stock_check(
     model: ir.ModelIR, names: Mapping[str, str], indent: str, stop: bool = True
 ) -> list[str]:
     """Stop the run (NaN in the rows not reached) if a stock is NaN or infinite; with
-    ``stop`` False (after the step loop) set its status only."""
+    ``stop`` False (after the step loop) set its status only. In a batch function's step
+    loop (:func:`_fixed_step_batch`; the split kernels check their stocks themselves)."""
     if not model.stocks:
         return []
     # x * 0.0 is 0 for finite x and NaN otherwise: a sum that cannot overflow,
@@ -545,9 +559,21 @@ def _stock_check(
     out.append(f"{indent}if not rt.all_finite(check):")
     if not stop:
         return [*out, f"{indent}    status = {NONFINITE_STATE}"]
-    out.append(f"{indent}    rt.fill_unreached(out, next_row)")
-    out.append(f"{indent}    return {NONFINITE_STATE}")
-    return out
+    return out + _stop_run(NONFINITE_STATE, indent + "    ", in_batch=True)
+
+
+def _stop_run(status: int, indent: str, in_batch: bool) -> list[str]:
+    """The lines that stop a run inside its step loop with ``status``, after filling the
+    saved rows it does not reach with NaN: in a batch function (``in_batch``) the status
+    is set and the step loop left (the lines after that loop fill the rows again, which
+    changes nothing, and store the row's status); in a run's own function (the split
+    kernels' ``simulate_<method>``) it is returned."""
+    stop = (
+        [f"{indent}status = {status}", f"{indent}break"]
+        if in_batch
+        else [f"{indent}return {status}"]
+    )
+    return [f"{indent}rt.fill_unreached(out, next_row)", *stop]
 
 
 def _checks_at_saved_rows(model: ir.ModelIR) -> bool:
@@ -684,20 +710,19 @@ def store_saved_values(cells: Sequence[str], names: Mapping[str, str], indent: s
     ]
 
 
-def _final_time_check(final: str, indent: str) -> list[str]:
+def _final_time_check(final: str, indent: str, in_batch: bool) -> list[str]:
     """Stop the run when a FINAL TIME that changes per run (or over time) is reached.
 
     The time grid's rule for the last step applies (a tolerance of a fraction of dt). A
     FINAL TIME that is NaN or infinite would otherwise stop the run as if it had ended
     normally (or run it to the grid's end); it gets its own status so that the caller
-    sees the run as failed.
+    sees the run as failed. ``in_batch``: see :func:`_stop_run`.
     """
     tolerance = f"dt * {TIME_TOLERANCE!r}"
     inner = indent + "    "
     return [
         f"{indent}if not rt.all_finite({final} * 0.0):",
-        f"{inner}rt.fill_unreached(out, next_row)",
-        f"{inner}return {NONFINITE_FINAL_TIME}",
+        *_stop_run(NONFINITE_FINAL_TIME, inner, in_batch),
         f"{indent}if not (time + {tolerance} < {final}):",
         f"{inner}break",
     ]
@@ -945,50 +970,6 @@ def stage_function(
         fixed,
         save,
     )
-
-
-def _run_inline(simulate: list[str]) -> list[str]:
-    """``simulate_<name>`` (the source lines of one run) as ``batch_<name>``: the loop
-    over a batch's rows with the run's code inside, instead of a batch function calling
-    the run's. An early ``return <code>`` of the run becomes ``status = <code>`` and a
-    ``break`` out of its step loop (the rows not reached are filled after the loop, as
-    before the return), its last ``return status`` the row's status.
-
-    Why (issue 21): numba optimised and compiled the run's function with LLVM, then once
-    more inside the batch function's code, which links it: gvc_upgrading's Euler kernel
-    compiled in 1.80 s CPU, 1.56 s inline (after numba's first compile in the process,
-    fresh cache, 2 runs each). The same statements on the same values: results are
-    bitwise those of before.
-    """
-    decorator, header, *body = simulate
-    match = re.fullmatch(r"def simulate_(\w+)\((.*)\):", header)
-    if decorator != f"@njit({_KERNEL_FLAGS})" or match is None:
-        raise ValueError(f"not a run's function: {header!r}")
-    name, arguments = match.groups()
-    if not arguments.startswith("c, out, "):
-        raise ValueError(f"unexpected arguments of simulate_{name}: {arguments!r}")
-    i1, i2 = "    ", "        "
-    out = [
-        decorator,
-        f"def batch_{name}(C, OUT, STATUS, {arguments.removeprefix('c, out, ')}):",
-        f'{i1}"""The runs of a batch (or of a slice of its rows), one after the other."""',
-        f"{i1}for r in range(C.shape[0]):",
-        f"{i2}c = C[r]",
-        f"{i2}out = OUT[r]",
-    ]
-    for line in body[1:]:  # after the run's docstring
-        returned = re.fullmatch(r"( *)return (\w+)", line)
-        if returned is None:
-            out.append(i1 + line if line else line)
-            continue
-        indent, value = returned.groups()
-        if value == "status" and indent == i1:
-            out.append(f"{i2}STATUS[r] = status")
-        elif len(indent) > len(i1) and value.isdigit():  # in the step loop: leave it
-            out += [f"{i1}{indent}status = {value}", f"{i1}{indent}break"]
-        else:
-            raise ValueError(f"unexpected return in simulate_{name}: {line!r}")
-    return out
 
 
 def _batch_function(method: str, extra: str = "", suffix: str = "") -> list[str]:
@@ -1573,7 +1554,8 @@ def _split_driver(
     out.append(f"{i2}if step == n_steps:")
     out.append(f"{i3}break")
     if model.final_time_symbol is not None:
-        out += _final_time_check(lay.renamer(names, stage=False)(model.final_time_symbol), i2)
+        final = lay.renamer(names, stage=False)(model.final_time_symbol)
+        out += _final_time_check(final, i2, in_batch=False)
     out += call("rates", i2)
     if method == "rk4":
         for fraction, previous, current in (("0.5", 0, 1), ("0.5", 1, 2), ("1.0", 2, 3)):
