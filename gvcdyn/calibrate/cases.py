@@ -39,16 +39,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gvcdyn.errors import CaseDataError, CaseMappingError, GvcdynError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
-
-if TYPE_CHECKING:
-    from gvcdyn.model import Model
+from gvcdyn.model import Model  # for typing.get_type_hints; its importers load it anyway
 
 __all__ = [
     "CaseIssue",

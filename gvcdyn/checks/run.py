@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -38,11 +38,9 @@ from gvcdyn.errors import GvcdynError, RealityCheckError
 from gvcdyn.io.results_io import read_netcdf
 from gvcdyn.io.scenario_files import read_scenario
 from gvcdyn.language import ir
+from gvcdyn.model import Model  # for typing.get_type_hints; loaded via checks.spec anyway
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
-
-if TYPE_CHECKING:
-    from gvcdyn.model import Model
 
 __all__ = [
     "CheckRunner",

@@ -17,13 +17,16 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
+from gvcdyn.evaluator import Evaluator
 from gvcdyn.execute import Execution, Executor, refuse_unfinished_job
 from gvcdyn.io.scenario_files import read_scenario
+from gvcdyn.model import Model, load
 from gvcdyn.outcomes import Outcome
 from gvcdyn.progress import Progress, silent
 from gvcdyn.sensitivity import dataset as _dataset
@@ -46,11 +49,9 @@ from gvcdyn.sensitivity.sources import (
 )
 from gvcdyn.space import ParameterSpace
 
-if TYPE_CHECKING:
-    import xarray as xr
-
-    from gvcdyn.evaluator import Evaluator
-    from gvcdyn.model import Model
+# xarray, Evaluator and Model are imported for typing.get_type_hints: the package loads
+# them anyway (gvcdyn.sensitivity.dataset imports xarray, gvcdyn.calibrate's likelihood
+# the model through gvcdyn.whatif)
 
 __all__ = [
     "Study",
@@ -523,7 +524,6 @@ def analyse(
         raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
     if isinstance(model, str | Path):
         from gvcdyn.bundled import resolve_model  # lazy: gvcdyn.bundled reads package data
-        from gvcdyn.model import load  # lazy: numba and PySD, only for a model given by path
 
         model = load(resolve_model(model))
     if scenario is not None and model.path is not None:
