@@ -41,6 +41,10 @@ _LAZY = {
     "ParameterSpace": "gvcdyn.space",
     "what_if": "gvcdyn.whatif",
 }
+#: names whose module's annotations name Model, which gvcdyn.model sets there (those modules
+#: cannot import it: it imports them), so it is imported with them: typing.get_type_hints
+#: then resolves their signatures. A Model is needed to make either anyway.
+_WITH_MODEL = ("Evaluator", "ParameterSpace")
 #: verbs that are analysis packages, callable (their ``__call__``): the package is the value
 _CALLABLE_PACKAGES = ("calibrate", "sensitivity")
 
@@ -61,6 +65,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        if name in _WITH_MODEL:
+            import_module("gvcdyn.model")
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value  # once: later lookups find it without this function
         return value

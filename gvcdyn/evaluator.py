@@ -21,7 +21,7 @@ from gvcdyn.identity import computation_identity
 from gvcdyn.outcomes import Outcome
 from gvcdyn.space import ParameterSpace
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # gvcdyn.model imports this module; it sets Model here when it is defined
     from gvcdyn.model import Model
 
 

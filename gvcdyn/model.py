@@ -8,6 +8,7 @@ checking and returns a self-describing ``xarray.Dataset``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from gvcdyn import evaluator as _evaluator_module
+from gvcdyn import space as _space_module
 from gvcdyn.backend import codegen
 from gvcdyn.backend.compiler import cache_dir
 from gvcdyn.backend.kernel import Kernel
@@ -38,18 +41,39 @@ from gvcdyn.language.lower import lower
 from gvcdyn.language.subscripts import name_key
 from gvcdyn.limits import check_memory
 from gvcdyn.model_settings import ModelSettings, read_settings, settings_path
+from gvcdyn.outcomes import Outcome
+from gvcdyn.space import ParameterSpace
 from gvcdyn.status import describe
+
+
+class _ImportedOnUse:
+    """Module ``name``, imported when one of its attributes is first read.
+
+    Why: pandas and xarray are imported where a table or a Dataset is made, not with this
+    module: together about 0.27 s of CPU that a cold build (translate, compile,
+    ``simulate``) and an Evaluator never use (issue 21; tests/test_lazy_imports.py keeps it
+    so). The public signatures name them (``pd.DataFrame``, ``xr.Dataset``), and
+    ``typing.get_type_hints`` evaluates those strings in this module: an import for type
+    checkers only made it raise NameError. This stand-in resolves them (importing the
+    module then, as an annotation's reader needs it) and costs nothing until then."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"<module {self._name!r}, imported on first use>"
+
 
 if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
+else:
+    pd = _ImportedOnUse("pandas")
+    xr = _ImportedOnUse("xarray")
 
-    from gvcdyn.outcomes import Outcome
-    from gvcdyn.space import ParameterSpace
-
-# pandas and xarray are imported where a table or a Dataset is made, not with this module:
-# together about 0.27 s of CPU that a cold build (translate, compile, ``simulate``) and an
-# Evaluator never use (issue 21; tests/test_lazy_imports.py keeps it so).
 ParamsLike = Union[  # typing.Union: "pd.DataFrame" is a string, pandas not imported
     Mapping[str, float | Sequence[float] | np.ndarray], "pd.DataFrame", None
 ]
@@ -652,3 +676,11 @@ def _setting(label: str, value: object) -> float:
     if not math.isfinite(value):
         raise SimulationSettingsError(f"{label} must be a finite number, got {value}")
     return float(value)
+
+
+# typing.get_type_hints evaluates an annotation in its function's module. gvcdyn.evaluator
+# and gvcdyn.space name Model in theirs but cannot import it (this module imports them: a
+# cycle, tests/test_import_graph.py), so they get it here, once it exists. gvcdyn's
+# Evaluator and ParameterSpace import this module with theirs (gvcdyn/__init__.py).
+_evaluator_module.Model = Model
+_space_module.Model = Model

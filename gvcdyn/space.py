@@ -21,7 +21,7 @@ import numpy as np
 from gvcdyn.errors import ParameterValueError, structural_parameter_error
 from gvcdyn.io.scenario_files import read_scenario
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # gvcdyn.model imports this module; it sets Model here when it is defined
     from gvcdyn.model import Model
 
 BaseLike = Mapping[str, float] | str | Path | None
