@@ -254,7 +254,8 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
     outs = sorted({row[3] for row in SEED_SIGNS})
     print("lever sweeps at the fit (year 40): one at a time from the defaults | from the "
           "defaults with a shock 0.8 in year 5 | 200 LHS settings: share with the seeds' "
-          "sign (mean change; settings with the other sign, the rest tied)")  # fmt: skip
+          "sign (mean change; settings with the other sign and how many of them have a "
+          "shock, the rest tied)")  # fmt: skip
     for lever, low, high in dict.fromkeys((r[0], r[1], r[2]) for r in SEED_SIGNS):
         tables, sizes = [], []
         for base in backgrounds.values():
@@ -267,12 +268,18 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
             _, _, _, out, sign, source = row
             values = ds[out].sel(time=40).values
             parts, start = [], 0
-            for size in sizes:
+            for size, base in zip(sizes, backgrounds.values(), strict=True):
                 diff = values[start + size : start + 2 * size] - values[start : start + size]
                 start += 2 * size
                 with_sign = (sign * diff > EPS).mean()
-                against = int((sign * diff < -EPS).sum())  # the rest are ties (|diff| <= EPS)
-                parts.append(f"{with_sign:.0%} ({diff.mean():+.3f}; {against} against)")
+                against = sign * diff < -EPS  # the rest are ties (|diff| <= EPS)
+                # how many of those have a shock: the starts' rise in Functional Upgrading
+                # comes through financing the search a shock starts (models/README.md)
+                shocked = int((against & (base["Shock Size"].to_numpy() > 0)).sum())
+                parts.append(
+                    f"{with_sign:.0%} ({diff.mean():+.3f}; {int(against.sum())} against, "
+                    f"{shocked} with a shock)"
+                )
             print(f"  {lever} {low:g} -> {high:g}, {out}, seeds {'+' if sign > 0 else '-'} "
                   f"[{source}]: " + " | ".join(parts), flush=True)  # fmt: skip
 

@@ -116,3 +116,22 @@ def test_the_calibration_fits_the_revised_table():
     assert rows["config_v3_checks_post.toml"]["FDI Led Start"] == 0
     assert rows["config_v3_checks_revised.toml"]["Buyer Led Start"] == 0
     assert rows["config_v3_checks_revised.toml"]["FDI Led Start"] > 0
+
+
+def test_v3_measures_judge_a_fit_on_the_table_it_was_made_on(tmp_path):
+    """studies/v3_fit_measures.py reads the revisions a fit file records, so a fit on the
+    revised table is judged on it, and a fit without them on the table as coded."""
+    import sys
+
+    import xarray as xr
+
+    sys.path.insert(0, str(REPO / "studies"))
+    import v3_fit_measures as fm  # a study script, not a package
+
+    revised = xr.Dataset(attrs={"case_revisions": str(CALIBRATION / "case_revisions.csv")})
+    coded = xr.Dataset(attrs={"case_revisions": ""})
+    shrimp = {
+        name: fm.fit_cases(fit).set_index("id").loc["TH_SHRIMP", "governance"]
+        for name, fit in (("revised", revised), ("coded", coded))
+    }
+    assert shrimp == {"revised": "market", "coded": "hierarchy"}
