@@ -93,12 +93,19 @@ def test_the_project_revisions_apply_and_map():
     assert len(table) == len(frame) and not table.invalid
 
 
-def test_the_revised_config_differs_from_its_base_only_in_the_revisions():
-    base = load_config(CALIBRATION / "config_v3_checks_post.toml")
-    revised = load_config(CALIBRATION / "config_v3_checks_revised.toml")
-    assert revised.revisions == (CALIBRATION / "case_revisions.csv").resolve()
+@pytest.mark.parametrize(
+    ("base", "revised"),
+    [
+        ("config_v3_checks_post.toml", "config_v3_checks_revised.toml"),
+        ("config_v3_checks_cv.toml", "config_v3_checks_revised_cv.toml"),
+    ],
+)
+def test_a_revised_config_differs_from_its_base_only_in_the_revisions(base, revised):
+    base_cfg = load_config(CALIBRATION / base)
+    revised_cfg = load_config(CALIBRATION / revised)
+    assert revised_cfg.revisions == (CALIBRATION / "case_revisions.csv").resolve()
     strip = {"path": None, "text": "", "revisions": None}
-    assert dataclasses.replace(revised, **strip) == dataclasses.replace(base, **strip)
+    assert dataclasses.replace(revised_cfg, **strip) == dataclasses.replace(base_cfg, **strip)
 
 
 def test_the_calibration_fits_the_revised_table():
