@@ -23,12 +23,11 @@ from gvcdyn.calibrate.cases import (
     CaseMapping,
     CaseTable,
     apply_mapping,
-    read_case_csv,
     read_mapping,
 )
 from gvcdyn.calibrate.config import CalibrationConfig, OutcomeSpec
 from gvcdyn.calibrate.likelihood import profile_cutpoints
-from gvcdyn.calibrate.revisions import apply_revisions, read_revisions
+from gvcdyn.calibrate.revisions import read_revised_cases
 from gvcdyn.checks.run import CheckRunner, all_hold
 from gvcdyn.checks.spec import read_checks
 from gvcdyn.errors import CalibrationConfigError, CaseDataError
@@ -153,15 +152,8 @@ class CalibrationProblem:
                     "no model: give 'model' in the calibration config or in the mapping file"
                 )
             model = load(model_path)
-        frame = read_case_csv(config.cases, mapping.id_column)
-        if config.revisions is not None:
-            frame = apply_revisions(
-                frame,
-                read_revisions(config.revisions),
-                id_column=mapping.id_column,
-                source=str(config.revisions),
-            )
-        cases = apply_mapping(frame, mapping, model=model, source=f"case file {config.cases}")
+        frame, source = read_revised_cases(config.cases, config.revisions, mapping.id_column)
+        cases = apply_mapping(frame, mapping, model=model, source=source)
         if len(cases) == 0:
             raise CaseDataError(f"case file {config.cases}: no case is left after the mapping")
         return cls(model, config, mapping, cases)

@@ -21,13 +21,22 @@ applied to a value nobody checked it against.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from gvcdyn.calibrate.cases import file_sha256, read_case_csv
 from gvcdyn.errors import CaseDataError
 
-__all__ = ["REQUIRED", "apply_revisions", "read_revisions"]
+__all__ = [
+    "REQUIRED",
+    "apply_revisions",
+    "fit_revisions",
+    "read_revised_cases",
+    "read_revisions",
+]
 
 #: The columns a revisions file must have.
 REQUIRED = ("id", "column", "coded", "revised", "source", "quote")
@@ -39,11 +48,21 @@ def read_revisions(path: str | Path) -> pd.DataFrame:
     README rules out)."""
     path = Path(path)
     if not path.is_file():
-        raise CaseDataError(f"case revisions file {path} does not exist")
+        raise CaseDataError(f"case revisions file {path} does not exist or is not a file")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseDataError(
+            f"case revisions file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CaseDataError(f"case revisions file {path} is not a readable CSV: {exc}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header
+        raise CaseDataError(
+            f"case revisions file {path}: some rows have more cells than the header has "
+            "columns; a value with a comma (a quote, a reading) needs double quotes"
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
@@ -88,8 +107,44 @@ def apply_revisions(
         if current != rev["coded"]:
             raise CaseDataError(
                 f"{where}: {case_id} {column} is {current!r} in the case table, but the "
-                f"revision replaces {rev['coded']!r}; the table changed since the revision "
-                "was written: check the revision against the new value"
+                f"revision replaces {rev['coded']!r}: either 'coded' is mistyped or the "
+                "table changed since the revision was written; check the revision against "
+                "the table's value"
             )
         out.at[rows[case_id], column] = rev["revised"]
     return out
+
+
+def read_revised_cases(
+    cases: str | Path, revisions: str | Path | None, id_column: str = "id"
+) -> tuple[pd.DataFrame, str]:
+    """The case table a calibration config fits (``read_case_csv`` with the config's
+    ``revisions`` applied, if any) and the words that name it in an error. One reader, so
+    that everything that reads a config's cases (the calibration, a sensitivity study's
+    case source) reads the same table, and a mapping error on a revised cell says that
+    the value came from the revisions file, not from the case file the user would open."""
+    frame = read_case_csv(cases, id_column)
+    if revisions is None:
+        return frame, f"case file {cases}"
+    frame = apply_revisions(
+        frame, read_revisions(revisions), id_column=id_column, source=str(revisions)
+    )
+    return frame, f"case file {cases} with the revisions of {revisions}"
+
+
+def fit_revisions(attrs: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The revisions a fit file records (its ``case_revisions`` attribute; None when it was
+    made on the table as coded), for a reader that rebuilds the fit's case table (a
+    report's case groups): refused when the file changed since the fit (its SHA-256
+    differs from ``case_revisions_sha256``), since the table would not be the fitted one."""
+    path = str(attrs.get("case_revisions", "") or "")
+    if not path:
+        return None
+    revisions = read_revisions(path)
+    recorded = str(attrs.get("case_revisions_sha256", "") or "")
+    if recorded and file_sha256(path) != recorded:
+        raise CaseDataError(
+            f"case revisions file {path} changed since the fit (SHA-256 differs from the "
+            "fit's case_revisions_sha256): refit, or restore the file the fit was made with"
+        )
+    return revisions

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gvcdyn.bundled import resolve_calibration_config
-from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
+from gvcdyn.calibrate.cases import apply_mapping, read_mapping
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.predict import fit_integration
+from gvcdyn.calibrate.revisions import read_revised_cases
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.io.results_io import read_netcdf
 
@@ -81,16 +82,18 @@ def case_source(model: Model, config: str | Path, *, where: str = "") -> Evidenc
         path = resolve_calibration_config(config)
         cfg = load_config(path)
         mapping = read_mapping(cfg.mapping)
-        frame = read_case_csv(cfg.cases, mapping.id_column)
-        cases = apply_mapping(frame, mapping, model=model, source=f"case file {cfg.cases}")
+        frame, source = read_revised_cases(cfg.cases, cfg.revisions, mapping.id_column)
+        cases = apply_mapping(frame, mapping, model=model, source=source)
     except GvcdynError as exc:
         raise SensitivityDesignError(f"{where}cases = {str(config)!r}: {exc}") from None
     if len(cases) == 0 or not cases.levers:
         raise SensitivityDesignError(
             f"{where}cases = {str(config)!r}: no case with mapped levers is left after the mapping"
         )
+    revised = f" with the revisions of {Path(cfg.revisions).name}" if cfg.revisions else ""
     note = (
-        f"{len(cases)} cases of {Path(cfg.cases).name} mapped by {Path(cfg.mapping).name} "
+        f"{len(cases)} cases of {Path(cfg.cases).name}{revised} mapped by "
+        f"{Path(cfg.mapping).name} "
         f"({len(cases.excluded)} excluded by the mapping); levers a case leaves unset keep "
         "the base value"
     )
