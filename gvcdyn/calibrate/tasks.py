@@ -114,7 +114,8 @@ class _Counted:
 
 def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[str, Any]:
     """What a calibration task's checkpoint must match besides the model, seed and tasks:
-    the config, mapping, case file and checks file (by hash), and the job's own settings."""
+    the config, mapping, case file, revisions file and checks file (by hash), and the
+    job's own settings."""
     cfg = problem.config
     return {
         "job": job,
@@ -124,6 +125,9 @@ def job_config(problem: CalibrationProblem, job: str, **settings: Any) -> dict[s
         "case_file_sha256": file_sha256(cfg.cases),
         # the reality checks constrain every objective value: their file decides numbers
         "checks_sha256": None if cfg.checks is None else file_sha256(cfg.checks),
+        # the revisions change the cases' levers and outcomes, which no other entry holds;
+        # named only when set, so a config without them keeps its checkpoints' fingerprint
+        **({} if cfg.revisions is None else {"case_revisions_sha256": file_sha256(cfg.revisions)}),
         "method": problem.evaluator.method,  # the config's, or the model's declared
         "time_step": cfg.time_step,
         **{k: np.asarray(v).tolist() for k, v in settings.items()},
