@@ -41,7 +41,7 @@ def test_a_comma_outside_quotes_is_refused_not_shifted(tmp_path):
     """pandas reads a row one cell wider than the header with its first cell as the index:
     every value would move one column (a traceback before this check)."""
     path = _write(tmp_path, f"{HEADER}\n{FLOWERS},a quote, with a comma\n")
-    with pytest.raises(CaseDataError, match="needs double quotes"):
+    with pytest.raises(CaseDataError, match="a value with a comma in double quotes"):
         read_revisions(path)
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "model_horizon",
     "read_case_csv",
     "read_mapping",
+    "read_text_table",
 ]
 
 
@@ -191,24 +192,36 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def read_text_table(path: Path, what: str) -> pd.DataFrame:
+    """A CSV file as a table of stripped strings (blank cells ``""``), with the errors a
+    person editing it in a spreadsheet makes (a missing file, another encoding than
+    UTF-8, an unquoted comma that pandas would read as an index column and shift every
+    value of its row) refused naming ``what`` and ``path`` and what to do."""
+    if not path.is_file():
+        raise CaseDataError(f"{what} {path} does not exist or is not a file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except UnicodeDecodeError as exc:
+        raise CaseDataError(
+            f"{what} {path} is not UTF-8 text ({exc.reason}): save it as UTF-8"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CaseDataError(f"{what} {path} is not a readable CSV: {exc}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header
+        raise CaseDataError(
+            f"{what} {path}: some rows have more cells than the header has columns; check "
+            "the header line, and put a value with a comma in double quotes"
+        )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
 def read_case_csv(path: str | Path, id_column: str = "id") -> pd.DataFrame:
     """The case table as strings (blank cells are ``""``), ids checked unique and present."""
     path = Path(path)
-    if not path.is_file():
-        raise CaseDataError(f"case file {path} does not exist")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise CaseDataError(f"case file {path} is not a readable CSV: {exc}") from None
-    if not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header
-        raise CaseDataError(
-            f"case file {path}: some rows have more cells than the header has columns; "
-            "check the header line and stray commas"
-        )
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_text_table(path, "case file")
     if id_column not in frame.columns:
         raise CaseDataError(f"case file {path} has no id column '{id_column}'")
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v)
     blank = frame.index[frame[id_column] == ""]
     if len(blank):
         raise CaseDataError(f"case file {path}, row {blank[0] + 2}: the '{id_column}' is blank")

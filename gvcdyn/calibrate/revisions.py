@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from gvcdyn.calibrate.cases import file_sha256, read_case_csv
+from gvcdyn.calibrate.cases import file_sha256, read_case_csv, read_text_table
 from gvcdyn.errors import CaseDataError
 
 __all__ = [
@@ -47,29 +47,12 @@ def read_revisions(path: str | Path) -> pd.DataFrame:
     source with a quote (a revision without a source is a guess, which the case table's
     README rules out)."""
     path = Path(path)
-    if not path.is_file():
-        raise CaseDataError(f"case revisions file {path} does not exist or is not a file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CaseDataError(
-            f"case revisions file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-            "save it as UTF-8"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CaseDataError(f"case revisions file {path} is not a readable CSV: {exc}") from None
-    if not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header
-        raise CaseDataError(
-            f"case revisions file {path}: some rows have more cells than the header has "
-            "columns; a value with a comma (a quote, a reading) needs double quotes"
-        )
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_text_table(path, "case revisions file")
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise CaseDataError(
             f"case revisions file {path} lacks the column(s) {missing}; it needs {list(REQUIRED)}"
         )
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v)
     for i, row in frame.iterrows():
         where = f"case revisions file {path}, row {int(i) + 2} ({row['id']} {row['column']})"
         for key in ("id", "column", "source", "quote"):
