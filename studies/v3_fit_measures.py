@@ -160,15 +160,16 @@ def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
     """The case table the fit was made on: calibration/gvc_cases.csv as coded, with the
     sourced revisions the fit's config named (``case_revisions`` in the fit file,
     gvcdyn.calibrate.revisions) applied, so that a fit on the revised table is judged on
-    the same table."""
+    the same table; refused when the revisions file changed since the fit (its SHA-256
+    differs from the fit's), which would judge the fit on a table it was not made on."""
     from gvcdyn.calibrate.cases import read_case_csv  # lazy: the calibration reader
-    from gvcdyn.calibrate.revisions import apply_revisions, read_revisions
+    from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
 
     cases = read_case_csv(fv.CASES)
-    revisions = fit.attrs.get("case_revisions", "")
-    if revisions:
-        print(f"case table: {fv.CASES.name} with the revisions of {revisions}")
-        cases = apply_revisions(cases, read_revisions(revisions))
+    revisions = fit_revisions(fit.attrs)
+    if revisions is not None:
+        print(f"case table: {fv.CASES.name} with the revisions of {fit.attrs['case_revisions']}")
+        cases = apply_revisions(cases, revisions)
     return cases
 
 
