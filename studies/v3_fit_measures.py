@@ -255,8 +255,8 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
     outs = sorted({row[3] for row in SEED_SIGNS})
     print("lever sweeps at the fit (year 40): one at a time from the defaults | from the "
           "defaults with a shock 0.8 in year 5 | 200 LHS settings: share with the seeds' "
-          "sign (mean change; settings with the other sign and how many of them have a "
-          "shock, the rest tied)")  # fmt: skip
+          "sign (mean change; settings with the other sign, how many of them have a "
+          "shock and how many of all settings do, the rest tied)")  # fmt: skip
     for lever, low, high in dict.fromkeys((r[0], r[1], r[2]) for r in SEED_SIGNS):
         tables, sizes = [], []
         for base in backgrounds.values():
@@ -276,10 +276,11 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
                 against = sign * diff < -EPS  # the rest are ties (|diff| <= EPS)
                 # how many of those have a shock: the starts' rise in Functional Upgrading
                 # comes through financing the search a shock starts (models/README.md)
-                shocked = int((against & (base["Shock Size"].to_numpy() > 0)).sum())
+                has_shock = base["Shock Size"].to_numpy() > 0
+                shocked = int((against & has_shock).sum())
                 parts.append(
                     f"{with_sign:.0%} ({diff.mean():+.3f}; {int(against.sum())} against, "
-                    f"{shocked} with a shock)"
+                    f"{shocked} with a shock, as are {int(has_shock.sum())} of {size})"
                 )
             print(f"  {lever} {low:g} -> {high:g}, {out}, seeds {'+' if sign > 0 else '-'} "
                   f"[{source}]: " + " | ".join(parts), flush=True)  # fmt: skip
