@@ -59,3 +59,51 @@ def test_a_fit_that_records_no_method_ran_at_euler(fit_path, tmp_path):
     del ds.attrs["method"]  # as fits written before methods were recorded (108fbe6)
     old = write_netcdf(ds, tmp_path / "old_fit.nc")
     assert fit_integration(old) == ("euler", None)
+
+
+def test_predicting_a_revised_fits_own_cases_maps_them_as_the_fit_did(tmp_path):
+    """A fit made with case revisions, predicted on its own case file, maps the revised
+    table (as the fit did); predicted on another file (here the revised table written out,
+    which the revisions do not know), it maps that file as given, revising nothing twice."""
+    import pandas as pd
+
+    from gvcdyn.calibrate.revisions import REQUIRED
+
+    for name in ("toy_cases.csv", "toy_levers.toml", "toy_upgrading.mdl", "toy_config.toml"):
+        shutil.copy(DATA / name, tmp_path / name)
+    revisions = tmp_path / "revisions.csv"
+    revisions.write_text(
+        ",".join(REQUIRED) + "\nTOY_00,support,low,high,https://example.org,a quote\n", "utf-8"
+    )
+    config = replace(
+        load_config(tmp_path / "toy_config.toml"),
+        revisions=revisions,
+        seeds=(1,),
+        popsize=5,
+        maxiter=3,
+        profile_points=3,
+        bootstrap=0,
+    )
+    fit = write_netcdf(calibrate(config, command_line=["gvcdyn", "calibrate"]), tmp_path / "f.nc")
+    own = predict(fit, tmp_path / "toy_cases.csv", point=True)
+    table = pd.read_csv(tmp_path / "toy_cases.csv", dtype=str, keep_default_na=False)
+    table.loc[table["id"] == "TOY_00", "support"] = "high"
+    table.to_csv(tmp_path / "revised_cases.csv", index=False)
+    written = predict(fit, tmp_path / "revised_cases.csv", point=True)
+    columns = [c for c in own.table.columns if c.startswith("p") and not c.startswith("pred_")]
+    np.testing.assert_array_equal(own.table[columns].to_numpy(), written.table[columns].to_numpy())
+    assert own.meta["case_revisions"] == str(revisions)
+    assert written.meta["case_revisions"] == ""
+    as_coded = predict(
+        fit_path_without_revisions(fit, tmp_path), tmp_path / "toy_cases.csv", point=True
+    )
+    assert not np.array_equal(
+        own.table.loc[0, columns].to_numpy(float), as_coded.table.loc[0, columns].to_numpy(float)
+    )
+
+
+def fit_path_without_revisions(fit: Path, folder: Path) -> Path:
+    """The same fit with its revisions forgotten: predicting its own cases maps them as coded."""
+    ds = xr.load_dataset(fit)
+    ds.attrs["case_revisions"] = ""
+    return write_netcdf(ds, folder / "f_as_coded.nc")

@@ -24,10 +24,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn.calibrate.cases import CaseIssue, apply_mapping, parse_mapping, read_case_csv
+from gvcdyn.calibrate.cases import (
+    CaseIssue,
+    apply_mapping,
+    file_sha256,
+    parse_mapping,
+    read_case_csv,
+)
 from gvcdyn.calibrate.config import parse_config
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
+from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
 from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError, OutputWriteError
 from gvcdyn.io.results_io import atomic_write, read_netcdf
 from gvcdyn.limits import chunk_rows
@@ -96,6 +103,20 @@ def probability_columns(column: str, levels: list[str], categorical_unique: bool
     return [f"p_{level}" for level in levels]
 
 
+def _fit_table_revisions(ds: xr.Dataset, cases_path: str | Path):
+    """The fit's case revisions when ``cases_path`` is the very case file it was made on
+    (same SHA-256), so that predicting the fit's own cases maps them as the fit did;
+    None for a fit without revisions or for another file (new cases, which the revisions
+    do not name). Refused, like every reader of a fit's revisions, when the revisions
+    file changed since the fit."""
+    recorded = str(ds.attrs.get("case_file_sha256", "") or "")
+    if not ds.attrs.get("case_revisions") or not recorded:
+        return None
+    if file_sha256(cases_path) != recorded:
+        return None
+    return fit_revisions(ds.attrs)
+
+
 def predict(
     fit_path: str | Path, cases_path: str | Path, *, model=None, point: bool = False
 ) -> Prediction:
@@ -127,6 +148,11 @@ def predict(
             "refit before predicting"
         )
     frame = read_case_csv(cases_path, mapping.id_column)
+    revised = _fit_table_revisions(ds, cases_path)
+    if revised is not None:
+        frame = apply_revisions(
+            frame, revised, id_column=mapping.id_column, source=ds.attrs["case_revisions"]
+        )
     cases = apply_mapping(
         frame, mapping, model=model, strict=False, source=f"case file {cases_path}"
     )
@@ -149,6 +175,7 @@ def predict(
     meta = {
         "fit": str(fit_path),
         "cases": str(cases_path),
+        "case_revisions": ds.attrs["case_revisions"] if revised is not None else "",
         "n_cases": len(frame),
         "n_predicted": len(cases),
         "parameters": names,
