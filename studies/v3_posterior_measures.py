@@ -88,16 +88,16 @@ def sign_counts(diff: np.ndarray, sign: int) -> str:
 
 
 def face_over_draws(
-    model: gvcdyn.Model, draws: pd.DataFrame, setting: tuple[str, float | None]
+    model: gvcdyn.Model,
+    draws: pd.DataFrame,
+    setting: tuple[str, float | None],
+    case_table: pd.DataFrame,
 ) -> None:
-    """Spearman rho per outcome and case subset at every draw: one batch."""
-    from gvcdyn.calibrate.cases import (  # lazy: the calibration reader, as face_validity's
-        apply_mapping,
-        read_case_csv,
-        read_mapping,
-    )
+    """Spearman rho per outcome and case subset at every draw: one batch, on the case
+    table the fit was made on (``v3_fit_measures.fit_cases``: its revisions applied)."""
+    from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
 
-    table = apply_mapping(read_case_csv(fv.CASES), read_mapping(fv.MAPPING), model=model)
+    table = apply_mapping(case_table, read_mapping(fv.MAPPING), model=model)
     space = gvcdyn.ParameterSpace(model, [*table.levers, *draws.columns])
     base = space.base[space.columns[: len(table.levers)]]
     cases = np.where(np.isnan(table.values), base, table.values)
@@ -110,8 +110,8 @@ def face_over_draws(
     if (status != 0).any():
         raise RuntimeError(f"{int((status != 0).sum())} runs failed")
     frame = pd.DataFrame(index=pd.Index(table.ids, name="id"))
-    obs = fv.observed_codes(pd.read_csv(fv.CASES)).loc[frame.index]
-    subsets = {f"all {c}": np.ones(c, dtype=bool), **fm.face_subsets(frame)}
+    obs = fv.observed_codes(case_table).apply(pd.to_numeric).loc[frame.index]
+    subsets = {f"all {c}": np.ones(c, dtype=bool), **fm.face_subsets(frame, case_table)}
     print(f"face validity over {n} posterior draws: median [5%, 95%], draws >= 0.6")
     for label, keep in subsets.items():
         parts = []
@@ -176,7 +176,7 @@ def main() -> None:
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(fm.V3)
-    face_over_draws(model, draws, setting)
+    face_over_draws(model, draws, setting, fm.fit_cases(fit))
     sweeps_over_draws(model, draws, setting)
 
 
