@@ -1,10 +1,12 @@
-"""The later-shock candidate for v3 (studies/v3_later_shock.py; issue 20, ninth step):
-without a later shock it is the committed v3 bit for bit, with one it starts a second
-burst of function-directed search, and the sourced later shocks it is fitted with name a
-case, a year inside the case's period, a source and a quote each."""
+"""v3's later shock (studies/v3_later_shock.py; issue 20, tenth step): without a later
+shock v3 is its earlier self bit for bit, with one it starts a second burst of
+function-directed search, and the sourced later shocks the case table carries name a
+case, a year inside the case's period, a source and a quote each, mapped only by the
+variant mapping that config_v3_later.toml reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -13,8 +15,11 @@ import pandas as pd
 import pytest
 
 import gvcdyn
+from gvcdyn.calibrate.cases import read_case_csv, read_mapping
+from gvcdyn.calibrate.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
+CALIBRATION = REPO / "calibration"
 sys.path.insert(0, str(REPO / "studies"))
 import v3_later_shock as ls  # noqa: E402  (a study script, not a package)
 
@@ -22,17 +27,17 @@ import v3_later_shock as ls  # noqa: E402  (a study script, not a package)
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> tuple[gvcdyn.Model, gvcdyn.Model]:
     folder = tmp_path_factory.mktemp("later_shock")
-    return gvcdyn.load(ls.V3), gvcdyn.load(ls.candidate_model(folder))
+    return gvcdyn.load(ls.without_later_shock(folder)), gvcdyn.load(ls.V3)
 
 
-def test_without_a_later_shock_the_candidate_is_v3_bit_for_bit(models) -> None:
-    base, candidate = models
+def test_without_a_later_shock_v3_is_its_earlier_self_bit_for_bit(models) -> None:
+    earlier, current = models
     from v3_fit_measures import lhs_levers
 
-    table = lhs_levers(base, 12, seed=5)
+    table = lhs_levers(current, 12, seed=5)
     names = ["Functional Upgrading", "Cluster Market Position", "Search Effort"]
-    a = base.run(table, saveper=1.0, variables=names)  # rk23, v3's settings file
-    b = candidate.run(table, saveper=1.0, variables=names)
+    a = earlier.run(table, saveper=1.0, variables=names)  # rk23, v3's settings file
+    b = current.run(table, saveper=1.0, variables=names)
     for name in names:
         np.testing.assert_array_equal(a[name].values, b[name].values)
 
@@ -40,7 +45,7 @@ def test_without_a_later_shock_the_candidate_is_v3_bit_for_bit(models) -> None:
 def test_a_later_shock_starts_a_second_burst_of_function_directed_search(models) -> None:
     """A first shock in year 5 and a later one in year 20: function-directed search rises
     again after year 20, which it does not without the later shock [PF]."""
-    _, candidate = models
+    _, current = models
     runs = pd.DataFrame(
         {
             "Shock Size": [0.6, 0.6],
@@ -49,7 +54,7 @@ def test_a_later_shock_starts_a_second_burst_of_function_directed_search(models)
             "Later Shock Year": [20.0, 20.0],
         }
     )
-    ds = candidate.run(runs, saveper=0.5, variables=["Functional Search"])
+    ds = current.run(runs, saveper=0.5, variables=["Functional Search"])
     search = ds["Functional Search"]
     late = search.sel(time=slice(20.0, 26.0)).max("time").values
     before = search.sel(time=19.5).values
@@ -57,12 +62,34 @@ def test_a_later_shock_starts_a_second_burst_of_function_directed_search(models)
     assert late[0] <= before[0] + 1e-12  # without it search only decays after year 20
 
 
-def test_the_candidate_text_is_refused_on_a_model_it_was_not_written_for() -> None:
+def test_the_equations_are_not_added_twice() -> None:
     with pytest.raises(SystemExit, match="not the one"):
-        ls.candidate_text("no control section here")
+        ls.candidate_text(ls.V3.read_text(encoding="utf-8"))
 
 
-def test_the_sourced_later_shocks_are_well_formed() -> None:
+def test_the_case_tables_later_shocks_are_the_sourced_ones() -> None:
     shocks = ls.later_shock_table()  # checks ids, codes, periods, sources and quotes
     assert len(shocks) == shocks["id"].nunique() > 0
     assert shocks["source"].str.startswith("http").all()
+    cases = read_case_csv(CALIBRATION / "gvc_cases.csv").set_index("id")
+    listed = shocks.set_index("id")
+    for case_id, row in cases.iterrows():
+        if case_id in listed.index:
+            assert row["later_shock"] == listed.loc[case_id, "later_shock"], case_id
+            assert row["later_shock_year"] == listed.loc[case_id, "later_shock_year"], case_id
+        else:
+            assert (row["later_shock"], row["later_shock_year"]) == ("none", ""), case_id
+
+
+def test_the_variant_mapping_and_config_differ_from_their_bases_only_by_the_later_shock():
+    base, variant = (read_mapping(CALIBRATION / name) for name in
+                     ("case_levers.toml", "case_levers_v3_later.toml"))  # fmt: skip
+    added = [m for m in variant.maps if m.column not in {b.column for b in base.maps}]
+    assert [m.column for m in added] == ["later_shock", "later_shock_year"]
+    assert [m for m in variant.maps if m not in added] == list(base.maps)
+    assert variant.unmapped == base.unmapped
+    revised = load_config(CALIBRATION / "config_v3_checks_revised.toml")
+    later = load_config(CALIBRATION / "config_v3_later.toml")
+    assert later.mapping.name == "case_levers_v3_later.toml"
+    strip = {"path": None, "text": "", "mapping": None}
+    assert dataclasses.replace(later, **strip) == dataclasses.replace(revised, **strip)
