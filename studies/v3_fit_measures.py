@@ -173,18 +173,37 @@ def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
     return cases
 
 
+def fit_mapping(fit: xr.Dataset):
+    """The case -> lever mapping the fit was made with (the text its file records, as
+    ``gvcdyn predict`` reads it), so that a fit with a variant mapping (the later shock's
+    calibration/case_levers_v3_later.toml) is judged with it; calibration/case_levers.toml
+    for a fit file that records none."""
+    from gvcdyn.calibrate.cases import parse_mapping, read_mapping
+
+    text = fit.attrs.get("mapping_text", "")
+    if not text:
+        return read_mapping(fv.MAPPING)
+    path = Path(fit.attrs.get("mapping_path") or fv.MAPPING)
+    if path.name != fv.MAPPING.name:
+        print(f"case mapping: {path.name}, the fit's")
+    return parse_mapping(tomllib.loads(text), path=path, text=text)
+
+
 def case_frame(
     model: object,
     fit_values: dict[str, float],
     setting: tuple[str, float | None],
     cases: pd.DataFrame,
+    mapping=None,
 ) -> pd.DataFrame:
     """Each case's measurement variables at its own horizon (face_validity.case_runs's
     runs: the declared mapping, ``fit_values`` over the defaults, one batch) at the
-    integration ``setting``, joined with the observed codes of ``cases`` (``fit_cases``)."""
+    integration ``setting``, joined with the observed codes of ``cases`` (``fit_cases``);
+    ``mapping`` the fit's (``fit_mapping``), calibration/case_levers.toml by default."""
     from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
 
-    table = apply_mapping(cases, read_mapping(fv.MAPPING), model=model)
+    mapping = read_mapping(fv.MAPPING) if mapping is None else mapping
+    table = apply_mapping(cases, mapping, model=model)
     if table.excluded:
         print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
     space = gvcdyn.ParameterSpace(model, table.levers, base=dict(fit_values))
@@ -206,9 +225,11 @@ def face(
     fit_values: dict[str, float],
     setting: tuple[str, float | None],
     cases: pd.DataFrame,
+    mapping=None,
 ) -> None:
-    """Spearman rho at the fit, all cases and the subsets of ``face_subsets``."""
-    frame = case_frame(model, fit_values, setting, cases)
+    """Spearman rho at the fit, all cases and the subsets of ``face_subsets``; ``cases``
+    and ``mapping`` the fit's (``fit_cases``, ``fit_mapping``)."""
+    frame = case_frame(model, fit_values, setting, cases, mapping)
     rho = {k: spearmanr(frame[v], frame[k]).statistic for k, v in fv.MEASURES.items()}
     print(f"face validity at the fit, all {len(frame)}: "
           + " ".join(f"{k} {v:+.3f}" for k, v in rho.items()))  # fmt: skip
@@ -320,7 +341,7 @@ def main() -> None:
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(V3)
-    face(model, fit_values, setting, fit_cases(fit))
+    face(model, fit_values, setting, fit_cases(fit), fit_mapping(fit))
     sweeps(model, fit_values, setting)
     if not args.skip_checks:
         checks_at_fit(model, fit_path, args.draws)

@@ -92,12 +92,13 @@ def face_over_draws(
     draws: pd.DataFrame,
     setting: tuple[str, float | None],
     case_table: pd.DataFrame,
+    mapping,
 ) -> None:
     """Spearman rho per outcome and case subset at every draw: one batch, on the case
-    table the fit was made on (``v3_fit_measures.fit_cases``: its revisions applied)."""
-    from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
+    table and mapping the fit was made with (``v3_fit_measures.fit_cases``, ``fit_mapping``)."""
+    from gvcdyn.calibrate.cases import apply_mapping  # lazy, as face_validity's
 
-    table = apply_mapping(case_table, read_mapping(fv.MAPPING), model=model)
+    table = apply_mapping(case_table, mapping, model=model)
     space = gvcdyn.ParameterSpace(model, [*table.levers, *draws.columns])
     base = space.base[space.columns[: len(table.levers)]]
     cases = np.where(np.isnan(table.values), base, table.values)
@@ -176,7 +177,7 @@ def main() -> None:
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(fm.V3)
-    face_over_draws(model, draws, setting, fm.fit_cases(fit))
+    face_over_draws(model, draws, setting, fm.fit_cases(fit), fm.fit_mapping(fit))
     sweeps_over_draws(model, draws, setting)
 
 

@@ -93,3 +93,15 @@ def test_the_variant_mapping_and_config_differ_from_their_bases_only_by_the_late
     assert later.mapping.name == "case_levers_v3_later.toml"
     strip = {"path": None, "text": "", "mapping": None}
     assert dataclasses.replace(later, **strip) == dataclasses.replace(revised, **strip)
+
+
+def test_v3_measures_judge_a_fit_with_the_mapping_it_was_made_with() -> None:
+    """A fit made with the later shock's variant mapping is judged with it (without, its
+    face validity would be computed with no later shock at all)."""
+    import xarray as xr
+    from v3_fit_measures import fit_mapping
+
+    path = CALIBRATION / "case_levers_v3_later.toml"
+    fit = xr.Dataset(attrs={"mapping_text": path.read_text(), "mapping_path": str(path)})
+    assert "later_shock" in {m.column for m in fit_mapping(fit).maps}
+    assert "later_shock" not in {m.column for m in fit_mapping(xr.Dataset()).maps}
