@@ -105,3 +105,11 @@ def test_v3_measures_judge_a_fit_with_the_mapping_it_was_made_with() -> None:
     fit = xr.Dataset(attrs={"mapping_text": path.read_text(), "mapping_path": str(path)})
     assert "later_shock" in {m.column for m in fit_mapping(fit).maps}
     assert "later_shock" not in {m.column for m in fit_mapping(xr.Dataset()).maps}
+
+
+def test_the_later_shocks_cv_config_differs_only_in_the_cross_validation() -> None:
+    later = load_config(CALIBRATION / "config_v3_later.toml")
+    cv = load_config(CALIBRATION / "config_v3_later_cv.toml")
+    assert (cv.cv_repeats, cv.cv_loo) == (3, True)
+    strip = {"path": None, "text": "", "cv_repeats": 1, "cv_loo": False}
+    assert dataclasses.replace(cv, **strip) == dataclasses.replace(later, **strip)
