@@ -155,6 +155,43 @@ def later_shock_table() -> pd.DataFrame:
     return shocks
 
 
+#: The basis of the two levers' documented ranges (the columns of
+#: studies/v3_lever_ranges.py's table, which covers the 18 levers of the hypercube).
+LATER_BASIS = {
+    "Later Shock Size": (
+        "cases: later_shock: 0 none / 0.6 a shock / 0.8 quota removal, the trigger's sizes "
+        "(the sources code the kind, not the size) [PF]; index 0 none ... 1 existential"
+    ),
+    "Later Shock Year": (
+        "cases: later_shock_year minus period_start, clipped to [0,40] (40, after every "
+        "period, where no later shock is coded); 40 years is the run (FINAL TIME)"
+    ),
+}
+
+
+def lever_rows() -> list[str]:
+    """The two levers' rows of models/README.md's range table, read from the model, the
+    variant mapping and the 41 cases it maps."""
+    import gvcdyn
+    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
+
+    model = gvcdyn.load(V3)
+    mapping = read_mapping(REPO / "calibration" / "case_levers_v3_later.toml")
+    cases = apply_mapping(read_case_csv(REPO / "calibration" / "gvc_cases.csv"), mapping,
+                          model=model)  # fmt: skip
+    frame = pd.DataFrame(cases.values, columns=list(cases.levers))
+    rows = []
+    for lever, basis in LATER_BASIS.items():
+        p = model.parameter(lever)
+        given = frame[lever]
+        rows.append(
+            f"| `{lever}` | {p.default:g} | [{p.minimum:g}, {p.maximum:g}] | "
+            f"{given.min():g} .. {given.max():g} ({int((given != p.default).sum())} of "
+            f"{len(given)} cases set it off its default) | {basis} | none |"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refit", action="store_true")
@@ -163,6 +200,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         check_neutral(without_later_shock(Path(tmp)))
     shocked_example()
+    print("\n".join(lever_rows()))
     if args.refit:
         command = ["gvcdyn", "calibrate", str(CONFIG), "--crossval", "--no-posterior"]
         subprocess.run([*command, "--out", str(args.out)], check=True)
