@@ -174,19 +174,19 @@ def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
 
 
 def fit_mapping(fit: xr.Dataset):
-    """The case -> lever mapping the fit was made with (the text its file records, as
-    ``gvcdyn predict`` reads it), so that a fit with a variant mapping (the later shock's
+    """The case -> lever mapping the fit was made with (``gvcdyn.calibrate.predict.fit_mapping``,
+    as ``gvcdyn predict`` reads it), so that a fit with a variant mapping (the later shock's
     calibration/case_levers_v3_later.toml) is judged with it; calibration/case_levers.toml
     for a fit file that records none."""
-    from gvcdyn.calibrate.cases import parse_mapping, read_mapping
+    from gvcdyn.calibrate.cases import read_mapping
+    from gvcdyn.calibrate.predict import fit_mapping as recorded_mapping
 
-    text = fit.attrs.get("mapping_text", "")
-    if not text:
+    if not fit.attrs.get("mapping_text"):
         return read_mapping(fv.MAPPING)
-    path = Path(fit.attrs.get("mapping_path") or fv.MAPPING)
-    if path.name != fv.MAPPING.name:
-        print(f"case mapping: {path.name}, the fit's")
-    return parse_mapping(tomllib.loads(text), path=path, text=text)
+    mapping = recorded_mapping(fit)
+    if mapping.path is not None and mapping.path.name != fv.MAPPING.name:
+        print(f"case mapping: {mapping.path.name}, the fit's")
+    return mapping
 
 
 def case_frame(

@@ -26,6 +26,7 @@ import xarray as xr
 
 from gvcdyn.calibrate.cases import (
     CaseIssue,
+    CaseMapping,
     apply_mapping,
     file_sha256,
     parse_mapping,
@@ -42,6 +43,7 @@ from gvcdyn.model import load
 
 __all__ = [
     "Prediction",
+    "fit_mapping",
     "predict",
     "prediction_paths",
     "probability_columns",
@@ -103,6 +105,17 @@ def probability_columns(column: str, levels: list[str], categorical_unique: bool
     return [f"p_{level}" for level in levels]
 
 
+def fit_mapping(ds: xr.Dataset) -> CaseMapping:
+    """The case -> lever mapping a fit was made with, from the text its file records (not
+    the mapping file as it is now), so that whatever rebuilds the fit's cases (``predict``,
+    a study judging the fit) maps them as the fit did, a variant mapping included."""
+    return parse_mapping(
+        _toml(ds.attrs["mapping_text"]),
+        path=Path(ds.attrs["mapping_path"]),
+        text=ds.attrs["mapping_text"],
+    )
+
+
 def _fit_table_revisions(ds: xr.Dataset, cases_path: str | Path):
     """The fit's case revisions when ``cases_path`` is the very case file it was made on
     (same SHA-256), so that predicting the fit's own cases maps them as the fit did;
@@ -135,11 +148,7 @@ def predict(
         _toml(ds.attrs["config_text"]), path=config_path, text=ds.attrs["config_text"]
     )
     config = replace(config, method=fit_method(ds, config))  # the fit's, not the model's now
-    mapping = parse_mapping(
-        _toml(ds.attrs["mapping_text"]),
-        path=Path(ds.attrs["mapping_path"]),
-        text=ds.attrs["mapping_text"],
-    )
+    mapping = fit_mapping(ds)
     if model is None:
         model = load(ds.attrs["model_path"])
     if model.ir.source_hash != ds.attrs["model_sha256"]:
