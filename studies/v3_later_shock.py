@@ -7,9 +7,9 @@ TW_BICYCLE's loss of Schwinn's orders in 1987, disease, anti-dumping cases, lost
 firms; calibration/sources/later_shocks.md), and [PF] makes shocks the usual initiators of
 upgrading, while a row's one trigger (starts and shocks share ``Shock Year``) could not
 hold them. gvc_upgrading_v3.mdl now carries a second shock (``Later Shock Size``,
-``Later Shock Year``; ``NEW_EQUATIONS`` and ``SHOCK_PRESSURE`` below wrote them into the
-.mdl, through ``candidate_text``): its unadapted part ``Later Shock Unadapted`` starts at
-the size and is worked off at the same ``shock adaptation rate`` once its onset has begun,
+``Later Shock Year``; the equations are in the .mdl, documented there): its unadapted
+part ``Later Shock Unadapted`` starts at the size and is worked off at the same ``shock
+adaptation rate`` once its onset has begun,
 its pressure is ``later shock onset x Later Shock Unadapted`` (the trigger's is ``Shock
 Size x trigger onset x (1 - Shock Adaptation)``), and the two add (capped at 1). With
 ``Later Shock Size`` 0 the stock stays exactly 0 and every run is the earlier v3's bit for
@@ -45,50 +45,22 @@ LATER_SHOCKS = REPO / "calibration" / "sources" / "later_shocks.csv"
 sys.path.insert(0, str(REPO / "studies"))
 from v3_face_validity_residuals import replace_equation  # noqa: E402
 
-#: The new equations, inserted before the .mdl's control section.
-NEW_EQUATIONS = (
-    "Later Shock Size=\n\t0\n\t~\tDmnl [0,1]\n"
-    "\t~\tMarket vulnerability produced by a second shock inside the period, after the "
-    "trigger (0 none): a lost main buyer, a currency move, the end of quotas or preferences "
-    "[PF]. Set from a case's sourced later shock (calibration/sources/later_shocks.csv).\n\t|\n\n"
-    "Later Shock Year=\n\t40\n\t~\tYear [0,40]\n"
-    "\t~\tYear the later shock hits, counted from the start of the run.\n\t|\n\n"
-    "later shock onset=\n"
-    "\tIF THEN ELSE(Time>=Later Shock Year, 1-EXP((Later Shock Year-Time)/Shock Onset Time), 0)\n"
-    "\t~\tDmnl [0,1]\n\t~\tThe later shock phased in as the trigger is (trigger onset).\n\t|\n\n"
-    "Later Shock Unadapted= INTEG (\n"
-    "\t-shock adaptation rate*later shock onset*Later Shock Unadapted,\n\t\tLater Shock Size)\n"
-    "\t~\tDmnl [0,1]\n"
-    "\t~\tThe part of the later shock the cluster has not adapted to: Later Shock Size x (1 - "
-    "its adaptation), worked off at the shock adaptation rate once it has hit, as the "
-    "trigger's shock is [PF]. Stays exactly 0 without a later shock.\n\t|\n\n"
-    "later shock pressure=\n\tlater shock onset*Later Shock Unadapted\n\t~\tDmnl [0,1]\n"
-    "\t~\tThe later shock's pressure not yet adapted to.\n\t|\n\n"
-)
-
-#: The trigger's shock pressure plus the later one's, capped at 1 (exactly the committed
-#: value when the later one is 0).
-SHOCK_PRESSURE = "MIN(1, Shock Size*trigger onset*(1-Shock Adaptation)+later shock pressure)"
+#: The trigger's shock pressure alone: v3's before the later shock was added.
+EARLIER_SHOCK_PRESSURE = "Shock Size*trigger onset*(1-Shock Adaptation)"
 
 
-def candidate_text(text: str) -> str:
-    """An earlier gvc_upgrading_v3.mdl's text with the later shock added (how the .mdl got
-    it); refused on a text that has it already."""
-    marker = "********************************************************\n\t.Control"
-    if text.count(marker) != 1 or "Later Shock Size=" in text:
-        raise SystemExit("the v3 .mdl is not the one this candidate was written for")
-    text = replace_equation(text, "shock pressure", SHOCK_PRESSURE)
-    return text.replace(marker, NEW_EQUATIONS + "\n" + marker, 1)
+def earlier_text(text: str) -> str:
+    """A v3 .mdl text with the later shock's term left out of ``shock pressure`` (the
+    rest of the later shock's equations stay, unused); refused on a text without it."""
+    if "Later Shock Size=" not in text or "later shock pressure)" not in text:
+        raise SystemExit("the v3 .mdl carries no later shock")
+    return replace_equation(text, "shock pressure", EARLIER_SHOCK_PRESSURE)
 
 
 def without_later_shock(folder: Path) -> Path:
     """A copy of v3 whose shock pressure leaves the later shock out (the earlier form)."""
-    text = V3.read_text(encoding="utf-8")
-    if "Later Shock Size=" not in text:
-        raise SystemExit("gvc_upgrading_v3.mdl carries no later shock")
-    earlier = "Shock Size*trigger onset*(1-Shock Adaptation)"
     path = folder / "gvc_upgrading_v3_no_later_shock.mdl"
-    path.write_text(replace_equation(text, "shock pressure", earlier), encoding="utf-8")
+    path.write_text(earlier_text(V3.read_text(encoding="utf-8")), encoding="utf-8")
     settings = V3.with_suffix(".settings.toml")
     if settings.exists():
         shutil.copy(settings, folder / "gvc_upgrading_v3_no_later_shock.settings.toml")
