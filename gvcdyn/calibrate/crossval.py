@@ -29,12 +29,15 @@ depend on where the folds ran.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
+from gvcdyn.calibrate.config import SparseCovariate
 from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.likelihood import (
     cutpoints_from_free,
@@ -224,20 +227,21 @@ def predictors_of(problem: CalibrationProblem) -> tuple[str, ...]:
 
 def sparse_covariates(problem: CalibrationProblem) -> np.ndarray:
     """``(C, p)`` the config's sparse covariates of every case, from the case table."""
-    frame = problem.cases.frame
-    missing = [
-        (cov.name, col)
-        for cov in problem.config.cv_sparse
-        for col in cov.columns
-        if col not in frame.columns
-    ]
+    return covariate_columns(problem.cases.frame, problem.config.cv_sparse)
+
+
+def covariate_columns(frame: pd.DataFrame, covariates: Sequence[SparseCovariate]) -> np.ndarray:
+    """``(C, p)`` each of ``covariates`` read from the case rows ``frame`` (an indicator
+    or a count of columns holding one of its values); the one reader, shared by the sparse
+    baseline and the studies that read the case table the same way."""
+    missing = [(cov.name, col) for cov in covariates for col in cov.columns if col not in frame]
     if missing:
         name, column = missing[0]
         raise CalibrationConfigError(
             f"[[crossval.sparse]] '{name}': the case table has no column '{column}'"
         )
-    out = np.zeros((len(frame), len(problem.config.cv_sparse)))
-    for j, cov in enumerate(problem.config.cv_sparse):
+    out = np.zeros((len(frame), len(covariates)))
+    for j, cov in enumerate(covariates):
         for column in cov.columns:
             text = frame[column].astype(str).str.strip()
             hit = text.isin(cov.values) | text.str.startswith(cov.prefixes or ("\0",))
