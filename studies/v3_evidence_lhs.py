@@ -53,7 +53,7 @@ def shares(model: gvcdyn.Model, values: dict[str, float], base: pd.DataFrame) ->
         table = pd.concat([base.assign(**{lever: low}), base.assign(**{lever: high})])
         table = table.reset_index(drop=True).assign(**values)
         ds = model.run(table, saveper=1.0, variables=[outcome], allow_out_of_range=True)
-        y = ds[outcome].sel(time=40).values
+        y = fm.claim_values(ds, lever, outcome)
         diff = y[len(base) :] - y[: len(base)]
         out.append(((sign * diff > fm.EPS).mean(), diff.mean()))
     return out

@@ -142,7 +142,8 @@ def sweeps_over_draws(
         "LHS": pd.concat([lhs, draws], axis=1),
     }
     outs = sorted({row[3] for row in fm.SEED_SIGNS})
-    print(f"lever sweeps over {n} posterior draws (year 40): one at a time | with a shock "
+    print(f"lever sweeps over {n} posterior draws (year 40, or the mean over the run for "
+          "v3_fit_measures.SPEED's claims): one at a time | with a shock "
           "0.8 in year 5 | LHS settings paired with draws: draws with the seeds' sign "
           "of all, against, tied, range (mean change)")  # fmt: skip
     for lever, low, high in dict.fromkeys((r[0], r[1], r[2]) for r in fm.SEED_SIGNS):
@@ -153,11 +154,16 @@ def sweeps_over_draws(
         table = pd.concat(tables).reset_index(drop=True)
         ds = model.run(table, method=method, time_step=time_step, saveper=1.0, variables=outs)
         for _, _, _, out, sign, source in (r for r in fm.SEED_SIGNS if r[0] == lever):
-            values = ds[out].sel(time=40).values.reshape(len(backgrounds), 2, n)
+            values = fm.claim_values(ds, lever, out).reshape(len(backgrounds), 2, n)
             diff = values[:, 1] - values[:, 0]
             parts = [f"{sign_counts(d, sign)} ({d.mean():+.4f})" for d in diff]
-            print(f"  {lever} {low:g} -> {high:g}, {out}, seeds {'+' if sign > 0 else '-'} "
-                  f"[{source}]: " + " | ".join(parts), flush=True)  # fmt: skip
+            head = f"{lever} {low:g} -> {high:g}, {out} ({fm.claim_measure(lever, out)})"
+            seeds = f"seeds {'+' if sign > 0 else '-'} [{source}]"
+            print(f"  {head}, {seeds}: " + " | ".join(parts), flush=True)
+            if (lever, out) in fm.SPEED:
+                level = ds[out].sel(time=40).values.reshape(len(backgrounds), 2, n)
+                counts = [sign_counts(d, sign) for d in level[:, 1] - level[:, 0]]
+                print(f"    the level at year 40 instead: {' | '.join(counts)}")
 
 
 def main() -> None:

@@ -245,3 +245,26 @@ def test_posterior_sweeps_count_draws_on_each_side_instead_of_rounding_a_share()
     diff = np.array([0.01] * 198 + [0.0, -0.0038])
     assert pm.sign_counts(diff, -1) == "1/200, 198 against, 1 tied, range [-0.0038, +0.0100]"
     assert pm.sign_counts(-diff, -1).startswith("198/200, 1 against, 1 tied")
+
+
+def test_speed_claims_compare_the_mean_over_the_run_and_the_rest_the_level_at_40() -> None:
+    """[S s.4]'s "fast improvement in processes and products" is about speed: a run that
+    rises early and is caught up by year 40 wins on the mean over the run, not on the
+    level at 40 (studies/v3_buyer_control_process.py: Initial Buyer Control's runs cross
+    about year 27). Every SPEED claim is a claim of SEED_SIGNS."""
+    import v3_fit_measures as fm  # lazy: a study script reading calibration/face_validity
+
+    time = np.arange(0.0, 41.0)
+    early = np.minimum(time / 10, 1.0) * 0.6  # at 0.6 from year 10
+    late = np.minimum(time / 30, 1.0) * 0.65  # higher at 40, later
+    ds = xr.Dataset(
+        {"Process Upgrading": (("run", "time"), np.stack([early, late]))}, coords={"time": time}
+    )
+    mean = fm.claim_values(ds, "Initial Buyer Control", "Process Upgrading")
+    assert mean[0] > mean[1]
+    assert np.isclose(mean[0], np.trapezoid(early, time) / 40)
+    level = fm.claim_values(ds, "FDI Learning", "Process Upgrading")  # not a speed claim
+    assert list(level) == [0.6, 0.65]
+    claims = {(row[0], row[3]) for row in fm.SEED_SIGNS}
+    assert fm.SPEED.issubset(claims)
+    assert {out for _, out in fm.SPEED} == {"Process Upgrading"}
