@@ -192,8 +192,23 @@ def replace_equation(text: str, name: str, new_rhs: str) -> str:
 
 # --------------------------------------------------------------------------- model runs
 def estimate(fit_file: str) -> dict[str, float]:
-    """A fit's eight estimates."""
+    """A fit's eight estimates; refused for a fit made on another case table or mapping
+    than the coded table and calibration/case_levers.toml, which this study (and
+    v3_no_function_search, which shares its readers) runs the cases with: its numbers
+    would judge that fit on cases it was not fitted to. studies/v3_fit_measures.py reads
+    a fit's own table and mapping."""
+    from gvcdyn.calibrate.revisions import fit_revisions  # lazy: needs a fit file
+
     with xr.open_dataset(RESULTS / fit_file) as ds:
+        recorded = ds.attrs.get("mapping_text")
+        if fit_revisions(ds.attrs) is not None or (
+            recorded is not None and recorded != fv.MAPPING.read_text(encoding="utf-8")
+        ):
+            raise SystemExit(
+                f"{RESULTS / fit_file}: fitted with case revisions or another mapping than "
+                f"{fv.MAPPING.name}; this study runs the table as coded with {fv.MAPPING.name}. "
+                "Use studies/v3_fit_measures.py, which reads the fit's own."
+            )
         return {str(k): float(v) for k, v in ds["estimate"].to_series().items()}
 
 

@@ -99,3 +99,33 @@ def test_each_candidate_is_a_copy_differing_only_in_its_equations(
     assert len(old) == len(new)
     changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
     assert [b.strip() for _, b in changed] == list(fr.CANDIDATES[name].values())
+
+
+@pytest.mark.parametrize(
+    ("attrs", "refused"),
+    [
+        ({}, False),  # an old fit that records nothing: the table as coded
+        ({"mapping_text": "same"}, False),
+        ({"mapping_text": "[[map]]\ncolumn = 'other'\n"}, True),  # a variant mapping
+        ({"case_revisions": "calibration/case_revisions.csv"}, True),
+    ],
+)
+def test_a_fit_on_another_table_or_mapping_is_refused_not_judged_on_this_one(
+    tmp_path, monkeypatch, attrs, refused
+) -> None:
+    """The study runs the cases as coded with case_levers.toml; a fit made with revisions
+    or the later shock's mapping would be judged on cases it was not fitted to."""
+    import xarray as xr
+
+    mapping = tmp_path / "case_levers.toml"
+    mapping.write_text("same", encoding="utf-8")
+    monkeypatch.setattr(fr, "RESULTS", tmp_path)
+    monkeypatch.setattr(fr.fv, "MAPPING", mapping)
+    xr.Dataset(
+        {"estimate": ("parameter", [0.5])}, coords={"parameter": ["Shock Order Loss"]}, attrs=attrs
+    ).to_netcdf(tmp_path / "fit.nc")
+    if refused:
+        with pytest.raises(SystemExit, match="v3_fit_measures"):
+            fr.estimate("fit.nc")
+    else:
+        assert fr.estimate("fit.nc") == {"Shock Order Loss": 0.5}
