@@ -144,6 +144,16 @@ def estimates(fit: xr.Dataset, config: dict) -> dict[str, float]:
     return {str(k): float(v) for k, v in est.items()}
 
 
+def fit_config(fit: xr.Dataset) -> dict:
+    """The config a fit was made with (its ``config_text``: its own constants and bounds,
+    so a fit that estimates other constants is read right); calibration/config_v3.toml
+    for a fit file that records none."""
+    text = fit.attrs.get("config_text")
+    if not text:
+        text = (REPO / "calibration" / "config_v3.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
 def fit_setting(fit_path: Path) -> tuple[str, float | None]:
     """The method and time step (None: the model's own) ``fit_path`` was computed at."""
     from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
@@ -317,9 +327,11 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
     for lever, low, high in dict.fromkeys((r[0], r[1], r[2]) for r in SEED_SIGNS):
         tables, sizes = [], []
         for base in backgrounds.values():
-            tables += [base.assign(**{lever: low}), base.assign(**{lever: high})]
+            # the estimates first, so that a swept lever that is also estimated is swept
+            at_fit = base.assign(**fit_values)
+            tables += [at_fit.assign(**{lever: low}), at_fit.assign(**{lever: high})]
             sizes.append(len(base))
-        table = pd.concat(tables).reset_index(drop=True).assign(**fit_values)
+        table = pd.concat(tables).reset_index(drop=True)
         method, time_step = setting
         ds = model.run(table, method=method, time_step=time_step, saveper=1.0, variables=outs)
         for row in (r for r in SEED_SIGNS if r[0] == lever):
@@ -372,10 +384,9 @@ def main() -> None:
     parser.add_argument("--posterior", help="fit file with posterior draws")
     args = parser.parse_args()
     fit_path = Path(args.fit)
-    config = tomllib.loads((REPO / "calibration" / "config_v3.toml").read_text(encoding="utf-8"))
     with xr.open_dataset(fit_path) as ds:
         fit = ds.load()
-    fit_values = estimates(fit, config)
+    fit_values = estimates(fit, fit_config(fit))
     if args.posterior:
         posterior(Path(args.posterior))
     crossval(fit)

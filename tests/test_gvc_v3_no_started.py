@@ -268,3 +268,29 @@ def test_speed_claims_compare_the_mean_over_the_run_and_the_rest_the_level_at_40
     claims = {(row[0], row[3]) for row in fm.SEED_SIGNS}
     assert fm.SPEED.issubset(claims)
     assert {out for _, out in fm.SPEED} == {"Process Upgrading"}
+
+
+def test_a_fit_is_read_with_its_own_config_and_an_estimated_lever_is_still_swept() -> None:
+    """A fit that estimates other constants (a lever among them) is read with its own
+    bounds, and the sweeps set the swept lever after the estimates, so Buyer Blocking
+    Strength 0 -> 1 is not overwritten by its estimate into a sweep of ties."""
+    import v3_fit_measures as fm  # lazy: a study script reading calibration/face_validity
+
+    text = '[estimate]\n"Buyer Blocking Strength" = { bounds = [0.0, 0.6] }\n'
+    assert fm.fit_config(xr.Dataset(attrs={"config_text": text}))["estimate"] == {
+        "Buyer Blocking Strength": {"bounds": [0.0, 0.6]}
+    }
+    assert "Innovation Learning Rate" in fm.fit_config(xr.Dataset())["estimate"]
+
+    class Tables(_RecordingModel):
+        def run(self, table, **kwargs):
+            self.tables = [*getattr(self, "tables", []), table]
+            return super().run(table, **kwargs)
+
+    model = Tables()
+    fm.sweeps(model, {"Buyer Blocking Strength": 0.3}, ("rk23", None))
+    swept = [t for t in model.tables if set(t["Buyer Blocking Strength"]) == {0.0, 1.0}]
+    assert len(swept) == 1  # the lever's own batch; every other batch holds the estimate
+    assert all(
+        set(t["Buyer Blocking Strength"]) == {0.3} for t in model.tables if t is not swept[0]
+    )
