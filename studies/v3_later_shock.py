@@ -59,11 +59,17 @@ def earlier_text(text: str) -> str:
 
 def without_later_shock(folder: Path) -> Path:
     """A copy of v3 whose shock pressure leaves the later shock out (the earlier form)."""
-    path = folder / "gvc_upgrading_v3_no_later_shock.mdl"
-    path.write_text(earlier_text(V3.read_text(encoding="utf-8")), encoding="utf-8")
+    text = earlier_text(V3.read_text(encoding="utf-8"))
+    return write_v3_copy(text, folder / "gvc_upgrading_v3_no_later_shock.mdl")
+
+
+def write_v3_copy(text: str, path: Path) -> Path:
+    """Write ``text`` (an edited v3) to ``path`` with v3's settings file beside it, so the
+    copy integrates as v3 does (rk23; without it, the .mdl's declared RK4 1/8)."""
+    path.write_text(text, encoding="utf-8")
     settings = V3.with_suffix(".settings.toml")
     if settings.exists():
-        shutil.copy(settings, folder / "gvc_upgrading_v3_no_later_shock.settings.toml")
+        shutil.copy(settings, path.with_suffix(".settings.toml"))
     return path
 
 

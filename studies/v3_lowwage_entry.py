@@ -21,13 +21,13 @@ against the outcome codes.
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "studies"))
 V3 = REPO / "models" / "gvc_upgrading_v3.mdl"
 LOWWAGE = REPO / "calibration" / "sources" / "lowwage_entry.csv"
 CODES = ("yes", "no", "open")
@@ -70,14 +70,12 @@ def earlier_text(text: str) -> str:
 
 
 def without_entry_year(folder: Path) -> Path:
-    """Write v3 without the lever's term into ``folder``, with v3's settings file (its
-    integration) beside it; return its path."""
-    path = folder / "gvc_upgrading_v3_before_lowwage.mdl"
-    path.write_text(earlier_text(V3.read_text(encoding="utf-8")), encoding="utf-8")
-    settings = V3.with_suffix(".settings.toml")
-    if settings.exists():
-        shutil.copy(settings, path.with_suffix(".settings.toml"))
-    return path
+    """Write v3 without the lever's term into ``folder`` (with v3's settings file, as
+    v3_later_shock's copies); return its path."""
+    from v3_later_shock import write_v3_copy  # a sibling script
+
+    text = earlier_text(V3.read_text(encoding="utf-8"))
+    return write_v3_copy(text, folder / "gvc_upgrading_v3_before_lowwage.mdl")
 
 
 def main() -> None:
