@@ -50,8 +50,9 @@ def shares(model: gvcdyn.Model, values: dict[str, float], base: pd.DataFrame) ->
     """Per claim of SEED_SIGNS: (share with the seeds' sign, mean change) over ``base``."""
     out = []
     for lever, low, high, outcome, sign, _source in fm.SEED_SIGNS:
-        table = pd.concat([base.assign(**{lever: low}), base.assign(**{lever: high})])
-        table = table.reset_index(drop=True).assign(**values)
+        at_fit = base.assign(**values)  # the estimates first: a swept lever stays swept
+        table = pd.concat([at_fit.assign(**{lever: low}), at_fit.assign(**{lever: high})])
+        table = table.reset_index(drop=True)
         ds = model.run(table, saveper=1.0, variables=[outcome], allow_out_of_range=True)
         y = fm.claim_values(ds, lever, outcome)
         diff = y[len(base) :] - y[: len(base)]

@@ -361,6 +361,22 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
                 print(f"    the level at year 40 instead: {' | '.join(level_parts)}")
 
 
+def no_margin_share(
+    model: object, fit_values: dict[str, float], setting: tuple[str, float | None]
+) -> float:
+    """The share of the 200 LHS settings of ``sweeps`` whose Cluster Margin is gone by
+    year 40 (at most 1e-9): where the race has squeezed the margin that finances
+    functional upgrading [S s.5], printed beside the sweeps."""
+    table = lhs_levers(model, 200, seed=10).assign(**fit_values)
+    method, time_step = setting
+    ds = model.run(
+        table, method=method, time_step=time_step, saveper=1.0, variables=["Cluster Margin"]
+    )
+    share = float((ds["Cluster Margin"].sel(time=40).values <= 1e-9).mean())
+    print(f"LHS settings with no cluster margin left at year 40: {share:.1%}")
+    return share
+
+
 def posterior(path: Path) -> None:
     """Posterior median and 95% interval per constant; the convergence attributes."""
     with xr.open_dataset(path) as ds:
@@ -396,6 +412,7 @@ def main() -> None:
     model = gvcdyn.load(V3)
     face(model, fit_values, setting, fit_cases(fit), fit_mapping(fit))
     sweeps(model, fit_values, setting)
+    no_margin_share(model, fit_values, setting)
     if not args.skip_checks:
         checks_at_fit(model, fit_path, args.draws)
 

@@ -139,7 +139,8 @@ def sweeps_over_draws(
     backgrounds = {
         "defaults": pd.DataFrame([defaults] * n).assign(**draws),
         "shock": pd.DataFrame([{**defaults, **fm.SHOCK}] * n).assign(**draws),
-        "LHS": pd.concat([lhs, draws], axis=1),
+        # a draw's value replaces the LHS value of an estimated lever (no duplicate column)
+        "LHS": pd.concat([lhs.drop(columns=list(draws.columns), errors="ignore"), draws], axis=1),
     }
     outs = sorted({row[3] for row in fm.SEED_SIGNS})
     print(f"lever sweeps over {n} posterior draws (year 40, or the mean over the run for "
