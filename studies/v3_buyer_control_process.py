@@ -84,32 +84,54 @@ def first_time(values: np.ndarray, times: np.ndarray, level: float) -> np.ndarra
     return out
 
 
+def speed_measures(
+    t: np.ndarray, lo: np.ndarray, hi: np.ndarray, shock_year: np.ndarray
+) -> dict[str, np.ndarray]:
+    """High minus low control of Process Upgrading (runs x time, saved at ``t``): at years
+    40 and 10, five years after the trigger (at most year 40), and the mean over the run."""
+    n = len(lo)
+    at = {y: int(np.argmin(np.abs(t - y))) for y in (10, 40)}
+    after = np.minimum(40.0, shock_year + 5.0)
+    k = np.abs(t[None, :] - after[:, None]).argmin(axis=1)
+    rows = np.arange(n)
+    mean = lambda v: np.trapezoid(v, t, axis=1) / (t[-1] - t[0])  # noqa: E731
+    return {
+        "year 40 (the claim as measured)": hi[:, at[40]] - lo[:, at[40]],
+        "year 10": hi[:, at[10]] - lo[:, at[10]],
+        "five years after the trigger": hi[rows, k] - lo[rows, k],
+        "mean over the 40 years": mean(hi) - mean(lo),
+    }
+
+
+def close_times(
+    t: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float
+) -> tuple[int, int, int, int]:
+    """Runs where the high control closes ``level`` of the gap sooner, later, tied, and
+    where neither run ever does."""
+    a, b = first_time(lo, t, level), first_time(hi, t, level)
+    sooner = int((b < a).sum())
+    later = int((b > a).sum())
+    return sooner, later, len(a) - sooner - later, int((np.isinf(a) & np.isinf(b)).sum())
+
+
 def speed(ds: xr.Dataset, settings: pd.DataFrame) -> None:
     """Process Upgrading's speed measures, high minus low control (item 4)."""
     n = len(settings)
     t = ds["time"].values
     pu = ds[OUT].values
     lo, hi = pu[:n], pu[n:]
-    at = {y: int(np.argmin(np.abs(t - y))) for y in (10, 40)}
-    print(f"  year 40 (the claim as measured): {counts(hi[:, at[40]] - lo[:, at[40]])}")
-    print(f"  year 10: {counts(hi[:, at[10]] - lo[:, at[10]])}")
-    after = np.minimum(40.0, settings["Shock Year"].to_numpy() + 5.0)
-    k = np.abs(t[None, :] - after[:, None]).argmin(axis=1)
-    rows = np.arange(n)
-    print(f"  five years after the trigger: {counts(hi[rows, k] - lo[rows, k])}")
-    mean = lambda v: np.trapezoid(v, t, axis=1) / (t[-1] - t[0])  # noqa: E731
-    print(f"  mean over the 40 years: {counts(mean(hi) - mean(lo))}")
+    shock_year = settings["Shock Year"].to_numpy()
+    for name, diff in speed_measures(t, lo, hi, shock_year).items():
+        print(f"  {name}: {counts(diff)}")
     for level in (0.25, 0.5):
-        a, b = first_time(lo, t, level), first_time(hi, t, level)
-        sooner = int((b < a).sum())
-        later = int((b > a).sum())
+        sooner, later, tied, never = close_times(t, lo, hi, level)
         print(f"  years to close {level:.0%} of the gap: sooner in {sooner}, later in "
-              f"{later}, tied in {n - sooner - later} (both never: "
-              f"{int((np.isinf(a) & np.isinf(b)).sum())})")  # fmt: skip
+              f"{later}, tied in {tied} (both never: {never})")  # fmt: skip
 
 
-def profile(settings: pd.DataFrame, diff: np.ndarray) -> None:
-    """Item 2: the levers that separate the settings against the seeds."""
+def separating_levers(settings: pd.DataFrame, diff: np.ndarray) -> pd.DataFrame:
+    """Each lever (and the teaching potential) against the difference: Spearman rho with it,
+    its mean where the difference is against the seeds and elsewhere; by |rho|."""
     fail = diff < -EPS
     frame = settings.drop(columns=[LEVER]).copy()
     frame["teaching potential"] = (
@@ -119,18 +141,24 @@ def profile(settings: pd.DataFrame, diff: np.ndarray) -> None:
     for name in frame.columns:
         rho = spearmanr(frame[name], diff).statistic
         rows.append((name, rho, frame.loc[fail, name].mean(), frame.loc[~fail, name].mean()))
+    rows = sorted(rows, key=lambda r: -abs(r[1]))
+    return pd.DataFrame(rows, columns=["lever", "rho", "against", "elsewhere"]).set_index("lever")
+
+
+def profile(settings: pd.DataFrame, diff: np.ndarray) -> None:
+    """Item 2: the levers that separate the settings against the seeds."""
+    fail = diff < -EPS
     print(f"levers against the difference (rho with it; mean where against ({int(fail.sum())})"
           f" | elsewhere ({int((~fail).sum())})), by |rho|:")  # fmt: skip
-    for name, rho, a, b in sorted(rows, key=lambda r: -abs(r[1])):
+    for name, (rho, a, b) in separating_levers(settings, diff).iterrows():
         print(f"  {name}: rho {rho:+.2f}; {a:.3f} | {b:.3f}")
 
 
-def split(model, settings, constants, setting, diff: np.ndarray) -> None:
-    """Item 3: the exact split of the year-40 difference of Process Capability."""
-    n = len(settings)
-    ds = paired_runs(model, settings, constants, setting, saveper=DT, variables=SPLIT_VARIABLES)
-    t = ds["time"].values
-    g = {v: np.asarray(ds[v].values) for v in SPLIT_VARIABLES}
+def split_parts(g: dict[str, np.ndarray], t: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The parts of the year-40 difference of Process Upgrading, high minus low control, and
+    that difference. ``g``: SPLIT_VARIABLES of paired runs (rows 0..n-1 low, n..2n-1 high),
+    saved at ``t``; the constants are those of the first run (the same in all)."""
+    n = len(g["Process Capability"]) // 2
     scalar = lambda v: float(np.ravel(g[v])[0])  # noqa: E731  constants: one value
     bplr, e, llr = (scalar(v) for v in SPLIT_VARIABLES[6:9])
     gap0 = 1 - scalar("Initial Process Capability")
@@ -158,7 +186,14 @@ def split(model, settings, constants, setting, diff: np.ndarray) -> None:
             llr * ((search[hi] - fs[hi]) - (search[lo] - fs[lo])) * src_mid),
         "  sources": integral(llr * (search[lo] + search[hi]) / 2 * (src[hi] - src[lo])),
     })  # fmt: skip
-    total = (pc[hi, -1] - pc[lo, -1]) / gap0
+    return parts, (pc[hi, -1] - pc[lo, -1]) / gap0
+
+
+def split(model, settings, constants, setting, diff: np.ndarray) -> None:
+    """Item 3: the exact split of the year-40 difference of Process Capability."""
+    ds = paired_runs(model, settings, constants, setting, saveper=DT, variables=SPLIT_VARIABLES)
+    g = {v: np.asarray(ds[v].values) for v in SPLIT_VARIABLES}
+    parts, total = split_parts(g, ds["time"].values)
     error = np.abs(parts["teaching"] + parts["local"] - total)
     fail = diff < -EPS
     print(f"split of the year-40 difference of Process Upgrading (error of teaching + local: "
@@ -180,6 +215,10 @@ def main() -> None:
     parser.add_argument("--posterior", help="fit file with posterior draws")
     parser.add_argument("--draws", type=int, default=200)
     args = parser.parse_args()
+    files = {"fit": args.fit, "--model": args.model, "--posterior": args.posterior}
+    for label, path in files.items():
+        if path is not None and not Path(path).is_file():
+            parser.error(f"{label} {path}: no such file")
     fit_path = Path(args.fit)
     with xr.open_dataset(fit_path) as ds:
         estimate = ds["estimate"].to_series()

@@ -126,8 +126,9 @@ def shapes(paths: xr.Dataset, cases: pd.DataFrame) -> None:
         print(f"  mean over the cases at years {YEARS}: {', '.join(means)}")
 
 
-def decomposition(paths: xr.Dataset, t0: float = 10.0) -> None:
-    """Mean change from ``t0`` to year 40: CMP = ln relative volume + ln relative unit value;
+def decomposition_parts(paths: xr.Dataset, t0: float = 10.0) -> dict[str, np.ndarray]:
+    """Per case, the change from ``t0`` to year 40 of CMP, ln relative volume, ln relative
+    unit value and ln indicated market share, and the parts of the last:
     d ln(share) ~ (1 - s_c) d ln A_c - s_e d ln A_e - s_r d ln A_r (logit shares s)."""
     late = paths.sel(time=slice(t0, 40))
     d_cmp = late[CMP].isel(time=-1) - late[CMP].isel(time=0)
@@ -153,14 +154,36 @@ def decomposition(paths: xr.Dataset, t0: float = 10.0) -> None:
         "entrants": -np.sum(mid(s_e) * dln(e * total), axis=1),
         "established competitors": -np.sum(mid(s_r) * dln(a_r), axis=1),
     }
-    share = np.log(s_c[:, -1] / s_c[:, 0])
+    return {
+        CMP: d_cmp.values,
+        "ln relative volume": (lnvol.isel(time=-1) - lnvol.isel(time=0)).values,
+        "ln relative unit value": (lnuv.isel(time=-1) - lnuv.isel(time=0)).values,
+        "ln indicated market share": np.log(s_c[:, -1] / s_c[:, 0]),
+        **parts,
+    }
+
+
+def decomposition(paths: xr.Dataset, t0: float = 10.0) -> None:
+    """Mean change from ``t0`` to year 40: CMP = ln relative volume + ln relative unit value;
+    ln indicated market share by its parts (``decomposition_parts``)."""
+    d = decomposition_parts(paths, t0)
+    share = d.pop("ln indicated market share")
+    cmp_, vol, uv = d.pop(CMP), d.pop("ln relative volume"), d.pop("ln relative unit value")
     print(f"\nmean change from year {t0:g} to 40 over the {paths.sizes['run']} cases:")
-    print(f"  {CMP} {float(d_cmp.mean()):+.3f} = ln relative volume "
-          f"{float((lnvol.isel(time=-1) - lnvol.isel(time=0)).mean()):+.3f} + ln relative unit "
-          f"value {float((lnuv.isel(time=-1) - lnuv.isel(time=0)).mean()):+.3f}")  # fmt: skip
+    mean = np.nanmean  # as xarray's mean (skips NaN), which this line used
+    print(f"  {CMP} {mean(cmp_):+.3f} = ln relative volume {mean(vol):+.3f} "
+          f"+ ln relative unit value {mean(uv):+.3f}")  # fmt: skip
     print(f"  ln indicated market share {share.mean():+.3f}: "
-          + ", ".join(f"{k} {v.mean():+.3f}" for k, v in parts.items())
-          + f" (residual {(share - sum(parts.values())).mean():+.3f})")  # fmt: skip
+          + ", ".join(f"{k} {v.mean():+.3f}" for k, v in d.items())
+          + f" (residual {(share - sum(d.values())).mean():+.3f})")  # fmt: skip
+
+
+def at_horizon(x: np.ndarray, t: np.ndarray, horizon: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each path (runs x time, saved at ``t``) at its own horizon (interpolated), and its
+    highest value up to that horizon."""
+    at_h = np.array([np.interp(h, t, xi) for h, xi in zip(horizon, x, strict=True)])
+    best = np.array([xi[t <= h].max() for h, xi in zip(horizon, x, strict=True)])
+    return at_h, best
 
 
 def reading_times(paths: xr.Dataset, cases: pd.DataFrame) -> None:
@@ -175,8 +198,7 @@ def reading_times(paths: xr.Dataset, cases: pd.DataFrame) -> None:
         x = paths[name].values
         fixed = [f"{y}: {spearmanr(x[:, t.searchsorted(y)], codes[code]).statistic:+.2f}"
                  for y in YEARS]  # fmt: skip
-        at_h = np.array([np.interp(h, t, xi) for h, xi in zip(horizon, x, strict=True)])
-        best = np.array([xi[t <= h].max() for h, xi in zip(horizon, x, strict=True)])
+        at_h, best = at_horizon(x, t, horizon)
         print(f"  {code} ({name}): years {', '.join(fixed)} | "
               f"{spearmanr(at_h, codes[code]).statistic:+.3f} | "
               f"{spearmanr(best, codes[code]).statistic:+.3f}; "
@@ -227,6 +249,9 @@ def main() -> None:
     parser.add_argument("fit", nargs="?", default=str(REPO / "results" / "fit_v3_later.nc"))
     parser.add_argument("--model", default=str(fm.V3), help="a copy of v3 with a candidate")
     args = parser.parse_args()
+    for label, path in (("fit", args.fit), ("--model", args.model)):
+        if not Path(path).is_file():
+            parser.error(f"{label} {path}: no such file")
     paths, cases = run_paths(Path(args.fit), Path(args.model))
     print(f"model {Path(args.model).name} at {Path(args.fit).name}")
     shapes(paths, cases)
