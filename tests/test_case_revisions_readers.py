@@ -118,6 +118,24 @@ def test_a_fit_on_a_changed_revisions_file_is_refused(tmp_path):
         fit_revisions(attrs)
 
 
+def test_a_fit_that_recorded_its_revisions_text_reads_it_not_the_file(tmp_path):
+    """A fit carries the revisions it was made with, so a moved or edited file neither
+    breaks nor changes the table its readers rebuild."""
+    path = _write(tmp_path, f"{HEADER}\n{FLOWERS},q\n")
+    attrs = {
+        "case_revisions": str(path),
+        "case_revisions_sha256": file_sha256(path),
+        "case_revisions_text": path.read_text(encoding="utf-8"),
+    }
+    path.write_text(f"{HEADER}\n{FLOWERS},another quote\n", encoding="utf-8")
+    assert list(fit_revisions(attrs)["quote"]) == ["q"]
+    path.unlink()
+    assert list(fit_revisions(attrs)["revised"]) == ["none:FDI-attraction"]
+    bad = {**attrs, "case_revisions_text": f"{HEADER}\nCO_FLOWERS,trigger,x,x,https://x,q\n"}
+    with pytest.raises(CaseDataError, match="'revised' equals 'coded'"):
+        fit_revisions(bad)  # the recorded text is checked as a file would be
+
+
 def test_the_report_names_the_revisions():
     from gvcdyn.reports.calibration import _provenance
 

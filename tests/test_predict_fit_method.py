@@ -94,6 +94,9 @@ def test_predicting_a_revised_fits_own_cases_maps_them_as_the_fit_did(tmp_path):
     np.testing.assert_array_equal(own.table[columns].to_numpy(), written.table[columns].to_numpy())
     assert own.meta["case_revisions"] == str(revisions)
     assert written.meta["case_revisions"] == ""
+    revisions.unlink()  # the fit carries its revisions' text: still mapped as the fit did
+    again = predict(fit, tmp_path / "toy_cases.csv", point=True)
+    np.testing.assert_array_equal(own.table[columns].to_numpy(), again.table[columns].to_numpy())
     as_coded = predict(
         fit_path_without_revisions(fit, tmp_path), tmp_path / "toy_cases.csv", point=True
     )

@@ -35,6 +35,7 @@ lever for the same case with different values is an error (no silent precedence)
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -192,15 +193,18 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def read_text_table(path: Path, what: str) -> pd.DataFrame:
+def read_text_table(path: Path, what: str, text: str | None = None) -> pd.DataFrame:
     """A CSV file as a table of stripped strings (blank cells ``""``), with the errors a
     person editing it in a spreadsheet makes (a missing file, another encoding than
     UTF-8, an unquoted comma that pandas would read as an index column and shift every
-    value of its row) refused naming ``what`` and ``path`` and what to do."""
-    if not path.is_file():
+    value of its row) refused naming ``what`` and ``path`` and what to do. ``text``: the
+    file's content as recorded elsewhere (a fit file's copy), read instead of ``path``,
+    which then only names it."""
+    if text is None and not path.is_file():
         raise CaseDataError(f"{what} {path} does not exist or is not a file")
+    source = path if text is None else io.StringIO(text)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
     except UnicodeDecodeError as exc:
         raise CaseDataError(
             f"{what} {path} is not UTF-8 text ({exc.reason}): save it as UTF-8"

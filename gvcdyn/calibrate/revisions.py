@@ -42,12 +42,13 @@ __all__ = [
 REQUIRED = ("id", "column", "coded", "revised", "source", "quote")
 
 
-def read_revisions(path: str | Path) -> pd.DataFrame:
+def read_revisions(path: str | Path, text: str | None = None) -> pd.DataFrame:
     """The revisions file as strings, every row checked to name a cell, a new value and a
     source with a quote (a revision without a source is a guess, which the case table's
-    README rules out)."""
+    README rules out). ``text``: the file's content as a fit file recorded it, read
+    instead of ``path``."""
     path = Path(path)
-    frame = read_text_table(path, "case revisions file")
+    frame = read_text_table(path, "case revisions file", text=text)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise CaseDataError(
@@ -118,11 +119,17 @@ def read_revised_cases(
 def fit_revisions(attrs: Mapping[str, Any]) -> pd.DataFrame | None:
     """The revisions a fit file records (its ``case_revisions`` attribute; None when it was
     made on the table as coded), for a reader that rebuilds the fit's case table (a
-    report's case groups): refused when the file changed since the fit (its SHA-256
-    differs from ``case_revisions_sha256``), since the table would not be the fitted one."""
+    report's case groups). A fit that recorded the file's text (``case_revisions_text``)
+    is read from it, so the fit stays readable when the file moves or changes; an older
+    fit's file is read from its path and refused when it changed since the fit (its
+    SHA-256 differs from ``case_revisions_sha256``), since the table would not be the
+    fitted one."""
     path = str(attrs.get("case_revisions", "") or "")
     if not path:
         return None
+    text = str(attrs.get("case_revisions_text", "") or "")
+    if text:
+        return read_revisions(path, text=text)
     revisions = read_revisions(path)
     recorded = str(attrs.get("case_revisions_sha256", "") or "")
     if recorded and file_sha256(path) != recorded:

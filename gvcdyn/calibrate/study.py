@@ -418,6 +418,10 @@ def fit_dataset(
         "case_file_sha256": file_sha256(cfg.cases),
         "case_revisions": str(cfg.revisions) if cfg.revisions else "",
         "case_revisions_sha256": file_sha256(cfg.revisions) if cfg.revisions else "",
+        # the fitted revisions themselves, so the fit's table can be rebuilt without the file
+        "case_revisions_text": (
+            Path(cfg.revisions).read_text(encoding="utf-8") if cfg.revisions else ""
+        ),
         "method": problem.evaluator.method,  # the config's, or the model's declared
         "pseudo_count": cfg.pseudo_count,
         "gvcdyn_version": __version__,
