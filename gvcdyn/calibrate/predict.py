@@ -120,8 +120,8 @@ def _fit_table_revisions(ds: xr.Dataset, cases_path: str | Path):
     """The fit's case revisions when ``cases_path`` is the very case file it was made on
     (same SHA-256), so that predicting the fit's own cases maps them as the fit did;
     None for a fit without revisions or for another file (new cases, which the revisions
-    do not name). Refused, like every reader of a fit's revisions, when the revisions
-    file changed since the fit."""
+    do not name). Read as ``fit_revisions`` reads them: from the text the fit recorded,
+    or (a fit made before the text was recorded) from the file, refused if it changed."""
     recorded = str(ds.attrs.get("case_file_sha256", "") or "")
     if not ds.attrs.get("case_revisions") or not recorded:
         return None
