@@ -424,14 +424,48 @@ def _frequencies(levels, weights, n_levels, pseudo):
     return counts / counts.sum()
 
 
-def _context_logit(x_train, y_train, w_train, x_test, n_levels, pseudo):
-    """Ridge ordered logit on standardised context; returns P(level) for ``x_test``."""
+def _context_logit(
+    x_train, y_train, w_train, x_test, n_levels, pseudo, *, signs: np.ndarray | None = None
+):
+    """Ridge ordered logit on standardised context; returns P(level) for ``x_test``.
+
+    ``signs`` (one per column of ``x_train``: +1 slope >= 0, -1 slope <= 0, 0 free; None:
+    all free) bounds the slopes, for a baseline that reads the context only in the
+    directions a theory gives (studies/v3_signed_context_cv.py)."""
+    fit = _fit_context_logit(x_train, y_train, w_train, n_levels, pseudo, signs=signs)
+    return fit.probabilities(x_test)
+
+
+@dataclass
+class ContextLogitFit:
+    """An ordered logit fitted by ``_fit_context_logit``: the slopes ``beta`` on the
+    standardised varying columns (``varying`` of the training columns, their training
+    ``mean`` and ``sd``) and the ordered ``cuts``."""
+
+    beta: np.ndarray
+    cuts: np.ndarray
+    varying: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(level) ``(n, J)`` of the rows of ``x`` (raw columns, as in training)."""
+        v = self.varying
+        z = (x[:, v] - self.mean[v]) / self.sd[v]
+        return level_probabilities(z @ self.beta, self.cuts)
+
+
+def _fit_context_logit(
+    x_train, y_train, w_train, n_levels, pseudo, *, signs: np.ndarray | None = None
+) -> ContextLogitFit:
+    """The ridge ordered logit of ``_context_logit`` (cases with a blank level dropped,
+    non-varying columns dropped, and their ``signs`` entries with them), as a
+    ``ContextLogitFit``; the sign constraints are L-BFGS-B bounds on the slopes."""
     keep = y_train >= 0
     x_train, y_train, w_train = x_train[keep], y_train[keep], w_train[keep]
     mean, sd = x_train.mean(axis=0), x_train.std(axis=0)
     varying = sd > 1e-12
     z_train = (x_train[:, varying] - mean[varying]) / sd[varying]
-    z_test = (x_test[:, varying] - mean[varying]) / sd[varying]
     p = z_train.shape[1]
     freq = _frequencies(y_train, w_train, n_levels, pseudo)
     cum = np.clip(np.cumsum(freq)[:-1], 1e-6, 1 - 1e-6)
@@ -449,6 +483,17 @@ def _context_logit(x_train, y_train, w_train, x_test, n_levels, pseudo):
             + 0.5 * RIDGE * np.sum(beta**2)
         )
 
-    res = minimize(objective, start, method="L-BFGS-B")
-    beta, cuts = res.x[:p], cutpoints_from_free(res.x[p:])
-    return level_probabilities(z_test @ beta, cuts)
+    bounds = None if signs is None else _slope_bounds(signs, varying, len(start) - p)
+    res = minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    return ContextLogitFit(res.x[:p], cutpoints_from_free(res.x[p:]), varying, mean, sd)
+
+
+def _slope_bounds(signs, varying: np.ndarray, n_free: int) -> list[tuple]:
+    """L-BFGS-B bounds: each varying column's slope in its sign's half-line (free where
+    the sign is 0), then ``n_free`` unbounded cutpoint parameters."""
+    signs = np.asarray(signs, dtype=float)
+    if signs.shape != varying.shape:
+        raise ValueError(f"{signs.size} signs for {varying.size} context columns")
+    slopes = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None)
+              for s in signs[varying]]  # fmt: skip
+    return slopes + [(None, None)] * n_free

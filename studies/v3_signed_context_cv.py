@@ -1,0 +1,395 @@
+"""Does the context logit beat v3 by reading the case context the seeds' way, or against
+it? (issue 20: v3's cross-validated log-loss must beat the class frequencies, the context
+logit and the sparse ordered logit; it does not beat the context logit)
+
+Why: on ``outcome_class`` the context logit (a ridge ordered logit on each case's mapped
+lever values and period length, ``gvcdyn.calibrate.crossval``) scores 0.979 at 5-fold x3
+and 0.986 at leave-one-out against v3's 1.112 / 1.177. A model built from the seeds can
+only read the context in the directions the seeds give, so the bar it has to clear is
+the part of that advantage a predictor can reach *in the seeds' directions*. This is the
+cross-validated analogue of studies/v3_face_validity_ceiling.py (an in-sample rank
+ceiling): the same baselines, refitted in the same folds, with each slope bounded to the
+seeds' sign (``v3_face_validity_ceiling.seed_signs``: the seeds' sign on Functional
+Upgrading for ``functional_upg``, on Cluster Market Position for ``outcome_class``;
+``SPARSE_SIGNS`` for the sparse covariates; a column the seeds do not sign, and the
+period length, stays free). The seeds sign Cluster Market Position on no mapped lever,
+so ``outcome_class`` is also read with their signs on Functional Upgrading ("FU signs",
+``BORROWED``): a sensitivity reading, not a claim of the seeds. If a signed logit still
+beats v3 and comes close to the free one, the gap is one a seed-faithful model could
+close; if it falls back toward the frequencies, the context logit wins by using columns
+against the seeds.
+
+How: the calibration problem is rebuilt from the fit file (its recorded config, mapping
+and revisions, the case file checked by SHA-256; for results/fit_v3_later60_cv.nc that is
+calibration/config_v3_later_cv.toml, config_v3_later.toml with 5-fold x3 and
+leave-one-out), with the covariates of ``FoldFit._fold`` (``problem.case_levers`` and
+``problem.cases.horizon``) and of the sparse baseline (``sparse_covariates``). The fold
+plans are ``crossvalidate``'s own: its generator (``cv_seed``) is replayed through
+``stratified_folds`` per repeat, the Latin-hypercube start of ``_fold_predictions`` and
+the bootstrap draws of its scores, so the free context logit's, the sparse logit's and
+the frequencies' scores equal the fit file's (printed as the check). Leave-one-out is run
+whatever the config says. Intervals: 95% case bootstrap (``_mean_interval``, a generator
+of its own seeded by ``--seed``), paired for the differences. Where the fit file holds
+the model's leave-one-out probabilities (``loo_probability``, subset "all"), the model is
+paired against the signed logits. Last, the free and signed slopes fitted on all cases:
+a signed slope pinned at 0 is a column whose codes go against the sign.
+
+What it is not: a bound on v3 (the model is not additive, and it is not fitted to the
+codes' directions), nor a test of the seeds: the codes' leaning against a seed in 41
+cases may be the codes', the mapping's or the seed's.
+
+    python studies/v3_signed_context_cv.py [results/fit_v3_later60_cv.nc] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from scipy.stats import qmc
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "studies"))
+sys.path.insert(0, str(REPO / "calibration"))
+import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
+from v3_face_validity_ceiling import PERIOD, SPARSE_SIGNS, seed_signs  # noqa: E402
+
+from gvcdyn.calibrate.crossval import (  # noqa: E402
+    N_BOOT,
+    N_STARTS,
+    _fit_context_logit,
+    _frequencies,
+    _mean_interval,
+    _pool,
+    predictors_of,
+    sparse_covariates,
+    stratified_folds,
+)
+from gvcdyn.calibrate.problem import CalibrationProblem  # noqa: E402
+
+FIT = REPO / "results" / "fit_v3_later60_cv.nc"
+#: A second signed reading of an outcome whose own quantity the seeds sign on no mapped
+#: lever (Cluster Market Position: only Scouting Intensity and Entrant Wage Gap, which the
+#: case mapping does not set): outcome_class read with the seeds' signs on Functional
+#: Upgrading too, labelled "FU signs". A sensitivity reading, not a claim of the seeds.
+BORROWED = {"outcome_class": "functional_upg"}
+LOG_LOSS = 0
+
+
+@dataclass
+class Design:
+    """What the study needs of a calibration problem: the context and sparse covariates
+    with their names, the observed levels and weights, and crossvalidate's subsets."""
+
+    context: np.ndarray  # (C, levers + 1): FoldFit._fold's covariates
+    context_names: list[str]
+    sparse: np.ndarray  # (C, p): the sparse baseline's covariates
+    sparse_names: list[str]
+    levels: dict[str, np.ndarray]  # outcome column -> (C,) level index, -1 blank
+    n_levels: dict[str, int]
+    weights: np.ndarray
+    pseudo: float
+    subsets: dict[str, np.ndarray]  # name -> member indices
+
+
+def fit_problem(fit_path: Path) -> tuple[CalibrationProblem, xr.Dataset]:
+    """The calibration problem a fit was made on (its recorded config, mapping and case
+    revisions, the case file refused when it changed since the fit) and the fit."""
+    from gvcdyn.calibrate.cases import apply_mapping, file_sha256, read_case_csv
+    from gvcdyn.calibrate.config import parse_config
+    from gvcdyn.calibrate.predict import fit_mapping, fit_method, read_fit
+    from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
+    from gvcdyn.model import load
+
+    fit = read_fit(fit_path).load()
+    text = fit.attrs["config_text"]
+    config = parse_config(tomllib.loads(text), path=Path(fit.attrs["config_path"]), text=text)
+    config = replace(config, method=fit_method(fit, config))
+    recorded = str(fit.attrs.get("case_file_sha256", "") or "")
+    if recorded and file_sha256(config.cases) != recorded:
+        raise SystemExit(f"{config.cases} changed since the fit {fit_path} (SHA-256 differs)")
+    mapping = fit_mapping(fit)
+    model = load(fit.attrs["model_path"])
+    if model.ir.source_hash != fit.attrs["model_sha256"]:
+        print(f"note: {fit.attrs['model_path']} changed since the fit (lever defaults may differ)")
+    frame = read_case_csv(config.cases, mapping.id_column)
+    revisions = fit_revisions(fit.attrs)
+    if revisions is not None:
+        frame = apply_revisions(
+            frame, revisions, id_column=mapping.id_column, source=fit.attrs["case_revisions"]
+        )
+    cases = apply_mapping(frame, mapping, model=model)
+    return CalibrationProblem(model, config, mapping, cases), fit
+
+
+def subsets_of(problem: CalibrationProblem) -> dict[str, np.ndarray]:
+    """``crossvalidate``'s subsets: the usable cases, and the same without the
+    low-confidence rows when the weight column has any."""
+    cfg = problem.config
+    usable = problem.weights > 0
+    masks = {"all": usable}
+    if cfg.weight_column and "low" in set(problem.cases.frame[cfg.weight_column]):
+        masks["without_low"] = usable & (problem.cases.frame[cfg.weight_column] != "low").to_numpy()
+    return {name: np.flatnonzero(mask) for name, mask in masks.items()}
+
+
+def design_of(problem: CalibrationProblem) -> Design:
+    """The covariates, levels and subsets of ``problem``, as the cross-validation reads them."""
+    columns = {o.column: k for k, o in enumerate(problem.outcomes)}
+    outcomes = problem.config.cv_outcomes
+    return Design(
+        context=np.column_stack([problem.case_levers, problem.cases.horizon]),
+        context_names=[*problem.cases.levers, PERIOD],
+        sparse=sparse_covariates(problem),
+        sparse_names=[c.name for c in problem.config.cv_sparse],
+        levels={c: problem.levels[:, columns[c]] for c in outcomes},
+        n_levels={c: len(problem.outcomes[columns[c]].levels) for c in outcomes},
+        weights=problem.weights,
+        pseudo=problem.config.pseudo_count,
+        subsets=subsets_of(problem),
+    )
+
+
+def fold_plans(problem: CalibrationProblem) -> dict[str, dict[str, list[np.ndarray]]]:
+    """Per subset, per scheme, the test-index arrays ``crossvalidate`` used: its generator
+    replayed draw by draw (the folds of each repeat, the Latin-hypercube start of
+    ``_fold_predictions``, then two ``_mean_interval`` bootstraps per scheme, outcome and
+    predictor, whose draws depend only on the number of scored cases). Leave-one-out is
+    added whatever the config says; it draws nothing."""
+    cfg = problem.config
+    first = next(k for k, o in enumerate(problem.outcomes) if o.column == cfg.cv_outcomes[0])
+    kfold_name = f"{cfg.cv_folds}-fold x{cfg.cv_repeats}"
+    n_predictors = len(predictors_of(problem))
+    rng = np.random.default_rng(cfg.cv_seed)
+    plans = {}
+    for subset, members in subsets_of(problem).items():
+        strata = problem.levels[members, first]
+        kfold = []
+        for _ in range(cfg.cv_repeats):
+            kfold += [members[t] for t in stratified_folds(strata, cfg.cv_folds, rng)]
+        qmc.LatinHypercube(d=problem.k, seed=rng).random(N_STARTS - 1)
+        for _ in range(1 + int(cfg.cv_loo)):  # the schemes crossvalidate scored
+            for column in cfg.cv_outcomes:
+                k = next(j for j, o in enumerate(problem.outcomes) if o.column == column)
+                n = int((problem.levels[members, k] >= 0).sum())
+                for _ in range(2 * n_predictors if n else 0):
+                    rng.integers(0, n, (N_BOOT, n))  # _mean_interval's only draw
+        plans[subset] = {kfold_name: kfold, "leave-one-out": [np.array([i]) for i in members]}
+    return plans
+
+
+def sign_vector(names: list[str], signs: dict[str, int]) -> np.ndarray:
+    """Per column name, its sign in ``signs`` (0: unsigned, free)."""
+    return np.array([signs.get(name, 0) for name in names], dtype=float)
+
+
+def outcome_signs(design: Design, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The seeds' signs of the context and of the sparse columns on outcome ``column``
+    (none on an outcome face_validity.MEASURES does not name)."""
+    context = seed_signs(fv.MEASURES[column]) if column in fv.MEASURES else {}
+    sparse = {name: v[column][0] for name, v in SPARSE_SIGNS.items() if column in v}
+    return sign_vector(design.context_names, context), sign_vector(design.sparse_names, sparse)
+
+
+def cones(design: Design, column: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per signed reading of outcome ``column`` (``seeds``: its own quantity's signs;
+    ``FU signs`` for the outcomes of ``BORROWED``), the context and the sparse signs."""
+    found = {"seeds": outcome_signs(design, column)}
+    if column in BORROWED:
+        found["FU signs"] = outcome_signs(design, BORROWED[column])
+    return found
+
+
+def predictors_for(design: Design, column: str) -> tuple[str, ...]:
+    """The predictors compared on ``column``, in print order."""
+    labels = list(cones(design, column))
+    return ("frequencies", "context", *(f"context {c}" for c in labels),
+            "sparse", *(f"sparse {c}" for c in labels))  # fmt: skip
+
+
+def pairs_for(design: Design, column: str) -> list[tuple[str, str]]:
+    """The paired differences printed: each signed logit against its free one and
+    against the frequencies."""
+    return [
+        (f"{base} {cone}", other)
+        for base in ("context", "sparse")
+        for cone in cones(design, column)
+        for other in (base, "frequencies")
+    ]
+
+
+def fold_predictions(
+    design: Design, members: np.ndarray, test: np.ndarray, column: str
+) -> dict[str, np.ndarray]:
+    """P(level) of the ``test`` cases per predictor, every one refitted on the members
+    not in ``test`` with their weights (``FoldFit._fold``'s baselines, and the signed)."""
+    train = np.setdiff1d(members, test)
+    levels, n_lev, pseudo = design.levels[column], design.n_levels[column], design.pseudo
+    fold = (levels[train], design.weights[train])
+
+    def logit(x: np.ndarray, signs: np.ndarray | None) -> np.ndarray:
+        fit = _fit_context_logit(x[train], *fold, n_lev, pseudo, signs=signs)
+        return fit.probabilities(x[test])
+
+    freq = _frequencies(levels[train], design.weights[train], n_lev, pseudo)
+    out = {
+        "frequencies": np.repeat(freq[None], len(test), axis=0),
+        "context": logit(design.context, None),
+        "sparse": logit(design.sparse, None),
+    }
+    for cone, (context_signs, sparse_signs) in cones(design, column).items():
+        out[f"context {cone}"] = logit(design.context, context_signs)
+        out[f"sparse {cone}"] = logit(design.sparse, sparse_signs)
+    return out
+
+
+def per_case_scores(
+    design: Design, members: np.ndarray, plan: list[np.ndarray], column: str
+) -> dict[str, np.ndarray]:
+    """Per predictor, each scored case's held-out scores ``(n, 3)`` averaged over the
+    folds that held it out (``_pool``), rows in case order (the members with a level)."""
+    names = predictors_for(design, column)
+    preds = [fold_predictions(design, members, test, column) for test in plan]
+    pooled = _pool(
+        plan,
+        [{name: [p[name]] for name in names} for p in preds],
+        0,
+        design.levels[column],
+        len(design.weights),
+        names,
+    )
+    rows = np.flatnonzero(~np.isnan(pooled[0][:, 0]))
+    return {name: pooled[d][rows] for d, name in enumerate(names)} | {"rows": rows}
+
+
+def model_loo(fit: xr.Dataset, design: Design, column: str, rows: np.ndarray) -> np.ndarray | None:
+    """The model's leave-one-out log-loss of the cases ``rows`` (subset "all"), from the
+    fit's ``loo_probability``; None when the fit holds none."""
+    from gvcdyn.calibrate.crossval import scores
+
+    if "loo_probability" not in fit or column not in fit["cv_outcome"].values:
+        return None
+    probs = fit["loo_probability"].sel(cv_outcome=column).values[rows, : design.n_levels[column]]
+    return scores(probs, design.levels[column][rows])[:, LOG_LOSS]
+
+
+def stored(fit: xr.Dataset, subset: str, scheme: str, column: str, name: str) -> float:
+    """The fit file's mean held-out log-loss of predictor ``name`` (NaN when absent)."""
+    at = dict(cv_subset=subset, cv_scheme=scheme, cv_outcome=column, cv_metric="log_loss")
+    try:
+        return float(fit["cv_score"].sel(**at, cv_predictor=name))
+    except (KeyError, ValueError):
+        return float("nan")
+
+
+def interval(values: np.ndarray, rng: np.random.Generator) -> str:
+    """``mean [low, high]`` of per-case values, 95% case bootstrap."""
+    mean, low, high = _mean_interval(values[:, None], rng)
+    return f"{mean[0]:.3f} [{low[0]:.3f}, {high[0]:.3f}]"
+
+
+def paired(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> str:
+    """``mean [low, high]`` of the per-case differences ``a - b``, signed."""
+    mean, low, high = _mean_interval((a - b)[:, None], rng)
+    return f"{mean[0]:+.3f} [{low[0]:+.3f}, {high[0]:+.3f}]"
+
+
+def report_scheme(
+    design: Design,
+    fit: xr.Dataset,
+    subset: str,
+    scheme: str,
+    plan: list[np.ndarray],
+    column: str,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Print one subset x scheme x outcome: each predictor's mean log-loss with its
+    interval (and the fit file's, as the check), the paired differences and, on "all"
+    leave-one-out, the model's. Returns the means."""
+    members = design.subsets[subset]
+    found = per_case_scores(design, members, plan, column)
+    rows = found.pop("rows")
+    loss = {name: v[:, LOG_LOSS] for name, v in found.items()}
+    print(f"\n{subset} ({len(members)} cases, {len(rows)} scored) {scheme} {column}")
+    for name in predictors_for(design, column):
+        check = stored(fit, subset, scheme, column, name)
+        gap = abs(check - loss[name].mean())
+        note = "" if np.isnan(check) else f"   fit file {check:.6f}, |diff| {gap:.1e}"
+        print(f"  {name:16s} {interval(loss[name], rng)}{note}")  # fmt: skip
+    for a, b in pairs_for(design, column):
+        print(f"  {a} - {b}: {paired(loss[a], loss[b], rng)}")
+    means = {name: float(v.mean()) for name, v in loss.items()}
+    model = model_loo(fit, design, column, rows) if scheme == "leave-one-out" else None
+    if subset == "all" and model is not None:
+        check = stored(fit, subset, scheme, column, "model")
+        print(f"  model            {interval(model, rng)}   fit file {check:.6f}, "
+              f"|diff| {abs(check - model.mean()):.1e}")  # fmt: skip
+        for name in (n for n in loss if n not in ("frequencies", "sparse")):
+            print(f"  {name} - model: {paired(loss[name], model, rng)}")
+        means["model"] = float(model.mean())
+    return means
+
+
+def coefficients(design: Design, column: str) -> None:
+    """The free and the seeds-signed slopes (per standardised column) fitted on all
+    cases; a signed slope at 0 where the seeds give a sign is a column whose codes lean
+    against the seeds."""
+    members = design.subsets["all"]
+    levels, n_lev = design.levels[column][members], design.n_levels[column]
+    w = design.weights[members]
+    for d, (label, x, names) in enumerate(
+        (("context", design.context, design.context_names),
+         ("sparse", design.sparse, design.sparse_names))
+    ):  # fmt: skip
+        free = _fit_context_logit(x[members], levels, w, n_lev, design.pseudo)
+        for cone, signs in cones(design, column).items():
+            signed = _fit_context_logit(x[members], levels, w, n_lev, design.pseudo, signs=signs[d])
+            kept = signs[d][free.varying]
+            print(f"  {label}: slope per sd, free | signed by {cone} (the sign)")
+            for j, name in enumerate(np.asarray(names)[free.varying]):
+                pinned = kept[j] != 0 and abs(signed.beta[j]) < 1e-12
+                flag = "  at 0: codes against the sign" if pinned else ""
+                print(f"    {name:32s} {free.beta[j]:+.3f} | {signed.beta[j]:+.3f} "
+                      f"({ {1: '+', -1: '-', 0: 'free'}[int(kept[j])] }){flag}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fit", nargs="?", default=str(FIT), help="a cross-validated v3 fit file")
+    parser.add_argument("--seed", type=int, default=1, help="the bootstrap intervals' seed")
+    args = parser.parse_args()
+    fit_path = Path(args.fit)
+    if not fit_path.is_file():
+        parser.error(f"no fit file {fit_path}: give a fit of 'gvcdyn calibrate ... --crossval'")
+    from gvcdyn.errors import CalibrationConfigError
+
+    try:
+        problem, fit = fit_problem(fit_path)
+    except CalibrationConfigError as exc:
+        parser.error(str(exc))
+    started = time.process_time()
+    design = design_of(problem)
+    plans = fold_plans(problem)
+    rng = np.random.default_rng(args.seed)
+    print(f"fit {fit_path.name}: config {Path(problem.config.path).name}, cv_seed "
+          f"{problem.config.cv_seed}; {len(design.weights)} cases; context "
+          f"{design.context.shape[1]} columns, sparse {design.sparse.shape[1]}")  # fmt: skip
+    for subset, schemes in plans.items():
+        for scheme, plan in schemes.items():
+            for column in problem.config.cv_outcomes:
+                report_scheme(design, fit, subset, scheme, plan, column, rng)
+    print("\nslopes fitted on all cases")
+    for column in problem.config.cv_outcomes:
+        print(f" {column} (seeds' signs on {fv.MEASURES[column]})")
+        coefficients(design, column)
+    print(f"\nCPU {time.process_time() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
