@@ -88,18 +88,19 @@ def speed_measures(
     t: np.ndarray, lo: np.ndarray, hi: np.ndarray, shock_year: np.ndarray
 ) -> dict[str, np.ndarray]:
     """High minus low control of Process Upgrading (runs x time, saved at ``t``): at years
-    40 and 10, five years after the trigger (at most year 40), and the mean over the run."""
+    40 and 10, five years after the trigger (at most year 40), and the mean over the run
+    (``v3_fit_measures.mean_over_run``, the SPEED claims' measure, on this script's 1/8-year
+    grid: see there for how it compares with the sweeps' yearly one)."""
     n = len(lo)
     at = {y: int(np.argmin(np.abs(t - y))) for y in (10, 40)}
     after = np.minimum(40.0, shock_year + 5.0)
     k = np.abs(t[None, :] - after[:, None]).argmin(axis=1)
     rows = np.arange(n)
-    mean = lambda v: np.trapezoid(v, t, axis=1) / (t[-1] - t[0])  # noqa: E731
     return {
         "year 40 (the claim as measured)": hi[:, at[40]] - lo[:, at[40]],
         "year 10": hi[:, at[10]] - lo[:, at[10]],
         "five years after the trigger": hi[rows, k] - lo[rows, k],
-        "mean over the 40 years": mean(hi) - mean(lo),
+        "mean over the 40 years": fm.mean_over_run(hi, t) - fm.mean_over_run(lo, t),
     }
 
 

@@ -56,10 +56,17 @@ import xarray as xr
 from scipy.optimize import lsq_linear
 from scipy.stats import rankdata, spearmanr
 
+import gvcdyn
+from gvcdyn.calibrate.cases import CaseMapping, apply_mapping, read_mapping
+from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.crossval import covariate_columns
+from gvcdyn.calibrate.revisions import read_revised_cases
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
 sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
+import v3_fit_measures as fm  # noqa: E402
 from v3_fit_measures import SEED_SIGNS, V3  # noqa: E402
 
 PERIOD = "period length"
@@ -145,27 +152,30 @@ def max_rank_correlation(
     return best_rho, best_w
 
 
-def case_context(fit_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Each case's mapped lever values (defaults where the mapping sets none) and period
-    length; its sparse covariates (CONFIG's) and period length; its observed codes. The
-    fit's case table and mapping when ``fit_path`` is given, the revised table with the
-    later-shock mapping otherwise."""
-    from v3_fit_measures import fit_cases, fit_mapping
+def read_fit(fit_path: Path) -> xr.Dataset:
+    """The fit file, read once: its case table, mapping and estimates serve both the
+    context (``case_context``) and the model's quantities (``model_quantities``)."""
+    with xr.open_dataset(fit_path) as ds:
+        return ds.load()
 
-    import gvcdyn
-    from gvcdyn.calibrate.cases import apply_mapping, read_mapping
-    from gvcdyn.calibrate.config import load_config
-    from gvcdyn.calibrate.crossval import covariate_columns
-    from gvcdyn.calibrate.revisions import read_revised_cases
 
-    model = gvcdyn.load(V3)
-    if fit_path is None:
+def case_inputs(fit: xr.Dataset | None) -> tuple[pd.DataFrame, CaseMapping]:
+    """The case table and mapping the context is read with: the fit's (the revisions and
+    mapping it records, ``v3_fit_measures.fit_cases`` and ``fit_mapping``, which print
+    which they are) when ``fit`` is given, the revised table with the later-shock
+    mapping otherwise."""
+    if fit is None:
         cases, _ = read_revised_cases(fv.CASES, REPO / "calibration" / "case_revisions.csv")
-        mapping = read_mapping(REPO / "calibration" / "case_levers_v3_later.toml")
-    else:
-        with xr.open_dataset(fit_path) as ds:
-            fit = ds.load()
-        cases, mapping = fit_cases(fit), fit_mapping(fit)
+        return cases, read_mapping(REPO / "calibration" / "case_levers_v3_later.toml")
+    return fm.fit_cases(fit), fm.fit_mapping(fit)
+
+
+def case_context(
+    model: gvcdyn.Model, cases: pd.DataFrame, mapping: CaseMapping
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Each case's mapped lever values (defaults where the mapping sets none) and period
+    length; its sparse covariates (CONFIG's) and period length; its observed codes.
+    ``cases`` and ``mapping`` from ``case_inputs``."""
     table = apply_mapping(cases, mapping, model=model)
     defaults = np.array([model.parameter(p).default for p in table.levers])
     values = np.where(np.isnan(table.values), defaults, table.values)
@@ -182,18 +192,18 @@ def case_context(fit_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return mapped, sparse, codes
 
 
-def model_quantities(fit_path: Path, index: pd.Index) -> pd.DataFrame:
-    """The model's measurement variables per case at the fit (its estimates, integration,
-    case table and mapping: ``v3_fit_measures.case_frame``)."""
-    from v3_fit_measures import case_frame, fit_cases, fit_mapping, fit_setting
-
-    import gvcdyn
-
-    with xr.open_dataset(fit_path) as ds:
-        fit = ds.load()
+def model_quantities(
+    model: gvcdyn.Model,
+    fit: xr.Dataset,
+    setting: tuple[str, float | None],
+    cases: pd.DataFrame,
+    mapping: CaseMapping,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """The model's measurement variables per case at the fit (its estimates, integration
+    ``setting``, case table and mapping: ``v3_fit_measures.case_frame``)."""
     values = {str(k): float(v) for k, v in fit["estimate"].to_series().items()}
-    model = gvcdyn.load(V3)
-    frame = case_frame(model, values, fit_setting(fit_path), fit_cases(fit), fit_mapping(fit))
+    frame = fm.case_frame(model, values, setting, cases, mapping)
     return frame.loc[index, list(fv.MEASURES.values())]
 
 
@@ -290,8 +300,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     fit_path = Path(args.fit) if args.fit else None
-    mapped, sparse, codes = case_context(fit_path)
-    quantities = None if fit_path is None else model_quantities(fit_path, mapped.index)
+    fit = None if fit_path is None else read_fit(fit_path)
+    model = gvcdyn.load(V3)
+    cases, mapping = case_inputs(fit)
+    mapped, sparse, codes = case_context(model, cases, mapping)
+    quantities = None
+    if fit is not None:
+        setting = fm.fit_setting(fit_path)
+        quantities = model_quantities(model, fit, setting, cases, mapping, mapped.index)
     report(mapped, sparse, codes, quantities, args.seed)
 
 

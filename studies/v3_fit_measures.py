@@ -111,14 +111,41 @@ SPEED = {
 SHOCK = {"Shock Size": 0.8, "Shock Year": 5.0}
 
 
+def mean_over_run(paths: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The mean of each path over the run: its area by the trapezoid rule over the save
+    grid ``times`` (the last axis of ``paths``), divided by the span, so the faster rise
+    has the larger mean. The one definition of the SPEED claims' measure, for
+    ``claim_values`` (and through it v3_posterior_measures and v3_evidence_lhs) and for
+    v3_buyer_control_process's speed measures.
+
+    The grid is the caller's, on purpose: the sweeps here save yearly (``saveper=1``,
+    enough for a level at year 40 and cheap over 22 claims x 3 backgrounds x 2 x 200
+    runs), v3_buyer_control_process at 1/8 year (its years to close a quarter and half of
+    the gap and five years after a trigger need the finer grid, and its mean is read off
+    the same runs). The two grids give nearly the same mean but not always the same sign
+    of a tiny difference: at results/fit_v3_later.nc both count the same settings with
+    the seeds for all five SPEED claims, at the fit and over 200 posterior draws (the
+    high-minus-low means of the two grids differ by at most 9.2e-4); at
+    results/fit_v3_later60.nc Initial Buyer Control on Process Upgrading holds in 197 of
+    200 settings yearly and 198 at 1/8 (one setting whose difference is about 1e-6,
+    negative yearly and positive at 1/8; the 1/8 runs read at whole years give 196: at
+    the fit's rk23 the save grid moves the saved path as well as the quadrature). Each
+    script prints the count on its own grid."""
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or times.size < 2 or not (np.diff(times) > 0).all():
+        raise ValueError("times: an increasing save grid of at least two points")
+    if np.shape(paths)[-1] != times.size:
+        raise ValueError(f"paths: last axis {np.shape(paths)[-1]}, save grid {times.size}")
+    return np.trapezoid(paths, times, axis=-1) / (times[-1] - times[0])
+
+
 def claim_values(ds: xr.Dataset, lever: str, outcome: str) -> np.ndarray:
     """Per run of ``ds`` (saved over 0..40 years), the value a claim of SEED_SIGNS
-    compares: the mean over the run for a claim in SPEED (trapezoid rule over the saved
-    times), the level at year 40 otherwise."""
+    compares: the mean over the run for a claim in SPEED (``mean_over_run`` on ``ds``'s
+    own save grid), the level at year 40 otherwise."""
     y = ds[outcome]
     if (lever, outcome) in SPEED:
-        span = float(y["time"][-1] - y["time"][0])
-        return (y.integrate("time") / span).values
+        return mean_over_run(y.transpose(..., "time").values, y["time"].values)
     return y.sel(time=40).values
 
 

@@ -64,16 +64,6 @@ def posterior_draws(fit: xr.Dataset, n: int) -> pd.DataFrame:
     return pd.DataFrame(flat[index], columns=[str(p) for p in draws["parameter"].values])
 
 
-def fit_setting(fit_path: Path) -> tuple[str, float | None]:
-    """The method and time step (None: the model's own) ``fit_path`` was computed at."""
-    from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
-
-    found = fit_integration(fit_path)
-    if found is None:
-        raise SystemExit(f"{fit_path}: not a calibration fit (no estimate or stored config)")
-    return found
-
-
 def sign_counts(diff: np.ndarray, sign: int) -> str:
     """``k/n, a against, t tied, range [lo, hi]`` for the changes ``diff`` with the seeds'
     ``sign``: counts (ties within ``EPS``) and the extreme changes, so that one draw on
@@ -180,7 +170,7 @@ def main() -> None:
     print(f"{args.fit.name}: {len(draws)} of {fit['posterior_draw'].sizes['chain']} x "
           f"{fit['posterior_draw'].sizes['draw']} draws; converged "
           f"{fit.attrs.get('posterior_converged')}")  # fmt: skip
-    setting = fit_setting(args.fit)
+    setting = fm.fit_setting(args.fit)
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(fm.V3)

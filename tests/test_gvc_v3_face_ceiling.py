@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+import gvcdyn
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
 import v3_face_validity_ceiling as ceiling  # noqa: E402  (a study script, not a package)
@@ -60,7 +62,8 @@ def test_seed_signs_read_the_studys_claims_for_one_quantity() -> None:
 
 
 def test_the_context_is_read_from_the_committed_cases_and_mapping() -> None:
-    mapped, sparse, codes = ceiling.case_context(None)
+    model = gvcdyn.load(ceiling.V3)
+    mapped, sparse, codes = ceiling.case_context(model, *ceiling.case_inputs(None))
     assert len(mapped) == len(sparse) == len(codes) == 41
     # every covariate of the config has its sign here (a renamed one would go unsigned)
     assert set(sparse.columns[:-1]) == set(ceiling.SPARSE_SIGNS)

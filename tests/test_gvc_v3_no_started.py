@@ -226,11 +226,11 @@ def test_v3_measures_run_at_the_integration_the_fit_file_records(tmp_path) -> No
         coords={"parameter": ["Shock Order Loss"]},
         attrs={"config_text": text, "config_path": str(config), "method": "rk4"},
     ).to_netcdf(fit)
-    assert fm.fit_setting(fit) == pm.fit_setting(fit) == ("rk4", 0.0625)
+    assert fm.fit_setting(fit) == ("rk4", 0.0625)  # v3_posterior_measures reads it too
 
     model = _RecordingModel()
     fm.sweeps(model, {"Shock Order Loss": 0.5}, fm.fit_setting(fit))
-    pm.sweeps_over_draws(model, pd.DataFrame({"Shock Order Loss": [0.4, 0.6]}), pm.fit_setting(fit))
+    pm.sweeps_over_draws(model, pd.DataFrame({"Shock Order Loss": [0.4, 0.6]}), fm.fit_setting(fit))
     levers = len({row[0] for row in fm.SEED_SIGNS})
     assert len(model.calls) == 2 * levers
     assert set(model.calls) == {("rk4", 0.0625)}

@@ -207,6 +207,49 @@ def test_speed_measures_read_year_10_40_after_the_trigger_and_the_mean() -> None
     assert year40[2] == year10[2] == mean[2] == 0.0
 
 
+def test_the_mean_over_the_run_is_the_trapezoid_area_over_the_span_of_its_grid() -> None:
+    """A straight line's mean is its midpoint value on any grid; t^2's trapezoid mean over
+    0..40 is 1600/3 + h^2/6 on a grid of step h, so the yearly and the 1/8-year grids
+    differ by (1 - 1/64)/6; a grid that starts late is averaged over its own span."""
+    yearly = np.arange(0.0, 41.0)
+    line = np.vstack([0.2 + 0.01 * yearly, np.full_like(yearly, 0.3)])
+    np.testing.assert_allclose(fm.mean_over_run(line, yearly), [0.4, 0.3], rtol=1e-15)
+    assert fm.mean_over_run(T**2, T) == pytest.approx(1600 / 3 + 1 / (6 * 64), rel=1e-14)
+    assert fm.mean_over_run(yearly**2, yearly) == pytest.approx(1600 / 3 + 1 / 6, rel=1e-14)
+    late = yearly[10:]
+    assert fm.mean_over_run(late, late) == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="increasing"):
+        fm.mean_over_run(yearly, yearly[::-1])
+    with pytest.raises(ValueError, match="last axis"):
+        fm.mean_over_run(line, T)
+
+
+def test_both_speed_scripts_take_the_mean_over_the_run_from_one_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v3_fit_measures' SPEED claims (yearly saves) and v3_buyer_control_process's speed
+    measures (1/8-year saves) call the one ``fm.mean_over_run``, each with its own grid: a
+    stand-in for it changes what both report."""
+    assert bc.fm is fm
+    grids: list[np.ndarray] = []
+
+    def stand_in(paths: np.ndarray, times: np.ndarray) -> np.ndarray:
+        grids.append(np.asarray(times))
+        return 1000 * np.asarray(paths)[..., -1]  # not a mean: only a stand-in gives this
+
+    monkeypatch.setattr(fm, "mean_over_run", stand_in)
+    lo, hi, shock_year = _speed_paths()
+    mean = bc.speed_measures(T, lo, hi, shock_year)["mean over the 40 years"]
+    np.testing.assert_allclose(mean, 1000 * (hi[:, -1] - lo[:, -1]))
+    yearly = np.arange(0.0, 41.0)
+    path = np.vstack([yearly, 2 * yearly, 3 * yearly]).T  # (time, run): read per run
+    ds = xr.Dataset({"Process Upgrading": (("time", "run"), path)}, coords={"time": yearly})
+    values = fm.claim_values(ds, "Initial Buyer Control", "Process Upgrading")
+    assert list(values) == [40_000.0, 80_000.0, 120_000.0]
+    assert [len(g) for g in grids] == [len(T), len(T), 41]
+    np.testing.assert_array_equal(grids[2], yearly)
+
+
 def test_years_to_close_the_gap_sooner_later_tied_never() -> None:
     lo, hi, _ = _speed_paths()
     # half the gap: (0) sooner, (1) sooner (low never gets there), (2) tied, (3) both never
