@@ -338,8 +338,10 @@ def report_scheme(
 
 def coefficients(design: Design, column: str) -> None:
     """The free and the seeds-signed slopes (per standardised column) fitted on all
-    cases; a signed slope at 0 where the seeds give a sign is a column whose codes lean
-    against the seeds."""
+    cases. A signed slope at 0 sits on its sign's bound: the codes, given the other
+    columns, lean against the seeds there (a free slope of the seeds' sign can still end
+    at 0 once a correlated column is held to its sign, e.g. the state-led start beside
+    the buyer-led start on ``functional_upg``)."""
     members = design.subsets["all"]
     levels, n_lev = design.levels[column][members], design.n_levels[column]
     w = design.weights[members]
@@ -354,7 +356,7 @@ def coefficients(design: Design, column: str) -> None:
             print(f"  {label}: slope per sd, free | signed by {cone} (the sign)")
             for j, name in enumerate(np.asarray(names)[free.varying]):
                 pinned = kept[j] != 0 and abs(signed.beta[j]) < 1e-12
-                flag = "  at 0: codes against the sign" if pinned else ""
+                flag = "  at 0: on its sign's bound" if pinned else ""
                 print(f"    {name:32s} {free.beta[j]:+.3f} | {signed.beta[j]:+.3f} "
                       f"({ {1: '+', -1: '-', 0: 'free'}[int(kept[j])] }){flag}")  # fmt: skip
 
