@@ -261,6 +261,55 @@ def fit_mapping(fit: xr.Dataset):
     return mapping
 
 
+def case_design(
+    model: object,
+    fit_values: dict[str, float],
+    cases: pd.DataFrame,
+    mapping=None,
+    also: tuple[str, ...] = (),
+):
+    """The mapped cases (``gvcdyn.calibrate.cases.apply_mapping``: the declared mapping,
+    calibration/case_levers.toml by default), a parameter space over their levers and the
+    constants ``also`` (left out where a lever already), with ``fit_values`` over the
+    defaults as its base, and the design ``X`` (one row a case; a lever the mapping sets no
+    value for, and every ``also`` column, at the base). ``also`` lets a study vary a
+    constant between the rows of one batch (studies/v3_face_validity_columns.py)."""
+    from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
+
+    mapping = read_mapping(fv.MAPPING) if mapping is None else mapping
+    table = apply_mapping(cases, mapping, model=model)
+    if table.excluded:
+        print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
+    extra = [name for name in also if name not in table.levers]
+    space = gvcdyn.ParameterSpace(model, [*table.levers, *extra], base=dict(fit_values))
+    values = np.hstack([table.values, np.full((len(table.ids), len(extra)), np.nan)])
+    X = np.where(np.isnan(values), space.base[space.columns], values)
+    return table, space, X
+
+
+def case_quantities(
+    model: object,
+    space: object,
+    X: np.ndarray,
+    horizon: np.ndarray,
+    setting: tuple[str, float | None],
+    labels: list | None = None,
+) -> np.ndarray:
+    """The measurement variables (``face_validity.MEASURES``, its order) of the rows of
+    ``X`` over ``space``, each read at its ``horizon``: one evaluator batch at the
+    integration ``setting``; failed runs refused, named by ``labels`` (row numbers by
+    default)."""
+    outcomes = [gvcdyn.Outcome(v, "value", at="run") for v in fv.MEASURES.values()]
+    method, time_step = setting
+    evaluate = model.evaluator(space, outcomes, method=method, time_step=time_step)
+    Y, status = evaluate(X, times=horizon)
+    if (status != 0).any():
+        rows = np.flatnonzero(status).tolist()
+        named = rows if labels is None else [labels[i] for i in rows]
+        raise RuntimeError(f"runs failed: {named}")
+    return Y
+
+
 def case_frame(
     model: object,
     fit_values: dict[str, float],
@@ -272,20 +321,8 @@ def case_frame(
     runs: the declared mapping, ``fit_values`` over the defaults, one batch) at the
     integration ``setting``, joined with the observed codes of ``cases`` (``fit_cases``);
     ``mapping`` the fit's (``fit_mapping``), calibration/case_levers.toml by default."""
-    from gvcdyn.calibrate.cases import apply_mapping, read_mapping  # lazy, as face_validity's
-
-    mapping = read_mapping(fv.MAPPING) if mapping is None else mapping
-    table = apply_mapping(cases, mapping, model=model)
-    if table.excluded:
-        print(f"excluded by the mapping: {[str(issue) for issue in table.excluded]}")
-    space = gvcdyn.ParameterSpace(model, table.levers, base=dict(fit_values))
-    X = np.where(np.isnan(table.values), space.base[space.columns], table.values)
-    outcomes = [gvcdyn.Outcome(v, "value", at="run") for v in fv.MEASURES.values()]
-    method, time_step = setting
-    evaluate = model.evaluator(space, outcomes, method=method, time_step=time_step)
-    Y, status = evaluate(X, times=table.horizon)
-    if (status != 0).any():
-        raise RuntimeError(f"runs failed: {[table.ids[i] for i in np.flatnonzero(status)]}")
+    table, space, X = case_design(model, fit_values, cases, mapping)
+    Y = case_quantities(model, space, X, table.horizon, setting, list(table.ids))
     index = pd.Index(table.ids, name="id")
     quantities = pd.DataFrame(Y, index=index, columns=list(fv.MEASURES.values()))
     codes = fv.observed_codes(cases).apply(pd.to_numeric)  # read_case_csv's cells are text
