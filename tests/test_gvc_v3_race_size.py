@@ -19,8 +19,12 @@ def test_the_race_config_is_the_reference_plus_scouting_intensity() -> None:
     added = [p for p in race.estimate if p not in later.estimate]
     assert added == [EstimatedParameter("Scouting Intensity", (0.0, 1.0), None)]
     assert [p for p in race.estimate if p not in added] == list(later.estimate)
-    # emcee's stretch move needs at least twice as many walkers as parameters
+    # emcee's red-blue moves (the "de" moves of both configs among them) need at least
+    # twice as many walkers as parameters; the walkers are the posterior's one difference
+    assert race.posterior.moves == later.posterior.moves == "de"
     assert race.posterior.walkers >= 2 * len(race.estimate) > later.posterior.walkers
+    walkers = {"walkers": later.posterior.walkers}
+    assert dataclasses.replace(race.posterior, **walkers) == later.posterior
     strip = {"path": None, "text": "", "estimate": (), "posterior": None}
     assert dataclasses.replace(race, **strip) == dataclasses.replace(later, **strip)
 
