@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from gvcdyn.calibrate.config import load_config
-from gvcdyn.calibrate.crossval import METRICS, PREDICTORS, _fold_predictions, crossvalidate
+from gvcdyn.calibrate.crossval import (
+    METRICS,
+    PREDICTORS,
+    _fold_predictions,
+    crossvalidate,
+    cv_subsets,
+    draw_plans,
+    replay_plans,
+)
 from gvcdyn.calibrate.problem import CalibrationProblem
 
 DATA = Path(__file__).parent / "data" / "calibration"
@@ -111,3 +119,48 @@ def test_a_sparse_covariate_on_a_missing_column_names_it(tmp_path):
     problem = CalibrationProblem.from_config(_config_with(tmp_path, extra))
     with pytest.raises(CalibrationConfigError, match="'g': the case table has no column"):
         sparse_covariates(problem)
+
+
+@pytest.mark.parametrize("loo", [False, True])
+def test_replay_plans_gives_the_folds_crossvalidate_drew(toy_problem, monkeypatch, loo):
+    """``replay_plans`` (for studies that refit other predictors in crossvalidate's folds)
+    returns the very test arrays crossvalidate drew, on both subsets: the second subset's
+    folds come after the first's scoring bootstraps, so a replay that missed one would
+    return other folds there (checked below). The model's search is stubbed: only the
+    draws matter."""
+    import copy
+
+    from gvcdyn.calibrate import crossval
+
+    problem = copy.copy(toy_problem)
+    problem.config = replace(problem.config, cv_repeats=2, cv_loo=loo)
+    drawn = []
+
+    def recording(*args):
+        plans = draw_plans(*args)
+        drawn.append(plans)
+        return plans
+
+    monkeypatch.setattr(
+        crossval, "batched_search", lambda p, starts, **_: (starts, np.zeros(len(starts)))
+    )
+    monkeypatch.setattr(crossval, "draw_plans", recording)
+    cv = crossvalidate(problem)
+    monkeypatch.setattr(crossval, "draw_plans", draw_plans)
+    replayed = replay_plans(problem, loo=True)
+    assert list(replayed) == cv.subsets == ["all", "without_low"]
+    for plans, (subset, schemes) in zip(drawn, replayed.items(), strict=True):
+        assert list(schemes) == ["4-fold x2", "leave-one-out"]
+        assert len(plans) == 1 + loo
+        for drew, replay in zip(plans, schemes.values(), strict=False):
+            assert [t.tolist() for t in drew] == [t.tolist() for t in replay], subset
+        assert [t.tolist() for t in schemes["leave-one-out"]] == [
+            [i] for i in cv_subsets(problem)[subset]
+        ]
+    # a replay that skipped the first subset's scoring draws would differ on the second
+    rng = np.random.default_rng(problem.config.cv_seed)
+    draw_plans(problem, cv_subsets(problem)["all"], rng)
+    skipped = draw_plans(problem, cv_subsets(problem)["without_low"], rng)[0]
+    assert [t.tolist() for t in skipped] != [
+        t.tolist() for t in replayed["without_low"]["4-fold x2"]
+    ]

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-from gvcdyn.calibrate.config import SparseCovariate
+from gvcdyn.calibrate.config import CalibrationConfig, SparseCovariate
 from gvcdyn.calibrate.feasibility import is_failed, no_fit
 from gvcdyn.calibrate.likelihood import (
     cutpoints_from_free,
@@ -51,7 +51,20 @@ from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.execute import Execution
 from gvcdyn.progress import Progress, silent
 
-__all__ = ["CrossValidation", "FoldFit", "crossvalidate", "scores", "stratified_folds"]
+__all__ = [
+    "CrossValidation",
+    "FoldFit",
+    "baseline_predictions",
+    "context_covariates",
+    "crossvalidate",
+    "cv_schemes",
+    "cv_subsets",
+    "draw_plans",
+    "draw_starts",
+    "replay_plans",
+    "scores",
+    "stratified_folds",
+]
 
 PREDICTORS = ("model", "frequencies", "context")  # and "sparse" when configured
 METRICS = ("log_loss", "rps", "accuracy")
@@ -145,16 +158,9 @@ def crossvalidate(
     and out of the pattern search's reach, or failed runs): its "model" predictions
     would come from an arbitrary vector."""
     cfg = problem.config
-    outcome_idx = [
-        next(k for k, o in enumerate(problem.outcomes) if o.column == c) for c in cfg.cv_outcomes
-    ]
-    usable = problem.weights > 0
-    subsets = {"all": usable}
-    if cfg.weight_column and "low" in set(problem.cases.frame[cfg.weight_column]):
-        subsets["without_low"] = (
-            usable & (problem.cases.frame[cfg.weight_column] != "low").to_numpy()
-        )
-    schemes = [f"{cfg.cv_folds}-fold x{cfg.cv_repeats}"] + (["leave-one-out"] if cfg.cv_loo else [])
+    outcome_idx = cv_outcome_indices(problem)
+    subsets = cv_subsets(problem)
+    schemes = cv_schemes(cfg)
     n_levels = max(len(problem.outcomes[k].levels) for k in outcome_idx)
     predictors = predictors_of(problem)
     shape = (len(subsets), len(schemes), len(outcome_idx), len(predictors), len(METRICS))
@@ -163,15 +169,7 @@ def crossvalidate(
     loo_prob = None
     rng = np.random.default_rng(cfg.cv_seed)
     for a, (subset, members) in enumerate(subsets.items()):
-        members = np.flatnonzero(members)
-        strata = problem.levels[members, outcome_idx[0]]
-        plans: list[list[np.ndarray]] = []  # per scheme: list of test-index arrays
-        kfold = []
-        for _ in range(cfg.cv_repeats):
-            kfold += [members[t] for t in stratified_folds(strata, cfg.cv_folds, rng)]
-        plans.append(kfold)
-        if cfg.cv_loo:
-            plans.append([np.array([i]) for i in members])
+        plans = draw_plans(problem, members, rng)  # per scheme: list of test-index arrays
         tests = [t for plan in plans for t in plan]
         preds = _fold_predictions(
             problem,
@@ -190,14 +188,9 @@ def crossvalidate(
                 per_case = _pool(
                     plan, fold_preds, c, problem.levels[:, k], len(problem.cases), predictors
                 )
-                for d in range(len(predictors)):
-                    rows = np.flatnonzero(~np.isnan(per_case[d][:, 0]))
-                    if not len(rows):
-                        continue
-                    s, lo_, hi_ = _mean_interval(per_case[d][rows], rng)
-                    score[a, b, c, d], low[a, b, c, d], high[a, b, c, d] = s, lo_, hi_
-                    _, dl, dh = _mean_interval(per_case[d][rows] - per_case[0][rows], rng)
-                    dlow[a, b, c, d], dhigh[a, b, c, d] = dl, dh
+                found = _score_outcome(per_case, rng)
+                score[a, b, c], low[a, b, c], high[a, b, c] = found[:3]
+                dlow[a, b, c], dhigh[a, b, c] = found[3:]
             if subset == "all" and schemes[b] == "leave-one-out":
                 loo_prob = np.full((len(problem.cases), len(outcome_idx), n_levels), np.nan)
                 for test, pred in zip(plan, fold_preds, strict=True):
@@ -213,10 +206,100 @@ def crossvalidate(
         high,
         dlow,
         dhigh,
-        np.array([m.sum() for m in subsets.values()]),
+        np.array([len(m) for m in subsets.values()]),
         loo_prob,
         predictors,
     )
+
+
+def cv_outcome_indices(problem: CalibrationProblem) -> list[int]:
+    """The problem's outcome index of each ``cv_outcomes`` column, in the config's order
+    (the first one stratifies the folds)."""
+    columns = [o.column for o in problem.outcomes]
+    return [columns.index(c) for c in problem.config.cv_outcomes]
+
+
+def cv_subsets(problem: CalibrationProblem) -> dict[str, np.ndarray]:
+    """The case subsets a cross-validation is run on, as member indices: ``all`` usable
+    cases (weight > 0), and ``without_low`` the same without the low-confidence rows when
+    the weight column has any (dropped from training and testing alike)."""
+    cfg = problem.config
+    usable = problem.weights > 0
+    masks = {"all": usable}
+    if cfg.weight_column and "low" in set(problem.cases.frame[cfg.weight_column]):
+        masks["without_low"] = usable & (problem.cases.frame[cfg.weight_column] != "low").to_numpy()
+    return {name: np.flatnonzero(mask) for name, mask in masks.items()}
+
+
+def cv_schemes(config: CalibrationConfig) -> list[str]:
+    """The schemes' names, in the order ``draw_plans`` returns their plans."""
+    kfold = f"{config.cv_folds}-fold x{config.cv_repeats}"
+    return [kfold] + (["leave-one-out"] if config.cv_loo else [])
+
+
+def loo_plan(members: np.ndarray) -> list[np.ndarray]:
+    """Leave-one-out's test-index arrays: each member alone (no random draw)."""
+    return [np.array([i]) for i in members]
+
+
+def draw_plans(
+    problem: CalibrationProblem, members: np.ndarray, rng: np.random.Generator
+) -> list[list[np.ndarray]]:
+    """Per scheme of ``cv_schemes``, the test-index arrays of ``members``: the repeated
+    k-fold split stratified on the first cross-validated outcome (``cv_repeats`` draws of
+    ``stratified_folds`` from ``rng``), then leave-one-out when configured."""
+    cfg = problem.config
+    strata = problem.levels[members, cv_outcome_indices(problem)[0]]
+    kfold = []
+    for _ in range(cfg.cv_repeats):
+        kfold += [members[t] for t in stratified_folds(strata, cfg.cv_folds, rng)]
+    return [kfold] + ([loo_plan(members)] if cfg.cv_loo else [])
+
+
+def draw_starts(problem: CalibrationProblem, rng: np.random.Generator) -> np.ndarray:
+    """``(N_STARTS, k)`` the fold refits' starting points in the unit cube: the centre of
+    the bounds and ``N_STARTS - 1`` Latin-hypercube points drawn from ``rng``
+    (data-independent, and shared by every fold of a subset)."""
+    k = problem.k
+    return np.vstack([np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)])
+
+
+def replay_plans(
+    problem: CalibrationProblem, *, loo: bool = False
+) -> dict[str, dict[str, list[np.ndarray]]]:
+    """Per subset, per scheme, the test-index arrays ``crossvalidate(problem)`` uses,
+    without fitting anything: its generator (``cv_seed``) replayed draw by draw through
+    the same functions: per subset ``draw_plans``, ``draw_starts`` and the scoring
+    bootstraps of ``_score_outcome`` on stand-in scores (its draws depend only on which
+    cases are scored), so the next subset's folds are the ones crossvalidate drew (the
+    Latin-hypercube start spawns a child of ``rng`` at scipy 1.17 and moves no later
+    draw; it is replayed all the same, so a scipy that draws from the stream stays in
+    step). For a study that refits other predictors in the very folds
+    (studies/v3_signed_context_cv.py). ``loo``: add leave-one-out where the config
+    leaves it out (it draws nothing)."""
+    cfg = problem.config
+    outcome_idx = cv_outcome_indices(problem)
+    predictors = predictors_of(problem)
+    rng = np.random.default_rng(cfg.cv_seed)
+    out = {}
+    for subset, members in cv_subsets(problem).items():
+        plans = draw_plans(problem, members, rng)
+        draw_starts(problem, rng)
+        for plan in plans:
+            for k in outcome_idx:
+                n_levels = len(problem.outcomes[k].levels)
+                stand_in = [
+                    {name: [np.full((len(t), n_levels), 1.0 / n_levels)] for name in predictors}
+                    for t in plan
+                ]
+                per_case = _pool(
+                    plan, stand_in, 0, problem.levels[:, k], len(problem.cases), predictors
+                )
+                _score_outcome(per_case, rng)
+        out[subset] = dict(zip(cv_schemes(cfg), plans, strict=True))
+        if loo:
+            out[subset].setdefault("leave-one-out", loo_plan(members))
+    return out
 
 
 def predictors_of(problem: CalibrationProblem) -> tuple[str, ...]:
@@ -273,6 +356,22 @@ def _pool(plan, fold_preds, c, observed, n_cases, predictors):
         return total / count[None, :, None]
 
 
+def _score_outcome(per_case: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(5, predictors, metrics)``: per predictor the mean of its per-case scores
+    ``per_case (predictors, C, metrics)`` (NaN rows: cases not scored) with its 95%
+    case-bootstrap interval, then the paired interval of its difference from the first
+    predictor (the model); NaN for a predictor with no scored case. Draws two bootstraps
+    per predictor with a scored case, from ``rng``."""
+    out = np.full((5, *per_case[:, 0].shape), np.nan)
+    for d in range(len(per_case)):
+        rows = np.flatnonzero(~np.isnan(per_case[d][:, 0]))
+        if not len(rows):
+            continue
+        out[:3, d] = _mean_interval(per_case[d][rows], rng)
+        out[3:, d] = _mean_interval(per_case[d][rows] - per_case[0][rows], rng)[1:]
+    return out
+
+
 def _fold_predictions(
     problem: CalibrationProblem,
     members: np.ndarray,
@@ -295,11 +394,7 @@ def _fold_predictions(
         weights = np.zeros(n_cases)
         weights[train] = base_w[train]
         folds.append({"weights": weights, "test": np.sort(np.asarray(test, dtype=np.int64))})
-    k = problem.k
-    unit_starts = np.vstack(
-        [np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)]
-    )
-    fold_fit = FoldFit(problem, problem.from_unit(unit_starts), outcome_idx)
+    fold_fit = FoldFit(problem, problem.from_unit(draw_starts(problem, rng)), outcome_idx)
     results = run_tasks(
         fold_fit,
         folds,
@@ -391,30 +486,55 @@ class FoldFit:
         best = fitted[int(np.argmin(values))]
         s, status = problem.quantities(best[None, :])
         _, cuts = problem.nll_from_quantities(s, status, weights[None, :])
-        covariates = np.column_stack([problem.case_levers, problem.cases.horizon])
+        covariates = {"context": context_covariates(problem)}
+        if self.sparse is not None:
+            covariates["sparse"] = self.sparse
         train = np.flatnonzero(weights > 0)
         out = []
-        pseudo = problem.config.pseudo_count
         for k_ in self.outcome_idx:
-            spec = problem.outcomes[k_]
-            levels = problem.levels[:, k_]
-            n_lev = len(spec.levels)
             eta = s[0, test, k_] / problem.scales[k_]
-            freq = _frequencies(levels[train], weights[train], n_lev, pseudo)
-            fold = (levels[train], weights[train])
-            predicted = {
-                "model": level_probabilities(eta, cuts[k_][0]),
-                "frequencies": np.repeat(freq[None], len(test), axis=0),
-                "context": _context_logit(
-                    covariates[train], *fold, covariates[test], n_lev, pseudo
-                ),
-            }
-            if self.sparse is not None:
-                predicted["sparse"] = _context_logit(
-                    self.sparse[train], *fold, self.sparse[test], n_lev, pseudo
+            out.append(
+                {"model": level_probabilities(eta, cuts[k_][0])}
+                | baseline_predictions(
+                    problem.levels[:, k_],
+                    weights,
+                    train,
+                    test,
+                    len(problem.outcomes[k_].levels),
+                    problem.config.pseudo_count,
+                    covariates,
                 )
-            out.append(predicted)
+            )
         return out, float(values.min())
+
+
+def context_covariates(problem: CalibrationProblem) -> np.ndarray:
+    """``(C, levers + 1)`` the context baseline's covariates: each case's mapped lever
+    values and its period length."""
+    return np.column_stack([problem.case_levers, problem.cases.horizon])
+
+
+def baseline_predictions(
+    levels: np.ndarray,
+    weights: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    n_levels: int,
+    pseudo: float,
+    covariates: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """P(level) ``(len(test), n_levels)`` of the ``test`` cases per baseline, each fitted
+    on the ``train`` cases (their ``levels`` and ``weights``, both indexed by case):
+    ``frequencies``, then per entry of ``covariates`` (``context``, ``sparse``: ``(C, p)``
+    columns) the ridge ordered logit on those columns. The one definition of a fold's
+    baselines, for ``FoldFit`` and for a study that refits them beside other predictors
+    in the same folds (studies/v3_signed_context_cv.py)."""
+    fold = (levels[train], weights[train])
+    freq = _frequencies(*fold, n_levels, pseudo)
+    out = {"frequencies": np.repeat(freq[None], len(test), axis=0)}
+    for name, x in covariates.items():
+        out[name] = _context_logit(x[train], *fold, x[test], n_levels, pseudo)
+    return out
 
 
 def _frequencies(levels, weights, n_levels, pseudo):
