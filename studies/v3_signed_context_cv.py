@@ -20,14 +20,15 @@ close; if it falls back toward the frequencies, the context logit wins by using 
 against the seeds.
 
 How: the calibration problem is rebuilt from the fit file (its recorded config, mapping
-and revisions, the case file checked by SHA-256; for results/fit_v3_later60_cv.nc that is
+and revisions, the model and case file checked by SHA-256, the repository's when the fit
+was made in another checkout; for results/fit_v3_later60_cv.nc that is
 calibration/config_v3_later_cv.toml, config_v3_later.toml with 5-fold x3 and
-leave-one-out), with the covariates of ``FoldFit._fold`` (``problem.case_levers`` and
-``problem.cases.horizon``) and of the sparse baseline (``sparse_covariates``). The fold
-plans are ``crossvalidate``'s own: its generator (``cv_seed``) is replayed through
-``stratified_folds`` per repeat, the Latin-hypercube start of ``_fold_predictions`` and
-the bootstrap draws of its scores, so the free context logit's, the sparse logit's and
-the frequencies' scores equal the fit file's (printed as the check). Leave-one-out is run
+leave-one-out), with the baselines' covariates (``context_covariates``,
+``sparse_covariates``). The fold plans are ``crossvalidate``'s own (``replay_plans``: its
+generator replayed through its own draw functions) and each fold's free baselines are
+``baseline_predictions``, the function ``FoldFit`` calls, so the free context logit's,
+the sparse logit's and the frequencies' scores equal the fit file's (printed as the
+check). Leave-one-out is run
 whatever the config says. Intervals: 95% case bootstrap (``_mean_interval``, a generator
 of its own seeded by ``--seed``), paired for the differences. Where the fit file holds
 the model's leave-one-out probabilities (``loo_probability``, subset "all"), the model is
@@ -52,7 +53,6 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.stats import qmc
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
@@ -60,18 +60,22 @@ sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
 from v3_face_validity_ceiling import PERIOD, SPARSE_SIGNS, seed_signs  # noqa: E402
 
+from gvcdyn.calibrate.cases import file_sha256  # noqa: E402
 from gvcdyn.calibrate.crossval import (  # noqa: E402
-    N_BOOT,
-    N_STARTS,
+    METRICS,
+    _context_logit,
     _fit_context_logit,
-    _frequencies,
     _mean_interval,
     _pool,
-    predictors_of,
+    baseline_predictions,
+    context_covariates,
+    cv_subsets,
+    replay_plans,
+    scores,
     sparse_covariates,
-    stratified_folds,
 )
 from gvcdyn.calibrate.problem import CalibrationProblem  # noqa: E402
+from gvcdyn.errors import CalibrationConfigError, GvcdynError  # noqa: E402
 
 FIT = REPO / "results" / "fit_v3_later60_cv.nc"
 #: A second signed reading of an outcome whose own quantity the seeds sign on no mapped
@@ -79,7 +83,7 @@ FIT = REPO / "results" / "fit_v3_later60_cv.nc"
 #: case mapping does not set): outcome_class read with the seeds' signs on Functional
 #: Upgrading too, labelled "FU signs". A sensitivity reading, not a claim of the seeds.
 BORROWED = {"outcome_class": "functional_upg"}
-LOG_LOSS = 0
+LOG_LOSS = METRICS.index("log_loss")
 
 
 @dataclass
@@ -98,45 +102,79 @@ class Design:
     subsets: dict[str, np.ndarray]  # name -> member indices
 
 
-def fit_problem(fit_path: Path) -> tuple[CalibrationProblem, xr.Dataset]:
-    """The calibration problem a fit was made on (its recorded config, mapping and case
-    revisions, the case file refused when it changed since the fit) and the fit."""
-    from gvcdyn.calibrate.cases import apply_mapping, file_sha256, read_case_csv
+def fit_file(recorded: str | Path, sha256: str | None, what: str, repo: Path) -> Path:
+    """The file a fit recorded at ``recorded`` (an absolute path in the checkout it was made
+    in): there when it exists, else the file of the same folder and name in ``repo`` (as
+    the sibling studies read calibration/gvc_cases.csv and models/gvc_upgrading_v3.mdl)
+    provided its SHA-256 is the recorded one, so that a fit made in another checkout is
+    read on the very file it was made on. ``CalibrationConfigError`` naming the file and
+    what to do otherwise."""
+    path = Path(recorded)
+    if path.is_file():
+        return path
+    local = repo / path.parent.name / path.name
+    where = f"the fit's {what} {path} does not exist"
+    if not local.is_file():
+        raise CalibrationConfigError(
+            f"{where}, nor does {local}: run the study in the checkout the fit was made in"
+        )
+    if not sha256:
+        raise CalibrationConfigError(
+            f"{where}, and the fit records no SHA-256 to check {local} against: run the "
+            "study in the checkout the fit was made in"
+        )
+    if file_sha256(local) != sha256:
+        raise CalibrationConfigError(
+            f"{where}, and {local} is not the file the fit was made on (SHA-256 differs): "
+            "run the study in the checkout the fit was made in, or refit"
+        )
+    return local
+
+
+def fit_problem(fit_path: Path, repo: Path | None = None) -> tuple[CalibrationProblem, xr.Dataset]:
+    """The calibration problem a fit was made on, as ``gvcdyn.calibrate.predict`` rebuilds
+    it: its recorded config, mapping and case revisions, its model and case file
+    (``fit_file``: ``repo``'s, by default this repository's, when the recorded ones are
+    not there), the case file refused when it changed since the fit; and the fit. Every
+    refusal is a ``CalibrationConfigError`` that names the file."""
+    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv
     from gvcdyn.calibrate.config import parse_config
     from gvcdyn.calibrate.predict import fit_mapping, fit_method, read_fit
     from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
     from gvcdyn.model import load
 
+    repo = REPO if repo is None else repo
     fit = read_fit(fit_path).load()
-    text = fit.attrs["config_text"]
-    config = parse_config(tomllib.loads(text), path=Path(fit.attrs["config_path"]), text=text)
-    config = replace(config, method=fit_method(fit, config))
-    recorded = str(fit.attrs.get("case_file_sha256", "") or "")
-    if recorded and file_sha256(config.cases) != recorded:
-        raise SystemExit(f"{config.cases} changed since the fit {fit_path} (SHA-256 differs)")
+    attrs = dict(fit.attrs)
+    text = attrs["config_text"]
+    config = parse_config(tomllib.loads(text), path=Path(attrs["config_path"]), text=text)
+    recorded = str(attrs.get("case_file_sha256", "") or "")
+    cases = fit_file(config.cases, recorded, "case file", repo)
+    if recorded and file_sha256(cases) != recorded:
+        raise CalibrationConfigError(
+            f"case file {cases} changed since the fit {fit_path} (SHA-256 differs): restore "
+            "the file the fit was made on, or refit"
+        )
+    # the study runs no model: the reality checks are neither needed nor read
+    config = replace(config, method=fit_method(fit, config), cases=cases, checks=None)
     mapping = fit_mapping(fit)
-    model = load(fit.attrs["model_path"])
-    if model.ir.source_hash != fit.attrs["model_sha256"]:
-        print(f"note: {fit.attrs['model_path']} changed since the fit (lever defaults may differ)")
-    frame = read_case_csv(config.cases, mapping.id_column)
-    revisions = fit_revisions(fit.attrs)
+    model_path = fit_file(attrs["model_path"], attrs.get("model_sha256"), "model", repo)
+    model = load(model_path)
+    if model.ir.source_hash != attrs["model_sha256"]:
+        print(f"note: {model_path} changed since the fit (lever defaults may differ)")
+    frame = read_case_csv(cases, mapping.id_column)
+    if attrs.get("case_revisions") and not attrs.get("case_revisions_text"):
+        sha = attrs.get("case_revisions_sha256")
+        attrs["case_revisions"] = str(
+            fit_file(attrs["case_revisions"], sha, "case revisions file", repo)
+        )
+    revisions = fit_revisions(attrs)
     if revisions is not None:
         frame = apply_revisions(
-            frame, revisions, id_column=mapping.id_column, source=fit.attrs["case_revisions"]
+            frame, revisions, id_column=mapping.id_column, source=attrs["case_revisions"]
         )
-    cases = apply_mapping(frame, mapping, model=model)
-    return CalibrationProblem(model, config, mapping, cases), fit
-
-
-def subsets_of(problem: CalibrationProblem) -> dict[str, np.ndarray]:
-    """``crossvalidate``'s subsets: the usable cases, and the same without the
-    low-confidence rows when the weight column has any."""
-    cfg = problem.config
-    usable = problem.weights > 0
-    masks = {"all": usable}
-    if cfg.weight_column and "low" in set(problem.cases.frame[cfg.weight_column]):
-        masks["without_low"] = usable & (problem.cases.frame[cfg.weight_column] != "low").to_numpy()
-    return {name: np.flatnonzero(mask) for name, mask in masks.items()}
+    table = apply_mapping(frame, mapping, model=model)
+    return CalibrationProblem(model, config, mapping, table), fit
 
 
 def design_of(problem: CalibrationProblem) -> Design:
@@ -144,7 +182,7 @@ def design_of(problem: CalibrationProblem) -> Design:
     columns = {o.column: k for k, o in enumerate(problem.outcomes)}
     outcomes = problem.config.cv_outcomes
     return Design(
-        context=np.column_stack([problem.case_levers, problem.cases.horizon]),
+        context=context_covariates(problem),
         context_names=[*problem.cases.levers, PERIOD],
         sparse=sparse_covariates(problem),
         sparse_names=[c.name for c in problem.config.cv_sparse],
@@ -152,36 +190,8 @@ def design_of(problem: CalibrationProblem) -> Design:
         n_levels={c: len(problem.outcomes[columns[c]].levels) for c in outcomes},
         weights=problem.weights,
         pseudo=problem.config.pseudo_count,
-        subsets=subsets_of(problem),
+        subsets=cv_subsets(problem),
     )
-
-
-def fold_plans(problem: CalibrationProblem) -> dict[str, dict[str, list[np.ndarray]]]:
-    """Per subset, per scheme, the test-index arrays ``crossvalidate`` used: its generator
-    replayed draw by draw (the folds of each repeat, the Latin-hypercube start of
-    ``_fold_predictions``, then two ``_mean_interval`` bootstraps per scheme, outcome and
-    predictor, whose draws depend only on the number of scored cases). Leave-one-out is
-    added whatever the config says; it draws nothing."""
-    cfg = problem.config
-    first = next(k for k, o in enumerate(problem.outcomes) if o.column == cfg.cv_outcomes[0])
-    kfold_name = f"{cfg.cv_folds}-fold x{cfg.cv_repeats}"
-    n_predictors = len(predictors_of(problem))
-    rng = np.random.default_rng(cfg.cv_seed)
-    plans = {}
-    for subset, members in subsets_of(problem).items():
-        strata = problem.levels[members, first]
-        kfold = []
-        for _ in range(cfg.cv_repeats):
-            kfold += [members[t] for t in stratified_folds(strata, cfg.cv_folds, rng)]
-        qmc.LatinHypercube(d=problem.k, seed=rng).random(N_STARTS - 1)
-        for _ in range(1 + int(cfg.cv_loo)):  # the schemes crossvalidate scored
-            for column in cfg.cv_outcomes:
-                k = next(j for j, o in enumerate(problem.outcomes) if o.column == column)
-                n = int((problem.levels[members, k] >= 0).sum())
-                for _ in range(2 * n_predictors if n else 0):
-                    rng.integers(0, n, (N_BOOT, n))  # _mean_interval's only draw
-        plans[subset] = {kfold_name: kfold, "leave-one-out": [np.array([i]) for i in members]}
-    return plans
 
 
 def sign_vector(names: list[str], signs: dict[str, int]) -> np.ndarray:
@@ -197,7 +207,7 @@ def outcome_signs(design: Design, column: str) -> tuple[np.ndarray, np.ndarray]:
     return sign_vector(design.context_names, context), sign_vector(design.sparse_names, sparse)
 
 
-def cones(design: Design, column: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def signed_readings(design: Design, column: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per signed reading of outcome ``column`` (``seeds``: its own quantity's signs;
     ``FU signs`` for the outcomes of ``BORROWED``), the context and the sparse signs."""
     found = {"seeds": outcome_signs(design, column)}
@@ -208,7 +218,7 @@ def cones(design: Design, column: str) -> dict[str, tuple[np.ndarray, np.ndarray
 
 def predictors_for(design: Design, column: str) -> tuple[str, ...]:
     """The predictors compared on ``column``, in print order."""
-    labels = list(cones(design, column))
+    labels = list(signed_readings(design, column))
     return ("frequencies", "context", *(f"context {c}" for c in labels),
             "sparse", *(f"sparse {c}" for c in labels))  # fmt: skip
 
@@ -217,9 +227,9 @@ def pairs_for(design: Design, column: str) -> list[tuple[str, str]]:
     """The paired differences printed: each signed logit against its free one and
     against the frequencies."""
     return [
-        (f"{base} {cone}", other)
+        (f"{base} {reading}", other)
         for base in ("context", "sparse")
-        for cone in cones(design, column)
+        for reading in signed_readings(design, column)
         for other in (base, "frequencies")
     ]
 
@@ -228,24 +238,19 @@ def fold_predictions(
     design: Design, members: np.ndarray, test: np.ndarray, column: str
 ) -> dict[str, np.ndarray]:
     """P(level) of the ``test`` cases per predictor, every one refitted on the members
-    not in ``test`` with their weights (``FoldFit._fold``'s baselines, and the signed)."""
+    not in ``test`` with their weights: the free baselines by ``baseline_predictions``
+    (what ``FoldFit`` calls), then the signed logits."""
     train = np.setdiff1d(members, test)
     levels, n_lev, pseudo = design.levels[column], design.n_levels[column], design.pseudo
+    covariates = {"context": design.context, "sparse": design.sparse}
+    out = baseline_predictions(levels, design.weights, train, test, n_lev, pseudo, covariates)
     fold = (levels[train], design.weights[train])
-
-    def logit(x: np.ndarray, signs: np.ndarray | None) -> np.ndarray:
-        fit = _fit_context_logit(x[train], *fold, n_lev, pseudo, signs=signs)
-        return fit.probabilities(x[test])
-
-    freq = _frequencies(levels[train], design.weights[train], n_lev, pseudo)
-    out = {
-        "frequencies": np.repeat(freq[None], len(test), axis=0),
-        "context": logit(design.context, None),
-        "sparse": logit(design.sparse, None),
-    }
-    for cone, (context_signs, sparse_signs) in cones(design, column).items():
-        out[f"context {cone}"] = logit(design.context, context_signs)
-        out[f"sparse {cone}"] = logit(design.sparse, sparse_signs)
+    for reading, (context_signs, sparse_signs) in signed_readings(design, column).items():
+        for name, signs in (("context", context_signs), ("sparse", sparse_signs)):
+            x = covariates[name]
+            out[f"{name} {reading}"] = _context_logit(
+                x[train], *fold, x[test], n_lev, pseudo, signs=signs
+            )
     return out
 
 
@@ -271,8 +276,6 @@ def per_case_scores(
 def model_loo(fit: xr.Dataset, design: Design, column: str, rows: np.ndarray) -> np.ndarray | None:
     """The model's leave-one-out log-loss of the cases ``rows`` (subset "all"), from the
     fit's ``loo_probability``; None when the fit holds none."""
-    from gvcdyn.calibrate.crossval import scores
-
     if "loo_probability" not in fit or column not in fit["cv_outcome"].values:
         return None
     probs = fit["loo_probability"].sel(cv_outcome=column).values[rows, : design.n_levels[column]]
@@ -308,10 +311,10 @@ def report_scheme(
     plan: list[np.ndarray],
     column: str,
     rng: np.random.Generator,
-) -> dict[str, float]:
+) -> None:
     """Print one subset x scheme x outcome: each predictor's mean log-loss with its
     interval (and the fit file's, as the check), the paired differences and, on "all"
-    leave-one-out, the model's. Returns the means."""
+    leave-one-out, the model's."""
     members = design.subsets[subset]
     found = per_case_scores(design, members, plan, column)
     rows = found.pop("rows")
@@ -324,7 +327,6 @@ def report_scheme(
         print(f"  {name:16s} {interval(loss[name], rng)}{note}")  # fmt: skip
     for a, b in pairs_for(design, column):
         print(f"  {a} - {b}: {paired(loss[a], loss[b], rng)}")
-    means = {name: float(v.mean()) for name, v in loss.items()}
     model = model_loo(fit, design, column, rows) if scheme == "leave-one-out" else None
     if subset == "all" and model is not None:
         check = stored(fit, subset, scheme, column, "model")
@@ -332,8 +334,6 @@ def report_scheme(
               f"|diff| {abs(check - model.mean()):.1e}")  # fmt: skip
         for name in (n for n in loss if n not in ("frequencies", "sparse")):
             print(f"  {name} - model: {paired(loss[name], model, rng)}")
-        means["model"] = float(model.mean())
-    return means
 
 
 def coefficients(design: Design, column: str) -> None:
@@ -350,10 +350,10 @@ def coefficients(design: Design, column: str) -> None:
          ("sparse", design.sparse, design.sparse_names))
     ):  # fmt: skip
         free = _fit_context_logit(x[members], levels, w, n_lev, design.pseudo)
-        for cone, signs in cones(design, column).items():
+        for reading, signs in signed_readings(design, column).items():
             signed = _fit_context_logit(x[members], levels, w, n_lev, design.pseudo, signs=signs[d])
             kept = signs[d][free.varying]
-            print(f"  {label}: slope per sd, free | signed by {cone} (the sign)")
+            print(f"  {label}: slope per sd, free | signed by {reading} (the sign)")
             for j, name in enumerate(np.asarray(names)[free.varying]):
                 pinned = kept[j] != 0 and abs(signed.beta[j]) < 1e-12
                 flag = "  at 0: on its sign's bound" if pinned else ""
@@ -369,15 +369,13 @@ def main() -> None:
     fit_path = Path(args.fit)
     if not fit_path.is_file():
         parser.error(f"no fit file {fit_path}: give a fit of 'gvcdyn calibrate ... --crossval'")
-    from gvcdyn.errors import CalibrationConfigError
-
     try:
         problem, fit = fit_problem(fit_path)
-    except CalibrationConfigError as exc:
+    except GvcdynError as exc:  # a config, case or model file the fit cannot be read with
         parser.error(str(exc))
     started = time.process_time()
     design = design_of(problem)
-    plans = fold_plans(problem)
+    plans = replay_plans(problem, loo=True)
     rng = np.random.default_rng(args.seed)
     print(f"fit {fit_path.name}: config {Path(problem.config.path).name}, cv_seed "
           f"{problem.config.cv_seed}; {len(design.weights)} cases; context "

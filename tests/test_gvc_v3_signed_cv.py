@@ -166,7 +166,7 @@ def test_the_study_replays_crossvalidates_folds(monkeypatch, tmp_path: Path) -> 
         return np.asarray(starts, dtype=float), np.zeros(len(starts))
 
     monkeypatch.setattr(crossval, "batched_search", no_search)
-    monkeypatch.setattr(study, "cones", lambda design, column: {})  # the free logits only
+    monkeypatch.setattr(study, "signed_readings", lambda design, column: {})  # free only
     # the first 20 toy cases (13 low-confidence): leave-one-out stays quick
     rows = (DATA / "toy_cases.csv").read_text().splitlines(keepends=True)[:21]
     (tmp_path / "cases.csv").write_text("".join(rows))
@@ -179,7 +179,7 @@ def test_the_study_replays_crossvalidates_folds(monkeypatch, tmp_path: Path) -> 
     problem = CalibrationProblem.from_config(config)
     cv = crossval.crossvalidate(problem)
     design = study.design_of(problem)
-    plans = study.fold_plans(problem)
+    plans = crossval.replay_plans(problem, loo=True)  # what the study's main reads
     assert list(plans) == cv.subsets
     for a, (subset, schemes) in enumerate(plans.items()):
         assert list(schemes) == cv.schemes
@@ -197,3 +197,80 @@ def test_the_study_refuses_a_missing_fit_file(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert f"no fit file {missing}" in run.stderr
+
+
+def _fit_made_elsewhere(tmp_path: Path) -> tuple[Path, Path]:
+    """A fit file of the toy config whose recorded paths are in a checkout that is gone
+    (``elsewhere/calibration/``), and a repository holding the toy case file and model in
+    ``calibration/`` (as this one holds calibration/gvc_cases.csv): the fit file and the
+    repository."""
+    import xarray as xr
+
+    from gvcdyn.calibrate.cases import file_sha256
+
+    elsewhere = tmp_path / "elsewhere" / "calibration"
+    repo = tmp_path / "repo"
+    (repo / "calibration").mkdir(parents=True)
+    for name in ("toy_cases.csv", "toy_upgrading.mdl"):
+        (repo / "calibration" / name).write_bytes((DATA / name).read_bytes())
+    attrs = {
+        "config_text": (DATA / "toy_config.toml").read_text(),
+        "config_path": str(elsewhere / "toy_config.toml"),
+        "mapping_text": (DATA / "toy_levers.toml").read_text(),
+        "mapping_path": str(elsewhere / "toy_levers.toml"),
+        "model_path": str(elsewhere / "toy_upgrading.mdl"),
+        "model_sha256": file_sha256(DATA / "toy_upgrading.mdl"),
+        "case_file": str(elsewhere / "toy_cases.csv"),
+        "case_file_sha256": file_sha256(DATA / "toy_cases.csv"),
+        "case_revisions": "",
+        "method": "euler",
+    }
+    names = ["Learning Rate", "Innovation Rate"]
+    fit = xr.Dataset({"estimate": ("parameter", [0.3, 0.2])}, {"parameter": names}, attrs)
+    fit.to_netcdf(tmp_path / "fit.nc")
+    return tmp_path / "fit.nc", repo
+
+
+def test_a_fit_made_in_another_checkout_is_read_on_the_repositorys_files(tmp_path: Path) -> None:
+    """The recorded model and case file do not exist: the repository's, whose SHA-256 is
+    the recorded one, are read instead, and give the problem the toy config gives."""
+    from gvcdyn.calibrate.config import load_config
+    from gvcdyn.calibrate.problem import CalibrationProblem
+
+    fit_path, repo = _fit_made_elsewhere(tmp_path)
+    problem, _ = study.fit_problem(fit_path, repo)
+    assert problem.config.cases == repo / "calibration" / "toy_cases.csv"
+    reference = CalibrationProblem.from_config(load_config(DATA / "toy_config.toml"))
+    assert list(problem.cases.ids) == list(reference.cases.ids)
+    np.testing.assert_array_equal(problem.levels, reference.levels)
+    np.testing.assert_array_equal(problem.weights, reference.weights)
+    np.testing.assert_array_equal(problem.case_levers, reference.case_levers)
+
+
+@pytest.mark.parametrize(
+    ("change", "named", "says"),
+    [
+        ("edit", "toy_cases.csv", "is not the file the fit was made on (SHA-256 differs)"),
+        ("remove", "toy_upgrading.mdl", "does not exist, nor does"),
+    ],
+)
+def test_a_fit_whose_files_are_not_here_is_refused_naming_the_file(
+    tmp_path: Path, monkeypatch, capsys, change: str, named: str, says: str
+) -> None:
+    """A recorded file that is gone, with no repository file of the fit's SHA-256 to stand
+    in for it: exit code 2 and a message naming the file and what to do, no traceback."""
+    fit_path, repo = _fit_made_elsewhere(tmp_path)
+    local = repo / "calibration" / named
+    if change == "edit":
+        local.write_text(local.read_text() + "\n")
+    else:
+        local.unlink()
+    monkeypatch.setattr(study, "REPO", repo)
+    monkeypatch.setattr(sys, "argv", ["v3_signed_context_cv.py", str(fit_path)])
+    with pytest.raises(SystemExit) as exit_:
+        study.main()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'elsewhere' / 'calibration' / named} does not exist" in err
+    assert str(local) in err and says in err
+    assert "checkout the fit was made in" in err
