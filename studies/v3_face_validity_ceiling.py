@@ -60,7 +60,9 @@ import gvcdyn
 from gvcdyn.calibrate.cases import CaseMapping, apply_mapping, read_mapping
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.crossval import covariate_columns
+from gvcdyn.calibrate.predict import read_fit
 from gvcdyn.calibrate.revisions import read_revised_cases
+from gvcdyn.errors import CalibrationConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
@@ -150,13 +152,6 @@ def max_rank_correlation(
         if rho > best_rho:
             best_rho, best_w = rho, w
     return best_rho, best_w
-
-
-def read_fit(fit_path: Path) -> xr.Dataset:
-    """The fit file, read once: its case table, mapping and estimates serve both the
-    context (``case_context``) and the model's quantities (``model_quantities``)."""
-    with xr.open_dataset(fit_path) as ds:
-        return ds.load()
 
 
 def case_inputs(fit: xr.Dataset | None) -> tuple[pd.DataFrame, CaseMapping]:
@@ -300,7 +295,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     fit_path = Path(args.fit) if args.fit else None
-    fit = None if fit_path is None else read_fit(fit_path)
+    try:  # read once: its case table, mapping and estimates serve context and quantities
+        fit = None if fit_path is None else read_fit(fit_path)
+    except CalibrationConfigError as exc:  # no such file, or not a calibration fit
+        parser.error(str(exc))
     model = gvcdyn.load(V3)
     cases, mapping = case_inputs(fit)
     mapped, sparse, codes = case_context(model, cases, mapping)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+import xarray as xr
 from scipy.stats import spearmanr
 
 import gvcdyn
@@ -76,3 +78,20 @@ def test_the_context_is_read_from_the_committed_cases_and_mapping() -> None:
     ).all()
     lean = ceiling.leans(mapped, codes["functional_upg"].to_numpy(float), {}, None)
     assert lean["model"].isna().all() and lean["codes"].abs().le(1).all()
+
+
+def test_a_file_that_is_no_calibration_fit_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The fit is read with ``gvcdyn.calibrate.predict.read_fit`` (no local reader that
+    skips its check): a netCDF file without estimates, or no file, exits 2 naming it."""
+    not_a_fit = tmp_path / "runs.nc"
+    xr.Dataset({"x": ("time", [0.0, 1.0])}).to_netcdf(not_a_fit)
+    for path, says in (
+        (not_a_fit, "is not a gvcdyn calibration fit"),
+        (tmp_path / "no.nc", "not found"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["v3_face_validity_ceiling.py", str(path)])
+        with pytest.raises(SystemExit) as exit_:
+            ceiling.main()
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert str(path) in err and says in err
