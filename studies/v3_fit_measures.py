@@ -126,14 +126,11 @@ def mean_over_run(paths: np.ndarray, times: np.ndarray) -> np.ndarray:
     runs), v3_buyer_control_process at 1/8 year (its years to close a quarter and half of
     the gap and five years after a trigger need the finer grid, and its mean is read off
     the same runs). The two grids give nearly the same mean but not always the same sign
-    of a tiny difference: at results/fit_v3_later.nc both count the same settings with
-    the seeds for all five SPEED claims, at the fit and over 200 posterior draws (the
-    high-minus-low means of the two grids differ by at most 9.2e-4); at
-    results/fit_v3_later60.nc Initial Buyer Control on Process Upgrading holds in 197 of
-    200 settings yearly and 198 at 1/8 (one setting whose difference is about 1e-6,
-    negative yearly and positive at 1/8; the 1/8 runs read at whole years give 196: at
-    the fit's rk23 the save grid moves the saved path as well as the quadrature). Each
-    script prints the count on its own grid."""
+    of a tiny difference (a setting whose high-minus-low difference is near 0 can count
+    with the seeds on one grid and against them on the other; at an adaptive method such
+    as rk23 the save grid moves the saved path as well as the quadrature), so two scripts
+    can count a claim's settings differently. Each script prints the count on its own
+    grid."""
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size < 2 or not (np.diff(times) > 0).all():
         raise ValueError("times: an increasing save grid of at least two points")
