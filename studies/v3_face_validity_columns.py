@@ -45,7 +45,6 @@ recorded ``model_sha256`` differs) is refused.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
@@ -55,7 +54,7 @@ import xarray as xr
 from scipy.stats import spearmanr
 
 import gvcdyn
-from gvcdyn.calibrate.cases import CaseMapping
+from gvcdyn.calibrate.cases import CaseMapping, file_sha256
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "studies"))
@@ -177,8 +176,9 @@ def governance_table(model, space, X0, horizon, setting, codes) -> pd.DataFrame:
     """Table 2: per row of ``governance_variants`` face validity and the model quantity's
     rho with the mapped Initial Buyer Control."""
     names = list(space.names)
+    variants = governance_variants()
     designs = []
-    for changes in governance_variants().values():
+    for changes in variants.values():
         X = X0.copy()
         for name, value in changes.items():
             X[:, names.index(name)] = value
@@ -187,7 +187,7 @@ def governance_table(model, space, X0, horizon, setting, codes) -> pd.DataFrame:
     ibc = X0[:, names.index(IBC)]
     quantities = list(fv.MEASURES.values())
     rows = {}
-    for label, Y in zip(governance_variants(), Ys, strict=True):
+    for label, Y in zip(variants, Ys, strict=True):
         row = face_of(Y, codes)
         for c in CODES:
             row[f"{c} rho IBC"] = rho(Y[:, quantities.index(fv.MEASURES[c])], ibc)
@@ -199,16 +199,15 @@ def model_mismatch(fit: xr.Dataset) -> str | None:
     """Why the fit cannot be read with models/gvc_upgrading_v3.mdl (None when it can): its
     recorded model_sha256 differs from the file's."""
     recorded = fit.attrs.get("model_sha256")
-    actual = hashlib.sha256(fm.V3.read_bytes()).hexdigest()
+    actual = file_sha256(fm.V3)
     if recorded and recorded != actual:
         return f"made on a model with sha256 {recorded[:12]}..., {fm.V3.name} is {actual[:12]}..."
     return None
 
 
-def report(fit_path: Path) -> dict[str, object]:
-    """Read the fit, run the three tables (one batch each), print and return them."""
-    with xr.open_dataset(fit_path) as ds:
-        fit = ds.load()
+def report(fit_path: Path, fit: xr.Dataset) -> dict[str, object]:
+    """Run the three tables at ``fit`` (read from ``fit_path``; one batch each), print and
+    return them."""
     values = fm.estimates(fit, fm.fit_config(fit))
     setting = fm.fit_setting(fit_path)
     cases, mapping = fm.fit_cases(fit), fm.fit_mapping(fit)
@@ -264,10 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     if not fit_path.is_file():
         parser.error(f"fit {fit_path}: no such file")
     with xr.open_dataset(fit_path) as ds:
-        mismatch = model_mismatch(ds)
+        fit = ds.load()
+    mismatch = model_mismatch(fit)
     if mismatch:
         parser.error(f"fit {fit_path}: {mismatch}")
-    report(fit_path)
+    report(fit_path, fit)
 
 
 if __name__ == "__main__":
