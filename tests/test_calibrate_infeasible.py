@@ -313,3 +313,14 @@ def _never(what: str):
         raise AssertionError(f"the resume ran the {what} again")
 
     return run
+
+
+def test_messages_name_the_first_few_and_count_the_rest():
+    """Every list an infeasibility message gives (checks never held, checks failing, cases
+    whose runs fail) is cut to the first ``SHOWN`` and a count of the others."""
+    from gvcdyn.calibrate.feasibility import SHOWN, _first_shown
+
+    names = [f"'case {i}'" for i in range(SHOWN + 2)]
+    assert _first_shown(names) == ", ".join(names[:SHOWN]) + " and 2 more"
+    assert _first_shown(names[:SHOWN]) == ", ".join(names[:SHOWN])
+    assert _first_shown([]) == ""

@@ -146,9 +146,10 @@ def _checks_error(
         f"any of the {judged}"
     ]
     if never:
-        shown = ", ".join(f"'{n}' (best margin {_margin(m)})" for n, m in never[:SHOWN])
-        more = f" and {len(never) - SHOWN} more" if len(never) > SHOWN else ""
-        parts.append(f"held at none of them: {shown}{more}")
+        parts.append(
+            "held at none of them: "
+            + _first_shown([f"'{n}' (best margin {_margin(m)})" for n, m in never])
+        )
     parts.append(
         f"at the closest candidate {len(failing)} of {len(names)} checks fail: " + _listed(failing)
     )
@@ -178,12 +179,10 @@ def _runs_error(
     ids = tuple(str(problem.cases.ids[i]) for i in np.flatnonzero(failed[best]))
     among = "of them that hold every reality check " if checked else ""
     if ids:
-        shown = ", ".join(f"'{i}'" for i in ids[:SHOWN])
-        more = f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else ""
         why = (
             f"at the candidate {among}with the fewest failures, {len(ids)} of "
             f"{int(np.sum(w > 0))} cases' runs fail (a NaN or infinity in the model): "
-            f"{shown}{more}"
+            + _first_shown([f"'{i}'" for i in ids])
         )
     else:
         why = "the runs end but the likelihood is not finite (a NaN or infinite quantity)"
@@ -234,9 +233,16 @@ def _failing(
 
 
 def _listed(failing: tuple[tuple[str, float], ...]) -> str:
-    shown = ", ".join(f"'{n}' (margin {_margin(m)})" for n, m in failing[:SHOWN])
-    more = f" and {len(failing) - SHOWN} more" if len(failing) > SHOWN else ""
-    return shown + more
+    """The failing checks with their margins, as a message names them."""
+    return _first_shown([f"'{n}' (margin {_margin(m)})" for n, m in failing])
+
+
+def _first_shown(items: list[str]) -> str:
+    """``items`` joined by commas, the first ``SHOWN`` of them and a count of the rest:
+    every list this module's messages give (checks, cases) is cut the same way, so a
+    message stays readable however many checks or cases fail."""
+    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return ", ".join(items[:SHOWN]) + more
 
 
 def _best_margin(column: np.ndarray) -> float:
