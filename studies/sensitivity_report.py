@@ -42,6 +42,7 @@ import datetime as dt
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,7 @@ from sensitivity_common import ranking  # a sibling script, not a package
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("Functional Upgrading", "Innovation Capability", "Value Capture Share")
 TIMES = (10.0, 20.0, 40.0)
+_AT = ",".join(f"{t:g}" for t in TIMES)  # the studies' ``at``
 GOVERNANCE = ("Initial Buyer Control",)
 #: Levers that set *when* things happen; their range spans the horizon, so they can take
 #: most of the variance at a fixed reading time. A second design holds them fixed.
@@ -159,67 +161,31 @@ def main() -> None:
     fit = None if args.no_fit or not args.fit.is_file() else args.fit
     levers = choose_levers(model).names
     varied = [name for name in levers if name not in GOVERNANCE]
-    times = ",".join(f"{t:g}" for t in TIMES)
     results_dir = args.out.parent
 
-    studies: dict[str, xr.Dataset] = {}
-    morris: dict[str, xr.Dataset] = {}
-    n_runs = 0
-    for label, file in BASES.items():
-        scenario = REPO / "models" / "scenarios" / file
-        base, base_label = sens.base_of(model, scenario, fit)
-        base = _unvaried(base, varied)
-        study = sens.prepare(
-            model, outputs, at=times, params=varied, base=base, base_label=base_label
-        )
-        print(f"{label}: Sobol' N = {args.n}, {study.space.k} levers ...", flush=True)
-        studies[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
-        morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
-        n_runs += studies[label].attrs["n_runs"] + morris[label].attrs["n_runs"]
-        _write_with_report(studies[label], results_dir / f"sensitivity_{label}.nc")
-
-    fixed: dict[str, xr.Dataset] = {}
-    fixed_morris: dict[str, xr.Dataset] = {}
+    studies, morris = _per_scenario(model, outputs, fit, varied, args, _write_with_report)
     untimed = [name for name in varied if name not in TIMING]
-    for label, file in BASES.items() if len(untimed) < len(varied) else ():
-        scenario = REPO / "models" / "scenarios" / file
-        base, base_label = sens.base_of(model, scenario, fit)
-        base = _unvaried(base, untimed)
-        study = sens.prepare(
-            model, outputs, at=times, params=untimed, base=base, base_label=base_label
-        )
-        print(f"{label}, timing fixed: Sobol' N = {args.n}, {study.space.k} levers", flush=True)
-        fixed[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
-        fixed_morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
-        n_runs += fixed[label].attrs["n_runs"] + fixed_morris[label].attrs["n_runs"]
-        write(fixed[label], results_dir / f"sensitivity_{label}_timing_fixed.nc")
-
-    episode: dict[str, xr.Dataset] = {}
-    episode_morris: dict[str, xr.Dataset] = {}
-    shock_only = [name for name in untimed if name not in STARTS]
-    for label, file in BASES.items() if len(shock_only) < len(untimed) else ():
-        scenario = REPO / "models" / "scenarios" / file
-        base, base_label = sens.base_of(model, scenario, fit)
-        base = {**(base or {}), **{model.parameter(name).name: 0.0 for name in STARTS}}
-        base = _unvaried(base, shock_only)
-        study = sens.prepare(
-            model, outputs, at=times, params=shock_only, base=base, base_label=base_label
-        )
-        print(f"{label}, shock episodes: Sobol' N = {args.n}, {study.space.k} levers", flush=True)
-        episode[label] = sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv)
-        episode_morris[label] = sens.morris(study, 100, seed=args.seed, command_line=sys.argv)
-        n_runs += episode[label].attrs["n_runs"] + episode_morris[label].attrs["n_runs"]
-        write(episode[label], results_dir / f"sensitivity_{label}_shock_episode.nc")
-
-    pooled_base, pooled_label = sens.base_of(model, None, fit)
-    pooled_study = sens.prepare(
-        model, outputs, at=times, params=levers, base=pooled_base, base_label=pooled_label
+    fixed, fixed_morris = (
+        _per_scenario(model, outputs, fit, untimed, args, write, design="timing fixed")
+        if len(untimed) < len(varied)
+        else ({}, {})
     )
-    print(f"pooled: Sobol' N = {args.n}, {pooled_study.space.k} levers ...", flush=True)
-    pooled = sens.sobol(pooled_study, args.n, seed=args.seed, command_line=sys.argv)
-    pooled_morris = sens.morris(pooled_study, 100, seed=args.seed, command_line=sys.argv)
-    n_runs += pooled.attrs["n_runs"] + pooled_morris.attrs["n_runs"]
+    shock_only = [name for name in untimed if name not in STARTS]
+    episode, episode_morris = (
+        _per_scenario(
+            model, outputs, fit, shock_only, args, write, design="shock episode", zero=STARTS
+        )
+        if len(shock_only) < len(untimed)
+        else ({}, {})
+    )
+    pooled_base, pooled_label = sens.base_of(model, None, fit)
+    pooled, pooled_morris = _sobol_and_morris(
+        model, outputs, levers, pooled_base, pooled_label, args, "pooled"
+    )
     _write_with_report(pooled, results_dir / "sensitivity_pooled.nc")
+    designs = (studies, morris, fixed, fixed_morris, episode, episode_morris)
+    n_runs = sum(ds.attrs["n_runs"] for design in designs for ds in design.values())
+    n_runs += pooled.attrs["n_runs"] + pooled_morris.attrs["n_runs"]
 
     spread: dict[str, list[xr.Dataset]] = {label: [] for label in BASES}
     draws = fit_draws(fit, args.draws) if fit is not None else []
@@ -230,7 +196,7 @@ def main() -> None:
             base = {**base, **{model.parameter(k).name: v for k, v in draw.items()}}
             base = _unvaried(base, varied)
             study = sens.prepare(
-                model, outputs, at=times, params=varied, base=base, base_label=f"fit draw {i}"
+                model, outputs, at=_AT, params=varied, base=base, base_label=f"fit draw {i}"
             )
             print(f"fit draw {i + 1}/{len(draws)}, {label} ...", flush=True)
             spread[label].append(sens.sobol(study, args.draw_n, seed=args.seed + 1 + i))
@@ -253,6 +219,59 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save(report, args.out)
     print(f"wrote {args.out} ({n_runs:,} runs, {elapsed:.0f} s)")
+
+
+def _per_scenario(
+    model: gvcdyn.Model,
+    outputs: list[str],
+    fit: Path | None,
+    varied: list[str],
+    args: argparse.Namespace,
+    save: Callable[[xr.Dataset, Path], None],
+    *,
+    design: str = "",
+    zero: tuple[str, ...] = (),
+) -> tuple[dict[str, xr.Dataset], dict[str, xr.Dataset]]:
+    """One design in each base scenario (``BASES``): the Sobol' studies and the Morris
+    screenings by base, each Sobol' study saved by ``save`` as
+    ``sensitivity_<base>[_<design>].nc`` beside ``--out``.
+
+    The designs (levers over their ranges, timing fixed, shock episodes) differ only in
+    the levers they vary and the levers they hold at 0 (``zero``: the other starts in
+    shock episodes); every other step is this one, so the designs stay comparable.
+    """
+    sobol: dict[str, xr.Dataset] = {}
+    morris: dict[str, xr.Dataset] = {}
+    for label, file in BASES.items():
+        base, base_label = sens.base_of(model, REPO / "models" / "scenarios" / file, fit)
+        base = {**(base or {}), **{model.parameter(name).name: 0.0 for name in zero}}
+        what = f"{label}, {design}" if design else label
+        sobol[label], morris[label] = _sobol_and_morris(
+            model, outputs, varied, _unvaried(base, varied), base_label, args, what
+        )
+        suffix = f"_{design.replace(' ', '_')}" if design else ""
+        save(sobol[label], args.out.parent / f"sensitivity_{label}{suffix}.nc")
+    return sobol, morris
+
+
+def _sobol_and_morris(
+    model: gvcdyn.Model,
+    outputs: list[str],
+    varied: list[str],
+    base: dict[str, float] | None,
+    base_label: str,
+    args: argparse.Namespace,
+    what: str,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """One study's Sobol' indices (N = ``--n``) and Morris effects (100 trajectories, for
+    the direction of each effect), announced on stdout as ``what``: every design reads
+    both from the same prepared study, with the same seed."""
+    study = sens.prepare(model, outputs, at=_AT, params=varied, base=base, base_label=base_label)
+    print(f"{what}: Sobol' N = {args.n}, {study.space.k} levers ...", flush=True)
+    return (
+        sens.sobol(study, args.n, seed=args.seed, command_line=sys.argv),
+        sens.morris(study, 100, seed=args.seed, command_line=sys.argv),
+    )
 
 
 def _write_with_report(ds: xr.Dataset, path: Path) -> None:
