@@ -55,9 +55,11 @@ def calibrate(
         bool,
         typer.Option(
             "--posterior/--no-posterior",
-            help="Sample the config's [posterior] table (the default when it has one); "
-            "--no-posterior skips it for a quick fit (the GVC config: about 2 minutes of "
-            "CPU with --crossval instead of 15), and predict then uses the estimate.",
+            help=escape(
+                "Sample the config's [posterior] table (the default when it has one); "
+                "--no-posterior skips it for a quick fit (the GVC config: about 2 minutes "
+                "of CPU with --crossval instead of 15), and predict then uses the estimate."
+            ),
         ),
     ] = True,
     workers: WorkersOption = None,

@@ -59,10 +59,12 @@ IntegrationOption = Annotated[
     Method | None,
     typer.Option(
         "--integration",
-        help="Integration method: euler (Vensim's), rk4, or the adaptive rk23/rk45 (TIME "
-        "STEP is then only their first step) [default: the model's settings file's "
-        "(MODEL.settings.toml beside the .mdl: rk23 for gvc_upgrading), else the one its "
-        ".mdl settings declare, else euler].",
+        help=escape(
+            "Integration method: euler (Vensim's), rk4, or the adaptive rk23/rk45 (TIME "
+            "STEP is then only their first step) [default: the model's settings file's "
+            "(MODEL.settings.toml beside the .mdl: rk23 for gvc_upgrading), else the one "
+            "its .mdl settings declare, else euler]."
+        ),
         show_default=False,
     ),
 ]

@@ -57,7 +57,7 @@ def reality_check(
         ),
     ] = 0.0,
     draws: Annotated[
-        int | None, typer.Option(help="Number of draws with --perturb [default: 500].")
+        int | None, typer.Option(help=escape("Number of draws with --perturb [default: 500]."))
     ] = None,
     posterior: Annotated[
         int,
@@ -107,7 +107,7 @@ def reality_check(
       gvcdyn reality-check models/gvc_upgrading.mdl models/gvc_upgrading.checks.toml \\
           --params results/fit.nc --posterior 500 --integration rk4 --time-step 0.0078125
     """
-    from gvcdyn.calibrate.predict import fit_integration
+    from gvcdyn.calibrate.fitfile import fit_integration
     from gvcdyn.checks import read_checks, report
     from gvcdyn.checks import reality_check as run_checks
     from gvcdyn.errors import OutputWriteError, RealityCheckError
