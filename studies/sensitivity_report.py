@@ -376,40 +376,32 @@ def render(
                 )
             )
     if fixed:
-        report.add(
-            Section("timing-fixed", f"{main} with {', '.join(TIMING)} held at the scenario's value")
-        ).add(
-            Text(
-                f"{', '.join(TIMING)} sets when the trigger (shock, buyer-, state- or FDI-led "
-                "start) comes; over a range that spans the horizon it decides whether anything "
-                "has happened by the reading time, which can hide every other lever. The same "
-                "design with it fixed (files `results/sensitivity_*_timing_fixed.nc`):"
-            )
+        _design_section(
+            report,
+            Section(
+                "timing-fixed", f"{main} with {', '.join(TIMING)} held at the scenario's value"
+            ),
+            f"{', '.join(TIMING)} sets when the trigger (shock, buyer-, state- or FDI-led "
+            "start) comes; over a range that spans the horizon it decides whether anything "
+            "has happened by the reading time, which can hide every other lever. The same "
+            "design with it fixed (files `results/sensitivity_*_timing_fixed.nc`):",
+            (fixed, fixed_morris),
+            main,
+            "timing fixed",
         )
-        for label, ds in fixed.items():
-            report.add(
-                Section(f"timing-fixed/{label}", f"{label} chain, timing fixed", level=3).add(
-                    *_ranking_table(ds, fixed_morris[label], main)
-                )
-            )
     if episode:
-        report.add(
-            Section("episodes", f"{main} after a shock: the other kinds of start held at 0")
-        ).add(
-            Text(
-                f"{', '.join(STARTS)} held at 0 and {', '.join(TIMING)} at the scenario's value; "
-                "every other lever varied (Shock Size over its range, 0 included). This is the "
-                "setting of [PF]'s claim: a shock of market vulnerability starts the search and "
-                "the sources of learning decide what it leads to (files "
-                "`results/sensitivity_*_shock_episode.nc`):"
-            )
+        _design_section(
+            report,
+            Section("episodes", f"{main} after a shock: the other kinds of start held at 0"),
+            f"{', '.join(STARTS)} held at 0 and {', '.join(TIMING)} at the scenario's value; "
+            "every other lever varied (Shock Size over its range, 0 included). This is the "
+            "setting of [PF]'s claim: a shock of market vulnerability starts the search and "
+            "the sources of learning decide what it leads to (files "
+            "`results/sensitivity_*_shock_episode.nc`):",
+            (episode, episode_morris),
+            main,
+            "shock episodes",
         )
-        for label, ds in episode.items():
-            report.add(
-                Section(f"episodes/{label}", f"{label} chain, shock episodes", level=3).add(
-                    *_ranking_table(ds, episode_morris[label], main)
-                )
-            )
     report.add(
         Section("pooled", "The governance lever itself (pooled: chain type varied too)")
     ).add(_pooled_lines(pooled, pooled_morris, outputs))
@@ -465,6 +457,27 @@ def _fit_line(fit, model) -> str:
         f"calibrated estimates from `{Path(fit).name}` (created "
         f"{ds.attrs.get('created', '?')}): {pairs}.{stale}"
     )
+
+
+def _design_section(
+    report: Report,
+    section: Section,
+    intro: str,
+    design: tuple[dict[str, xr.Dataset], dict[str, xr.Dataset]],
+    output: str,
+    what: str,
+) -> None:
+    """A second design's section (``section``, opened by ``intro``) and its ranking of
+    ``output`` in each base scenario, titled "<base> chain, <what>": the timing-fixed
+    and shock-episode designs are shown alike, so their tables read side by side."""
+    report.add(section).add(Text(intro))
+    studies, morris = design
+    for label, ds in studies.items():
+        report.add(
+            Section(f"{section.key}/{label}", f"{label} chain, {what}", level=3).add(
+                *_ranking_table(ds, morris[label], output)
+            )
+        )
 
 
 def _ranking_table(ds: xr.Dataset, md: xr.Dataset, output: str) -> list:
