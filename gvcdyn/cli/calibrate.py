@@ -139,7 +139,7 @@ def calibrate(
         write_netcdf(ds, out_path)
     remove_checkpoints(out_path)  # only now: a failed write keeps every finished task
     _print_fit(ds)
-    out.print(f"fit: {out_path}")
+    out.print(escape(f"fit: {out_path}"), soft_wrap=True)
 
 
 #: calibration steps after the fit whose failure leaves a fit to write, and their skip flag
@@ -158,9 +158,11 @@ def _print_fit(ds) -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"objective {ds.attrs['objective']:.4f}, {ds.attrs['n_runs']:,} model "
-        f"runs, {_fisher(ds)}, "
-        f"collinearity index {ds.attrs['collinearity_index']:.3g}",
+        title=escape(
+            f"objective {ds.attrs['objective']:.4f}, {ds.attrs['n_runs']:,} model "
+            f"runs, {_fisher(ds)}, "
+            f"collinearity index {ds.attrs['collinearity_index']:.3g}"
+        ),
         title_justify="left",
     )
     for column in ("parameter", "estimate", "95% profile", "95% bootstrap", "identifiability"):
@@ -176,10 +178,10 @@ def _print_fit(ds) -> None:
         if "bootstrap_lower" in ds:
             boot = f"[{ds['bootstrap_lower'].values[i]:.3g}, {ds['bootstrap_upper'].values[i]:.3g}]"
         status = str(ds["identifiability"].values[i]) if "identifiability" in ds else ""
-        table.add_row(str(name), f"{ds['estimate'].values[i]:.4g}", prof, boot, status)
+        table.add_row(escape(str(name)), f"{ds['estimate'].values[i]:.4g}", prof, boot, status)
     out.print(table)
     if not ds.attrs.get("success", 1):
-        err.print(f"warning: {ds.attrs['message']}")
+        err.print(escape(f"warning: {ds.attrs['message']}"), soft_wrap=True)
 
 
 def predict(
@@ -207,14 +209,16 @@ def predict(
     with status("simulating the cases"):
         prediction = run_prediction(fit, cases, point=point)
     for problem in prediction.problems:
-        err.print(f"warning: {problem}")
+        err.print(escape(f"warning: {problem}"), soft_wrap=True)
     with writing(out_path):
         csv_path, meta_path = write_predictions(prediction, out_path)
     out.print(
-        f"{prediction.meta['n_predicted']} of {prediction.meta['n_cases']} cases predicted "
-        f"({prediction.meta['uncertainty']})"
+        escape(
+            f"{prediction.meta['n_predicted']} of {prediction.meta['n_cases']} cases "
+            f"predicted ({prediction.meta['uncertainty']})"
+        )
     )
-    out.print(f"predictions: {csv_path}\nabout them:  {meta_path}")
+    out.print(escape(f"predictions: {csv_path}\nabout them:  {meta_path}"), soft_wrap=True)
 
 
 def _fisher(ds) -> str:
