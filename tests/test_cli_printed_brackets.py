@@ -1,10 +1,11 @@
-"""``gvcdyn calibrate`` and ``gvcdyn predict`` print paths and case values as they are.
+"""The CLI prints paths, case values and subscripted names as they are.
 
 Rich reads ``[word]`` in a printed string as a style tag and drops it, so a path such as
-``fit[bold].nc`` was printed as ``fit.nc`` (and the rest of the line in bold), and a case
-value coded ``[high]`` vanished from predict's warning. A warning is also one line
-whatever the terminal's width, as every message of the CLI is. A toy fit (small
-settings: this checks what is printed, not the fit) is made through the console script.
+``fit[bold].nc`` was printed as ``fit.nc`` (and the rest of the line in bold), a case
+value coded ``[high]`` vanished from predict's warning, and ``gvcdyn sensitivity``'s
+table of ``stock[north]`` was titled ``stock``. A warning is also one line whatever the
+terminal's width, as every message of the CLI is. A toy fit (small settings: this checks
+what is printed, not the fit) is made through the console script.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from console import gvcdyn
+from mdl_helpers import write_mdl
 
 DATA = Path(__file__).parent / "data" / "calibration"
 
@@ -61,3 +63,29 @@ def test_predict_prints_the_case_value_and_paths_whole_on_one_line(fit, tmp_path
     assert warnings[0].startswith("warning: case 'TOY_00'"), warnings
     assert "value '[high]' has no mapping" in warnings[0], warnings
     assert str(out) in done.stdout.replace("\n", ""), done.stdout
+
+
+SUBSCRIPTED = """
+region:
+	north, south
+	~
+	~		|
+
+stock[region] = INTEG(rate[region] * stock[region], 1)
+	~	widgets
+	~	The stock.
+	|
+
+rate[region] = 0.1
+	~	1/Month [0, 1]
+	~	Growth rate.
+	|
+"""
+
+
+def test_sensitivity_titles_a_subscripted_output_with_its_cell(tmp_path) -> None:
+    mdl = write_mdl(tmp_path, SUBSCRIPTED, final_time=2, time_step=0.25, saveper=1, name="sub")
+    done = gvcdyn("sensitivity", mdl, "--vars", "stock[north]", "--params",
+                  "rate[north],rate[south]", "--n", "8", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "stock[north] at time 2 (sobol, N = 8" in done.stdout, done.stdout

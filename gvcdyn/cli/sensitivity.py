@@ -212,8 +212,10 @@ def _print_ranking(ds: Any) -> None:
     for output in ds.output.values:
         one = ds.sel(output=output).isel(time=-1)
         table = Table(
-            title=f"{output} at time {last:g} ({ds.attrs['method']}, "
-            f"N = {ds.attrs['N']}, {ds.attrs['n_runs']:,} runs)",
+            title=escape(
+                f"{output} at time {last:g} ({ds.attrs['method']}, "
+                f"N = {ds.attrs['N']}, {ds.attrs['n_runs']:,} runs)"
+            ),
             title_justify="left",
             caption=escape(_design_caption(ds)) or None,
             caption_justify="left",
