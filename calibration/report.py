@@ -28,9 +28,9 @@ import pandas as pd
 import xarray as xr
 from emcee.autocorr import integrated_time
 
+from gvcdyn.calibrate.fitfile import fit_case_table
 from gvcdyn.calibrate.posterior import convergence, inference_data
-from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
-from gvcdyn.errors import CaseDataError
+from gvcdyn.errors import CalibrationConfigError, CaseDataError
 from gvcdyn.io.atomic import atomic_write
 from gvcdyn.reports.build import build_report
 from gvcdyn.reports.document import Report, Section, Table, Text
@@ -116,13 +116,10 @@ def main() -> None:
         generated_by=f"python calibration/report.py {args.fit}{' --tracked' * args.tracked}",
     )
     report.title = TITLE
-    cases = pd.read_csv(ds.attrs["case_file"], dtype=str, keep_default_na=False)
     try:  # a fit on a revised table is grouped by the revised codes (its case_revisions)
-        revisions = fit_revisions(ds.attrs)
-    except CaseDataError as exc:
+        cases = fit_case_table(ds, ds.attrs["case_file"], revise=True).frame
+    except (CaseDataError, CalibrationConfigError) as exc:
         raise SystemExit(f"error: {exc}") from None
-    if revisions is not None:
-        cases = apply_revisions(cases, revisions)
     cases = cases.set_index("id")
     cases = cases.loc[[str(c) for c in ds["case"].values]]
     add_gvc_sections(report, ds, cases)

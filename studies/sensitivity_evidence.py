@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 import gvcdyn
-from gvcdyn.calibrate.predict import fit_integration as fit_setting
+from gvcdyn.calibrate.fitfile import fit_integration as fit_setting
 from gvcdyn.checks.run import evenly_spaced
 from gvcdyn.reports import check_out
 from gvcdyn.reports.build import save

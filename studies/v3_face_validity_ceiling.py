@@ -60,7 +60,7 @@ import gvcdyn
 from gvcdyn.calibrate.cases import CaseMapping, apply_mapping, read_mapping
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.crossval import covariate_columns
-from gvcdyn.calibrate.predict import read_fit
+from gvcdyn.calibrate.fitfile import read_fit
 from gvcdyn.calibrate.revisions import read_revised_cases
 from gvcdyn.errors import CalibrationConfigError
 

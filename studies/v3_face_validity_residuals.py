@@ -216,7 +216,7 @@ def fit_setting(fit_file: str) -> tuple[str, float | None]:
     """The integration method and time step the fit was computed at (v3's four fits: RK4
     at 1/8; v2.2's: rk23), read as ``gvcdyn predict`` reads them, so that a settings file
     added beside a model after its fit does not move these numbers."""
-    from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
+    from gvcdyn.calibrate.fitfile import fit_integration  # lazy: needs a fit file
 
     found = fit_integration(RESULTS / fit_file)
     if found is None:

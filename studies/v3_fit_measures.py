@@ -31,7 +31,7 @@ convergence verdict.
 
 Every run (face validity, sweeps and the checks) is at the fit's integration: the method
 and time step read from the fit file as ``gvcdyn predict`` reads them
-(``gvcdyn.calibrate.predict.fit_integration``), not the model's current default. For the
+(``gvcdyn.calibrate.fitfile.fit_integration``), not the model's current default. For the
 seventh step's fits (config_v3_checks_post.toml, _cv.toml) that is rk23 at v3's
 settings-file tolerance (1e-5, first step 1/8); for the older fits (config_v3.toml and
 the _no_started*.toml) RK4 at 1/8, the setting their numbers in models/README.md were
@@ -183,7 +183,7 @@ def fit_config(fit: xr.Dataset) -> dict:
 
 def fit_setting(fit_path: Path) -> tuple[str, float | None]:
     """The method and time step (None: the model's own) ``fit_path`` was computed at."""
-    from gvcdyn.calibrate.predict import fit_integration  # lazy: needs a fit file
+    from gvcdyn.calibrate.fitfile import fit_integration  # lazy: needs a fit file
 
     found = fit_integration(fit_path)
     if found is None:
@@ -229,29 +229,30 @@ def crossval(fit: xr.Dataset) -> None:
 
 
 def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
-    """The case table the fit was made on: calibration/gvc_cases.csv as coded, with the
-    sourced revisions the fit's config named (``case_revisions`` in the fit file,
-    gvcdyn.calibrate.revisions) applied, so that a fit on the revised table is judged on
-    the same table; refused when the revisions file changed since the fit (its SHA-256
-    differs from the fit's), which would judge the fit on a table it was not made on."""
-    from gvcdyn.calibrate.cases import read_case_csv  # lazy: the calibration reader
-    from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
+    """The case table the fit was made on: calibration/gvc_cases.csv with the sourced
+    revisions the fit's config named (``case_revisions`` in the fit file) applied, so that
+    a fit on the revised table is judged on the same table, read by
+    ``gvcdyn.calibrate.fitfile.fit_case_table`` (the reader ``gvcdyn predict`` and
+    v3_signed_context_cv rebuild a fit's cases with): a revisions file that changed since
+    the fit is refused, as is a revision whose coded value the table no longer holds.
+    The repository's table, not the file the fit recorded: the table has gained columns
+    since some fits (the later shock's, the low-wage entry's), which the fits' codes do not
+    depend on, and a fit made in another checkout records a path that is gone."""
+    from gvcdyn.calibrate.fitfile import fit_case_table  # lazy: the calibration reader
 
-    cases = read_case_csv(fv.CASES)
-    revisions = fit_revisions(fit.attrs)
-    if revisions is not None:
-        print(f"case table: {fv.CASES.name} with the revisions of {fit.attrs['case_revisions']}")
-        cases = apply_revisions(cases, revisions)
-    return cases
+    table = fit_case_table(fit, fv.CASES, repo=REPO, revise=True)
+    if table.revisions:
+        print(f"case table: {fv.CASES.name} with the revisions of {table.revisions}")
+    return table.frame
 
 
 def fit_mapping(fit: xr.Dataset):
-    """The case -> lever mapping the fit was made with (``gvcdyn.calibrate.predict.fit_mapping``,
+    """The case -> lever mapping the fit was made with (``gvcdyn.calibrate.fitfile.fit_mapping``,
     as ``gvcdyn predict`` reads it), so that a fit with a variant mapping (the later shock's
     calibration/case_levers_v3_later.toml) is judged with it; calibration/case_levers.toml
     for a fit file that records none."""
     from gvcdyn.calibrate.cases import read_mapping
-    from gvcdyn.calibrate.predict import fit_mapping as recorded_mapping
+    from gvcdyn.calibrate.fitfile import fit_mapping as recorded_mapping
 
     if not fit.attrs.get("mapping_text"):
         return read_mapping(fv.MAPPING)

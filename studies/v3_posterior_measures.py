@@ -23,7 +23,7 @@ file with posterior draws, it prints
    not "all").
 
 Every run is at the fit's integration, method and time step read from the fit file as
-``gvcdyn predict`` reads them (``gvcdyn.calibrate.predict.fit_integration``; for
+``gvcdyn predict`` reads them (``gvcdyn.calibrate.fitfile.fit_integration``; for
 ``fit_v3_checks_post.nc`` rk23 at v3's settings-file tolerance), not at the model's
 current default, which a settings file edited after the fit would move.
 

@@ -19,9 +19,10 @@ beats v3 and comes close to the free one, the gap is one a seed-faithful model c
 close; if it falls back toward the frequencies, the context logit wins by using columns
 against the seeds.
 
-How: the calibration problem is rebuilt from the fit file (its recorded config, mapping
-and revisions, the model and case file checked by SHA-256, the repository's when the fit
-was made in another checkout; for results/fit_v3_later60_cv.nc that is
+How: the calibration problem is rebuilt from the fit file
+(``gvcdyn.calibrate.fitfile.fit_problem``: its recorded config, mapping and revisions,
+the model and case file checked by SHA-256, the repository's when the fit was made in
+another checkout, a changed model only noted; for results/fit_v3_later60_cv.nc that is
 calibration/config_v3_later_cv.toml, config_v3_later.toml with 5-fold x3 and
 leave-one-out), with the baselines' covariates (``context_covariates``,
 ``sparse_covariates``). The fold plans are ``crossvalidate``'s own (``replay_plans``: its
@@ -47,8 +48,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +60,6 @@ sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (sibling scripts, not packages)
 from v3_face_validity_ceiling import PERIOD, SPARSE_SIGNS, seed_signs  # noqa: E402
 
-from gvcdyn.calibrate.cases import file_sha256  # noqa: E402
 from gvcdyn.calibrate.crossval import (  # noqa: E402
     METRICS,
     _context_logit,
@@ -74,8 +73,9 @@ from gvcdyn.calibrate.crossval import (  # noqa: E402
     scores,
     sparse_covariates,
 )
+from gvcdyn.calibrate.fitfile import fit_problem  # noqa: E402
 from gvcdyn.calibrate.problem import CalibrationProblem  # noqa: E402
-from gvcdyn.errors import CalibrationConfigError, GvcdynError  # noqa: E402
+from gvcdyn.errors import GvcdynError  # noqa: E402
 
 FIT = REPO / "results" / "fit_v3_later60_cv.nc"
 #: A second signed reading of an outcome whose own quantity the seeds sign on no mapped
@@ -100,81 +100,6 @@ class Design:
     weights: np.ndarray
     pseudo: float
     subsets: dict[str, np.ndarray]  # name -> member indices
-
-
-def fit_file(recorded: str | Path, sha256: str | None, what: str, repo: Path) -> Path:
-    """The file a fit recorded at ``recorded`` (an absolute path in the checkout it was made
-    in): there when it exists, else the file of the same folder and name in ``repo`` (as
-    the sibling studies read calibration/gvc_cases.csv and models/gvc_upgrading_v3.mdl)
-    provided its SHA-256 is the recorded one, so that a fit made in another checkout is
-    read on the very file it was made on. ``CalibrationConfigError`` naming the file and
-    what to do otherwise."""
-    path = Path(recorded)
-    if path.is_file():
-        return path
-    local = repo / path.parent.name / path.name
-    where = f"the fit's {what} {path} does not exist"
-    if not local.is_file():
-        raise CalibrationConfigError(
-            f"{where}, nor does {local}: run the study in the checkout the fit was made in"
-        )
-    if not sha256:
-        raise CalibrationConfigError(
-            f"{where}, and the fit records no SHA-256 to check {local} against: run the "
-            "study in the checkout the fit was made in"
-        )
-    if file_sha256(local) != sha256:
-        raise CalibrationConfigError(
-            f"{where}, and {local} is not the file the fit was made on (SHA-256 differs): "
-            "run the study in the checkout the fit was made in, or refit"
-        )
-    return local
-
-
-def fit_problem(fit_path: Path, repo: Path | None = None) -> tuple[CalibrationProblem, xr.Dataset]:
-    """The calibration problem a fit was made on, as ``gvcdyn.calibrate.predict`` rebuilds
-    it: its recorded config, mapping and case revisions, its model and case file
-    (``fit_file``: ``repo``'s, by default this repository's, when the recorded ones are
-    not there), the case file refused when it changed since the fit; and the fit. Every
-    refusal is a ``CalibrationConfigError`` that names the file."""
-    from gvcdyn.calibrate.cases import apply_mapping, read_case_csv
-    from gvcdyn.calibrate.config import parse_config
-    from gvcdyn.calibrate.predict import fit_mapping, fit_method, read_fit
-    from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
-    from gvcdyn.model import load
-
-    repo = REPO if repo is None else repo
-    fit = read_fit(fit_path).load()
-    attrs = dict(fit.attrs)
-    text = attrs["config_text"]
-    config = parse_config(tomllib.loads(text), path=Path(attrs["config_path"]), text=text)
-    recorded = str(attrs.get("case_file_sha256", "") or "")
-    cases = fit_file(config.cases, recorded, "case file", repo)
-    if recorded and file_sha256(cases) != recorded:
-        raise CalibrationConfigError(
-            f"case file {cases} changed since the fit {fit_path} (SHA-256 differs): restore "
-            "the file the fit was made on, or refit"
-        )
-    # the study runs no model: the reality checks are neither needed nor read
-    config = replace(config, method=fit_method(fit, config), cases=cases, checks=None)
-    mapping = fit_mapping(fit)
-    model_path = fit_file(attrs["model_path"], attrs.get("model_sha256"), "model", repo)
-    model = load(model_path)
-    if model.ir.source_hash != attrs["model_sha256"]:
-        print(f"note: {model_path} changed since the fit (lever defaults may differ)")
-    frame = read_case_csv(cases, mapping.id_column)
-    if attrs.get("case_revisions") and not attrs.get("case_revisions_text"):
-        sha = attrs.get("case_revisions_sha256")
-        attrs["case_revisions"] = str(
-            fit_file(attrs["case_revisions"], sha, "case revisions file", repo)
-        )
-    revisions = fit_revisions(attrs)
-    if revisions is not None:
-        frame = apply_revisions(
-            frame, revisions, id_column=mapping.id_column, source=attrs["case_revisions"]
-        )
-    table = apply_mapping(frame, mapping, model=model)
-    return CalibrationProblem(model, config, mapping, table), fit
 
 
 def design_of(problem: CalibrationProblem) -> Design:
@@ -369,10 +294,13 @@ def main() -> None:
     fit_path = Path(args.fit)
     if not fit_path.is_file():
         parser.error(f"no fit file {fit_path}: give a fit of 'gvcdyn calibrate ... --crossval'")
-    try:
-        problem, fit = fit_problem(fit_path)
+    try:  # the study runs no model: the reality checks are neither needed nor read
+        rebuilt = fit_problem(fit_path, repo=REPO, checks=False, changed_model=True)
     except GvcdynError as exc:  # a config, case or model file the fit cannot be read with
         parser.error(str(exc))
+    if not rebuilt.model_current:
+        print(f"note: {rebuilt.model.path} changed since the fit (lever defaults may differ)")
+    problem, fit = rebuilt.problem, rebuilt.fit
     started = time.process_time()
     design = design_of(problem)
     plans = replay_plans(problem, loo=True)

@@ -81,7 +81,7 @@ def test_the_context_is_read_from_the_committed_cases_and_mapping() -> None:
 
 
 def test_a_file_that_is_no_calibration_fit_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
-    """The fit is read with ``gvcdyn.calibrate.predict.read_fit`` (no local reader that
+    """The fit is read with ``gvcdyn.calibrate.fitfile.read_fit`` (no local reader that
     skips its check): a netCDF file without estimates, or no file, exits 2 naming it."""
     not_a_fit = tmp_path / "runs.nc"
     xr.Dataset({"x": ("time", [0.0, 1.0])}).to_netcdf(not_a_fit)

@@ -15,7 +15,8 @@ import pytest
 import xarray as xr
 
 from gvcdyn.calibrate.config import load_config
-from gvcdyn.calibrate.predict import fit_integration, predict
+from gvcdyn.calibrate.fitfile import fit_integration
+from gvcdyn.calibrate.predict import predict
 from gvcdyn.calibrate.study import calibrate
 from gvcdyn.io.results_io import write_netcdf
 

@@ -5,8 +5,9 @@ The flow, one module per step: ``cases`` (case CSV + case -> lever mapping, with
 (candidates x cases as one evaluator batch; ordered-logit likelihood from ``likelihood``)
 -> ``fit`` (multi-start differential evolution + polish) -> ``uncertainty`` (profiles,
 Fisher information, collinearity, bootstrap; batched local refits from ``search``) ->
-``crossval`` -> ``study`` (all of it as one Dataset) -> ``predict``. ``synthetic``
-simulates outcomes from known parameters for recovery checks.
+``crossval`` -> ``study`` (all of it as one Dataset) -> ``predict``, which rebuilds the
+fit's problem with ``fitfile`` (a fit file read back, for the studies of a fit too).
+``synthetic`` simulates outcomes from known parameters for recovery checks.
 
 Called, the package is the verb ``gvcdyn.calibrate(config_or_mapping, ...)``: a config
 file, a shipped model's name or a mapping of the config's keys (``config.as_config``)

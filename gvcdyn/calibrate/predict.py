@@ -11,39 +11,31 @@ over the draws (columns ``<column>_low`` and ``<column>_high``). Which draws wer
 recorded in the companion JSON written next to the CSV.
 
 Cases whose context cannot be mapped (a blank or unknown value, a bad year) are
-reported by id and column; every other case still gets its prediction.
+reported by id and column; every other case still gets its prediction. The fit's problem
+(config, mapping, model, the case table with the fit's revisions when it is the fit's own
+file) is rebuilt by ``fitfile.fit_problem``, the reader the studies of a fit share.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gvcdyn.calibrate.cases import (
-    CaseIssue,
-    CaseMapping,
-    apply_mapping,
-    file_sha256,
-    parse_mapping,
-    read_case_csv,
-)
-from gvcdyn.calibrate.config import parse_config
+from gvcdyn.calibrate.cases import CaseIssue
+from gvcdyn.calibrate.fitfile import fit_problem, read_fit
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
-from gvcdyn.calibrate.revisions import apply_revisions, fit_revisions
-from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError, OutputWriteError
-from gvcdyn.io.results_io import atomic_write, read_netcdf
+from gvcdyn.errors import CalibrationInfeasibleError, OutputWriteError
+from gvcdyn.io.results_io import atomic_write
 from gvcdyn.limits import chunk_rows
-from gvcdyn.model import load
 
 __all__ = [
     "Prediction",
-    "fit_mapping",
     "predict",
     "prediction_paths",
     "probability_columns",
@@ -58,76 +50,11 @@ class Prediction:
     meta: dict
 
 
-def read_fit(path: str | Path) -> xr.Dataset:
-    path = Path(path)
-    ds = read_netcdf(path, "fit file", CalibrationConfigError)
-    if "estimate" not in ds or "config_text" not in ds.attrs:
-        raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
-    return ds
-
-
-def fit_integration(path: str | Path) -> tuple[str, float | None] | None:
-    """The integration method (:func:`fit_method`) and time step (None: the model's own)
-    a calibration fit was computed at, read as ``predict`` reads a fit's settings, so a
-    reality check or a sensitivity study of the fit runs where the fit ran; None when
-    ``path`` is no full fit (the caller says what is wrong with it, or takes a bare
-    ``estimate`` table at the model's own setting)."""
-    try:
-        ds = read_fit(path)
-    except CalibrationConfigError:
-        return None
-    text = ds.attrs["config_text"]
-    where = Path(ds.attrs.get("config_path") or path)
-    try:
-        config = parse_config(_toml(text), path=where, text=text)
-    except (CalibrationConfigError, ValueError) as exc:  # ValueError: TOMLDecodeError
-        raise CalibrationConfigError(
-            f"fit {path}: the calibration config stored in it cannot be read ({exc}), so "
-            "its integration setting is unknown: give --integration and --time-step "
-            "(method= and time_step= in the library)"
-        ) from exc
-    return fit_method(ds, config), config.time_step
-
-
-def fit_method(ds: xr.Dataset, config) -> str:
-    """The integration method the fit ``ds`` (whose stored config is ``config``) ran at,
-    whatever the model declares now: the resolved method the fit records, else its
-    config's; a fit that records neither predates both (commit 108fbe6), when a config
-    without ``method`` meant Euler. Not the model's current default, which a settings file
-    (``<stem>.settings.toml``) added or edited after the fit would change silently."""
-    return str(ds.attrs.get("method") or config.method or "euler")
-
-
 def probability_columns(column: str, levels: list[str], categorical_unique: bool) -> list[str]:
     """Column names: ``p_<level>`` for a categorical outcome, ``p<level>_<column>`` otherwise."""
     if all(level.isdigit() for level in levels) or not categorical_unique:
         return [f"p{level}_{column}" for level in levels]
     return [f"p_{level}" for level in levels]
-
-
-def fit_mapping(ds: xr.Dataset) -> CaseMapping:
-    """The case -> lever mapping a fit was made with, from the text its file records (not
-    the mapping file as it is now), so that whatever rebuilds the fit's cases (``predict``,
-    a study judging the fit) maps them as the fit did, a variant mapping included."""
-    return parse_mapping(
-        _toml(ds.attrs["mapping_text"]),
-        path=Path(ds.attrs["mapping_path"]),
-        text=ds.attrs["mapping_text"],
-    )
-
-
-def _fit_table_revisions(ds: xr.Dataset, cases_path: str | Path):
-    """The fit's case revisions when ``cases_path`` is the very case file it was made on
-    (same SHA-256), so that predicting the fit's own cases maps them as the fit did;
-    None for a fit without revisions or for another file (new cases, which the revisions
-    do not name). Read as ``fit_revisions`` reads them: from the text the fit recorded,
-    or (a fit made before the text was recorded) from the file, refused if it changed."""
-    recorded = str(ds.attrs.get("case_file_sha256", "") or "")
-    if not ds.attrs.get("case_revisions") or not recorded:
-        return None
-    if file_sha256(cases_path) != recorded:
-        return None
-    return fit_revisions(ds.attrs)
 
 
 def predict(
@@ -143,28 +70,8 @@ def predict(
             "candidate's runs failed; written by a gvcdyn that did not refuse it)",
             hint="run 'gvcdyn calibrate' again: it now says which checks cannot hold",
         )
-    config_path = Path(ds.attrs.get("config_path") or ".")
-    config = parse_config(
-        _toml(ds.attrs["config_text"]), path=config_path, text=ds.attrs["config_text"]
-    )
-    config = replace(config, method=fit_method(ds, config))  # the fit's, not the model's now
-    mapping = fit_mapping(ds)
-    if model is None:
-        model = load(ds.attrs["model_path"])
-    if model.ir.source_hash != ds.attrs["model_sha256"]:
-        raise CalibrationConfigError(
-            f"the model {ds.attrs['model_path']} changed since the fit (SHA-256 differs); "
-            "refit before predicting"
-        )
-    frame = read_case_csv(cases_path, mapping.id_column)
-    revised = _fit_table_revisions(ds, cases_path)
-    if revised is not None:
-        frame = apply_revisions(
-            frame, revised, id_column=mapping.id_column, source=ds.attrs["case_revisions"]
-        )
-    cases = apply_mapping(
-        frame, mapping, model=model, strict=False, source=f"case file {cases_path}"
-    )
+    rebuilt = fit_problem(ds, cases_path, model=model, strict=False)
+    config, frame, cases = rebuilt.config, rebuilt.table.frame, rebuilt.cases
     problems = list(cases.invalid) + list(cases.excluded)
     names = [str(n) for n in ds["parameter"].values]
     outcomes = config.outcomes
@@ -172,7 +79,7 @@ def predict(
     categorical = [o for o in outcomes if not all(v.isdigit() for v in o.levels)]
     unique = len(categorical) <= 1
     columns = {o.column: probability_columns(o.column, list(o.levels), unique) for o in outcomes}
-    table = pd.DataFrame({"id": list(frame[mapping.id_column])})
+    table = pd.DataFrame({"id": list(frame[rebuilt.mapping.id_column])})
     for o in outcomes:
         for c in columns[o.column]:
             table[c] = np.nan
@@ -184,7 +91,7 @@ def predict(
     meta = {
         "fit": str(fit_path),
         "cases": str(cases_path),
-        "case_revisions": ds.attrs["case_revisions"] if revised is not None else "",
+        "case_revisions": rebuilt.table.revisions,
         "n_cases": len(frame),
         "n_predicted": len(cases),
         "parameters": names,
@@ -194,7 +101,7 @@ def predict(
     if len(cases) == 0:
         meta["uncertainty"] = "none: no case could be mapped"
         return Prediction(table, problems, meta)
-    problem = CalibrationProblem(model, config, mapping, cases, strict_outcomes=False)
+    problem = rebuilt.problem
     thetas, cuts, meta["uncertainty"] = _draws(ds, config, point)
     thetas = np.clip(thetas, problem.bounds[:, 0], problem.bounds[:, 1])
     probs, low, high, failed = _probabilities(problem, thetas, cuts)
@@ -279,12 +186,6 @@ def _probabilities(
             probs[k][rows] = each.mean(axis=0)
             low[k][rows], high[k][rows] = np.quantile(each, [0.025, 0.975], axis=0)
     return probs, low, high, failed
-
-
-def _toml(text: str) -> dict:
-    import tomllib
-
-    return tomllib.loads(text)
 
 
 def prediction_paths(out: str | Path) -> tuple[Path, Path]:

@@ -32,7 +32,7 @@ import numpy as np
 from gvcdyn.bundled import resolve_calibration_config
 from gvcdyn.calibrate.cases import apply_mapping, read_mapping
 from gvcdyn.calibrate.config import load_config
-from gvcdyn.calibrate.predict import fit_integration
+from gvcdyn.calibrate.fitfile import fit_integration
 from gvcdyn.calibrate.revisions import read_revised_cases
 from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.io.results_io import read_netcdf

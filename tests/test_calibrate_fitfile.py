@@ -1,0 +1,191 @@
+"""``gvcdyn.calibrate.fitfile``: a fit file read back into the calibration problem it was
+made on (``fit_problem``, ``fit_case_table``), the one reader of ``gvcdyn predict`` and
+the studies that judge a fit.
+
+Why: a reader that rebuilds another table than the fitted one (revisions left out, or
+applied to new cases they do not name) moves every prediction and every study number
+without an error; one that takes a changed case file or model judges the fit on inputs
+it was not made on. Each refusal must name the file and say what to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from gvcdyn.calibrate.cases import file_sha256, read_case_csv
+from gvcdyn.calibrate.config import load_config
+from gvcdyn.calibrate.fitfile import fit_case_table, fit_problem, recorded_file
+from gvcdyn.calibrate.predict import predict
+from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.errors import CalibrationConfigError, GvcdynError
+from gvcdyn.model import load
+
+DATA = Path(__file__).parent / "data" / "calibration"
+#: One sourced revision of the toy table: TOY_00's support, coded low, read as high.
+REVISIONS = "id,column,coded,revised,source,quote\nTOY_00,support,low,high,a study,it says so\n"
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> tuple[Path, Path]:
+    """A fit file of the toy config on the revised toy table, with the attributes
+    ``gvcdyn calibrate`` records (the revisions by path and SHA-256 only, as an older fit
+    has them), and the folder of its config, case, revisions and model files."""
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    for name in ("toy_cases.csv", "toy_levers.toml", "toy_upgrading.mdl"):
+        shutil.copy(DATA / name, folder / name)
+    (folder / "revisions.csv").write_text(REVISIONS)
+    text = 'revisions = "revisions.csv"\n' + (DATA / "toy_config.toml").read_text()
+    (folder / "toy_config.toml").write_text(text)
+    config = load_config(folder / "toy_config.toml")
+    model = load(folder / "toy_upgrading.mdl")
+    attrs = {
+        "config_text": text,
+        "config_path": str(folder / "toy_config.toml"),
+        "mapping_text": (folder / "toy_levers.toml").read_text(),
+        "mapping_path": str(folder / "toy_levers.toml"),
+        "model_path": str(folder / "toy_upgrading.mdl"),
+        "model_sha256": model.ir.source_hash,
+        "case_file": str(config.cases),
+        "case_file_sha256": file_sha256(config.cases),
+        "case_revisions": str(config.revisions),
+        "case_revisions_sha256": file_sha256(config.revisions),
+        "method": "euler",
+        "objective": 1.0,
+    }
+    names = ["Learning Rate", "Innovation Rate"]
+    fit = xr.Dataset(
+        {
+            "estimate": ("parameter", [0.3, 0.2]),
+            "cutpoint": (("outcome", "cut"), [[-0.5, 0.5], [-0.5, 0.5]]),
+        },
+        {"parameter": names},
+        attrs,
+    )
+    fit.to_netcdf(tmp_path / "fit.nc")
+    return tmp_path / "fit.nc", folder
+
+
+def test_the_fits_own_problem_is_the_calibrations(made: tuple[Path, Path]) -> None:
+    """With no case file given, the problem is the one the config calibrates (its revised
+    table, its mapping and weights), at the fit's method."""
+    fit_path, folder = made
+    rebuilt = fit_problem(fit_path)
+    reference = CalibrationProblem.from_config(load_config(folder / "toy_config.toml"))
+    assert rebuilt.table.revisions == str(folder / "revisions.csv")
+    assert rebuilt.table.frame.set_index("id").loc["TOY_00", "support"] == "high"
+    assert list(rebuilt.cases.ids) == list(reference.cases.ids)
+    np.testing.assert_array_equal(rebuilt.problem.levels, reference.levels)
+    np.testing.assert_array_equal(rebuilt.problem.weights, reference.weights)
+    np.testing.assert_array_equal(rebuilt.problem.case_levers, reference.case_levers)
+    assert rebuilt.config.method == "euler" and rebuilt.model_current
+
+
+def test_predict_rebuilds_the_case_table_as_the_fit_reads_it(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The fit's own case file gets its revisions (TOY_00's support is high); a table of
+    new cases (another SHA-256) is read as it is, unless the caller says it is the fit's
+    table (``revise=True``); predict reports which."""
+    fit_path, folder = made
+    cases = folder / "toy_cases.csv"
+    fit = xr.load_dataset(fit_path)
+    own = fit_case_table(fit, cases)
+    assert own.revisions and own.frame.set_index("id").loc["TOY_00", "support"] == "high"
+    new = tmp_path / "new_cases.csv"
+    new.write_text("".join(cases.read_text().splitlines(keepends=True)[:6]))
+    plain = fit_case_table(fit, new)
+    assert plain.revisions == ""
+    assert plain.frame.equals(read_case_csv(new))
+    assert fit_case_table(fit, new, revise=True).frame.loc[0, "support"] == "high"
+    assert predict(fit_path, cases).meta["case_revisions"] == str(folder / "revisions.csv")
+    assert predict(fit_path, new).meta["case_revisions"] == ""
+    own_rows = _probabilities(predict(fit_path, cases).table)
+    new_rows = _probabilities(predict(fit_path, new).table)
+    not_revised = ["TOY_01", "TOY_02", "TOY_03", "TOY_04"]  # the same numbers
+    assert np.allclose(own_rows.loc[not_revised], new_rows.loc[not_revised])
+    assert not np.allclose(own_rows.loc["TOY_00"], new_rows.loc["TOY_00"])
+
+
+def _probabilities(table: pd.DataFrame) -> pd.DataFrame:
+    """The probability columns of a prediction table (``p_<level>``, ``p<level>_<column>``)
+    by case id."""
+    return table.set_index("id").filter(regex=r"^p(\d|_)").astype(float)
+
+
+def test_a_changed_case_file_is_refused_naming_it(made: tuple[Path, Path]) -> None:
+    fit_path, folder = made
+    cases = folder / "toy_cases.csv"
+    cases.write_text(cases.read_text() + "TOY_99,1990,2000,low,none,,0,stay,high\n")
+    with pytest.raises(CalibrationConfigError) as error:
+        fit_problem(fit_path)
+    said = str(error.value)
+    assert f"case file {cases} changed since the fit {fit_path}" in said
+    assert "restore the file the fit was made on, or refit" in said
+
+
+def test_a_changed_or_missing_model_is_refused_naming_it(made: tuple[Path, Path]) -> None:
+    """A changed model is refused unless the caller takes it (a study that runs no model);
+    a missing one is named with what to do."""
+    fit_path, folder = made
+    model = folder / "toy_upgrading.mdl"
+    model.write_text(model.read_text().replace("Erosion Rate = 0.05", "Erosion Rate = 0.06"))
+    with pytest.raises(CalibrationConfigError, match="changed since the fit") as error:
+        fit_problem(fit_path)
+    assert str(model) in str(error.value)
+    assert not fit_problem(fit_path, changed_model=True).model_current
+    model.unlink()
+    with pytest.raises(CalibrationConfigError) as error:
+        fit_problem(fit_path)
+    assert f"the fit's model {model} does not exist" in str(error.value)
+    assert "checkout the fit was made in" in str(error.value)
+
+
+def test_a_file_that_is_no_fit_is_refused_naming_it(tmp_path: Path) -> None:
+    runs = tmp_path / "runs.nc"
+    xr.Dataset({"x": ("time", [0.0, 1.0])}).to_netcdf(runs)
+    with pytest.raises(CalibrationConfigError, match="is not a gvcdyn calibration fit") as error:
+        fit_problem(runs)
+    assert str(runs) in str(error.value)
+    with pytest.raises(CalibrationConfigError, match="not found"):
+        fit_problem(tmp_path / "none.nc")
+
+
+def test_a_fit_made_elsewhere_reads_the_repositorys_files_of_its_sha(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Recorded files that are gone are taken from ``repo``'s folder of the same name
+    only when their SHA-256 is the recorded one: the revisions file is found as the case
+    file and the model are."""
+    fit_path, folder = made
+    repo = tmp_path / "repo"
+    shutil.move(folder, repo / "calibration")
+    rebuilt = fit_problem(fit_path, repo=repo)
+    assert rebuilt.table.path == repo / "calibration" / "toy_cases.csv"
+    assert rebuilt.table.revisions == str(repo / "calibration" / "revisions.csv")
+    assert rebuilt.table.frame.set_index("id").loc["TOY_00", "support"] == "high"
+    revisions = repo / "calibration" / "revisions.csv"
+    revisions.write_text(revisions.read_text().replace("it says so", "it says"))
+    with pytest.raises(CalibrationConfigError, match="SHA-256 differs") as error:
+        fit_problem(fit_path, repo=repo)
+    assert str(revisions) in str(error.value)
+    with pytest.raises(CalibrationConfigError, match="does not exist, nor does"):
+        recorded_file(folder / "gone.csv", "0" * 64, "case file", repo)
+
+
+def test_the_problem_leaves_the_checks_out_when_asked(made: tuple[Path, Path]) -> None:
+    """A study that runs no model does not need the config's reality checks, which may
+    be gone; predict reads them as before."""
+    fit_path, _ = made
+    fit = xr.load_dataset(fit_path)
+    fit.attrs["config_text"] = 'checks = "no_such.checks.toml"\n' + fit.attrs["config_text"]
+    rebuilt = fit_problem(fit, checks=False)
+    assert rebuilt.config.checks is None and rebuilt.problem.checks is None
+    with pytest.raises(GvcdynError, match=r"no_such\.checks\.toml"):
+        fit_problem(fit)
