@@ -91,6 +91,20 @@ def case_weights(cases: CaseTable, config: CalibrationConfig) -> np.ndarray:
     return weights
 
 
+def _check_bounds_in_range(param, bounds: tuple[float, float], config: CalibrationConfig) -> None:
+    """Refuse [estimate] bounds that leave the parameter's documented range here, where
+    the config can be named: the parameter space would refuse them too, but its remedy
+    (``allow_out_of_range=True``) is one a config file cannot take."""
+    if not param.outside_range(np.asarray(bounds, dtype=float)).any():
+        return
+    where = f"calibration config {config.path}" if config.path else "calibration config"
+    raise CalibrationConfigError(
+        f"{where}: [estimate] bounds [{bounds[0]:g}, {bounds[1]:g}] of '{param.name}' leave "
+        f"its documented range {param.range_text()}; narrow them to that range, or widen "
+        "the range in the model's .mdl if the wider values are meaningful"
+    )
+
+
 @dataclass
 class RunCounter:
     runs: int = 0
@@ -128,6 +142,7 @@ class CalibrationProblem:
                     f"estimated parameter '{param.name}' has no finite range in the model; "
                     "give bounds = [low, high] in [estimate]"
                 )
+            _check_bounds_in_range(param, (lo, hi), config)
             names.append(param.name)
             bounds.append((float(lo), float(hi)))
             priors.append(est.prior_normal)
