@@ -25,6 +25,7 @@ from gvcdyn.backend.compiler import kernel_message
 from gvcdyn.errors import CheckError, ModelFileNotFoundError
 from gvcdyn.io.reference import (
     Comparison,
+    check_tolerances,
     compare,
     compare_frames,
     dataset_columns,
@@ -90,6 +91,7 @@ def check_model(
     Returns a ``gvcdyn.io.reference.Comparison``.
     """
 
+    check_tolerances(rtol, atol)  # a mistyped tolerance costs a second, not a compile
     ref = read_reference(reference) if reference is not None else None
     with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))

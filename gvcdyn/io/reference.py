@@ -451,6 +451,26 @@ def _match_times(sim_time: np.ndarray, ref_time: np.ndarray) -> np.ndarray:
     return np.where(close, nearest, -1)
 
 
+def check_tolerances(rtol: float, atol: float) -> None:
+    """Refuse a tolerance that is not a finite number >= 0: ``numpy.isclose`` takes it
+    without complaint (or with a warning) and the verdict would be the tolerance's, not
+    the model's (a negative one fails equal values, an infinite one passes anything).
+
+    Raises:
+        ComparisonInputError: naming the tolerance and its value.
+    """
+    for name, value, example in (("rtol", rtol, "1e-3"), ("atol", atol, "1e-6")):
+        try:
+            number = float(value)
+            shown = f"{number:g}"
+        except (TypeError, ValueError):
+            number, shown = math.nan, repr(value)
+        if not (math.isfinite(number) and number >= 0):
+            raise ComparisonInputError(
+                f"{name} = {shown}: a tolerance must be a finite number >= 0, e.g. {example}"
+            )
+
+
 def compare(
     simulated: Mapping[str, Any] | pd.DataFrame,
     reference: pd.DataFrame,
@@ -475,7 +495,9 @@ def compare(
     is a value that must be matched by NaN.
 
     Zero compared values is a failure: a check that compared nothing proves nothing.
+    A tolerance that is negative, NaN or infinite is refused (:func:`check_tolerances`).
     """
+    check_tolerances(rtol, atol)
     sim_time, sim_cols = _as_columns(simulated, time)
     by_key: dict[str, str] = {}
     for name in sim_cols:
