@@ -8,6 +8,7 @@ parameters to estimate and the outcomes; ``EXAMPLE_CONFIG`` (shown by
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,9 +219,17 @@ class CalibrationConfig:
     revisions: Path | None = None  # sourced changes to the case table (calibrate.revisions)
 
     def with_seed(self, seed: int) -> CalibrationConfig:
-        """The config with its random seeds derived from one user seed (``--seed``)."""
+        """The config with its random seeds derived from one user seed (``--seed``).
+
+        Refused unless an integer >= 0, as the config's own seeds are: numpy's generators
+        take no negative seed, and a negative one failed only in the first task.
+        """
         from dataclasses import replace
 
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise CalibrationConfigError(
+                f"--seed {seed}: give an integer >= 0 (every seed of the fit is derived from it)"
+            )
         return replace(
             self,
             seeds=tuple(seed + 1000 * i for i in range(len(self.seeds))),
