@@ -23,6 +23,7 @@ the compared quantity (NaN: a run failed).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,10 @@ def reality_check(
         raise RealityCheckError(f"perturb must be a fraction >= 0, got {perturb}")
     if perturb > 0 and draws < 1:
         raise RealityCheckError(f"draws must be at least 1, got {draws}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):  # numpy's generators take no negative seed: say so before any run
+        raise RealityCheckError(f"seed must be an integer >= 0, got {seed}")
     if posterior < 0:
         raise RealityCheckError(f"posterior must be a number of draws >= 1, got {posterior}")
     if posterior and perturb > 0:
