@@ -65,7 +65,7 @@ VARIABLES = sorted(
 )  # fmt: skip
 
 
-#: The candidate tried (not adopted, models/README.md): an adopting buyer holds the chain
+#: The candidate tried (not adopted, models/gvc_upgrading_v3.md): an adopting buyer holds the chain
 #: power that takes rents and productivity gains [S s.5, s.8], so the four rent and gain
 #: terms read buyer power = 1 - (1 - Buyer Control)(1 - buyer adoption) for Buyer Control.
 POWER = "(1-(1-Buyer Control)*(1-buyer adoption))"

@@ -1,4 +1,4 @@
-"""The before/after numbers of models/README.md, section "Model v3 (draft)" (issue 20):
+"""The before/after numbers of models/gvc_upgrading_v3.md, section "Model v3 (draft)" (issue 20):
 the shipped v2.2 model against the v3 draft, at the pinned reference params and at v2.2's
 fit (the eight estimates of calibration/report.md over the reference params).
 
@@ -17,7 +17,7 @@ want to repeat after calibrating v3 or changing its structure. It prints
 
 Each model runs at its own integration: v2.2 its settings file's rk23 (Euler 1/64, the
 .mdl's, before issue 21); v3 its settings file's rk23 since issue 20's seventh step, RK4
-1/8 before it, and Euler 1/64 when the numbers of models/README.md's first step were
+1/8 before it, and Euler 1/64 when the numbers of models/gvc_upgrading_v3.md's first step were
 measured.
 
     python studies/v3_draft_measures.py [--draws 200] [--skip-sweeps]

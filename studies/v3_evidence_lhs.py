@@ -4,7 +4,7 @@ settings have the seeds' signs").
 
 Why a script: studies/v3_lever_ranges.py flags five levers whose documented range has no
 basis and gives the range that has one (``BASIS[lever].proposed``: the seed's part, else
-+-20% around the default); the .mdl keeps the documented ranges (models/README.md says
++-20% around the default); the .mdl keeps the documented ranges (models/gvc_upgrading_v3.md says
 why). Before the lead decides, this measures what the narrowing would do to the sweeps the
 issue judges: for each claim of ``v3_fit_measures.SEED_SIGNS`` (lever low -> high, outcome
 at year 40, the seeds' sign), the share of 200 Latin-hypercube backgrounds (scipy's qmc,

@@ -3,7 +3,7 @@ context the way the seeds do? (issue 20: Spearman rho >= 0.6 for ``outcome_class
 ``functional_upg`` at the fit)
 
 Why: ten steps moved v3's face validity from about 0 to +0.376 / +0.167 without reaching
-0.6, and the diagnoses (models/README.md, "Why face validity stays below 0.6") point at
+0.6, and the diagnoses (models/gvc_upgrading_v3.md, "Why face validity stays below 0.6") point at
 the codes rather than at one mechanism. This script asks the question without the model:
 over the same case context the model sees (each case's mapped lever values, as
 ``gvcdyn.calibrate.cases.apply_mapping`` gives them, and its period length), what is the

@@ -1,5 +1,6 @@
 """Why v3's face validity stays below 0.6 at its fits (issue 20, diagnosis): every number of
-models/README.md, section "Model v3 (draft)", subsection "Why face validity stays below 0.6".
+models/gvc_upgrading_v3.md, section "Model v3 (draft)", subsection "Why face validity stays
+below 0.6".
 
 Why a script: issue 20's bar is Spearman rho >= 0.6 between the model quantity and the
 coded level for ``outcome_class`` (Cluster Market Position) and ``functional_upg``

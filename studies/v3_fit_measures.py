@@ -1,4 +1,4 @@
-"""Model v3 judged at its own fit (issue 20): every number of models/README.md, section
+"""Model v3 judged at its own fit (issue 20): every number of models/gvc_upgrading_v3.md, section
 "Model v3 (draft)", subsection "v3 at its own fit".
 
 Why a script: v3 had only been measured at the reference params and at v2.2's fit; the
@@ -34,7 +34,7 @@ and time step read from the fit file as ``gvcdyn predict`` reads them
 (``gvcdyn.calibrate.fitfile.fit_integration``), not the model's current default. For the
 seventh step's fits (config_v3_checks_post.toml, _cv.toml) that is rk23 at v3's
 settings-file tolerance (1e-5, first step 1/8); for the older fits (config_v3.toml and
-the _no_started*.toml) RK4 at 1/8, the setting their numbers in models/README.md were
+the _no_started*.toml) RK4 at 1/8, the setting their numbers in models/gvc_upgrading_v3.md were
 measured at. A settings file added or edited after a fit does not move its numbers.
 
     python studies/v3_fit_measures.py [results/fit_v3.nc] [--draws 200] [--skip-checks]
@@ -413,7 +413,7 @@ def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, floa
                 against = sign * diff < -EPS  # the rest are ties (|diff| <= EPS)
                 # how many of those read the trigger's first years: a start or shock in
                 # the run's last LATE_TRIGGER years is measured before it has played out
-                # (models/README.md, thirteenth step; every hypercube setting has a shock,
+                # (models/gvc_upgrading_v3.md, thirteenth step; every hypercube setting has a shock,
                 # so counting shocks, as this did before, told nothing there)
                 late = base["Shock Year"].to_numpy() > 40 - LATE_TRIGGER
                 parts.append(

@@ -5,7 +5,7 @@ calibration").
 
 Why a script: v3 declares RK4 at TIME STEP 1/8, chosen with
 ``benchmarks/integration_accuracy.py`` at the .mdl defaults and over 200 Latin-hypercube
-settings of every constant (worst 0.29%). The four v3 fits (models/README.md, "v3 without
+settings of every constant (worst 0.29%). The four v3 fits (models/gvc_upgrading_v3.md, "v3 without
 the ten started cases, and with the checks as constraints") moved constants the
 integration error depends on (Learning Adaptation Rate 2.4-3 against 1, Share Loss
 Sensitivity up to 10 against 3), so the declared setting has to be checked at each fit's

@@ -1,4 +1,4 @@
-"""A later shock inside a case's period in v3 (issue 20; models/README.md "A later shock
+"""A later shock inside a case's period in v3 (issue 20; models/gvc_upgrading_v3.md "A later shock
 inside the period (issue 20, tenth step)").
 
 Why a script: the stored sources name a later shock of market vulnerability inside the
@@ -148,7 +148,7 @@ LATER_BASIS = {
 
 
 def lever_rows() -> list[str]:
-    """The two levers' rows of models/README.md's range table, read from the model, the
+    """The two levers' rows of models/gvc_upgrading_v3.md's range table, read from the model, the
     variant mapping and the 41 cases it maps."""
     import gvcdyn
     from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping

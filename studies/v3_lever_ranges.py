@@ -5,7 +5,7 @@ coded column ... never by guessing)").
 Why a script: a lever's documented ``[min,max]`` in ``models/gvc_upgrading_v3.mdl`` is
 what the what-if commands accept, what the Latin-hypercube lever sweeps and b10's
 extremes range over, and what calibration clips case levers to, so the table of
-models/README.md ("v3 lever ranges and their basis") should be read from the model, not
+models/gvc_upgrading_v3.md ("v3 lever ranges and their basis") should be read from the model, not
 copied. For each of the 18 levers (studies/lever_sweeps.py's LEVERS) it prints the
 default and the range from ``gvcdyn.load(...).parameter_table()``, the values the declared
 case mapping (calibration/case_levers.toml) can give the lever and those it gives the 41
@@ -14,7 +14,7 @@ section, the mapping, or the index's definition). A lever is flagged when part o
 documented range has no basis (``BASIS[lever].unsupported``): those are the candidates
 for narrowing, which is a model change this script does not make.
 
-    python studies/v3_lever_ranges.py            # the markdown table of models/README.md
+    python studies/v3_lever_ranges.py            # the markdown table of models/gvc_upgrading_v3.md
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def _num(x: float) -> str:
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """The README table."""
+    """The table of models/gvc_upgrading_v3.md, "v3 lever ranges and their basis"."""
     lines = [
         "| lever | default | range in the .mdl | mapping gives | the 41 cases get | basis "
         "| range without basis |",

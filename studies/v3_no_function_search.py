@@ -1,5 +1,5 @@
 """Which v3 cases have no function-directed search at all, and four candidate equations
-refitted (issue 20; models/README.md "Cases with no function-directed search").
+refitted (issue 20; models/gvc_upgrading_v3.md "Cases with no function-directed search").
 
 Why a script: the all-41 v3 fits put Innovation Learning Rate on (or 0.8% above) its lower
 bound, and face validity for ``functional_upg`` over all 41 stays near 0. This shows the

@@ -1,5 +1,5 @@
 """The v3 fit without the ten started cases against v3's fit on all 41 (issue 20): each
-estimate scored on both case sets, for models/README.md, section "Model v3 (draft)",
+estimate scored on both case sets, for models/gvc_upgrading_v3.md, section "Model v3 (draft)",
 subsection "v3 without the ten started cases".
 
 Why a script: the two fits' objectives are over different cases (41 and 31), so they
@@ -16,7 +16,7 @@ without the ten) are included when their files exist.
 Everything else about a fit (estimates on bounds, checks with +-20% draws,
 cross-validation, face validity, lever sweeps) is ``python studies/v3_fit_measures.py
 FIT``. Runs at v3's own integration: RK4 at 1/8 (the four configs') when the numbers in
-models/README.md were measured, its settings file's rk23 since issue 20's seventh step.
+models/gvc_upgrading_v3.md were measured, its settings file's rk23 since issue 20's seventh step.
 
     python studies/v3_no_started_measures.py [--all results/fit_v3.nc]
         [--no-started results/fit_v3_no_started.nc]

@@ -1,5 +1,5 @@
 """Model v3's face validity and lever sweeps over its posterior draws (issue 20, seventh
-step: models/README.md, "v3 at rk23 with a posterior").
+step: models/gvc_upgrading_v3.md, "v3 at rk23 with a posterior").
 
 Why a script: ``v3_fit_measures.py`` judges face validity and the seeds' signs at the
 estimate only. With a converged posterior (``gvcdyn calibrate

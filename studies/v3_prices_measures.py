@@ -1,4 +1,4 @@
-"""Before/after numbers of issue 20's step "prices that bite" for models/README.md,
+"""Before/after numbers of issue 20's step "prices that bite" for models/gvc_upgrading_v3.md,
 section "Model v3 (draft)": the directed-search draft (commit f86ea13, "before") against
 the working v3 model ("after"), at the pinned reference params and at v2.2's fit.
 
@@ -27,7 +27,7 @@ be repeatable after the next structural step or a calibration of v3. It prints
 
 Parts 2-6 run each model at its own declared integration and TIME STEP, as the
 calibration scripts do: the drafts before Euler at 1/64; v3 its settings file's rk23
-(since issue 20's seventh step; RK4 1/8 before; the numbers in models/README.md were
+(since issue 20's seventh step; RK4 1/8 before; the numbers in models/gvc_upgrading_v3.md were
 measured while v3 still declared Euler at 1/64).
 
     python studies/v3_prices_measures.py [--draws 200] [--skip-sweeps] [--before REV]

@@ -1,5 +1,5 @@
 """Before/after numbers of issue 20's step "sources of learning distinct" for
-models/README.md, section "Model v3 (draft)": the draft after "prices that bite" (commit
+models/gvc_upgrading_v3.md, section "Model v3 (draft)": the draft after "prices that bite" (commit
 3d15430, "before") against the working v3 model ("after").
 
 Why a script: the step is about which capability each source of learning raises, which
@@ -16,7 +16,7 @@ prints
    settings as drawn and over the same settings without a shock or a start (Shock Size
    and the three starts 0), each model at its declared integration and TIME STEP (the
    draft before: Euler 1/64; v3: its settings file's rk23 since issue 20's seventh step,
-   RK4 1/8 before; the numbers in models/README.md were measured while v3 still declared
+   RK4 1/8 before; the numbers in models/gvc_upgrading_v3.md were measured while v3 still declared
    Euler 1/64).
 
     python studies/v3_sources_measures.py [--draws 200] [--before REV] [--skip-checks]

@@ -1,5 +1,5 @@
 """The ten cases started by buyers, foreign firms or a domestic TNC, case by case (issue 20,
-step "examine the ten cases"), for the table in models/README.md, section "Model v3
+step "examine the ten cases"), for the table in models/gvc_upgrading_v3.md, section "Model v3
 (draft)".
 
 Why a script: the examination compares each case's codes with what v2.2, the directed
@@ -11,7 +11,7 @@ citation check), and each model's Functional Upgrading and Cluster Market Positi
 the case's own period end with the declared mapping (calibration/case_levers.toml) at
 the model's defaults, each at its own integration (the draft Euler 1/64; v2.2 and v3
 their settings files' rk23, v3 since issue 20's seventh step: the numbers in
-models/README.md were measured at v3's RK4 1/8). It ends with Spearman rho over all cases
+models/gvc_upgrading_v3.md were measured at v3's RK4 1/8). It ends with Spearman rho over all cases
 and without the ten.
 
     python studies/v3_started_cases.py
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "calibration"))
 import face_validity as fv  # noqa: E402  (a sibling script, not a package)
 
-#: The cases the directed-search draft's face-validity finding names (models/README.md).
+#: The cases the directed-search draft's face-validity finding names (models/gvc_upgrading_v3.md).
 STARTED = (
     "IN_TIRUPPUR_KNIT", "KE_HORT_VEG", "TW_PC", "TW_BICYCLE", "CO_FLOWERS",
     "IN_SOFTWARE", "CR_MEDDEV", "TH_SHRIMP", "TH_HDD", "MY_PENANG_ELEC",

@@ -1,9 +1,9 @@
 """The path by which a buyer-led start raises v3's Functional Upgrading a little after a shock
-(issue 20; models/README.md, "A buyer-led start after a shock: which path carries the
+(issue 20; models/gvc_upgrading_v3.md, "A buyer-led start after a shock: which path carries the
 rise").
 
 Why: ``studies/v3_buyer_start_after_shock.py`` splits the difference exactly (discounted
-integral of the difference in innovation learning, LMDI by factor); the README's finding is
+integral of the difference in innovation learning, LMDI by factor); the record's finding is
 that the rise comes through financing capacity (the adopting buyer teaches production,
 margins and profits rise, and it takes no rent or gain since those read Buyer Control),
 production base and institution building, against less function-directed search. This
@@ -44,8 +44,8 @@ def test_the_decomposition_adds_up_to_the_difference() -> None:
 
 def test_the_rise_comes_through_financing_not_function_directed_search() -> None:
     """At the constrained all-41 fit the start raises Functional Upgrading (the wrong
-    sign the README reports, +0.017); financing capacity carries more than all of it,
-    function-directed search falls, and blocking barely moves its rise."""
+    sign models/gvc_upgrading_v3.md reports, +0.017); financing capacity carries more than
+    all of it, function-directed search falls, and blocking barely moves its rise."""
     d = split()
     assert d["declared"] > 0.01
     terms = d["learning"]

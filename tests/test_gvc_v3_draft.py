@@ -12,7 +12,7 @@ pinned ``gvc_reference_params.toml`` (v3's one new constant, Price Pass Through,
 at TIME STEP 1/8, which is rk23's first step), with one test
 case per check, as ``test_gvc_behaviour.py`` does for v2.2,
 plus the structural invariants of the new equations. Every check here is one that
-models/README.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the same
+models/gvc_upgrading_v3.md ("Model v3 (draft)") reports as holding; v2.2 fails b16 at the same
 parameters (margins -0.13, -0.38, -0.11), which is why the draft exists.
 """
 
@@ -252,7 +252,7 @@ def test_v3_runs_rk23_from_its_settings_file_over_the_declared_rk4_eighth() -> N
     Latin-hypercube settings against RK4 at 1/512); its settings file beside it makes it
     run rk23 (tolerance 1e-5, first step 1/8), chosen by the convergence study at the
     four v3 fits (worst 0.211% over their Latin-hypercube lever settings, 0.046% over
-    every constant's range, 2.4x cheaper; issue 20, models/README.md "v3 at rk23 with a
+    every constant's range, 2.4x cheaper; issue 20, models/gvc_upgrading_v3.md "v3 at rk23 with a
     posterior"), so every run, check and calibration of v3 uses it unless told
     otherwise; the shipped v2.2's .mdl keeps Euler at 1/64 and runs rk23 the same way
     (issue 21, tests/test_model_settings.py). Was: v3 ran the .mdl's RK4 1/8 (changed

@@ -2,10 +2,10 @@
 Spearman rho an additive score of the case context reaches, with free weights and with
 the seeds' signs.
 
-Why: models/README.md reads "how far is the 0.6 bar from what the context can explain" from
-these numbers; a search that leaves its sign cone, or a rank correlation that is off,
-would make the seeds look costlier or cheaper than they are. Synthetic data and the
-committed case table and mapping only (results/ is not in CI).
+Why: models/gvc_upgrading_v3.md reads "how far is the 0.6 bar from what the context can
+explain" from these numbers; a search that leaves its sign cone, or a rank correlation
+that is off, would make the seeds look costlier or cheaper than they are. Synthetic data
+and the committed case table and mapping only (results/ is not in CI).
 """
 
 from __future__ import annotations

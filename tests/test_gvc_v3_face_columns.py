@@ -2,7 +2,7 @@
 column at the cases' median, with only its present entries at their median, and with v3's
 governance channels neutralised.
 
-Why: models/README.md reads which mechanism earns v3 its face validity and which costs it
+Why: models/gvc_upgrading_v3.md reads which mechanism earns v3 its face validity and which costs it
 from these tables; a median that leaks into another column, a "size removed" reading that
 gives the cases without a shock a shock, a constant column read as a mechanism, or one
 batch per case instead of per table would each tell a wrong story or cost an hour.

@@ -2,7 +2,7 @@
 rank residuals, group tables, the partial rho, the ordering of adjacent levels, and the
 equation replacement that builds the candidate models as copies.
 
-Why: the README subsection "Why face validity stays below 0.6" reads its groups and
+Why: models/gvc_upgrading_v3.md's section "Why face validity stays below 0.6" reads its groups and
 candidates from these functions; a sign error in the rank residual or an equation replaced
 in the wrong place would mislead it silently. No fit file is read (results/ is not in CI);
 synthetic cases and the committed v3 .mdl only.

@@ -1,7 +1,7 @@
-"""v3's cases with no function-directed search (issue 20; models/README.md, "Cases with no
+"""v3's cases with no function-directed search (issue 20; models/gvc_upgrading_v3.md, "Cases with no
 function-directed search").
 
-Why: the README's finding is that in v3 only shocks and state-led starts direct search to
+Why: the record's finding is that in v3 only shocks and state-led starts direct search to
 new functions, so the 11 cases with a buyer-, FDI- or TNC-led start or no trigger never
 search for new functions, and their Functional Upgrading does not move with Innovation
 Learning Rate at all, which is how they pull the all-41 fit's rate to its bound. This

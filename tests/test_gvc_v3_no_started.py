@@ -238,8 +238,9 @@ def test_v3_measures_run_at_the_integration_the_fit_file_records(tmp_path) -> No
 
 def test_posterior_sweeps_count_draws_on_each_side_instead_of_rounding_a_share() -> None:
     """199 of 200 draws against the seeds and one with them is printed as such, with the
-    one's change, not as a share that rounds to 100% (the seventh step's README said
-    "all 200 draws" for the buyer-led start after a shock, where one draw lowers it)."""
+    one's change, not as a share that rounds to 100% (the seventh step in
+    models/gvc_upgrading_v3.md said "all 200 draws" for the buyer-led start after a
+    shock, where one draw lowers it)."""
     import v3_posterior_measures as pm  # lazy: a study script that loads face_validity
 
     diff = np.array([0.01] * 198 + [0.0, -0.0038])

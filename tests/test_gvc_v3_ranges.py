@@ -2,7 +2,7 @@
 estimates (issue 20: "evidence-based ranges for every lever, with a basis column";
 "relative error <= 0.5% against a converged reference on every reported stock").
 
-Why: ``studies/v3_lever_ranges.py`` prints models/README.md's table of v3's lever ranges
+Why: ``studies/v3_lever_ranges.py`` prints models/gvc_upgrading_v3.md's table of v3's lever ranges
 from the model's parameter table, the declared case mapping and its ``BASIS``; a lever
 added without a basis, a basis that names mapping values the mapping no longer gives, or a
 mapping value outside the documented range would make that table wrong silently.
@@ -125,7 +125,7 @@ def test_used_values_reads_the_scenarios_and_the_checks() -> None:
 
 
 #: Two v3 fits' estimates (results/fit_v3_no_started.nc and fit_v3_no_started_checks.nc,
-#: models/README.md), rounded to 3 significant digits.
+#: models/gvc_upgrading_v3.md), rounded to 3 significant digits.
 FIT_ESTIMATES = (
     {
         "Entrant Price Pressure": 0.729, "Share Loss Sensitivity": 10.0,

@@ -3,10 +3,11 @@ Initial Buyer Control 0.1 -> 0.9 lowers Process Upgrading at year 40 in some set
 studies/v3_horizon_paths.py (why Cluster Market Position and Functional Upgrading do not
 grow with the period length).
 
-Why: models/README.md reads its account of both from these scripts' numbers: an exact split
-that does not add up, a lever table that ranks the wrong lever, a path shape or a speed
-measure that is misread would each tell a wrong story about v3. Synthetic paths, the
-committed model and the committed case table only (results/ is not in CI).
+Why: models/gvc_upgrading_v3.md reads its account of both from these scripts' numbers:
+an exact split that does not add up, a lever table that ranks the wrong lever, a path
+shape or a speed measure that is misread would each tell a wrong story about v3.
+Synthetic paths, the committed model and the committed case table only (results/ is not
+in CI).
 """
 
 from __future__ import annotations

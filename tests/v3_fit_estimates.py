@@ -1,5 +1,5 @@
 """Estimates of v3's fits that tests pin behaviour at (results/ is git-ignored, so the
-fit files are not in a clone): copied from models/README.md, rounded."""
+fit files are not in a clone): copied from models/gvc_upgrading_v3.md, rounded."""
 
 #: The constrained all-41 fit (results/fit_v3_checks.nc at RK4 1/8, and
 #: results/fit_v3_checks_post.nc at rk23: the same estimate to the printed digits).
