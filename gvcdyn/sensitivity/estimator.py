@@ -26,7 +26,7 @@ from scipy.stats import norm
 
 from gvcdyn.errors import SensitivityDesignError
 
-__all__ = ["SobolResult", "block_size", "sobol_indices"]
+__all__ = ["SobolResult", "block_size", "check_bootstrap", "sobol_indices"]
 
 _EPS = np.finfo(float).eps
 #: Bytes of scratch per column chunk; bounds memory for long time series of outputs.
@@ -57,6 +57,15 @@ class SobolResult:
 def block_size(num_vars: int, second_order: bool) -> int:
     """Rows per base sample in a Saltelli design: ``A, AB_1..AB_D, [BA_1..BA_D,] B``."""
     return 2 * num_vars + 2 if second_order else num_vars + 2
+
+
+def check_bootstrap(num_resamples: int, conf_level: float) -> None:
+    """Refuse intervals that cannot be computed: a study checks these before its runs,
+    so a mistyped ``--conf-level`` or ``--resamples`` does not cost the whole design."""
+    if not 0 < conf_level < 1:
+        raise SensitivityDesignError(f"conf_level must be between 0 and 1, got {conf_level:g}")
+    if num_resamples < 2:
+        raise SensitivityDesignError(f"num_resamples must be at least 2, got {num_resamples}")
 
 
 def sobol_indices(
@@ -93,10 +102,7 @@ def sobol_indices(
             f"for D = {num_vars}); the outputs must come from a Saltelli sample with "
             f"second_order={second_order}"
         )
-    if not 0 < conf_level < 1:
-        raise SensitivityDesignError(f"conf_level must be between 0 and 1, got {conf_level}")
-    if num_resamples < 2:
-        raise SensitivityDesignError(f"num_resamples must be at least 2, got {num_resamples}")
+    check_bootstrap(num_resamples, conf_level)
     N = n // step
     D = num_vars
     z = float(norm.ppf(0.5 + conf_level / 2))

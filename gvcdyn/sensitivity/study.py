@@ -31,7 +31,7 @@ from gvcdyn.outcomes import Outcome
 from gvcdyn.progress import Progress, silent
 from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.design import Design, build_design
-from gvcdyn.sensitivity.estimator import block_size, sobol_indices
+from gvcdyn.sensitivity.estimator import block_size, check_bootstrap, sobol_indices
 from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
 from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, timing_levers
 from gvcdyn.sensitivity.runs import (
@@ -356,6 +356,7 @@ def sobol(
     from SALib.sample import sobol as sobol_sample
 
     _check_power_of_two(n)
+    check_bootstrap(num_resamples, conf_level)
     seed = _seed(seed)
     D = study.design.D  # groups (each lever its own when there are none)
     rows, m = n * block_size(D, second_order), len(study.evaluator.names)
@@ -422,6 +423,7 @@ def morris(
 
     if n < 2:
         raise SensitivityDesignError(f"Morris needs at least 2 trajectories, got {n}")
+    check_bootstrap(num_resamples, conf_level)
     sourced = [i.name for i in study.design.inputs if i.source is not None]
     if sourced:
         raise SensitivityDesignError(
@@ -522,6 +524,7 @@ def analyse(
     """
     if method not in ("sobol", "morris"):
         raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
+    check_bootstrap(num_resamples, conf_level)  # before the model is read and run
     if isinstance(model, str | Path):
         from gvcdyn.bundled import resolve_model  # lazy: gvcdyn.bundled reads package data
 
