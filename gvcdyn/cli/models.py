@@ -47,10 +47,11 @@ def models() -> None:
         for scenario in model.scenarios:
             table.add_row(escape(scenario.stem), escape(_description(scenario)))
         out.print(table)
-        for config in model.calibrations:
-            out.print(
-                escape(f"calibration: {config.relative_to(root)} (gvcdyn calibrate {model.name})")
-            )
+        for k, config in enumerate(model.calibrations):
+            where = config.relative_to(root)
+            # the model's name runs its first config only: the others by their file
+            command = f"gvcdyn calibrate {model.name if k == 0 else where.as_posix()}"
+            out.print(escape(f"calibration: {where} ({command})"))
 
 
 def register(app: typer.Typer) -> None:
