@@ -71,8 +71,12 @@ def lower(
     def control(name: str, default: float | None) -> ir.Expr:
         element = classified.controls.get(name)
         if element is None:
-            if default is None:
-                raise ModelStructureError(f"the model does not define {name.upper()}")
+            if default is None:  # named as Vensim spells it (FINAL TIME), not as PySD does
+                vensim = name.replace("_", " ").upper()
+                raise ModelStructureError(
+                    f"the model does not define {vensim}; add its equation to the .mdl, "
+                    f"e.g. '{vensim} = 100 ~ Month ~ |'"
+                )
             return ir.Num(default)
         low.current = element.name
         return low.expr(element.components[0].ast, {}, name)
