@@ -155,6 +155,8 @@ def _interrupted(out_path: Path) -> str:
 
 
 def _print_fit(ds) -> None:
+    """The estimates with a column for each kind of interval the fit holds (the shipped
+    config has only the posterior's), then the sampler's verdict."""
     from rich.table import Table
 
     table = Table(
@@ -165,21 +167,22 @@ def _print_fit(ds) -> None:
         ),
         title_justify="left",
     )
-    for column in ("parameter", "estimate", "95% profile", "95% bootstrap", "identifiability"):
-        table.add_column(
-            column, justify="left" if column in ("parameter", "identifiability") else "right"
-        )
+    columns = _interval_columns(ds)
+    table.add_column("parameter", justify="left")
+    table.add_column("estimate", justify="right")
+    for column in columns:
+        table.add_column(column, justify="right")
+    if "identifiability" in ds:
+        table.add_column("identifiability", justify="left")
     for i, name in enumerate(ds["parameter"].values):
-        prof = boot = ""
-        if "lower" in ds:
-            lo = ("<" if ds["lower_open"].values[i] else "") + f"{ds['lower'].values[i]:.3g}"
-            hi = f"{ds['upper'].values[i]:.3g}" + (">" if ds["upper_open"].values[i] else "")
-            prof = f"[{lo}, {hi}]"
-        if "bootstrap_lower" in ds:
-            boot = f"[{ds['bootstrap_lower'].values[i]:.3g}, {ds['bootstrap_upper'].values[i]:.3g}]"
-        status = str(ds["identifiability"].values[i]) if "identifiability" in ds else ""
-        table.add_row(escape(str(name)), f"{ds['estimate'].values[i]:.4g}", prof, boot, status)
+        cells = [escape(str(name)), f"{ds['estimate'].values[i]:.4g}"]
+        cells += [escape(interval[i]) for interval in columns.values()]
+        if "identifiability" in ds:
+            cells.append(escape(str(ds["identifiability"].values[i])))
+        table.add_row(*cells)
     out.print(table)
+    if "posterior_draw" in ds:
+        out.print(escape(_posterior_verdict(ds)), soft_wrap=True)
     if not ds.attrs.get("success", 1):
         err.print(escape(f"warning: {ds.attrs['message']}"), soft_wrap=True)
 
@@ -219,6 +222,42 @@ def predict(
         )
     )
     out.print(escape(f"predictions: {csv_path}\nabout them:  {meta_path}"), soft_wrap=True)
+
+
+def _interval_columns(ds) -> dict[str, list[str]]:
+    """Per kind of interval the fit holds (profile, bootstrap, posterior), its cells."""
+    n = ds.sizes["parameter"]
+    columns: dict[str, list[str]] = {}
+    if "lower" in ds:
+        columns["95% profile"] = [
+            f"[{'<' * bool(ds['lower_open'].values[i])}{ds['lower'].values[i]:.3g}, "
+            f"{ds['upper'].values[i]:.3g}{'>' * bool(ds['upper_open'].values[i])}]"
+            for i in range(n)
+        ]
+    if "bootstrap_lower" in ds:
+        columns["95% bootstrap"] = [
+            f"[{ds['bootstrap_lower'].values[i]:.3g}, {ds['bootstrap_upper'].values[i]:.3g}]"
+            for i in range(n)
+        ]
+    if "posterior_draw" in ds:
+        from gvcdyn.reports.calibration import posterior_interval  # lazy: only for a posterior
+
+        columns["95% posterior"] = [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in posterior_interval(ds)]
+    return columns
+
+
+def _posterior_verdict(ds) -> str:
+    """One line: the sampler's size and whether its draws converged (and if not, why)."""
+    a = ds.attrs
+    draws = ds["posterior_draw"]
+    size = f"{draws.sizes['chain']} walkers x {draws.sizes['draw']} kept draws"
+    if int(a.get("posterior_converged", 0)) == 1:
+        return f"posterior: {size}, converged (R-hat, effective sample sizes, autocorrelation)"
+    why = str(a.get("posterior_convergence_failures", "")) or "no reason recorded"
+    return (
+        f"posterior: {size}, NOT converged: {why}; its intervals are indicative only "
+        "(sample longer: [posterior] steps)"
+    )
 
 
 def _fisher(ds) -> str:
