@@ -197,3 +197,15 @@ def test_a_case_table_without_the_columns_is_refused_naming_the_column(tmp_path)
     cases.to_csv(path, index=False)
     with pytest.raises(CaseDataError, match="no column 'later_programme', which the mapping"):
         apply_mapping(read_case_csv(path), read_mapping(lp.MAPPING), model=gvcdyn.load(lp.V3))
+
+
+def test_the_range_rows_read_the_mapped_cases(tmp_path) -> None:
+    """The two rows for models/gvc_upgrading_v3.md's range table (as the later shock's
+    are printed by studies/v3_later_shock.py): the mapped values and how many cases set
+    each lever off its default, with the basis."""
+    path, cases = _table_with_programmes(tmp_path)
+    size, year = lp.lever_rows(path)
+    n = len(cases)
+    assert size.startswith("| `Later Programme Size` | 0 | [0, 1] | 0 .. 0.6 (2 of ")
+    assert f"(2 of {n} cases set it off its default)" in year and "| 7 .. 40 (" in year
+    assert size.endswith(f"{lp.PROGRAMME_BASIS['Later Programme Size']} | none |")
