@@ -51,3 +51,18 @@ def test_the_help_pages_say_the_bracketed_words(tmp_path) -> None:
     assert "Sample the config's [posterior] table" in calibrate.stdout, calibrate.stdout
     reality = gvcdyn("reality-check", "--help", cwd=tmp_path, columns=400)
     assert "Number of draws with --perturb [default: 500]." in reality.stdout, reality.stdout
+
+
+def test_no_option_shows_a_python_type_as_its_value(tmp_path) -> None:
+    """``--data <list[Path]>`` and ``--set <list[str]>`` showed typer's Python types; a
+    repeatable option shows what one value looks like (FILE, NAME=VALUE)."""
+    for name, _ in _commands():
+        page = gvcdyn(name, "--help", cwd=tmp_path, columns=400).stdout
+        assert "list[" not in page, (name, [x for x in page.splitlines() if "list[" in x])
+    for name, option, shown in (
+        ("run", "--data", "FILE"),
+        ("reality-check", "--set", "NAME=VALUE"),
+    ):
+        page = gvcdyn(name, "--help", cwd=tmp_path, columns=400).stdout
+        row = next(x for x in page.splitlines() if f" {option} " in x)
+        assert row.split(option, 1)[1].split()[0] == shown, (name, row)

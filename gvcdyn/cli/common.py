@@ -193,6 +193,7 @@ DataOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--data",
+        metavar="FILE",
         help="Output of another run (.tab/.csv) that the model's data variables read; "
         "repeatable, first match wins.",
     ),

@@ -46,7 +46,11 @@ def reality_check(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="NAME=VALUE over the base for every run; repeatable."),
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="NAME=VALUE over the base for every run; repeatable.",
+        ),
     ] = None,
     perturb: Annotated[
         float,
