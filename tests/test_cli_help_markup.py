@@ -54,11 +54,13 @@ def test_the_help_pages_say_the_bracketed_words(tmp_path) -> None:
 
 
 def test_no_option_shows_a_python_type_as_its_value(tmp_path) -> None:
-    """``--data <list[Path]>`` and ``--set <list[str]>`` showed typer's Python types; a
-    repeatable option shows what one value looks like (FILE, NAME=VALUE)."""
+    """``--data <list[Path]>``, ``--set <list[str]>``, ``--scheduler <str>`` and
+    ``--workers <int range>`` showed typer's Python types; an option shows what its value
+    looks like (FILE, NAME=VALUE, ADDRESS, N)."""
     for name, _ in _commands():
         page = gvcdyn(name, "--help", cwd=tmp_path, columns=400).stdout
-        assert "list[" not in page, (name, [x for x in page.splitlines() if "list[" in x])
+        for python in ("list[", "<str>", "<int range>"):
+            assert python not in page, (name, [x for x in page.splitlines() if python in x])
     for name, option, shown in (
         ("run", "--data", "FILE"),
         ("reality-check", "--set", "NAME=VALUE"),

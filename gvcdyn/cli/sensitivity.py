@@ -59,11 +59,17 @@ def sensitivity(
     ] = None,
     at: Annotated[
         str,
-        typer.Option(help="When to read the outputs: final, all (every saved time) or T1,T2,..."),
+        typer.Option(
+            metavar="final|all|T1,T2,...",
+            help="When to read the outputs: final, all (every saved time) or T1,T2,...",
+        ),
     ] = "final",
     params: Annotated[
         str | None,
-        typer.Option(help="Comma-separated parameters to vary (default: the model's Levers view)."),
+        typer.Option(
+            metavar="NAMES",
+            help="Comma-separated parameters to vary (default: the model's Levers view).",
+        ),
     ] = None,
     ranges: Annotated[
         Path | None,

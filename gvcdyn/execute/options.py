@@ -63,6 +63,7 @@ WorkersOption = Annotated[
     int | None,
     typer.Option(
         "--workers",
+        metavar="N",
         help="Run on a local dask cluster of N worker processes; 0 runs in this process "
         f"(default: in this process for small jobs, one worker per core from "
         f"{LARGE_JOB_RUNS:,} runs on).",
@@ -73,6 +74,7 @@ SchedulerOption = Annotated[
     str | None,
     typer.Option(
         "--scheduler",
+        metavar="ADDRESS",
         help="Run on an existing dask cluster, e.g. tcp://10.0.0.5:8786 (see docs/cluster.md).",
     ),
 ]
