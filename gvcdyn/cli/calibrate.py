@@ -208,7 +208,10 @@ def predict(
     from gvcdyn.calibrate.predict import predict as run_prediction
     from gvcdyn.calibrate.predict import prediction_paths, write_predictions
 
-    prediction_paths(out_path)  # a clashing --out is refused before the simulation
+    # a clashing --out (the JSON's own name), or a CSV under another name, is refused
+    # before the simulation
+    prediction_paths(out_path)
+    check_output(out_path, {".csv": "csv"}, what="predictions", example="predictions.csv")
     with status("simulating the cases"):
         prediction = run_prediction(fit, cases, point=point)
     for problem in prediction.problems:
