@@ -149,8 +149,11 @@ class CalibrationProblem:
         self.names: tuple[str, ...] = tuple(names)
         self.bounds = np.array(bounds, dtype=float)
         self._priors = priors
-        self.levels = observed_levels(cases, self.outcomes, strict=strict_outcomes)
-        self.weights = case_weights(cases, config) if strict_outcomes else np.ones(len(cases))
+        try:  # a bad level or weight names the case file, as its other bad cells do
+            self.levels = observed_levels(cases, self.outcomes, strict=strict_outcomes)
+            self.weights = case_weights(cases, config) if strict_outcomes else np.ones(len(cases))
+        except CaseDataError as error:
+            raise error.at(file=config.cases) from None
         self.counter = RunCounter()
         self._build_evaluator()
         self.checks = self._build_checks()
