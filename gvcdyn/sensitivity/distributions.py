@@ -104,10 +104,15 @@ def uniform(low: float, high: float) -> Distribution:
 
 def parse_distribution(where: str, name: str, entry: Any) -> Distribution:
     """``{dist = ..., <parameters>}`` from the ranges file, checked; errors name ``name``."""
+    example = '{ dist = "triangular", low = 0, high = 1, mode = 0.3 }'
     if not isinstance(entry, dict):
         raise SensitivityDesignError(
-            f"{where}: distribution of '{name}' must be a table like "
-            '{ dist = "triangular", low = 0, high = 1, mode = 0.3 }, got ' + repr(entry)
+            f"{where}: distribution of '{name}' must be a table like {example}, got {entry!r}"
+        )
+    if "dist" not in entry:  # e.g. { normal = [0.5, 0.1] }: say what is missing
+        raise SensitivityDesignError(
+            f"{where}: distribution of '{name}' has no 'dist' key: give one of "
+            f"{', '.join(KINDS)} and its parameters, like {example}"
         )
     raw = entry.get("dist")
     kind = _ALIASES.get(str(raw).lower(), str(raw).lower()) if isinstance(raw, str) else None
