@@ -152,6 +152,12 @@ def resolve_model(name: str | Path) -> Path:
     for model in models:
         if _is_named(name, model.path, ("models",)):
             return model.path
+    if Path(name).is_dir():  # there, but not a file: say so, with the models in it
+        inside = sorted(p.name for p in Path(name).glob("*.mdl"))
+        raise ModelFileNotFoundError(
+            f"{name} is a folder, not a model file; give the path to a Vensim .mdl file"
+            + (f" in it ({', '.join(inside)})" if inside else "")
+        )
     raise ModelFileNotFoundError(
         f"model file not found: {name}; give the path to a Vensim .mdl file or the name of "
         f"a model shipped with gvcdyn ({_names([m.path for m in models])}; {LISTING})"
