@@ -167,6 +167,24 @@ def test_demo_fails_on_an_unwritable_folder_before_printing(tmp_path: Path) -> N
         assert_one_line_error(gvcdyn("demo", "--out", "/proc/nope"), "/proc/nope")
 
 
+@pytest.mark.parametrize("name", ["out.nc", "demo.PNG", "r.csv"])
+def test_demo_refuses_a_file_name_for_its_out_folder(tmp_path: Path, name: str) -> None:
+    """demo writes two files into --out, a folder: ``-o out.nc`` is a user expecting the
+    results in that file, so it is refused naming the option, not made into a folder."""
+    line = assert_one_line_error(gvcdyn("demo", "-o", name, cwd=tmp_path), "--out", name)
+    assert "folder" in line
+    assert not (tmp_path / name).exists()
+
+
+def test_demo_takes_an_existing_folder_whose_name_has_a_suffix(tmp_path: Path) -> None:
+    """A folder the user made (even one named like a file) is a folder: written into."""
+    folder = tmp_path / "runs.nc"
+    folder.mkdir()
+    result = gvcdyn("demo", "-o", folder)
+    assert result.returncode == 0, result.stderr
+    assert (folder / "demo.nc").is_file()
+
+
 def test_provenance_records_the_model_path_absolute(growth: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()

@@ -51,7 +51,7 @@ from gvcdyn.execute.options import (
     is_large_job,
     resume_command,
 )
-from gvcdyn.io.output_files import RUN_FORMATS, check_parents, check_plot_path
+from gvcdyn.io.output_files import PLOT_FORMATS, RUN_FORMATS, check_parents, check_plot_path
 from gvcdyn.progress import RichProgress
 
 SUMMARY_ROWS = 30
@@ -415,6 +415,18 @@ def run(
     )
 
 
+def _check_demo_folder(out_dir: Path) -> None:
+    """Refuse a file name as ``demo``'s ``--out`` folder (``-o out.nc``): a user who types
+    it expects the results in that file, not a folder named ``out.nc`` holding demo.nc and
+    demo.png. An existing folder is taken whatever its name."""
+    suffix = out_dir.suffix.lower()
+    if suffix in {*RUN_FORMATS, *PLOT_FORMATS} and not out_dir.is_dir():
+        raise OutputWriteError(
+            f"demo's --out is a folder for demo.nc and demo.png, and {out_dir} names a "
+            f"{suffix} file; give a folder (e.g. --out {out_dir.with_suffix('')})"
+        )
+
+
 def demo(
     out_dir: Annotated[
         Path,
@@ -438,6 +450,7 @@ def demo(
         deprecated("--out-dir", "--out")
         out_dir = old_out_dir
     method = integration(integration_, old_method)
+    _check_demo_folder(out_dir)
     model, scenarios = gvc_model()
     _check_outputs(out_dir / "demo.nc", out_dir / "demo.png")
     out.print(
