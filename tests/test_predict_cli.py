@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import console
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,3 +61,16 @@ def test_point_says_it_leaves_the_replicates_out(fit_and_cases, tmp_path):
     p_point = pd.read_csv(tmp_path / "point.csv")["p_rise"].to_numpy()
     p_all = pd.read_csv(tmp_path / "all.csv")["p_rise"].to_numpy()
     assert np.all(np.isfinite(p_point)) and not np.allclose(p_point, p_all, rtol=0, atol=1e-6)
+
+
+def test_a_case_file_with_only_a_header_is_refused(fit_and_cases, tmp_path):
+    """No rows is a mistake (the wrong file, or an export that failed), not '0 of 0 cases
+    predicted' with exit 0: refused in one line naming the file and what it needs."""
+    fit, cases = fit_and_cases
+    empty = tmp_path / "empty.csv"
+    empty.write_text(cases.read_text().splitlines()[0] + "\n")
+    out = tmp_path / "p.csv"
+    result = gvcdyn("predict", "--fit", fit, "--cases", empty, "--out", out)
+    line = console.assert_one_line_error(result, str(empty), "no rows", "one row per case")
+    assert "0 of 0" not in result.stdout + line
+    assert not out.exists()

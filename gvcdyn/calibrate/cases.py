@@ -221,9 +221,17 @@ def read_text_table(path: Path, what: str, text: str | None = None) -> pd.DataFr
 
 
 def read_case_csv(path: str | Path, id_column: str = "id") -> pd.DataFrame:
-    """The case table as strings (blank cells are ``""``), ids checked unique and present."""
+    """The case table as strings (blank cells are ``""``), ids checked unique and present.
+
+    A table without rows is refused: it is the wrong file or a failed export, and would
+    otherwise be "0 of 0 cases predicted" (or a fit of nothing) with no word of why."""
     path = Path(path)
     frame = read_text_table(path, "case file")
+    if frame.empty:
+        raise CaseDataError(
+            f"case file {path} has no rows (only a header, or nothing); give one row per "
+            f"case, with its '{id_column}' and the columns the mapping reads"
+        )
     if id_column not in frame.columns:
         raise CaseDataError(f"case file {path} has no id column '{id_column}'")
     blank = frame.index[frame[id_column] == ""]
