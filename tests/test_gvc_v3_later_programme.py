@@ -209,3 +209,63 @@ def test_the_range_rows_read_the_mapped_cases(tmp_path) -> None:
     assert size.startswith("| `Later Programme Size` | 0 | [0, 1] | 0 .. 0.6 (2 of ")
     assert f"(2 of {n} cases set it off its default)" in year and "| 7 .. 40 (" in year
     assert size.endswith(f"{lp.PROGRAMME_BASIS['Later Programme Size']} | none |")
+
+
+SOURCED = CALIBRATION / "sources" / "later_programmes.csv"
+COLUMNS = ["later_programme", "later_programme_year"]
+
+
+def _programme_mismatches(cases_path: Path, sourced_path: Path) -> list[str]:
+    """Where the case table's two programme columns are not the sourced table's, or the
+    sourced table breaks the protocol's form (calibration/sources/later_programme_protocol.md):
+    one row per case, a code of yes/no/open, a year only with `yes`, inside the period and
+    after the coded trigger year, a source and a quote for `yes` and `no`. Empty: they agree."""
+    sourced = pd.read_csv(sourced_path, dtype=str, keep_default_na=False)
+    cases = read_case_csv(cases_path).set_index("id")
+    if sourced["id"].duplicated().any() or sorted(sourced["id"]) != sorted(cases.index):
+        return [f"not one row per case: {sorted(set(sourced['id']) ^ set(cases.index))}"]
+    found = []
+    for row in sourced.itertuples():
+        case = cases.loc[row.id]
+        if [case[c] for c in COLUMNS] != [row.later_programme, row.later_programme_year]:
+            found.append(f"{row.id}: table {[case[c] for c in COLUMNS]} != sourced")
+        if row.later_programme not in ("yes", "no", "open"):
+            found.append(f"{row.id}: code {row.later_programme!r}")
+        if row.later_programme != "open" and not (row.source and row.quote):
+            found.append(f"{row.id}: {row.later_programme} without a source and a quote")
+        if row.later_programme != "yes":
+            if row.later_programme_year:
+                found.append(f"{row.id}: a year without 'yes'")
+            continue
+        year, trigger = float(row.later_programme_year), case["trigger_year"]
+        if not float(case["period_start"]) <= year <= float(case["period_end"]):
+            found.append(f"{row.id}: {year:g} outside the period")
+        if trigger and year <= float(trigger):
+            found.append(f"{row.id}: {year:g} not after the trigger year {trigger}")
+    return found
+
+
+def test_the_case_tables_programme_columns_are_the_sourced_ones() -> None:
+    """The case table's two columns equal calibration/sources/later_programmes.csv row by
+    row (as test_gvc_v3_lowwage.py asserts for the low-wage entry's), the sourced rows keep
+    the protocol's form, and the counts are the protocol's recorded reading (16 yes, 9 no,
+    16 open), so an edit to either file alone fails here rather than moving a fit."""
+    assert _programme_mismatches(CALIBRATION / "gvc_cases.csv", SOURCED) == []
+    codes = pd.read_csv(SOURCED, dtype=str, keep_default_na=False)["later_programme"]
+    assert codes.value_counts().to_dict() == {"yes": 16, "no": 9, "open": 16}
+
+
+def test_the_programme_comparison_sees_a_changed_cell(tmp_path) -> None:
+    """The comparison can fail: one year moved in a copy of the case table, and one `no`
+    given a year in a copy of the sourced table, are each found."""
+    cases = read_case_csv(CALIBRATION / "gvc_cases.csv")
+    where = cases["id"] == "IN_SOFTWARE"
+    cases.loc[where, "later_programme_year"] = "1991"
+    cases.to_csv(tmp_path / "gvc_cases.csv", index=False)
+    found = _programme_mismatches(tmp_path / "gvc_cases.csv", SOURCED)
+    assert found == ["IN_SOFTWARE: table ['yes', '1991'] != sourced"]
+    sourced = pd.read_csv(SOURCED, dtype=str, keep_default_na=False)
+    sourced.loc[sourced["id"] == "PK_SIALKOT_SURG", "later_programme_year"] = "1996"
+    sourced.to_csv(tmp_path / "later_programmes.csv", index=False)
+    found = _programme_mismatches(CALIBRATION / "gvc_cases.csv", tmp_path / "later_programmes.csv")
+    assert "PK_SIALKOT_SURG: a year without 'yes'" in found
