@@ -748,3 +748,4 @@ def test_the_cli_refuses_posterior_in_one_line(growth, tmp_path, capsys, extra, 
     assert err.startswith("error: ") and message in err and "\n" not in err, err
     if "BARE" in extra or str(bare) in extra:
         assert str(bare) in err
+        assert "with --perturb" in err  # the option's name, as the user types it

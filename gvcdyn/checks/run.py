@@ -142,7 +142,8 @@ def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, 
     if "posterior_draw" not in ds:
         raise RealityCheckError(
             f"{path} has no posterior draws ('posterior_draw'): add a [posterior] table to "
-            "its calibration config and calibrate again (or draw around it with perturb)"
+            "its calibration config and calibrate again, or draw around its estimate "
+            "with --perturb (perturb= in Python)"
         )
     array = ds["posterior_draw"].transpose(..., "parameter")
     names = [str(name) for name in array["parameter"].values]
