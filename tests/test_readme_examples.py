@@ -117,3 +117,17 @@ def test_readme_sensitivity_command_runs_on_a_scenario_that_matters(tmp_path):
     ranked = one.parameter.values[one.ST.values.argsort()[::-1]]
     assert ranked[0] == "State Led Start", ranked
     assert abs(float(one.ST.sel(parameter="State Led Start")) - 0.46) <= 0.005
+
+
+def test_readme_counts_the_demos_scenarios_as_demo_runs_them() -> None:
+    """Prose that says how many scenarios ``gvcdyn demo`` runs says the number it runs
+    (the shipped scenario files): "six" stayed in the README after five were added."""
+    from gvcdyn.bundled import gvc_model
+
+    words = {"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11}
+    text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    said = re.findall(r"`gvcdyn demo` \((\w+) scenarios\)", text)
+    assert said, "the README no longer says how many scenarios demo runs"
+    n = len(gvc_model()[1])
+    for count in said:
+        assert int(words.get(count, count)) == n, (count, n)
