@@ -1,4 +1,4 @@
-"""Benchmark a full Sobol' study of the GVC model against the issue's 60 s target.
+"""Benchmark a full Sobol' study of the GVC model against issue 21's 15 s target (idle).
 
 Sobol' with second order for every lever of ``models/gvc_upgrading.mdl`` (its "Levers"
 view) at N = 4,096, with indices at every saved year (the final time included), for the
@@ -11,6 +11,9 @@ separately, and SALib's ``sobol.analyze`` time per output column on the same out
     python benchmarks/bench_sensitivity.py --integration rk23 --salib-columns 0
 
 Numbers depend on the machine and on what else runs on it; run it on an idle machine.
+The target is the README's: sampling, runs and analysis under 15 s wall on an idle
+machine, at the model's own method (rk23 for the GVC model; 60 s was the target at
+Euler 1/64, before issue 21). The script prints it beside the total; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from gvcdyn.sensitivity.estimator import sobol_indices
 REPO = Path(__file__).resolve().parents[1]
 #: Functional-upgrading outputs; those the model does not have are left out.
 OUTPUTS = ("Innovation Capability", "Value Capture Share", "Functional Upgrading")
+#: issue 21's target for the total (sampling + runs + analysis), wall seconds, idle
+TARGET_WALL_S = 15
 
 
 def main() -> None:
@@ -69,7 +74,7 @@ def main() -> None:
     for phase, what in (("sampling", "SALib"), ("runs", "evaluator"), ("analysis", "vectorised")):
         print(f"{phase + ' (' + what + ')':<30}{t[phase]:8.2f}s{t[phase + '_cpu']:19.2f}s")
     cpu = t["sampling_cpu"] + t["runs_cpu"] + t["analysis_cpu"]
-    print(f"{'total':<30}{total:8.2f}s{cpu:19.2f}s   (target: < 60 s wall)")
+    print(f"{'total':<30}{total:8.2f}s{cpu:19.2f}s   (target: < {TARGET_WALL_S} s wall, idle)")
     print(
         f"per run: {1e6 * t['runs'] / ds.attrs['n_runs']:.1f} us wall, "
         f"{1e6 * t['runs_cpu'] / ds.attrs['n_runs']:.1f} us CPU; analysis per column: "
