@@ -189,3 +189,33 @@ def test_the_problem_leaves_the_checks_out_when_asked(made: tuple[Path, Path]) -
     assert rebuilt.config.checks is None and rebuilt.problem.checks is None
     with pytest.raises(GvcdynError, match=r"no_such\.checks\.toml"):
         fit_problem(fit)
+
+
+def test_a_fit_made_elsewhere_reads_the_repositorys_checks_file_of_its_sha(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The config's reality-check file is looked up as the model and the case file are: a
+    fit whose checkout is gone reads ``repo``'s checks file of the recorded SHA-256 (it
+    was refused with 'reality-check file not found' naming the gone path), and one of
+    another SHA-256 is refused naming it and what to do."""
+    fit_path, folder = made
+    checks = folder / "toy.checks.toml"
+    checks.write_text(
+        '[[check]]\nname = "skill stays below 2"\nexpect = "bound"\n'
+        "value = 'run[\"Skill\"] @ 10'\nmax = 2.0\n"
+    )
+    fit = xr.load_dataset(fit_path)
+    fit.attrs["config_text"] = 'checks = "toy.checks.toml"\n' + fit.attrs["config_text"]
+    fit.attrs["checks_sha256"] = file_sha256(checks)
+    here = fit_problem(fit)
+    assert here.config.checks == checks and here.problem.checks is not None
+    repo = tmp_path / "repo"
+    shutil.move(folder, repo / "calibration")
+    rebuilt = fit_problem(fit, repo=repo)
+    assert rebuilt.config.checks == repo / "calibration" / "toy.checks.toml"
+    assert rebuilt.problem.checks is not None
+    moved = repo / "calibration" / "toy.checks.toml"
+    moved.write_text(moved.read_text().replace("max = 2.0", "max = 3.0"))
+    with pytest.raises(CalibrationConfigError, match="SHA-256 differs") as error:
+        fit_problem(fit, repo=repo)
+    assert f"the fit's checks file {checks} does not exist" in str(error.value)

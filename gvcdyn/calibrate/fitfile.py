@@ -210,6 +210,20 @@ def fit_case_table(
     return FitCaseTable(frame, path, named, f"{source} with the revisions of {named}")
 
 
+def _checks_file(
+    ds: xr.Dataset, config: CalibrationConfig, repo: Path | None, wanted: bool
+) -> Path | None:
+    """The reality-check file of the fit's config, found as its model and case file are
+    (:func:`recorded_file`, ``repo``'s of the recorded SHA-256 when the recorded one is
+    gone), so that a fit made in another checkout is not refused on the one file it
+    recorded that the others are not looked up for; None when the config has none or the
+    caller runs no model (``wanted`` False)."""
+    if not wanted or config.checks is None:
+        return None
+    sha = ds.attrs.get("checks_sha256")
+    return recorded_file(config.checks, sha, "checks file", repo)
+
+
 @dataclass(frozen=True)
 class FitProblem:
     """The calibration problem a fit was made on, rebuilt: the fit, its config (its method;
@@ -264,7 +278,7 @@ def fit_problem(
             "refit, or restore the model the fit was made with"
         )
     table = fit_case_table(ds, cases, repo=repo, id_column=mapping.id_column)
-    config = replace(config, cases=table.path, checks=config.checks if checks else None)
+    config = replace(config, cases=table.path, checks=_checks_file(ds, config, repo, checks))
     mapped = apply_mapping(table.frame, mapping, model=model, strict=strict, source=table.source)
     if strict and len(mapped) == 0:
         raise CaseDataError(f"{table.source}: no case is left after the mapping")
