@@ -11,7 +11,8 @@ The three verbs take plain data and return an ``xarray.Dataset``, by the same fu
 the commands call: ``what_if(model, scenarios, sets, sweeps)`` (``gvcdyn run``),
 ``calibrate(config_or_mapping)`` (``gvcdyn calibrate``) and ``sensitivity(model, levers,
 outputs)`` (``gvcdyn sensitivity``). ``calibrate`` and ``sensitivity`` are the analysis
-packages themselves, called (``gvcdyn.calibrate.crossval`` stays importable).
+packages themselves, called (``gvcdyn.calibrate.crossval`` stays importable). ``load``
+takes a model file or a shipped model's name (``"gvc_upgrading"``), as they all do.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from gvcdyn.errors import GvcdynError
 
 if TYPE_CHECKING:
     from gvcdyn import calibrate, sensitivity
+    from gvcdyn.bundled.loading import load
     from gvcdyn.checks import reality_check
     from gvcdyn.evaluator import Evaluator
-    from gvcdyn.model import Model, load
+    from gvcdyn.model import Model
     from gvcdyn.outcomes import Outcome
     from gvcdyn.space import ParameterSpace
     from gvcdyn.whatif import what_if
@@ -36,7 +38,7 @@ _LAZY = {
     "reality_check": "gvcdyn.checks",
     "Evaluator": "gvcdyn.evaluator",
     "Model": "gvcdyn.model",
-    "load": "gvcdyn.model",
+    "load": "gvcdyn.bundled.loading",  # a path, or a shipped model's name
     "Outcome": "gvcdyn.outcomes",
     "ParameterSpace": "gvcdyn.space",
     "what_if": "gvcdyn.whatif",

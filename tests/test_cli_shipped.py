@@ -139,6 +139,7 @@ def test_the_wheel_ships_the_data_and_no_scripts(tmp_path: Path) -> None:
     shipped = {n for n in names if n.startswith("gvcdyn/bundled/")}
     expected = {
         "gvcdyn/bundled/__init__.py",
+        "gvcdyn/bundled/loading.py",  # gvcdyn.load, which takes a shipped model's name
         "gvcdyn/bundled/models/README.md",
         "gvcdyn/bundled/calibration/config.toml",
         "gvcdyn/bundled/calibration/gvc_cases.csv",
