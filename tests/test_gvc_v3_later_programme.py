@@ -142,6 +142,13 @@ def test_the_variant_mapping_and_config_differ_from_the_later_shocks_only_by_the
     assert programme.maxiter == later.maxiter == 60
     strip = {"path": None, "text": "", "mapping": None}
     assert dataclasses.replace(programme, **strip) == dataclasses.replace(later, **strip)
+    # its cross-validated twin (5-fold x3 and leave-one-out, as the protocol reports)
+    # is the later shock's twin with the programme's mapping and nothing else
+    later_cv = load_config(CALIBRATION / "config_v3_later_cv.toml")
+    programme_cv = load_config(CALIBRATION / "config_v3_programme_cv.toml")
+    assert programme_cv.mapping.name == "case_levers_v3_programme.toml"
+    assert dataclasses.replace(programme_cv, **strip) == dataclasses.replace(later_cv, **strip)
+    assert dataclasses.replace(programme_cv, **strip) != dataclasses.replace(programme, **strip)
 
 
 def _table_with_programmes(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
