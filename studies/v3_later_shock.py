@@ -150,22 +150,31 @@ LATER_BASIS = {
 def lever_rows() -> list[str]:
     """The two levers' rows of models/gvc_upgrading_v3.md's range table, read from the model, the
     variant mapping and the 41 cases it maps."""
+    return range_rows(REPO / "calibration" / "case_levers_v3_later.toml", LATER_BASIS)
+
+
+def range_rows(
+    mapping: Path, basis: dict[str, str], cases: Path = REPO / "calibration" / "gvc_cases.csv"
+) -> list[str]:
+    """Rows of models/gvc_upgrading_v3.md's range table for the levers of ``basis`` (lever
+    -> the basis of its range), read from v3, ``mapping`` and the ``cases`` it maps: the
+    mapped values and how many cases set each lever off its default. One function for
+    every later lever (the later shock's here, the later programme's in
+    v3_later_programme.py), so that their rows are read and written alike."""
     import gvcdyn
     from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
 
     model = gvcdyn.load(V3)
-    mapping = read_mapping(REPO / "calibration" / "case_levers_v3_later.toml")
-    cases = apply_mapping(read_case_csv(REPO / "calibration" / "gvc_cases.csv"), mapping,
-                          model=model)  # fmt: skip
-    frame = pd.DataFrame(cases.values, columns=list(cases.levers))
+    table = apply_mapping(read_case_csv(cases), read_mapping(mapping), model=model)
+    frame = pd.DataFrame(table.values, columns=list(table.levers))
     rows = []
-    for lever, basis in LATER_BASIS.items():
+    for lever, text in basis.items():
         p = model.parameter(lever)
         given = frame[lever]
         rows.append(
             f"| `{lever}` | {p.default:g} | [{p.minimum:g}, {p.maximum:g}] | "
             f"{given.min():g} .. {given.max():g} ({int((given != p.default).sum())} of "
-            f"{len(given)} cases set it off its default) | {basis} | none |"
+            f"{len(given)} cases set it off its default) | {text} | none |"
         )
     return rows
 

@@ -243,10 +243,10 @@ def posterior_background(
 
 
 def read_fit_or_exit(parser: argparse.ArgumentParser, path: Path, posterior: bool) -> xr.Dataset:
-    """The calibration fit at ``path`` (``gvcdyn.calibrate.predict.read_fit``), loaded;
+    """The calibration fit at ``path`` (``gvcdyn.calibrate.fitfile.read_fit``), loaded;
     a missing file, one that is no fit, or (``posterior``) one without posterior draws
     exits 2 naming it."""
-    from gvcdyn.calibrate.predict import read_fit
+    from gvcdyn.calibrate.fitfile import read_fit
     from gvcdyn.errors import CalibrationConfigError
 
     try:
