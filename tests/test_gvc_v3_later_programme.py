@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import gvcdyn
 from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
@@ -276,3 +277,160 @@ def test_the_programme_comparison_sees_a_changed_cell(tmp_path) -> None:
     sourced.to_csv(tmp_path / "later_programmes.csv", index=False)
     found = _programme_mismatches(CALIBRATION / "gvc_cases.csv", tmp_path / "later_programmes.csv")
     assert "PK_SIALKOT_SURG: a year without 'yes'" in found
+
+
+# --- the --compare mode: where the likelihood moves between two fits, on synthetic fits ---
+
+
+def _fit(probability, observed, cases=("A", "B", "C"), objective=10.0) -> xr.Dataset:
+    """A synthetic fit with the variables --compare reads: ``probability`` (case, outcome,
+    level), ``observed`` (case, outcome; -1 blank), an estimate, cutpoints and CV scores."""
+    probability = np.asarray(probability, dtype=float)
+    coords = {"case": list(cases), "outcome": ["process_upg", "outcome_class"],
+              "level": [0, 1, 2]}  # fmt: skip
+    return xr.Dataset(
+        {
+            "probability": (("case", "outcome", "level"), probability),
+            "observed": (("case", "outcome"), np.asarray(observed)),
+            "estimate": (("parameter",), [0.5, 2.0]),
+            "cutpoint": (("outcome", "cut"), [[0.1, 0.2], [0.3, np.nan]]),
+            "cv_score": (("cv_metric",), [1.1, np.nan]),
+        },
+        coords={**coords, "parameter": ["a", "b"], "cv_metric": ["log_loss", "rps"]},
+        attrs={"objective": objective, "model_sha256": "m" * 64, "case_file_sha256": "c" * 64},
+    )
+
+
+P = [[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]],
+     [[0.2, 0.2, 0.6], [1 / 3, 1 / 3, 1 / 3]],
+     [[0.9, 0.05, 0.05], [0.4, 0.4, 0.2]]]  # fmt: skip
+OBSERVED = [[0, 1], [2, -1], [1, 2]]
+
+
+def test_case_nll_reads_the_observed_levels_probability_and_skips_blanks() -> None:
+    nll = lp.case_nll(_fit(P, OBSERVED))
+    assert nll.loc["A", "process_upg"] == pytest.approx(np.log(2))
+    assert nll.loc["A", "outcome_class"] == pytest.approx(-np.log(0.8))
+    assert nll.loc["C", "process_upg"] == pytest.approx(-np.log(0.05))
+    assert np.isnan(nll.loc["B", "outcome_class"])  # blank (-1): no likelihood
+    as_float = _fit(P, np.where(np.array(OBSERVED) < 0, np.nan, OBSERVED).astype(float))
+    pd.testing.assert_frame_equal(lp.case_nll(as_float), nll)  # NaN blank as -1
+    with pytest.raises(SystemExit, match="beyond the fit's levels"):
+        lp.case_nll(_fit(P, [[0, 3], [2, -1], [1, 2]]))
+
+
+def test_nll_change_aligns_cases_and_refuses_other_data() -> None:
+    """The programme fit's cases in another order are aligned by id (a positional
+    difference would pair A with C); other observed levels or cases are refused."""
+    reference = _fit(P, OBSERVED)
+    moved = np.array(P)
+    moved[0, 0] = [0.25, 0.5, 0.25]  # A's process_upg: P(observed 0) halves
+    order = [2, 0, 1]
+    programme = _fit(moved[order], np.array(OBSERVED)[order], cases=("C", "A", "B"))
+    change = lp.nll_change(reference, programme)
+    assert list(change.index) == ["A", "B", "C"]
+    assert change.loc["A", "process_upg"] == pytest.approx(np.log(2))
+    assert change.drop(index="A").fillna(0).abs().to_numpy().max() == pytest.approx(0.0)
+    other = np.array(OBSERVED)
+    other[2, 1] = 0
+    with pytest.raises(SystemExit, match="other observed levels"):
+        lp.nll_change(reference, _fit(P, other))
+    with pytest.raises(SystemExit, match="other cases"):
+        lp.nll_change(reference, _fit(P, OBSERVED, cases=("A", "B", "D")))
+
+
+def test_summed_change_groups_sums_and_totals() -> None:
+    change = pd.DataFrame({"process_upg": [1.0, 2.0, -4.0], "outcome_class": [0.5, np.nan, 0.25]},
+                          index=["A", "B", "C"])  # fmt: skip
+    codes = pd.Series({"C": "yes", "A": "yes", "B": "no"})
+    table = lp.summed_change(change, {"code": codes})
+    assert table.loc["all (3)"].tolist() == [-1.0, 0.75, -0.25]
+    assert table.loc["code yes (2)"].tolist() == [-3.0, 0.75, -2.25]
+    assert table.loc["code no (1)"].tolist() == [2.0, 0.0, 2.0]  # the blank left out
+    with pytest.raises(SystemExit, match="no label for B"):
+        lp.summed_change(change, {"code": codes.drop("B")})
+
+
+def test_largest_changes_rank_by_size_either_sign() -> None:
+    change = pd.DataFrame({"x": [0.1, -0.9, np.nan], "y": [0.5, 0.2, -0.6]}, index=list("ABC"))
+    top = lp.largest_changes(change, 3)
+    assert list(top.index) == [("B", "x"), ("C", "y"), ("A", "y")]
+    assert top.tolist() == [-0.9, -0.6, 0.5]
+
+
+def test_largest_difference_is_nan_equal_and_sees_every_kind_of_difference() -> None:
+    a = xr.DataArray([1.0, np.nan, 3.0], coords={"i": [0, 1, 2]}, name="v")
+    assert lp.largest_difference(a, a.copy()) == 0.0
+    assert lp.largest_difference(a, a + 1e-12) == pytest.approx(1e-12)
+    assert lp.largest_difference(a, a.fillna(2.0)) == float("inf")
+    with pytest.raises(SystemExit, match="coordinates differ"):
+        lp.largest_difference(a, a.assign_coords(i=[2, 1, 0]))
+
+
+def test_the_agreement_says_equal_or_the_largest_difference_and_the_hashes() -> None:
+    before = _fit(P, OBSERVED)
+    same = _fit(P, OBSERVED).assign_attrs(model_sha256="n" * 64)
+    assert lp.fit_agreement(before, same) == dict.fromkeys(("objective", *lp.COMPARED), 0.0)
+    lines = lp.agreement_lines(before, same)
+    assert lines[0] == "objective 10.0000 (before the change 10.0000)"
+    assert "  probability (18 values): equal" in lines
+    assert f"  model_sha256: {'n' * 16} (before {'m' * 16})" in lines
+    moved = same.copy(deep=True).assign_attrs(objective=10.5)
+    moved["cv_score"][0] = 1.1 + 0.002
+    found = lp.fit_agreement(before, moved)
+    assert found["objective"] == 0.5 and found["cv_score"] == pytest.approx(0.002)
+    assert found["estimate"] == 0.0
+    assert "  cv_score (2 values): largest difference 0.002" in lp.agreement_lines(before, moved)
+
+
+def _levers(rows: dict[str, tuple[float, float, float, float, float]]) -> pd.DataFrame:
+    names = ["State Led Start", "Shock Year", "Later Programme Size", "Later Programme Year",
+             "horizon"]  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index", columns=names)
+
+
+def test_programme_action_finds_rows_that_change_nothing_or_barely_act() -> None:
+    levers = _levers({
+        "SAME_START": (0.6, 0.0, 0.6, 10.0, 20.0),   # MAX keeps the start's term
+        "BIGGER_START": (0.8, 0.0, 0.6, 10.0, 20.0),
+        "LATE_START": (0.6, 12.0, 0.6, 10.0, 20.0),  # the programme comes first: it acts
+        "LAST_YEAR": (0.0, 0.0, 0.6, 20.0, 20.0),
+        "YEAR_BEFORE": (0.0, 0.0, 0.6, 19.0, 20.0),
+        "SMALLER_START": (0.3, 0.0, 0.6, 5.0, 20.0),
+        "NO_PROGRAMME": (0.0, 0.0, 0.0, 40.0, 20.0),
+    })  # fmt: skip
+    action = lp.programme_action(levers)
+    assert "NO_PROGRAMME" not in action.index
+    assert list(action.index[action["unchanged"]]) == ["SAME_START", "BIGGER_START"]
+    assert list(action.index[action["barely"]]) == ["LAST_YEAR"]
+    assert action.loc["YEAR_BEFORE", "before_reading"] == 1.0
+    acting = action.loc[["LATE_START", "YEAR_BEFORE", "SMALLER_START"], ["unchanged", "barely"]]
+    assert not acting.any(axis=None)
+    coded = levers.assign(later_programme=["yes"] * 6 + ["yes"])
+    lines = lp.action_lines(coded)
+    assert lines[1].endswith(": SAME_START, BIGGER_START") and lines[2].endswith(": LAST_YEAR")
+    assert lines[3].endswith("LATE_START 10, YEAR_BEFORE 1, SMALLER_START 15")
+    assert lines[4] == "  coded yes, no programme mapped: NO_PROGRAMME"
+
+
+def test_the_yes_rows_that_do_not_act_are_read_from_the_mapping_and_the_table() -> None:
+    """On the real mapping and case table: the three state-led starts (the review's
+    finding) change nothing, and the `yes` rows whose year is their period's last barely
+    act (read here from the table's years, independently of the mapping)."""
+    levers = lp.mapped_levers()
+    action = lp.programme_action(levers)
+    assert set(action.index) == set(levers.index[levers["later_programme"] == "yes"])
+    assert set(action.index[action["unchanged"]]) == {"CL_SALMON_RISE", "BR_SFV_FRUIT",
+                                                       "BR_EMBRAER"}  # fmt: skip
+    table = read_case_csv(CALIBRATION / "gvc_cases.csv").set_index("id")
+    last = table[(table["later_programme"] == "yes")
+                 & (table["later_programme_year"] == table["period_end"])].index  # fmt: skip
+    assert set(action.index[action["barely"]]) == set(last) - set(action.index[action["unchanged"]])
+    assert len(last) == 4
+
+
+def test_before_needs_compare(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["v3_later_programme.py", "--before", "x.nc"])
+    with pytest.raises(SystemExit) as exit_:
+        lp.main()
+    assert exit_.value.code == 2 and "--before needs --compare" in capsys.readouterr().err
