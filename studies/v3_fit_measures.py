@@ -235,12 +235,15 @@ def fit_cases(fit: xr.Dataset) -> pd.DataFrame:
     ``gvcdyn.calibrate.fitfile.fit_case_table`` (the reader ``gvcdyn predict`` and
     v3_signed_context_cv rebuild a fit's cases with): a revisions file that changed since
     the fit is refused, as is a revision whose coded value the table no longer holds.
-    The repository's table, not the file the fit recorded: the table has gained columns
-    since some fits (the later shock's, the low-wage entry's), which the fits' codes do not
-    depend on, and a fit made in another checkout records a path that is gone."""
+    The repository's table, not the file the fit recorded (a fit made in another checkout
+    records a path that is gone), checked as every reader checks a fit's table: when its
+    SHA-256 is not the fit's (the table has gained columns since some fits: the later
+    shock's, the low-wage entry's, the later programme's), it is taken, with a note, only
+    when every value the fit read is the same (its cases, levers, outcomes, weights and
+    horizons), and refused naming the first that differs otherwise."""
     from gvcdyn.calibrate.fitfile import fit_case_table  # lazy: the calibration reader
 
-    table = fit_case_table(fit, fv.CASES, repo=REPO, revise=True)
+    table = fit_case_table(fit, fv.CASES, repo=REPO, own=True)
     if table.revisions:
         print(f"case table: {fv.CASES.name} with the revisions of {table.revisions}")
     return table.frame

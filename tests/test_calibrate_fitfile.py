@@ -60,12 +60,22 @@ def made(tmp_path: Path) -> tuple[Path, Path]:
         "objective": 1.0,
     }
     names = ["Learning Rate", "Innovation Rate"]
+    problem = CalibrationProblem.from_config(config, model)
     fit = xr.Dataset(
         {
             "estimate": ("parameter", [0.3, 0.2]),
             "cutpoint": (("outcome", "cut"), [[-0.5, 0.5], [-0.5, 0.5]]),
+            # the cases the fit read, as ``gvcdyn calibrate`` records them
+            "observed": (("case", "outcome"), problem.levels),
+            "weight": ("case", problem.weights),
+            "horizon": ("case", problem.cases.horizon),
+            "lever_value": (("case", "lever"), problem.case_levers),
         },
-        {"parameter": names},
+        {
+            "parameter": names,
+            "case": list(problem.cases.ids),
+            "lever": list(problem.cases.levers),
+        },
         attrs,
     )
     fit.to_netcdf(tmp_path / "fit.nc")
@@ -219,3 +229,187 @@ def test_a_fit_made_elsewhere_reads_the_repositorys_checks_file_of_its_sha(
     with pytest.raises(CalibrationConfigError, match="SHA-256 differs") as error:
         fit_problem(fit, repo=repo)
     assert f"the fit's checks file {checks} does not exist" in str(error.value)
+
+
+def _edit(path: Path, case: str, column: str, value: str, out: Path | None = None) -> Path:
+    """``path`` (a case CSV) with ``case``'s ``column`` set to ``value``, written to
+    ``out`` (``path`` itself by default)."""
+    frame = read_case_csv(path)
+    frame.loc[frame["id"] == case, column] = value
+    out = path if out is None else out
+    frame.to_csv(out, index=False)
+    return out
+
+
+def _gain_a_column(path: Path, out: Path | None = None) -> Path:
+    """``path`` with a column the mapping does not read added (other bytes, the same
+    values the fit reads), as calibration/gvc_cases.csv gained two in 10491cc."""
+    frame = read_case_csv(path)
+    frame["later_note"] = "a note"
+    out = path if out is None else out
+    frame.to_csv(out, index=False)
+    return out
+
+
+def test_a_case_file_that_gained_a_column_is_the_fits_table_with_a_note(
+    made: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule 1: a case file whose bytes changed but whose every value the fit read is the
+    same (a column added, a weight code changed to another of the same weight) is the
+    fit's table, revised, with one note naming it (it was refused on the SHA-256)."""
+    fit_path, folder = made
+    cases = _gain_a_column(folder / "toy_cases.csv")
+    _edit(cases, "TOY_01", "confidence", "high")  # medium and high both weigh 1.0
+    rebuilt = fit_problem(fit_path)
+    assert rebuilt.table.revisions == str(folder / "revisions.csv")
+    assert rebuilt.table.frame.set_index("id").loc["TOY_00", "support"] == "high"
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1, notes
+    assert f"case file {cases} changed since the fit, but every value the fit read" in notes[0]
+    assert str(fit_path) in notes[0] and rebuilt.table.note in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "column", "value", "said"),
+    [
+        ("TOY_03", "trigger_year", "1978", "case TOY_03: its Shock Year is 5 in the fit, 6 now"),
+        ("TOY_02", "outcome_class", "stay", "its outcome_class is 'rise' in the fit, 'stay' now"),
+        ("TOY_03", "confidence", "high", "case TOY_03: its weight is 0.5 in the fit, 1 now"),
+        ("TOY_04", "period_end", "2000", "case TOY_04: its horizon is 18 in the fit, 19 now"),
+        ("TOY_01", "support", "unknown", "case TOY_01 of the fit is not mapped now"),
+    ],
+)
+def test_a_case_file_whose_values_changed_is_refused_naming_the_case_and_value(
+    made: tuple[Path, Path], case: str, column: str, value: str, said: str
+) -> None:
+    """Rule 1: any value the fit read that differs (a lever, an outcome, a weight, a
+    horizon, a case gone) refuses the table, naming the file, the first case and value
+    and what to do, even when the file also gained a column."""
+    fit_path, folder = made
+    cases = _gain_a_column(folder / "toy_cases.csv")
+    _edit(cases, case, column, value)
+    with pytest.raises(CalibrationConfigError) as error:
+        fit_problem(fit_path)
+    message = str(error.value)
+    assert f"case file {cases} changed since the fit {fit_path}" in message
+    assert said in message
+    assert "restore the file the fit was made on, or refit" in message
+
+
+def test_the_studies_read_the_repositorys_table_under_the_same_check(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule 1 in studies/v3_fit_measures.fit_cases: the repository's table is taken with
+    a note when only its bytes changed, and refused naming the case when a value the fit
+    read changed (it was taken with no check)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
+    import v3_fit_measures as fm
+
+    fit_path, folder = made
+    repo = fit_path.parent / "repo"
+    (repo / "calibration").mkdir(parents=True)
+    table = _gain_a_column(folder / "toy_cases.csv", repo / "calibration" / "gvc_cases.csv")
+    monkeypatch.setattr(fm, "REPO", repo)
+    monkeypatch.setattr(fm.fv, "CASES", table)
+    fit = xr.load_dataset(fit_path)
+    frame = fm.fit_cases(fit)
+    assert frame.set_index("id").loc["TOY_00", "support"] == "high"
+    assert f"case file {table} changed since the fit" in capsys.readouterr().err
+    _edit(table, "TOY_03", "trigger_year", "1978")
+    with pytest.raises(CalibrationConfigError, match="case TOY_03: its Shock Year") as error:
+        fm.fit_cases(fit)
+    assert str(table) in str(error.value)
+
+
+def test_predict_revises_the_fits_own_table_whatever_its_bytes(
+    made: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule 2: the fit's table with a column added (another SHA-256, the same values) is
+    predicted with the fit's revisions, as the file itself is (they were dropped); a
+    table of new cases keeps them out, with a note naming the revisions file when they
+    revise some of its ids that the fit has, and none otherwise."""
+    fit_path, folder = made
+    cases = folder / "toy_cases.csv"
+    grown = _gain_a_column(cases, tmp_path / "grown.csv")
+    own, same = predict(fit_path, cases), predict(fit_path, grown)
+    assert same.meta["case_revisions"] == str(folder / "revisions.csv")
+    pd.testing.assert_frame_equal(_probabilities(own.table), _probabilities(same.table))
+    capsys.readouterr()
+    new = tmp_path / "new_cases.csv"
+    new.write_text("".join(cases.read_text().splitlines(keepends=True)[:6]))
+    assert predict(fit_path, new).meta["case_revisions"] == ""
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and str(folder / "revisions.csv") in notes[0], notes
+    assert str(new) in notes[0] and "TOY_00" in notes[0]
+    lines = cases.read_text().splitlines(keepends=True)
+    other = tmp_path / "other_cases.csv"
+    other.write_text("".join([lines[0], *lines[2:6]]))  # TOY_00, the revised case, left out
+    predict(fit_path, other)
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_a_recorded_file_is_taken_only_of_its_sha_else_the_repositorys(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Rule 3: a recorded file that exists but changed gives way to ``repo``'s of the
+    recorded SHA-256 (the checkout moved on, the repository holds the fit's file); with
+    neither of it, the existing one is taken and refused or checked as before."""
+    fit_path, folder = made
+    repo = tmp_path / "repo"
+    shutil.copytree(folder, repo / "calibration")
+    model = folder / "toy_upgrading.mdl"
+    model.write_text(model.read_text().replace("Erosion Rate = 0.05", "Erosion Rate = 0.06"))
+    _edit(folder / "toy_cases.csv", "TOY_03", "trigger_year", "1978")
+    sha = file_sha256(repo / "calibration" / "toy_upgrading.mdl")
+    assert recorded_file(model, sha, "model", repo) == repo / "calibration" / model.name
+    rebuilt = fit_problem(fit_path, repo=repo)
+    assert rebuilt.model_current and rebuilt.table.path == repo / "calibration" / "toy_cases.csv"
+    assert recorded_file(model, sha, "model") == model  # no repo: the existing one
+    with pytest.raises(CalibrationConfigError, match="changed since the fit"):
+        fit_problem(fit_path)
+
+
+def test_a_changed_model_given_is_named_as_loaded(made: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rule 4: the refusal of a model of another SHA-256 names the model loaded, not
+    only the path the fit recorded."""
+    fit_path, folder = made
+    other = tmp_path / "other.mdl"
+    text = (folder / "toy_upgrading.mdl").read_text()
+    other.write_text(text.replace("Erosion Rate = 0.05", "Erosion Rate = 0.06"))
+    with pytest.raises(CalibrationConfigError) as error:
+        fit_problem(fit_path, model=load(other))
+    message = str(error.value)
+    assert f"the model {other} is not the one fit {fit_path} was made with" in message
+    assert str(folder / "toy_upgrading.mdl") in message
+
+
+@pytest.mark.parametrize(
+    ("attribute", "text", "what"),
+    [
+        ("config_text", "cases = [", "calibration config"),
+        ("mapping_text", "[case\nid = 1", "case mapping"),
+        ("mapping_text", None, "case mapping"),
+        ("mapping_text", 'model = "toy_upgrading.mdl"\nno_such_option = 1\n', "case mapping"),
+    ],
+)
+def test_a_stored_config_or_mapping_that_cannot_be_read_names_the_fit(
+    made: tuple[Path, Path], tmp_path: Path, attribute: str, text: str | None, what: str
+) -> None:
+    """Rule 4: a fit whose stored config or mapping cannot be parsed (TOML, a missing
+    attribute, an unknown option) is a CalibrationConfigError naming the fit file and what
+    to do, not a TOML error or a KeyError."""
+    fit_path, _ = made
+    fit = xr.load_dataset(fit_path)
+    if text is None:
+        del fit.attrs[attribute]
+    else:
+        fit.attrs[attribute] = text
+    damaged = tmp_path / "damaged.nc"
+    fit.to_netcdf(damaged)
+    with pytest.raises(CalibrationConfigError) as error:
+        fit_problem(damaged)
+    message = str(error.value)
+    assert f"fit {damaged}: the {what} stored in it cannot be read" in message
+    assert message.endswith("refit")

@@ -17,11 +17,14 @@ rebuilds the fit's cases should not depend on the prediction code to do it.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -75,12 +78,43 @@ def fit_method(ds: xr.Dataset, config: CalibrationConfig) -> str:
     return str(ds.attrs.get("method") or config.method or "euler")
 
 
-def fit_config(ds: xr.Dataset) -> CalibrationConfig:
+def fit_name(ds: xr.Dataset) -> str:
+    """The fit file ``ds`` was read from, in words for a message ("the fit" when it was
+    built in memory)."""
+    source = ds.encoding.get("source", "")
+    return f"fit {source}" if source else "the fit"
+
+
+def _stored(ds: xr.Dataset, what: str, read, remedy: str):
+    """``read()`` of a text the fit file stores (its config, its mapping), a text that
+    cannot be parsed (a TOML error, a missing attribute, an option this gvcdyn does not
+    know) being a ``CalibrationConfigError`` naming the fit file and ``remedy``: the
+    reader's own error would name a config or mapping path the user cannot fix, since the
+    text read is the fit's copy."""
+    try:
+        return read()
+    except (ValueError, KeyError, TypeError) as exc:  # TOMLDecodeError is a ValueError
+        why = f"it records no {exc.args[0]}" if type(exc) is KeyError else str(exc)
+        raise CalibrationConfigError(
+            f"{fit_name(ds)}: the {what} stored in it cannot be read ({why}): {remedy}"
+        ) from exc
+
+
+#: What to do about a fit whose stored config or mapping cannot be read.
+DAMAGED = "the file is damaged or was not written by 'gvcdyn calibrate'; refit"
+
+
+def fit_config(ds: xr.Dataset, *, remedy: str = DAMAGED) -> CalibrationConfig:
     """The calibration config the fit ``ds`` records (its text, not the file as it is now),
-    with the method it ran at (:func:`fit_method`)."""
-    text = ds.attrs["config_text"]
-    where = Path(ds.attrs.get("config_path") or ".")
-    config = parse_config(tomllib.loads(text), path=where, text=text)
+    with the method it ran at (:func:`fit_method`); one that cannot be parsed is refused
+    naming the fit file and ``remedy``."""
+
+    def parse() -> CalibrationConfig:
+        text = ds.attrs["config_text"]
+        where = Path(ds.attrs.get("config_path") or ".")
+        return parse_config(tomllib.loads(text), path=where, text=text)
+
+    config = _stored(ds, "calibration config", parse, remedy)
     return replace(config, method=fit_method(ds, config))
 
 
@@ -94,73 +128,94 @@ def fit_integration(path: str | Path) -> tuple[str, float | None] | None:
         ds = read_fit(path)
     except CalibrationConfigError:
         return None
-    try:
-        config = fit_config(ds)
-    except (CalibrationConfigError, ValueError) as exc:  # ValueError: TOMLDecodeError
-        raise CalibrationConfigError(
-            f"fit {path}: the calibration config stored in it cannot be read ({exc}), so "
-            "its integration setting is unknown: give --integration and --time-step "
-            "(method= and time_step= in the library)"
-        ) from exc
+    unknown = (
+        "its integration setting is unknown: give --integration and --time-step "
+        "(method= and time_step= in the library)"
+    )
+    config = fit_config(ds, remedy=unknown)
     return config.method, config.time_step
 
 
 def fit_mapping(ds: xr.Dataset) -> CaseMapping:
     """The case -> lever mapping a fit was made with, from the text its file records (not
     the mapping file as it is now), so that whatever rebuilds the fit's cases (``predict``,
-    a study judging the fit) maps them as the fit did, a variant mapping included."""
-    return parse_mapping(
-        tomllib.loads(ds.attrs["mapping_text"]),
-        path=Path(ds.attrs["mapping_path"]),
-        text=ds.attrs["mapping_text"],
-    )
+    a study judging the fit) maps them as the fit did, a variant mapping included; one
+    that cannot be parsed is refused naming the fit file."""
+
+    def parse() -> CaseMapping:
+        text = ds.attrs["mapping_text"]
+        path = Path(ds.attrs.get("mapping_path") or ".")
+        return parse_mapping(tomllib.loads(text), path=path, text=text)
+
+    return _stored(ds, "case mapping", parse, DAMAGED)
 
 
 def recorded_file(
-    recorded: str | Path, sha256: str | None, what: str, repo: Path | None = None
+    recorded: str | Path,
+    sha256: str | None,
+    what: str,
+    repo: Path | None = None,
+    *,
+    changed: bool = False,
 ) -> Path:
     """The file a fit recorded at ``recorded`` (an absolute path in the checkout it was made
-    in): there when it exists, else the file of the same folder and name in ``repo`` (a
-    checkout of the project: its calibration/gvc_cases.csv, models/gvc_upgrading_v3.mdl)
-    provided its SHA-256 is the recorded one, so that a fit made in another checkout is
-    read on the very file it was made on. A ``CalibrationConfigError`` naming the file and
-    what to do otherwise."""
+    in), or the file of the same folder and name in ``repo`` (a checkout of the project:
+    its calibration/gvc_cases.csv, models/gvc_upgrading_v3.mdl), so that a fit made in
+    another checkout is read on the very file it was made on.
+
+    The one whose SHA-256 is the recorded ``sha256`` is taken, the recorded path first:
+    a recorded path that still exists is not proof of the file, since the checkout the fit
+    was made in moves on (a model edited, columns added to the case table) while ``repo``
+    may hold the very file, and taking the moved-on one would refuse the fit, or judge it
+    on inputs it was not made on, with its own file at hand. When neither holds the
+    recorded SHA-256 (or none is recorded), the recorded file is taken if it exists, and
+    the caller refuses it or notes it as before (a changed model, a case table checked
+    value by value); with ``changed`` (a caller that checks the content, the case file)
+    so is ``repo``'s when the recorded one is gone. A ``CalibrationConfigError`` naming
+    the file and what to do otherwise."""
     path = Path(recorded)
+    local = None if repo is None else repo / path.parent.name / path.name
+    if sha256:
+        for candidate in (path, local):
+            if candidate is not None and candidate.is_file() and file_sha256(candidate) == sha256:
+                return candidate
     if path.is_file():
         return path
     where = f"the fit's {what} {path} does not exist"
-    if repo is None:
+    if local is None:
         raise CalibrationConfigError(
             f"{where}: run in the checkout the fit was made in, or restore the file"
         )
-    local = repo / path.parent.name / path.name
     if not local.is_file():
         raise CalibrationConfigError(
             f"{where}, nor does {local}: run in the checkout the fit was made in"
         )
+    if changed:
+        return local
     if not sha256:
         raise CalibrationConfigError(
             f"{where}, and the fit records no SHA-256 to check {local} against: run in "
             "the checkout the fit was made in"
         )
-    if file_sha256(local) != sha256:
-        raise CalibrationConfigError(
-            f"{where}, and {local} is not the file the fit was made on (SHA-256 differs): "
-            "run in the checkout the fit was made in, or refit"
-        )
-    return local
+    raise CalibrationConfigError(
+        f"{where}, and {local} is not the file the fit was made on (SHA-256 differs): "
+        "run in the checkout the fit was made in, or refit"
+    )
 
 
 @dataclass(frozen=True)
 class FitCaseTable:
     """A case table read for a fit: the table (strings, as ``read_case_csv`` returns them)
     with the fit's revisions where they apply, the case file read, the revisions file
-    applied ("" for none) and the words that name the table in an error."""
+    applied ("" for none), the words that name the table in an error, and the note
+    printed about it ("" for none: a changed case file whose values are the fit's, a
+    table of new cases the fit's revisions name cases of)."""
 
     frame: pd.DataFrame
     path: Path
     revisions: str
     source: str
+    note: str = ""
 
 
 def fit_case_table(
@@ -170,36 +225,64 @@ def fit_case_table(
     repo: Path | None = None,
     revise: bool | None = None,
     id_column: str = "id",
+    model: Model | None = None,
+    own: bool = False,
 ) -> FitCaseTable:
     """The case table of ``cases`` as the fit ``ds`` reads it, its revisions applied.
 
-    ``cases`` None: the case file the fit was made on (:func:`recorded_file`, ``repo``'s
-    when the recorded one is gone), refused when it changed since the fit (its SHA-256
-    differs from ``case_file_sha256``): the table would not be the fitted one. Otherwise
-    the file ``cases``, with the fit's revisions applied when ``revise`` is True, never
-    when False, and by default (None) only when it is the very file the fit was made on
-    (same SHA-256): the revisions name the fit's cases, not a table of new ones. A
-    revisions file the fit recorded by path only is found as the case file is and refused
-    when it changed (``revisions.fit_revisions``); ``apply_revisions`` refuses a revision
-    whose coded value the table no longer holds."""
+    ``cases`` None, or ``own`` (a study that reads the repository's copy of the fit's
+    table): the case table the fit was made on (None: :func:`recorded_file`, ``repo``'s
+    when the recorded one is gone or changed), with the fit's revisions. When its SHA-256
+    is not the fit's ``case_file_sha256`` it is taken, with a note naming it, only when
+    every value the fit read is the same (:func:`fit_table_difference`: two columns
+    added that the mapping does not read change the bytes, not the fit's problem), and
+    refused naming the first case and value that differ otherwise.
+
+    Otherwise the file ``cases`` (new cases, for ``predict``), with the fit's revisions
+    applied when ``revise`` is True, never when False, and by default (None) when it is
+    the fit's own table: the same SHA-256, or a changed file that passes the same check.
+    A table of other cases is read as it is (the revisions name the fit's cases, not new
+    ones), with a note naming the revisions file when they name some of its ids.
+
+    ``model``: the model whose lever defaults fill the levers a case does not set, for
+    the check (else the fit's, :func:`recorded_file`). A revisions file the fit recorded
+    by path only is found as the case file is and refused when it changed
+    (``revisions.fit_revisions``); ``apply_revisions`` refuses a revision whose coded
+    value the table no longer holds."""
     attrs = dict(ds.attrs)
     recorded = str(attrs.get("case_file_sha256", "") or "")
     if cases is None:
-        path = recorded_file(attrs["case_file"], recorded, "case file", repo)
-        if recorded and file_sha256(path) != recorded:
-            name = ds.encoding.get("source", "")
-            raise CalibrationConfigError(
-                f"case file {path} changed since the fit{' ' + name if name else ''} "
-                "(SHA-256 differs): restore the file the fit was made on, or refit"
-            )
-        revise = True
+        path = recorded_file(attrs["case_file"], recorded, "case file", repo, changed=True)
+        own = True
     else:
         path = Path(cases)
-        if revise is None:
-            revise = bool(recorded) and file_sha256(path) == recorded
+    changed = bool(recorded) and file_sha256(path) != recorded
     frame = read_case_csv(path, id_column)
+    if own or revise is True or (revise is None and not changed):
+        table = _revised(ds, frame, path, repo, id_column)
+        if own and changed:
+            return _checked(ds, table, model, repo)
+        return table
+    plain = FitCaseTable(frame, path, "", f"case file {path}")
+    if revise is False:
+        return plain
+    if ds.attrs.get("case_revisions") and _same_ids(ds, frame, id_column):
+        try:
+            table = _revised(ds, frame, path, repo, id_column)
+        except (CaseDataError, CalibrationConfigError):  # a revision it cannot take, or
+            table = None  # an older fit's revisions file gone: new cases need none
+        if table is not None and fit_table_difference(ds, table, model, repo) is None:
+            return _noted(ds, table)
+    return _new_cases(ds, plain, repo, id_column)
+
+
+def _revised(
+    ds: xr.Dataset, frame: pd.DataFrame, path: Path, repo: Path | None, id_column: str
+) -> FitCaseTable:
+    """``frame`` (read from ``path``) with the fit's revisions applied, if it has any."""
+    attrs = dict(ds.attrs)
     source = f"case file {path}"
-    if not revise or not attrs.get("case_revisions"):
+    if not attrs.get("case_revisions"):
         return FitCaseTable(frame, path, "", source)
     if not attrs.get("case_revisions_text"):
         sha = attrs.get("case_revisions_sha256")
@@ -208,6 +291,186 @@ def fit_case_table(
     revisions, named = fit_revisions(attrs), attrs["case_revisions"]
     frame = apply_revisions(frame, revisions, id_column=id_column, source=named)
     return FitCaseTable(frame, path, named, f"{source} with the revisions of {named}")
+
+
+def _since(ds: xr.Dataset) -> str:
+    """ "since the fit <its file>", or "since the fit" for one built in memory."""
+    source = ds.encoding.get("source", "")
+    return f"since the fit {source}" if source else "since the fit"
+
+
+def _checked(
+    ds: xr.Dataset, table: FitCaseTable, model: Model | None, repo: Path | None
+) -> FitCaseTable:
+    """``table``, a case file of another SHA-256 than the fit's, taken as the fit's own
+    with one printed note when every value the fit read is the same; refused naming the
+    file, the first case and value that differ, and what to do, otherwise."""
+    difference = fit_table_difference(ds, table, model, repo)
+    if difference is None:
+        return _noted(ds, table)
+    recorded = Path(str(ds.attrs.get("case_file", "")))
+    if table.path == recorded or recorded.is_file():
+        raise CalibrationConfigError(
+            f"case file {table.path} changed {_since(ds)} (SHA-256 differs) and the cases "
+            f"it maps to are not the fit's: {difference}; restore the file the fit was "
+            "made on, or refit"
+        )
+    raise CalibrationConfigError(  # repo's, standing in for a recorded file that is gone
+        f"the fit's case file {recorded} does not exist, and {table.path} is not the file "
+        "the fit was made on (SHA-256 differs) nor are the cases it maps to the fit's: "
+        f"{difference}; run in the checkout the fit was made in, or refit"
+    )
+
+
+def _noted(ds: xr.Dataset, table: FitCaseTable) -> FitCaseTable:
+    """``table``, whose SHA-256 is not the fit's but every value the fit read is, with
+    its note, printed once: a reader that takes it says which file it took."""
+    note = (
+        f"case file {table.path} changed since the fit, but every value the fit read is "
+        f"the same (its SHA-256 is not the one recorded in {fit_name(ds)}; the cases, "
+        "their levers, outcomes, weights and horizons are)"
+    )
+    print(f"note: {note}", file=sys.stderr)
+    return replace(table, note=note)
+
+
+def _same_ids(ds: xr.Dataset, frame: pd.DataFrame, id_column: str) -> bool:
+    """Every case the fit recorded is a row of ``frame``: else it cannot be the fit's
+    table, and mapping it to compare would be wasted (a table of 40,000 new cases)."""
+    if "case" not in ds.coords:
+        return False
+    have = set(frame[id_column])
+    return all(str(case) in have for case in ds["case"].values)
+
+
+def _new_cases(
+    ds: xr.Dataset, plain: FitCaseTable, repo: Path | None, id_column: str
+) -> FitCaseTable:
+    """``plain``, a table of other cases than the fit's, read without the fit's revisions;
+    a note naming the revisions file when they name some of its ids that are the fit's
+    cases too, whose rows here are then read as coded, not as the fit read them."""
+    if not ds.attrs.get("case_revisions") or "case" not in ds.coords:
+        return plain
+    try:
+        attrs = dict(ds.attrs)
+        if not attrs.get("case_revisions_text"):
+            sha = attrs.get("case_revisions_sha256")
+            where = recorded_file(attrs["case_revisions"], sha, "case revisions file", repo)
+            attrs["case_revisions"] = str(where)
+        revised = set(fit_revisions(attrs)["id"])
+    except (CalibrationConfigError, CaseDataError):  # the note only: new cases need none
+        return plain
+    fitted = {str(case) for case in ds["case"].values}
+    common = [i for i in dict.fromkeys(plain.frame[id_column]) if i in fitted and i in revised]
+    if not common:
+        return plain
+    shown = ", ".join(common[:5]) + (f" and {len(common) - 5} more" if len(common) > 5 else "")
+    note = (
+        f"{plain.path} is not the case table the fit was made on, so the fit's revisions "
+        f"({ds.attrs['case_revisions']}) are not applied to it, though they revise "
+        f"{len(common)} of its cases that the fit has ({shown}): those rows are read as the "
+        "file codes them; predict on the fit's own case table to have them revised"
+    )
+    print(f"note: {note}", file=sys.stderr)
+    return replace(plain, note=note)
+
+
+#: The variables a fit records of its cases, compared by :func:`fit_table_difference`.
+CASE_VARIABLES = ("lever_value", "observed", "weight", "horizon")
+
+
+def fit_table_difference(
+    ds: xr.Dataset, table: FitCaseTable, model: Model | None = None, repo: Path | None = None
+) -> str | None:
+    """The first difference between the cases the fit ``ds`` recorded (its ``case`` ids,
+    ``lever_value``, ``observed``, ``weight`` and ``horizon``) and those ``table`` maps
+    to with the fit's mapping and config, in words ("case X: its Shock Year is 15 in
+    the fit, 40 now"); None when every one is the same, exactly (NaN equal to NaN).
+
+    Why the values rather than the bytes: the fit's problem is these values and nothing
+    else of the file, so a table that gained columns the mapping does not read, or had
+    a cell edited the mapping sends to the same value, is still the fit's table; and
+    why every value exactly: a difference anywhere, however small, is another problem.
+    ``model`` (else the fit's, :func:`recorded_file`, or the one there now when it
+    changed: a study that runs no model takes one): its defaults fill a lever a case
+    does not set, as the fit's problem filled it."""
+    from gvcdyn.calibrate.problem import case_weights, observed_levels  # lazy, as below
+
+    missing = [name for name in CASE_VARIABLES if name not in ds]
+    if missing or "case" not in ds.coords or "lever" not in ds.coords:
+        what = ", ".join(missing) or "case ids"
+        return f"the fit records no {what} to compare them with"
+    if model is None:
+        from gvcdyn.model import load  # lazy: the compiler, only for a changed file
+
+        sha = ds.attrs.get("model_sha256")
+        model = load(recorded_file(ds.attrs["model_path"], sha, "model", repo, changed=True))
+    mapping, config = fit_mapping(ds), fit_config(ds)
+    mapped = apply_mapping(table.frame, mapping, model=model, strict=False, source=table.source)
+    ids = [str(case) for case in ds["case"].values]
+    found = _id_difference(ids, list(mapped.ids), mapped)
+    if found:
+        return found
+    levers = [str(lever) for lever in ds["lever"].values]
+    if list(mapped.levers) != levers:
+        return f"the mapped levers are {list(mapped.levers)}, the fit's {levers}"
+    base = model.parameter_matrix({})[0]
+    defaults = base[[model.parameter(lever).column for lever in levers]]
+    now = {
+        "lever_value": np.where(np.isnan(mapped.values), defaults, mapped.values),
+        "observed": observed_levels(mapped, config.outcomes, strict=False),
+        "horizon": mapped.horizon,
+    }
+    try:
+        now["weight"] = case_weights(mapped, config)
+    except CaseDataError as exc:
+        return f"a weight cannot be read ({exc})"
+    named = {
+        "lever_value": [(lever, _shown) for lever in levers],
+        "observed": [(o.column, partial(_level, o.levels)) for o in config.outcomes],
+        "weight": [("weight", _shown)],
+        "horizon": [("horizon", _shown)],
+    }
+    for i, case in enumerate(ids):
+        for name in CASE_VARIABLES:
+            fit_row = np.atleast_1d(ds[name].values[i])
+            now_row = np.atleast_1d(now[name][i])
+            for (label, show), was, is_ in zip(named[name], fit_row, now_row, strict=True):
+                if was == is_ or (np.isnan(float(was)) and np.isnan(float(is_))):
+                    continue
+                return f"case {case}: its {label} is {show(was)} in the fit, {show(is_)} now"
+    return None
+
+
+def _id_difference(fitted: list[str], now: list[str], mapped: CaseTable) -> str | None:
+    """The first difference between the fit's case ids and those mapped now, in words;
+    None when they are the same, in the same order (the folds of a cross-validation
+    follow the order)."""
+    if fitted == now:
+        return None
+    have = set(now)
+    gone = [case for case in fitted if case not in have]
+    if gone:
+        why = {x.case_id: f"{x.column}: {x.message}" for x in (*mapped.invalid, *mapped.excluded)}
+        reason = f" ({why[gone[0]]})" if gone[0] in why else ""
+        return f"case {gone[0]} of the fit is not mapped now{reason}"
+    known = set(fitted)
+    extra = [case for case in now if case not in known]
+    if extra:
+        return f"case {extra[0]} is mapped now but is not one of the fit's cases"
+    k = next(k for k, (a, b) in enumerate(zip(fitted, now, strict=True)) if a != b)
+    return f"the cases are in another order (case {k + 1} is {now[k]} now, {fitted[k]} in the fit)"
+
+
+def _level(levels: tuple[str, ...], index: object) -> str:
+    """An observed level index as the level it stands for ("blank": -1)."""
+    return repr(levels[int(index)]) if int(index) >= 0 else "blank"
+
+
+def _shown(value: object) -> str:
+    """A recorded value in words, every digit that tells it apart (repr of the float)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _checks_file(
@@ -273,11 +536,8 @@ def fit_problem(
         model = load(recorded_file(ds.attrs["model_path"], sha, "model", repo))
     current = model.ir.source_hash == ds.attrs["model_sha256"]
     if not current and not changed_model:
-        raise CalibrationConfigError(
-            f"the model {ds.attrs['model_path']} changed since the fit (SHA-256 differs); "
-            "refit, or restore the model the fit was made with"
-        )
-    table = fit_case_table(ds, cases, repo=repo, id_column=mapping.id_column)
+        raise CalibrationConfigError(_changed_model(ds, model))
+    table = fit_case_table(ds, cases, repo=repo, id_column=mapping.id_column, model=model)
     config = replace(config, cases=table.path, checks=_checks_file(ds, config, repo, checks))
     mapped = apply_mapping(table.frame, mapping, model=model, strict=strict, source=table.source)
     if strict and len(mapped) == 0:
@@ -288,3 +548,21 @@ def fit_problem(
 
         problem = CalibrationProblem(model, config, mapping, mapped, strict_outcomes=strict)
     return FitProblem(ds, config, mapping, model, table, mapped, problem, current)
+
+
+def _changed_model(ds: xr.Dataset, model: Model) -> str:
+    """The refusal of a model whose SHA-256 is not the fit's, naming the model loaded (the
+    one given, or ``repo``'s in place of a recorded one), the file to restore or replace,
+    beside the recorded path when it is another."""
+    recorded = str(ds.attrs.get("model_path", ""))
+    loaded = getattr(model, "path", None)
+    if loaded is not None and Path(loaded).resolve() == Path(recorded).resolve():
+        return (
+            f"the model {loaded} changed {_since(ds)} (SHA-256 differs); refit, or restore "
+            "the model the fit was made with"
+        )
+    name = "the model given" if loaded is None else f"the model {loaded}"
+    return (
+        f"{name} is not the one {fit_name(ds)} was made with ({recorded}; SHA-256 "
+        "differs); refit, or give the model the fit was made with"
+    )
