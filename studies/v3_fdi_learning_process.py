@@ -51,7 +51,6 @@ and splits the difference high minus low FDI Learning exactly through the equati
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import sys
@@ -372,17 +371,7 @@ def background(model, name: str, base: pd.DataFrame, setting, horizon: float) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("fit", type=Path)
-    parser.add_argument("--posterior", type=Path, help="the fit with its posterior draws")
-    parser.add_argument("--draws", type=int, default=200)
-    args = parser.parse_args(argv)
-    fit = trs.read_fit_or_exit(parser, args.fit, posterior=False)
-    post = None if args.posterior is None else trs.read_fit_or_exit(parser, args.posterior, True)
-    try:
-        horizon = trs.read_horizon(trs.CASES)
-    except (FileNotFoundError, ValueError) as exc:
-        parser.error(str(exc))
+    args, fit, post, horizon = trs.parse_inputs(argv, __doc__)
     from gvcdyn.model import load
 
     model = load(fm.V3)

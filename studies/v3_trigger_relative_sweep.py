@@ -258,8 +258,13 @@ def read_fit_or_exit(parser: argparse.ArgumentParser, path: Path, posterior: boo
     return fit
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_inputs(
+    argv: list[str] | None, doc: str
+) -> tuple[argparse.Namespace, xr.Dataset, xr.Dataset | None, float]:
+    """The command line this sweep and the studies built on it share (a fit, optionally
+    its posterior fit and the number of draws), with the fits read and the horizon H
+    taken from the case table; a missing or wrong file exits 2 naming it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("fit", type=Path)
     parser.add_argument("--posterior", type=Path, help="the fit with its posterior draws")
     parser.add_argument("--draws", type=int, default=200)
@@ -270,6 +275,11 @@ def main(argv: list[str] | None = None) -> None:
         horizon = read_horizon(CASES)
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
+    return args, fit, post, horizon
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, fit, post, horizon = parse_inputs(argv, __doc__)
     from gvcdyn.model import load
 
     model = load(fm.V3)
