@@ -117,7 +117,7 @@ def main() -> None:
     )
     report.title = TITLE
     try:  # a fit on a revised table is grouped by the revised codes (its case_revisions)
-        cases = fit_case_table(ds, ds.attrs["case_file"], revise=True).frame
+        cases = fit_case_table(ds, repo=REPO, own=True).frame
     except (CaseDataError, CalibrationConfigError) as exc:
         raise SystemExit(f"error: {exc}") from None
     cases = cases.set_index("id")
