@@ -191,7 +191,7 @@ def test_a_fit_made_elsewhere_reads_the_repositorys_files_of_its_sha(
 
 def test_the_problem_leaves_the_checks_out_when_asked(made: tuple[Path, Path]) -> None:
     """A study that runs no model does not need the config's reality checks, which may
-    be gone; predict reads them as before."""
+    be gone; fit_problem reads them by default."""
     fit_path, _ = made
     fit = xr.load_dataset(fit_path)
     fit.attrs["config_text"] = 'checks = "no_such.checks.toml"\n' + fit.attrs["config_text"]
@@ -199,6 +199,21 @@ def test_the_problem_leaves_the_checks_out_when_asked(made: tuple[Path, Path]) -
     assert rebuilt.config.checks is None and rebuilt.problem.checks is None
     with pytest.raises(GvcdynError, match=r"no_such\.checks\.toml"):
         fit_problem(fit)
+
+
+def test_predict_does_not_read_the_reality_checks(made: tuple[Path, Path], tmp_path: Path) -> None:
+    """predict judges no candidate by the config's reality checks, so it neither reads
+    nor needs their file (reading it was half of a predict call): a fit whose checks file
+    is gone predicts as one without checks."""
+    fit_path, folder = made
+    fit = xr.load_dataset(fit_path)
+    plain = predict(fit_path, folder / "toy_cases.csv").table
+    fit.attrs["config_text"] = 'checks = "no_such.checks.toml"\n' + fit.attrs["config_text"]
+    gone = tmp_path / "fit_checks_gone.nc"
+    fit.to_netcdf(gone)
+    with pytest.raises(GvcdynError, match=r"no_such\.checks\.toml"):
+        fit_problem(gone)
+    pd.testing.assert_frame_equal(predict(gone, folder / "toy_cases.csv").table, plain)
 
 
 def test_a_fit_made_elsewhere_reads_the_repositorys_checks_file_of_its_sha(

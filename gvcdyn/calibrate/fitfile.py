@@ -525,7 +525,8 @@ def fit_problem(
     runs no model). ``strict``: a case the mapping cannot map is an error (False: it is
     listed in ``cases.invalid`` and the rest kept, and a case without an outcome is
     allowed, as for new cases to predict). ``checks``: False leaves the config's reality
-    checks out of the problem, for a caller that runs no model."""
+    checks out of the problem, for a caller that judges no candidate by them (``predict``,
+    a study that runs no model)."""
     ds = fit if isinstance(fit, xr.Dataset) else read_fit(fit)
     config = fit_config(ds)
     mapping = fit_mapping(ds)

@@ -70,7 +70,9 @@ def predict(
             "candidate's runs failed; written by a gvcdyn that did not refuse it)",
             hint="run 'gvcdyn calibrate' again: it now says which checks cannot hold",
         )
-    rebuilt = fit_problem(ds, cases_path, model=model, strict=False)
+    # checks=False: no candidate is judged here, so the config's reality checks (their
+    # file found and parsed, a runner built: half of a predict call) are not read
+    rebuilt = fit_problem(ds, cases_path, model=model, strict=False, checks=False)
     config, frame, cases = rebuilt.config, rebuilt.table.frame, rebuilt.cases
     problems = list(cases.invalid) + list(cases.excluded)
     names = [str(n) for n in ds["parameter"].values]
