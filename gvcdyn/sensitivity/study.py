@@ -26,7 +26,7 @@ from gvcdyn.errors import GvcdynError, SensitivityDesignError
 from gvcdyn.evaluator import Evaluator
 from gvcdyn.execute import Execution, Executor, refuse_unfinished_job
 from gvcdyn.io.scenario_files import read_scenario
-from gvcdyn.model import Model, load
+from gvcdyn.model import Model
 from gvcdyn.outcomes import Outcome
 from gvcdyn.progress import Progress, silent
 from gvcdyn.sensitivity import dataset as _dataset
@@ -526,11 +526,11 @@ def analyse(
         raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
     check_bootstrap(num_resamples, conf_level)  # before the model is read and run
     if isinstance(model, str | Path):
-        from gvcdyn.bundled import resolve_model  # lazy: gvcdyn.bundled reads package data
+        from gvcdyn.bundled.loading import load  # lazy: gvcdyn.bundled reads package data
 
-        model = load(resolve_model(model))
+        model = load(model)  # a path, or a shipped model's name, as gvcdyn.load takes
     if scenario is not None and model.path is not None:
-        from gvcdyn.bundled import resolve_scenario  # lazy: as resolve_model above
+        from gvcdyn.bundled import resolve_scenario  # lazy: as load above
 
         scenario = resolve_scenario(scenario, model.path)
     base, label = base_of(model, scenario, fit)
