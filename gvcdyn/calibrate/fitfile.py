@@ -280,17 +280,24 @@ def _revised(
     ds: xr.Dataset, frame: pd.DataFrame, path: Path, repo: Path | None, id_column: str
 ) -> FitCaseTable:
     """``frame`` (read from ``path``) with the fit's revisions applied, if it has any."""
-    attrs = dict(ds.attrs)
     source = f"case file {path}"
-    if not attrs.get("case_revisions"):
+    if not ds.attrs.get("case_revisions"):
         return FitCaseTable(frame, path, "", source)
+    revisions, named = _revisions(ds, repo)
+    frame = apply_revisions(frame, revisions, id_column=id_column, source=named)
+    return FitCaseTable(frame, path, named, f"{source} with the revisions of {named}")
+
+
+def _revisions(ds: xr.Dataset, repo: Path | None) -> tuple[pd.DataFrame, str]:
+    """The fit's revisions and the file that holds them: its recorded text, else the
+    file it recorded by path only, found as the case file is (:func:`recorded_file`)
+    and refused when it changed (``revisions.fit_revisions``)."""
+    attrs = dict(ds.attrs)
     if not attrs.get("case_revisions_text"):
         sha = attrs.get("case_revisions_sha256")
         where = recorded_file(attrs["case_revisions"], sha, "case revisions file", repo)
         attrs["case_revisions"] = str(where)
-    revisions, named = fit_revisions(attrs), attrs["case_revisions"]
-    frame = apply_revisions(frame, revisions, id_column=id_column, source=named)
-    return FitCaseTable(frame, path, named, f"{source} with the revisions of {named}")
+    return fit_revisions(attrs), attrs["case_revisions"]
 
 
 def _since(ds: xr.Dataset) -> str:
@@ -352,12 +359,7 @@ def _new_cases(
     if not ds.attrs.get("case_revisions") or "case" not in ds.coords:
         return plain
     try:
-        attrs = dict(ds.attrs)
-        if not attrs.get("case_revisions_text"):
-            sha = attrs.get("case_revisions_sha256")
-            where = recorded_file(attrs["case_revisions"], sha, "case revisions file", repo)
-            attrs["case_revisions"] = str(where)
-        revised = set(fit_revisions(attrs)["id"])
+        revised = set(_revisions(ds, repo)[0]["id"])
     except (CalibrationConfigError, CaseDataError):  # the note only: new cases need none
         return plain
     fitted = {str(case) for case in ds["case"].values}
