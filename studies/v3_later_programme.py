@@ -363,7 +363,12 @@ def main() -> None:
     if args.before and not args.compare:
         parser.error("--before needs --compare")
     if args.compare:
-        compare(*args.compare, before=args.before)
+        from gvcdyn.errors import CalibrationConfigError
+
+        try:  # a fit missing or not a fit: exit 2 naming it, as the sweep's read_fit_or_exit
+            compare(*args.compare, before=args.before)
+        except CalibrationConfigError as exc:
+            parser.error(str(exc))
         return
     with tempfile.TemporaryDirectory() as tmp:
         earlier = args.against or without_later_programme(Path(tmp))

@@ -434,3 +434,12 @@ def test_before_needs_compare(monkeypatch, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         lp.main()
     assert exit_.value.code == 2 and "--before needs --compare" in capsys.readouterr().err
+
+
+def test_compare_names_a_fit_it_cannot_read(monkeypatch, capsys, tmp_path) -> None:
+    """--compare on a missing fit file exits 2 naming it (it ended in a traceback)."""
+    gone = tmp_path / "gone.nc"
+    monkeypatch.setattr(sys, "argv", ["v3_later_programme.py", "--compare", str(gone), str(gone)])
+    with pytest.raises(SystemExit) as exit_:
+        lp.main()
+    assert exit_.value.code == 2 and str(gone) in capsys.readouterr().err
