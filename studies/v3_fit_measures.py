@@ -369,12 +369,15 @@ def face_subsets(frame: pd.DataFrame, cases: pd.DataFrame | None = None) -> dict
     }
 
 
-def lhs_levers(model: object, n: int, seed: int) -> pd.DataFrame:
-    """``n`` Latin-hypercube settings of lever_sweeps.LEVERS over their documented ranges."""
-    unit = qmc.LatinHypercube(d=len(ls.LEVERS), seed=seed).random(n)
-    lo = np.array([model.parameter(p).minimum for p in ls.LEVERS])
-    hi = np.array([model.parameter(p).maximum for p in ls.LEVERS])
-    return pd.DataFrame(lo + unit * (hi - lo), columns=list(ls.LEVERS))
+def lhs_levers(
+    model: object, n: int, seed: int, levers: tuple[str, ...] = ls.LEVERS
+) -> pd.DataFrame:
+    """``n`` Latin-hypercube settings of ``levers`` (lever_sweeps.LEVERS) over their
+    documented ranges."""
+    unit = qmc.LatinHypercube(d=len(levers), seed=seed).random(n)
+    lo = np.array([model.parameter(p).minimum for p in levers])
+    hi = np.array([model.parameter(p).maximum for p in levers])
+    return pd.DataFrame(lo + unit * (hi - lo), columns=list(levers))
 
 
 def sweeps(model: object, fit_values: dict[str, float], setting: tuple[str, float | None]) -> None:

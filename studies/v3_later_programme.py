@@ -12,9 +12,10 @@ now carries a later programme (``Later Programme Size``, ``Later Programme Year`
 later programme is the state-led start again at its own year, through every channel the
 state programme has. With ``Later Programme Size`` 0 the second term is exactly 0 and
 ``MAX(x, 0)`` is ``x`` for ``x >= 0``, so every run is the earlier v3's bit for bit:
-``check_neutral`` compares every saved variable with v3 whose state programme is the
-start's alone (``earlier_text``), or with any other .mdl given (``--against``, e.g. the
-committed v3 before this step). The sourced programmes are the case table's columns
+``check_neutral`` (v3_later_shock's, shared by the two studies) compares every saved
+variable, the later levers drawn too, with v3 whose state programme is the start's alone
+(``earlier_text``), or with any other .mdl given (``--against``, e.g. the committed v3
+before this step). The sourced programmes are the case table's columns
 ``later_programme`` and ``later_programme_year`` (calibration/sources/later_programmes.csv),
 which calibration/case_levers_v3_programme.toml maps and config_v3_programme.toml fits.
 
@@ -35,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.stats import qmc
 
 REPO = Path(__file__).resolve().parents[1]
 V3 = REPO / "models" / "gvc_upgrading_v3.mdl"
@@ -44,7 +44,7 @@ MAPPING = REPO / "calibration" / "case_levers_v3_programme.toml"
 sys.path.insert(0, str(REPO / "studies"))
 import lever_sweeps as ls  # noqa: E402  (sibling script: the 18 levers)
 from v3_face_validity_residuals import replace_equation  # noqa: E402
-from v3_later_shock import range_rows, write_v3_copy  # noqa: E402
+from v3_later_shock import METHODS, check_neutral, range_rows, write_v3_copy  # noqa: E402
 
 #: The state programme before the later programme: the state-led start's alone.
 EARLIER_STATE_PROGRAMME = "State Led Start*trigger onset"
@@ -54,7 +54,7 @@ LATER_TERM = "Later Programme Size*later programme onset)"
 #: (``Later Programme Size`` stays 0: that is the setting claimed neutral).
 LATER_LEVERS = ("Later Shock Size", "Later Shock Year", "Entrant Entry Year",
                 "Later Programme Year")  # fmt: skip
-METHODS = ("rk23", "euler")
+NEUTRAL_LEVERS = (*ls.LEVERS, *LATER_LEVERS)
 
 #: The basis of the two levers' documented ranges, as v3_later_shock.LATER_BASIS gives the
 #: later shock's (rows of models/gvc_upgrading_v3.md's range table).
@@ -88,43 +88,11 @@ def without_later_programme(folder: Path) -> Path:
 
 
 def neutral_design(model: object, n: int, seed: int) -> pd.DataFrame:
-    """``n`` Latin-hypercube settings of the 18 levers and LATER_LEVERS over their
-    documented ranges, with ``Later Programme Size`` at its default 0."""
-    names = (*ls.LEVERS, *LATER_LEVERS)
-    unit = qmc.LatinHypercube(d=len(names), seed=seed).random(n)
-    lo = np.array([model.parameter(p).minimum for p in names])
-    hi = np.array([model.parameter(p).maximum for p in names])
-    return pd.DataFrame(lo + unit * (hi - lo), columns=list(names))
+    """``n`` Latin-hypercube settings of NEUTRAL_LEVERS over their documented ranges, with
+    ``Later Programme Size`` at its default 0."""
+    from v3_fit_measures import lhs_levers  # lazy, as v3_later_shock.check_neutral's
 
-
-def differing(
-    earlier: object, current: object, table: pd.DataFrame, method: str
-) -> tuple[int, list[str]]:
-    """How many variables ``earlier`` saves, and those whose values (every run, every
-    year) are not bitwise equal in ``current``, run on ``table`` with ``method``;
-    ``earlier`` is given the columns it has (a v3 before this step has no programme levers)."""
-    known = [c for c in table.columns if c in {p.name for p in earlier.parameters}]
-    a = earlier.run(table[known], method=method, saveper=1.0)
-    b = current.run(table, method=method, saveper=1.0)
-    names = [*a.data_vars]
-    return len(names), [n for n in names if not np.array_equal(a[n].values, b[n].values)]
-
-
-def check_neutral(earlier: Path, n: int = 50, seed: int = 3) -> int:
-    """Exit unless at ``Later Programme Size`` 0 v3's runs equal those of ``earlier``
-    bit for bit, every variable ``earlier`` saves, at rk23 (v3's setting) and Euler, over
-    ``n`` settings; return the number of variables compared."""
-    import gvcdyn
-
-    base, current = gvcdyn.load(earlier), gvcdyn.load(V3)
-    table = neutral_design(current, n, seed)
-    for method in METHODS:
-        compared, bad = differing(base, current, table, method)
-        if bad:
-            raise SystemExit(f"not neutral at {method}: {', '.join(bad[:5])}")
-    print(f"neutral against {earlier.name}: {n} lever settings x {' and '.join(METHODS)}, "
-          f"{compared} saved variables, bitwise equal")  # fmt: skip
-    return compared
+    return lhs_levers(model, n, seed, NEUTRAL_LEVERS)
 
 
 def programme_example() -> pd.DataFrame:
@@ -372,7 +340,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         earlier = args.against or without_later_programme(Path(tmp))
-        check_neutral(earlier, n=args.runs)
+        compared = check_neutral(earlier, n=args.runs, levers=NEUTRAL_LEVERS)
+    print(f"neutral against {earlier.name}: {args.runs} lever settings x "
+          f"{' and '.join(METHODS)}, {compared} saved variables, bitwise equal")  # fmt: skip
     frame = programme_example()
     print(frame.iloc[[5, 10, 15, 16, 20, 25, 30, 40]].round(4).to_string())
     header = pd.read_csv(CASES, nrows=0).columns

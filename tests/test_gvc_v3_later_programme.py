@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 CALIBRATION = REPO / "calibration"
 sys.path.insert(0, str(REPO / "studies"))
 import v3_later_programme as lp  # noqa: E402  (a study script, not a package)
+import v3_later_shock as later_shock  # noqa: E402  (the neutrality checker both share)
 
 PROGRAMME = {"Buyer Led Start": 0.8, "Shock Year": 5.0, "Later Programme Year": 15.0}
 
@@ -52,7 +53,7 @@ def test_at_size_0_v3_is_its_earlier_self_bit_for_bit(models, method) -> None:
     years = table["Later Programme Year"]
     assert years.min() < 5.0 and years.max() > 35.0  # onsets inside the run: size 0 alone
     assert "Later Programme Size" not in table  # at its default 0: keeps it neutral
-    compared, bad = lp.differing(earlier, current, table, method)
+    compared, bad = later_shock.differing(earlier, current, table, method)
     assert compared > 150 and bad == []
 
 
@@ -66,7 +67,7 @@ def test_the_neutrality_comparison_sees_a_programme(models) -> None:
     a = earlier.run(earlier_table, saveper=1.0, variables=["state programme"])
     b = current.run(table, saveper=1.0, variables=["state programme"])
     assert not np.array_equal(a["state programme"].values, b["state programme"].values)
-    _, bad = lp.differing(earlier, current, table, "euler")
+    _, bad = later_shock.differing(earlier, current, table, "euler")
     assert {"state programme", "Functional Search", "Functional Upgrading"} <= set(bad)
 
 

@@ -118,3 +118,19 @@ def test_the_later_shocks_cv_config_differs_only_in_the_cross_validation() -> No
     assert (cv.cv_repeats, cv.cv_loo) == (3, True)
     strip = {"path": None, "text": "", "cv_repeats": 1, "cv_loo": False}
     assert dataclasses.replace(cv, **strip) == dataclasses.replace(later, **strip)
+
+
+def test_the_shared_neutrality_checker_holds_at_size_0_and_sees_a_drawn_later_shock(
+    tmp_path: Path,
+) -> None:
+    """``check_neutral``, the one checker of this study and v3_later_programme.py: with the
+    later shock's size at its default 0 the three outcomes are equal (it returns how many
+    it compared); with the size drawn too (another neutral condition: none) it exits
+    naming the method and the outcomes that moved, so the bitwise claim can fail."""
+    import lever_sweeps
+
+    earlier = ls.without_later_shock(tmp_path)
+    assert ls.check_neutral(earlier, n=4, variables=ls.NEUTRAL_OUTCOMES) == 3
+    drawn = (*lever_sweeps.LEVERS, "Later Shock Size", "Later Shock Year")
+    with pytest.raises(SystemExit, match="not neutral at rk23: Functional Upgrading"):
+        ls.check_neutral(earlier, n=4, levers=drawn, variables=ls.NEUTRAL_OUTCOMES)
