@@ -210,8 +210,8 @@ def report(fit_path: Path, fit: xr.Dataset) -> dict[str, object]:
     return them."""
     values = fm.estimates(fit, fm.fit_config(fit))
     setting = fm.fit_setting(fit_path)
-    cases, mapping = fm.fit_cases(fit), fm.fit_mapping(fit)
     model = gvcdyn.load(fm.V3)
+    cases, mapping = fm.fit_cases(fit, model), fm.fit_mapping(fit)
     also = (*GOVERNANCE, *RACE)
     table, space, X0 = fm.case_design(model, values, cases, mapping, also=also)
     levers = list(table.levers)

@@ -66,8 +66,8 @@ def run_paths(fit_path: Path, model_path: Path) -> tuple[xr.Dataset, pd.DataFram
     with xr.open_dataset(fit_path) as ds:
         fit = ds.load()
     values = {str(k): float(v) for k, v in fit["estimate"].to_series().items()}
-    cases = fm.fit_cases(fit)
     model = gvcdyn.load(model_path)
+    cases = fm.fit_cases(fit, model)
     table = apply_mapping(cases, fm.fit_mapping(fit), model=model)
     rows = []
     for i in range(len(table.ids)):

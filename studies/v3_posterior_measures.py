@@ -174,7 +174,7 @@ def main() -> None:
     step = "the model's own" if setting[1] is None else f"{setting[1]:g}"
     print(f"runs at the fit's integration: {setting[0]}, time step {step}")
     model = gvcdyn.load(fm.V3)
-    face_over_draws(model, draws, setting, fm.fit_cases(fit), fm.fit_mapping(fit))
+    face_over_draws(model, draws, setting, fm.fit_cases(fit, model), fm.fit_mapping(fit))
     sweeps_over_draws(model, draws, setting)
 
 

@@ -311,12 +311,11 @@ def test_a_case_file_whose_values_changed_is_refused_naming_the_case_and_value(
     assert "restore the file the fit was made on, or refit" in message
 
 
-def test_the_studies_read_the_repositorys_table_under_the_same_check(
-    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Rule 1 in studies/v3_fit_measures.fit_cases: the repository's table is taken with
-    a note when only its bytes changed, and refused naming the case when a value the fit
-    read changed (it was taken with no check)."""
+def _studies_table(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, xr.Dataset, Path]:
+    """studies/v3_fit_measures (as ``fm``) reading a repository whose case table is the
+    fit's with a column added, the fit, and that table."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
@@ -328,7 +327,16 @@ def test_the_studies_read_the_repositorys_table_under_the_same_check(
     table = _gain_a_column(folder / "toy_cases.csv", repo / "calibration" / "gvc_cases.csv")
     monkeypatch.setattr(fm, "REPO", repo)
     monkeypatch.setattr(fm.fv, "CASES", table)
-    fit = xr.load_dataset(fit_path)
+    return fm, xr.load_dataset(fit_path), table
+
+
+def test_the_studies_read_the_repositorys_table_under_the_same_check(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule 1 in studies/v3_fit_measures.fit_cases: the repository's table is taken with
+    a note when only its bytes changed, and refused naming the case when a value the fit
+    read changed (it was taken with no check)."""
+    fm, fit, table = _studies_table(made, monkeypatch)
     frame = fm.fit_cases(fit)
     assert frame.set_index("id").loc["TOY_00", "support"] == "high"
     assert f"case file {table} changed since the fit" in capsys.readouterr().err
@@ -336,6 +344,37 @@ def test_the_studies_read_the_repositorys_table_under_the_same_check(
     with pytest.raises(CalibrationConfigError, match="case TOY_03: its Shock Year") as error:
         fm.fit_cases(fit)
     assert str(table) in str(error.value)
+
+
+def test_the_studies_check_a_changed_table_with_their_model_only_when_it_is_the_fits(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """studies/v3_fit_measures.fit_cases given the study's model: on a changed table its
+    check reads that model when its SHA-256 is the fit's (the fit's recorded model is not
+    loaded a second time), and loads the recorded one for any other model; the table and
+    the note are the same either way."""
+    import gvcdyn.model
+
+    fm, fit, _ = _studies_table(made, monkeypatch)
+    folder = made[1]
+    same = load(folder / "toy_upgrading.mdl")
+    other_path = folder / "other.mdl"
+    other_path.write_text((folder / "toy_upgrading.mdl").read_text() + "\n")
+    other = load(other_path)
+    assert other.ir.source_hash != fit.attrs["model_sha256"] == same.ir.source_hash
+    loaded: list[Path] = []
+    real = gvcdyn.model.load
+    monkeypatch.setattr(
+        gvcdyn.model, "load", lambda path, *a, **k: loaded.append(Path(path)) or real(path, *a, **k)
+    )
+    frames = {}
+    for name, model in (("none", None), ("same", same), ("other", other)):
+        loaded.clear()
+        frames[name] = fm.fit_cases(fit, model)
+        assert loaded == ([] if name == "same" else [folder / "toy_upgrading.mdl"]), name
+        assert "every value the fit read is the same" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(frames["same"], frames["none"])
+    pd.testing.assert_frame_equal(frames["other"], frames["none"])
 
 
 def test_predict_revises_the_fits_own_table_whatever_its_bytes(
