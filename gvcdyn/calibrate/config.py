@@ -78,6 +78,10 @@ repeats = 2
 loo = true
 seed = 11
 outcomes = ["outcome_class", "functional_upg"]
+# model_start = true            # one more start per fold refit: the model's own values of
+#                               # the estimated constants (default false: the centre of the
+#                               # bounds and one Latin-hypercube point), for reality checks
+#                               # that hold at the model's values but not at the centre
 # optional: a sparse ordered logit on a few coded covariates, a baseline beside the
 # class frequencies and the context logit (an indicator, or a count over columns)
 [[crossval.sparse]]
@@ -212,6 +216,8 @@ class CalibrationConfig:
     cv_repeats: int = 2
     cv_loo: bool = True
     cv_seed: int = 11
+    # the fold refits also start from the model's values of the estimated constants
+    cv_model_start: bool = False
     cv_outcomes: tuple[str, ...] = ()
     cv_sparse: tuple[SparseCovariate, ...] = ()
     posterior: PosteriorSettings | None = None
@@ -409,7 +415,10 @@ def parse_config(
     _check_keys(unc, {"profile_points", "bootstrap", "bootstrap_starts", "seed"}, wu)
     cv = _table(doc, "crossval", where)
     wc = where + " [crossval]"
-    _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes", "sparse"}, wc)
+    _check_keys(cv, {"folds", "repeats", "loo", "seed", "outcomes", "sparse", "model_start"}, wc)
+    model_start = cv.get("model_start", False)
+    if not isinstance(model_start, bool):
+        raise CalibrationConfigError(f"{wc}: model_start must be true or false")
     cv_outcomes = tuple(str(c) for c in cv.get("outcomes", columns))
     unknown = [c for c in cv_outcomes if c not in columns]
     if unknown:
@@ -447,6 +456,7 @@ def parse_config(
         cv_repeats=_int(cv, "repeats", 2, wc, 1),
         cv_loo=bool(cv.get("loo", True)),
         cv_seed=_int(cv, "seed", 11, wc),
+        cv_model_start=model_start,
         cv_outcomes=cv_outcomes,
         cv_sparse=_sparse(cv.get("sparse", []), wc),
         posterior=posterior,

@@ -2,7 +2,9 @@
 
 Everything is refitted inside each fold from the training cases alone: the model's
 parameters (batched local search from fixed, data-independent starting points: the
-centre of the bounds and a seeded Latin-hypercube point), its cutpoints, and both baselines:
+centre of the bounds and a seeded Latin-hypercube point, and with ``[crossval]
+model_start = true`` the model's own values of the estimated constants), its cutpoints,
+and both baselines:
 
 - ``frequencies``: the training cases' level shares (weighted, with the same small
   pseudo-count as the cutpoints);
@@ -61,6 +63,8 @@ __all__ = [
     "cv_subsets",
     "draw_plans",
     "draw_starts",
+    "fold_starts",
+    "model_start",
     "replay_plans",
     "scores",
     "stratified_folds",
@@ -69,7 +73,8 @@ __all__ = [
 PREDICTORS = ("model", "frequencies", "context")  # and "sparse" when configured
 METRICS = ("log_loss", "rps", "accuracy")
 RIDGE = 1.0
-N_STARTS = 2  # per fold: the centre of the bounds + 1 Latin-hypercube point
+N_STARTS = 2  # per fold: the centre of the bounds + 1 Latin-hypercube point (drawn)
+# (+ the model's values with [crossval] model_start = true: fold_starts)
 # the fold searches start far from any optimum: first moves of a quarter of each range
 CV_STEP = 0.25
 CV_MIN_STEP = 0.01
@@ -151,7 +156,9 @@ def crossvalidate(
     progress: Progress = silent,
 ) -> CrossValidation:
     """Every scheme on every subset; the folds run as tasks through ``execution`` (in this
-    process when None), checkpointed per subset (``<output>.cv-<subset>.job/``).
+    process when None), checkpointed per subset (``<output>.cv-<subset>.job/``). The
+    fold refits start from ``fold_starts``; with ``[crossval] model_start = true`` a model
+    value outside its bounds is refused (``CalibrationConfigError``) before any fold runs.
 
     Raises ``CalibrationInfeasibleError`` (stage "crossval") when a fold's refit found
     no parameter set inside the support (its starts outside the reality checks' support
@@ -167,6 +174,8 @@ def crossvalidate(
     score, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     dlow, dhigh = np.full(shape, np.nan), np.full(shape, np.nan)
     loo_prob = None
+    if cfg.cv_model_start:
+        model_start(problem)  # a config error before the first subset's folds
     rng = np.random.default_rng(cfg.cv_seed)
     for a, (subset, members) in enumerate(subsets.items()):
         plans = draw_plans(problem, members, rng)  # per scheme: list of test-index arrays
@@ -262,6 +271,39 @@ def draw_starts(problem: CalibrationProblem, rng: np.random.Generator) -> np.nda
     (data-independent, and shared by every fold of a subset)."""
     k = problem.k
     return np.vstack([np.full((1, k), 0.5), qmc.LatinHypercube(d=k, seed=rng).random(N_STARTS - 1)])
+
+
+def model_start(problem: CalibrationProblem) -> np.ndarray:
+    """``(k,)`` the model's own values of the estimated constants (the .mdl's: fixed
+    before any fit, data-independent), the extra fold-refit start of ``[crossval]
+    model_start = true``. Raises ``CalibrationConfigError`` naming the first constant
+    whose value lies outside its ``[estimate]`` bounds (or is not a number): a start
+    there would be clipped to another point, not the model's."""
+    values = np.array([problem.model.parameter(n).default for n in problem.names], dtype=float)
+    lo, hi = problem.bounds[:, 0], problem.bounds[:, 1]
+    outside = np.flatnonzero(~((values >= lo) & (values <= hi)))
+    if len(outside):
+        j = outside[0]
+        cfg = problem.config
+        where = f"calibration config {cfg.path}" if cfg.path else "calibration config"
+        raise CalibrationConfigError(
+            f"{where}: [crossval] model_start = true starts the fold refits from the "
+            f"model's values, but '{problem.names[j]}' = {values[j]:g} in the model lies "
+            f"outside its [estimate] bounds [{lo[j]:g}, {hi[j]:g}]; widen the bounds to "
+            "hold it, or set model_start = false"
+        )
+    return values
+
+
+def fold_starts(problem: CalibrationProblem, rng: np.random.Generator) -> np.ndarray:
+    """``(n, k)`` the fold refits' starting points in parameter units: ``draw_starts``
+    (the centre of the bounds and the Latin-hypercube points, drawn from ``rng``) and,
+    with ``[crossval] model_start = true``, the model's values (``model_start``) last,
+    drawing nothing: the draws from ``rng`` and the first rows are the same either way."""
+    starts = problem.from_unit(draw_starts(problem, rng))
+    if problem.config.cv_model_start:
+        starts = np.vstack([starts, model_start(problem)[None, :]])
+    return starts
 
 
 def replay_plans(
@@ -384,7 +426,8 @@ def _fold_predictions(
 ) -> list[dict]:
     """Refit the model and both baselines on each fold's training cases; predict its tests.
 
-    One task per fold; the starting points are drawn here, from ``rng``, once for all.
+    One task per fold; the starting points are drawn here, from ``rng``, once for all
+    (``fold_starts``).
     """
     n_cases = len(problem.cases)
     base_w = problem.weights
@@ -394,7 +437,7 @@ def _fold_predictions(
         weights = np.zeros(n_cases)
         weights[train] = base_w[train]
         folds.append({"weights": weights, "test": np.sort(np.asarray(test, dtype=np.int64))})
-    fold_fit = FoldFit(problem, problem.from_unit(draw_starts(problem, rng)), outcome_idx)
+    fold_fit = FoldFit(problem, fold_starts(problem, rng), outcome_idx)
     results = run_tasks(
         fold_fit,
         folds,
@@ -412,16 +455,32 @@ def _fold_predictions(
             fold_fit.starts,
             step=f"cross-validation: the refit of {len(failed)} of {len(folds)} folds",
             weights=folds[failed[0]]["weights"],
-            missed="the fold refits start from the centre of the bounds and one "
-            "Latin-hypercube point (data-independent) and cannot leave a start outside the "
-            "reality checks' support: narrow the [estimate] bounds so that their centre holds "
-            "every check, or cross-validate without checks",
+            missed=_cv_missed(problem.config.cv_model_start),
             stage="crossval",
         )
     return [
         _by_case_order(r["predictions"], fold["test"], test)
         for r, fold, test in zip(results, folds, tests, strict=True)
     ]
+
+
+def _cv_missed(model_start: bool) -> str:
+    """What the error of fold refits that found nothing advises (``no_fit``'s ``missed``),
+    with or without ``[crossval] model_start``."""
+    if model_start:
+        return (
+            "the fold refits start from the centre of the bounds, one Latin-hypercube point "
+            "and the model's values ([crossval] model_start = true; data-independent) and "
+            "cannot leave a start outside the reality checks' support: narrow the [estimate] "
+            "bounds so that their centre holds every check, or cross-validate without checks"
+        )
+    return (
+        "the fold refits start from the centre of the bounds and one Latin-hypercube point "
+        "(data-independent) and cannot leave a start outside the reality checks' support: "
+        "narrow the [estimate] bounds so that their centre holds every check, set "
+        "model_start = true in [crossval] to start them also from the model's own values "
+        "(where those hold every check), or cross-validate without checks"
+    )
 
 
 def _by_case_order(predictions: dict, computed: np.ndarray, wanted: np.ndarray) -> dict:

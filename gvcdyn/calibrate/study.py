@@ -128,6 +128,10 @@ def _steps(
 
     with step("loading the model and the cases"):
         problem = CalibrationProblem.from_config(config, model=model)
+        if crossval and config.cv_model_start:  # its config error before the fit, not after
+            from gvcdyn.calibrate.crossval import model_start
+
+            model_start(problem)
     with step("fitting (differential evolution, multi-start)"):
         result = fit(problem, progress=progress, execution=execution)
     theta, objective = result.theta, result.objective
@@ -434,6 +438,10 @@ def fit_dataset(
     }
     if posterior is not None:
         attrs.update(fit_attributes(posterior))
+    if cv is not None and cfg.cv_model_start:
+        # the folds also refit from the model's values ([crossval] model_start = true);
+        # written only then, so a fit without the option keeps its attributes
+        attrs["cv_model_start"] = 1
     if problem.checks is not None:
         attrs["checks_file"] = str(cfg.checks)
         attrs["checks_sha256"] = file_sha256(cfg.checks)
