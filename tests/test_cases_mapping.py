@@ -159,6 +159,36 @@ def test_case_csv_problems(tmp_path):
         read_case_csv(path)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "id,support,x,support",  # the same name twice: pandas read the second as support.1
+        "id,support,x,support ",  # the same name once stripped: two columns 'support'
+        "id ,support,x,id",
+    ],
+)
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path, header):
+    """Which of two columns of one name holds the codes cannot be known: reading the first
+    (as pandas does, renaming the second) would fit or predict from the other one's
+    values without a word, so the table is refused naming the column and both places."""
+    path = tmp_path / "cases.csv"
+    path.write_text(f"{header}\nA,high,1,low\n")
+    name = header.split(",")[-1].strip()
+    with pytest.raises(CaseDataError, match=rf"cases.csv.*column '{name}' appears twice"):
+        read_case_csv(path)
+
+
+def test_blank_header_cells_stay_apart(tmp_path):
+    """Spreadsheet exports end rows with empty columns: several blank header cells are
+    not the same column named twice, and the named ones are read as before."""
+    path = tmp_path / "cases.csv"
+    path.write_text("id, support ,,\nA,high,,\n")
+    frame = read_case_csv(path)
+    assert list(frame.columns[:2]) == ["id", "support"]
+    assert frame["support"].tolist() == ["high"]
+    assert len(set(frame.columns)) == 4
+
+
 def test_missing_mapped_column_is_named(tmp_path, toy_model):
     path = tmp_path / "cases.csv"
     path.write_text("id,period_start,period_end,support\nA,1990,2000,high\n")

@@ -203,8 +203,12 @@ def read_text_table(path: Path, what: str, text: str | None = None) -> pd.DataFr
     if text is None and not path.is_file():
         raise CaseDataError(f"{what} {path} does not exist or is not a file")
     source = path if text is None else io.StringIO(text)
+    options = {"dtype": str, "keep_default_na": False, "skipinitialspace": True}
     try:
-        frame = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(source, **options)
+        # the header as written: pandas renames a repeated name (x, x.1), hiding it
+        head = path if text is None else io.StringIO(text)
+        header = pd.read_csv(head, header=None, nrows=1, **options).iloc[0].tolist()
     except UnicodeDecodeError as exc:
         raise CaseDataError(
             f"{what} {path} is not UTF-8 text ({exc.reason}): save it as UTF-8"
@@ -216,8 +220,33 @@ def read_text_table(path: Path, what: str, text: str | None = None) -> pd.DataFr
             f"{what} {path}: some rows have more cells than the header has columns; check "
             "the header line, and put a value with a comma in double quotes"
         )
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = _column_names(frame, header, what, path)
     return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _column_names(frame: pd.DataFrame, header: list[Any], what: str, path: Path) -> list[str]:
+    """The columns' names as the header writes them, stripped; a name given twice (also
+    once stripped: ``x`` and ``x ``) is refused: which column holds the codes cannot be
+    known, and reading one of them would use the other's values without a word. Blank
+    header cells (a spreadsheet's empty trailing columns) keep pandas' ``Unnamed: N``."""
+    if len(header) != len(frame.columns):  # cannot happen for a table pandas read
+        header = list(frame.columns)
+    names = [
+        str(raw).strip() or str(read).strip()
+        for raw, read in zip(header, frame.columns, strict=True)
+    ]
+    first: dict[str, int] = {}
+    for i, (raw, name) in enumerate(zip(header, names, strict=True)):
+        if not str(raw).strip():
+            continue
+        if name in first:
+            raise CaseDataError(
+                f"{what} {path}: column '{name}' appears twice in the header (columns "
+                f"{first[name] + 1} and {i + 1}); rename or delete one, as which of them "
+                "holds the values cannot be told"
+            )
+        first[name] = i
+    return names
 
 
 def read_case_csv(path: str | Path, id_column: str = "id") -> pd.DataFrame:
