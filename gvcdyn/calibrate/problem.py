@@ -174,7 +174,32 @@ class CalibrationProblem:
         cases = apply_mapping(frame, mapping, model=model, source=source)
         if len(cases) == 0:
             raise CaseDataError(f"case file {config.cases}: no case is left after the mapping")
-        return cls(model, config, mapping, cases)
+        problem = cls(model, config, mapping, cases)
+        problem._refuse_unobserved_outcomes()
+        return problem
+
+    def _refuse_unobserved_outcomes(self) -> None:
+        """Refuse a fit to nothing: an outcome that no case with a weight > 0 observes
+        adds nothing to the likelihood (every candidate scores alike on it; with every
+        outcome so, the objective is 0 and the "estimate" is the search's first best),
+        and its cutpoints would be the prior's alone."""
+        counted = (self.levels >= 0) & (self.weights[:, None] > 0)
+        for k, spec in enumerate(self.outcomes):
+            if counted[:, k].any():
+                continue
+            coded = int((self.levels[:, k] >= 0).sum())
+            why = (
+                f"is observed in none of the {len(self.cases)} cases (every '{spec.column}' "
+                "cell is blank)"
+                if coded == 0
+                else f"is observed only in {coded} case(s) of weight 0 ([weights] "
+                f"'{self.config.weight_column}'), none with a weight > 0"
+            )
+            raise CaseDataError(
+                f"case file {self.config.cases}: outcome '{spec.column}' {why}, so the fit "
+                "would learn nothing from it; code it in the cases, or remove its "
+                "[[outcome]] from the config"
+            )
 
     def _build_evaluator(self) -> None:
         model = self.model
