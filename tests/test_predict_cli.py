@@ -74,3 +74,15 @@ def test_a_case_file_with_only_a_header_is_refused(fit_and_cases, tmp_path):
     line = console.assert_one_line_error(result, str(empty), "no rows", "one row per case")
     assert "0 of 0" not in result.stdout + line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("given", ["missing.csv", "folder"])
+def test_a_case_file_that_is_missing_or_a_folder_is_one_line(fit_and_cases, tmp_path, given):
+    """The fit's SHA-256 comparison read the file before the case reader checked it: a
+    FileNotFoundError (IsADirectoryError) traceback from hashlib, exit 1."""
+    fit, _ = fit_and_cases
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "p.csv"
+    result = gvcdyn("predict", "--fit", fit, "--cases", tmp_path / given, "--out", out)
+    console.assert_one_line_error(result, str(tmp_path / given), "not a file")
+    assert not out.exists()

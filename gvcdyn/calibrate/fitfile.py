@@ -260,8 +260,8 @@ def fit_case_table(
         own = True
     else:
         path = Path(cases)
+    frame = read_case_csv(path, id_column)  # first: it refuses a missing file or a folder
     changed = bool(recorded) and file_sha256(path) != recorded
-    frame = read_case_csv(path, id_column)
     if own or revise is True or (revise is None and not changed):
         table = _revised(ds, frame, path, repo, id_column)
         if own and changed:
