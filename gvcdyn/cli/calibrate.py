@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 
 from gvcdyn.calibrate.config import EXAMPLE_CONFIG
-from gvcdyn.cli.common import check_output, err, exit_on_interrupt, out, status, writing
+from gvcdyn.cli.common import (
+    check_output,
+    err,
+    exit_on_interrupt,
+    out,
+    refuse_output_over_input,
+    status,
+    writing,
+)
 from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -210,8 +218,11 @@ def predict(
 
     # a clashing --out (the JSON's own name), or a CSV under another name, is refused
     # before the simulation
-    prediction_paths(out_path)
+    csv_out, json_out = prediction_paths(out_path)
     check_output(out_path, {".csv": "csv"}, what="predictions", example="predictions.csv")
+    refuse_output_over_input(
+        {"--out": csv_out, "the JSON beside --out,": json_out}, {"--cases": cases, "--fit": fit}
+    )
     with status("simulating the cases"):
         prediction = run_prediction(fit, cases, point=point)
     for problem in prediction.problems:

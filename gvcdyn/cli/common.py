@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -173,6 +173,33 @@ def check_output(path: Path, formats: dict[str, str], *, what: str, example: str
 
     check_format(path, formats, what=what, example=example)
     check_parents(path)
+
+
+def refuse_output_over_input(
+    outputs: dict[str, Path | None], inputs: dict[str, Path | Sequence[Path] | None]
+) -> None:
+    """Refuse, before any work, an output that is one of the files the command reads
+    (``-o fit.nc`` beside ``--fit fit.nc``, ``-o cases.csv`` beside ``--cases cases.csv``):
+    writing it would replace that input with the results, a calibration fit or a case
+    table lost without a word. ``outputs`` and ``inputs``: option -> path(s), or None."""
+    for out_option, out_path in outputs.items():
+        if out_path is None or not out_path.exists():
+            continue
+        for in_option, given in inputs.items():
+            paths = [given] if isinstance(given, Path) else list(given or [])
+            if any(_same_file(out_path, path) for path in paths):
+                raise OutputWriteError(
+                    f"{out_option} {out_path} is a file this command reads ({in_option}): "
+                    "writing there would replace it; give the output another name"
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one existing file (also through a link or ``..``)."""
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def model_path(name: Path) -> Path:

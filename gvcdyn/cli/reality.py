@@ -18,6 +18,7 @@ from gvcdyn.cli.common import (
     load,
     model_path,
     out,
+    refuse_output_over_input,
     status,
     writing,
 )
@@ -123,6 +124,9 @@ def reality_check(
     settings = dict(parse_set(text) for text in set_ or [])
     if out_path is not None and out_path.suffix not in (".nc", ".csv"):
         raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
+    refuse_output_over_input(
+        {"--out": out_path}, {"--params": params, "the checks": checks, "the model": model}
+    )
     if perturb < 0:
         raise RealityCheckError(f"--perturb {perturb:g}: give a fraction >= 0, e.g. 0.2")
     if posterior < 0:

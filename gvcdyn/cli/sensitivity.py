@@ -22,6 +22,7 @@ from gvcdyn.cli.common import (
     load,
     model_path,
     out,
+    refuse_output_over_input,
     scenario_paths,
     split_names,
     writing,
@@ -162,6 +163,10 @@ def sensitivity(
     model = model_path(model)
     if scenario is not None:
         (scenario,) = scenario_paths([scenario], model)
+    refuse_output_over_input(
+        {"--out": out_path, "--plot": plot_path},
+        {"--fit": fit, "--ranges": ranges, "--scenario": scenario, "the model": model},
+    )
     loaded = load(model)
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")

@@ -32,6 +32,7 @@ from gvcdyn.cli.common import (
     integration,
     model_path,
     out,
+    refuse_output_over_input,
     scenario_paths,
     split_names,
     writing,
@@ -210,6 +211,10 @@ def _what_if(
 ) -> None:
     """The shared body of ``run`` and ``demo``: check outputs, run, print, write."""
     _check_outputs(out_path, plot_path)  # before any heavy import: a mistake costs nothing
+    refuse_output_over_input(
+        {"--out": out_path, "--plot": plot_path},
+        {"--data": data, "--scenario": scenario_paths, "the model": model_path},
+    )
     if executing.resume and out_path is None:
         raise SpecSyntaxError("--resume continues a sweep saved with --out; give --out")
     from gvcdyn.backend.lever_names import refuse_unknown

@@ -1,0 +1,60 @@
+"""An output path that is one of the command's own input files is refused before any work.
+
+``gvcdyn sensitivity --fit fit.nc -o fit.nc`` wrote the indices over the calibration fit,
+``gvcdyn reality-check ... --params fit.nc -o fit.nc`` the check table over it,
+``gvcdyn predict --cases new.csv -o new.csv`` the predictions over the case table and
+``gvcdyn run --data ref.csv -o ref.csv`` the results over the data file, each with exit 0
+and the input gone. Now each is one line naming the output and the input it would
+replace (exit 2), and the input is left as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from console import assert_one_line_error, gvcdyn
+
+DATA = Path(__file__).parent / "data" / "calibration"
+MODEL = DATA / "toy_upgrading.mdl"
+
+
+def _input(tmp_path: Path, name: str) -> tuple[Path, bytes]:
+    path = tmp_path / name
+    path.write_bytes(b"an input file the command reads\n")
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "option"),
+    [
+        ("fit.nc", ["sensitivity", MODEL, "--vars", "Skill Index", "--fit", "{f}", "-o", "{f}"],
+         "--fit"),
+        ("fit.nc", ["reality-check", MODEL, DATA / "toy_levers.toml", "--params", "{f}",
+                    "-o", "{f}"], "--params"),
+        ("new.csv", ["predict", "--fit", DATA / "toy_config.toml", "--cases", "{f}",
+                     "-o", "{f}"], "--cases"),
+        ("fit.csv", ["predict", "--fit", "{f}", "--cases", DATA / "toy_cases.csv",
+                     "-o", "{f}"], "--fit"),
+        ("new.json", ["predict", "--fit", DATA / "toy_config.toml", "--cases", "{f}",
+                      "-o", "{d}/new.csv"], "--cases"),
+        ("ref.csv", ["run", MODEL, "--data", "{f}", "-o", "{f}"], "--data"),
+    ],
+)  # fmt: skip
+def test_an_output_over_an_input_is_refused(tmp_path, name, arguments, option) -> None:
+    path, before = _input(tmp_path, name)
+    given = [str(a).format(f=path, d=tmp_path) if isinstance(a, str) else a for a in arguments]
+    done = gvcdyn(*given, cwd=tmp_path)
+    assert_one_line_error(done, name, f"a file this command reads ({option})", "another name")
+    assert path.read_bytes() == before
+
+
+def test_run_over_its_data_file_wrote_the_results_there(tmp_path) -> None:
+    """The case that lost a file before: the toy model reads no data, so the run itself
+    succeeded and replaced ref.csv; written elsewhere, the same run works."""
+    path, before = _input(tmp_path, "ref.csv")
+    done = gvcdyn("run", MODEL, "--data", path, "-o", tmp_path / "ref.csv", cwd=tmp_path)
+    assert done.returncode == 2 and path.read_bytes() == before, done.stderr
+    done = gvcdyn("run", MODEL, "--data", path, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.csv").read_text().startswith("Time,")
