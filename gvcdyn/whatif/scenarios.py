@@ -237,7 +237,16 @@ def resolve_parameters(
     """
     given = [(source, key, value) for key, value in values.items()]
     resolved = resolve_levers(model, given, allow_out_of_range=allow_out_of_range)
-    return {param.name: column for param, column in resolved}
+    found: dict[str, np.ndarray] = {}
+    spelled: dict[str, str] = {}
+    for (_, key, _), (param, column) in zip(given, resolved, strict=True):
+        if param.name in found:  # two spellings of one name: the last would win silently
+            raise ParameterValueError(
+                f"{source}: parameter '{param.name}' is given twice (as "
+                f"'{spelled[param.name]}' and '{key}'); give it once"
+            )
+        found[param.name], spelled[param.name] = column, key
+    return found
 
 
 # --------------------------------------------------------------------------- batching
