@@ -128,6 +128,21 @@ def test_two_columns_setting_one_lever_differently_is_an_error(tmp_path, toy_mod
         apply_mapping(frame, read_mapping(path), model=toy_model)
 
 
+def test_one_value_setting_a_lever_twice_under_two_spellings_is_an_error(tmp_path, toy_model):
+    """``values.high = { "Support" = 0.9, "support" = 0.1 }``: TOML keeps both keys, and the
+    canonical mapping kept the last (every 'high' case ran at Support = 0.1, silently)."""
+    path = tmp_path / "m.toml"
+    path.write_text(
+        '[[map]]\ncolumn = "support"\nvalues.high = { "Support" = 0.9, "support" = 0.1 }\n'
+    )
+    frame = read_case_csv(write_csv(tmp_path, ["A,1990,2000,high,none,"]))
+    with pytest.raises(CaseMappingError, match=r"column 'support', values.high: lever 'Support'"):
+        apply_mapping(frame, read_mapping(path), model=toy_model)
+    path.write_text('[[map]]\ncolumn = "support"\nvalues.high = { "support" = 0.9 }\n')
+    table = apply_mapping(frame, read_mapping(path), model=toy_model)
+    assert table.levers == ("Support",) and table.values[0, 0] == 0.9
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -121,12 +121,23 @@ class CaseMapping:
             except KeyError as exc:
                 raise CaseMappingError(f"{where}, column '{column}': {exc}") from None
 
+        def levers(setting: dict[str, float], column: str, key: str) -> dict[str, float]:
+            found: dict[str, float] = {}
+            spelled: dict[str, str] = {}
+            for lever, value in setting.items():
+                canonical = name(lever, column)
+                if canonical in found:  # two spellings of one name: the last would win
+                    raise CaseMappingError(
+                        f"{where}, column '{column}', values.{key}: lever '{canonical}' is "
+                        f"set twice (as '{spelled[canonical]}' = {found[canonical]:g} and "
+                        f"'{lever}' = {value:g}); give it once"
+                    )
+                found[canonical], spelled[canonical] = value, lever
+            return found
+
         maps = []
         for m in self.maps:
-            values = {
-                key: {name(lv, m.column): v for lv, v in setting.items()}
-                for key, setting in m.values.items()
-            }
+            values = {key: levers(setting, m.column, key) for key, setting in m.values.items()}
             lever = name(m.lever, m.column) if m.lever else None
             maps.append(
                 ColumnMap(m.column, values, m.exclude, m.prefix, lever, m.offset, m.clip, m.missing)
