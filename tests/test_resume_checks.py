@@ -236,6 +236,10 @@ def test_cli_resume_recomputes_a_float32_copy_of_a_chunk(
     resumed = gvcdyn(*argv, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"{chunk.name} does not match its digest" in resumed.stderr
+    # one line as the commands print warnings, not Python's "checkpoint.py:534:
+    # UserWarning:" and the source line it was raised from
+    assert f"warning: {checkpoint_dir(out) / chunk.name} does not" in resumed.stderr
+    assert "UserWarning" not in resumed.stderr and "self._load(" not in resumed.stderr
     with xr.open_dataset(whole) as a, xr.open_dataset(out) as b:
         assert a["x"].values.tobytes() == b["x"].values.tobytes()
 

@@ -20,10 +20,13 @@ command's function: the CLI imports the library when a command runs, so ``--help
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import sys
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -152,7 +155,32 @@ def _without_flag_placeholders(command: Any) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``gvcdyn``): the one place errors become output."""
+    warnings.showwarning = _show_warning
     sys.exit(run_cli(argv))
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A warning gvcdyn raises, as the commands print theirs: one line ``warning: ...``,
+    not Python's ``path/to/gvcdyn/module.py:534: UserWarning:`` and the source line
+    (a resumed job's altered chunk said so from deep inside the checkpoint code).
+    Warnings of other libraries keep Python's form, which says where they come from."""
+    if not str(Path(filename).resolve()).startswith(_PACKAGE):
+        _python_showwarning(message, category, filename, lineno, file, line)
+        return
+    stream = sys.stderr if file is None else file
+    with contextlib.suppress(OSError):  # stderr gone (a closed pipe): as Python's own
+        print(f"warning: {_one_line(str(message))}", file=stream)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
