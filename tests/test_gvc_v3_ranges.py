@@ -101,11 +101,23 @@ def test_a_proposed_range_is_given_for_exactly_the_flagged_levers() -> None:
 
 def test_the_estimated_constants_table_uses_bounds_all_four_v3_configs_share() -> None:
     """The second table's bounds are config_v3.toml's, and the other v3 configs estimate
-    the same constants within the same bounds, so one table serves them all; the one
-    exception, config_v3_race.toml, adds a lever (the race's size) and nothing else."""
+    the same constants within the same bounds, so one table serves them all; the
+    exceptions add constants and nothing else: config_v3_race.toml the race's size,
+    config_v3_governance(_cv).toml the four governance strengths, each within its .mdl
+    range."""
     frame = vr.estimated_table(v3())
     bounds = {r.constant: (r.bound_low, r.bound_high) for r in frame.itertuples()}
-    extra = {"config_v3_race.toml": {"Scouting Intensity": (0.0, 1.0)}}
+    governance = {
+        "Buyer Blocking Strength": (0.0, 1.0),
+        "Base Experimentation Space": (0.0, 1.0),
+        "Buyer Rent Share": (0.0, 0.9),
+        "Buyer Gain Capture": (0.0, 1.0),
+    }
+    extra = {
+        "config_v3_race.toml": {"Scouting Intensity": (0.0, 1.0)},
+        "config_v3_governance.toml": governance,
+        "config_v3_governance_cv.toml": governance,
+    }
     for path in sorted((REPO / "calibration").glob("config_v3*.toml")):
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
         given = {k: tuple(float(b) for b in v["bounds"]) for k, v in doc["estimate"].items()}
