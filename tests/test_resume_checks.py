@@ -306,3 +306,27 @@ def test_a_checkpointed_function_must_say_what_decides_its_numbers(tmp_path: Pat
     assert not checkpoint_dir(tmp_path / "out.nc").exists()
     result = Execution().map(Polynomial(), X, config={}, seed=None, chunk_size=10)
     assert result.Y.tobytes() == Polynomial()(X)[0].tobytes()  # no checkpoint: no identity
+
+
+def test_a_changed_config_text_names_the_line_that_changed(tmp_path: Path) -> None:
+    """A config or mapping file is fingerprinted whole; the refusal showed both texts
+    shortened to their starts ("cases = ...eed = 13"), the same whatever changed further
+    down (bootstrap = 6 -> 7 in a calibration config): now it names the first line that
+    differs, old and new."""
+    text = 'cases = "c.csv"\n[uncertainty]\nbootstrap = 6\nseed = 7\n'
+
+    def fp(config_text: str):
+        return fingerprint(
+            model="m", config={"config": config_text}, seed=1, n_runs=2, chunk_size=1,
+            X=np.zeros((2, 1)),
+        )  # fmt: skip
+
+    out = tmp_path / "fit.nc"
+    Checkpoint.open(out, fp(text)).release()
+    for changed, said in [
+        (text.replace("= 6", "= 7"), '\'config\' line 3 was "bootstrap = 6", now "bootstrap = 7"'),
+        (text + "[fit]\n", "'config' line 5 was (no such line), now \"[fit]\""),
+    ]:
+        with pytest.raises(CheckpointError) as refused:
+            Checkpoint.open(out, fp(changed), resume=True)
+        assert said in str(refused.value), str(refused.value)

@@ -624,9 +624,23 @@ def _dict_changes(old: Mapping[str, Any], new: Mapping[str, Any], name: str) -> 
     found = []
     for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if not _same(a, b):
+        if _same(a, b):
+            continue
+        if isinstance(a, str) and isinstance(b, str) and ("\n" in a or "\n" in b):
+            found.append(f"{name}{key!r} {_line_change(a, b)}")  # a file's text
+        else:
             found.append(f"{name}{key!r} was {_short(a)}, now {_short(b)}")
     return found
+
+
+def _line_change(old: str, new: str) -> str:
+    """The first line where two texts (a config or mapping file recorded whole) differ:
+    their starts, shortened, read the same whatever changed further down."""
+    a, b = old.splitlines(), new.splitlines()
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    was = _short(a[i]) if i < len(a) else "(no such line)"
+    now = _short(b[i]) if i < len(b) else "(no such line)"
+    return f"line {i + 1} was {was}, now {now}"
 
 
 def _listed(parts: list[str]) -> str:
