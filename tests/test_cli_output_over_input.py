@@ -58,3 +58,20 @@ def test_run_over_its_data_file_wrote_the_results_there(tmp_path) -> None:
     done = gvcdyn("run", MODEL, "--data", path, "-o", tmp_path / "out.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.csv").read_text().startswith("Time,")
+
+
+@pytest.mark.parametrize("where", ["folder.csv", "afile/t.csv"])
+def test_reality_check_refuses_an_unwritable_out_before_the_runs(tmp_path, where) -> None:
+    """reality-check ran every check (with --perturb, its draws) and only then failed to
+    write: 'cannot write afile/t.csv: File exists', or 'Is a directory', with the table
+    printed above it. Now it is refused first, in the words of the other commands."""
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "afile").write_text("a file\n")
+    checks = tmp_path / "c.toml"
+    checks.write_text(
+        '[[check]]\nname = "n"\nconditions.a = {}\nexpect = "compare"\n'
+        "left = 'a[\"Skill Index\"] @ 5'\nop = \">\"\nright = '-1'\n"
+    )
+    done = gvcdyn("reality-check", MODEL, checks, "-o", tmp_path / where, cwd=tmp_path)
+    said = "it is a folder" if where == "folder.csv" else "afile is a file, not a folder"
+    assert_one_line_error(done, str(tmp_path / where), said, stdout_empty=True)

@@ -122,8 +122,14 @@ def reality_check(
     if not checks.is_file() and (model.parent / checks.name).is_file():
         checks = model.parent / checks.name
     settings = dict(parse_set(text) for text in set_ or [])
-    if out_path is not None and out_path.suffix not in (".nc", ".csv"):
-        raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
+    if out_path is not None:  # before the runs, which --perturb or --posterior make long
+        from gvcdyn.io.output_files import check_parents
+        from gvcdyn.io.results_io import check_writable
+
+        if out_path.suffix not in (".nc", ".csv"):
+            raise OutputWriteError(f"--out {out_path}: give a .nc or .csv file name")
+        check_parents(out_path)  # "afile/t.csv": afile is a file (not "File exists")
+        check_writable(out_path)  # a folder, or no permission
     refuse_output_over_input(
         {"--out": out_path}, {"--params": params, "the checks": checks, "the model": model}
     )
