@@ -40,6 +40,11 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
             f"{path}: not a Vensim model (expected a .mdl file, got '{path.suffix}')"
         )
     data = path.read_bytes()
+    if b"\x00" in data:  # PySD would fail on it with "decode() argument 'encoding' ..."
+        raise ModelParseError(
+            f"{path}: not a text file (it holds NUL bytes: a binary file, or one saved in "
+            "UTF-16); give the model as Vensim's .mdl text, in UTF-8 or ASCII"
+        )
     digest = hashlib.sha256(data).hexdigest()
     check_model_text(data.decode("utf-8", errors="replace"), path)  # before PySD parses
     from pysd.translators.vensim.vensim_file import VensimFile
