@@ -75,3 +75,16 @@ def test_reality_check_refuses_an_unwritable_out_before_the_runs(tmp_path, where
     done = gvcdyn("reality-check", MODEL, checks, "-o", tmp_path / where, cwd=tmp_path)
     said = "it is a folder" if where == "folder.csv" else "afile is a file, not a folder"
     assert_one_line_error(done, str(tmp_path / where), said, stdout_empty=True)
+
+
+def test_reality_check_out_of_range_set_names_no_missing_option(tmp_path) -> None:
+    """'--set Support=5' said '... outside its range [0, 1]; use a value inside it or allow
+    out-of-range values explicitly': reality-check has no option to allow them."""
+    checks = tmp_path / "c.toml"
+    checks.write_text(
+        '[[check]]\nname = "n"\nconditions.a = {}\nexpect = "compare"\n'
+        "left = 'a[\"Skill Index\"] @ 5'\nop = \">\"\nright = '-1'\n"
+    )
+    done = gvcdyn("reality-check", MODEL, checks, "--set", "Support=5", cwd=tmp_path)
+    line = assert_one_line_error(done, "'Support' = 5", "outside its range", "use a value inside")
+    assert "out-of-range" not in line

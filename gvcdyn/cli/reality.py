@@ -16,6 +16,7 @@ from gvcdyn.cli.common import (
     OldMethodOption,
     integration,
     load,
+    model_data_files,
     model_path,
     out,
     refuse_output_over_input,
@@ -115,7 +116,7 @@ def reality_check(
     from gvcdyn.calibrate.fitfile import fit_integration
     from gvcdyn.checks import read_checks, report
     from gvcdyn.checks import reality_check as run_checks
-    from gvcdyn.errors import OutputWriteError, RealityCheckError
+    from gvcdyn.errors import OutputWriteError, ParameterValueError, RealityCheckError
     from gvcdyn.whatif.scenarios import parse_set
 
     model = model_path(model)
@@ -170,20 +171,29 @@ def reality_check(
         method = fit[0] if method is None else method
         time_step = fit[1] if time_step is None else time_step
     loaded = load(model)
+    # the files the model itself reads (GET DIRECT CONSTANTS('c.csv', ...)) are known now
+    refuse_output_over_input(
+        {"--out": out_path}, {"the model's data files": model_data_files(loaded)}
+    )
     spec = read_checks(checks, loaded)
     with status(f"running {len(spec.checks)} checks"):
-        ds = run_checks(
-            loaded,
-            spec,
-            params=params,
-            settings=settings,
-            perturb=perturb,
-            draws=draws,
-            seed=seed,
-            method=method,
-            time_step=time_step,
-            posterior=posterior,
-        )
+        try:
+            ds = run_checks(
+                loaded,
+                spec,
+                params=params,
+                settings=settings,
+                perturb=perturb,
+                draws=draws,
+                seed=seed,
+                method=method,
+                time_step=time_step,
+                posterior=posterior,
+            )
+        except ParameterValueError as exc:  # its hint names an option this command lacks
+            if "out-of-range" not in (exc.hint or ""):
+                raise
+            raise RealityCheckError(exc.describe(hint="use a value inside it")) from None
     frame = report.table(ds)
     title = f"{loaded.name}: {len(spec.checks)} checks, base {ds.attrs['base']}; "
     setting = f"{ds.attrs['method']}, time step {ds.attrs['time_step']:g}"
