@@ -202,6 +202,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def model_data_files(model: Any) -> list[Path]:
+    """The data files a loaded ``model`` read (its GET DIRECT/XLS functions' files,
+    relative to its folder, and the ``--data`` files), for
+    :func:`refuse_output_over_input`: they are the command's inputs as much as the files
+    on its command line, but known only once the model is read."""
+    return [Path(name) for name, _ in model.ir.data_files]
+
+
 def model_path(name: Path) -> Path:
     """The model file a command was given: a path that exists, else a shipped model's name."""
     from gvcdyn.bundled import resolve_model

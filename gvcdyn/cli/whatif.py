@@ -30,6 +30,7 @@ from gvcdyn.cli.common import (
     err,
     exit_on_interrupt,
     integration,
+    model_data_files,
     model_path,
     out,
     refuse_output_over_input,
@@ -244,6 +245,11 @@ def _what_if(
             data_files=files,
             progress=progress,
         )
+    # the files the model itself reads (GET DIRECT CONSTANTS('c.csv', ...)) are known now
+    refuse_output_over_input(
+        {"--out": out_path, "--plot": plot_path},
+        {"the model's data files": model_data_files(request.model)},
+    )
     written = False
     if executing.chunked(request, out_path):
         ds, written = _run_in_chunks(request, executing, out_path, plot_path)
