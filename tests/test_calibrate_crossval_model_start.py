@@ -22,13 +22,13 @@ from toy_calibration import DATA, quick_toy_config
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.crossval import (
-    FoldFit,
     crossvalidate,
     draw_starts,
     fold_starts,
     model_start,
 )
 from gvcdyn.calibrate.problem import CalibrationProblem
+from gvcdyn.calibrate.tasks import job_config
 from gvcdyn.errors import CalibrationConfigError, CalibrationInfeasibleError
 
 MODEL_VALUES = [0.3, 0.2]  # tests/data/calibration/toy_upgrading.mdl
@@ -93,8 +93,11 @@ def test_the_model_values_are_one_more_start_only_with_the_key(toy_problem):
     np.testing.assert_array_equal(model_start(problem_with), MODEL_VALUES)
     assert plain_rng.random() == with_rng.random()
     # the starts are part of the folds' checkpoint settings: a resume with the option
-    # changed is refused by their fingerprint
-    assert FoldFit(problem_with, starts, [0]).starts.tolist() != plain.tolist()
+    # changed is refused by their fingerprint (here the config text is the same: the
+    # starts alone tell the two apart)
+    assert problem_with.config.text == problem.config.text
+    job = "cross-validation folds"
+    assert job_config(problem_with, job, starts=starts) != job_config(problem, job, starts=plain)
 
 
 def test_a_model_value_outside_the_bounds_is_a_config_error_naming_it(tmp_path):
