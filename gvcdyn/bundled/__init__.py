@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from gvcdyn.errors import CalibrationConfigError, ModelFileNotFoundError, ScenarioFileError
+from gvcdyn.io.tomlfile import not_found
 
 __all__ = [
     "GVC_MODEL_FILE",
@@ -178,9 +179,9 @@ def resolve_scenario(name: str | Path, model: Path) -> Path:
         if _is_named(name, scenario, folders):
             return scenario
     if not scenarios:
-        raise ScenarioFileError(f"scenario file not found: {name}")
+        raise ScenarioFileError(not_found("scenario file", name))
     raise ScenarioFileError(
-        f"scenario file not found: {name}; give a path to a scenario .toml file or the name "
+        f"{not_found('scenario file', name)}; give a path to a scenario .toml file or the name "
         f"of one of {model.name}'s scenarios ({_names(scenarios)})"
     )
 
@@ -201,7 +202,7 @@ def resolve_calibration_config(name: str | Path) -> Path:
                 return config
     shipped = [f"{m.name} ({c.parent.name}/{c.name})" for m in models for c in m.calibrations]
     raise CalibrationConfigError(
-        f"calibration config not found: {name}; give the path to a config .toml file or "
+        f"{not_found('calibration config', name)}; give the path to a config .toml file or "
         f"the name of a model shipped with a calibration ({', '.join(shipped) or 'none'}; "
         f"{LISTING})"
     )

@@ -38,6 +38,7 @@ from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
 from gvcdyn.errors import GvcdynError, RealityCheckError
 from gvcdyn.io.results_io import read_netcdf
 from gvcdyn.io.scenario_files import read_scenario
+from gvcdyn.io.tomlfile import not_found
 from gvcdyn.language import ir
 from gvcdyn.model import Model  # for typing.get_type_hints; loaded via checks.spec anyway
 from gvcdyn.outcomes import Outcome
@@ -77,7 +78,7 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
         return {str(k): float(v) for k, v in params.items()}, "values given"
     path = Path(params)
     if not path.is_file():
-        raise RealityCheckError(f"parameter file not found: {path}")
+        raise RealityCheckError(not_found("parameter file", path))
     if path.suffix == ".nc":
         ds = _load_fit(path)
         if "estimate" not in ds or "parameter" not in ds.coords:

@@ -243,7 +243,8 @@ def data_files(paths: list[Path] | None) -> Iterator[list[Path]]:
     paths = list(paths or [])
     for path in paths:
         if not path.is_file():
-            raise DataFileNotFoundError(f"--data {path}: file not found")
+            what = "a folder, not a file" if path.is_dir() else "file not found"
+            raise DataFileNotFoundError(f"--data {path}: {what}")
     try:
         yield [path.resolve() for path in paths]
     except DataFileRequiredError as exc:  # the library's "how to pass it", in CLI words

@@ -23,6 +23,7 @@ import xarray as xr
 
 from gvcdyn.errors import OutputWriteError
 from gvcdyn.io import atomic as _atomic
+from gvcdyn.io.tomlfile import not_found
 
 __all__ = [
     "atomic_write",
@@ -143,8 +144,8 @@ def read_netcdf(
     """
     path = Path(path)
     if not path.is_file():
-        tail = f"; {hint}" if hint else ""
-        raise (missing_error or error)(f"{what} not found: {path}{tail}")
+        tail = f"; {hint}" if hint and not path.is_dir() else ""
+        raise (missing_error or error)(f"{not_found(what, path)}{tail}")
     try:
         return xr.load_dataset(path)
     except (OSError, ValueError) as exc:

@@ -18,7 +18,15 @@ from typing import Any
 
 from gvcdyn.errors import GvcdynError
 
-__all__ = ["check_keys", "read_toml", "shown"]
+__all__ = ["check_keys", "not_found", "read_toml", "shown"]
+
+
+def not_found(what: str, path: str | Path) -> str:
+    """``{what} not found: {path}``, or, for a folder given where a file is expected,
+    ``{what} {path} is a folder, not a file`` (it exists: "not found" misleads)."""
+    if Path(path).is_dir():
+        return f"{what} {path} is a folder, not a file"
+    return f"{what} not found: {path}"
 
 
 def read_toml(
@@ -36,7 +44,7 @@ def read_toml(
     """
     path = Path(path)
     if not path.is_file():
-        raise (missing or invalid)(f"{what} not found: {path}")
+        raise (missing or invalid)(not_found(what, path))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -53,8 +53,9 @@ def check_source(source: str | Path) -> Path:
     """``source`` if it is a file; ``ReportInputError`` saying what to give if not."""
     source = Path(source)
     if not source.is_file():
+        missing = "is a folder, not a file" if source.is_dir() else "file not found"
         raise ReportInputError(
-            f"{source}: file not found; give a fit written by 'gvcdyn calibrate --out' or a "
+            f"{source}: {missing}; give a fit written by 'gvcdyn calibrate --out' or a "
             "study written by 'gvcdyn sensitivity --out'"
         )
     return source
