@@ -165,7 +165,13 @@ def sensitivity(
         (scenario,) = scenario_paths([scenario], model)
     refuse_output_over_input(
         {"--out": out_path, "--plot": plot_path},
-        {"--fit": fit, "--ranges": ranges, "--scenario": scenario, "the model": model},
+        {
+            "--fit": fit,
+            "--ranges": ranges,
+            "the posterior of --ranges": _ranges_posterior(ranges),
+            "--scenario": scenario,
+            "the model": model,
+        },
     )
     loaded = load(model)
     if resume and out_path is None:
@@ -213,6 +219,23 @@ def sensitivity(
         with writing(plot_path):
             plot_indices(ds, plot_path)
         out.print(f"plot:    {escape(str(plot_path))}")
+
+
+def _ranges_posterior(ranges: Path | None) -> Path | None:
+    """The fit whose posterior draws a ranges file draws levers from (``posterior =
+    "fit.nc"``), an input as much as ``--fit``: an ``--out`` there would replace the
+    calibration with the indices. None without one (a ranges file that cannot be read is
+    refused later, with the study's own message)."""
+    if ranges is None or not ranges.is_file():
+        return None
+    from gvcdyn.errors import GvcdynError
+    from gvcdyn.sensitivity.levers import read_ranges
+
+    try:
+        posterior = read_ranges(ranges).posterior
+    except GvcdynError:
+        return None
+    return None if posterior is None else Path(posterior)
 
 
 def _print_ranking(ds: Any) -> None:
