@@ -419,6 +419,28 @@ def test_posterior_draw_is_one_input_of_the_fits_draws(evidence):
     _within(ds, "S1", var / var.sum(), "Y")
 
 
+def test_an_output_over_the_fit_a_ranges_file_draws_from_is_refused(evidence):
+    """``sensitivity --ranges r.toml -o fit.nc``, r.toml naming ``posterior = "fit.nc"``:
+    refused as ``--fit fit.nc -o fit.nc`` is (it read the draws, then wrote the indices
+    over the fit, exit 0); written elsewhere, the same study runs on the draws."""
+    import console
+
+    _, folder, _ = evidence
+    fit = folder / "fit.nc"
+    before = fit.read_bytes()
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "fit.nc"\n')
+    given = ["sensitivity", folder / "model.mdl", "--vars", "Y", "--ranges", ranges, "--n", "8"]
+    done = console.gvcdyn(*given, "-o", fit, cwd=folder)
+    console.assert_one_line_error(
+        done, "fit.nc", "a file this command reads (the posterior of --ranges)"
+    )
+    assert fit.read_bytes() == before
+    done = console.gvcdyn(*given, "-o", folder / "sens.nc", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "posterior draws" in done.stdout and (folder / "sens.nc").is_file()
+    assert fit.read_bytes() == before
+
+
 def test_a_posterior_study_runs_at_its_fits_method_unless_one_is_named(evidence):
     """The draws fit the cases and hold the checks at the fit's integration method only,
     so a study that names none runs there, not at the model's current default."""
