@@ -33,6 +33,7 @@ from gvcdyn.execute import (
     checkpoint_dir,
     fingerprint,
     map_runs,
+    refuse_unfinished_job,
     release_checkpoints,
 )
 
@@ -330,3 +331,20 @@ def test_a_changed_config_text_names_the_line_that_changed(tmp_path: Path) -> No
         with pytest.raises(CheckpointError) as refused:
             Checkpoint.open(out, fp(changed), resume=True)
         assert said in str(refused.value), str(refused.value)
+
+
+def test_an_unfinished_job_is_resumed_with_its_own_command(tmp_path: Path) -> None:
+    """Another command writing to the same output was told to continue the job waiting
+    there with ITS OWN command plus --resume (a sweep, for a sensitivity study's chunks),
+    which is then refused as a changed job: the advice is the job's recorded command."""
+    out = tmp_path / "study.nc"
+    fp = fingerprint(model="m", config={}, seed=1, n_runs=2, chunk_size=1, X=np.zeros((2, 1)))
+    study = "gvcdyn sensitivity m.mdl --vars X -o study.nc --resume"
+    Checkpoint.open(out, fp, resume_command=study).release()
+    sweep = "gvcdyn run m.mdl --sweep 'A=0:1:3' -o study.nc --resume"
+    with pytest.raises(CheckpointError, match="holds an unfinished job") as refused:
+        refuse_unfinished_job(out, resume=False, resume_command=sweep)
+    assert f"continue it with: {study}," in str(refused.value)
+    with pytest.raises(CheckpointError, match="holds an unfinished job") as refused:
+        Checkpoint.open(out, fp, resume_command=sweep)
+    assert f"continue it with: {study}," in str(refused.value)

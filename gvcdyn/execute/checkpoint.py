@@ -242,7 +242,7 @@ def refuse_unfinished_job(
     if resume:
         return
     if waiting:
-        how = _how_to_resume(resume_command)
+        how = _how_to_resume(_recorded_command(waiting[0]) or resume_command)
         raise CheckpointError(
             f"{waiting[0]} holds an unfinished job; {how}, or delete that folder to start over"
         )
@@ -251,6 +251,15 @@ def refuse_unfinished_job(
 def _how_to_resume(resume_command: str | None) -> str:
     """In the caller's words: the command line that resumes, or the library argument."""
     return f"continue it with: {resume_command}" if resume_command else "pass resume=True"
+
+
+def _recorded_command(folder: Path) -> str:
+    """The command line that resumes the job saved in ``folder``, as its manifest
+    recorded it ("" if none): the job waiting there may be another command's (a
+    sensitivity study where a sweep now writes), whose resume this command is not."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return str(json.loads((folder / "manifest.json").read_text()).get("resume_command", ""))
+    return ""
 
 
 def _locked(folder: Path, resume_command: str | None, *, record: bool = True) -> bool:
@@ -347,7 +356,7 @@ class Checkpoint:
         taken = _locked(path, resume_command)  # first: a running job is not "unfinished"
         try:
             if existed and not resume:
-                how = _how_to_resume(resume_command)
+                how = _how_to_resume(_recorded_command(path) or resume_command)
                 raise CheckpointError(
                     f"{path} holds an unfinished job; {how}, or delete that folder to start over"
                 )
