@@ -101,7 +101,7 @@ def check_neutral(
     import gvcdyn
 
     base, current = gvcdyn.load(earlier), gvcdyn.load(V3)
-    table = lhs_levers(current, n, seed, levers or lever_sweeps.LEVERS)
+    table = lhs_levers(current, n, seed, lever_sweeps.LEVERS if levers is None else levers)
     for method in METHODS:
         compared, bad = differing(base, current, table, method, variables)
         if bad:

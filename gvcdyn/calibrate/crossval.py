@@ -276,9 +276,12 @@ def draw_starts(problem: CalibrationProblem, rng: np.random.Generator) -> np.nda
 def model_start(problem: CalibrationProblem) -> np.ndarray:
     """``(k,)`` the model's own values of the estimated constants (the .mdl's: fixed
     before any fit, data-independent), the extra fold-refit start of ``[crossval]
-    model_start = true``. Raises ``CalibrationConfigError`` naming the first constant
-    whose value lies outside its ``[estimate]`` bounds (or is not a number): a start
-    there would be clipped to another point, not the model's."""
+    model_start = true``. Data-independent only while the model file holds values set
+    before any fit: a model whose constants were overwritten with a fit's estimates would
+    start every fold at the fit to all cases, and its scores would flatter it. Raises
+    ``CalibrationConfigError`` naming the first constant whose value lies outside its
+    ``[estimate]`` bounds (or is not a number): a start there would be clipped to another
+    point, not the model's."""
     values = np.array([problem.model.parameter(n).default for n in problem.names], dtype=float)
     lo, hi = problem.bounds[:, 0], problem.bounds[:, 1]
     outside = np.flatnonzero(~((values >= lo) & (values <= hi)))
@@ -464,10 +467,10 @@ def _fold_predictions(
     ]
 
 
-def _cv_missed(model_start: bool) -> str:
+def _cv_missed(with_model_start: bool) -> str:
     """What the error of fold refits that found nothing advises (``no_fit``'s ``missed``),
     with or without ``[crossval] model_start``."""
-    if model_start:
+    if with_model_start:
         return (
             "the fold refits start from the centre of the bounds, one Latin-hypercube point "
             "and the model's values ([crossval] model_start = true; data-independent) and "
