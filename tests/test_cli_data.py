@@ -67,3 +67,20 @@ def test_a_missing_data_file_is_named(folder: Path, command: str) -> None:
 def test_a_data_file_without_the_variable_names_both(folder: Path) -> None:
     result = gvcdyn("run", "model/m.mdl", "--data", "model/vensim.tab", cwd=folder)
     assert_one_line_error(result, "'var 0dim'", "vensim.tab")
+
+
+def test_the_data_file_a_model_reads_gives_no_warning(folder: Path) -> None:
+    result = gvcdyn("run", "model/m.mdl", "--data", "other_run.tab", "--vars", "stock", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr, result.stderr
+
+
+def test_a_data_file_the_model_does_not_read_is_said(tmp_path: Path) -> None:
+    """The toy model has no data variable: '--data other_run.tab' fed nothing, and the
+    run was the model's defaults without a word (exit 0), to a user who meant it to."""
+    toy = Path(__file__).parent / "data" / "calibration" / "toy_upgrading.mdl"
+    shutil.copy(SUITE_MODEL / "data.tab", tmp_path / "other_run.tab")
+    result = gvcdyn("run", toy, "--data", "other_run.tab", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "warning: --data other_run.tab: the model read nothing from it" in said, said

@@ -181,6 +181,23 @@ def _check_outputs(out_path: Path | None, plot_path: Path | None) -> None:
             check_writable(path)
 
 
+def _warn_unread_data(given: Sequence[Path] | None, read: Sequence[Path]) -> None:
+    """Say so when a ``--data`` file fed nothing: the model has no data variable it
+    holds (or an earlier --data file had them all), so the run is what it would be
+    without it, which the user who passed it does not expect."""
+    used = {path.resolve() for path in read}
+    for path in given or []:
+        if path.resolve() not in used:
+            err.print(
+                escape(
+                    f"warning: --data {path}: the model read nothing from it (none of its "
+                    "data variables is in it, or an earlier --data file holds them); the "
+                    "run does not depend on it"
+                ),
+                soft_wrap=True,
+            )
+
+
 def _write_results(ds: Any, out_path: Path) -> None:
     """The results in the format ``out_path``'s extension names (``RUN_FORMATS``)."""
     if RUN_FORMATS[out_path.suffix.lower()] == "netcdf":
@@ -250,6 +267,7 @@ def _what_if(
         {"--out": out_path, "--plot": plot_path},
         {"the model's data files": model_data_files(request.model)},
     )
+    _warn_unread_data(data, model_data_files(request.model))
     written = False
     if executing.chunked(request, out_path):
         ds, written = _run_in_chunks(request, executing, out_path, plot_path)
