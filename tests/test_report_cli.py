@@ -409,3 +409,21 @@ def test_a_bad_name_costs_no_heavy_import(args, tmp_path):
     }
     assert "gvcdyn" in names, "the import log was not read"
     assert not names & {"xarray", "matplotlib", "scipy", "pandas", "numba"}
+
+
+def test_the_crossval_section_says_where_the_fold_refits_start(fit_file, tmp_path):
+    """A fit cross-validated with ``[crossval] model_start = true`` had a third fold
+    start, the model's own values: its report says so, and a fit without it does not."""
+    ds = xr.load_dataset(fit_file)
+    assert "cv_model_start" not in ds.attrs
+    texts = {}
+    for name, flag in (("plain", None), ("model_start", 1)):
+        if flag is not None:
+            ds.attrs["cv_model_start"] = flag
+        source = write_netcdf(ds, tmp_path / f"{name}.nc")
+        done = gvcdyn("report", source, "--out", tmp_path / name / "r.md")
+        assert done.returncode == 0, done.stderr
+        texts[name] = _sections((tmp_path / name / "r.md").read_text())["Cross-validation"]
+    assert "the model's own values" in texts["model_start"]
+    assert "the model's own values" not in texts["plain"]
+    assert "one Latin-hypercube point" in texts["plain"]

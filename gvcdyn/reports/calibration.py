@@ -328,9 +328,16 @@ def _crossval(ds: xr.Dataset) -> list[Section]:
     predictors = [str(p) for p in ds["cv_predictor"].values]
     legend = "; ".join(f"`{p}`: {PREDICTORS.get(p, 'a baseline')}" for p in predictors)
     head = Section("crossval", "Cross-validation")
+    starts = (
+        "the centre of the bounds, one Latin-hypercube point and the model's own values "
+        "([crossval] model_start)"
+        if ds.attrs.get("cv_model_start")
+        else "the centre of the bounds and one Latin-hypercube point"
+    )
     head.add(
         Text(
-            "Everything refitted inside each fold. Mean held-out score with its 95% "
+            f"Everything refitted inside each fold (the model from {starts}). "
+            "Mean held-out score with its 95% "
             "case-bootstrap interval; `diff` = baseline minus model with a paired bootstrap "
             "interval (for log-loss and RPS lower is better: a positive diff favours the "
             f"model; for accuracy the reverse). Predictors: {legend}."
