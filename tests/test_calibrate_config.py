@@ -53,6 +53,8 @@ def edited(old: str, new: str) -> dict:
         ("scale = 0.1", "scale = -1", "scale must be"),
         ('column = "outcome_class"', 'column = "functional_upg"', "listed twice"),
         ("seeds = [1, 2, 3]", 'seeds = ["one"]', "seeds must be"),
+        # each start is seeded on its own: a seed twice is one search run twice
+        ("seeds = [1, 2, 3]", "seeds = [1, 2, 1]", "seed 1 is listed twice"),
         ("popsize = 10", "popsize = 1", "popsize must be an integer >= 2"),
         ('polish = "Powell"', 'polish = "BFGS"', "polish must be"),
         ('outcomes = ["outcome_class", "functional_upg"]', 'outcomes = ["inst"]', "'inst'"),

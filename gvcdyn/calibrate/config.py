@@ -407,6 +407,12 @@ def parse_config(
         or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
     ):
         raise CalibrationConfigError(f"{w}: seeds must be a list of integers >= 0")
+    twice = next((s for i, s in enumerate(seeds) if s in seeds[:i]), None)
+    if twice is not None:  # each start is seeded on its own: the same search twice
+        raise CalibrationConfigError(
+            f"{w}: seed {twice} is listed twice in seeds; a start is the same search "
+            "whenever its seed is, so give distinct seeds (one per start)"
+        )
     polish = str(fit.get("polish", "Powell"))
     if polish not in ("Powell", "L-BFGS-B", "Nelder-Mead", "none"):
         raise CalibrationConfigError(f"{w}: polish must be Powell, L-BFGS-B, Nelder-Mead or none")
