@@ -508,6 +508,20 @@ def test_bad_sources_are_refused_in_one_line(evidence, text, base, words):
     assert words in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_posterior_that_is_not_a_fit_is_named_so(evidence):
+    """A run's results (no 'estimate', no draws) given as ``posterior`` was told "the fit
+    has neither posterior draws nor bootstrap replicates; add a [posterior] table to the
+    calibration config": it is not a fit at all, which the message now says."""
+    import xarray as xr
+
+    model, folder, _ = evidence
+    xr.Dataset({"Y": (("run", "time"), [[0.0, 1.0]])}).to_netcdf(folder / "run.nc")
+    ranges = _ranges(folder, 'parameters = ["X"]\nposterior = "run.nc"\n')
+    with pytest.raises(SensitivityDesignError, match="not a calibration fit") as caught:
+        sens.prepare(model, ["Y"], ranges=ranges)
+    assert "neither posterior draws" not in str(caught.value)
+
+
 def test_morris_refuses_a_source(evidence):
     model, folder, _ = evidence
     ranges = _ranges(folder, 'parameters = ["X"]\ncases = "config.toml"\n')

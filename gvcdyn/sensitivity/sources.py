@@ -131,6 +131,11 @@ def posterior_source(model: Model, fit: str | Path, *, where: str = "") -> Evide
             f"case-bootstrap replicates of {path.name}: the fit has no posterior draws, so "
             "these stand in for them (an approximation of the estimates' uncertainty)"
         )
+    elif "estimate" not in ds:  # a run's results or a study, not a fit
+        raise SensitivityDesignError(
+            f"{where}posterior = {str(fit)!r}: not a calibration fit (no 'estimate'); give "
+            "a fit written by 'gvcdyn calibrate --out' with a [posterior] table"
+        )
     else:
         raise SensitivityDesignError(
             f"{where}posterior = {str(fit)!r}: the fit has neither posterior draws nor "
