@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,8 @@ from gvcdyn.cli.common import (
     check_output,
     err,
     exit_on_interrupt,
+    load,
+    model_data_files,
     out,
     refuse_output_over_input,
     status,
@@ -223,8 +225,12 @@ def predict(
     refuse_output_over_input(
         {"--out": csv_out, "the JSON beside --out,": json_out}, {"--cases": cases, "--fit": fit}
     )
+    # the files the fit's model and revisions are read from, known once the fit and its
+    # model are read: refused as well, before the simulation
+    model, inputs = _fit_inputs(fit)
+    refuse_output_over_input({"--out": csv_out, "the JSON beside --out,": json_out}, inputs)
     with status("simulating the cases"):
-        prediction = run_prediction(fit, cases, point=point)
+        prediction = run_prediction(fit, cases, model=model, point=point)
     for problem in prediction.problems:
         err.print(escape(f"warning: {problem}"), soft_wrap=True)
     with writing(out_path):
@@ -236,6 +242,28 @@ def predict(
         )
     )
     out.print(escape(f"predictions: {csv_path}\nabout them:  {meta_path}"), soft_wrap=True)
+
+
+def _fit_inputs(fit: Path) -> tuple[Any, dict[str, list[Path]]]:
+    """The model a fit was made with (loaded, as ``predict`` would load it; None for a fit
+    that ``predict`` refuses as recording no fit) and the files ``predict`` reads beside
+    its command line's, for :func:`refuse_output_over_input`: the model's data files
+    (GET DIRECT/XLS), and the case revisions file of a fit that recorded it by path only
+    (an older fit; a newer one carries the revisions' text)."""
+    from gvcdyn.calibrate.fitfile import read_fit, recorded_file
+    from gvcdyn.calibrate.problem import FAILED
+
+    ds = read_fit(fit)
+    attrs = ds.attrs
+    inputs: dict[str, list[Path]] = {}
+    if attrs.get("case_revisions") and not attrs.get("case_revisions_text"):
+        inputs["the fit's case revisions file"] = [Path(str(attrs["case_revisions"]))]
+    if float(attrs.get("objective", 0.0)) >= FAILED:
+        return None, inputs  # predict refuses it, saying why
+    sha = attrs.get("model_sha256")
+    model = load(recorded_file(attrs["model_path"], sha, "model"))
+    inputs["the model's data files"] = model_data_files(model)
+    return model, inputs
 
 
 def _interval_columns(ds) -> dict[str, list[str]]:
