@@ -88,3 +88,24 @@ def test_reality_check_out_of_range_set_names_no_missing_option(tmp_path) -> Non
     done = gvcdyn("reality-check", MODEL, checks, "--set", "Support=5", cwd=tmp_path)
     line = assert_one_line_error(done, "'Support' = 5", "outside its range", "use a value inside")
     assert "out-of-range" not in line
+
+
+@pytest.mark.parametrize("kind", [str, Path])
+def test_refuse_output_over_input_takes_str_paths(tmp_path, monkeypatch, kind) -> None:
+    """A ``str`` (or any PathLike) is a path, not a sequence of one-character paths: an
+    input given as ``"ref.csv"`` was iterated by character, and an output given as one
+    raised AttributeError (``str.exists``) instead of the refusal."""
+    from gvcdyn.cli.common import refuse_output_over_input
+    from gvcdyn.errors import OutputWriteError
+
+    path, before = _input(tmp_path, "ref.csv")
+    monkeypatch.chdir(tmp_path)
+    for output, given in [(kind(path), str(path)), (str(path), kind("ref.csv"))]:
+        with pytest.raises(OutputWriteError, match="a file this command reads \\(--data\\)"):
+            refuse_output_over_input({"--out": output}, {"--data": given})
+        with pytest.raises(OutputWriteError, match="--data"):
+            refuse_output_over_input({"--out": output}, {"--data": [kind("x.csv"), given]})
+    other = tmp_path / "out.csv"
+    other.write_text("x\n")
+    refuse_output_over_input({"--out": str(other)}, {"--data": str(path), "--fit": None})
+    assert path.read_bytes() == before

@@ -175,23 +175,40 @@ def check_output(path: Path, formats: dict[str, str], *, what: str, example: str
     check_parents(path)
 
 
+#: a path as the standard library takes one: a ``str`` or an ``os.PathLike`` (a ``Path``)
+StrPath = str | os.PathLike[str]
+
+
 def refuse_output_over_input(
-    outputs: dict[str, Path | None], inputs: dict[str, Path | Sequence[Path] | None]
+    outputs: dict[str, StrPath | None], inputs: dict[str, StrPath | Sequence[StrPath] | None]
 ) -> None:
     """Refuse, before any work, an output that is one of the files the command reads
     (``-o fit.nc`` beside ``--fit fit.nc``, ``-o cases.csv`` beside ``--cases cases.csv``):
     writing it would replace that input with the results, a calibration fit or a case
-    table lost without a word. ``outputs`` and ``inputs``: option -> path(s), or None."""
-    for out_option, out_path in outputs.items():
-        if out_path is None or not out_path.exists():
+    table lost without a word. ``outputs`` and ``inputs``: option -> path(s), or None; a
+    path is a ``str`` or a PathLike (a ``str`` is one path, not a sequence of them)."""
+    for out_option, given_out in outputs.items():
+        if given_out is None:
+            continue
+        out_path = Path(given_out)
+        if not out_path.exists():
             continue
         for in_option, given in inputs.items():
-            paths = [given] if isinstance(given, Path) else list(given or [])
-            if any(_same_file(out_path, path) for path in paths):
+            if any(_same_file(out_path, path) for path in _paths(given)):
                 raise OutputWriteError(
                     f"{out_option} {out_path} is a file this command reads ({in_option}): "
                     "writing there would replace it; give the output another name"
                 )
+
+
+def _paths(given: StrPath | Sequence[StrPath] | None) -> list[Path]:
+    """The paths of one input option: none, one (a ``str`` or PathLike), or a sequence of
+    them; anything else is a ``TypeError`` naming its type (from ``Path``)."""
+    if given is None:
+        return []
+    if isinstance(given, str | os.PathLike):
+        return [Path(given)]
+    return [Path(path) for path in given]
 
 
 def _same_file(a: Path, b: Path) -> bool:
