@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run_cli(argv))
 
 
-_PACKAGE = str(Path(__file__).resolve().parents[1])
+_PACKAGE = Path(__file__).resolve().parents[1]
 _python_showwarning = warnings.showwarning
 
 
@@ -173,14 +173,19 @@ def _show_warning(
 ) -> None:
     """A warning gvcdyn raises, as the commands print theirs: one line ``warning: ...``,
     not Python's ``path/to/gvcdyn/module.py:534: UserWarning:`` and the source line
-    (a resumed job's altered chunk said so from deep inside the checkpoint code).
-    Warnings of other libraries keep Python's form, which says where they come from."""
-    if not str(Path(filename).resolve()).startswith(_PACKAGE):
+    (a resumed job's altered chunk said so from deep inside the checkpoint code). A
+    category other than UserWarning keeps its name in that line (``warning:
+    RuntimeWarning: invalid value encountered in divide``: numpy's, attributed to the
+    gvcdyn line that divided, is not gvcdyn's own notice). Warnings of other libraries
+    (files outside the gvcdyn folder, by path component: not a sibling ``gvcdyn_x/``)
+    keep Python's form, which says where they come from."""
+    if not Path(filename).resolve().is_relative_to(_PACKAGE):
         _python_showwarning(message, category, filename, lineno, file, line)
         return
+    kind = "" if category is UserWarning else f"{category.__name__}: "
     stream = sys.stderr if file is None else file
     with contextlib.suppress(OSError):  # stderr gone (a closed pipe): as Python's own
-        print(f"warning: {_one_line(str(message))}", file=stream)
+        print(f"warning: {kind}{_one_line(str(message))}", file=stream)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
