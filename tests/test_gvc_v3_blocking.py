@@ -97,3 +97,51 @@ def test_a_case_table_without_the_column_is_refused_naming_it(tmp_path) -> None:
     cases.to_csv(path, index=False)
     with pytest.raises(CaseDataError, match="no column 'buyer_resistance', which the mapping"):
         apply_mapping(read_case_csv(path), read_mapping(VARIANT), model=gvcdyn.load(V3))
+
+
+SOURCED = CALIBRATION / "sources" / "buyer_resistance.csv"
+
+
+def _mismatches(cases_path: Path, sourced_path: Path) -> list[str]:
+    """Where the case table's column is not the sourced table's, or the sourced table
+    breaks the protocol's form: one row per case, a code of yes/no/open, a source and a
+    quote for `yes` and `no`. Empty: they agree."""
+    sourced = pd.read_csv(sourced_path, dtype=str, keep_default_na=False)
+    cases = read_case_csv(cases_path).set_index("id")
+    if sourced["id"].duplicated().any() or sorted(sourced["id"]) != sorted(cases.index):
+        return [f"not one row per case: {sorted(set(sourced['id']) ^ set(cases.index))}"]
+    found = []
+    for row in sourced.itertuples():
+        if cases.loc[row.id, "buyer_resistance"] != row.buyer_resistance:
+            found.append(f"{row.id}: table {cases.loc[row.id, 'buyer_resistance']!r} != sourced")
+        if row.buyer_resistance not in VALUES:
+            found.append(f"{row.id}: code {row.buyer_resistance!r}")
+        if row.buyer_resistance != "open" and not (row.source and row.quote):
+            found.append(f"{row.id}: {row.buyer_resistance} without a source and a quote")
+    return found
+
+
+def test_the_case_tables_column_is_the_sourced_one() -> None:
+    """The case table's column equals calibration/sources/buyer_resistance.csv row by
+    row, the sourced rows keep the protocol's form, and the counts are the recorded
+    reading (3 yes, 6 no, 32 open), so an edit to either file alone fails here."""
+    assert _mismatches(CALIBRATION / "gvc_cases.csv", SOURCED) == []
+    codes = pd.read_csv(SOURCED, dtype=str, keep_default_na=False)["buyer_resistance"]
+    assert codes.value_counts().to_dict() == {"open": 32, "no": 6, "yes": 3}
+
+
+def test_the_comparison_sees_a_changed_cell(tmp_path) -> None:
+    """The comparison can fail: a code changed in a copy of the case table, and a `yes`
+    without its quote in a copy of the sourced table, are each found."""
+    cases = read_case_csv(CALIBRATION / "gvc_cases.csv")
+    cases.loc[cases["id"] == "TW_PC", "buyer_resistance"] = "no"
+    changed = tmp_path / "gvc_cases.csv"
+    cases.to_csv(changed, index=False)
+    assert _mismatches(changed, SOURCED) == ["TW_PC: table 'no' != sourced"]
+    sourced = pd.read_csv(SOURCED, dtype=str, keep_default_na=False)
+    sourced.loc[sourced["id"] == "TW_PC", "quote"] = ""
+    bare = tmp_path / "sourced.csv"
+    sourced.to_csv(bare, index=False)
+    assert _mismatches(CALIBRATION / "gvc_cases.csv", bare) == [
+        "TW_PC: yes without a source and a quote"
+    ]
