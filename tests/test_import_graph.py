@@ -107,7 +107,9 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # protocol, and the numba intrinsics generated kernels call (gvcdyn.runtime)
     (
         "foundation",
-        frozenset({"errors", "_version", "status", "limits", "identity", "progress", "runtime"}),
+        frozenset(
+            {"errors", "_version", "status", "limits", "identity", "names", "progress", "runtime"}
+        ),
     ),
     ("io", frozenset({"io"})),  # files in and out, knowing no model
     ("language", frozenset({"language"})),  # .mdl -> IR -> schedule

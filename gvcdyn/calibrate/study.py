@@ -129,7 +129,7 @@ def _steps(
     with step("loading the model and the cases"):
         problem = CalibrationProblem.from_config(config, model=model)
         if crossval and config.cv_model_start:  # its config error before the fit, not after
-            from gvcdyn.calibrate.crossval import model_start
+            from gvcdyn.calibrate.crossval import model_start  # lazy: scipy.stats, ~1 s
 
             model_start(problem)
     with step("fitting (differential evolution, multi-start)"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gvcdyn.errors import GvcdynError, ScenarioFileError, ScenarioFormatError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
-from gvcdyn.language.subscripts import name_key
+from gvcdyn.names import name_key
 
 __all__ = ["Scenario", "read_scenario"]
 

@@ -11,11 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gvcdyn.errors import ModelStructureError, UnsupportedFeatureError
-
-
-def name_key(name: str) -> str:
-    """Matching key of a Vensim name: lower case, runs of blanks/underscores as one ``_``."""
-    return "_".join(name.strip().lower().replace("_", " ").split())
+from gvcdyn.names import name_key  # re-exported: the language layer's importers read it here
 
 
 @dataclass(frozen=True)
