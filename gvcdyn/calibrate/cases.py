@@ -48,6 +48,7 @@ import pandas as pd
 from gvcdyn.errors import CaseDataError, CaseMappingError, GvcdynError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
 from gvcdyn.model import Model  # for typing.get_type_hints; its importers load it anyway
+from gvcdyn.names import first_repeat
 
 __all__ = [
     "CaseIssue",
@@ -122,18 +123,15 @@ class CaseMapping:
                 raise CaseMappingError(f"{where}, column '{column}': {exc}") from None
 
         def levers(setting: dict[str, float], column: str, key: str) -> dict[str, float]:
-            found: dict[str, float] = {}
-            spelled: dict[str, str] = {}
-            for lever, value in setting.items():
-                canonical = name(lever, column)
-                if canonical in found:  # two spellings of one name: the last would win
-                    raise CaseMappingError(
-                        f"{where}, column '{column}', values.{key}: lever '{canonical}' is "
-                        f"set twice (as '{spelled[canonical]}' = {found[canonical]:g} and "
-                        f"'{lever}' = {value:g}); give it once"
-                    )
-                found[canonical], spelled[canonical] = value, lever
-            return found
+            named = {lever: name(lever, column) for lever in setting}
+            if repeat := first_repeat((canonical, lever) for lever, canonical in named.items()):
+                first, lever = repeat  # two spellings of one name: the last would win
+                raise CaseMappingError(
+                    f"{where}, column '{column}', values.{key}: lever '{named[lever]}' is "
+                    f"set twice (as '{first}' = {setting[first]:g} and '{lever}' = "
+                    f"{setting[lever]:g}); give it once"
+                )
+            return {named[lever]: value for lever, value in setting.items()}
 
         maps = []
         for m in self.maps:

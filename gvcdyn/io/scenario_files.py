@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gvcdyn.errors import GvcdynError, ScenarioFileError, ScenarioFormatError
 from gvcdyn.io.tomlfile import check_keys, read_toml, shown
-from gvcdyn.names import name_key
+from gvcdyn.names import first_repeat, name_key
 
 __all__ = ["Scenario", "read_scenario"]
 
@@ -71,17 +71,17 @@ def _read_scenario(path: Path) -> Scenario:
     if not isinstance(table, dict):
         raise ScenarioFormatError("missing [parameters] table (lever name = value, one per line)")
     values: dict[str, float] = {}
-    spelled: dict[str, str] = {}  # name_key -> the key as first written
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioFormatError(f"key {key!r} must be a number, got {shown(value)}")
         if not math.isfinite(value):
             raise ScenarioFormatError(f"key {key!r} must be a finite number, got {value}")
-        first = spelled.setdefault(name_key(key), key)
-        if first != key:  # one lever to a model (Vensim ignores case, blanks, underscores)
-            raise ScenarioFormatError(
-                f"lever {first!r} is set twice (as {first!r} = {values[first]:g} and {key!r} "
-                f"= {float(value):g}; a model reads both as one name); give it once"
-            )
         values[key] = float(value)
+    # one lever to a model (Vensim ignores case, blanks, underscores)
+    if repeat := first_repeat((name_key(key), key) for key in values):
+        first, key = repeat
+        raise ScenarioFormatError(
+            f"lever {first!r} is set twice (as {first!r} = {values[first]:g} and {key!r} "
+            f"= {values[key]:g}; a model reads both as one name); give it once"
+        )
     return Scenario(path.stem, values, description, str(path))

@@ -29,6 +29,7 @@ from gvcdyn.errors import (
     structural_parameter_error,
 )
 from gvcdyn.io.scenario_files import Scenario, read_scenario
+from gvcdyn.names import first_repeat
 
 if TYPE_CHECKING:
     from gvcdyn.language.ir import Parameter
@@ -237,16 +238,14 @@ def resolve_parameters(
     """
     given = [(source, key, value) for key, value in values.items()]
     resolved = resolve_levers(model, given, allow_out_of_range=allow_out_of_range)
-    found: dict[str, np.ndarray] = {}
-    spelled: dict[str, str] = {}
-    for (_, key, _), (param, column) in zip(given, resolved, strict=True):
-        if param.name in found:  # two spellings of one name: the last would win silently
-            raise ParameterValueError(
-                f"{source}: parameter '{param.name}' is given twice (as "
-                f"'{spelled[param.name]}' and '{key}'); give it once"
-            )
-        found[param.name], spelled[param.name] = column, key
-    return found
+    named = {key: param.name for (_, key, _), (param, _) in zip(given, resolved, strict=True)}
+    if repeat := first_repeat((name, key) for key, name in named.items()):
+        first, key = repeat  # two spellings of one name: the last would win silently
+        raise ParameterValueError(
+            f"{source}: parameter '{named[key]}' is given twice (as '{first}' and '{key}'); "
+            "give it once"
+        )
+    return {param.name: column for param, column in resolved}
 
 
 # --------------------------------------------------------------------------- batching
