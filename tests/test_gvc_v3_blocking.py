@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sourced_columns import sourced_mismatches
 
 import gvcdyn
 from gvcdyn.calibrate.cases import apply_mapping, read_case_csv, read_mapping
@@ -106,19 +107,7 @@ def _mismatches(cases_path: Path, sourced_path: Path) -> list[str]:
     """Where the case table's column is not the sourced table's, or the sourced table
     breaks the protocol's form: one row per case, a code of yes/no/open, a source and a
     quote for `yes` and `no`. Empty: they agree."""
-    sourced = pd.read_csv(sourced_path, dtype=str, keep_default_na=False)
-    cases = read_case_csv(cases_path).set_index("id")
-    if sourced["id"].duplicated().any() or sorted(sourced["id"]) != sorted(cases.index):
-        return [f"not one row per case: {sorted(set(sourced['id']) ^ set(cases.index))}"]
-    found = []
-    for row in sourced.itertuples():
-        if cases.loc[row.id, "buyer_resistance"] != row.buyer_resistance:
-            found.append(f"{row.id}: table {cases.loc[row.id, 'buyer_resistance']!r} != sourced")
-        if row.buyer_resistance not in VALUES:
-            found.append(f"{row.id}: code {row.buyer_resistance!r}")
-        if row.buyer_resistance != "open" and not (row.source and row.quote):
-            found.append(f"{row.id}: {row.buyer_resistance} without a source and a quote")
-    return found
+    return sourced_mismatches(cases_path, sourced_path, ["buyer_resistance"], tuple(VALUES))
 
 
 def test_the_case_tables_column_is_the_sourced_one() -> None:

@@ -34,6 +34,7 @@ CALIBRATION = REPO / "calibration"
 sys.path.insert(0, str(REPO / "studies"))
 import v3_later_programme as lp  # noqa: E402  (a study script, not a package)
 import v3_later_shock as later_shock  # noqa: E402  (the neutrality checker both share)
+from sourced_columns import sourced_mismatches  # noqa: E402  (tests/, beside this file)
 
 PROGRAMME = {"Buyer Led Start": 0.8, "Shock Year": 5.0, "Later Programme Year": 15.0}
 
@@ -229,28 +230,19 @@ def _programme_mismatches(cases_path: Path, sourced_path: Path) -> list[str]:
     sourced table breaks the protocol's form (calibration/sources/later_programme_protocol.md):
     one row per case, a code of yes/no/open, a year only with `yes`, inside the period and
     after the coded trigger year, a source and a quote for `yes` and `no`. Empty: they agree."""
-    sourced = pd.read_csv(sourced_path, dtype=str, keep_default_na=False)
-    cases = read_case_csv(cases_path).set_index("id")
-    if sourced["id"].duplicated().any() or sorted(sourced["id"]) != sorted(cases.index):
-        return [f"not one row per case: {sorted(set(sourced['id']) ^ set(cases.index))}"]
+    return sourced_mismatches(cases_path, sourced_path, COLUMNS, more=_programme_year)
+
+
+def _programme_year(row, case: pd.Series) -> list[str]:
+    """The year's rules: only with `yes`, inside the period, after the trigger year."""
+    if row.later_programme != "yes":
+        return [f"{row.id}: a year without 'yes'"] if row.later_programme_year else []
     found = []
-    for row in sourced.itertuples():
-        case = cases.loc[row.id]
-        if [case[c] for c in COLUMNS] != [row.later_programme, row.later_programme_year]:
-            found.append(f"{row.id}: table {[case[c] for c in COLUMNS]} != sourced")
-        if row.later_programme not in ("yes", "no", "open"):
-            found.append(f"{row.id}: code {row.later_programme!r}")
-        if row.later_programme != "open" and not (row.source and row.quote):
-            found.append(f"{row.id}: {row.later_programme} without a source and a quote")
-        if row.later_programme != "yes":
-            if row.later_programme_year:
-                found.append(f"{row.id}: a year without 'yes'")
-            continue
-        year, trigger = float(row.later_programme_year), case["trigger_year"]
-        if not float(case["period_start"]) <= year <= float(case["period_end"]):
-            found.append(f"{row.id}: {year:g} outside the period")
-        if trigger and year <= float(trigger):
-            found.append(f"{row.id}: {year:g} not after the trigger year {trigger}")
+    year, trigger = float(row.later_programme_year), case["trigger_year"]
+    if not float(case["period_start"]) <= year <= float(case["period_end"]):
+        found.append(f"{row.id}: {year:g} outside the period")
+    if trigger and year <= float(trigger):
+        found.append(f"{row.id}: {year:g} not after the trigger year {trigger}")
     return found
 
 
