@@ -58,11 +58,22 @@ def probability_columns(column: str, levels: list[str], categorical_unique: bool
 
 
 def predict(
-    fit_path: str | Path, cases_path: str | Path, *, model=None, point: bool = False
+    fit_path: str | Path,
+    cases_path: str | Path,
+    *,
+    model=None,
+    point: bool = False,
+    ds: xr.Dataset | None = None,
 ) -> Prediction:
     """Probabilities of every outcome level for each case of ``cases_path``, averaged over
-    the fit's draws (see the module docstring); ``point``: the estimate alone."""
-    ds = read_fit(fit_path)
+    the fit's draws (see the module docstring); ``point``: the estimate alone.
+
+    ``ds``: ``fit_path`` as :func:`read_fit` read it, for a caller that read it first
+    (``gvcdyn predict``, to learn the files its model reads), so that the file is read
+    once and what was checked is what is predicted from; ``fit_path`` still names it in
+    messages and in the metadata."""
+    if ds is None:
+        ds = read_fit(fit_path)
     if float(ds.attrs.get("objective", 0.0)) >= FAILED:
         raise CalibrationInfeasibleError(
             f"{fit_path} records no fit: its objective {ds.attrs['objective']:.4g} is the "

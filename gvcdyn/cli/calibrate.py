@@ -215,6 +215,7 @@ def predict(
       gvcdyn predict --fit results/fit.nc --cases new_cases.csv \\
           --out predictions.csv
     """
+    from gvcdyn.calibrate.fitfile import read_fit
     from gvcdyn.calibrate.predict import predict as run_prediction
     from gvcdyn.calibrate.predict import prediction_paths, write_predictions
 
@@ -226,11 +227,13 @@ def predict(
         {"--out": csv_out, "the JSON beside --out,": json_out}, {"--cases": cases, "--fit": fit}
     )
     # the files the fit's model and revisions are read from, known once the fit and its
-    # model are read: refused as well, before the simulation
-    model, inputs = _fit_inputs(fit)
+    # model are read: refused as well, before the simulation, which is given both (the
+    # fit read once: what is checked here is what is predicted from)
+    ds = read_fit(fit)
+    model, inputs = _fit_inputs(ds)
     refuse_output_over_input({"--out": csv_out, "the JSON beside --out,": json_out}, inputs)
     with status("simulating the cases"):
-        prediction = run_prediction(fit, cases, model=model, point=point)
+        prediction = run_prediction(fit, cases, model=model, point=point, ds=ds)
     for problem in prediction.problems:
         err.print(escape(f"warning: {problem}"), soft_wrap=True)
     with writing(out_path):
@@ -244,16 +247,16 @@ def predict(
     out.print(escape(f"predictions: {csv_path}\nabout them:  {meta_path}"), soft_wrap=True)
 
 
-def _fit_inputs(fit: Path) -> tuple[Any, dict[str, list[Path]]]:
-    """The model a fit was made with (loaded, as ``predict`` would load it; None for a fit
-    that ``predict`` refuses as recording no fit) and the files ``predict`` reads beside
-    its command line's, for :func:`refuse_output_over_input`: the model's data files
-    (GET DIRECT/XLS), and the case revisions file of a fit that recorded it by path only
-    (an older fit; a newer one carries the revisions' text)."""
-    from gvcdyn.calibrate.fitfile import read_fit, recorded_file
+def _fit_inputs(ds) -> tuple[Any, dict[str, list[Path]]]:
+    """The model the fit ``ds`` (as ``read_fit`` read it) was made with (loaded, as
+    ``predict`` would load it; None for a fit that ``predict`` refuses as recording no
+    fit) and the files ``predict`` reads beside its command line's, for
+    :func:`refuse_output_over_input`: the model's data files (GET DIRECT/XLS), and the
+    case revisions file of a fit that recorded it by path only (an older fit; a newer one
+    carries the revisions' text)."""
+    from gvcdyn.calibrate.fitfile import recorded_file
     from gvcdyn.calibrate.problem import FAILED
 
-    ds = read_fit(fit)
     attrs = ds.attrs
     inputs: dict[str, list[Path]] = {}
     if attrs.get("case_revisions") and not attrs.get("case_revisions_text"):
