@@ -10,17 +10,13 @@ table as the model's constants, or as its case revisions.
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import xarray as xr
 from console import assert_one_line_error, gvcdyn
+from toy_calibration import revised_toy_fit
 
-from gvcdyn.calibrate.config import load_config
-from gvcdyn.calibrate.revisions import REQUIRED
-from gvcdyn.calibrate.study import calibrate
 from gvcdyn.io.results_io import write_netcdf
 
 DATA = Path(__file__).parent / "data" / "calibration"
@@ -37,28 +33,10 @@ def folder(tmp_path_factory) -> Path:
     """A toy fit (fit.nc) of a model that reads c.csv, made with revisions.csv, and the
     same fit as one written before fits recorded their revisions' text (old_fit.nc)."""
     folder = tmp_path_factory.mktemp("predict_inputs")
-    for name in ("toy_cases.csv", "toy_levers.toml", "toy_config.toml"):
-        shutil.copy(DATA / name, folder / name)
     model = (DATA / "toy_upgrading.mdl").read_text(encoding="utf-8")
     assert model.startswith("{UTF-8}\n")
-    (folder / "toy_upgrading.mdl").write_text(
-        model.replace("{UTF-8}\n", "{UTF-8}\n" + DATA_LINE, 1), encoding="utf-8"
-    )
     (folder / "c.csv").write_text("a,b\nx,3.5\n", encoding="utf-8")
-    revisions = folder / "revisions.csv"
-    revisions.write_text(
-        ",".join(REQUIRED) + "\nTOY_00,support,low,high,https://example.org,a quote\n", "utf-8"
-    )
-    config = replace(
-        load_config(folder / "toy_config.toml"),
-        revisions=revisions,
-        seeds=(1,),
-        popsize=5,
-        maxiter=3,
-        profile_points=3,
-        bootstrap=0,
-    )
-    fit = write_netcdf(calibrate(config, command_line=["gvcdyn", "calibrate"]), folder / "fit.nc")
+    fit, revisions = revised_toy_fit(folder, model.replace("{UTF-8}\n", "{UTF-8}\n" + DATA_LINE, 1))
     ds = xr.load_dataset(fit)
     assert ds.attrs["case_revisions"] == str(revisions) and ds.attrs["case_revisions_text"]
     del ds.attrs["case_revisions_text"]  # as fits written before the text was recorded

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from toy_calibration import revised_toy_fit
 
 from gvcdyn.calibrate.config import load_config
 from gvcdyn.calibrate.fitfile import fit_integration
@@ -68,24 +69,7 @@ def test_predicting_a_revised_fits_own_cases_maps_them_as_the_fit_did(tmp_path):
     which the revisions do not know), it maps that file as given, revising nothing twice."""
     import pandas as pd
 
-    from gvcdyn.calibrate.revisions import REQUIRED
-
-    for name in ("toy_cases.csv", "toy_levers.toml", "toy_upgrading.mdl", "toy_config.toml"):
-        shutil.copy(DATA / name, tmp_path / name)
-    revisions = tmp_path / "revisions.csv"
-    revisions.write_text(
-        ",".join(REQUIRED) + "\nTOY_00,support,low,high,https://example.org,a quote\n", "utf-8"
-    )
-    config = replace(
-        load_config(tmp_path / "toy_config.toml"),
-        revisions=revisions,
-        seeds=(1,),
-        popsize=5,
-        maxiter=3,
-        profile_points=3,
-        bootstrap=0,
-    )
-    fit = write_netcdf(calibrate(config, command_line=["gvcdyn", "calibrate"]), tmp_path / "f.nc")
+    fit, revisions = revised_toy_fit(tmp_path)
     own = predict(fit, tmp_path / "toy_cases.csv", point=True)
     table = pd.read_csv(tmp_path / "toy_cases.csv", dtype=str, keep_default_na=False)
     table.loc[table["id"] == "TOY_00", "support"] = "high"

@@ -1,8 +1,10 @@
 """The toy calibration the calibration tests share (tests/data/calibration): its config
-with a quick search, and a reality check that constrains it."""
+with a quick search, a reality check that constrains it, and a quick fit made with case
+revisions."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,40 @@ def quick_toy_config(**settings: Any) -> CalibrationConfig:
     bootstrap, unless ``settings`` (any CalibrationConfig field) say otherwise."""
     quick = {"seeds": (1,), "popsize": 5, "maxiter": 5, "profile_points": 0, "bootstrap": 0}
     return replace(load_config(DATA / "toy_config.toml"), **{**quick, **settings})
+
+
+def revised_toy_fit(folder: Path, model_text: str | None = None) -> tuple[Path, Path]:
+    """A quick toy fit, ``folder``/fit.nc, made from copies of the toy's files in ``folder``
+    (``model_text``: the model's text instead of the toy's) with the case revisions file
+    ``folder``/revisions.csv (TOY_00's support coded low, revised to high); returns both.
+    The config is read from ``folder``, so the fit's own case file is the copy there."""
+    # lazy: the fitting stack (1.4 s of CPU to import), for the tests that make this fit
+    # only, not for every test that takes the toy's config or checks from here
+    from gvcdyn.calibrate.revisions import REQUIRED
+    from gvcdyn.calibrate.study import calibrate
+    from gvcdyn.io.results_io import write_netcdf
+
+    for name in ("toy_cases.csv", "toy_levers.toml", "toy_config.toml"):
+        shutil.copy(DATA / name, folder / name)
+    if model_text is None:
+        shutil.copy(DATA / "toy_upgrading.mdl", folder / "toy_upgrading.mdl")
+    else:
+        (folder / "toy_upgrading.mdl").write_text(model_text, encoding="utf-8")
+    revisions = folder / "revisions.csv"
+    revisions.write_text(
+        ",".join(REQUIRED) + "\nTOY_00,support,low,high,https://example.org,a quote\n", "utf-8"
+    )
+    config = replace(
+        load_config(folder / "toy_config.toml"),
+        revisions=revisions,
+        seeds=(1,),
+        popsize=5,
+        maxiter=3,
+        profile_points=3,
+        bootstrap=0,
+    )
+    fit = write_netcdf(calibrate(config, command_line=["gvcdyn", "calibrate"]), folder / "fit.nc")
+    return fit, revisions
 
 
 def count_check_verdicts(monkeypatch: Any, problem: Any) -> list[int]:
