@@ -30,7 +30,12 @@ from gvcdyn.calibrate.likelihood import profile_cutpoints
 from gvcdyn.calibrate.revisions import read_revised_cases
 from gvcdyn.checks.run import CheckRunner, all_hold
 from gvcdyn.checks.spec import read_checks
-from gvcdyn.errors import CalibrationConfigError, CaseDataError
+from gvcdyn.errors import (
+    CalibrationConfigError,
+    CaseDataError,
+    UnknownParameterError,
+    UnknownVariableError,
+)
 from gvcdyn.limits import check_memory, chunk_rows
 from gvcdyn.model import load
 from gvcdyn.outcomes import Outcome
@@ -130,7 +135,10 @@ class CalibrationProblem:
         self.outcomes = config.outcomes
         names, bounds, priors = [], [], []
         for est in config.estimate:
-            param = model.parameter(est.name)
+            try:  # a misspelled name names the config, as its bad bounds and keys do
+                param = model.parameter(est.name)
+            except UnknownParameterError as error:
+                raise error.at(file=config.path) from None
             if param.name in cases.levers:
                 raise CalibrationConfigError(
                     f"'{param.name}' is both estimated and set by the case mapping; "
@@ -226,13 +234,16 @@ class CalibrationProblem:
         self.case_levers = np.where(np.isnan(self.cases.values), base, self.cases.values)
         outcomes = [Outcome(o.quantity, "value", at="run", name=o.column) for o in self.outcomes]
         final = float(np.max(self.cases.horizon)) if len(self.cases) else None
-        self.evaluator = model.evaluator(
-            self.space,
-            outcomes,
-            method=self.config.method,
-            final_time=final,
-            time_step=self.config.time_step,
-        )
+        try:  # an [[outcome]] quantity the model lacks names the config
+            self.evaluator = model.evaluator(
+                self.space,
+                outcomes,
+                method=self.config.method,
+                final_time=final,
+                time_step=self.config.time_step,
+            )
+        except UnknownVariableError as error:
+            raise error.at(file=self.config.path) from None
         self.scales = np.array([o.scale for o in self.outcomes])
 
     def _build_checks(self) -> CheckRunner | None:
