@@ -200,11 +200,13 @@ def resolve_calibration_config(name: str | Path) -> Path:
             by_model = _is_named(name, model.path, ("models",))
             if by_model or _is_named(name, config, ("calibration",)):
                 return config
-    shipped = [f"{m.name} ({c.parent.name}/{c.name})" for m in models for c in m.calibrations]
+    # a model's name takes its first config only, so only that one is listed by it (the
+    # others, two dozen for the GVC models, are taken by file name and listed by LISTING)
+    shipped = [f"{m.name} ({c.parent.name}/{c.name})" for m in models for c in m.calibrations[:1]]
     raise CalibrationConfigError(
-        f"{not_found('calibration config', name)}; give the path to a config .toml file or "
-        f"the name of a model shipped with a calibration ({', '.join(shipped) or 'none'}; "
-        f"{LISTING})"
+        f"{not_found('calibration config', name)}; give the path to a config .toml file, "
+        f"the name of a model shipped with a calibration ({', '.join(shipped) or 'none'}) "
+        f"or the file name of a shipped config ({LISTING})"
     )
 
 
