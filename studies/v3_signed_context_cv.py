@@ -184,8 +184,21 @@ def per_case_scores(
 ) -> dict[str, np.ndarray]:
     """Per predictor, each scored case's held-out scores ``(n, 3)`` averaged over the
     folds that held it out (``_pool``), rows in case order (the members with a level)."""
-    names = predictors_for(design, column)
     preds = [fold_predictions(design, members, test, column) for test in plan]
+    return pooled_scores(design, plan, column, preds, predictors_for(design, column))
+
+
+def pooled_scores(
+    design: Design,
+    plan: list[np.ndarray],
+    column: str,
+    preds: list[dict[str, np.ndarray]],
+    names: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """``per_case_scores`` of fold predictions already made (``preds``: per test array of
+    ``plan``, P(level) per predictor; ``names``: the predictors scored, in order), for a
+    study that refits other predictors in the same folds
+    (studies/v3_predictable_context.py)."""
     pooled = _pool(
         plan,
         [{name: [p[name]] for name in names} for p in preds],
@@ -286,12 +299,12 @@ def coefficients(design: Design, column: str) -> None:
                       f"({ {1: '+', -1: '-', 0: 'free'}[int(kept[j])] }){flag}")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("fit", nargs="?", default=str(FIT), help="a cross-validated v3 fit file")
-    parser.add_argument("--seed", type=int, default=1, help="the bootstrap intervals' seed")
-    args = parser.parse_args()
-    fit_path = Path(args.fit)
+def rebuild(
+    parser: argparse.ArgumentParser, fit_path: Path
+) -> tuple[CalibrationProblem, xr.Dataset]:
+    """The calibration problem and the fit of the fit file ``fit_path`` (``fit_problem``,
+    on this repository's files); a missing or unreadable fit is the parser's error (exit
+    2, no traceback). Shared with studies/v3_predictable_context.py."""
     if not fit_path.is_file():
         parser.error(f"no fit file {fit_path}: give a fit of 'gvcdyn calibrate ... --crossval'")
     try:  # the study runs no model: the reality checks are neither needed nor read
@@ -300,7 +313,16 @@ def main() -> None:
         parser.error(str(exc))
     if not rebuilt.model_current:
         print(f"note: {rebuilt.model.path} changed since the fit (lever defaults may differ)")
-    problem, fit = rebuilt.problem, rebuilt.fit
+    return rebuilt.problem, rebuilt.fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fit", nargs="?", default=str(FIT), help="a cross-validated v3 fit file")
+    parser.add_argument("--seed", type=int, default=1, help="the bootstrap intervals' seed")
+    args = parser.parse_args()
+    fit_path = Path(args.fit)
+    problem, fit = rebuild(parser, fit_path)
     started = time.process_time()
     design = design_of(problem)
     plans = replay_plans(problem, loo=True)

@@ -607,14 +607,24 @@ def _frequencies(levels, weights, n_levels, pseudo):
 
 
 def _context_logit(
-    x_train, y_train, w_train, x_test, n_levels, pseudo, *, signs: np.ndarray | None = None
+    x_train,
+    y_train,
+    w_train,
+    x_test,
+    n_levels,
+    pseudo,
+    *,
+    signs: np.ndarray | None = None,
+    ridge: float = RIDGE,
 ):
     """Ridge ordered logit on standardised context; returns P(level) for ``x_test``.
 
     ``signs`` (one per column of ``x_train``: +1 slope >= 0, -1 slope <= 0, 0 free; None:
     all free) bounds the slopes, for a baseline that reads the context only in the
-    directions a theory gives (studies/v3_signed_context_cv.py)."""
-    fit = _fit_context_logit(x_train, y_train, w_train, n_levels, pseudo, signs=signs)
+    directions a theory gives (studies/v3_signed_context_cv.py). ``ridge``: the penalty
+    on the slopes; the baselines use ``RIDGE``, a study of how much the context can
+    predict at other penalties passes its own (studies/v3_predictable_context.py)."""
+    fit = _fit_context_logit(x_train, y_train, w_train, n_levels, pseudo, signs=signs, ridge=ridge)
     return fit.probabilities(x_test)
 
 
@@ -638,11 +648,19 @@ class ContextLogitFit:
 
 
 def _fit_context_logit(
-    x_train, y_train, w_train, n_levels, pseudo, *, signs: np.ndarray | None = None
+    x_train,
+    y_train,
+    w_train,
+    n_levels,
+    pseudo,
+    *,
+    signs: np.ndarray | None = None,
+    ridge: float = RIDGE,
 ) -> ContextLogitFit:
     """The ridge ordered logit of ``_context_logit`` (cases with a blank level dropped,
     non-varying columns dropped, and their ``signs`` entries with them), as a
-    ``ContextLogitFit``; the sign constraints are L-BFGS-B bounds on the slopes."""
+    ``ContextLogitFit``; the sign constraints are L-BFGS-B bounds on the slopes, ``ridge``
+    the penalty ``0.5 * ridge * sum(beta**2)`` on the standardised slopes."""
     keep = y_train >= 0
     x_train, y_train, w_train = x_train[keep], y_train[keep], w_train[keep]
     mean, sd = x_train.mean(axis=0), x_train.std(axis=0)
@@ -662,7 +680,7 @@ def _fit_context_logit(
         return (
             -np.sum(w_train * ll)
             - pseudo / n_levels * np.sum(np.log(np.clip(prior, 1e-300, 1.0)))
-            + 0.5 * RIDGE * np.sum(beta**2)
+            + 0.5 * ridge * np.sum(beta**2)
         )
 
     bounds = None if signs is None else _slope_bounds(signs, varying, len(start) - p)
