@@ -116,7 +116,12 @@ def reality_check(
     from gvcdyn.calibrate.fitfile import fit_integration
     from gvcdyn.checks import read_checks, report
     from gvcdyn.checks import reality_check as run_checks
-    from gvcdyn.errors import OutputWriteError, ParameterValueError, RealityCheckError
+    from gvcdyn.errors import (
+        OutputWriteError,
+        ParameterValueError,
+        RealityCheckError,
+        UnknownParameterError,
+    )
     from gvcdyn.whatif.scenarios import parse_set
 
     model = model_path(model)
@@ -171,6 +176,11 @@ def reality_check(
         method = fit[0] if method is None else method
         time_step = fit[1] if time_step is None else time_step
     loaded = load(model)
+    for text in set_ or []:  # a misspelled lever says which --set, as gvcdyn run's does
+        try:
+            loaded.parameter(parse_set(text)[0])
+        except UnknownParameterError as exc:
+            raise UnknownParameterError(f"--set {text!r}: {exc}") from None
     # the files the model itself reads (GET DIRECT CONSTANTS('c.csv', ...)) are known now
     refuse_output_over_input(
         {"--out": out_path}, {"the model's data files": model_data_files(loaded)}

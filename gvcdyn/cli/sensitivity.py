@@ -27,7 +27,7 @@ from gvcdyn.cli.common import (
     split_names,
     writing,
 )
-from gvcdyn.errors import SensitivityDesignError
+from gvcdyn.errors import SensitivityDesignError, UnknownParameterError
 from gvcdyn.execute import Execution, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -174,6 +174,11 @@ def sensitivity(
         },
     )
     loaded = load(model)
+    for name in names or []:  # a misspelled lever says it came from --params
+        try:
+            loaded.parameter(name)
+        except UnknownParameterError as exc:
+            raise UnknownParameterError(f"--params {params!r}: {exc}") from None
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")
     with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:

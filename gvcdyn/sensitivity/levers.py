@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError
+from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError, UnknownParameterError
 from gvcdyn.io.tomlfile import check_keys, read_toml
 from gvcdyn.language.ir import Call, Op, Sym
 from gvcdyn.sensitivity.distributions import Distribution, check_within, parse_distribution
@@ -245,16 +245,24 @@ def choose_levers(
     else:
         names, source = _view_constants(model, view), f"the '{view}' view of {_file(model)}"
         default = True
-    canonical = [model.parameter(n).name for n in names]  # unknown names fail here, by name
+    try:  # unknown names fail here, by name; one a ranges file gives names the file too
+        canonical = [model.parameter(n).name for n in names]
+    except UnknownParameterError as exc:
+        raise (exc if params else exc.at(file=from_file.source or None)) from None
     timing = timing_levers(model, canonical)
     fixed: tuple[str, ...] = ()
     if default and timing:
         fixed = tuple(n for n in canonical if n in timing)
         canonical = [n for n in canonical if n not in timing]
         source += f", less its timing lever{'s' * (len(fixed) > 1)} {', '.join(fixed)}"
-    bounds = {model.parameter(k).name: v for k, v in from_file.bounds.items()}
-    dists = {model.parameter(k).name: v for k, v in from_file.distributions.items()}
-    groups = {g: tuple(model.parameter(m).name for m in ms) for g, ms in from_file.groups.items()}
+    try:  # names of the ranges file's tables: a misspelled one names the file
+        bounds = {model.parameter(k).name: v for k, v in from_file.bounds.items()}
+        dists = {model.parameter(k).name: v for k, v in from_file.distributions.items()}
+        groups = {
+            g: tuple(model.parameter(m).name for m in ms) for g, ms in from_file.groups.items()
+        }
+    except UnknownParameterError as exc:
+        raise exc.at(file=from_file.source or None) from None
     for kind, given in (("a range", bounds), ("a distribution", dists)):
         extra = sorted(set(given) - set(canonical))
         if extra:
