@@ -31,7 +31,10 @@ from gvcdyn.execute.options import (
 )
 from gvcdyn.progress import RichProgress
 
-_EPILOG = "Example config (calibration/config.toml):\n\n\b\n" + escape(EXAMPLE_CONFIG)
+_EPILOG = (
+    "Example config, every section (the shipped GVC config is calibration/config.toml):"
+    "\n\n\b\n" + escape(EXAMPLE_CONFIG)
+)
 
 
 def register(app: typer.Typer) -> None:
