@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,16 @@ SD_TEST_MODELS_MISSING = (
     "reference suite not found at {path}: GVCDYN_SD_TEST_MODELS must point at a "
     "sd-test-models folder (with MANIFEST.csv); unset it to use the vendored tests/sd-test-models"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the suite a Ctrl-C that works: a shell without job control starts background
+    jobs (``pytest &``) with SIGINT ignored, Python then keeps it ignored, and every
+    process the tests start inherits that, so the tests that press Ctrl-C on a sweep, a
+    cluster or a fit would fail for the shell's reason, not the code's. Restored here,
+    before pytest-xdist starts its workers, which then start with the default."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
