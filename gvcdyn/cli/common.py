@@ -20,6 +20,7 @@ from gvcdyn.errors import (
     JobInterrupted,
     OutputWriteError,
 )
+from gvcdyn.execute import remove_checkpoints
 from gvcdyn.progress import RichProgress
 
 #: exit status of a command stopped by Ctrl-C (the shell's 128 + SIGINT)
@@ -121,6 +122,26 @@ def writing(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def save_results(path: Path, write: Callable[[], None] | None) -> None:
+    """Write a checkpointed job's results to ``path`` (``write``; None when they were
+    streamed there already), then remove the job's checkpoints, then say where.
+
+    The checkpoints go only after the write: a failed write keeps every finished chunk
+    for ``--resume``."""
+    if write is not None:
+        with writing(path):
+            write()
+    remove_checkpoints(path)
+    out.print(f"results: {escape(str(path))}")
+
+
+def save_plot(path: Path, plot: Callable[[], None]) -> None:
+    """Draw the plot into ``path`` (``plot``), then say where, aligned under ``results:``."""
+    with writing(path):
+        plot()
+    out.print(f"plot:    {escape(str(path))}")
 
 
 @contextlib.contextmanager

@@ -23,12 +23,13 @@ from gvcdyn.cli.common import (
     model_path,
     out,
     refuse_output_over_input,
+    save_plot,
+    save_results,
     scenario_paths,
     split_names,
-    writing,
 )
 from gvcdyn.errors import SensitivityDesignError, UnknownParameterError
-from gvcdyn.execute import Execution, remove_checkpoints
+from gvcdyn.execute import Execution
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -216,14 +217,9 @@ def sensitivity(
             f"{ds.attrs['n_dropped_groups']} of the design's groups were left out"
         )
     if out_path is not None:
-        with writing(out_path):
-            write(ds, out_path)
-        remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
-        out.print(f"results: {escape(str(out_path))}")
+        save_results(out_path, lambda: write(ds, out_path))
     if plot_path is not None:
-        with writing(plot_path):
-            plot_indices(ds, plot_path)
-        out.print(f"plot:    {escape(str(plot_path))}")
+        save_plot(plot_path, lambda: plot_indices(ds, plot_path))
 
 
 def _ranges_posterior(ranges: Path | None) -> Path | None:

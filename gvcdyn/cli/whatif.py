@@ -34,16 +34,16 @@ from gvcdyn.cli.common import (
     model_path,
     out,
     refuse_output_over_input,
+    save_plot,
+    save_results,
     scenario_paths,
     split_names,
-    writing,
 )
 from gvcdyn.errors import OutputWriteError, SpecSyntaxError
 from gvcdyn.execute import (
     Execution,
     checkpoint_dir,
     refuse_unfinished_job,
-    remove_checkpoints,
 )
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -280,17 +280,11 @@ def _what_if(
     _print_summary(ds, shown, f"{title}: final values at time {final:g}")
     _report_status(ds)
     if out_path is not None:
-        if not written:
-            with writing(out_path):
-                _write_results(ds, out_path)
-        remove_checkpoints(out_path)  # only now: a failed write keeps every finished chunk
-        out.print(f"results: {escape(str(out_path))}")
+        save_results(out_path, None if written else lambda: _write_results(ds, out_path))
     if plot_path is not None:
         from gvcdyn.io.plotting import plot_runs
 
-        with writing(plot_path):
-            plot_runs(ds, shown, plot_path, title=title)
-        out.print(f"plot:    {escape(str(plot_path))}")
+        save_plot(plot_path, lambda: plot_runs(ds, shown, plot_path, title=title))
 
 
 def _run_in_chunks(
