@@ -51,3 +51,23 @@ def test_sensitivity_names_the_ranges_file(tmp_path: Path) -> None:
         tmp_path / "ranges.toml", "--vars", "Unit Value", "--n", "8", cwd=tmp_path,
     )  # fmt: skip
     assert_one_line_error(result, "ranges.toml", DID_YOU_MEAN)
+
+
+def test_reality_check_says_a_simulation_setting_is_not_a_lever(tmp_path: Path) -> None:
+    """'FINAL TIME' in --set said "unknown parameter 'FINAL TIME'; did you mean 'Routine
+    Time'?", pointing at an unrelated lever; gvcdyn run says it is a setting, and so does
+    reality-check now, with its own advice (it has --time-step, no --final-time)."""
+    advice = {
+        "FINAL TIME=20": "the checks run to the model's FINAL TIME; edit it in the model",
+        "time_step=0.5": "change it with --time-step",
+        "SAVEPER=1": "edit SAVEPER in the model",
+    }
+    for text, hint in advice.items():
+        result = gvcdyn(
+            "reality-check", "gvc_upgrading", "gvc_upgrading.checks.toml", "--set", text,
+            cwd=tmp_path,
+        )  # fmt: skip
+        line = assert_one_line_error(
+            result, f"--set {text!r}", "is a simulation setting, not a lever", hint
+        )
+        assert "did you mean" not in line, line

@@ -27,6 +27,15 @@ from gvcdyn.cli.common import (
 #: exit status when a check fails at the base (as ``gvcdyn check`` on a mismatch)
 EXIT_FAILED = 1
 
+#: the simulation settings a reality check's --set might name, and what to do instead: the
+#: checks run to the model's FINAL TIME (no --final-time here, unlike gvcdyn run)
+_SETTINGS = {
+    "final time": "the checks run to the model's FINAL TIME; edit it in the model",
+    "time step": "change it with --time-step",
+    "initial time": "edit INITIAL TIME in the model",
+    "saveper": "edit SAVEPER in the model",
+}
+
 
 def reality_check(
     model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
@@ -122,7 +131,7 @@ def reality_check(
         RealityCheckError,
         UnknownParameterError,
     )
-    from gvcdyn.whatif.scenarios import parse_set
+    from gvcdyn.whatif.scenarios import parse_set, refuse_setting
 
     model = model_path(model)
     if not checks.is_file() and (model.parent / checks.name).is_file():
@@ -177,8 +186,10 @@ def reality_check(
         time_step = fit[1] if time_step is None else time_step
     loaded = load(model)
     for text in set_ or []:  # a misspelled lever says which --set, as gvcdyn run's does
+        key = parse_set(text)[0]
+        refuse_setting(f"--set {text!r}", key, _SETTINGS)
         try:
-            loaded.parameter(parse_set(text)[0])
+            loaded.parameter(key)
         except UnknownParameterError as exc:
             raise UnknownParameterError(f"--set {text!r}: {exc}") from None
     # the files the model itself reads (GET DIRECT CONSTANTS('c.csv', ...)) are known now

@@ -172,9 +172,21 @@ _SETTINGS = {
 }
 
 
-def _setting_of(key: str) -> str | None:
-    """What to use instead when ``key`` names a simulation setting (FINAL TIME...)."""
-    return _SETTINGS.get(" ".join(key.lower().replace("_", " ").split()))
+def _setting_of(key: str, advice: dict[str, str] = _SETTINGS) -> str | None:
+    """What to use instead when ``key`` names a simulation setting (FINAL TIME...):
+    ``advice``'s entry for it (a command with other options passes its own table)."""
+    return advice.get(" ".join(key.lower().replace("_", " ").split()))
+
+
+def refuse_setting(source: str, key: str, advice: dict[str, str] = _SETTINGS) -> None:
+    """Raise ``UnknownParameterError`` when ``key`` (given by ``source``) names a
+    simulation setting rather than a lever, saying what to use instead; a lookup would
+    otherwise answer 'unknown parameter ...; did you mean' a lever of a similar name."""
+    setting = _setting_of(key, advice)
+    if setting is not None:
+        raise UnknownParameterError(
+            f"{source}: {key!r} is a simulation setting, not a lever; {setting}"
+        )
 
 
 def resolve_levers(
@@ -192,11 +204,7 @@ def resolve_levers(
     """
     resolved: list[tuple[Parameter, np.ndarray]] = []
     for source, key, value in given:
-        setting = _setting_of(key)
-        if setting is not None:
-            raise UnknownParameterError(
-                f"{source}: {key!r} is a simulation setting, not a lever; {setting}"
-            )
+        refuse_setting(source, key)
         try:
             param = model.parameter(key)
         except UnknownParameterError as exc:
