@@ -116,6 +116,10 @@ def calibrate(
     # before the fit (minutes) and the workers: saved replicates/folds beside --out are
     # continued with --resume, never overwritten
     refuse_unfinished_job(out_path, resume=resume, resume_command=resume_command())
+    if not config.is_file() and cfg.path is not None:
+        # a model's name takes the first of its configs by file name: say which, so that a
+        # config added beside it cannot change what is fitted without a word
+        err.print(escape(f"config: {cfg.path} (the one '{config}' names)"), soft_wrap=True)
     # Ctrl-C in the calibration is its JobInterrupted, which names the kept tasks and
     # this command with --resume; before it starts (the workers), _interrupted does
     with (
