@@ -12,7 +12,6 @@ the "honest" score is neither). Synthetic data only (results/ is not in CI).
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from gvcdyn.calibrate import crossval
 from gvcdyn.calibrate.crossval import _context_logit, baseline_predictions, stratified_folds
 
 REPO = Path(__file__).resolve().parents[1]
-STUDY = REPO / "studies" / "v3_predictable_context.py"
 sys.path.insert(0, str(REPO / "studies"))
 import v3_predictable_context as study  # noqa: E402  (a study script, not a package)
 import v3_signed_context_cv as signed  # noqa: E402
@@ -163,12 +161,3 @@ def test_without_a_signal_the_nested_logit_stays_near_the_frequencies() -> None:
     assert mean["context @ 0.01"] > freq + 0.1
     assert abs(mean["context nested"] - freq) < 0.02, (mean["context nested"], freq, counts)
     assert set(counts["context"]) == {1000.0}, counts  # in every fold: the slopes shrunk
-
-
-def test_the_study_refuses_a_missing_fit_file(tmp_path: Path) -> None:
-    missing = tmp_path / "no_such_fit.nc"
-    run = subprocess.run(
-        [sys.executable, str(STUDY), str(missing)], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 2
-    assert f"no fit file {missing}" in run.stderr

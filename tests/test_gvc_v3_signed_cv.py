@@ -190,10 +190,16 @@ def test_the_study_replays_crossvalidates_folds(monkeypatch, tmp_path: Path) -> 
                 assert abs(found[name][:, 0].mean() - cv.score[a, b, 0, d, 0]) < 1e-12
 
 
-def test_the_study_refuses_a_missing_fit_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("script", ["v3_signed_context_cv.py", "v3_predictable_context.py"])
+def test_the_study_refuses_a_missing_fit_file(tmp_path: Path, script: str) -> None:
+    """Both studies read the fit file through this study's reader (the eighteenth step's
+    script imports it), so both name the missing file and exit 2."""
     missing = tmp_path / "no_such_fit.nc"
     run = subprocess.run(
-        [sys.executable, str(STUDY), str(missing)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(REPO / "studies" / script), str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 2
     assert f"no fit file {missing}" in run.stderr
