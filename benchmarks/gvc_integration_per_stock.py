@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.stats import qmc
 
 import gvcdyn
 
@@ -46,7 +45,6 @@ SCENARIOS = sorted((REPO / "models" / "scenarios").glob("*.toml"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "studies"))
 import integration_accuracy as ia  # noqa: E402  (sibling script: one error measure)
-import lever_sweeps as ls  # noqa: E402
 
 #: label -> (method, TIME STEP); None: the model's own (settings file / .mdl)
 SETTINGS = {"shipped": (None, None), "euler 1/64": ("euler", 1 / 64)}
@@ -76,11 +74,12 @@ def case_design(model: gvcdyn.Model) -> Design:
 
 
 def lever_lhs(model: gvcdyn.Model, runs: int, seed: int) -> Design:
-    """``runs`` Latin-hypercube settings of the 18 levers over their documented ranges."""
-    unit = qmc.LatinHypercube(d=len(ls.LEVERS), seed=seed).random(runs)
-    lo = np.array([model.parameter(p).minimum for p in ls.LEVERS])
-    hi = np.array([model.parameter(p).maximum for p in ls.LEVERS])
-    return {p: lo[j] + unit[:, j] * (hi[j] - lo[j]) for j, p in enumerate(ls.LEVERS)}
+    """``runs`` Latin-hypercube settings of the 18 levers over their documented ranges
+    (the v3 studies' ``lhs_levers``, as columns)."""
+    from v3_fit_measures import lhs_levers  # lazy: a study script, read only for this
+
+    table = lhs_levers(model, runs, seed)
+    return {p: table[p].to_numpy() for p in table.columns}
 
 
 def stock_errors(run: xr.Dataset, reference: xr.Dataset, stocks: list[str]) -> dict[str, float]:
