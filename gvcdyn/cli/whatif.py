@@ -274,7 +274,9 @@ def _what_if(
     else:
         with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:
             ds = run_batch(request, progress=progress)
-    shown = _streamed_names(ds, variables) if written else shown_variables(ds, variables)
+    # the model's spelling (--vars stock: the results hold 'Stock')
+    chosen = list(request.variables) if request.variables is not None else None
+    shown = _streamed_names(ds, chosen) if written else shown_variables(ds, chosen)
     title = request.title(title)
     final = float(ds["time"].values[-1]) if ds.sizes["time"] else float("nan")
     _print_summary(ds, shown, f"{title}: final values at time {final:g}")

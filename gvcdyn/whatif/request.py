@@ -37,8 +37,9 @@ __all__ = ["WhatIf", "prepare_what_if"]
 class WhatIf:
     """A validated what-if request: the model, every run's lever values, what to save.
 
-    ``variables`` are the names asked for (None: every variable); ``grid`` is the time
-    grid of every run and ``cells`` the kernel cells saved (what ``Model.run`` saves).
+    ``variables`` are the names asked for, as the model spells them (None: every
+    variable); ``grid`` is the time grid of every run and ``cells`` the kernel cells
+    saved (what ``Model.run`` saves).
     """
 
     model: Model
@@ -128,10 +129,7 @@ def prepare_what_if(
             model = load(path, data_files=list(data_files))
     method = model.integration_method(method)
     batch = build_batch(model, read, sets, sweeps, allow_out_of_range=allow_out_of_range)
-    chosen = list(variables) if variables is not None else None
-    if chosen is not None:
-        for name in chosen:  # fail before compiling, with the close names
-            model.output_columns([name])
+    chosen = _model_names(model, variables) if variables is not None else None
     grid = model.grid(  # of every run, from the values all share (no matrix built)
         batch.shared_row()[None, :],
         varying=batch.varying(),
@@ -152,6 +150,16 @@ def prepare_what_if(
         grid,
         cells,
     )
+
+
+def _model_names(model: Model, variables: Sequence[str]) -> list[str]:
+    """The model's own spelling of each name asked for, once each, in the order given.
+
+    Names are looked up as the model reads them (case, spaces and underscores ignored),
+    so ``stock`` finds ``Stock``; the results carry the model's spelling, and a caller
+    who shows or plots ``variables`` by the user's spelling would not find them there.
+    An unknown name fails here, before compiling, with the close names."""
+    return list(dict.fromkeys(model.variable(name).name for name in variables))
 
 
 def _computed_variables(model: Model, variables: Sequence[str] | None) -> list[Variable]:
