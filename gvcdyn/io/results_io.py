@@ -33,6 +33,7 @@ __all__ = [
     "netcdf_safe",
     "read_netcdf",
     "units_of",
+    "unreadable_netcdf",
     "write_netcdf",
 ]
 
@@ -148,8 +149,22 @@ def read_netcdf(
         raise (missing_error or error)(f"{not_found(what, path)}{tail}")
     try:
         return xr.load_dataset(path)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
+        if not unreadable_netcdf(exc):
+            raise
         raise error(f"{what} {path} is not a readable netCDF file: {exc}") from exc
+
+
+def unreadable_netcdf(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by ``xarray.load_dataset``, says the file is not netCDF it
+    can read: an ``OSError`` or ``ValueError`` (a missing, truncated or foreign file), or
+    netCDF4's ``RuntimeError`` / ``AttributeError`` ("NetCDF: HDF error", "NetCDF: Can't
+    open HDF5 attribute") for a file whose header opens but whose data or attributes are
+    damaged (bytes overwritten), which otherwise ended a command in a traceback. Other
+    errors are bugs and stay tracebacks."""
+    if isinstance(exc, OSError | ValueError):
+        return True
+    return isinstance(exc, RuntimeError | AttributeError) and "NetCDF:" in str(exc)
 
 
 # --------------------------------------------------------------------------- summaries

@@ -14,6 +14,7 @@ import xarray as xr
 
 from gvcdyn.errors import ReportInputError
 from gvcdyn.io.atomic import atomic_write
+from gvcdyn.io.results_io import unreadable_netcdf
 from gvcdyn.reports import check_out, check_source, default_out
 from gvcdyn.reports.calibration import calibration_report, is_fit
 from gvcdyn.reports.document import Report
@@ -27,7 +28,9 @@ def open_input(source: str | Path) -> xr.Dataset:
     source = check_source(source)
     try:
         return xr.load_dataset(source)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
+        if not unreadable_netcdf(exc):
+            raise
         raise ReportInputError(
             f"{source} is not a netCDF file gvcdyn can read; give a fit written by "
             "'gvcdyn calibrate --out' or a study written by 'gvcdyn sensitivity --out'"
