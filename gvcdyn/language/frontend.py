@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from gvcdyn.errors import GvcdynError, ModelFileNotFoundError, ModelParseError
+from gvcdyn.language.encoding import declared_encoding as declared_encoding  # its old home
+from gvcdyn.language.encoding import model_encoding, refuse_dropped_bytes
 from gvcdyn.language.source_location import CleanText
 from gvcdyn.language.vensim_precedence import vensim_visitor
 from gvcdyn.limits import check_model_text, fewer_collections
@@ -47,12 +49,14 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
         )
     digest = hashlib.sha256(data).hexdigest()
     check_model_text(data.decode("utf-8", errors="replace"), path)  # before PySD parses
+    encoding = model_encoding(data, path)
+    refuse_dropped_bytes(data, encoding, path)  # PySD would drop them without a word
     from pysd.translators.vensim.vensim_file import VensimFile
 
     with warnings.catch_warnings(), vensim_visitor(), fewer_collections():
         warnings.simplefilter("ignore")
         try:
-            vensim_file = VensimFile(path, encoding=declared_encoding(data))
+            vensim_file = VensimFile(path, encoding=encoding)
             vensim_file.parse()
             abstract = vensim_file.get_abstract_model()
         except GvcdynError:
@@ -62,27 +66,6 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
     if not abstract.sections or not abstract.sections[0].elements:
         raise ModelParseError(f"{path}: the model defines no variables")
     return abstract, digest
-
-
-_ENCODING_MARK = re.compile(r"(?<={)(.*)(?=})")  # PySD's, vensim_utils
-
-
-def declared_encoding(data: bytes) -> str | None:
-    """The encoding a model file names on its first line (``{UTF-8}``), as PySD reads it,
-    or None to let PySD find it.
-
-    PySD (``vensim_utils._detect_encoding_from_file``) decodes the first line with the
-    encoding chardet guesses for it and takes the text between its first ``{`` and last
-    ``}``. For a first line of ASCII bytes any guess decodes it alike, so the answer is
-    read here without chardet, whose first guess in a process costs about 0.05 s of CPU
-    (chardet 7; issue 21). Anything else (other bytes, a byte-order mark, no ``{...}``)
-    is left to PySD, with its own guess and warning.
-    """
-    first = data.split(b"\n", 1)[0] + b"\n"  # binary readline: up to and with b"\n"
-    if not first.isascii():
-        return None
-    found = _ENCODING_MARK.search(first.decode("ascii"))
-    return found.group() if found else None
 
 
 def _parse_error_message(path: Path, exc: Exception) -> str:

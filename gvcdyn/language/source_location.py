@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gvcdyn.errors import UndefinedNameError
+from gvcdyn.language.encoding import model_encoding
 from gvcdyn.language.subscripts import name_key
 
 __all__ = [
@@ -53,11 +54,7 @@ class Location:
 def read_model_text(path: str | Path) -> str:
     """The model file's text as PySD reads it (its encoding, universal newlines)."""
     path = Path(path)
-    encoding = "UTF-8"
-    first = path.read_bytes().split(b"\n", 1)[0].decode("ascii", errors="ignore")
-    found = re.search(r"\{([^}]*)\}", first)
-    if found:
-        encoding = found.group(1)
+    encoding = model_encoding(path.read_bytes(), path)
     try:
         return path.read_text(encoding=encoding, errors="ignore")
     except LookupError:  # an encoding name Python does not know
