@@ -65,7 +65,7 @@ def calibrate(
         ),
     ] = False,
     posterior: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--posterior/--no-posterior",
             help=escape(
@@ -73,8 +73,9 @@ def calibrate(
                 "--no-posterior skips it for a quick fit (the GVC config: about 2 minutes "
                 "of CPU with --crossval instead of 15), and predict then uses the estimate."
             ),
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
@@ -109,7 +110,8 @@ def calibrate(
 
     check_output(out_path, {".nc": "netcdf"}, what="the fit", example="results/fit.nc")
     cfg = as_config(config)  # as gvcdyn.calibrate(config) reads it
-    skipped = not posterior and cfg.posterior is not None
+    _refuse_posterior_without_table(posterior, cfg)
+    skipped = posterior is False and cfg.posterior is not None
     if skipped:  # the fit's attribute posterior_skipped says so
         cfg = replace(cfg, posterior=None)
     check_writable(out_path)  # before the fit (minutes), as the checkpoints go beside it
@@ -157,6 +159,19 @@ def calibrate(
     remove_checkpoints(out_path)  # only now: a failed write keeps every finished task
     _print_fit(ds)
     out.print(escape(f"fit: {out_path}"), soft_wrap=True)
+
+
+def _refuse_posterior_without_table(posterior: bool | None, cfg) -> None:
+    """``--posterior`` asked of a config without a ``[posterior]`` table is refused before
+    the fit: it has no sampler settings, so the fit would come back without draws, and
+    without a word, as if the option had not been given."""
+    from gvcdyn.errors import CalibrationConfigError
+
+    if posterior and cfg.posterior is None:
+        raise CalibrationConfigError(
+            f"--posterior: the config {cfg.path or 'given'} has no [posterior] table to "
+            "sample; add one (its settings: gvcdyn calibrate --help) or leave out --posterior"
+        )
 
 
 #: calibration steps after the fit whose failure leaves a fit to write, and their skip flag
