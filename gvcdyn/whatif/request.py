@@ -4,6 +4,8 @@ time grid and the cells saved."""
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +138,9 @@ def prepare_what_if(
         final_time=final_time,
         time_step=time_step,
     )
+    notice = saved_times_notice(grid)
+    if notice is not None:
+        warnings.warn(notice, stacklevel=2)
     computed = _computed_variables(model, chosen)
     _, cells = model.output_columns([v.name for v in computed])
     return WhatIf(
@@ -149,6 +154,38 @@ def prepare_what_if(
         tuple(command_line) if command_line is not None else None,
         grid,
         cells,
+    )
+
+
+def saved_times_notice(grid: TimeGrid) -> str | None:
+    """What a user reading the results should know when the saved times are not every
+    SAVEPER from INITIAL TIME up to FINAL TIME, else None.
+
+    A value is saved where a step lands on SAVEPER's grid, and the last step may end past
+    FINAL TIME (PySD's rule, ``gvcdyn.backend.timegrid``): a TIME STEP that does not divide
+    SAVEPER (``--time-step 0.3`` under SAVEPER 1) saves every 3, and one longer than the
+    run saves its end past FINAL TIME, which the summary then calls the final values.
+    """
+    t0, final, dt, saveper = grid.initial_time, grid.final_time, grid.time_step, grid.saveper
+    times = np.asarray(grid.save_times)
+    expected = t0 + saveper * np.arange(math.floor((final - t0) / saveper + 1e-9) + 1)
+    if times.shape == expected.shape and np.allclose(times, expected, rtol=0, atol=1e-6 * dt):
+        return None
+    shown = ", ".join(f"{t:.6g}" for t in times[:3])
+    shown += (
+        f", ..., {times[-1]:.6g}" if times.size > 4 else "".join(f", {t:.6g}" for t in times[3:])
+    )
+    ratio = saveper / dt
+    if abs(ratio - round(ratio)) > 1e-6 * max(ratio, 1.0):
+        why = f"TIME STEP {dt:g} does not divide SAVEPER {saveper:g}"
+        advice = f"give a TIME STEP that divides it (e.g. {saveper / math.ceil(ratio):g})"
+    else:
+        why = f"steps of {dt:g} do not end at FINAL TIME {final:g}"
+        advice = "give a TIME STEP that divides the run's length"
+    return (
+        f"{why}: values are saved at {shown} (where a step lands on SAVEPER's grid; the "
+        f"last step ends at {t0 + grid.n_steps * dt:.6g}), not every {saveper:g} from "
+        f"{t0:g} to FINAL TIME {final:g}; {advice}"
     )
 
 
