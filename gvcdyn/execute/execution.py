@@ -12,6 +12,7 @@ caller can leave a part of it out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.execute.checkpoint import Checkpoint, Seed, fingerprint
+from gvcdyn.execute.checkpoint import Checkpoint, Seed, checkpoint_dir, fingerprint
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs, map_tasks
 from gvcdyn.identity import identity_of
@@ -47,6 +48,24 @@ class Execution:
     resume: bool = False
     resume_command: str | None = None
     keep_checkpoint: bool = False
+
+    def saved_seed(self) -> int | None:
+        """The seed the job being resumed was drawn with, as its checkpoint recorded it
+        (None when not resuming, with no job waiting, or no single integer seed).
+
+        A study given no seed draws a fresh one; resumed by the command it printed when
+        interrupted (the same arguments plus --resume), it would draw another and be
+        refused as a different job, its finished chunks lost. A study resumes with this
+        seed instead. (Reads the manifest ``gvcdyn.execute.checkpoint`` writes.)
+        """
+        if not self.resume or self.output is None:
+            return None
+        manifest = checkpoint_dir(self.output) / "manifest.json"
+        try:
+            seed = json.loads(json.loads(manifest.read_text())["fingerprint"]["seed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no job or an unreadable one: Checkpoint.open says which
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
     def map(
         self,

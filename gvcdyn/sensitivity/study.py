@@ -357,7 +357,7 @@ def sobol(
 
     _check_power_of_two(n)
     check_bootstrap(num_resamples, conf_level)
-    seed = _seed(seed)
+    seed = _seed(seed, execution)
     D = study.design.D  # groups (each lever its own when there are none)
     rows, m = n * block_size(D, second_order), len(study.evaluator.names)
     check_design_memory(rows, study.space.k, m, resamples=num_resamples, base=n)
@@ -437,7 +437,7 @@ def morris(
             f"{tails[0].dist.kind} distribution of '{tails[0].name}' is infinite; give it "
             "a truncnorm or use Sobol'"
         )
-    seed = _seed(seed)
+    seed = _seed(seed, execution)
     D = study.design.D
     check_design_memory(n * (D + 1), study.space.k, len(study.evaluator.names))
     t0 = _clock()
@@ -586,9 +586,12 @@ def _check_power_of_two(n: int) -> None:
         )
 
 
-def _seed(seed: int | None) -> int:
+def _seed(seed: int | None, execution: Execution | None = None) -> int:
     """A seed is always recorded: a fresh one when none is given (never 0, which SALib's
-    bootstrap would treat as 'no seed')."""
+    bootstrap would treat as 'no seed'), except in a resume, which takes the seed its job
+    was drawn with (``Execution.saved_seed``)."""
+    if seed is None and execution is not None:
+        seed = execution.saved_seed()
     if seed is None:
         return int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
