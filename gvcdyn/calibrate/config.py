@@ -294,9 +294,47 @@ def _int(table: dict[str, Any], key: str, default: int, where: str, low: int = 0
 
 def _float(table: dict[str, Any], key: str, default: float, where: str) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if not _number(value) or not 0 <= value < math.inf:  # tol = inf stopped every search
         raise CalibrationConfigError(f"{where}: {key} must be a number >= 0, got {value!r}")
     return float(value)
+
+
+def _number(value: Any) -> bool:
+    """A TOML number (an integer or a float, not a boolean: true is no weight or size)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _bool(table: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A switch of the config: TOML's true or false only, since Python's truth of a
+    string would read loo = "false" as true."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise CalibrationConfigError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    """A name in the config (a column, a model quantity): a string, since the text of a
+    list ("['Skill Index']") is no name and was looked up as one."""
+    if not isinstance(value, str) or not value:
+        raise CalibrationConfigError(f'{where} must be a name in quotes, e.g. "x", got {value!r}')
+    return value
+
+
+def _weight_values(weights: dict[str, Any], where: str) -> dict[str, float]:
+    """``[weights] values``: a table of level = weight, each a finite number >= 0."""
+    values = weights.get("values", {})
+    if not isinstance(values, dict):
+        raise CalibrationConfigError(
+            f"{where}: values must be a table of level = weight, e.g. {{ high = 1.0 }}, "
+            f"got {values!r}"
+        )
+    bad = next((k for k, v in values.items() if not (_number(v) and 0 <= v < math.inf)), None)
+    if bad is not None:
+        raise CalibrationConfigError(
+            f"{where}: values must be numbers >= 0, got {bad} = {values[bad]!r}"
+        )
+    return {str(k): float(v) for k, v in values.items()}
 
 
 def parse_config(
@@ -379,9 +417,9 @@ def parse_config(
             raise CalibrationConfigError(f"{w}: scale must be a number > 0")
         outcomes.append(
             OutcomeSpec(
-                str(spec["column"]),
+                _text(spec["column"], f"{w}: column"),
                 tuple(str(v) for v in levels),
-                str(spec["quantity"]),
+                _text(spec["quantity"], f"{w}: quantity"),
                 float(scale),
             )
         )
@@ -391,9 +429,9 @@ def parse_config(
 
     weights = _table(doc, "weights", where)
     _check_keys(weights, {"column", "values"}, where + " [weights]")
-    weight_values = {str(k): float(v) for k, v in dict(weights.get("values", {})).items()}
-    if any(not (math.isfinite(v) and v >= 0) for v in weight_values.values()):
-        raise CalibrationConfigError(f"{where}: [weights] values must be numbers >= 0")
+    weight_values = _weight_values(weights, where + " [weights]")
+    if "column" in weights:
+        _text(weights["column"], f"{where} [weights] column")
     if "column" in weights and not weight_values:
         raise CalibrationConfigError(f"{where}: [weights] needs values = {{ level = weight }}")
 
@@ -425,7 +463,15 @@ def parse_config(
     model_start = cv.get("model_start", False)
     if not isinstance(model_start, bool):
         raise CalibrationConfigError(f"{wc}: model_start must be true or false")
-    cv_outcomes = tuple(str(c) for c in cv.get("outcomes", columns))
+    cv_outcomes = cv.get("outcomes", columns)
+    if not isinstance(cv_outcomes, list | tuple) or not all(
+        isinstance(c, str) for c in cv_outcomes
+    ):  # a string was read letter by letter: "outcome 'o' is not an [[outcome]] column"
+        raise CalibrationConfigError(
+            f'{wc}: outcomes must be a list of [[outcome]] columns, e.g. ["{columns[0]}"], '
+            f"got {cv_outcomes!r}"
+        )
+    cv_outcomes = tuple(cv_outcomes)
     unknown = [c for c in cv_outcomes if c not in columns]
     if unknown:
         raise CalibrationConfigError(f"{wc}: outcome '{unknown[0]}' is not an [[outcome]] column")
@@ -460,7 +506,7 @@ def parse_config(
         uncertainty_seed=_int(unc, "seed", 7, wu),
         cv_folds=_int(cv, "folds", 5, wc, 2),
         cv_repeats=_int(cv, "repeats", 2, wc, 1),
-        cv_loo=bool(cv.get("loo", True)),
+        cv_loo=_bool(cv, "loo", True, wc),
         cv_seed=_int(cv, "seed", 11, wc),
         cv_model_start=model_start,
         cv_outcomes=cv_outcomes,
