@@ -190,6 +190,14 @@ def _connect(address: str, timeout: float) -> Any:
             "`dask scheduler` and workers with `dask worker ADDRESS`, or drop "
             "--scheduler to run locally"
         )
+    except Exception as exc:  # what dask makes of a reply it cannot read
+        # another server at that port (a web server, an ssh daemon): dask reads its reply
+        # as a message length and fails anywhere (a MemoryError of exabytes, a ValueError)
+        failure = ExecutorError(
+            f"the server at {address} does not answer as a dask scheduler "
+            f"({type(exc).__name__}); give the address `dask scheduler` prints "
+            "(tcp://HOST:8786 by default), not its dashboard's or another service's"
+        )
     gc.collect()  # the failed Client, now (see above)
     raise failure
 
@@ -402,19 +410,33 @@ def _quiet_teardown() -> Iterator[None]:
             target.removeFilter(quiet)
 
 
+#: the schemes of a dask scheduler's address that a client on another machine can use
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
 def _scheduler_address(text: str) -> str:
-    """``tcp://HOST:PORT`` (or ``tls://``) from such an address or ``HOST:PORT``."""
+    """``tcp://HOST:PORT`` (or ``tls://``) from such an address or ``HOST:PORT``.
+
+    Refused at once, before any connection: a scheme dask does not speak (``http://``
+    is the dashboard's; dask raised a ValueError after a 40 s wait for its client) and
+    a port outside 1-65535 (dask waited for the connect timeout)."""
     address = text.strip()
     if "://" not in address:
         address = "tcp://" + address
-    host_port = address.split("://", 1)[1]
+    scheme, host_port = address.split("://", 1)
     host, _, port = host_port.rpartition(":")
+    expected = (
+        f"--scheduler {text!r}: expected an address like tcp://HOST:PORT or tls://HOST:PORT "
+        "(as printed by `dask scheduler`)"
+    )
     if not host or not port.isdigit():
-        raise ExecutorError(
-            f"--scheduler {text!r}: expected an address like tcp://HOST:PORT or tls://HOST:PORT "
-            "(as printed by `dask scheduler`)"
-        )
-    return address
+        raise ExecutorError(expected)
+    if scheme.lower() not in _SCHEMES:
+        dashboard = " (http:// is the dashboard's address)" if "http" in scheme.lower() else ""
+        raise ExecutorError(f"{expected}; dask does not speak {scheme}://{dashboard}")
+    if not 1 <= int(port) <= 65535:
+        raise ExecutorError(f"{expected}; port {port} is not one (1 to 65535)")
+    return f"{scheme.lower()}://{host_port}"
 
 
 def _local_cluster(workers: int) -> Any:
