@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,6 +320,30 @@ def _canonical(
         yield source, param.name, values
 
 
+def _say_set_replaces(
+    source: str,
+    lever: str,
+    value: float,
+    bases: Sequence[Scenario],
+    checked: Sequence[Mapping[str, np.ndarray]],
+) -> None:
+    """Warn when a ``--set`` value replaces another that a scenario gives the same lever:
+    the runs keep the scenario's name, so neither the label nor the summary would show
+    that the scenario's own value was not used."""
+    replaced = [
+        f"{scenario.name} (= {float(values[lever][0]):g})"
+        for scenario, values in zip(bases, checked, strict=True)
+        if lever in values and float(values[lever][0]) != value
+    ]
+    if replaced:
+        whose = "its runs keep its name" if len(replaced) == 1 else "their runs keep their names"
+        warnings.warn(
+            f"{source} replaces '{lever}' of scenario{'s' if len(replaced) > 1 else ''} "
+            f"{', '.join(replaced)}; {whose} and run with {value:g}",
+            stacklevel=3,
+        )
+
+
 def build_batch(
     model: Any,
     scenarios: Sequence[Scenario] = (),
@@ -357,6 +382,7 @@ def build_batch(
                 f"{set_values[canonical][0]:g}); give each lever once, or --sweep it"
             )
         set_values[canonical] = column
+        _say_set_replaces(source, canonical, float(column[0]), bases, checked_bases)
     sweep_axes: dict[str, np.ndarray] = {}
     for source, canonical, values in _canonical(sweep_given, resolved, parameters):
         if canonical in sweep_axes:
