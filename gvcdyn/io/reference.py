@@ -104,8 +104,9 @@ def read_reference(path: str | Path) -> pd.DataFrame:
 
     Raises:
         ReferenceFileError: the file does not exist.
-        ReferenceFormatError: the file is empty, has no variable columns, a cell that is
-            not a number, a row longer than the header, or times that do not increase.
+        ReferenceFormatError: the file is empty or not text, has no variable columns, a
+            cell that is not a number, a row longer than the header, or times that do
+            not increase.
     """
     path = Path(path)
     if not path.exists():
@@ -116,7 +117,14 @@ def read_reference(path: str | Path) -> pd.DataFrame:
     def fail(what: str) -> ReferenceFormatError:
         return ReferenceFormatError(f"cannot read reference output {str(path)!r}: {what}")
 
-    text = _decode(path.read_bytes())
+    raw = path.read_bytes()
+    if b"\x00" in raw:  # decoded as text, its first bytes read as a column ('\u2030HDF')
+        raise fail(
+            "not a text export (it holds NUL bytes: a binary file such as Vensim's .vdf, a "
+            "netCDF .nc or a workbook, or text saved as UTF-16); export the run as .tab or "
+            ".csv (Vensim: Export Dataset; gvcdyn run: -o run.csv)"
+        )
+    text = _decode(raw)
     # Keep the physical line numbers (1-based) so errors point into the file.
     lines = [(i + 1, line) for i, line in enumerate(_LINE_SPLIT.split(text)) if line.strip()]
     if not lines:
