@@ -38,6 +38,7 @@ from gvcdyn.execute.options import (
     resume_command,
 )
 from gvcdyn.io.output_files import PLOT_FORMATS
+from gvcdyn.io.results_io import check_writable
 from gvcdyn.progress import RichProgress
 
 #: Parameters listed per output in the printed ranking (the file has them all).
@@ -160,6 +161,9 @@ def sensitivity(
         check_output(out_path, {".nc": "netcdf"}, what="the indices", example="results/sens.nc")
     if plot_path is not None:
         check_output(plot_path, PLOT_FORMATS, what="a plot", example="plot.png")
+    for path in (out_path, plot_path):  # a folder that cannot be written: now, not after the runs
+        if path is not None:
+            check_writable(path)
     names = [p.strip() for p in params.split(",") if p.strip()] if params else None
     model = model_path(model)
     if scenario is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gvcdyn.errors import CheckpointError, OutputWriteError
 from gvcdyn.execute.checkpoint import Checkpoint, Seed, checkpoint_dir, fingerprint
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs, map_tasks
@@ -154,10 +155,19 @@ class Execution:
             computation=identity,
             items=items,
         )
-        return Checkpoint.open(
-            self.output,
-            fp,
-            resume=self.resume,
-            resume_command=self.resume_command,
-            keep=self.keep_checkpoint if keep is None else keep,
-        )
+        try:
+            return Checkpoint.open(
+                self.output,
+                fp,
+                resume=self.resume,
+                resume_command=self.resume_command,
+                keep=self.keep_checkpoint if keep is None else keep,
+            )
+        except CheckpointError:
+            raise
+        except OSError as exc:  # its folder cannot be made: no permission, /proc, a full disk
+            raise OutputWriteError(
+                f"cannot keep the finished runs of {self.output} in "
+                f"{checkpoint_dir(self.output)}: {exc.strerror or exc}; write the output "
+                "to a folder you can write"
+            ) from None
