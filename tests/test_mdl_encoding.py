@@ -73,3 +73,33 @@ def test_a_utf8_byte_order_mark_is_read_as_one(tmp_path: Path) -> None:
     result = gvcdyn("params", path, "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("x\xe9,0.1,")
+
+
+def _with_byte_in(tmp_path: Path, old: str, new: str) -> Path:
+    """BODY with ``xé`` renamed ``x`` (so no equation holds the byte) and ``old`` replaced
+    by ``new`` (which carries an é), saved in Latin-1 under ``{UTF-8}``."""
+    body = BODY.replace("x\xe9 = 0.1", "x = 0.1").replace(old, new)
+    return _model(tmp_path, "{UTF-8}\n", body)
+
+
+def test_a_byte_in_a_comment_or_units_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    """An older editor's degree sign or accent in documentation changes no equation: the
+    model runs as PySD reads it, and the warning names the place."""
+    for old, new, line in (
+        ("1/Month [0, 1]\n\t~\t\t|", "1/Month [0, 1]\n\t~\tcaf\xe9 rate\t|", 10),
+        ("units/Month", "\xb0C/Month", 6),
+    ):
+        path = _with_byte_in(tmp_path, old, new)
+        result = gvcdyn("run", path, "--vars", "Stock", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "dropped from units, comments or the sketch" in result.stderr
+        assert f"line {line}, column" in result.stderr
+
+
+def test_a_byte_in_a_range_is_refused(tmp_path: Path) -> None:
+    """A range's number with a dropped byte in it would be another number."""
+    path = _with_byte_in(tmp_path, "1/Month [0, 1]", "1/Month [0, 1\xe90]")
+    result = gvcdyn("run", path, cwd=tmp_path)
+    assert_one_line_error(
+        result, str(path), "line 9, column", "byte 0xe9 is not UTF-8 text", stdout_empty=True
+    )

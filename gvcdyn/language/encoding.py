@@ -4,7 +4,9 @@ PySD opens the model file with ``errors="ignore"``: a byte that is not text in t
 file's encoding vanishes without a word. In a name that changes the name (``Café`` saved
 in Latin-1 under ``{UTF-8}`` becomes ``Caf``, and two names can become one); in a number
 it changes the number. gvcdyn refuses such a file instead, at the line of the first such
-byte, and says how to mend it. A UTF-8 byte-order mark (some Windows editors write one)
+byte in an equation or a range, and says how to mend it; in units, comments or the sketch
+(where an older editor's degree sign or accent changes nothing the kernel reads) the byte
+is dropped as before, with a warning. A UTF-8 byte-order mark (some Windows editors write one)
 is read as the mark it is, not as a character before the first name.
 """
 
@@ -61,30 +63,69 @@ def model_encoding(data: bytes, path: Path) -> str:
 
 
 def refuse_dropped_bytes(data: bytes, encoding: str, path: Path) -> None:
-    """Refuse a model file with bytes that are not text in ``encoding``: PySD would drop
-    them silently. An encoding Python does not know is left to PySD, which names it."""
+    """Refuse a model file with a byte that is not text in ``encoding`` inside an
+    equation: PySD would drop it silently, changing the name or number it is in. The
+    same byte in a units or comment field, or in the sketch, changes no equation: it is
+    dropped as before, with a warning naming its place, so a model whose documentation
+    an older editor saved in another encoding still runs. An encoding Python does not
+    know is left to PySD, which names it."""
     if _codec_name(encoding) is None:
         return
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = len(data[start : exc.start].decode(encoding, errors="replace")) + 1
-        named = "UTF-8" if encoding == "utf-8-sig" else encoding
-        first = data.split(b"\n", 1)[0].decode("ascii", errors="ignore")
-        mark = _ENCODING_MARK.search(first)
-        why = (
-            f"the encoding its first line declares, {{{mark.group()}}}"
-            if mark
-            else f"read as {named}: its first line declares no encoding"
-        )
-        raise ModelParseError(
-            f"{path}: line {line}, column {column}: byte 0x{data[exc.start]:02x} is not "
-            f"{named} text ({why}); it would be dropped, changing the name or number it "
-            f"is in: save the file as {named}, or declare its encoding on the first line "
-            "(e.g. {windows-1252} for Latin-1 text saved on Windows)"
-        ) from None
+    text = data.decode(encoding, errors="surrogateescape")  # a dropped byte: U+DC80-DCFF
+    dropped = [m.start() for m in _DROPPED.finditer(text)]
+    if not dropped:
+        return
+    named = "UTF-8" if encoding == "utf-8-sig" else encoding
+    first = data.split(b"\n", 1)[0].decode("ascii", errors="ignore")
+    mark = _ENCODING_MARK.search(first)
+    why = (
+        f"the encoding its first line declares, {{{mark.group()}}}"
+        if mark
+        else f"read as {named}: its first line declares no encoding"
+    )
+    mend = (
+        f"save the file as {named}, or declare its encoding on the first line "
+        "(e.g. {windows-1252} for Latin-1 text saved on Windows)"
+    )
+    for at in dropped:
+        if _in_equation(text, at):
+            raise ModelParseError(
+                f"{path}: {_place(text, at)}: byte 0x{ord(text[at]) - 0xDC00:02x} is not "
+                f"{named} text ({why}); it would be dropped, changing the name or number "
+                f"it is in: {mend}"
+            )
+    warnings.warn(
+        f"{path}: {len(dropped)} byte(s) not {named} text ({why}) dropped from units, "
+        f"comments or the sketch, first at {_place(text, dropped[0])}; no equation "
+        f"changes: {mend}",
+        stacklevel=3,
+    )
+
+
+_DROPPED = re.compile("[\udc80-\udcff]")
+_SKETCH = "\\\\\\---///"  # Vensim's line before the sketch: \\\---/// Sketch information
+
+
+def _in_equation(text: str, at: int) -> bool:
+    """Whether position ``at`` of the model text is where a dropped byte would change
+    the model: before the sketch, in an entry's equation (before its first ``~``; an
+    entry is ``name = expression ~ units [min, max] ~ comment |``, and a group's name
+    is its equation part too) or in the range of its units field."""
+    sketch = text.find(_SKETCH)
+    if 0 <= sketch < at:
+        return False
+    fields = text[text.rfind("|", 0, at) + 1 : at].split("~")
+    if len(fields) == 1:
+        return True
+    units = fields[1] if len(fields) == 2 else ""
+    return units.rfind("[") > units.rfind("]")  # inside an open [min, max]
+
+
+def _place(text: str, at: int) -> str:
+    """``line L, column C`` of position ``at`` (1-based, as an editor counts)."""
+    start = text.rfind("\n", 0, at) + 1
+    line = text.count("\n", 0, at) + 1
+    return f"line {line}, column {at - start + 1}"
 
 
 def _codec_name(encoding: str) -> str | None:
