@@ -360,6 +360,9 @@ class Comparison:
     missing_times: tuple[float, ...]
     rtol: float
     atol: float
+    #: simulated times no reference row matched: not compared (a reference that ends
+    #: before FINAL TIME passed on the times it has, without a word about the others)
+    unreferenced_times: tuple[float, ...] = ()
 
     def summary(self) -> str:
         """One paragraph for the CLI: verdict, counts, the worst value, what was left out."""
@@ -395,6 +398,11 @@ class Comparison:
             notes.append(
                 f"{len(self.missing_times)} reference times not simulated "
                 f"(first {self.missing_times[0]:g})"
+            )
+        if self.unreferenced_times and self.n_compared_values:
+            notes.append(
+                f"{len(self.unreferenced_times)} simulated times not in the reference, "
+                f"not compared (first {self.unreferenced_times[0]:g})"
             )
         if notes:
             text += "; " + "; ".join(notes)
@@ -598,6 +606,7 @@ def compare(
         missing_times=missing,
         rtol=rtol,
         atol=atol,
+        unreferenced_times=tuple(float(t) for t in np.delete(sim_time, sim_index[matched])),
     )
 
 
