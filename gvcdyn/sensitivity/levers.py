@@ -2,8 +2,9 @@
 
 The default is the model's own answer: the constants placed in its "Levers" view (the
 sketch section of the ``.mdl`` file), each over its documented ``[min, max]``, less its
-timing levers (below). A small TOML file can name other parameters, narrow or widen
-ranges, give distributions, group levers and draw levers from evidence::
+timing levers (below). A small TOML file can name other parameters, narrow ranges
+(within the documented ones), give distributions, group levers and draw levers from
+evidence::
 
     parameters = ["Shock Size", "State Participation"]   # optional: which to vary
     cases = "../calibration/config.toml"   # optional: levers of one real case per run
@@ -31,10 +32,13 @@ The model is being revised while studies run, so nothing here hard-codes lever n
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gvcdyn.errors import ModelFileNotFoundError, SensitivityDesignError, UnknownParameterError
 from gvcdyn.io.tomlfile import check_keys, read_toml
@@ -67,6 +71,7 @@ class LeverChoice:
     timing_fixed: tuple[str, ...] = ()
     timing_varied: tuple[str, ...] = ()
     from_view: bool = False  # the default set: levers a source sets are left out, not refused
+    ranges_file: str | None = None  # the ranges file read, which names the evidence sources
 
 
 def view_names(path: str | Path, view: str = "Levers") -> list[str]:
@@ -285,6 +290,11 @@ def choose_levers(
     for name, dist in dists.items():
         param = model.parameter(name)
         check_within(from_file.source, name, dist, param.minimum, param.maximum)
+    for name, pair in bounds.items():
+        _check_range_in_documented(model.parameter(name), pair, from_file.source)
+    for name in canonical:
+        if name not in bounds and name not in dists:
+            _check_documented_range(model.parameter(name), source)
     return LeverChoice(
         tuple(canonical),
         bounds,
@@ -296,6 +306,33 @@ def choose_levers(
         timing_fixed=fixed,
         timing_varied=tuple(n for n in canonical if n in timing),
         from_view=default,
+        ranges_file=from_file.source or None,
+    )
+
+
+def _check_range_in_documented(param: Any, pair: tuple[float, float], where: str) -> None:
+    """Refuse a ``[ranges]`` entry that leaves the lever's documented range, naming the
+    file: the parameter space would refuse it too, with a remedy
+    (``allow_out_of_range=True``) that a ranges file cannot take."""
+    if not param.outside_range(np.asarray(pair, dtype=float)).any():
+        return
+    raise SensitivityDesignError(
+        f"{where}: range [{pair[0]:g}, {pair[1]:g}] of '{param.name}' leaves its documented "
+        f"range {param.range_text()}; narrow it to that range, or widen the range in the "
+        "model's .mdl if the wider values are meaningful"
+    )
+
+
+def _check_documented_range(param: Any, source: str) -> None:
+    """Refuse a lever varied over its documented range when it has none (a constant
+    documented ``[?, ?]`` or not at all), saying how a ranges file gives one."""
+    low, high = param.minimum, param.maximum
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+        return
+    raise SensitivityDesignError(
+        f"{source}: '{param.name}' has no finite documented range ({param.range_text()}) "
+        f'to vary it over; give one in a --ranges file: [ranges] "{param.name}" = '
+        "[low, high]"
     )
 
 

@@ -185,8 +185,10 @@ def _base_values(model: Model, base: BaseLike) -> np.ndarray:
 
 
 def _read_sources(model: Model, choice: LeverChoice) -> tuple[EvidenceSource, ...]:
-    """The ranges file's evidence sources, read; two that set one lever are refused."""
-    where = f"{choice.source}: "
+    """The ranges file's evidence sources, read; two that set one lever are refused.
+    Errors name the ranges file, which gives the sources (not ``choice.source``, where
+    the levers came from: the model's Levers view when the file names none)."""
+    where = f"{choice.ranges_file or choice.source}: "
     sources = []
     if choice.cases:
         sources.append(case_source(model, choice.cases, where=where))
