@@ -359,6 +359,7 @@ def sobol(
 
     _check_power_of_two(n)
     check_bootstrap(num_resamples, conf_level)
+    _check_more_than_one_group(study.design)
     seed = _seed(seed, execution)
     D = study.design.D  # groups (each lever its own when there are none)
     rows, m = n * block_size(D, second_order), len(study.evaluator.names)
@@ -585,6 +586,19 @@ def _check_power_of_two(n: int) -> None:
         raise SensitivityDesignError(
             f"N = {n}: Sobol' sampling needs a positive power of two (2, 4, 8, ...) for its "
             f"balance properties; use {low} or {low * 2}"
+        )
+
+
+def _check_more_than_one_group(design: Design) -> None:
+    """Refuse one group holding every input: SALib's Sobol' sampler then ignores the
+    groups (its ``_check_groups``) and draws a block per input, which the analysis read as
+    blocks of the one group ("N runs do not form whole groups of 3"); and the index of
+    the only group would be 1 by definition."""
+    if design.grouped and design.D == 1:
+        raise SensitivityDesignError(
+            f"group '{design.labels[0]}' holds every input the study varies: its Sobol' "
+            "indices would be 1 by definition; split it into groups, vary levers outside "
+            "it, or screen it with --method morris"
         )
 
 
