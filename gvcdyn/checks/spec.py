@@ -215,6 +215,21 @@ def _number(value: object, where: str) -> float:
     return float(value)
 
 
+def _check_satisfiable(bounds: dict[str, float], where: str) -> None:
+    """Refuse bounds no value meets (``min = 5, max = 1``; ``above = 1, below = 1``): the
+    check would fail at every run, its margin read as the model's failing."""
+    lows = [(bounds[k], k) for k in ("min", "above") if k in bounds]
+    highs = [(bounds[k], k) for k in ("max", "below") if k in bounds]
+    for low, low_key in lows:
+        for high, high_key in highs:
+            strict = low_key == "above" or high_key == "below"
+            if low > high or (strict and low == high):
+                raise RealityCheckError(
+                    f"{where}: {low_key} = {low:g} and {high_key} = {high:g} leave no value "
+                    "that holds the bound; check the two"
+                )
+
+
 def _parse_check(table: dict[str, Any], ctx: _Context, where: str) -> Check:
     kind = table.get("expect")
     if kind is None:
@@ -443,6 +458,7 @@ def _expectation(
         )
         if not bounds:
             raise RealityCheckError(f"{where}: a bound needs min, max, above or below")
+        _check_satisfiable(dict(bounds), where)
         fields["bounds"] = bounds
         return {"value": reading("value")}
     if kind == "sign":
@@ -472,9 +488,17 @@ def _expectation(
     for var, pair in ranges.items():
         if not isinstance(pair, list) or len(pair) != 2:
             raise RealityCheckError(f"{where}: ranges: {var!r} needs [lo, hi]")
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in pair):
-            raise RealityCheckError(f"{where}: ranges: {var!r} needs two numbers (inf allowed)")
-        parsed[var] = (float(pair[0]), float(pair[1]))
+        if any(isinstance(v, bool) or not isinstance(v, int | float) or v != v for v in pair):
+            raise RealityCheckError(
+                f"{where}: ranges: {var!r} needs two numbers (inf allowed, not nan)"
+            )
+        lo, hi = float(pair[0]), float(pair[1])
+        if lo > hi:
+            raise RealityCheckError(
+                f"{where}: ranges: {var!r} = [{lo:g}, {hi:g}] has lo > hi, which no value "
+                "can stay in; give [lo, hi]"
+            )
+        parsed[var] = (lo, hi)
     fields["ranges"] = parsed
     return {}
 
