@@ -103,3 +103,17 @@ def test_a_byte_in_a_range_is_refused(tmp_path: Path) -> None:
     assert_one_line_error(
         result, str(path), "line 9, column", "byte 0xe9 is not UTF-8 text", stdout_empty=True
     )
+
+
+def test_a_file_without_equations_says_so(tmp_path: Path) -> None:
+    """An empty file, or one of its encoding line alone, read as "line 1, column 1: Vensim
+    syntax error: the equation ends too early (PySD's Vensim translator ...)"."""
+    path = tmp_path / "model.mdl"
+    for content in (b"", b"{UTF-8}\n", codecs.BOM_UTF8 + b"{UTF-8}\r\n\n  \n"):
+        path.write_bytes(content)
+        result = gvcdyn("params", path, cwd=tmp_path)
+        assert_one_line_error(
+            result, str(path), "the model defines no variables (the file holds no equations)"
+        )
+    path.write_bytes(b"{FOO}\n")  # an encoding Python does not know: named, as before
+    assert_one_line_error(gvcdyn("params", path, cwd=tmp_path), "unknown encoding: FOO")

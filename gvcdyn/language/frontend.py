@@ -51,6 +51,10 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
     check_model_text(data.decode("utf-8", errors="replace"), path)  # before PySD parses
     encoding = model_encoding(data, path)
     refuse_dropped_bytes(data, encoding, path)  # PySD would drop them without a word
+    if _holds_no_equations(data, encoding):
+        raise ModelParseError(
+            f"{path}: the model defines no variables (the file holds no equations)"
+        )
     from pysd.translators.vensim.vensim_file import VensimFile
 
     with warnings.catch_warnings(), vensim_visitor(), fewer_collections():
@@ -66,6 +70,19 @@ def read_abstract_model(path: str | Path) -> tuple[Any, str]:
     if not abstract.sections or not abstract.sections[0].elements:
         raise ModelParseError(f"{path}: the model defines no variables")
     return abstract, digest
+
+
+_MARK_OR_BLANKS = re.compile(r"\A\s*(?:\{[^}\n]*\})?|\s+")  # the {UTF-8} line, blanks
+
+
+def _holds_no_equations(data: bytes, encoding: str) -> bool:
+    """Whether the file is empty but for its encoding line and blanks: PySD reads that as
+    "line 1, column 1: Vensim syntax error: the equation ends too early"."""
+    try:
+        text = data.decode(encoding, errors="ignore")
+    except LookupError:  # an encoding Python does not know: PySD names it
+        return False
+    return not _MARK_OR_BLANKS.sub("", text)
 
 
 def _parse_error_message(path: Path, exc: Exception) -> str:
