@@ -65,11 +65,14 @@ def _load_fit(path: Path) -> xr.Dataset:
     return read_netcdf(path, "parameter file", RealityCheckError)
 
 
-def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
+def base_values(params: ParamsLike, model: Model | None = None) -> tuple[dict[str, float], str]:
     """The base values a check run starts from, and where they came from.
 
     ``None``: the model's defaults. A mapping: those values. A ``.nc`` file: a calibration
-    fit's estimates (variable ``estimate`` over ``parameter``). A ``.toml`` file: its
+    fit's estimates (variable ``estimate`` over ``parameter``); with ``model``, a fit
+    made for another version of it says so in the label ("fit.nc (made for another model
+    version)", as a sensitivity study's base does): its estimates are applied by name, so
+    they run, but they were fitted to other equations. A ``.toml`` file: its
     ``[parameters]`` table (a scenario file, or pinned reference values).
     """
     if params is None:
@@ -86,7 +89,10 @@ def base_values(params: ParamsLike) -> tuple[dict[str, float], str]:
                 f"{path} has no 'estimate' over 'parameter'; give a calibration fit (.nc)"
             )
         names = [str(n) for n in ds["parameter"].values]
-        return dict(zip(names, map(float, ds["estimate"].values), strict=True)), str(path)
+        made_for = ds.attrs.get("model_sha256")
+        stale = model is not None and bool(made_for) and made_for != model.ir.source_hash
+        label = str(path) + " (made for another model version)" * stale
+        return dict(zip(names, map(float, ds["estimate"].values), strict=True)), label
     if path.suffix == ".toml":
         return dict(read_scenario(path).parameters), str(path)
     raise RealityCheckError(
@@ -140,6 +146,11 @@ def posterior_draws(params: ParamsLike, n: int) -> tuple[list[str], np.ndarray, 
             f"{given}: give the fit as params (--params fit.nc)"
         )
     ds = _load_fit(path)
+    if "posterior_draw" not in ds and "estimate" not in ds:
+        raise RealityCheckError(
+            f"{path} is not a calibration fit (no 'estimate'); give a fit that "
+            "'gvcdyn calibrate' wrote with a [posterior] table in its config"
+        )
     if "posterior_draw" not in ds:
         raise RealityCheckError(
             f"{path} has no posterior draws ('posterior_draw'): add a [posterior] table to "
@@ -231,7 +242,7 @@ def reality_check(
             "+-perturb of the base)"
         )
     drawn = posterior_draws(params, posterior) if posterior else None
-    values, source = base_values(params)
+    values, source = base_values(params, model)
     if settings:
         values = {**values, **settings}
         given = ", ".join(f"{k}={v:g}" for k, v in settings.items())
