@@ -95,6 +95,15 @@ def check_model(
     ref = read_reference(reference) if reference is not None else None
     with progress.stage(f"reading {model_path}"):
         model = load(model_path, data_files=list(data_files))
+    read = {Path(name).resolve() for name, _ in model.ir.data_files}
+    for path in data_files:
+        if Path(path).resolve() not in read:  # as gvcdyn run says it (cli.whatif)
+            warnings.warn(
+                f"--data {path}: the model read nothing from it (none of its data variables "
+                "is in it, or an earlier --data file holds them); the check does not depend "
+                "on it",
+                stacklevel=2,
+            )
     # Vensim ran the model with the integration its .mdl declares (not the one of gvcdyn's
     # settings file beside it); PySD integrates with Euler only
     method = model.integration_method(vensim=True) if ref is not None else "euler"
