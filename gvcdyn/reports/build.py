@@ -15,7 +15,7 @@ import xarray as xr
 from gvcdyn.errors import ReportInputError
 from gvcdyn.io.atomic import atomic_write
 from gvcdyn.io.results_io import unreadable_netcdf
-from gvcdyn.reports import check_out, check_source, default_out
+from gvcdyn.reports import calibration, check_out, check_source, default_out, sensitivity
 from gvcdyn.reports.calibration import calibration_report, is_fit
 from gvcdyn.reports.document import Report
 from gvcdyn.reports.sensitivity import is_study, sensitivity_report
@@ -40,15 +40,35 @@ def open_input(source: str | Path) -> xr.Dataset:
 def kind_of(ds: xr.Dataset, source: str | Path = "the file") -> str:
     """``"calibration"`` or ``"sensitivity"``; ``ReportInputError`` for anything else."""
     if is_fit(ds):
-        return "calibration"
+        return _whole(ds, source, "calibration")
     if is_study(ds):
-        return "sensitivity"
+        return _whole(ds, source, "sensitivity")
     names = ", ".join(sorted(map(str, ds.data_vars))[:6]) or "none"
     raise ReportInputError(
         f"{source} is neither a calibration fit (gvcdyn calibrate: estimate, probability, "
         f"observed) nor a sensitivity study (gvcdyn sensitivity: S1/ST or mu/mu_star over "
         f"parameter, output, time); its variables: {names}"
     )
+
+
+#: each kind's reader of the parts its report needs, and the command that writes it
+_WRITERS = {
+    "calibration": (calibration.missing_parts, "a calibration fit", "gvcdyn calibrate"),
+    "sensitivity": (sensitivity.missing_parts, "a sensitivity study", "gvcdyn sensitivity"),
+}
+
+
+def _whole(ds: xr.Dataset, source: str | Path, kind: str) -> str:
+    """``kind``, when ``ds`` holds every part its report reads; ``ReportInputError``
+    naming the parts it lacks otherwise (a damaged or edited file)."""
+    missing_parts, what, command = _WRITERS[kind]
+    missing = missing_parts(ds)
+    if missing:
+        raise ReportInputError(
+            f"{source} looks like {what} but lacks {', '.join(missing)} (every file "
+            f"'{command} --out' writes has them): it was edited or damaged; write it again"
+        )
+    return kind
 
 
 def build_report(

@@ -28,6 +28,7 @@ __all__ = [
     "PROFILE_THRESHOLD",
     "calibration_report",
     "is_fit",
+    "missing_parts",
     "posterior_interval",
     "profile_figure",
 ]
@@ -49,6 +50,23 @@ def is_fit(ds: xr.Dataset) -> bool:
     return {"estimate", "probability", "observed"} <= set(ds.data_vars) and (
         "objective" in ds.attrs and "outcome_levels" in ds.attrs
     )
+
+
+#: what every fit file holds (``gvcdyn.calibrate.study``), variables and coordinates
+FIT_PARTS = ("estimate", "bound_low", "bound_high", "start_seed", "quantity", "observed",
+             "probability", "parameter", "case", "outcome")  # fmt: skip
+#: the cross-validation's parts beside ``cv_score``: a fit made with --crossval holds all
+CV_PARTS = ("cv_score_low", "cv_score_high", "cv_diff_low", "cv_diff_high", "cv_n_cases",
+            "cv_subset", "cv_scheme", "cv_outcome", "cv_predictor", "cv_metric")  # fmt: skip
+
+
+def missing_parts(ds: xr.Dataset) -> list[str]:
+    """The variables and coordinates of a fit (:data:`FIT_PARTS`, and :data:`CV_PARTS`
+    when it holds ``cv_score``, whose section the report then writes) that ``ds`` lacks:
+    the report reads them all, and a fit without one is damaged or edited, which is said
+    rather than ending in a KeyError."""
+    wanted = FIT_PARTS + (CV_PARTS if "cv_score" in ds.data_vars else ())
+    return [part for part in wanted if part not in ds.variables]
 
 
 def calibration_report(

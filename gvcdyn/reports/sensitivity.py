@@ -48,6 +48,19 @@ def is_study(ds: xr.Dataset) -> bool:
     return dims <= set(ds.dims) and ({"S1", "ST"} <= has or {"mu", "mu_star"} <= has)
 
 
+def missing_parts(ds: xr.Dataset) -> list[str]:
+    """The variables and coordinates a study's report reads that ``ds`` lacks: the
+    coordinates of its dimensions and each index's companions (Sobol': S1, ST and their
+    ``_conf``, ``S2_conf`` with ``S2``; Morris: ``sigma``); a study without one is damaged
+    or edited, which is said rather than ending in a KeyError."""
+    wanted = ["parameter", "output", "time"]
+    if {"S1", "ST"} <= set(ds.data_vars):
+        wanted += ["S1_conf", "ST_conf"] + (["S2_conf"] if "S2" in ds else [])
+    else:
+        wanted += ["sigma"]
+    return [part for part in wanted if part not in ds.variables]
+
+
 def shown_times(times: np.ndarray, limit: int = MAX_TIMES) -> list[int]:
     """Indices of the times tabulated: all when at most ``limit``, else ``limit`` evenly
     spread with the first and the last."""
