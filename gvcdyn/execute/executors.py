@@ -322,6 +322,8 @@ class DaskExecutor(Executor):
         self, completed: Any, futures: dict[Any, int], submit_next: Callable[[], bool]
     ) -> Generator[ChunkResult, None, None]:
         """Keep ``max_in_flight`` chunks submitted; yield each result as it arrives."""
+        from concurrent.futures import CancelledError
+
         from distributed.scheduler import KilledWorker
 
         for _ in range(self.max_in_flight):
@@ -335,6 +337,12 @@ class DaskExecutor(Executor):
                 raise ExecutorError(
                     f"chunk {index} was running on workers that died repeatedly ({exc}); "
                     "check the workers' memory and logs"
+                ) from None
+            except CancelledError as exc:  # not by us: we cancel only after the loop
+                reason = getattr(exc, "reason", None) or "cancelled"
+                raise ExecutorError(
+                    f"the dask cluster at {self.address} cancelled chunk {index} "
+                    f"({reason}): the scheduler went away or was restarted"
                 ) from None
             future.release()
             yield index, *result

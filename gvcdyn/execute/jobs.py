@@ -144,14 +144,26 @@ def _drive(
         checkpoint.release()  # the job no longer runs here: another process may resume it
         n_saved = len(checkpoint.finished())
         raise JobInterrupted(checkpoint.interrupted_message(n_saved, len(bounds))) from None
-    except BaseException:
+    except BaseException as exc:
         abort()
         if checkpoint is not None and not checkpoint.finished():
             checkpoint.remove()  # it holds nothing to resume: it must not block a rerun
         elif checkpoint is not None:
             checkpoint.release()
+            if isinstance(exc, ExecutorError):  # the cluster failed, not the job: resume
+                raise ExecutorError(_kept(str(exc), checkpoint, len(bounds))) from None
         raise
     return done, reused
+
+
+def _kept(failure: str, checkpoint: Checkpoint, n_chunks: int) -> str:
+    """An executor's failure, with what the checkpoint kept and the command that resumes
+    (a cluster that went away loses only the chunks in flight)."""
+    command = checkpoint.resume_command or "the same call with resume=True"
+    return (
+        f"{failure}; {len(checkpoint.finished())} of {n_chunks} chunks are saved in "
+        f"{checkpoint.path}; resume with: {command}"
+    )
 
 
 def map_runs(
