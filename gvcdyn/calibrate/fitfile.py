@@ -54,6 +54,7 @@ __all__ = [
     "fit_mapping",
     "fit_method",
     "fit_problem",
+    "missing_fit_parts",
     "read_fit",
     "recorded_file",
 ]
@@ -66,7 +67,37 @@ def read_fit(path: str | Path) -> xr.Dataset:
     ds = read_netcdf(path, "fit file", CalibrationConfigError)
     if "estimate" not in ds or "config_text" not in ds.attrs:
         raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
+    missing = missing_fit_parts(ds)
+    if missing:
+        raise CalibrationConfigError(
+            f"fit file {path} lacks {', '.join(missing)} (every fit 'gvcdyn calibrate' "
+            "writes records them): it was edited or damaged; refit"
+        )
     return ds
+
+
+#: what every fit file records beside its estimate and config, for a reader to rebuild
+#: its problem (the model) and score cases (the cutpoints), and the companion each set
+#: of draws is read with
+FIT_ATTRS = ("model_path", "model_sha256")
+FIT_VARIABLES = ("cutpoint", "parameter")
+DRAW_COMPANIONS = {
+    "predictive_estimate": "predictive_cutpoint",
+    "bootstrap_estimate": "bootstrap_cutpoint",
+}
+
+
+def missing_fit_parts(ds: xr.Dataset) -> list[str]:
+    """The attributes and variables of :data:`FIT_ATTRS`, :data:`FIT_VARIABLES` and
+    :data:`DRAW_COMPANIONS` that the fit ``ds`` lacks: a reader of it (``predict``) took
+    them for granted and ended in a KeyError traceback on a fit without one."""
+    missing = [name for name in FIT_ATTRS if name not in ds.attrs]
+    missing += [name for name in FIT_VARIABLES if name not in ds.variables]
+    return missing + [
+        companion
+        for draws, companion in DRAW_COMPANIONS.items()
+        if draws in ds and companion not in ds
+    ]
 
 
 def fit_method(ds: xr.Dataset, config: CalibrationConfig) -> str:
