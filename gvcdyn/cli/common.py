@@ -101,13 +101,15 @@ def integration(chosen: Method | None, old: Method | None) -> str | None:
 
 def split_names(values: list[str] | None) -> list[str] | None:
     """Variable names from repeated options, each possibly comma-separated; a comma inside
-    brackets belongs to a subscripted name (``Stock[a, b]``)."""
+    brackets belongs to a subscripted name (``Stock[a, b]``), one inside double quotes to
+    a quoted Vensim name (``"weird, name"``)."""
     names: list[str] = []
     for value in values or []:
-        depth, start = 0, 0
+        depth, start, quoted = 0, 0, False
         for i, char in enumerate(value + ","):
             depth += {"[": 1, "]": -1}.get(char, 0)
-            if char == "," and depth <= 0:
+            quoted ^= char == '"'
+            if char == "," and depth <= 0 and not quoted:
                 name = value[start:i].strip()
                 if name:
                     names.append(name)
