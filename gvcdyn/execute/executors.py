@@ -251,9 +251,17 @@ class DaskExecutor(Executor):
             if workers < 1:
                 raise ExecutorError(f"--workers must be at least 1, got {workers}")
             cores = os.cpu_count() or 1
+            _check_local_workers(workers, cores)
             threads = numba_threads or max(1, cores // workers)
             self._cluster = _local_cluster(workers)
-            self._client = Client(self._cluster, set_as_default=False)
+            try:
+                self._client = Client(self._cluster, set_as_default=False)
+            except (OSError, TimeoutError) as exc:  # a machine too busy to answer in time
+                with _quiet_teardown():
+                    self._cluster.close()
+                raise ExecutorError(
+                    f"could not connect to the local dask cluster of {workers} workers: {exc}"
+                ) from None
             # the workers' share of _local_cluster's silence_logs: now, and in a worker
             # the nanny restarts (a plugin runs on every worker that joins)
             self._client.register_worker_callbacks(_quiet_asyncio)
@@ -445,6 +453,24 @@ def _scheduler_address(text: str) -> str:
     if not 1 <= int(port) <= 65535:
         raise ExecutorError(f"{expected}; port {port} is not one (1 to 65535)")
     return f"{scheme.lower()}://{host_port}"
+
+
+#: local workers per core beyond which a cluster is refused (one per core runs fastest)
+MAX_WORKERS_PER_CORE = 4
+
+
+def _check_local_workers(workers: int, cores: int) -> None:
+    """Refuse a local cluster of far more workers than cores: each worker is a process
+    that starts, loads the kernel and holds its memory, so 64 of them on 2 cores spent
+    four minutes starting and then failed on dask's 30 s connection timeout."""
+    most = MAX_WORKERS_PER_CORE * cores
+    if workers > most:
+        raise ExecutorError(
+            f"--workers {workers}: this machine has {cores} core{'s' * (cores > 1)}; one "
+            f"worker per core runs fastest, and more than {most} would spend their time "
+            "starting and competing for the cores; give at most that, or --scheduler for "
+            "a cluster of several machines"
+        )
 
 
 def _local_cluster(workers: int) -> Any:
