@@ -1,7 +1,8 @@
 """``gvcdyn predict`` with a fit file that lacks a part every fit records (an edited or
 damaged file): refused in one line naming the file and the part, instead of a KeyError
 traceback ('model_path', 'model_sha256', "No variable named 'cutpoint'", and
-'predictive_cutpoint' beside posterior draws)."""
+'predictive_cutpoint' beside posterior draws). A study that rebuilds only the fit's
+problem (``fitfile.read_fit``) still reads a fit without cutpoints."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from console import assert_one_line_error, gvcdyn
 from toy_calibration import DATA, quick_toy_config
 
 from gvcdyn.calibrate.config import PosteriorSettings
-from gvcdyn.calibrate.fitfile import missing_fit_parts, read_fit
+from gvcdyn.calibrate.fitfile import missing_fit_parts
+from gvcdyn.calibrate.predict import predict
 from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.io.results_io import write_netcdf
 
@@ -40,7 +42,7 @@ def _without(ds: xr.Dataset, part: str) -> xr.Dataset:
 def test_a_fit_without_a_part_is_refused_naming_it(fit, tmp_path, part) -> None:
     path = write_netcdf(_without(fit, part), tmp_path / "fit.nc")
     with pytest.raises(CalibrationConfigError, match=rf"fit file .*fit\.nc lacks {part} "):
-        read_fit(path)
+        predict(path, DATA / "toy_cases.csv")
 
 
 def test_a_whole_fit_lacks_nothing(fit) -> None:

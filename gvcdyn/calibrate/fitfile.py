@@ -57,6 +57,7 @@ __all__ = [
     "missing_fit_parts",
     "read_fit",
     "recorded_file",
+    "refuse_incomplete",
 ]
 
 
@@ -67,32 +68,41 @@ def read_fit(path: str | Path) -> xr.Dataset:
     ds = read_netcdf(path, "fit file", CalibrationConfigError)
     if "estimate" not in ds or "config_text" not in ds.attrs:
         raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
-    missing = missing_fit_parts(ds)
+    refuse_incomplete(path, missing_fit_parts(ds, FIT_ATTRS))
+    return ds
+
+
+def refuse_incomplete(path: str | Path, missing: list[str]) -> None:
+    """``CalibrationConfigError`` naming the fit file ``path`` and the ``missing`` parts
+    (:func:`missing_fit_parts`), if any."""
     if missing:
         raise CalibrationConfigError(
             f"fit file {path} lacks {', '.join(missing)} (every fit 'gvcdyn calibrate' "
             "writes records them): it was edited or damaged; refit"
         )
-    return ds
 
 
-#: what every fit file records beside its estimate and config, for a reader to rebuild
-#: its problem (the model) and score cases (the cutpoints), and the companion each set
-#: of draws is read with
+#: what every fit file records beside its estimate and config for its problem to be
+#: rebuilt (its model: :func:`fit_problem`), checked by :func:`read_fit`
 FIT_ATTRS = ("model_path", "model_sha256")
-FIT_VARIABLES = ("cutpoint", "parameter")
+#: what scoring cases from a fit reads beside those (``predict``): its cutpoints, its
+#: parameters' names, and the cutpoints each set of draws is read with
+PREDICTION_PARTS = ("cutpoint", "parameter")
 DRAW_COMPANIONS = {
     "predictive_estimate": "predictive_cutpoint",
     "bootstrap_estimate": "bootstrap_cutpoint",
 }
 
 
-def missing_fit_parts(ds: xr.Dataset) -> list[str]:
-    """The attributes and variables of :data:`FIT_ATTRS`, :data:`FIT_VARIABLES` and
-    :data:`DRAW_COMPANIONS` that the fit ``ds`` lacks: a reader of it (``predict``) took
-    them for granted and ended in a KeyError traceback on a fit without one."""
-    missing = [name for name in FIT_ATTRS if name not in ds.attrs]
-    missing += [name for name in FIT_VARIABLES if name not in ds.variables]
+def missing_fit_parts(ds: xr.Dataset, parts: tuple[str, ...] = PREDICTION_PARTS) -> list[str]:
+    """The attributes or variables of ``parts`` that the fit ``ds`` lacks, and with the
+    default (what ``predict`` reads) the cutpoints of a set of draws it holds
+    (:data:`DRAW_COMPANIONS`): a reader took them for granted and ended in a KeyError
+    traceback on a fit without one (a study that rebuilds only the problem reads no
+    cutpoints, and its stand-in fits hold none)."""
+    missing = [name for name in parts if name not in ds.attrs and name not in ds.variables]
+    if parts is not PREDICTION_PARTS:
+        return missing
     return missing + [
         companion
         for draws, companion in DRAW_COMPANIONS.items()

@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from gvcdyn.calibrate.cases import CaseIssue
-from gvcdyn.calibrate.fitfile import fit_problem, read_fit
+from gvcdyn.calibrate.fitfile import fit_problem, missing_fit_parts, read_fit, refuse_incomplete
 from gvcdyn.calibrate.likelihood import level_probabilities
 from gvcdyn.calibrate.problem import FAILED, CalibrationProblem
 from gvcdyn.errors import CalibrationInfeasibleError, OutputWriteError
@@ -74,6 +74,7 @@ def predict(
     messages and in the metadata."""
     if ds is None:
         ds = read_fit(fit_path)
+    refuse_incomplete(fit_path, missing_fit_parts(ds))
     if float(ds.attrs.get("objective", 0.0)) >= FAILED:
         raise CalibrationInfeasibleError(
             f"{fit_path} records no fit: its objective {ds.attrs['objective']:.4g} is the "

@@ -237,7 +237,7 @@ def predict(
       gvcdyn predict --fit results/fit.nc --cases new_cases.csv \\
           --out predictions.csv
     """
-    from gvcdyn.calibrate.fitfile import read_fit
+    from gvcdyn.calibrate.fitfile import missing_fit_parts, read_fit, refuse_incomplete
     from gvcdyn.calibrate.predict import predict as run_prediction
     from gvcdyn.calibrate.predict import prediction_paths, write_predictions
 
@@ -252,6 +252,7 @@ def predict(
     # model are read: refused as well, before the simulation, which is given both (the
     # fit read once: what is checked here is what is predicted from)
     ds = read_fit(fit)
+    refuse_incomplete(fit, missing_fit_parts(ds))  # before the model is loaded
     model, inputs = _fit_inputs(ds)
     refuse_output_over_input({"--out": csv_out, "the JSON beside --out,": json_out}, inputs)
     with status("simulating the cases"):
