@@ -158,6 +158,9 @@ def prepare(
     grid = model.grid(space.base[None, :], varying=space.columns)  # the evaluator's grid
     times = resolve_times(at, grid.save_times)
     names = [v.strip() if "[" in v else model.variable(v).name for v in outputs]
+    twice = next((v for k, v in enumerate(names) if v in names[:k]), None)
+    if twice is not None:
+        raise SensitivityDesignError(f"output '{twice}' is listed twice (--vars); list it once")
     outcomes = [Outcome(v, "value", at=float(t), name=f"{v} @ {t:g}") for v in names for t in times]
     evaluator = model.evaluator(space, outcomes, method=integration)
     label = base_label or (str(base) if isinstance(base, str | Path) else space.base_source)
@@ -298,6 +301,13 @@ def resolve_times(at: AtLike, save_times: np.ndarray) -> np.ndarray:
         values = [float(t) for t in at]
     if not values:
         raise SensitivityDesignError("no times to analyse; give 'final', 'all' or times")
+    if not all(math.isfinite(v) for v in values):
+        raise SensitivityDesignError(
+            f"--at {at!r}: give 'final', 'all' or saved times like 10,20,40 (finite numbers)"
+        )
+    twice = next((v for k, v in enumerate(values) if v in values[:k]), None)
+    if twice is not None:
+        raise SensitivityDesignError(f"--at lists the time {twice:g} twice; list it once")
     return np.array(values, dtype=np.float64)
 
 
