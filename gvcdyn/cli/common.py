@@ -173,11 +173,12 @@ def status(message: str) -> Iterator[None]:
         yield
 
 
-def load(path: Path) -> Any:
+def load(path: Path, data_files: Sequence[Path] = ()) -> Any:
+    """The model at ``path``, its data variables read from ``data_files`` (``--data``)."""
     from gvcdyn import model  # lazy: numba and PySD load when a command needs a model
 
     with status(f"reading {path}"):
-        return model.load(path)
+        return model.load(path, data_files=list(data_files))
 
 
 #: the help of every argument that takes a model file or a shipped model's name
