@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gvcdyn.cli.common import MODEL_HELP, Format, load, model_path, out
+from gvcdyn.cli.common import MODEL_HELP, DataOption, Format, data_files, load, model_path, out
 
 
 def params(
@@ -19,6 +19,7 @@ def params(
     format_: Annotated[
         Format, typer.Option("--format", "-f", help="Output format.")
     ] = Format.table,
+    data: DataOption = None,
 ) -> None:
     """List the model's levers and constants: name, default, range, units, documentation.
 
@@ -27,8 +28,12 @@ def params(
       gvcdyn params gvc_upgrading
 
       gvcdyn params path/to/model.mdl --format csv > levers.csv
+
+    A model with data variables (values from another run's output) needs that output,
+    as in run and check: --data FILE.
     """
-    m = load(model_path(model))
+    with data_files(data) as files:
+        m = load(model_path(model), files)
     frame = m.parameter_table()
     if format_ is Format.csv:
         frame.to_csv(sys.stdout, index=False)
