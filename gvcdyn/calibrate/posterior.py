@@ -50,8 +50,10 @@ is written (``gvcdyn.calibrate.tasks.remove_checkpoints``).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,29 @@ Constraint = Callable[[np.ndarray], np.ndarray]
 StepProgress = Callable[[int, int], None]
 #: ensemble moves between two checkpoints of the chain (with an execution's output)
 CHECKPOINT_EVERY = 10
+
+
+@contextlib.contextmanager
+def _quiet_diagnostics() -> Iterator[None]:
+    """Without the two libraries' warnings about a short chain, which the verdict
+    (:attr:`Convergence.failures`) already states in its own words: ArviZ's "More chains
+    (16) than draws (15)", a guess that the array's axes were swapped (they are not:
+    walkers are the chains by construction), and numpy's "invalid value encountered in
+    divide" from emcee's autocorrelation of a walker that never moved (its time is NaN,
+    which the verdict counts as failed). Both printed Python's multi-line warning form
+    into ``gvcdyn calibrate``'s output, and ArviZ's logger its "Shape validation failed"
+    for fewer than 4 kept draws (R-hat and ESS are then NaN, failed in the verdict); the
+    numbers are unchanged."""
+    # ArviZ logs through a Logger of its own, not the one logging.getLogger("arviz") gives
+    logger = getattr(_arviz(), "_log", None) or logging.getLogger("arviz")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.filterwarnings("ignore", message="More chains", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def problem_has_checks(problem) -> bool:
@@ -234,14 +259,15 @@ def sample_posterior(
         raise
     chain = sampler.get_chain(discard=burn, thin=thin)  # (draw, walker, k)
     lp = sampler.get_log_prob(discard=burn, thin=thin)  # (draw, walker)
-    tau = np.asarray(sampler.get_autocorr_time(discard=burn, tol=0), dtype=float)
-    posterior = {name: chain[:, :, j].T for j, name in enumerate(problem.names)}
-    idata = az.from_dict(
-        posterior=posterior,
-        sample_stats={"lp": lp.T},
-        attrs={"inference_library": "emcee", "inference_library_version": emcee.__version__},
-    )
-    verdict = convergence(idata, tau=tau, kept_steps=settings.steps - burn)
+    with _quiet_diagnostics():
+        tau = np.asarray(sampler.get_autocorr_time(discard=burn, tol=0), dtype=float)
+        posterior = {name: chain[:, :, j].T for j, name in enumerate(problem.names)}
+        idata = az.from_dict(
+            posterior=posterior,
+            sample_stats={"lp": lp.T},
+            attrs={"inference_library": "emcee", "inference_library_version": emcee.__version__},
+        )
+        verdict = convergence(idata, tau=tau, kept_steps=settings.steps - burn)
     idata.posterior.attrs.update(
         {
             "sampler": _SAMPLER[settings.moves],
@@ -648,10 +674,11 @@ def inference_data(fit):
     az = _arviz()
     draws = fit["posterior_draw"]
     names = [str(name) for name in draws["parameter"].values]
-    idata = az.from_dict(
-        posterior={name: draws.sel(parameter=name).values for name in names},
-        sample_stats={"lp": fit["posterior_lp"].values},
-    )
+    with _quiet_diagnostics():
+        idata = az.from_dict(
+            posterior={name: draws.sel(parameter=name).values for name in names},
+            sample_stats={"lp": fit["posterior_lp"].values},
+        )
     prefix = "posterior_"
     idata.posterior.attrs.update(
         {key[len(prefix) :]: value for key, value in fit.attrs.items() if key.startswith(prefix)}
