@@ -38,7 +38,6 @@ from gvcdyn.execute.options import (
     resume_command,
 )
 from gvcdyn.io.output_files import PLOT_FORMATS
-from gvcdyn.io.results_io import check_writable
 from gvcdyn.progress import RichProgress
 
 #: Parameters listed per output in the printed ranking (the file has them all).
@@ -161,10 +160,17 @@ def sensitivity(
         check_output(out_path, {".nc": "netcdf"}, what="the indices", example="results/sens.nc")
     if plot_path is not None:
         check_output(plot_path, PLOT_FORMATS, what="a plot", example="plot.png")
+    from gvcdyn.io.results_io import check_writable  # lazy: xarray, after the cheap checks
+
     for path in (out_path, plot_path):  # a folder that cannot be written: now, not after the runs
         if path is not None:
             check_writable(path)
-    names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+    names = [p.strip() for p in params.split(",") if p.strip()] if params is not None else None
+    if names == []:  # not the Levers view in silence: the option was given, and empty
+        raise SensitivityDesignError(
+            f"--params {params!r} names no parameter; give NAMES comma-separated, or leave "
+            "--params out to vary the model's Levers view"
+        )
     model = model_path(model)
     if scenario is not None:
         (scenario,) = scenario_paths([scenario], model)
