@@ -184,6 +184,10 @@ def _groups(path: Path, table: Any) -> dict[str, tuple[str, ...]]:
     seen: dict[str, str] = {}
     for group, members in table.items():
         for member in members:
+            if seen.get(member) == group:
+                raise SensitivityDesignError(
+                    f"{path}: group '{group}' lists lever '{member}' twice; list it once"
+                )
             if member in seen:
                 raise SensitivityDesignError(
                     f"{path}: lever '{member}' is in groups '{seen[member]}' and '{group}'; "
