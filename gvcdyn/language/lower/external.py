@@ -230,6 +230,14 @@ class ExternalData:
                 warnings.simplefilter("ignore")
                 reader.load_data(list(self.data_files))
         except Exception as exc:  # PySD: ValueError for a variable in none of the files
+            for path in self.data_files:
+                if _is_results_file(path):
+                    raise ExternalDataError(
+                        f"data file {path} (for data variable '{var.name}') is a gvcdyn "
+                        "results file (dimensions run and time), which data variables "
+                        "cannot read (PySD's reader takes its own .nc); write the run as a "
+                        "table instead (gvcdyn run ... -o run.csv, one run) and pass that"
+                    ) from exc
             raise ExternalDataError(
                 f"data variable '{var.name}': no column for it in {', '.join(names)}"
             ) from exc
@@ -278,6 +286,20 @@ class ExternalData:
         key = str(path)
         if key not in self.hashes:
             self.hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _is_results_file(path: Path) -> bool:
+    """Whether ``path`` is a netCDF file of gvcdyn's results (a ``run`` dimension), not
+    the PySD output (``time`` and the variables' own dimensions) that PySD reads."""
+    if path.suffix.lower() != ".nc":
+        return False
+    import xarray as xr  # only on this error path
+
+    try:
+        with xr.open_dataset(path) as ds:
+            return "run" in ds.dims
+    except Exception:  # not readable as netCDF: the general message stands
+        return False
 
 
 def _values(data: Any) -> np.ndarray:
