@@ -130,6 +130,11 @@ def read_reference(path: str | Path) -> pd.DataFrame:
     if not lines:
         raise fail("the file is empty")
     delimiter = "\t" if "\t" in lines[0][1] else ","
+    if delimiter not in lines[0][1] and ";" in lines[0][1]:  # a spreadsheet's European CSV
+        raise fail(
+            "its fields are separated by ';', and a Vensim export by tabs or commas; "
+            "save it with commas (or export the run from Vensim as .tab)"
+        )
     try:
         records = [
             (lineno, next(csv.reader([line], delimiter=delimiter, skipinitialspace=True)))
