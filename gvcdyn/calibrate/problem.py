@@ -244,7 +244,35 @@ class CalibrationProblem:
             )
         except UnknownVariableError as error:
             raise error.at(file=self.config.path) from None
+        self._refuse_unsaved_horizons()
         self.scales = np.array([o.scale for o in self.outcomes])
+
+    def _refuse_unsaved_horizons(self) -> None:
+        """Refuse a case whose period does not end at a time the model saves (a period of
+        11.5 years, SAVEPER 1): its outcomes are read at the period's end, so every batch
+        of runs failed with "outcome 'x': time 11.5 is not a saved time", naming neither
+        the case nor its columns (``predict`` answered for no case, ``calibrate`` stopped).
+        The same test as the outcomes' reader (1e-6 of the save period)."""
+        saved = self.evaluator.grid.save_times
+        horizon = self.cases.horizon
+        if len(saved) < 2 or not len(horizon):
+            return
+        spacing = float(np.min(np.diff(saved)))
+        right = np.clip(np.searchsorted(saved, horizon), 1, len(saved) - 1)
+        nearest = np.minimum(np.abs(saved[right - 1] - horizon), np.abs(saved[right] - horizon))
+        off = np.flatnonzero(nearest > 1e-6 * max(spacing, 1e-12))
+        if not len(off):
+            return
+        i, m = int(off[0]), self.mapping
+        row = self.cases.frame.iloc[i]
+        more = f" (and {len(off) - 1} more case(s))" if len(off) > 1 else ""
+        raise CaseDataError(
+            f"case file {self.config.cases}: case '{self.cases.ids[i]}', columns "
+            f"'{m.start_column}' to '{m.end_column}': its period {row[m.start_column]} to "
+            f"{row[m.end_column]} lasts {horizon[i]:g}, not a time the model saves (every "
+            f"{spacing:g} from {saved[0]:g}), and its outcomes are read at the period's "
+            f"end{more}; give a period of whole save periods, or save more often (SAVEPER)"
+        )
 
     def _build_checks(self) -> CheckRunner | None:
         """The config's reality checks, judged at each candidate vector (the estimated
