@@ -243,6 +243,11 @@ class Model:
     def variable(self, name: str) -> ir.Variable:
         """Look a variable up by name (case and spaces/underscores ignored)."""
         found = self._var_index.get(name_key(name))
+        if found is None and any(name_key(t.name) == name_key(name) for t in self.ir.lookups):
+            raise UnknownVariableError(
+                f"'{name}' is a lookup table, not a variable: a table has no values over "
+                "time of its own; name a variable that reads it"
+            )
         if found is None:
             raise UnknownVariableError(
                 unknown_message("variable", name, [v.name for v in self.ir.variables])
