@@ -162,9 +162,13 @@ def sensitivity(
         check_output(plot_path, PLOT_FORMATS, what="a plot", example="plot.png")
     from gvcdyn.io.results_io import check_writable  # lazy: xarray, after the cheap checks
 
-    for path in (out_path, plot_path):  # a folder that cannot be written: now, not after the runs
-        if path is not None:
-            check_writable(path)
+    if out_path is not None or plot_path is not None:
+        # lazy: results_io imports xarray, which `gvcdyn --help` must not pay for
+        from gvcdyn.io.results_io import check_writable
+
+        for path in (out_path, plot_path):  # a folder that cannot be written: now, not later
+            if path is not None:
+                check_writable(path)
     names = [p.strip() for p in params.split(",") if p.strip()] if params is not None else None
     if names == []:  # not the Levers view in silence: the option was given, and empty
         raise SensitivityDesignError(
