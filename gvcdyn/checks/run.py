@@ -34,7 +34,7 @@ import xarray as xr
 from gvcdyn._version import __version__
 from gvcdyn.checks import expr as _expr
 from gvcdyn.checks.expr import Series
-from gvcdyn.checks.spec import _OPS, Check, CheckFile, read_checks, resolve
+from gvcdyn.checks.spec import _OPS, Check, CheckFile, check_times, read_checks, resolve
 from gvcdyn.errors import GvcdynError, RealityCheckError
 from gvcdyn.io.results_io import read_netcdf
 from gvcdyn.io.scenario_files import read_scenario
@@ -433,6 +433,8 @@ class CheckRunner:
         #: the step the runs take (an adaptive method's first step): given, else the model's
         self.time_step = float(grid.time_step)
         self.times = np.asarray(grid.save_times, dtype=np.float64)
+        if time_step is not None:  # the file was read against the model's own saved times
+            check_times(spec, model, self.times)
         set_by_checks = [name for key in keys for name, _value in key]
         names = list(dict.fromkeys([*(model.parameter(n).name for n in varying), *set_by_checks]))
         if not names:  # every check runs at the base: vary a free column that stays put

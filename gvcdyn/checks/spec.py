@@ -29,7 +29,15 @@ from gvcdyn.whatif.scenarios import RANGE_HINT, read_scenario, resolve_parameter
 if TYPE_CHECKING:
     from gvcdyn.model import Model
 
-__all__ = ["KINDS", "Check", "CheckFile", "Condition", "parse_checks", "read_checks"]
+__all__ = [
+    "KINDS",
+    "Check",
+    "CheckFile",
+    "Condition",
+    "check_times",
+    "parse_checks",
+    "read_checks",
+]
 
 #: expectation kinds and the keys each takes (besides the common ones)
 KINDS: dict[str, tuple[str, ...]] = {
@@ -501,6 +509,16 @@ def _expectation(
         parsed[var] = (lo, hi)
     fields["ranges"] = parsed
     return {}
+
+
+def check_times(spec: CheckFile, model: Model, times: np.ndarray) -> None:
+    """Refuse, before any run, a check whose times are not among ``times``: the saved
+    times of the runs when they differ from those the file was read against (another
+    ``time_step`` moves them), naming the file and the check as reading it does. Without
+    this the first check evaluated after the runs failed, naming neither."""
+    ctx = _Context(model, spec.path, Path("."), {}, spec.levers, np.asarray(times))
+    for check in spec.checks:
+        _validate(check, ctx, f"{spec.path}: check '{check.name}'")
 
 
 def _validate(check: Check, ctx: _Context, where: str) -> None:
