@@ -128,10 +128,12 @@ def _steps(
 
     with step("loading the model and the cases"):
         problem = CalibrationProblem.from_config(config, model=model)
-        if crossval and config.cv_model_start:  # its config error before the fit, not after
-            from gvcdyn.calibrate.crossval import model_start  # lazy: scipy.stats, ~1 s
+        if crossval:  # its config errors before the fit, not after
+            from gvcdyn.calibrate.crossval import check_folds, model_start  # lazy: scipy.stats
 
-            model_start(problem)
+            check_folds(problem)
+            if config.cv_model_start:
+                model_start(problem)
     with step("fitting (differential evolution, multi-start)"):
         result = fit(problem, progress=progress, execution=execution)
     theta, objective = result.theta, result.objective
