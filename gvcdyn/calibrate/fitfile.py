@@ -63,12 +63,20 @@ __all__ = [
 
 def read_fit(path: str | Path) -> xr.Dataset:
     """The fit file ``path``, loaded; refused when it is no calibration fit (no estimate or
-    no recorded config), since nothing could be rebuilt from it."""
+    no recorded config), since nothing could be rebuilt from it, or when it lacks the
+    model it was made for (:data:`FIT_ATTRS`)."""
+    ds = _read_estimate_and_config(path)
+    refuse_incomplete(path, missing_fit_parts(ds, FIT_ATTRS))
+    return ds
+
+
+def _read_estimate_and_config(path: str | Path) -> xr.Dataset:
+    """The fit file ``path``, loaded, if it holds an estimate and the config it was made
+    with (what its settings are read from: :func:`fit_integration`)."""
     path = Path(path)
     ds = read_netcdf(path, "fit file", CalibrationConfigError)
     if "estimate" not in ds or "config_text" not in ds.attrs:
         raise CalibrationConfigError(f"{path} is not a gvcdyn calibration fit (no estimate)")
-    refuse_incomplete(path, missing_fit_parts(ds, FIT_ATTRS))
     return ds
 
 
@@ -165,8 +173,8 @@ def fit_integration(path: str | Path) -> tuple[str, float | None] | None:
     reality check or a sensitivity study of the fit runs where the fit ran; None when
     ``path`` is no full fit (the caller says what is wrong with it, or takes a bare
     ``estimate`` table at the model's own setting)."""
-    try:
-        ds = read_fit(path)
+    try:  # the config alone: the model file the fit names is not read here
+        ds = _read_estimate_and_config(path)
     except CalibrationConfigError:
         return None
     unknown = (
