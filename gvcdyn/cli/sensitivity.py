@@ -196,7 +196,7 @@ def sensitivity(
             raise UnknownParameterError(f"--params {params!r}: {exc}") from None
     if resume and out_path is None:
         raise SensitivityDesignError("--resume continues a study saved with --out; give --out")
-    with exit_on_interrupt("interrupted: no results written"), RichProgress(err) as progress:
+    with exit_on_interrupt(lambda: _unsaved(out_path)), RichProgress(err) as progress:
         ds = analyse(
             loaded,
             names,
@@ -234,6 +234,20 @@ def sensitivity(
         save_results(out_path, lambda: write(ds, out_path))
     if plot_path is not None:
         save_plot(plot_path, lambda: plot_indices(ds, plot_path))
+
+
+def _unsaved(out_path: Path | None) -> str:
+    """What Ctrl-C outside the runs (the kernel's compilation, the analysis' bootstrap)
+    leaves: no indices, but with --out every finished run in <out>.job, which the same
+    command with --resume analyses without running them again."""
+    from gvcdyn.execute import checkpoint_dir, job_checkpoints
+
+    if out_path is None or not job_checkpoints(out_path):
+        return "interrupted: no results written"
+    return (
+        f"interrupted: no indices written; the finished runs are kept in "
+        f"{checkpoint_dir(out_path)}; resume with: {resume_command()}"
+    )
 
 
 def _ranges_posterior(ranges: Path | None) -> Path | None:
