@@ -537,6 +537,11 @@ def analyse(
     """
     if method not in ("sobol", "morris"):
         raise SensitivityDesignError(f"method {method!r}: choose 'sobol' or 'morris'")
+    if method == "morris" and second_order:  # not dropped in silence: Morris has no S2
+        raise SensitivityDesignError(
+            "--second-order (second_order=True) gives Sobol' pairwise indices S2, which "
+            "Morris screening has none of: drop it, or use --method sobol"
+        )
     check_bootstrap(num_resamples, conf_level)  # before the model is read and run
     if isinstance(model, str | Path):
         from gvcdyn.bundled.loading import load  # lazy: gvcdyn.bundled reads package data
