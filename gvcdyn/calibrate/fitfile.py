@@ -63,11 +63,11 @@ __all__ = [
 
 def read_fit(path: str | Path) -> xr.Dataset:
     """The fit file ``path``, loaded; refused when it is no calibration fit (no estimate or
-    no recorded config), since nothing could be rebuilt from it, or when it lacks the
-    model it was made for (:data:`FIT_ATTRS`)."""
-    ds = _read_estimate_and_config(path)
-    refuse_incomplete(path, missing_fit_parts(ds, FIT_ATTRS))
-    return ds
+    no recorded config), since nothing could be rebuilt from it. What a reader needs
+    beyond those is checked where it is read (:func:`fit_problem` the model it was made
+    for, ``predict`` the cutpoints: :func:`missing_fit_parts`), as a study that reads
+    only a fit's draws takes stand-in fits without them."""
+    return _read_estimate_and_config(path)
 
 
 def _read_estimate_and_config(path: str | Path) -> xr.Dataset:
@@ -91,11 +91,11 @@ def refuse_incomplete(path: str | Path, missing: list[str]) -> None:
 
 
 #: what every fit file records beside its estimate and config for its problem to be
-#: rebuilt (its model: :func:`fit_problem`), checked by :func:`read_fit`
+#: rebuilt (its model), checked by :func:`fit_problem`
 FIT_ATTRS = ("model_path", "model_sha256")
-#: what scoring cases from a fit reads beside those (``predict``): its cutpoints, its
-#: parameters' names, and the cutpoints each set of draws is read with
-PREDICTION_PARTS = ("cutpoint", "parameter")
+#: what scoring cases from a fit reads (``predict``): the model it was made for, its
+#: cutpoints, its parameters' names, and the cutpoints each set of draws is read with
+PREDICTION_PARTS = (*FIT_ATTRS, "cutpoint", "parameter")
 DRAW_COMPANIONS = {
     "predictive_estimate": "predictive_cutpoint",
     "bootstrap_estimate": "bootstrap_cutpoint",
@@ -606,6 +606,7 @@ def fit_problem(
     checks out of the problem, for a caller that judges no candidate by them (``predict``,
     a study that runs no model)."""
     ds = fit if isinstance(fit, xr.Dataset) else read_fit(fit)
+    refuse_incomplete(ds.encoding.get("source") or "(in memory)", missing_fit_parts(ds, FIT_ATTRS))
     config = fit_config(ds)
     mapping = fit_mapping(ds)
     if model is None:
