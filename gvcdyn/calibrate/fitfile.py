@@ -67,12 +67,6 @@ def read_fit(path: str | Path) -> xr.Dataset:
     beyond those is checked where it is read (:func:`fit_problem` the model it was made
     for, ``predict`` the cutpoints: :func:`missing_fit_parts`), as a study that reads
     only a fit's draws takes stand-in fits without them."""
-    return _read_estimate_and_config(path)
-
-
-def _read_estimate_and_config(path: str | Path) -> xr.Dataset:
-    """The fit file ``path``, loaded, if it holds an estimate and the config it was made
-    with (what its settings are read from: :func:`fit_integration`)."""
     path = Path(path)
     ds = read_netcdf(path, "fit file", CalibrationConfigError)
     if "estimate" not in ds or "config_text" not in ds.attrs:
@@ -174,7 +168,7 @@ def fit_integration(path: str | Path) -> tuple[str, float | None] | None:
     ``path`` is no full fit (the caller says what is wrong with it, or takes a bare
     ``estimate`` table at the model's own setting)."""
     try:  # the config alone: the model file the fit names is not read here
-        ds = _read_estimate_and_config(path)
+        ds = read_fit(path)
     except CalibrationConfigError:
         return None
     unknown = (
