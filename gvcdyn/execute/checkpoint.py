@@ -262,6 +262,18 @@ def _recorded_command(folder: Path) -> str:
     return ""
 
 
+def recorded_seed(output: str | Path) -> int | None:
+    """The random seed the job waiting beside ``output`` was drawn with, as its manifest
+    recorded it (:func:`fingerprint`), or None: no job, an unreadable manifest (opening
+    the job says which), or no single integer seed (a calibration's seeds per start)."""
+    manifest = checkpoint_dir(output) / "manifest.json"
+    try:
+        seed = json.loads(json.loads(manifest.read_text())["fingerprint"]["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 def _locked(folder: Path, resume_command: str | None, *, record: bool = True) -> bool:
     """Take the lock of a job folder for this process: True if taken now, False if this
     process held it already; a ``CheckpointError`` if another process holds it (or the

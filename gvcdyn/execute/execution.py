@@ -12,7 +12,6 @@ caller can leave a part of it out.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gvcdyn.errors import CheckpointError, OutputWriteError
-from gvcdyn.execute.checkpoint import Checkpoint, Seed, checkpoint_dir, fingerprint
+from gvcdyn.execute.checkpoint import Checkpoint, Seed, checkpoint_dir, fingerprint, recorded_seed
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs, map_tasks
 from gvcdyn.identity import identity_of
@@ -57,16 +56,11 @@ class Execution:
         A study given no seed draws a fresh one; resumed by the command it printed when
         interrupted (the same arguments plus --resume), it would draw another and be
         refused as a different job, its finished chunks lost. A study resumes with this
-        seed instead. (Reads the manifest ``gvcdyn.execute.checkpoint`` writes.)
+        seed instead.
         """
         if not self.resume or self.output is None:
             return None
-        manifest = checkpoint_dir(self.output) / "manifest.json"
-        try:
-            seed = json.loads(json.loads(manifest.read_text())["fingerprint"]["seed"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no job or an unreadable one: Checkpoint.open says which
-        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+        return recorded_seed(self.output)
 
     def map(
         self,
