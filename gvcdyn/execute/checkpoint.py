@@ -607,24 +607,26 @@ _MAX_LISTED = 5  # differences named per field; the rest are counted
 
 
 def _differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """Each field that differs, named, with its old and new value (shortened)."""
-    changes = []
+    """Each field that differs, named, with its old and new value (shortened); one
+    headline each ("the configuration changed" gathers the config's and the computation's
+    settings)."""
+    by_headline: dict[str, list[str]] = {}
     for key, headline in _HEADLINES.items():
         if saved.get(key) == now.get(key):
             continue
         if key == "config":
             parts = _dict_changes(_json(saved.get(key)), _json(now.get(key)), "")
-            changes.append(f"{headline}: {_listed(parts)}")
         else:
             was, new = _short(saved.get(key), quote=False), _short(now[key], quote=False)
-            changes.append(f"{headline}: was {was}, now {new}")
+            parts = [f"was {was}, now {new}"]
+        by_headline.setdefault(headline, []).extend(parts)
     if saved.get("computation") != now.get("computation"):
         old, new = _json(saved.get("computation")), _json(now.get("computation"))
         explained = any(old.get(k) != new.get(k) for k in ("model_sha256", "data_files", "gvcdyn"))
         said = {"model_sha256"} if saved.get("model") != now.get("model") else set()
         if explained:  # the kernel changed because of them: name them, not it
             said.add("kernel_sha256")
-        by_headline: dict[str, list[str]] = {}
+        found_any = False
         for part, (headline, name) in _COMPUTATION.items():
             if part in said or _same(old.get(part), new.get(part)):
                 continue
@@ -634,10 +636,10 @@ def _differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
             else:
                 found = [f"{name} was {_short(a)}, now {_short(b)}"]
             by_headline.setdefault(headline, []).extend(found)
-        if not by_headline:  # a part this gvcdyn does not know
+            found_any = True
+        if not found_any:  # a part this gvcdyn does not know
             by_headline["the computation changed"] = ["its identity differs"]
-        changes += [f"{headline}: {_listed(parts)}" for headline, parts in by_headline.items()]
-    return changes
+    return [f"{headline}: {_listed(parts)}" for headline, parts in by_headline.items()]
 
 
 def _dict_changes(old: Mapping[str, Any], new: Mapping[str, Any], name: str) -> list[str]:
