@@ -86,3 +86,35 @@ def test_a_case_file_that_is_missing_or_a_folder_is_one_line(fit_and_cases, tmp_
     result = gvcdyn("predict", "--fit", fit, "--cases", tmp_path / given, "--out", out)
     console.assert_one_line_error(result, str(tmp_path / given), "not a file")
     assert not out.exists()
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_the_simulation(
+    fit_and_cases, tmp_path, monkeypatch
+):
+    """An --out in a folder without write permission was refused only when the
+    predictions were written, after the cases were simulated; now before. (The tests may
+    run as root, whom permissions do not stop: the folder's refusal is stood in for.)"""
+    import importlib
+    import io
+
+    from typer.testing import CliRunner
+
+    import gvcdyn.cli.common as common
+    import gvcdyn.io.results_io as results_io
+    from gvcdyn.cli import app
+
+    def no_permission(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(results_io.tempfile, "mkstemp", no_permission)
+    predict_module = importlib.import_module("gvcdyn.calibrate.predict")  # not the function
+    simulated: list[object] = []
+    monkeypatch.setattr(predict_module, "predict", lambda *a, **k: simulated.append(a) or 1 / 0)
+    monkeypatch.setattr(common.err, "file", io.StringIO())  # the console holds its stream
+    fit, cases = fit_and_cases
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(app, ["predict", "--fit", str(fit), "--cases", str(cases),
+                                      "--out", str(out)])  # fmt: skip
+    assert simulated == []  # refused first (the console script: one line, exit 2)
+    assert f"cannot write {tmp_path}" in str(result.exception), result.output
+    assert "Permission denied" in str(result.exception)

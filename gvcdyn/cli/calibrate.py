@@ -248,6 +248,10 @@ def predict(
     refuse_output_over_input(
         {"--out": csv_out, "the JSON beside --out,": json_out}, {"--cases": cases, "--fit": fit}
     )
+    from gvcdyn.io.results_io import check_writable  # lazy: xarray, after the cheap checks
+
+    for path in (csv_out, json_out):  # a folder that cannot be written: now, not after
+        check_writable(path)
     # the files the fit's model and revisions are read from, known once the fit and its
     # model are read: refused as well, before the simulation, which is given both (the
     # fit read once: what is checked here is what is predicted from)
