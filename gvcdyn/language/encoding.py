@@ -76,18 +76,18 @@ def refuse_dropped_bytes(data: bytes, encoding: str, path: Path) -> None:
     if not dropped:
         return
     named = "UTF-8" if encoding == "utf-8-sig" else encoding
-    first = data.split(b"\n", 1)[0].decode("ascii", errors="ignore")
-    mark = _ENCODING_MARK.search(first)
+    declared = declared_encoding(data)
     why = (
-        f"the encoding its first line declares, {{{mark.group()}}}"
-        if mark
+        f"the encoding its first line declares, {{{declared}}}"
+        if declared is not None
         else f"read as {named}: its first line declares no encoding"
     )
     mend = (
         f"save the file as {named}, or declare its encoding on the first line "
         "(e.g. {windows-1252} for Latin-1 text saved on Windows)"
     )
-    for at in dropped:
+    sketch = text.find(SKETCH_MARK)  # once: what follows it is no equation
+    for at in dropped if sketch < 0 else (at for at in dropped if at < sketch):
         if _in_equation(text, at):
             raise ModelParseError(
                 f"{path}: {_place(text, at)}: byte 0x{ord(text[at]) - 0xDC00:02x} is not "
@@ -103,17 +103,15 @@ def refuse_dropped_bytes(data: bytes, encoding: str, path: Path) -> None:
 
 
 _DROPPED = re.compile("[\udc80-\udcff]")
-_SKETCH = "\\\\\\---///"  # Vensim's line before the sketch: \\\---/// Sketch information
+#: Vensim's line before the sketch: \\\---/// Sketch information
+SKETCH_MARK = "\\\\\\---///"
 
 
 def _in_equation(text: str, at: int) -> bool:
-    """Whether position ``at`` of the model text is where a dropped byte would change
-    the model: before the sketch, in an entry's equation (before its first ``~``; an
+    """Whether position ``at`` of the model text (before the sketch) is where a dropped
+    byte would change the model: in an entry's equation (before its first ``~``; an
     entry is ``name = expression ~ units [min, max] ~ comment |``, and a group's name
     is its equation part too) or in the range of its units field."""
-    sketch = text.find(_SKETCH)
-    if 0 <= sketch < at:
-        return False
     fields = text[text.rfind("|", 0, at) + 1 : at].split("~")
     if len(fields) == 1:
         return True

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gvcdyn.errors import UndefinedNameError
-from gvcdyn.language.encoding import model_encoding
+from gvcdyn.language.encoding import SKETCH_MARK, model_encoding
 from gvcdyn.language.subscripts import name_key
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
 # run of whitespace is one space.
 _CONTINUATION = re.compile(r"\\\n\t")
 _BLANKS = re.compile(r"[\n\t\s]+")
-_SKETCH = "\\\\\\---///"
 _PREAMBLE = re.compile(r"\s*(?:(?:\{[^}]*\}|:MACRO:[^)]*\)|:END OF MACRO:)\s*)*")
 
 
@@ -82,7 +81,7 @@ class CleanText:
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
-        model = raw.split(_SKETCH, 1)[0]
+        model = raw.split(SKETCH_MARK, 1)[0]
         text, origin = _substitute(_CONTINUATION, model, list(range(len(model))))
         self.text, self._origin = _substitute(_BLANKS, text, origin)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", raw)]
