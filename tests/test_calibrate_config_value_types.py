@@ -22,7 +22,7 @@ WEIGHTS = "values = { high = 1.0, medium = 1.0, low = 0.5 }"
     ("old", "new", "words"),
     [
         ("loo = false", 'loo = "false"', "[crossval]: loo must be true or false, got 'false'"),
-        ("tol = 1e-3", "tol = inf", "[fit]: tol must be a number >= 0, got inf"),
+        ("tol = 1e-3", "tol = inf", "[fit]: tol must be a finite number >= 0, got inf"),
         (WEIGHTS, 'values = { high = "x" }', "[weights]: values must be numbers >= 0, got high"),
         (WEIGHTS, "values = { high = true }", "[weights]: values must be numbers >= 0, got high"),
         (WEIGHTS, 'values = "high"', "[weights]: values must be a table of level = weight"),

@@ -295,7 +295,7 @@ def _int(table: dict[str, Any], key: str, default: int, where: str, low: int = 0
 def _float(table: dict[str, Any], key: str, default: float, where: str) -> float:
     value = table.get(key, default)
     if not _number(value) or not 0 <= value < math.inf:  # tol = inf stopped every search
-        raise CalibrationConfigError(f"{where}: {key} must be a number >= 0, got {value!r}")
+        raise CalibrationConfigError(f"{where}: {key} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
