@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gvcdyn.errors import CheckpointError, OutputWriteError
+from gvcdyn.errors import GvcdynError, OutputWriteError
 from gvcdyn.execute.checkpoint import Checkpoint, Seed, checkpoint_dir, fingerprint, recorded_seed
 from gvcdyn.execute.executors import Executor
 from gvcdyn.execute.jobs import RunResult, map_runs, map_tasks
@@ -157,9 +157,9 @@ class Execution:
                 resume_command=self.resume_command,
                 keep=self.keep_checkpoint if keep is None else keep,
             )
-        except CheckpointError:
-            raise
         except OSError as exc:  # its folder cannot be made: no permission, /proc, a full disk
+            if isinstance(exc, GvcdynError):  # already in gvcdyn's words
+                raise
             raise OutputWriteError(
                 f"cannot keep the finished runs of {self.output} in "
                 f"{checkpoint_dir(self.output)}: {exc.strerror or exc}; write the output "
