@@ -160,8 +160,6 @@ def sensitivity(
         check_output(out_path, {".nc": "netcdf"}, what="the indices", example="results/sens.nc")
     if plot_path is not None:
         check_output(plot_path, PLOT_FORMATS, what="a plot", example="plot.png")
-    from gvcdyn.io.results_io import check_writable  # lazy: xarray, after the cheap checks
-
     if out_path is not None or plot_path is not None:
         # lazy: results_io imports xarray, which `gvcdyn --help` must not pay for
         from gvcdyn.io.results_io import check_writable

@@ -195,7 +195,7 @@ def _connect(address: str, timeout: float) -> Any:
         # as a message length and fails anywhere (a MemoryError of exabytes, a ValueError)
         failure = ExecutorError(
             f"the server at {address} does not answer as a dask scheduler "
-            f"({type(exc).__name__}); give the address `dask scheduler` prints "
+            f"({type(exc).__name__}: {exc}); give the address `dask scheduler` prints "
             "(tcp://HOST:8786 by default), not its dashboard's or another service's"
         )
     gc.collect()  # the failed Client, now (see above)
