@@ -96,19 +96,21 @@ DRAW_COMPANIONS = {
 }
 
 
-def missing_fit_parts(ds: xr.Dataset, parts: tuple[str, ...] = PREDICTION_PARTS) -> list[str]:
-    """The attributes or variables of ``parts`` that the fit ``ds`` lacks, and with the
-    default (what ``predict`` reads) the cutpoints of a set of draws it holds
-    (:data:`DRAW_COMPANIONS`): a reader took them for granted and ended in a KeyError
-    traceback on a fit without one (a study that rebuilds only the problem reads no
-    cutpoints, and its stand-in fits hold none)."""
+def missing_fit_parts(
+    ds: xr.Dataset, parts: tuple[str, ...] = PREDICTION_PARTS, *, draws: bool = True
+) -> list[str]:
+    """The attributes or variables of ``parts`` that the fit ``ds`` lacks, and with
+    ``draws`` the cutpoints of a set of draws it holds (:data:`DRAW_COMPANIONS`): a
+    reader took them for granted and ended in a KeyError traceback on a fit without one
+    (a study that rebuilds only the problem reads no cutpoints, and its stand-in fits
+    hold none)."""
     missing = [name for name in parts if name not in ds.attrs and name not in ds.variables]
-    if parts is not PREDICTION_PARTS:
+    if not draws:
         return missing
     return missing + [
         companion
-        for draws, companion in DRAW_COMPANIONS.items()
-        if draws in ds and companion not in ds
+        for held, companion in DRAW_COMPANIONS.items()
+        if held in ds and companion not in ds
     ]
 
 
@@ -600,7 +602,8 @@ def fit_problem(
     checks out of the problem, for a caller that judges no candidate by them (``predict``,
     a study that runs no model)."""
     ds = fit if isinstance(fit, xr.Dataset) else read_fit(fit)
-    refuse_incomplete(ds.encoding.get("source") or "(in memory)", missing_fit_parts(ds, FIT_ATTRS))
+    missing = missing_fit_parts(ds, FIT_ATTRS, draws=False)
+    refuse_incomplete(ds.encoding.get("source") or "(in memory)", missing)
     config = fit_config(ds)
     mapping = fit_mapping(ds)
     if model is None:
