@@ -21,6 +21,7 @@ from gvcdyn.cli.common import (
     status,
     writing,
 )
+from gvcdyn.errors import CalibrationConfigError
 from gvcdyn.execute import Execution, refuse_unfinished_job, remove_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
@@ -165,8 +166,6 @@ def _refuse_posterior_without_table(posterior: bool | None, cfg) -> None:
     """``--posterior`` asked of a config without a ``[posterior]`` table is refused before
     the fit: it has no sampler settings, so the fit would come back without draws, and
     without a word, as if the option had not been given."""
-    from gvcdyn.errors import CalibrationConfigError
-
     if posterior and cfg.posterior is None:
         raise CalibrationConfigError(
             f"--posterior: the config {cfg.path or 'given'} has no [posterior] table to "

@@ -29,7 +29,7 @@ from gvcdyn.cli.common import (
     split_names,
 )
 from gvcdyn.errors import SensitivityDesignError, UnknownParameterError
-from gvcdyn.execute import Execution
+from gvcdyn.execute import Execution, checkpoint_dir, job_checkpoints
 from gvcdyn.execute.options import (
     ResumeOption,
     SchedulerOption,
@@ -238,8 +238,6 @@ def _unsaved(out_path: Path | None) -> str:
     """What Ctrl-C outside the runs (the kernel's compilation, the analysis' bootstrap)
     leaves: no indices, but with --out every finished run in <out>.job, which the same
     command with --resume analyses without running them again."""
-    from gvcdyn.execute import checkpoint_dir, job_checkpoints
-
     if out_path is None or not job_checkpoints(out_path):
         return "interrupted: no results written"
     return (
