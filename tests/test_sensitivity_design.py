@@ -570,6 +570,30 @@ def test_default_levers_leave_out_what_the_cases_set_and_say_so(tmp_path):
     assert "draws Shock Year with the evidence rows" in ds.attrs["timing_note"]
 
 
+def test_a_view_lever_the_cases_set_needs_no_documented_range(tmp_path):
+    """A Levers-view lever an evidence source sets is not varied, so a missing documented
+    range is no reason to refuse the study (it was refused before the source took it);
+    a view lever that is varied without one is still refused, naming it."""
+    import shutil
+
+    folder = tmp_path / "toy"
+    shutil.copytree(Path(__file__).parent / "data" / "calibration", folder)
+    sketch = _SKETCH.replace("Trigger Year", "Shock Year").replace("Push Size", "Support")
+    sketch = sketch.replace("Onset Time", "Erosion Rate")
+    mdl = folder / "toy_upgrading.mdl"
+    text = mdl.read_text()
+    assert text.count("Support = 0.5\n\t~\tDmnl [0,1]") == 1
+    mdl.write_text(
+        text.replace("Support = 0.5\n\t~\tDmnl [0,1]", "Support = 0.5\n\t~\tDmnl") + sketch
+    )
+    model = gvcdyn.load(mdl)
+    ranges = _ranges(tmp_path, f'cases = "{folder / "toy_config.toml"}"\n')
+    study = sens.prepare(model, ["Skill Index"], ranges=ranges)
+    assert study.design.labels == ("Erosion Rate", "case context")  # Support: the cases'
+    with pytest.raises(SensitivityDesignError, match="'Support' has no finite documented"):
+        sens.prepare(model, ["Skill Index"])  # varied from the view: it needs a range
+
+
 def test_morris_refuses_an_unbounded_distribution(tmp_path):
     """Morris' levels reach 0 and 1 of the unit range, where a normal's quantile is infinite."""
     model = gvcdyn.load(write_mdl(tmp_path, LINEAR, final_time=1))

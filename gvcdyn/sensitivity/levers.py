@@ -296,9 +296,6 @@ def choose_levers(
         check_within(from_file.source, name, dist, param.minimum, param.maximum)
     for name, pair in bounds.items():
         _check_range_in_documented(model.parameter(name), pair, from_file.source)
-    for name in canonical:
-        if name not in bounds and name not in dists:
-            _check_documented_range(model.parameter(name), source)
     return LeverChoice(
         tuple(canonical),
         bounds,
@@ -327,17 +324,23 @@ def _check_range_in_documented(param: Any, pair: tuple[float, float], where: str
     )
 
 
-def _check_documented_range(param: Any, source: str) -> None:
-    """Refuse a lever varied over its documented range when it has none (a constant
-    documented ``[?, ?]`` or not at all), saying how a ranges file gives one."""
-    low, high = param.minimum, param.maximum
-    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        return
-    raise SensitivityDesignError(
-        f"{source}: '{param.name}' has no finite documented range ({param.range_text()}) "
-        f'to vary it over; give one in a --ranges file: [ranges] "{param.name}" = '
-        "[low, high]"
-    )
+def check_documented_ranges(model: Any, choice: LeverChoice, varied: Sequence[str]) -> None:
+    """Refuse a lever of ``varied`` (the choice's levers an evidence source does not set)
+    that the choice varies over its documented range when it has none (a constant
+    documented ``[?, ?]`` or not at all), saying how a ranges file gives one. Checked
+    after the sources take their levers: a Levers-view lever a source sets is not varied,
+    so it needs no range."""
+    for name in varied:
+        if name in choice.bounds or name in choice.distributions:
+            continue
+        param = model.parameter(name)
+        low, high = param.minimum, param.maximum
+        if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+            raise SensitivityDesignError(
+                f"{choice.source}: '{param.name}' has no finite documented range "
+                f"({param.range_text()}) to vary it over; give one in a --ranges file: "
+                f'[ranges] "{param.name}" = [low, high]'
+            )
 
 
 def _file(model: Any) -> str:

@@ -33,7 +33,12 @@ from gvcdyn.sensitivity import dataset as _dataset
 from gvcdyn.sensitivity.design import Design, build_design
 from gvcdyn.sensitivity.estimator import block_size, check_bootstrap, sobol_indices
 from gvcdyn.sensitivity.fits import fit_estimates, fit_model_sha256
-from gvcdyn.sensitivity.levers import LeverChoice, choose_levers, timing_levers
+from gvcdyn.sensitivity.levers import (
+    LeverChoice,
+    check_documented_ranges,
+    choose_levers,
+    timing_levers,
+)
 from gvcdyn.sensitivity.runs import (
     DEFAULT_CHUNK,
     DesignRuns,
@@ -124,6 +129,7 @@ def prepare(
     if integration is None:  # a posterior's rows hold at its fit's method, not the model's
         integration = next((src.method for src in sources if src.method), None)
     levers = _levers_beside_sources(choice, sources)
+    check_documented_ranges(model, choice, levers)
     levers_source = choice.source
     dropped = len(choice.names) - len(levers)
     if dropped:
