@@ -86,15 +86,26 @@ def end_rows(
     return np.full(n_runs, row, dtype=np.int64)
 
 
+def nearest_saved(
+    times: np.ndarray, save_times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """For each of ``times``: the row of ``save_times`` nearest it, whether it is off the
+    saved times (farther than 1e-6 of their spacing: not a saved time, to rounding), and
+    that spacing. The one test of "a saved time" for reading outcomes and for refusing
+    a case whose period ends between saved times (``calibrate.problem``)."""
+    rows = np.clip(np.searchsorted(save_times, times), 1, len(save_times) - 1)
+    nearer_left = np.abs(save_times[rows - 1] - times) <= np.abs(save_times[rows] - times)
+    rows = np.where(nearer_left, rows - 1, rows) if len(save_times) > 1 else rows * 0
+    spacing = float(np.min(np.diff(save_times))) if len(save_times) > 1 else 1.0
+    off = np.abs(save_times[rows] - times) > 1e-6 * max(spacing, 1e-12)
+    return rows, off, spacing
+
+
 def _rows_of(times: np.ndarray, save_times: np.ndarray, label: str) -> np.ndarray:
     """Rows of ``save_times`` equal to ``times`` (to rounding), or a clear error."""
     if not np.all(np.isfinite(times)):
         raise OutcomeError(f"outcome '{label}': read times must be finite numbers")
-    rows = np.clip(np.searchsorted(save_times, times), 1, len(save_times) - 1)
-    nearer_left = np.abs(save_times[rows - 1] - times) <= np.abs(save_times[rows] - times)
-    rows = np.where(nearer_left, rows - 1, rows) if len(save_times) > 1 else rows * 0
-    spacing = np.min(np.diff(save_times)) if len(save_times) > 1 else 1.0
-    off = np.abs(save_times[rows] - times) > 1e-6 * max(spacing, 1e-12)
+    rows, off, spacing = nearest_saved(times, save_times)
     if off.any():
         bad = times[np.argmax(off)]
         raise OutcomeError(

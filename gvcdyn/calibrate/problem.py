@@ -38,7 +38,7 @@ from gvcdyn.errors import (
 )
 from gvcdyn.limits import check_memory, chunk_rows
 from gvcdyn.model import load
-from gvcdyn.outcomes import Outcome
+from gvcdyn.outcomes import Outcome, nearest_saved
 from gvcdyn.space import ParameterSpace
 
 __all__ = ["CalibrationProblem", "case_weights", "observed_levels"]
@@ -252,15 +252,13 @@ class CalibrationProblem:
         11.5 years, SAVEPER 1): its outcomes are read at the period's end, so every batch
         of runs failed with "outcome 'x': time 11.5 is not a saved time", naming neither
         the case nor its columns (``predict`` answered for no case, ``calibrate`` stopped).
-        The same test as the outcomes' reader (1e-6 of the save period)."""
+        The outcomes' reader's own test (``outcomes.nearest_saved``)."""
         saved = self.evaluator.grid.save_times
         horizon = self.cases.horizon
         if len(saved) < 2 or not len(horizon):
             return
-        spacing = float(np.min(np.diff(saved)))
-        right = np.clip(np.searchsorted(saved, horizon), 1, len(saved) - 1)
-        nearest = np.minimum(np.abs(saved[right - 1] - horizon), np.abs(saved[right] - horizon))
-        off = np.flatnonzero(nearest > 1e-6 * max(spacing, 1e-12))
+        _, off_grid, spacing = nearest_saved(np.asarray(horizon, dtype=float), saved)
+        off = np.flatnonzero(off_grid)
         if not len(off):
             return
         i, m = int(off[0]), self.mapping
